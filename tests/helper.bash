@@ -1,0 +1,23 @@
+# helper.bash: loaded by every bats file; puts the built programs first on PATH.
+bats_load_library bats-support
+bats_load_library bats-assert
+
+SIFT_BIN=${SIFT_BIN:-$BATS_TEST_DIRNAME/../build}
+PATH=$SIFT_BIN:$PATH
+FIXTURES=$BATS_TEST_DIRNAME/fixtures
+DATA=${SIFT_DATA:-$BATS_TEST_DIRNAME/../../shared/data}
+MODEL=${SIFT_MODEL:-$BATS_TEST_DIRNAME/../models/all-MiniLM-L6-v2}
+
+# skips a test that needs the real MiniLM model, with a visible notice;
+# SIFT_TEST_STRICT=1 turns the skip into a failure
+need_model() {
+	[ -f "$MODEL/model.safetensors" ] && return 0
+	[ "${SIFT_TEST_STRICT:-0}" = 1 ] && fail "model missing: $MODEL (make model)"
+	skip "MiniLM model not installed (make model)"
+}
+
+need_data() {
+	[ -d "$DATA" ] && return 0
+	[ "${SIFT_TEST_STRICT:-0}" = 1 ] && fail "data sets missing: $DATA"
+	skip "shared data sets not found at $DATA"
+}
