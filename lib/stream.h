@@ -115,6 +115,9 @@ void sift_header_init(struct sift_header *h, const char *kind,
 		      const char *task, const char *producer);
 void sift_header_set_labels(struct sift_header *h, char **labels, int n);
 void sift_header_free(struct sift_header *h);
+/* what differs between two headers ("another vocabulary"), or NULL */
+const char *sift_header_diff(const struct sift_header *a,
+			     const struct sift_header *b);
 int sift_label_index(const struct sift_header *h, const char *s, size_t len);
 /* FNV-1a 64 over the vocabulary tokens in id order, each ended by '\n' */
 uint64_t sift_vocab_hash(char *const *tokens, int n);
@@ -124,6 +127,8 @@ struct sift_reader;
 /* name is used in diagnostics ("-" reads as "stdin") */
 struct sift_reader *sift_reader_new(int fd, const char *name);
 void sift_reader_free(struct sift_reader *r);
+/* hands the reader bytes already taken from its descriptor (a peek) */
+void sift_reader_prime(struct sift_reader *r, const void *buf, size_t n);
 /* reads the header; 0, or -1 with a diagnostic printed */
 int sift_read_header(struct sift_reader *r, struct sift_header *h);
 /* the header as a map, for kind-specific keys; valid until free */

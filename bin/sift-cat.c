@@ -1,0 +1,240 @@
+/* sift-cat: prints sift streams as JSON lines, and turns JSON lines back into a stream. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msgjson.h"
+#include "stream.h"
+
+static const char usage[] =
+	"usage: sift-cat [-fjs] [-p digits] [file ...]\n";
+
+static const char help[] =
+	"Print sift streams as JSON lines (header first), or turn JSON lines\n"
+	"into a stream.  The direction is chosen from the first byte of input.\n"
+	"\n"
+	"  -j, --to-json       always read a stream and write JSON lines\n"
+	"  -s, --from-json     always read JSON lines and write a stream\n"
+	"  -f, --force         write a binary stream even to a terminal\n"
+	"  -p, --precision N   significant digits of numbers (default 9)\n"
+	"  -h, --help          this help\n"
+	"      --version       the version\n";
+
+enum { AUTO, TO_JSON, FROM_JSON };
+
+static int precision = 9;
+static int force;
+
+/* one input: stream to JSON lines on stdout */
+static int to_json(int fd, const char *name, struct sift_header *first,
+		   unsigned char peeked)
+{
+	struct sift_reader *r = sift_reader_new(fd, name);
+	struct sift_header h;
+	const msgpack_object *rec;
+	size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(precision);
+	int ret, status = 0;
+
+	sift_reader_prime(r, &peeked, 1);
+	if (sift_read_header(r, &h) < 0) {
+		sift_reader_free(r);
+		return -1;
+	}
+	if (first->version == 0) {
+		*first = h;
+		json_t *j = sift_msg_to_json(sift_reader_header_obj(r));
+		json_dumpf(j, stdout, flags);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		const char *d = sift_header_diff(first, &h);
+		sift_header_free(&h);
+		if (d) {
+			sift_rerror(r, "stream has %s than the first", d);
+			sift_reader_free(r);
+			return -1;
+		}
+	}
+	while ((ret = sift_read(r, &rec)) > 0) {
+		json_t *j = sift_msg_to_json(rec);
+		json_dumpf(j, stdout, flags);
+		putchar('\n');
+		json_decref(j);
+		if (ferror(stdout))
+			break;
+	}
+	if (ret < 0)
+		status = -1;
+	sift_reader_free(r);
+	return status;
+}
+
+/* one input: JSON lines to a stream */
+static int from_json(FILE *in, const char *name, struct sift_writer *w,
+		     long *nrec, unsigned char peeked)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	int status = 0;
+
+	while ((len = getline(&line, &cap, in)) > 0 || lineno == 0) {
+		json_error_t err;
+		if (lineno++ == 0) {
+			/* the byte peeked to choose the direction begins line 1 */
+			if (len < 0)
+				len = 0;
+			if ((size_t)len + 2 > cap)
+				line = sift_xrealloc(line, cap = len + 2);
+			memmove(line + 1, line, len);
+			line[0] = (char)peeked;
+			line[++len] = 0;
+		}
+		if (strspn(line, " \t\r\n") == (size_t)len)
+			continue;
+		json_t *v = json_loadb(line, len, JSON_DECODE_ANY, &err);
+		if (!v) {
+			sift_warn("%s:%ld: invalid JSON: %s", name, lineno, err.text);
+			status = -1;
+			break;
+		}
+		if (!json_is_object(v)) {
+			sift_warn("%s:%ld: expected a JSON object", name, lineno);
+			json_decref(v);
+			status = -1;
+			break;
+		}
+		if (*nrec == 0 && !json_object_get(v, "sift")) {
+			sift_warn("%s:%ld: the first line must be a header "
+				  "(an object with the key \"sift\")", name, lineno);
+			json_decref(v);
+			status = -1;
+			break;
+		}
+		sift_json_to_msg(&w->pk, v);
+		json_decref(v);
+		(*nrec)++;
+		if (sift_commit(w) < 0) {
+			status = -1;
+			break;
+		}
+	}
+	if (status == 0 && ferror(in)) {
+		sift_warn("%s: %s", name, strerror(errno));
+		status = -1;
+	}
+	free(line);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to-json", no_argument, NULL, 'j' },
+		{ "from-json", no_argument, NULL, 's' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "precision", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int mode = AUTO, c, status = SIFT_EXIT_OK;
+	char *end;
+
+	sift_setprog(argv[0]);
+	while ((c = getopt_long(argc, argv, "jsfp:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': mode = TO_JSON; break;
+		case 's': mode = FROM_JSON; break;
+		case 'f': force = 1; break;
+		case 'p':
+			precision = (int)strtol(optarg, &end, 10);
+			if (*end || precision < 1 || precision > 17) {
+				fprintf(stderr, "sift-cat: --precision: expected 1 to 17, got '%s'\n"
+					"Try 'sift-cat --help'.\n", optarg);
+				return SIFT_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		case 'V':
+			printf("sift-cat %s\n", SIFT_VERSION);
+			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		default:
+			fputs("Try 'sift-cat --help'.\n", stderr);
+			return SIFT_EXIT_USAGE;
+		}
+	}
+
+	char *stdin_only[] = { "-", NULL };
+	char **files = optind < argc ? argv + optind : stdin_only;
+	struct sift_header first = { 0 };
+	struct sift_writer w;
+	int writer_ready = 0;
+	long nrec = 0;
+
+	for (char **f = files; *f && status == SIFT_EXIT_OK; f++) {
+		int fd = strcmp(*f, "-") == 0 ? 0 : open(*f, O_RDONLY);
+		const char *name = strcmp(*f, "-") == 0 ? "stdin" : *f;
+		if (fd < 0) {
+			sift_warn("%s: %s", *f, strerror(errno));
+			status = SIFT_EXIT_DATA;
+			break;
+		}
+		/* peek one byte: '{' or white space starts JSON, anything
+		 * else is taken for a stream (a header map is 0x80-0x8f or 0xde) */
+		unsigned char first_byte;
+		ssize_t got;
+		do
+			got = read(fd, &first_byte, 1);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			if (got < 0)
+				sift_warn("%s: %s", name, strerror(errno));
+			else
+				sift_warn("%s: empty input", name);
+			if (fd != 0)
+				close(fd);
+			status = SIFT_EXIT_DATA;
+			break;
+		}
+		int m = mode;
+		if (m == AUTO)
+			m = strchr("{ \t\r\n", first_byte) ? FROM_JSON : TO_JSON;
+		if (m == TO_JSON) {
+			if (to_json(fd, name, &first, first_byte) < 0)
+				status = SIFT_EXIT_DATA;
+			if (fd != 0)
+				close(fd);
+			continue;
+		}
+		FILE *in = fdopen(fd, "r");
+		if (!in)
+			sift_die(SIFT_EXIT_DATA, "%s: %s", name, strerror(errno));
+		if (!writer_ready) {
+			if (sift_writer_init(&w, stdout, "stdout", force) < 0) {
+				fclose(in);
+				return SIFT_EXIT_USAGE;
+			}
+			writer_ready = 1;
+		}
+		if (from_json(in, name, &w, &nrec, first_byte) < 0)
+			status = SIFT_EXIT_DATA;
+		fclose(in);
+	}
+	if (writer_ready) {
+		if (sift_writer_close(&w) < 0)
+			status = SIFT_EXIT_DATA;
+		sift_writer_free(&w);
+	}
+	sift_header_free(&first);
+	if (sift_close_stdout() < 0)
+		status = SIFT_EXIT_DATA;
+	return status;
+}

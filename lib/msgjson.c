@@ -1,0 +1,169 @@
+/* msgjson.c: conversion between msgpack objects and JSON values for sift-cat. */
+#include <stdint.h>
+#include <string.h>
+
+#include "msgjson.h"
+#include "stream.h"
+
+static json_t *typed_to_json(enum sift_dtype dt, size_t n, const char *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		int32_t iv;
+		float fv;
+		switch (dt) {
+		case SIFT_I32:
+			memcpy(&iv, p + 4 * i, 4);
+			json_array_append_new(a, json_integer(iv));
+			break;
+		case SIFT_F32:
+			memcpy(&fv, p + 4 * i, 4);
+			json_array_append_new(a, json_real(fv));
+			break;
+		case SIFT_U8:
+			json_array_append_new(a, json_integer((unsigned char)p[i]));
+			break;
+		}
+	}
+	return a;
+}
+
+json_t *sift_msg_to_json(const msgpack_object *o)
+{
+	enum sift_dtype dt;
+	const char *data;
+	size_t n;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return json_null();
+	case MSGPACK_OBJECT_BOOLEAN:
+		return json_boolean(o->via.boolean);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (o->via.u64 > INT64_MAX)
+			return json_real((double)o->via.u64);
+		return json_integer((json_int_t)o->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return json_integer(o->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return json_real(o->via.f64);
+	case MSGPACK_OBJECT_STR:
+		return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
+	case MSGPACK_OBJECT_BIN:
+		return json_stringn_nocheck(o->via.bin.ptr, o->via.bin.size);
+	case MSGPACK_OBJECT_ARRAY: {
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			json_array_append_new(a, sift_msg_to_json(&o->via.array.ptr[i]));
+		return a;
+	}
+	case MSGPACK_OBJECT_MAP: {
+		json_t *m = json_object();
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+			char *k;
+			if (kv->key.type == MSGPACK_OBJECT_STR) {
+				k = sift_xmalloc(kv->key.via.str.size + 1);
+				memcpy(k, kv->key.via.str.ptr, kv->key.via.str.size);
+				k[kv->key.via.str.size] = 0;
+			} else {
+				/* JSON keys are strings: other keys are shown as JSON text */
+				json_t *kj = sift_msg_to_json(&kv->key);
+				k = json_dumps(kj, JSON_ENCODE_ANY | JSON_COMPACT);
+				json_decref(kj);
+			}
+			json_object_set_new_nocheck(m, k, sift_msg_to_json(&kv->val));
+			free(k);
+		}
+		return m;
+	}
+	case MSGPACK_OBJECT_EXT:
+		if (sift_typed(o, &dt, &n, &data) == 0)
+			return typed_to_json(dt, n, data);
+		return json_null();
+	}
+	return json_null();
+}
+
+/* 1 when v is a non-empty array of numbers; *ints when all are int32 */
+static int numeric_array(const json_t *v, int *ints)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return 0;
+	*ints = 1;
+	json_array_foreach(v, i, e) {
+		if (json_is_integer(e)) {
+			json_int_t x = json_integer_value(e);
+			if (x < INT32_MIN || x > INT32_MAX)
+				*ints = 0;
+		} else if (json_is_real(e)) {
+			*ints = 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *e;
+	int ints;
+
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		msgpack_pack_nil(pk);
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		msgpack_pack_double(pk, json_real_value(v));
+		break;
+	case JSON_STRING:
+		sift_pack_strn(pk, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_ARRAY:
+		if (numeric_array(v, &ints)) {
+			size_t n = json_array_size(v);
+			if (ints) {
+				int32_t *a = sift_xmalloc(4 * n);
+				json_array_foreach(v, i, e)
+					a[i] = (int32_t)json_integer_value(e);
+				sift_pack_i32s(pk, a, n);
+				free(a);
+			} else {
+				float *a = sift_xmalloc(4 * n);
+				json_array_foreach(v, i, e)
+					a[i] = (float)json_number_value(e);
+				sift_pack_f32s(pk, a, n);
+				free(a);
+			}
+			break;
+		}
+		msgpack_pack_array(pk, json_array_size(v));
+		json_array_foreach(v, i, e)
+			sift_json_to_msg(pk, e);
+		break;
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(v));
+		json_object_foreach((json_t *)v, k, e) {
+			sift_pack_str(pk, k);
+			sift_json_to_msg(pk, e);
+		}
+		break;
+	}
+}
