@@ -1,0 +1,276 @@
+/* backend.h: the op table, one function pointer per op, and its CPU instance. */
+#ifndef SIFT_BACKEND_H
+#define SIFT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Conventions (read these before adding an op or a backend):
+ *
+ * - A backend is a struct sift_backend: a name, supports_op, memory
+ *   functions, and one function pointer per op.  The CPU backend
+ *   (sift_backend_cpu, lib/backend.c) is the reference; another backend
+ *   (CUDA, the kernels/ directory) fills the same slots and is checked against it.
+ *   sift_backend_get("cpu") / ("cuda") finds one by name.
+ *
+ * - All tensors are fp32 (ids int32, masks uint8), row-major, in the
+ *   backend's memory (alloc/upload/download).  Shapes are written in the
+ *   comment of each op with these letters:
+ *     N  rows: the real tokens of a batch, PACKED (no padding rows).
+ *        Example b owns rows offs[b] .. offs[b+1]-1; offs is int32 (B+1)
+ *        with offs[0] = 0 and offs[B] = N.  Its length is
+ *        len_b = offs[b+1] - offs[b] <= T.
+ *     B  examples of a batch, T the longest example (the padded length
+ *        of the batch on the stream)
+ *     C  hidden size, OC output channels, NH heads, hs = C/NH, I the
+ *        intermediate size, L labels, V vocabulary
+ *   Padding never enters a computation: it is removed when a batch is
+ *   packed (bert_pack) and the attention of example b sees its len_b keys
+ *   only, which is exactly what the additive -inf padding mask of
+ *   transformers computes.
+ *
+ * - Forward ops are named <op>_forward and implemented for the CPU in
+ *   lib/ops_cpu.c as sift_cpu_<op>_forward.  Backward ops are named
+ *   <op>_backward, implemented for the CPU in lib/ops_bwd.c as
+ *   sift_cpu_<op>_backward, and their prototypes are fixed below so that
+ *   the forward pass, the training loop and the CUDA kernels agree.
+ *   Backward ops ACCUMULATE (+=) into parameter gradients and OVERWRITE
+ *   input gradients (dinp), unless the comment says otherwise.
+ *
+ * - A slot left NULL means "not supported"; supports_op() reports it, and
+ *   the caller says so instead of crashing.
+ *
+ * - Determinism: for a fixed thread count every op gives bit-identical
+ *   results run to run.  No reduction may depend on thread scheduling
+ *   (static partitions over rows; a reduction over rows, as in a bias
+ *   gradient, is done by one thread per output element in a fixed order).
+ *
+ * - Dropout uses the counter-based hash of lib/rng.h: element i is dropped
+ *   when sift_hash_uniform(seed, counter + i) < p and the kept ones are
+ *   scaled by 1/(1-p) (as dropout_forward of lib/ops_bwd.h).  Its backward is the same op applied to the gradient with the
+ *   same seed.  bert_forward derives the seed of each dropout site with
+ *   bert_dropout_seed() (lib/bert.h).
+ */
+
+enum sift_op {
+	/* forward */
+	SIFT_OP_EMBED,
+	SIFT_OP_MATMUL,
+	SIFT_OP_LAYERNORM,
+	SIFT_OP_GELU,
+	SIFT_OP_TANH,
+	SIFT_OP_ATTENTION,
+	SIFT_OP_RESIDUAL,
+	SIFT_OP_DROPOUT,
+	SIFT_OP_GATHER_ROWS,
+	SIFT_OP_SOFTMAX,
+	SIFT_OP_CROSSENTROPY,
+	/* backward and optimizer (lib/ops_bwd.c on the CPU) */
+	SIFT_OP_EMBED_BWD,
+	SIFT_OP_MATMUL_BWD,
+	SIFT_OP_LAYERNORM_BWD,
+	SIFT_OP_GELU_BWD,
+	SIFT_OP_TANH_BWD,
+	SIFT_OP_ATTENTION_BWD,
+	SIFT_OP_SCATTER_ROWS_BWD,
+	SIFT_OP_CROSSENTROPY_BWD,
+	SIFT_OP_ADAMW,
+	SIFT_OP_COUNT
+};
+
+/* "embed", "matmul_backward", ...: for messages */
+const char *sift_op_name(enum sift_op op);
+
+struct sift_backend {
+	const char *name;
+	int (*supports_op)(enum sift_op op);
+	void *(*alloc)(size_t bytes);		/* zeroed; NULL when out of memory */
+	void (*free)(void *p);
+	void (*upload)(void *dst, const void *src_host, size_t bytes);
+	void (*download)(void *dst_host, const void *src, size_t bytes);
+	void (*memset0)(void *p, size_t bytes);
+	void (*sync)(void);
+
+	/* ---- forward ---- */
+
+	/* out = word + position + token type embeddings
+	 * out is (N,C); ids, type_ids, pos are (N); wte is (V,C),
+	 * wpe is (P,C), wtt is (TV,C) */
+	void (*embed_forward)(float *out, const int32_t *ids,
+			      const int32_t *type_ids, const int32_t *pos,
+			      const float *wte, const float *wpe,
+			      const float *wtt, int N, int C);
+
+	/* out = inp @ weight^T + bias (torch.nn.Linear)
+	 * out is (N,OC), inp is (N,C), weight is (OC,C), bias is (OC) or NULL */
+	void (*matmul_forward)(float *out, const float *inp,
+			       const float *weight, const float *bias,
+			       int N, int C, int OC);
+
+	/* out = (inp - mean) * rstd * weight + bias, over the last axis;
+	 * saves mean and rstd = 1/sqrt(var + eps) for the backward pass
+	 * out is (N,C), mean is (N), rstd is (N), inp is (N,C),
+	 * weight and bias are (C) */
+	void (*layernorm_forward)(float *out, float *mean, float *rstd,
+				  const float *inp, const float *weight,
+				  const float *bias, int N, int C, float eps);
+
+	/* exact GELU: x * 0.5 * (1 + erf(x / sqrt(2)))
+	 * out is (n), inp is (n); out == inp is allowed */
+	void (*gelu_forward)(float *out, const float *inp, size_t n);
+
+	/* out is (n), inp is (n); out == inp is allowed */
+	void (*tanh_forward)(float *out, const float *inp, size_t n);
+
+	/* multi-head self-attention of each example over its own rows.
+	 * qkv holds q, k, v side by side in each row (the packed output of
+	 * the fused query/key/value matmul): q of head h of row r is
+	 * qkv[r*3C + h*hs .. +hs], k at + C, v at + 2C.
+	 * att holds the probabilities BEFORE dropout, packed per example:
+	 * example b's block starts at float sift_att_offset(offs, b, NH) and
+	 * is (NH, len_b, len_b): softmax over j < len_b of q_i.k_j / sqrt(hs).
+	 * Attention dropout (p = 0: none) uses seed with counter
+	 * sift_att_offset(offs, b, NH) + (h*len_b + i)*len_b + j, so that an
+	 * example is exactly a padding-free batch of one (B=1, T=len_b) of
+	 * the llm.c-style ops in lib/ops_bwd.h called with that counter.
+	 * out is (N,C), att is (sift_att_offset(offs, B, NH)), qkv is (N,3C),
+	 * offs is (B+1) */
+	void (*attention_forward)(float *out, float *att, const float *qkv,
+				  const int32_t *offs, int B, int C, int NH,
+				  float p, uint64_t seed);
+
+	/* out = a + b; out is (n), a is (n), b is (n); out may alias a or b */
+	void (*residual_forward)(float *out, const float *a, const float *b,
+				 size_t n);
+
+	/* see the dropout convention above (element i uses counter + i);
+	 * out is (n), inp is (n), in place allowed; p = 0 copies */
+	void (*dropout_forward)(float *out, const float *inp, size_t n,
+				float p, uint64_t seed, uint64_t counter);
+
+	/* out[i] = inp[rows[i]]: the [CLS] rows for the pooler
+	 * out is (M,C), inp is (N,C), rows is (M) */
+	void (*gather_rows_forward)(float *out, const float *inp,
+				    const int32_t *rows, int M, int C);
+
+	/* probs = softmax(logits) per row
+	 * probs is (M,L), logits is (M,L) */
+	void (*softmax_forward)(float *probs, const float *logits, int M,
+				int L);
+
+	/* losses[i] = -log probs[i, targets[i]], 0 where targets[i] is -100
+	 * losses is (M), probs is (M,L), targets is (M) */
+	void (*crossentropy_forward)(float *losses, const float *probs,
+				     const int32_t *targets, int M, int L);
+
+	/* ---- backward and optimizer: lib/ops_bwd.c on the CPU ---- */
+
+	/* dwte, dwpe, dwtt += scatter of dout; deterministic (no atomics
+	 * whose order varies)
+	 * dwte is (V,C), dwpe is (P,C), dwtt is (TV,C), dout is (N,C),
+	 * ids, type_ids, pos are (N) */
+	void (*embed_backward)(float *dwte, float *dwpe, float *dwtt,
+			       const float *dout, const int32_t *ids,
+			       const int32_t *type_ids, const int32_t *pos,
+			       int N, int C);
+
+	/* dinp = dout @ weight (overwritten; NULL: not wanted),
+	 * dweight += dout^T @ inp, dbias += sum over rows of dout (NULL: none)
+	 * dinp is (N,C), dweight is (OC,C), dbias is (OC), dout is (N,OC),
+	 * inp is (N,C), weight is (OC,C) */
+	void (*matmul_backward)(float *dinp, float *dweight, float *dbias,
+				const float *dout, const float *inp,
+				const float *weight, int N, int C, int OC);
+
+	/* dinp = layernorm'(dout) (overwritten), dweight, dbias +=
+	 * dinp is (N,C), dweight, dbias are (C), dout is (N,C), inp is (N,C),
+	 * weight is (C), mean, rstd are (N) */
+	void (*layernorm_backward)(float *dinp, float *dweight, float *dbias,
+				   const float *dout, const float *inp,
+				   const float *weight, const float *mean,
+				   const float *rstd, int N, int C);
+
+	/* dinp = gelu'(inp) * dout; dinp, inp, dout are (n); dinp may alias dout */
+	void (*gelu_backward)(float *dinp, const float *inp,
+			      const float *dout, size_t n);
+
+	/* dinp = (1 - out^2) * dout, out being tanh's OUTPUT
+	 * dinp, out, dout are (n); dinp may alias dout */
+	void (*tanh_backward)(float *dinp, const float *out,
+			      const float *dout, size_t n);
+
+	/* dqkv = attention'(dout) (overwritten), with the same dropout p and
+	 * seed as the forward call; datt is scratch of the size of att
+	 * dqkv is (N,3C), datt and att as att of attention_forward,
+	 * dout is (N,C), qkv is (N,3C), offs is (B+1) */
+	void (*attention_backward)(float *dqkv, float *datt, const float *dout,
+				   const float *qkv, const float *att,
+				   const int32_t *offs, int B, int C, int NH,
+				   float p, uint64_t seed);
+
+	/* dinp[rows[i]] += dout[i]; other rows untouched
+	 * dinp is (N,C), dout is (M,C), rows is (M) */
+	void (*scatter_rows_backward)(float *dinp, const float *dout,
+				      const int32_t *rows, int M, int C);
+
+	/* dlogits = (probs - onehot(targets)) * scale, 0 rows where
+	 * targets is -100 (scale = 1 / number of counted targets, usually)
+	 * dlogits is (M,L), probs is (M,L), targets is (M) */
+	void (*crossentropy_backward)(float *dlogits, const float *probs,
+				      const int32_t *targets, int M, int L,
+				      float scale);
+
+	/* AdamW (torch.optim.AdamW) on n parameters; t is the 1-based step
+	 * params, grads, m, v are (n) */
+	void (*adamw_update)(float *params, const float *grads, float *m,
+			     float *v, size_t n, float lr, float beta1,
+			     float beta2, float eps, float weight_decay, int t);
+};
+
+/* where example b's attention block starts in att: NH * sum over
+ * b' < b of len_b'^2 floats; b = B gives the size of att */
+static inline size_t sift_att_offset(const int32_t *offs, int b, int NH)
+{
+	size_t s = 0;
+	for (int i = 0; i < b; i++) {
+		size_t l = (size_t)(offs[i + 1] - offs[i]);
+		s += l * l;
+	}
+	return s * (size_t)NH;
+}
+
+/* the CPU backend (always present) */
+extern struct sift_backend sift_backend_cpu;
+
+/* a backend by name ("cpu", "cuda"), or NULL when not built in */
+struct sift_backend *sift_backend_get(const char *name);
+
+/* CPU forward ops, lib/ops_cpu.c (the table points at these) */
+void sift_cpu_embed_forward(float *out, const int32_t *ids,
+			    const int32_t *type_ids, const int32_t *pos,
+			    const float *wte, const float *wpe,
+			    const float *wtt, int N, int C);
+void sift_cpu_matmul_forward(float *out, const float *inp,
+			     const float *weight, const float *bias, int N,
+			     int C, int OC);
+void sift_cpu_layernorm_forward(float *out, float *mean, float *rstd,
+				const float *inp, const float *weight,
+				const float *bias, int N, int C, float eps);
+void sift_cpu_gelu_forward(float *out, const float *inp, size_t n);
+void sift_cpu_tanh_forward(float *out, const float *inp, size_t n);
+void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
+				const int32_t *offs, int B, int C, int NH,
+				float p, uint64_t seed);
+void sift_cpu_residual_forward(float *out, const float *a, const float *b,
+			       size_t n);
+void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,
+			      float p, uint64_t seed, uint64_t counter);
+void sift_cpu_gather_rows_forward(float *out, const float *inp,
+				  const int32_t *rows, int M, int C);
+void sift_cpu_softmax_forward(float *probs, const float *logits, int M,
+			      int L);
+void sift_cpu_crossentropy_forward(float *losses, const float *probs,
+				   const int32_t *targets, int M, int L);
+
+#endif

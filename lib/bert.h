@@ -1,0 +1,194 @@
+/* bert.h: a BERT encoder with its heads: config, parameters, forward pass. */
+#ifndef SIFT_BERT_H
+#define SIFT_BERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* config.json of a Hugging Face BERT directory */
+struct bert_config {
+	int vocab_size, hidden, layers, heads, intermediate;
+	int max_pos, type_vocab, pad_token_id;
+	float ln_eps, init_range;
+	float hidden_dropout, attn_dropout;
+	float classifier_dropout;	/* -1 when null: hidden_dropout applies */
+	char arch[64];			/* architectures[0], "" when absent */
+	int nlabels;			/* from id2label, 0 when absent */
+	char **labels;			/* id2label in id order, owned */
+};
+
+/* reads dir/config.json; 0, or -1 with a message in err */
+int bert_config_load(struct bert_config *c, const char *dir, char *err,
+		     size_t errlen);
+void bert_config_free(struct bert_config *c);
+
+enum bert_head {
+	BERT_HEAD_NONE = 0,	/* encoder only */
+	BERT_HEAD_TOKEN,	/* BertForTokenClassification: (N,L) logits */
+	BERT_HEAD_SEQ,		/* BertForSequenceClassification: (B,L) logits */
+};
+
+/* the head that config.json's architectures names, BERT_HEAD_NONE else */
+enum bert_head bert_head_of_arch(const char *arch);
+
+/* named views into the parameter buffer; offsets are in floats */
+struct bert_layer {
+	float *qkv_w;	/* (3C,C): query.weight, key.weight, value.weight */
+	float *qkv_b;	/* (3C): query.bias, key.bias, value.bias */
+	float *attout_w, *attout_b;	/* (C,C), (C): attention.output.dense */
+	float *ln1_w, *ln1_b;		/* (C): attention.output.LayerNorm */
+	float *fc_w, *fc_b;		/* (I,C), (I): intermediate.dense */
+	float *fcproj_w, *fcproj_b;	/* (C,I), (C): output.dense */
+	float *ln2_w, *ln2_b;		/* (C): output.LayerNorm */
+};
+
+struct bert_params {
+	float *wte;		/* (V,C) word_embeddings */
+	float *wpe;		/* (P,C) position_embeddings */
+	float *wtt;		/* (TV,C) token_type_embeddings */
+	float *emb_ln_w, *emb_ln_b;	/* (C) embeddings.LayerNorm */
+	struct bert_layer *layer;	/* [layers] */
+	float *pool_w, *pool_b;	/* (C,C), (C) pooler.dense; NULL without */
+	float *cls_w, *cls_b;	/* (L,C), (L) classifier; NULL without */
+};
+
+/* one tensor of the Hugging Face layout, as a view of the buffer */
+struct bert_tensor {
+	char name[96];		/* Hugging Face name, without "bert." */
+	size_t off;		/* offset in floats from the buffer start */
+	int ndim;
+	int64_t shape[2];
+	int head;		/* 1 for pooler/classifier tensors */
+};
+
+struct bert_model {
+	struct bert_config cfg;
+	enum bert_head head;
+	int has_pooler;
+	int nlabels;		/* head labels (0 without a head) */
+	char **labels;		/* owned */
+	size_t nparams;
+	float *params;		/* ONE buffer of nparams floats, host memory */
+	struct bert_params p;	/* views into params */
+	struct bert_tensor *tensors;
+	int ntensors;
+	int head_initialised;	/* the head came from the seed, not the file */
+	/* the parameters in a backend's memory (bert_upload); on the CPU
+	 * dparams == params and dp == p */
+	const struct sift_backend *be;
+	float *dparams;
+	struct bert_params dp;
+};
+
+/* puts the parameters where backend be computes (a copy for a device,
+ * none for the CPU); call again after changing params on the host.
+ * 0, or -1 when out of memory */
+int bert_upload(struct bert_model *m, const struct sift_backend *be);
+
+/*
+ * Loads dir (config.json and model.safetensors).  head: the head wanted
+ * (BERT_HEAD_NONE: the one the config names, or none).  labels/nlabels:
+ * the label set the caller needs (NULL: the config's id2label).  When
+ * the checkpoint lacks the head's tensors, they are initialised as
+ * transformers does (normal(0, initializer_range), zero bias) from
+ * init_seed if allow_init, else that is an error.  The pooler is loaded
+ * when present (and initialised likewise when a sequence head needs it).
+ * Returns 0, or -1 with a message in err naming the tensor or file.
+ */
+int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
+	      char *const *labels, int nlabels, int allow_init,
+	      uint64_t init_seed, char *err, size_t errlen);
+void bert_free(struct bert_model *m);
+
+/* writes the parameters as model.safetensors (Hugging Face names with
+ * the "bert." prefix for the encoder when there is a head) and
+ * config.json with id2label/label2id into dir (created if missing);
+ * 0, or -1 with a message in err */
+int bert_save(const struct bert_model *m, const char *dir, char *err,
+	      size_t errlen);
+
+/* a batch, packed (see backend.h): N real tokens of B examples */
+struct bert_batch {
+	int B, T, N;
+	int32_t *ids, *type_ids, *pos;	/* (N) */
+	int32_t *offs;			/* (B+1) */
+	int32_t *cls_rows;		/* (B): offs[0..B-1] */
+	size_t cap_N, cap_B;
+};
+
+/* packs a padded batch: ids, type_ids (NULL: zeros) and mask are (B,T);
+ * each mask row must be ones then zeros (right padding) and start with a
+ * real token.  0, or -1 with a message naming the example in err. */
+int bert_pack(struct bert_batch *bb, const int32_t *ids,
+	      const int32_t *type_ids, const uint8_t *mask, int B, int T,
+	      char *err, size_t errlen);
+void bert_batch_free(struct bert_batch *bb);
+
+/*
+ * The activations a forward pass saves for the backward pass, all in
+ * ONE buffer, grown when a batch needs more (N, B or T larger).  Per
+ * layer l, with x the layer input (x of layer 0 is emb_out, x of layer
+ * l > 0 is ln2 of layer l-1):
+ *   qkv      (N,3C) = x @ qkv_w^T + qkv_b
+ *   att      attention probabilities (before dropout), packed per
+ *            example as attention_forward in backend.h says
+ *   atty     (N,C)  attention context (after attention dropout)
+ *   attproj  (N,C)  = atty @ attout_w^T + attout_b, then hidden dropout
+ *                    in place (so it holds the dropped values)
+ *   res1     (N,C)  = attproj + x
+ *   ln1      (N,C)  = LayerNorm(res1); ln1_mean, ln1_rstd (N)
+ *   fch      (N,I)  = ln1 @ fc_w^T + fc_b
+ *   fch_gelu (N,I)  = gelu(fch)
+ *   fcproj   (N,C)  = fch_gelu @ fcproj_w^T + fcproj_b, dropout in place
+ *   res2     (N,C)  = fcproj + ln1
+ *   ln2      (N,C)  = LayerNorm(res2); ln2_mean, ln2_rstd (N)
+ * Embeddings: emb (N,C) the sum, emb_ln (N,C) = LayerNorm(emb) with
+ * emb_mean, emb_rstd (N), emb_out (N,C) = dropout(emb_ln).
+ * Heads:
+ *   token:  head_in (N,C) = dropout(ln2 of the last layer);
+ *           logits, probs (N,L)
+ *   seq:    cls (B,C) the [CLS] rows of the last ln2; pool_pre (B,C) =
+ *           cls @ pool_w^T + pool_b; pooled (B,C) = tanh(pool_pre);
+ *           head_in (B,C) = dropout(pooled); logits, probs (B,L)
+ *   none:   only the encoder; ln2 of the last layer is the output.
+ * Per-layer arrays are [layers] of pointers into the buffer.
+ */
+struct bert_acts {
+	const struct sift_backend *be;	/* whose memory buf is in */
+	int32_t *in;		/* the batch in be's memory: ids, type_ids,
+				 * pos (N each), offs (B+1), cls_rows (B) */
+	int N, B, T;		/* the shape of the last forward pass */
+	size_t cap_N, cap_B, cap_T;
+	float *buf;
+	size_t nfloats;
+	float *emb, *emb_ln, *emb_mean, *emb_rstd, *emb_out;
+	float **qkv, **att, **atty, **attproj, **res1, **ln1, **ln1_mean,
+	      **ln1_rstd, **fch, **fch_gelu, **fcproj, **res2, **ln2,
+	      **ln2_mean, **ln2_rstd;
+	float *cls, *pool_pre, *pooled, *head_in, *logits, *probs;
+	float *out;		/* (N,C): ln2 of the last layer */
+};
+
+/* dropout seeds: site k of layer l is bert_dropout_seed(seed, 4*l + k)
+ * with k = 0 attention probabilities, 1 attention output, 2 feed-forward
+ * output; the embeddings are site 4*layers, the head 4*layers + 1 */
+uint64_t bert_dropout_seed(uint64_t seed, int site);
+
+void bert_acts_init(struct bert_acts *a);
+void bert_acts_free(struct bert_acts *a);
+
+/*
+ * The forward pass through the op table of m->be (bert_upload first);
+ * bb is in host memory and is copied to the backend.
+ * train = 0: no dropout (inference).  train = 1: dropout with the
+ * config's probabilities and seeds from bert_dropout_seed(seed, site).
+ * Fills a (growing it as needed); logits and probs per the head.
+ * 0, or -1 when out of memory.
+ */
+int bert_forward(const struct bert_model *m,
+		 const struct bert_batch *bb, struct bert_acts *a, int train,
+		 uint64_t seed);
+
+#endif
