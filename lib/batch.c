@@ -1,0 +1,385 @@
+/* batch.c: grouping tokenized examples into padded batches, in input order or bucketed by length and shuffled by seed. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "rng.h"	/* defines: sift_rng, sift_hash64 */
+
+int sift_cut_fits(const struct sift_batch_opts *o, const struct sift_cut *c,
+		  uint32_t len)
+{
+	if (c->n == 0)
+		return 1;
+	if (c->n >= o->batch_size)
+		return 0;
+	if (o->max_tokens > 0) {
+		uint32_t T = len > c->T ? len : c->T;
+		if ((int64_t)(c->n + 1) * T > o->max_tokens)
+			return 0;
+	}
+	return 1;
+}
+
+void sift_cut_add(struct sift_cut *c, uint32_t len)
+{
+	c->n++;
+	if (len > c->T)
+		c->T = len;
+}
+
+int sift_cut_full(const struct sift_batch_opts *o, const struct sift_cut *c)
+{
+	if (c->n >= o->batch_size)
+		return 1;
+	/* the next example would pad to at least (n+1) * T */
+	return o->max_tokens > 0 && c->n > 0 &&
+	       (int64_t)(c->n + 1) * c->T > o->max_tokens;
+}
+
+/* a plan under construction */
+struct plan_buf {
+	size_t nbatch, cap;
+	size_t *start;		/* cap + 1 */
+	size_t *idx;
+	size_t nidx;
+};
+
+static void close_batch(struct plan_buf *b)
+{
+	if (b->nbatch + 1 > b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->start = sift_xrealloc(b->start, (b->cap + 1) * sizeof *b->start);
+	}
+	b->start[++b->nbatch] = b->nidx;
+}
+
+/*
+ * Cuts ord[n] into batches appended to b.  When hold is set, the last
+ * batch is not closed unless full: its examples are returned (their
+ * count in *held, at the end of ord) to go into the next run.  Returns
+ * the number of examples of the last batch (0 if none).
+ */
+static int cut_run(const uint32_t *len, const size_t *ord, size_t n,
+		   const struct sift_batch_opts *o, int hold,
+		   struct plan_buf *b, size_t *held)
+{
+	struct sift_cut c = { 0, 0 };
+	size_t first = 0;	/* in ord, of the open batch */
+
+	*held = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = len[ord[i]];
+		if (!sift_cut_fits(o, &c, l)) {
+			close_batch(b);
+			c = (struct sift_cut){ 0, 0 };
+			first = i;
+		}
+		sift_cut_add(&c, l);
+		b->idx[b->nidx++] = ord[i];
+	}
+	if (c.n == 0)
+		return 0;
+	if (hold && !sift_cut_full(o, &c)) {
+		b->nidx -= c.n;
+		*held = n - first;
+		return 0;
+	}
+	close_batch(b);
+	return c.n;
+}
+
+/* sort key of bucketing: length, then place in the shuffled order */
+struct lenkey {
+	uint32_t len;
+	size_t rank;
+	size_t ex;
+};
+
+static int cmp_lenkey(const void *a, const void *b)
+{
+	const struct lenkey *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+static void shuffle(struct sift_rng *r, size_t *v, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = sift_rng_below(r, (uint32_t)i);
+		size_t t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+void sift_plan_epoch(const uint32_t *len, size_t n,
+		     const struct sift_batch_opts *o, int epoch,
+		     struct sift_plan *p)
+{
+	struct plan_buf b = { 0 };
+	struct sift_rng rng;
+	size_t *ord = sift_xmalloc((n ? n : 1) * sizeof *ord);
+	int last = 0;		/* examples in the final batch */
+
+	b.cap = 64;
+	b.start = sift_xmalloc((b.cap + 1) * sizeof *b.start);
+	b.start[0] = 0;
+	b.idx = sift_xmalloc((n ? n : 1) * sizeof *b.idx);
+	for (size_t i = 0; i < n; i++)
+		ord[i] = i;
+	sift_rng_seed(&rng, sift_hash64(o->seed, (uint64_t)epoch));
+	if (o->shuffle)
+		shuffle(&rng, ord, n);
+
+	if (o->shuffle && o->pool > 0) {
+		size_t run = (size_t)o->pool * (size_t)o->batch_size;
+		struct lenkey *key = sift_xmalloc((run + o->batch_size + 1) *
+						  sizeof *key);
+		size_t *chunk = sift_xmalloc((run + o->batch_size + 1) *
+					     sizeof *chunk);
+		size_t held = 0, pos = 0;
+		while (pos < n) {
+			size_t take = n - pos < run ? n - pos : run;
+			size_t m = held + take;
+			/* held examples (longest of the last run) come first */
+			for (size_t i = 0; i < take; i++)
+				chunk[held + i] = ord[pos + i];
+			pos += take;
+			for (size_t i = 0; i < m; i++)
+				key[i] = (struct lenkey){ len[chunk[i]], i, chunk[i] };
+			qsort(key, m, sizeof *key, cmp_lenkey);
+			for (size_t i = 0; i < m; i++)
+				chunk[i] = key[i].ex;
+			last = cut_run(len, chunk, m, o, pos < n, &b, &held);
+			if (held)
+				memmove(chunk, chunk + m - held, held * sizeof *chunk);
+		}
+		free(key);
+		free(chunk);
+	} else {
+		size_t held;
+		last = cut_run(len, ord, n, o, 0, &b, &held);
+	}
+
+	/* the short last batch (if any) is the final one planned */
+	if (o->drop_last && last > 0 && last < o->batch_size) {
+		b.nbatch--;
+		b.nidx = b.start[b.nbatch];
+	}
+
+	p->nbatch = b.nbatch;
+	p->start = sift_xmalloc((b.nbatch + 1) * sizeof *p->start);
+	p->idx = sift_xmalloc((b.nidx ? b.nidx : 1) * sizeof *p->idx);
+	if (o->shuffle) {
+		size_t *perm = sift_xmalloc((b.nbatch ? b.nbatch : 1) *
+					    sizeof *perm);
+		size_t k = 0;
+		for (size_t i = 0; i < b.nbatch; i++)
+			perm[i] = i;
+		shuffle(&rng, perm, b.nbatch);
+		p->start[0] = 0;
+		for (size_t i = 0; i < b.nbatch; i++) {
+			size_t s = b.start[perm[i]], e = b.start[perm[i] + 1];
+			memcpy(p->idx + k, b.idx + s, (e - s) * sizeof *p->idx);
+			k += e - s;
+			p->start[i + 1] = k;
+		}
+		free(perm);
+	} else {
+		memcpy(p->start, b.start, (b.nbatch + 1) * sizeof *p->start);
+		memcpy(p->idx, b.idx, b.nidx * sizeof *p->idx);
+	}
+	free(b.start);
+	free(b.idx);
+	free(ord);
+}
+
+void sift_plan_free(struct sift_plan *p)
+{
+	free(p->start);
+	free(p->idx);
+	memset(p, 0, sizeof *p);
+}
+
+enum sift_label_kind sift_label_kind(const char *task)
+{
+	if (strcmp(task, "ner") == 0)
+		return SIFT_LABELS_TOKEN;
+	if (strcmp(task, "cls") == 0 || strcmp(task, "pair") == 0)
+		return SIFT_LABELS_EXAMPLE;
+	return SIFT_LABELS_NONE;
+}
+
+/* keys that travel as padded arrays, not in ex */
+static int is_array_key(const msgpack_object *k)
+{
+	static const char *const keys[] = { "ids", "type_ids", "offsets", "labels" };
+	if (k->type != MSGPACK_OBJECT_STR)
+		return 0;
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (k->via.str.size == strlen(keys[i]) &&
+		    memcmp(k->via.str.ptr, keys[i], k->via.str.size) == 0)
+			return 1;
+	return 0;
+}
+
+/* a diagnostic naming the record; silent without a reader (tests) */
+static int bad(const struct sift_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[256];
+
+	if (!r)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sift_rerror(r, "%s", msg);
+	return -1;
+}
+
+int sift_example_read(const struct sift_reader *r, const msgpack_object *rec,
+		      enum sift_label_kind lk, struct sift_example *e)
+{
+	size_t n, m;
+
+	memset(e, 0, sizeof *e);
+	if (rec->type != MSGPACK_OBJECT_MAP) {
+		return bad(r, "record is not a map");
+	}
+	if (sift_need_i32s(r, rec, "ids", &e->ids, &n) < 0)
+		goto fail;
+	if (n == 0) {
+		bad(r, "ids is empty");
+		goto fail;
+	}
+	if (n > UINT32_MAX / 2) {
+		bad(r, "ids has %zu elements, too many", n);
+		goto fail;
+	}
+	e->T = (uint32_t)n;
+	if (sift_opt_i32s(r, rec, "type_ids", &e->type_ids, &m) < 0)
+		goto fail;
+	if (e->type_ids && m != n) {
+		bad(r, "type_ids has %zu elements, ids has %zu", m, n);
+		goto fail;
+	}
+	if (lk == SIFT_LABELS_TOKEN) {
+		if (sift_opt_i32s(r, rec, "labels", &e->labels, &m) < 0)
+			goto fail;
+		if (e->labels && m != n) {
+			bad(r, "labels has %zu elements, ids has %zu", m, n);
+			goto fail;
+		}
+	} else if (lk == SIFT_LABELS_EXAMPLE) {
+		if (sift_get(rec, "label")) {
+			if (sift_need_int(r, rec, "label", &e->label) < 0)
+				goto fail;
+			e->has_label = 1;
+		}
+	}
+
+	/* the metadata: the map without the padded arrays */
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t keep = 0;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (uint32_t i = 0; i < rec->via.map.size; i++)
+		keep += !is_array_key(&rec->via.map.ptr[i].key);
+	msgpack_pack_map(&pk, keep);
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
+		if (is_array_key(&kv->key))
+			continue;
+		sift_pack_obj(&pk, &kv->key);
+		sift_pack_obj(&pk, &kv->val);
+	}
+	e->nmeta = sb.size;
+	e->meta = msgpack_sbuffer_release(&sb);
+	msgpack_sbuffer_destroy(&sb);
+	return 0;
+fail:
+	sift_example_free(e);
+	return -1;
+}
+
+void sift_example_free(struct sift_example *e)
+{
+	free(e->ids);
+	free(e->type_ids);
+	free(e->labels);
+	free(e->meta);
+	memset(e, 0, sizeof *e);
+}
+
+void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
+		     int B, int epoch, int32_t pad_id, enum sift_label_kind lk)
+{
+	msgpack_packer *pk = &w->pk;
+	uint32_t T = 0;
+	int labels = 0;
+
+	for (int b = 0; b < B; b++) {
+		if (ex[b]->T > T)
+			T = ex[b]->T;
+		if (lk == SIFT_LABELS_TOKEN && ex[b]->labels)
+			labels = 1;
+		if (lk == SIFT_LABELS_EXAMPLE && ex[b]->has_label)
+			labels = 1;
+	}
+	size_t BT = (size_t)B * T;
+	int32_t *ids = sift_xmalloc(BT * sizeof *ids);	/* (B,T) */
+	int32_t *tt = sift_xcalloc(BT, sizeof *tt);	/* (B,T) */
+	uint8_t *mask = sift_xcalloc(BT, 1);		/* (B,T) */
+	int32_t *lab = NULL;	/* (B,T) token labels or (B) example labels */
+
+	if (labels)
+		lab = sift_xmalloc((lk == SIFT_LABELS_TOKEN ? BT : (size_t)B) *
+				   sizeof *lab);
+	for (size_t i = 0; i < BT; i++)
+		ids[i] = pad_id;
+	for (int b = 0; b < B; b++) {
+		const struct sift_example *e = ex[b];
+		size_t row = (size_t)b * T;
+		memcpy(ids + row, e->ids, e->T * sizeof *ids);
+		if (e->type_ids)
+			memcpy(tt + row, e->type_ids, e->T * sizeof *tt);
+		memset(mask + row, 1, e->T);
+		if (labels && lk == SIFT_LABELS_TOKEN) {
+			for (uint32_t t = 0; t < T; t++)
+				lab[row + t] = e->labels && t < e->T ?
+					       e->labels[t] : SIFT_IGNORE;
+		} else if (labels) {
+			lab[b] = e->has_label ? (int32_t)e->label : SIFT_IGNORE;
+		}
+	}
+
+	msgpack_pack_map(pk, labels ? 8 : 7);
+	sift_pack_str(pk, "B");
+	msgpack_pack_int(pk, B);
+	sift_pack_str(pk, "T");
+	msgpack_pack_uint32(pk, T);
+	sift_pack_str(pk, "ids");
+	sift_pack_i32s(pk, ids, BT);
+	sift_pack_str(pk, "type_ids");
+	sift_pack_i32s(pk, tt, BT);
+	sift_pack_str(pk, "mask");
+	sift_pack_u8s(pk, mask, BT);
+	if (labels) {
+		sift_pack_str(pk, "labels");
+		sift_pack_i32s(pk, lab, lk == SIFT_LABELS_TOKEN ? BT : (size_t)B);
+	}
+	sift_pack_str(pk, "epoch");
+	msgpack_pack_int(pk, epoch);
+	sift_pack_str(pk, "ex");
+	msgpack_pack_array(pk, (uint32_t)B);
+	for (int b = 0; b < B; b++)
+		pk->callback(pk->data, ex[b]->meta, ex[b]->nmeta);
+	free(ids);
+	free(tt);
+	free(mask);
+	free(lab);
+}
