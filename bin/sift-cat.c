@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 		sift_writer_free(&w);
 	}
 	sift_header_free(&first);
-	if (sift_close_stdout() < 0)
+	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
 	return status;
 }

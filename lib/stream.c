@@ -147,6 +147,7 @@ struct sift_reader {
 	int have_header;
 	int eof;
 	long recno;
+	size_t readsize;	/* most bytes per read(2); 0 for no limit */
 };
 
 struct sift_reader *sift_reader_new(int fd, const char *name)
@@ -171,6 +172,11 @@ void sift_reader_free(struct sift_reader *r)
 	msgpack_unpacker_destroy(&r->up);
 	sift_header_free(&r->h);
 	free(r);
+}
+
+void sift_reader_set_readsize(struct sift_reader *r, size_t n)
+{
+	r->readsize = n;
 }
 
 void sift_reader_prime(struct sift_reader *r, const void *buf, size_t n)
@@ -237,10 +243,12 @@ static int next_object(struct sift_reader *r, msgpack_unpacked *u)
 			sift_rerror(r, "out of memory");
 			return -1;
 		}
+		size_t want = msgpack_unpacker_buffer_capacity(&r->up);
+		if (r->readsize && want > r->readsize)
+			want = r->readsize;
 		ssize_t n;
 		do
-			n = read(r->fd, msgpack_unpacker_buffer(&r->up),
-				 msgpack_unpacker_buffer_capacity(&r->up));
+			n = read(r->fd, msgpack_unpacker_buffer(&r->up), want);
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			sift_warn("%s: %s", r->name, strerror(errno));

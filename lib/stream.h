@@ -127,6 +127,8 @@ struct sift_reader;
 /* name is used in diagnostics ("-" reads as "stdin") */
 struct sift_reader *sift_reader_new(int fd, const char *name);
 void sift_reader_free(struct sift_reader *r);
+/* at most n bytes per read(2): the tests feed readers one byte at a time */
+void sift_reader_set_readsize(struct sift_reader *r, size_t n);
 /* hands the reader bytes already taken from its descriptor (a peek) */
 void sift_reader_prime(struct sift_reader *r, const void *buf, size_t n);
 /* reads the header; 0, or -1 with a diagnostic printed */

@@ -1,4 +1,5 @@
 # helper.bash: loaded by every bats file; puts the built programs first on PATH.
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 

@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# cat.bats: sift-cat and the stream format it shows.
+
+load helper
+
+KINDS="examples batches predictions metrics log"
+
+setup() {
+	S=$FIXTURES/stream
+}
+
+@test "every kind round-trips through a stream and back to the same JSON lines" {
+	for k in $KINDS; do
+		run bash -c "sift-cat < $S/$k.jsonl | sift-cat"
+		assert_success
+		assert_output "$(cat $S/$k.jsonl)"
+	done
+}
+
+@test "a stream turned into JSON and back is the same stream" {
+	for k in $KINDS; do
+		sift-cat < $S/$k.jsonl > $BATS_TEST_TMPDIR/a
+		sift-cat < $BATS_TEST_TMPDIR/a | sift-cat > $BATS_TEST_TMPDIR/b
+		cmp $BATS_TEST_TMPDIR/a $BATS_TEST_TMPDIR/b
+	done
+}
+
+@test "numeric arrays travel as typed arrays, not msgpack integers" {
+	sift-cat < $S/batches.jsonl > $BATS_TEST_TMPDIR/s
+	# 8 ids as one ext (type 1, int32): c7 20 01 then 32 bytes
+	run bash -c "od -An -tx1 -v $BATS_TEST_TMPDIR/s | tr -d ' \n' | grep -c 'c7200165000000'"
+	assert_output 1
+}
+
+@test "files named as arguments are read in turn with one header" {
+	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/s
+	run sift-cat $BATS_TEST_TMPDIR/s $BATS_TEST_TMPDIR/s
+	assert_success
+	assert_equal "$(echo "$output" | grep -c '"sift":1')" 1
+	assert_equal "$(echo "$output" | wc -l)" 5
+}
+
+@test "concatenated streams with agreeing headers read as one" {
+	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/s
+	run bash -c "cat $BATS_TEST_TMPDIR/s $BATS_TEST_TMPDIR/s | sift-cat"
+	assert_success
+	assert_equal "$(echo "$output" | wc -l)" 5
+}
+
+@test "concatenated streams with another label set are an error naming the record" {
+	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/a
+	sed 's/"B-LOC","I-LOC"/"B-ORG","I-ORG"/' $S/examples.jsonl | sift-cat > $BATS_TEST_TMPDIR/b
+	run -1 --separate-stderr bash -c "cat $BATS_TEST_TMPDIR/a $BATS_TEST_TMPDIR/b | sift-cat"
+	assert_equal "$stderr" "sift-cat: stdin:4: concatenated stream has another label set than the first"
+	# what came before the error was printed
+	assert_equal "$(echo "$output" | wc -l)" 3
+}
+
+@test "concatenated streams with another vocabulary are an error" {
+	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/a
+	sed 's/1b2c3d4e5f607182/ffffffffffffffff/' $S/examples.jsonl | sift-cat > $BATS_TEST_TMPDIR/b
+	run -1 --separate-stderr bash -c "cat $BATS_TEST_TMPDIR/a $BATS_TEST_TMPDIR/b | sift-cat"
+	assert_equal "$stderr" "sift-cat: stdin:4: concatenated stream has another vocabulary than the first"
+}
+
+@test "a truncated stream is an error naming the record" {
+	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/s
+	size=$(stat -c %s $BATS_TEST_TMPDIR/s)
+	run -1 --separate-stderr bash -c "head -c $((size - 3)) $BATS_TEST_TMPDIR/s | sift-cat"
+	assert_equal "$stderr" "sift-cat: stdin:3: truncated record"
+	assert_equal "$(echo "$output" | wc -l)" 2
+}
+
+@test "a stream cut at every byte offset never crashes and always says why" {
+	sift-cat < $S/predictions.jsonl > $BATS_TEST_TMPDIR/s
+	size=$(stat -c %s $BATS_TEST_TMPDIR/s)
+	for ((k = 1; k < size; k++)); do
+		head -c $k $BATS_TEST_TMPDIR/s > $BATS_TEST_TMPDIR/cut
+		run --separate-stderr sift-cat $BATS_TEST_TMPDIR/cut
+		[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+		if [ "$status" -eq 1 ]; then
+			[[ "$stderr" =~ ^sift-cat:\ .*cut:[0-9]+:\ truncated\ record$ ]]
+		fi
+	done
+}
+
+@test "random garbage is one line of error and exit 1" {
+	head -c 4096 /dev/urandom > $BATS_TEST_TMPDIR/g
+	# make sure it is not taken for JSON
+	printf '\x93' | cat - $BATS_TEST_TMPDIR/g > $BATS_TEST_TMPDIR/garbage
+	run -1 --separate-stderr sift-cat $BATS_TEST_TMPDIR/garbage
+	assert_equal "$(echo "$stderr" | wc -l)" 1
+	[[ "$stderr" == sift-cat:\ * ]]
+}
+
+@test "a first record that is no header is an error" {
+	run -1 --separate-stderr bash -c 'echo "{\"id\":1}" | sift-cat'
+	assert_equal "$stderr" 'sift-cat: stdin:1: the first line must be a header (an object with the key "sift")'
+}
+
+@test "an unknown format version is an error" {
+	run -1 --separate-stderr bash -c 'echo "{\"sift\":2,\"kind\":\"log\"}" | sift-cat | sift-cat'
+	assert_equal "$stderr" "sift-cat: stdin:1: unknown stream format version 2 (this is version 1)"
+}
+
+@test "a header without a kind is an error naming the key" {
+	run -1 --separate-stderr bash -c 'echo "{\"sift\":1}" | sift-cat | sift-cat'
+	assert_equal "$stderr" "sift-cat: stdin:1: missing key 'kind'"
+}
+
+@test "unknown keys are kept by sift-cat and ignored by readers" {
+	run bash -c "sed 's/\"producer\"/\"future_key\":[1,2],\"producer\"/' $S/log.jsonl | sift-cat | sift-cat"
+	assert_success
+	assert_line --index 0 --partial '"future_key":[1,2]'
+}
+
+@test "invalid JSON is an error naming the line and keeps what came before" {
+	{ cat $S/log.jsonl; echo '{"step": 3,'; } > $BATS_TEST_TMPDIR/bad.jsonl
+	run -1 --separate-stderr bash -c "sift-cat $BATS_TEST_TMPDIR/bad.jsonl > $BATS_TEST_TMPDIR/out"
+	[[ "$stderr" == "sift-cat: $BATS_TEST_TMPDIR/bad.jsonl:4: invalid JSON: "* ]]
+	run sift-cat $BATS_TEST_TMPDIR/out
+	assert_success
+	assert_output "$(cat $S/log.jsonl)"
+}
+
+@test "a full disk is an error with exit 1" {
+	run -1 --separate-stderr bash -c "sift-cat < $S/examples.jsonl > /dev/full"
+	assert_equal "$stderr" "sift-cat: stdout: write error: No space left on device"
+	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/s
+	run -1 --separate-stderr bash -c "sift-cat $BATS_TEST_TMPDIR/s > /dev/full"
+	assert_equal "$stderr" "sift-cat: stdout: write error: No space left on device"
+}
+
+@test "a reader that closes the pipe ends sift-cat quietly" {
+	for i in $(seq 2000); do sed -n 2p $S/examples.jsonl; done > $BATS_TEST_TMPDIR/many
+	cat $S/examples.jsonl $BATS_TEST_TMPDIR/many > $BATS_TEST_TMPDIR/big.jsonl
+	run --separate-stderr bash -c "set -o pipefail; sift-cat < $BATS_TEST_TMPDIR/big.jsonl | head -c 10 >/dev/null"
+	assert_success
+	assert_equal "$stderr" ""
+	sift-cat < $BATS_TEST_TMPDIR/big.jsonl > $BATS_TEST_TMPDIR/big
+	run --separate-stderr bash -c "set -o pipefail; sift-cat $BATS_TEST_TMPDIR/big | head -c 10 >/dev/null"
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "a binary stream is not written to a terminal" {
+	command -v script >/dev/null || skip "script(1) not installed"
+	run script -qec "sift-cat < $S/log.jsonl" /dev/null
+	assert_failure 2
+	assert_output --partial "sift-cat: refusing to write a binary stream to a terminal"
+}
+
+@test "empty input is an error" {
+	run -1 --separate-stderr sift-cat < /dev/null
+	assert_equal "$stderr" "sift-cat: stdin: empty input"
+}
+
+@test "a missing file is an error naming it" {
+	run -1 --separate-stderr sift-cat /nonexistent
+	assert_equal "$stderr" "sift-cat: /nonexistent: No such file or directory"
+}
+
+@test "help goes to stdout and begins with the synopsis" {
+	run --separate-stderr sift-cat --help
+	assert_success
+	assert_line --index 0 "usage: sift-cat [-fjs] [-p digits] [file ...]"
+	assert_equal "$stderr" ""
+}
+
+@test "an unknown option is misuse" {
+	run -2 --separate-stderr sift-cat --bogus
+	assert_equal "$stderr" "sift-cat: unrecognized option '--bogus'
+Try 'sift-cat --help'."
+}
+
+@test "version is printed" {
+	run sift-cat --version
+	assert_success
+	assert_output --regexp '^sift-cat [0-9]+\.[0-9]+'
+}
