@@ -1,0 +1,84 @@
+/* conlleval.h: entity-level NER scores, counted the way conlleval.pl and seqeval count them. */
+#ifndef SIFT_CONLLEVAL_H
+#define SIFT_CONLLEVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Tags are strings "PREFIX-TYPE" ("B-PER", "I-LOC", "O").  Sentences are
+ * added one at a time; chunks never cross a sentence.
+ *
+ * mode conlleval, scheme iob1 or iob2: exactly conlleval.pl (2004-01-26):
+ *   the tag is split at its first hyphen, a chunk starts at B, at I after
+ *   O, at E after E or I... and wherever the type changes; the correct
+ *   count follows its state machine, token accuracy compares whole tags.
+ *   IOB1 and IOB2 input are read the same way.
+ * mode conlleval, scheme iobes: seqeval's default mode (its extension of
+ *   the conlleval chunk rules to E- and S- tags), scored as sets.
+ * mode strict, scheme iob2 or iobes: seqeval's strict mode
+ *   (mode="strict", scheme=IOB2/IOBES): only well-formed entities count;
+ *   a tag whose prefix the scheme does not allow is an error.
+ */
+enum sift_ner_scheme { SIFT_SCHEME_IOB1, SIFT_SCHEME_IOB2, SIFT_SCHEME_IOBES };
+enum sift_ner_mode { SIFT_MODE_CONLLEVAL, SIFT_MODE_STRICT };
+
+struct sift_ner_type {
+	char *name;		/* entity type, "" for a tag without one */
+	long gold;		/* phrases of this type in the gold tags */
+	long pred;		/* phrases of this type predicted */
+	long correct;		/* predicted phrases that match a gold one */
+};
+
+struct sift_ner_counts {
+	enum sift_ner_scheme scheme;
+	enum sift_ner_mode mode;
+	long sentences;
+	long tokens;		/* words scored */
+	long correct_tags;	/* words whose predicted tag is the gold tag */
+	long gold, pred, correct;	/* phrases, all types */
+	int ntypes, cap;
+	struct sift_ner_type *types;	/* sorted by name, bytewise */
+	char err[160];		/* why the last call returned -1 */
+};
+
+/* "iob1" "iob2" "iobes" / "conlleval" "strict": 0, or -1 when unknown */
+int sift_ner_parse_scheme(const char *s, enum sift_ner_scheme *out);
+int sift_ner_parse_mode(const char *s, enum sift_ner_mode *out);
+const char *sift_ner_scheme_name(enum sift_ner_scheme s);
+const char *sift_ner_mode_name(enum sift_ner_mode m);
+/* 0, or -1 when the combination is not supported (strict needs iob2 or
+ * iobes), with c->err set */
+int sift_ner_init(struct sift_ner_counts *c, enum sift_ner_scheme scheme,
+		  enum sift_ner_mode mode);
+void sift_ner_free(struct sift_ner_counts *c);
+
+/* scores one sentence of n words: gold[i], pred[i] are the tags of word i.
+ * 0, or -1 with c->err set (strict mode: a tag the scheme forbids); the
+ * counts are unchanged on error. */
+int sift_ner_add_sentence(struct sift_ner_counts *c, const char *const *gold,
+			  const char *const *pred, size_t n);
+/* the same with label ids into labels[0..nlabels-1]; an id out of range
+ * (SIFT_IGNORE included) is an error */
+int sift_ner_add_ids(struct sift_ner_counts *c, char *const *labels,
+		     int nlabels, const int32_t *gold, const int32_t *pred,
+		     size_t n);
+
+/* adds one type's counts, as read back from a metrics record */
+void sift_ner_add_type(struct sift_ner_counts *c, const char *name,
+		       long gold, long pred, long correct);
+
+/* fractions in [0,1], computed as seqeval does (0 when undefined):
+ * precision = correct/pred, recall = correct/gold, f1 = 2pr/(p+r) */
+double sift_ner_precision(const struct sift_ner_counts *c);
+double sift_ner_recall(const struct sift_ner_counts *c);
+double sift_ner_f1(const struct sift_ner_counts *c);
+double sift_ner_accuracy(const struct sift_ner_counts *c);
+void sift_ner_type_prf(const struct sift_ner_type *t, double *p, double *r,
+		       double *f1);
+
+/* conlleval.pl's report, line for line, from the counts */
+void sift_ner_print_conlleval(FILE *f, const struct sift_ner_counts *c);
+
+#endif
