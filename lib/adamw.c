@@ -1,4 +1,4 @@
-/* adamw.c: the AdamW optimizer exactly as torch.optim.AdamW, with global gradient-norm clipping. */
+/* adamw.c: AdamW optimizer state over parameter spans, and global gradient-norm clipping. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -29,37 +29,19 @@ void adamw_tick(struct adamw *o)
 	o->t++;
 }
 
-void adamw_update(struct adamw *o, float *param, const float *grad, size_t n,
-		  size_t off, double lr, int decay)
+void adamw_update(struct adamw *o, const struct sift_backend *be,
+		  float *param, const float *grad, size_t n, size_t off,
+		  float lr, int decay)
 {
-	/* the scalars in double, as torch computes them in Python floats */
-	double bc1 = 1.0 - pow((double)o->beta1, (double)o->t);
-	double bc2 = 1.0 - pow((double)o->beta2, (double)o->t);
-	float step_size = (float)(lr / bc1);
-	float bc2_sqrt = (float)sqrt(bc2);
-	float wd = (float)(1.0 - lr * (double)o->weight_decay);
-	float b2 = o->beta2, w1 = 1.0f - o->beta1,
-	      w2 = 1.0f - o->beta2, eps = o->eps;
-	float *m = o->m + off, *v = o->v + off;
-	#pragma omp parallel for
-	for (size_t i = 0; i < n; i++) {
-		float g = grad[i];
-		float p = param[i];
-		if (decay)
-			p *= wd;
-		m[i] += (g - m[i]) * w1;	/* torch: exp_avg.lerp_(grad, 1-beta1) */
-		v[i] = v[i] * b2 + g * g * w2;
-		float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-		param[i] = p - step_size * (m[i] / denom);
-	}
+	be->adamw_update(param, grad, o->m + off, o->v + off, n, lr, o->beta1,
+			 o->beta2, o->eps, decay ? o->weight_decay : 0.0f,
+			 (int)o->t);
 }
 
 #define CHUNK 16384
 
 double grad_norm(float *const *grads, const size_t *lens, int nspans)
 {
-	/* fixed chunks summed in a fixed order: the same norm whatever the
-	 * number of threads, so that a resumed run stays bit-identical */
 	double total = 0.0;
 	for (int s = 0; s < nspans; s++) {
 		const float *g = grads[s];
@@ -85,14 +67,14 @@ void grad_clip(float *const *grads, const size_t *lens, int nspans,
 {
 	if (max_norm <= 0.0f)
 		return;
-	double coef = max_norm / (norm + 1e-6);
-	if (coef >= 1.0)
+	/* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1 */
+	float coef = (float)max_norm / (float)(norm + 1e-6);
+	if (coef >= 1.0f)
 		return;
-	float c = (float)coef;
 	for (int s = 0; s < nspans; s++) {
 		float *g = grads[s];
 		#pragma omp parallel for
 		for (size_t i = 0; i < lens[s]; i++)
-			g[i] *= c;
+			g[i] *= coef;
 	}
 }

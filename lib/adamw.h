@@ -1,9 +1,11 @@
-/* adamw.h: the AdamW optimizer exactly as torch.optim.AdamW, with global gradient-norm clipping. */
+/* adamw.h: AdamW optimizer state over parameter spans, and global gradient-norm clipping. */
 #ifndef SIFT_ADAMW_H
 #define SIFT_ADAMW_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "backend.h"	/* defines: sift_backend (adamw_update slot) */
 
 struct adamw {
 	float beta1, beta2, eps, weight_decay;
@@ -16,23 +18,24 @@ struct adamw {
 void adamw_init(struct adamw *o, size_t n, float weight_decay);
 void adamw_free(struct adamw *o);
 
-/*
- * One step over a span of parameters: param (n), grad (n), moments at
- * offset off into o->m and o->v.  decay: apply weight decay to this span
- * (no decay on biases and LayerNorm weights, as HF Trainer).  Call
- * adamw_tick() once before the spans of a step: it advances t.
- *   param *= 1 - lr * wd
- *   m = lerp(m, g, 1 - beta1); v = beta2 v + (1 - beta2) g^2
- *   param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
- */
+/* begins a step: t += 1 (call once, before the spans of the step) */
 void adamw_tick(struct adamw *o);
-void adamw_update(struct adamw *o, float *param, const float *grad, size_t n,
-		  size_t off, double lr, int decay);
 
 /*
- * torch.nn.utils.clip_grad_norm_ over several spans: the global L2 norm
- * of all gradients (returned, before clipping); when max_norm > 0 every
- * gradient is multiplied by min(1, max_norm / (norm + 1e-6)).
+ * Updates one span of parameters: param (n) with grad (n), using the
+ * moments at offset off of o->m, o->v; decay says whether weight decay
+ * applies (not to biases and LayerNorm weights, as HF Trainer).  The
+ * arithmetic is be->adamw_update, i.e. torch.optim.AdamW.
+ */
+void adamw_update(struct adamw *o, const struct sift_backend *be,
+		  float *param, const float *grad, size_t n, size_t off,
+		  float lr, int decay);
+
+/*
+ * torch.nn.utils.clip_grad_norm_: grad_norm() is the global L2 norm of
+ * the spans (a deterministic sum in fixed chunks, whatever the number of
+ * threads); grad_clip() multiplies every gradient by
+ * max_norm / (norm + 1e-6) when that is below 1 (max_norm <= 0: never).
  */
 double grad_norm(float *const *grads, const size_t *lens, int nspans);
 void grad_clip(float *const *grads, const size_t *lens, int nspans,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "ops_bwd.h"	/* defines: sift_cpu_*_backward, sift_cpu_adamw_update */
 
 static void *cpu_alloc(size_t bytes)
 {
@@ -52,8 +53,16 @@ struct sift_backend sift_backend_cpu = {
 	.gather_rows_forward = sift_cpu_gather_rows_forward,
 	.softmax_forward = sift_cpu_softmax_forward,
 	.crossentropy_forward = sift_cpu_crossentropy_forward,
-	/* backward and AdamW: lib/ops_bwd.c adds its sift_cpu_*_backward
-	 * and sift_cpu_adamw_update here as it implements them */
+	/* backward and AdamW: lib/ops_bwd.c */
+	.embed_backward = sift_cpu_embed_backward,
+	.matmul_backward = sift_cpu_matmul_backward,
+	.layernorm_backward = sift_cpu_layernorm_backward,
+	.gelu_backward = sift_cpu_gelu_backward,
+	.tanh_backward = sift_cpu_tanh_backward,
+	.attention_backward = sift_cpu_attention_backward,
+	.scatter_rows_backward = sift_cpu_scatter_rows_backward,
+	.crossentropy_backward = sift_cpu_crossentropy_backward,
+	.adamw_update = sift_cpu_adamw_update,
 };
 
 /* a slot of the table by op, for supports_op */

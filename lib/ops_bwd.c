@@ -1,27 +1,50 @@
-/* ops_bwd.c: backward passes of the encoder ops, cross-entropy and dropout on the CPU. */
+/* ops_bwd.c: the CPU backward ops and AdamW of the op table (lib/backend.h). */
 #include <math.h>
-#include <omp.h>
 #include <stddef.h>
 #include <string.h>
 #include <cblas.h>
 
+#include "backend.h"	/* defines: sift_att_offset */
 #include "ops_bwd.h"
 #include "rng.h"	/* defines: sift_hash_uniform */
 
-void matmul_backward(float *dinp, float *dweight, float *dbias,
-		     const float *dout, const float *inp, const float *weight,
-		     int N, int C, int OC)
+void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
+			     const float *dout, const int32_t *ids,
+			     const int32_t *type_ids, const int32_t *pos,
+			     int N, int C)
 {
-	/* dinp (N,C) += dout (N,OC) @ weight (OC,C) */
+	/* parallel over columns, rows in order inside: deterministic and
+	 * free of write conflicts whatever ids repeat */
+	#pragma omp parallel for
+	for (int i = 0; i < C; i++)
+		for (int r = 0; r < N; r++) {
+			float g = dout[(size_t)r * C + i];
+			if (dwte)
+				dwte[(size_t)ids[r] * C + i] += g;
+			if (dwpe)
+				dwpe[(size_t)pos[r] * C + i] += g;
+			if (dwtt)
+				dwtt[(size_t)(type_ids ? type_ids[r] : 0) * C + i] += g;
+		}
+}
+
+void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
+			      const float *dout, const float *inp,
+			      const float *weight, int N, int C, int OC)
+{
+	if (N <= 0) {
+		return;
+	}
+	/* dinp (N,C) = dout (N,OC) @ weight (OC,C) */
 	if (dinp)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
-			    1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+			    1.0f, dout, OC, weight, C, 0.0f, dinp, C);
 	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C) */
 	if (dweight)
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
 			    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
-	/* dbias (OC) += column sums of dout */
 	if (dbias) {
+		/* one thread per output, rows in order */
 		#pragma omp parallel for
 		for (int o = 0; o < OC; o++) {
 			float s = 0.0f;
@@ -32,43 +55,20 @@ void matmul_backward(float *dinp, float *dweight, float *dbias,
 	}
 }
 
-void layernorm_backward(float *dinp, float *dweight, float *dbias,
-			const float *dout, const float *inp,
-			const float *weight, const float *mean,
-			const float *rstd, int N, int C)
+void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
+				 const float *dout, const float *inp,
+				 const float *weight, const float *mean,
+				 const float *rstd, int N, int C)
 {
-	if (dinp) {
-		#pragma omp parallel for
-		for (int n = 0; n < N; n++) {
-			const float *x = inp + (size_t)n * C;
-			const float *dy = dout + (size_t)n * C;
-			float *dx = dinp + (size_t)n * C;
-			float mu = mean[n], rs = rstd[n];
-			/* dx = rs * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
-			float gmean = 0.0f, gxmean = 0.0f;
-			for (int i = 0; i < C; i++) {
-				float g = dy[i] * weight[i];
-				gmean += g;
-				gxmean += g * (x[i] - mu) * rs;
-			}
-			gmean /= C;
-			gxmean /= C;
-			for (int i = 0; i < C; i++) {
-				float xhat = (x[i] - mu) * rs;
-				float g = dy[i] * weight[i];
-				dx[i] += rs * (g - gmean - xhat * gxmean);
-			}
-		}
-	}
+	/* parameter gradients first: dinp may not alias, but keep dout
+	 * reads before any write for clarity */
 	if (dweight || dbias) {
-		/* columns in parallel: each thread owns its columns, so the
-		 * sums run in row order whatever the thread count */
 		#pragma omp parallel for
 		for (int i = 0; i < C; i++) {
 			float sw = 0.0f, sb = 0.0f;
 			for (int n = 0; n < N; n++) {
 				float dy = dout[(size_t)n * C + i];
-				sw += dy * (inp[(size_t)n * C + i] - mean[n]) * rstd[n];
+				sw += dy * ((inp[(size_t)n * C + i] - mean[n]) * rstd[n]);
 				sb += dy;
 			}
 			if (dweight)
@@ -77,252 +77,163 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias,
 				dbias[i] += sb;
 		}
 	}
+	if (!dinp)
+		return;
+	#pragma omp parallel for
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (size_t)n * C;
+		const float *dy = dout + (size_t)n * C;
+		float *dx = dinp + (size_t)n * C;
+		float mu = mean[n], rs = rstd[n];
+		/* dx = rs * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
+		float gmean = 0.0f, gxmean = 0.0f;
+		for (int i = 0; i < C; i++) {
+			float g = dy[i] * weight[i];
+			gmean += g;
+			gxmean += g * ((x[i] - mu) * rs);
+		}
+		gmean /= C;
+		gxmean /= C;
+		for (int i = 0; i < C; i++) {
+			float xhat = (x[i] - mu) * rs;
+			float g = dy[i] * weight[i];
+			dx[i] = rs * (g - gmean - xhat * gxmean);
+		}
+	}
 }
 
-void gelu_backward(float *dinp, const float *inp, const float *dout, int N)
+void sift_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
+			    size_t n)
 {
 	#pragma omp parallel for
-	for (int i = 0; i < N; i++) {
+	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
 		float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
 		float pdf = expf(-0.5f * x * x) * 0.3989422804014327f;
-		dinp[i] += dout[i] * (cdf + x * pdf);
+		dinp[i] = dout[i] * (cdf + x * pdf);
 	}
 }
 
-void tanh_backward(float *dinp, const float *out, const float *dout, int N)
+void sift_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
+			    size_t n)
 {
-	for (int i = 0; i < N; i++)
-		dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
+	for (size_t i = 0; i < n; i++)
+		dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
-void residual_backward(float *da, float *db, const float *dout, int N)
+void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
+				 const float *qkv, const float *att,
+				 const int32_t *offs, int B, int C, int NH,
+				 float p, uint64_t seed)
 {
-	#pragma omp parallel for
-	for (int i = 0; i < N; i++) {
-		if (da)
-			da[i] += dout[i];
-		if (db)
-			db[i] += dout[i];
-	}
-}
-
-void dropout_forward(float *out, const float *inp, int N, float p,
-		     uint64_t seed, uint64_t counter)
-{
-	if (p <= 0.0f) {
-		if (out != inp)
-			memcpy(out, inp, (size_t)N * sizeof *out);
-		return;
-	}
-	float scale = 1.0f / (1.0f - p);
-	#pragma omp parallel for
-	for (int i = 0; i < N; i++)
-		out[i] = sift_hash_uniform(seed, counter + (uint64_t)i) >= p
-			 ? inp[i] * scale : 0.0f;
-}
-
-void dropout_backward(float *dinp, const float *dout, int N, float p,
-		      uint64_t seed, uint64_t counter)
-{
-	if (p <= 0.0f) {
-		#pragma omp parallel for
-		for (int i = 0; i < N; i++)
-			dinp[i] += dout[i];
-		return;
-	}
-	float scale = 1.0f / (1.0f - p);
-	#pragma omp parallel for
-	for (int i = 0; i < N; i++)
-		if (sift_hash_uniform(seed, counter + (uint64_t)i) >= p)
-			dinp[i] += dout[i] * scale;
-}
-
-void attention_forward_train(float *out, float *att, const float *q,
-			     const float *k, const float *v, int ld,
-			     const uint8_t *mask, int B, int T, int NH, int HS,
-			     float p, uint64_t seed, uint64_t counter)
-{
-	int C = NH * HS;
-	float scale = 1.0f / sqrtf((float)HS);
+	int hs = C / NH;
+	size_t C3 = 3 * (size_t)C;
+	float scale = 1.0f / sqrtf((float)hs);
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	#pragma omp parallel for collapse(3)
-	for (int b = 0; b < B; b++)
-	for (int h = 0; h < NH; h++)
-	for (int i = 0; i < T; i++) {
-		const float *qi = q + ((size_t)b * T + i) * ld + h * HS;
-		float *a = att + (((size_t)b * NH + h) * T + i) * T;
-		float mx = -INFINITY;
-		for (int j = 0; j < T; j++) {
-			if (mask && !mask[(size_t)b * T + j]) {
-				a[j] = -INFINITY;
-				continue;
-			}
-			const float *kj = k + ((size_t)b * T + j) * ld + h * HS;
-			float s = 0.0f;
-			for (int d = 0; d < HS; d++)
-				s += qi[d] * kj[d];
-			a[j] = s * scale;
-			if (a[j] > mx)
-				mx = a[j];
-		}
-		float sum = 0.0f;
-		for (int j = 0; j < T; j++) {
-			a[j] = a[j] == -INFINITY ? 0.0f : expf(a[j] - mx);
-			sum += a[j];
-		}
-		float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-		for (int j = 0; j < T; j++)
-			a[j] *= inv;
-		float *o = out + ((size_t)b * T + i) * C + h * HS;
-		for (int d = 0; d < HS; d++)
-			o[d] = 0.0f;
-		uint64_t c0 = counter + (((uint64_t)b * NH + h) * T + i) * T;
-		for (int j = 0; j < T; j++) {
-			float w = a[j];
-			if (w == 0.0f)
-				continue;
-			if (p > 0.0f)
-				w = sift_hash_uniform(seed, c0 + j) >= p ? w * keep : 0.0f;
-			const float *vj = v + ((size_t)b * T + j) * ld + h * HS;
-			for (int d = 0; d < HS; d++)
-				o[d] += w * vj[d];
-		}
-	}
-}
-
-void attention_backward(float *dq, float *dk, float *dv, const float *dout,
-			const float *q, const float *k, const float *v, int ld,
-			const float *att, int B, int T, int NH, int HS,
-			float p, uint64_t seed, uint64_t counter,
-			float *scratch)
-{
-	int C = NH * HS;
-	float scale = 1.0f / sqrtf((float)HS);
-	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	/* one (b,h) per iteration: it owns rows b of dq, dk, dv in columns
-	 * of head h, so no two iterations write the same float */
-	#pragma omp parallel for collapse(2)
+	int N = offs[B];
+	memset(dqkv, 0, (size_t)N * C3 * sizeof *dqkv);
+	/* one (b,h) per iteration: it alone writes the columns of head h in
+	 * the rows of example b, so no two iterations touch the same float */
+	#pragma omp parallel for collapse(2) schedule(static)
 	for (int b = 0; b < B; b++)
 	for (int h = 0; h < NH; h++) {
-		float *datt = scratch + (size_t)omp_get_thread_num() * T * T;
-		const float *A = att + ((size_t)b * NH + h) * T * T;
-		uint64_t cbh = counter + ((uint64_t)b * NH + h) * T * T;
-		for (int i = 0; i < T; i++) {
-			const float *doi = dout + ((size_t)b * T + i) * C + h * HS;
-			const float *a = A + (size_t)i * T;
-			float *da = datt + (size_t)i * T;
-			/* dP' = dout v^T; dv += P'^T dout */
-			for (int j = 0; j < T; j++) {
-				if (a[j] == 0.0f) {
-					da[j] = 0.0f;
-					continue;
-				}
+		int r0 = offs[b], len = offs[b + 1] - offs[b];
+		size_t base = sift_att_offset(offs, b, NH) + (size_t)h * len * len;
+		const float *A = att + base;
+		float *D = datt + base;
+		for (int t = 0; t < len; t++) {
+			const float *dy = dout + (size_t)(r0 + t) * C + h * hs;
+			const float *a = A + (size_t)t * len;
+			float *da = D + (size_t)t * len;
+			/* dP' = dout v^T; dv += P'^T dout; dP = dP' * dropout mask */
+			for (int t2 = 0; t2 < len; t2++) {
 				float m = 1.0f;
 				if (p > 0.0f)
-					m = sift_hash_uniform(seed, cbh + (uint64_t)i * T + j) >= p
-					    ? keep : 0.0f;
-				const float *vj = v + ((size_t)b * T + j) * ld + h * HS;
+					m = sift_hash_uniform(seed, base + (size_t)t * len + t2) < p
+					    ? 0.0f : keep;
+				const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
 				float s = 0.0f;
-				for (int d = 0; d < HS; d++)
-					s += doi[d] * vj[d];
-				da[j] = s * m;	/* dP = dP' * mask / (1-p) */
-				if (dv && m != 0.0f) {
-					float w = a[j] * m;
-					float *dvj = dv + ((size_t)b * T + j) * ld + h * HS;
-					for (int d = 0; d < HS; d++)
-						dvj[d] += w * doi[d];
+				for (int d = 0; d < hs; d++)
+					s += dy[d] * v[d];
+				da[t2] = s * m;
+				float w = a[t2] * m;
+				if (w != 0.0f) {
+					float *dv = dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
+					for (int d = 0; d < hs; d++)
+						dv[d] += w * dy[d];
 				}
 			}
-			/* softmax: dS = P * (dP - sum(dP * P)) */
+			/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
 			float dot = 0.0f;
-			for (int j = 0; j < T; j++)
-				dot += da[j] * a[j];
-			for (int j = 0; j < T; j++)
-				da[j] = a[j] * (da[j] - dot) * scale;
-		}
-		/* dq_i += sum_j dS_ij k_j; dk_j += sum_i dS_ij q_i */
-		for (int i = 0; i < T; i++) {
-			const float *da = datt + (size_t)i * T;
-			const float *qi = q + ((size_t)b * T + i) * ld + h * HS;
-			float *dqi = dq ? dq + ((size_t)b * T + i) * ld + h * HS : NULL;
-			for (int j = 0; j < T; j++) {
-				float g = da[j];
-				if (g == 0.0f)
-					continue;
-				const float *kj = k + ((size_t)b * T + j) * ld + h * HS;
-				if (dqi)
-					for (int d = 0; d < HS; d++)
-						dqi[d] += g * kj[d];
-				if (dk) {
-					float *dkj = dk + ((size_t)b * T + j) * ld + h * HS;
-					for (int d = 0; d < HS; d++)
-						dkj[d] += g * qi[d];
+			for (int t2 = 0; t2 < len; t2++)
+				dot += da[t2] * a[t2];
+			for (int t2 = 0; t2 < len; t2++)
+				da[t2] = a[t2] * (da[t2] - dot) * scale;
+			/* dq_t = sum dS k; dk_t2 += dS q_t */
+			const float *q = qkv + (size_t)(r0 + t) * C3 + h * hs;
+			float *dq = dqkv + (size_t)(r0 + t) * C3 + h * hs;
+			for (int t2 = 0; t2 < len; t2++) {
+				float g = da[t2];
+				const float *k = qkv + (size_t)(r0 + t2) * C3 + C + h * hs;
+				float *dk = dqkv + (size_t)(r0 + t2) * C3 + C + h * hs;
+				for (int d = 0; d < hs; d++) {
+					dq[d] += g * k[d];
+					dk[d] += g * q[d];
 				}
 			}
 		}
 	}
 }
 
-void embedding_backward(float *dwte, float *dwpe, float *dwtt,
-			const float *dout, const int32_t *ids,
-			const int32_t *type_ids, int B, int T, int C)
+void sift_cpu_scatter_rows_backward(float *dinp, const float *dout,
+				    const int32_t *rows, int M, int C)
 {
-	/* serial over tokens in order: the same sums on every run */
-	for (int b = 0; b < B; b++)
-		for (int t = 0; t < T; t++) {
-			const float *g = dout + ((size_t)b * T + t) * C;
-			float *we = dwte ? dwte + (size_t)ids[b * T + t] * C : NULL;
-			float *wp = dwpe ? dwpe + (size_t)t * C : NULL;
-			float *wt = dwtt ? dwtt + (size_t)(type_ids ? type_ids[b * T + t] : 0) * C : NULL;
-			for (int i = 0; i < C; i++) {
-				if (we)
-					we[i] += g[i];
-				if (wp)
-					wp[i] += g[i];
-				if (wt)
-					wt[i] += g[i];
-			}
-		}
+	for (int i = 0; i < M; i++) {
+		float *d = dinp + (size_t)rows[i] * C;
+		const float *g = dout + (size_t)i * C;
+		for (int c = 0; c < C; c++)
+			d[c] += g[c];
+	}
 }
 
-double crossentropy_forward_backward(float *dlogits, const float *logits,
-				     const int32_t *labels, int N, int L,
-				     float scale, int *count)
+void sift_cpu_crossentropy_backward(float *dlogits, const float *probs,
+				    const int32_t *targets, int M, int L,
+				    float scale)
 {
-	int cnt = 0;
-	for (int n = 0; n < N; n++) {
-		if (labels[n] == -100)
-			continue;
-		if (labels[n] < 0 || labels[n] >= L)
-			return NAN;
-		cnt++;
-	}
-	if (count)
-		*count = cnt;
-	double loss = 0.0;
-	float inv = cnt ? scale / cnt : 0.0f;
-	for (int n = 0; n < N; n++) {
-		const float *x = logits + (size_t)n * L;
-		float *dx = dlogits ? dlogits + (size_t)n * L : NULL;
-		if (labels[n] == -100) {
-			if (dx)
-				memset(dx, 0, (size_t)L * sizeof *dx);
+	for (int i = 0; i < M; i++) {
+		float *d = dlogits + (size_t)i * L;
+		const float *pr = probs + (size_t)i * L;
+		if (targets[i] < 0 || targets[i] >= L) {
+			memset(d, 0, (size_t)L * sizeof *d);
 			continue;
 		}
-		float mx = x[0];
-		for (int j = 1; j < L; j++)
-			if (x[j] > mx)
-				mx = x[j];
-		double sum = 0.0;
 		for (int j = 0; j < L; j++)
-			sum += exp((double)x[j] - mx);
-		double lse = mx + log(sum);
-		loss += lse - x[labels[n]];
-		if (dx)
-			for (int j = 0; j < L; j++)
-				dx[j] = (float)(exp((double)x[j] - lse)) * inv
-					- (j == labels[n] ? inv : 0.0f);
+			d[j] = (pr[j] - (j == targets[i] ? 1.0f : 0.0f)) * scale;
 	}
-	return cnt ? loss / cnt : 0.0;
+}
+
+void sift_cpu_adamw_update(float *params, const float *grads, float *m,
+			   float *v, size_t n, float lr, float beta1,
+			   float beta2, float eps, float weight_decay, int t)
+{
+	/* the scalars in double, as torch computes them in Python floats,
+	 * then rounded once to float as torch's CPU kernels do */
+	double bc1 = 1.0 - pow((double)beta1, (double)t);
+	double bc2 = 1.0 - pow((double)beta2, (double)t);
+	float step_size = (float)((double)lr / bc1);
+	float bc2_sqrt = (float)sqrt(bc2);
+	float wd = (float)(1.0 - (double)lr * (double)weight_decay);
+	float w1 = (float)(1.0 - (double)beta1), w2 = (float)(1.0 - (double)beta2);
+	int decay = weight_decay != 0.0f;
+	#pragma omp parallel for
+	for (size_t i = 0; i < n; i++) {
+		float g = grads[i];
+		float pp = params[i];
+		if (decay)
+			pp *= wd;
+		m[i] += w1 * (g - m[i]);	/* exp_avg.lerp_(grad, 1-beta1) */
+		v[i] = v[i] * beta2 + w2 * g * g;
+		float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+		params[i] = pp - step_size * (m[i] / denom);
+	}
 }

@@ -1,0 +1,250 @@
+/* bert_bwd.c: the backward pass of a BERT encoder and its heads, from the activations of bert_forward. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert_bwd.h"
+
+/* a view of the gradient buffer at the same offset as p in params */
+static float *rebase(const struct bert_model *m, const float *p, float *buf)
+{
+	return p ? buf + (p - m->dparams) : NULL;
+}
+
+int bert_grads_init(struct bert_grads *g, const struct bert_model *m)
+{
+	const struct sift_backend *be = m->be;
+	memset(g, 0, sizeof *g);
+	g->n = m->nparams;
+	g->buf = be->alloc(g->n * sizeof(float));
+	g->g.layer = calloc((size_t)m->cfg.layers, sizeof *g->g.layer);
+	if (!g->buf || !g->g.layer)
+		return -1;
+	const struct bert_params *p = &m->dp;
+	struct bert_params *q = &g->g;
+	q->wte = rebase(m, p->wte, g->buf);
+	q->wpe = rebase(m, p->wpe, g->buf);
+	q->wtt = rebase(m, p->wtt, g->buf);
+	q->emb_ln_w = rebase(m, p->emb_ln_w, g->buf);
+	q->emb_ln_b = rebase(m, p->emb_ln_b, g->buf);
+	for (int l = 0; l < m->cfg.layers; l++) {
+		const struct bert_layer *a = &p->layer[l];
+		struct bert_layer *b = &q->layer[l];
+		b->qkv_w = rebase(m, a->qkv_w, g->buf);
+		b->qkv_b = rebase(m, a->qkv_b, g->buf);
+		b->attout_w = rebase(m, a->attout_w, g->buf);
+		b->attout_b = rebase(m, a->attout_b, g->buf);
+		b->ln1_w = rebase(m, a->ln1_w, g->buf);
+		b->ln1_b = rebase(m, a->ln1_b, g->buf);
+		b->fc_w = rebase(m, a->fc_w, g->buf);
+		b->fc_b = rebase(m, a->fc_b, g->buf);
+		b->fcproj_w = rebase(m, a->fcproj_w, g->buf);
+		b->fcproj_b = rebase(m, a->fcproj_b, g->buf);
+		b->ln2_w = rebase(m, a->ln2_w, g->buf);
+		b->ln2_b = rebase(m, a->ln2_b, g->buf);
+	}
+	q->pool_w = rebase(m, p->pool_w, g->buf);
+	q->pool_b = rebase(m, p->pool_b, g->buf);
+	q->cls_w = rebase(m, p->cls_w, g->buf);
+	q->cls_b = rebase(m, p->cls_b, g->buf);
+	return 0;
+}
+
+void bert_grads_free(struct bert_grads *g, const struct bert_model *m)
+{
+	if (g->buf)
+		m->be->free(g->buf);
+	if (g->s)
+		m->be->free(g->s);
+	free(g->g.layer);
+	memset(g, 0, sizeof *g);
+}
+
+void bert_grads_zero(struct bert_grads *g, const struct bert_model *m)
+{
+	m->be->memset0(g->buf, g->n * sizeof(float));
+}
+
+/* grows the scratch for N rows, B examples of at most T tokens */
+static int scratch(struct bert_grads *g, const struct bert_model *m, int N,
+		   int B, size_t natt)
+{
+	if ((size_t)N <= g->cap_N && (size_t)B <= g->cap_B && natt <= g->cap_att)
+		return 0;
+	size_t cN = (size_t)N > g->cap_N ? (size_t)N : g->cap_N;
+	size_t cB = (size_t)B > g->cap_B ? (size_t)B : g->cap_B;
+	size_t cA = natt > g->cap_att ? natt : g->cap_att;
+	size_t C = m->cfg.hidden, I = m->cfg.intermediate;
+	size_t L = m->nlabels > 0 ? m->nlabels : 1;
+	size_t sizes[12] = {
+		cN * C, cN * C, cN * C, cN * C, cN * I, cN * I, cN * 3 * C,
+		cA, (cN > cB ? cN : cB) * L,
+		(cN > cB ? cN : cB) * C, cB * C, cB * C,
+	};
+	size_t total = 0;
+	for (int i = 0; i < 12; i++)
+		total += sizes[i];
+	float *s = m->be->alloc(total * sizeof(float));
+	if (!s)
+		return -1;
+	if (g->s)
+		m->be->free(g->s);
+	g->s = s;
+	float **ptr[12] = {
+		&g->dx, &g->dres, &g->dln, &g->dtmp, &g->dI, &g->dI2, &g->dqkv,
+		&g->datt, &g->dlogits, &g->dhead, &g->dB1, &g->dB2,
+	};
+	for (int i = 0; i < 12; i++) {
+		*ptr[i] = s;
+		s += sizes[i];
+	}
+	g->cap_N = cN;
+	g->cap_B = cB;
+	g->cap_att = cA;
+	return 0;
+}
+
+void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
+		       const int32_t *labels, int32_t *out)
+{
+	if (m->head == BERT_HEAD_SEQ) {
+		memcpy(out, labels, (size_t)bb->B * sizeof *out);
+		return;
+	}
+	for (int b = 0; b < bb->B; b++) {
+		int r0 = bb->offs[b], len = bb->offs[b + 1] - bb->offs[b];
+		for (int t = 0; t < len; t++)
+			out[r0 + t] = labels[(size_t)b * bb->T + t];
+	}
+}
+
+double bert_loss(const struct bert_model *m, const struct bert_acts *a,
+		 const int32_t *targets, int *count)
+{
+	int M = m->head == BERT_HEAD_SEQ ? a->B : a->N, L = m->nlabels;
+	double loss = 0.0;
+	int cnt = 0;
+	for (int i = 0; i < M; i++) {
+		if (targets[i] == -100)
+			continue;
+		if (targets[i] < 0 || targets[i] >= L)
+			return NAN;
+		const float *x = a->logits + (size_t)i * L;
+		double mx = x[0], s = 0.0;
+		for (int j = 1; j < L; j++)
+			if (x[j] > mx)
+				mx = x[j];
+		for (int j = 0; j < L; j++)
+			s += exp(x[j] - mx);
+		loss += mx + log(s) - x[targets[i]];
+		cnt++;
+	}
+	if (count)
+		*count = cnt;
+	return cnt ? loss / cnt : 0.0;
+}
+
+/* dropout probabilities as bert_forward applies them */
+static float head_p(const struct bert_model *m)
+{
+	return m->cfg.classifier_dropout >= 0.0f ? m->cfg.classifier_dropout
+						 : m->cfg.hidden_dropout;
+}
+
+int bert_backward(const struct bert_model *m, const struct bert_batch *bb,
+		  const struct bert_acts *a, const int32_t *targets, int count,
+		  float scale, struct bert_grads *g,
+		  const struct bert_train_opts *o, int train, uint64_t seed)
+{
+	const struct sift_backend *be = m->be;
+	const struct bert_config *c = &m->cfg;
+	int N = a->N, B = a->B, C = c->hidden, I = c->intermediate;
+	int NH = c->heads, L = m->nlabels, NL = c->layers;
+	(void)bb;
+	if (scratch(g, m, N, B, a->natt) < 0)
+		return -1;
+	float ph = train ? c->hidden_dropout : 0.0f;
+	float pa = train ? c->attn_dropout : 0.0f;
+	float pc = train ? head_p(m) : 0.0f;
+	const int32_t *ids = a->in, *type_ids = a->in + N, *pos = a->in + 2 * N;
+	const int32_t *offs = a->in + 3 * N, *cls_rows = offs + B + 1;
+	const struct bert_params *p = &m->dp;
+	struct bert_params *d = &g->g;
+	int fl = o ? o->freeze_layers : 0;
+	int fe = (o && o->freeze_embeddings) || fl > 0;	/* below a frozen layer */
+	int lowest = fl > NL ? NL : fl;	/* the lowest layer that learns */
+	float sc = count > 0 ? scale / (float)count : 0.0f;
+
+	/* the head: dlogits -> dx (N,C), the gradient of the encoder output */
+	if (m->head == BERT_HEAD_SEQ) {
+		be->crossentropy_backward(g->dlogits, a->probs, targets, B, L, sc);
+		be->matmul_backward(g->dhead, d->cls_w, d->cls_b, g->dlogits,
+				    a->head_in, p->cls_w, B, C, L);
+		be->dropout_forward(g->dhead, g->dhead, (size_t)B * C, pc,
+				    bert_dropout_seed(seed, 4 * NL + 1), 0);
+		be->tanh_backward(g->dB1, a->pooled, g->dhead, (size_t)B * C);
+		be->matmul_backward(g->dB2, d->pool_w, d->pool_b, g->dB1,
+				    a->cls, p->pool_w, B, C, C);
+		be->memset0(g->dx, (size_t)N * C * sizeof(float));
+		be->scatter_rows_backward(g->dx, g->dB2, cls_rows, B, C);
+	} else if (m->head == BERT_HEAD_TOKEN) {
+		be->crossentropy_backward(g->dlogits, a->probs, targets, N, L, sc);
+		be->matmul_backward(g->dhead, d->cls_w, d->cls_b, g->dlogits,
+				    a->head_in, p->cls_w, N, C, L);
+		be->dropout_forward(g->dx, g->dhead, (size_t)N * C, pc,
+				    bert_dropout_seed(seed, 4 * NL + 1), 0);
+	} else {
+		return -1;
+	}
+	if (fl >= NL && fe)
+		return 0;
+
+	/* layers, last to first; g->dx is the gradient of the layer output */
+	for (int l = NL - 1; l >= lowest; l--) {
+		const struct bert_layer *w = &p->layer[l];
+		struct bert_layer *dw = &d->layer[l];
+		const float *x = l == 0 ? a->emb_out : a->ln2[l - 1];
+		size_t NC = (size_t)N * C;
+		/* ln2 = LayerNorm(res2): dres = d res2 */
+		be->layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b, g->dx,
+				       a->res2[l], w->ln2_w, a->ln2_mean[l],
+				       a->ln2_rstd[l], N, C);
+		/* res2 = dropout(fcproj) + ln1 */
+		be->dropout_forward(g->dtmp, g->dres, NC, ph,
+				    bert_dropout_seed(seed, 4 * l + 2), 0);
+		be->matmul_backward(g->dI, dw->fcproj_w, dw->fcproj_b, g->dtmp,
+				    a->fch_gelu[l], w->fcproj_w, N, I, C);
+		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)N * I);
+		be->matmul_backward(g->dln, dw->fc_w, dw->fc_b, g->dI, a->ln1[l],
+				    w->fc_w, N, C, I);
+		be->residual_forward(g->dln, g->dln, g->dres, NC);
+		/* ln1 = LayerNorm(res1) */
+		be->layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b, g->dln,
+				       a->res1[l], w->ln1_w, a->ln1_mean[l],
+				       a->ln1_rstd[l], N, C);
+		/* res1 = dropout(attproj) + x */
+		be->dropout_forward(g->dtmp, g->dres, NC, ph,
+				    bert_dropout_seed(seed, 4 * l + 1), 0);
+		be->matmul_backward(g->dln, dw->attout_w, dw->attout_b, g->dtmp,
+				    a->atty[l], w->attout_w, N, C, C);
+		be->attention_backward(g->dqkv, g->datt, g->dln, a->qkv[l],
+				       a->att[l], offs, B, C, NH, pa,
+				       bert_dropout_seed(seed, 4 * l + 0));
+		int need_dx = l > lowest || !fe;
+		be->matmul_backward(need_dx ? g->dx : NULL, dw->qkv_w, dw->qkv_b,
+				    g->dqkv, x, w->qkv_w, N, C, 3 * C);
+		if (need_dx)
+			be->residual_forward(g->dx, g->dx, g->dres, NC);
+	}
+	if (fe)
+		return 0;
+	/* embeddings: emb_out = dropout(LayerNorm(emb)) */
+	be->dropout_forward(g->dtmp, g->dx, (size_t)N * C, ph,
+			    bert_dropout_seed(seed, 4 * NL), 0);
+	be->layernorm_backward(g->dres, d->emb_ln_w, d->emb_ln_b, g->dtmp,
+			       a->emb, p->emb_ln_w, a->emb_mean, a->emb_rstd,
+			       N, C);
+	be->embed_backward(d->wte, d->wpe, d->wtt, g->dres, ids, type_ids, pos,
+			   N, C);
+	return 0;
+}
