@@ -17,6 +17,8 @@ struct bert_config {
 	char arch[64];			/* architectures[0], "" when absent */
 	int nlabels;			/* from id2label, 0 when absent */
 	char **labels;			/* id2label in id order, owned */
+	void *json;			/* the whole config (json_t *), kept
+					 * for bert_save */
 };
 
 /* reads dir/config.json; 0, or -1 with a message in err */
@@ -125,6 +127,11 @@ int bert_pack(struct bert_batch *bb, const int32_t *ids,
 	      const int32_t *type_ids, const uint8_t *mask, int B, int T,
 	      char *err, size_t errlen);
 void bert_batch_free(struct bert_batch *bb);
+/* checks a packed batch against the model: ids below the vocabulary,
+ * type ids below the type vocabulary, lengths within the positions;
+ * 0, or -1 with a message naming the example in err */
+int bert_check_batch(const struct bert_model *m, const struct bert_batch *bb,
+		     char *err, size_t errlen);
 
 /*
  * The activations a forward pass saves for the backward pass, all in
@@ -153,14 +160,20 @@ void bert_batch_free(struct bert_batch *bb);
  *           cls @ pool_w^T + pool_b; pooled (B,C) = tanh(pool_pre);
  *           head_in (B,C) = dropout(pooled); logits, probs (B,L)
  *   none:   only the encoder; ln2 of the last layer is the output.
- * Per-layer arrays are [layers] of pointers into the buffer.
+ * Per-layer arrays are [layers] of pointers into the buffer.  With
+ * train = 0 the layers share their buffers (only the last layer's values
+ * remain) and emb_out, head_in alias their undropped inputs.
  */
 struct bert_acts {
 	const struct sift_backend *be;	/* whose memory buf is in */
 	int32_t *in;		/* the batch in be's memory: ids, type_ids,
 				 * pos (N each), offs (B+1), cls_rows (B) */
 	int N, B, T;		/* the shape of the last forward pass */
-	size_t cap_N, cap_B, cap_T;
+	size_t natt;		/* floats of att per layer */
+	int cap_in;		/* int32s in in */
+	size_t cap;		/* floats in buf */
+	int shared;		/* inference: the layers share one set of
+				 * buffers, so only the last layer's stay */
 	float *buf;
 	size_t nfloats;
 	float *emb, *emb_ln, *emb_mean, *emb_rstd, *emb_out;

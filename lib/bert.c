@@ -1,0 +1,875 @@
+/* bert.c: loads a Hugging Face BERT checkpoint into one fp32 buffer and runs its forward pass. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bert.h"
+#include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
+#include "safetensors.h"
+
+/* ---- config.json ---- */
+
+static int get_int(json_t *root, const char *key, int def, int *out,
+		   const char *path, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+	if (!v || json_is_null(v)) {
+		if (def < 0) {
+			snprintf(err, errlen, "%s: %s missing", path, key);
+			return -1;
+		}
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 1 << 30) {
+		snprintf(err, errlen, "%s: %s is not a count", path, key);
+		return -1;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+static float get_num(json_t *root, const char *key, float def)
+{
+	json_t *v = json_object_get(root, key);
+	return json_is_number(v) ? (float)json_number_value(v) : def;
+}
+
+void bert_config_free(struct bert_config *c)
+{
+	for (int i = 0; i < c->nlabels; i++)
+		free(c->labels[i]);
+	free(c->labels);
+	json_decref(c->json);
+	memset(c, 0, sizeof *c);
+}
+
+int bert_config_load(struct bert_config *c, const char *dir, char *err,
+		     size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	if (!root) {
+		if (je.line < 1)
+			snprintf(err, errlen, "%s: %s", path, je.text);
+		else
+			snprintf(err, errlen, "%s:%d: %s", path, je.line,
+				 je.text);
+		return -1;
+	}
+	c->json = root;
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "%s: not a JSON object", path);
+		goto fail;
+	}
+	json_t *mt = json_object_get(root, "model_type");
+	if (json_is_string(mt) && strcmp(json_string_value(mt), "bert")) {
+		snprintf(err, errlen, "%s: model_type %s is not bert", path,
+			 json_string_value(mt));
+		goto fail;
+	}
+	if (get_int(root, "vocab_size", -1, &c->vocab_size, path, err, errlen) ||
+	    get_int(root, "hidden_size", -1, &c->hidden, path, err, errlen) ||
+	    get_int(root, "num_hidden_layers", -1, &c->layers, path, err, errlen) ||
+	    get_int(root, "num_attention_heads", -1, &c->heads, path, err, errlen) ||
+	    get_int(root, "intermediate_size", -1, &c->intermediate, path, err, errlen) ||
+	    get_int(root, "max_position_embeddings", 512, &c->max_pos, path, err, errlen) ||
+	    get_int(root, "type_vocab_size", 2, &c->type_vocab, path, err, errlen) ||
+	    get_int(root, "pad_token_id", 0, &c->pad_token_id, path, err, errlen))
+		goto fail;
+	if (c->hidden < 1 || c->heads < 1 || c->hidden % c->heads ||
+	    c->layers < 1 || c->vocab_size < 1 || c->intermediate < 1 ||
+	    c->max_pos < 1 || c->type_vocab < 1) {
+		snprintf(err, errlen,
+			 "%s: hidden_size %d is not a multiple of num_attention_heads %d, or a size is 0",
+			 path, c->hidden, c->heads);
+		goto fail;
+	}
+	c->ln_eps = get_num(root, "layer_norm_eps", 1e-12f);
+	c->init_range = get_num(root, "initializer_range", 0.02f);
+	c->hidden_dropout = get_num(root, "hidden_dropout_prob", 0.1f);
+	c->attn_dropout = get_num(root, "attention_probs_dropout_prob", 0.1f);
+	c->classifier_dropout = get_num(root, "classifier_dropout", -1.0f);
+	json_t *act = json_object_get(root, "hidden_act");
+	if (act && (!json_is_string(act) ||
+		    strcmp(json_string_value(act), "gelu"))) {
+		snprintf(err, errlen,
+			 "%s: hidden_act %s is not supported (only gelu)", path,
+			 json_is_string(act) ? json_string_value(act) : "?");
+		goto fail;
+	}
+	json_t *pe = json_object_get(root, "position_embedding_type");
+	if (json_is_string(pe) && strcmp(json_string_value(pe), "absolute")) {
+		snprintf(err, errlen,
+			 "%s: position_embedding_type %s is not supported",
+			 path, json_string_value(pe));
+		goto fail;
+	}
+	json_t *arch = json_object_get(root, "architectures");
+	if (json_is_array(arch) && json_is_string(json_array_get(arch, 0)))
+		snprintf(c->arch, sizeof c->arch, "%s",
+			 json_string_value(json_array_get(arch, 0)));
+	json_t *id2 = json_object_get(root, "id2label");
+	if (json_is_object(id2) && json_object_size(id2) > 0) {
+		int n = (int)json_object_size(id2);
+		c->labels = calloc(n, sizeof *c->labels);
+		if (!c->labels) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		c->nlabels = n;
+		const char *k;
+		json_t *v;
+		json_object_foreach(id2, k, v) {
+			char *end;
+			long id = strtol(k, &end, 10);
+			if (*end || end == k || id < 0 || id >= n ||
+			    !json_is_string(v) || c->labels[id]) {
+				snprintf(err, errlen,
+					 "%s: id2label: ids must be 0..%d, each once",
+					 path, n - 1);
+				goto fail;
+			}
+			c->labels[id] = strdup(json_string_value(v));
+		}
+	}
+	return 0;
+fail:
+	bert_config_free(c);
+	return -1;
+}
+
+enum bert_head bert_head_of_arch(const char *arch)
+{
+	if (!strcmp(arch, "BertForTokenClassification"))
+		return BERT_HEAD_TOKEN;
+	if (!strcmp(arch, "BertForSequenceClassification"))
+		return BERT_HEAD_SEQ;
+	return BERT_HEAD_NONE;
+}
+
+/* ---- the parameter layout ---- */
+
+static void add_tensor(struct bert_model *m, size_t *off, const char *name,
+		       int64_t d0, int64_t d1, int head)
+{
+	struct bert_tensor *t = &m->tensors[m->ntensors++];
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->off = *off;
+	t->ndim = d1 ? 2 : 1;
+	t->shape[0] = d0;
+	t->shape[1] = d1;
+	t->head = head;
+	*off += (size_t)d0 * (size_t)(d1 ? d1 : 1);
+}
+
+/* builds the tensor table and the offsets; the views come later */
+static void layout(struct bert_model *m)
+{
+	const struct bert_config *c = &m->cfg;
+	int64_t C = c->hidden, I = c->intermediate;
+	size_t off = 0;
+	char nm[96];
+	m->tensors = calloc((size_t)16 * c->layers + 16, sizeof *m->tensors);
+	m->ntensors = 0;
+	add_tensor(m, &off, "embeddings.word_embeddings.weight", c->vocab_size, C, 0);
+	add_tensor(m, &off, "embeddings.position_embeddings.weight", c->max_pos, C, 0);
+	add_tensor(m, &off, "embeddings.token_type_embeddings.weight", c->type_vocab, C, 0);
+	add_tensor(m, &off, "embeddings.LayerNorm.weight", C, 0, 0);
+	add_tensor(m, &off, "embeddings.LayerNorm.bias", C, 0, 0);
+	static const char *const qkv[3] = { "query", "key", "value" };
+	for (int l = 0; l < c->layers; l++) {
+		for (int i = 0; i < 3; i++) {
+			snprintf(nm, sizeof nm, "encoder.layer.%d.attention.self.%s.weight", l, qkv[i]);
+			add_tensor(m, &off, nm, C, C, 0);
+		}
+		for (int i = 0; i < 3; i++) {
+			snprintf(nm, sizeof nm, "encoder.layer.%d.attention.self.%s.bias", l, qkv[i]);
+			add_tensor(m, &off, nm, C, 0, 0);
+		}
+#define LT(fmt, d0, d1) do { snprintf(nm, sizeof nm, "encoder.layer.%d." fmt, l); \
+		add_tensor(m, &off, nm, d0, d1, 0); } while (0)
+		LT("attention.output.dense.weight", C, C);
+		LT("attention.output.dense.bias", C, 0);
+		LT("attention.output.LayerNorm.weight", C, 0);
+		LT("attention.output.LayerNorm.bias", C, 0);
+		LT("intermediate.dense.weight", I, C);
+		LT("intermediate.dense.bias", I, 0);
+		LT("output.dense.weight", C, I);
+		LT("output.dense.bias", C, 0);
+		LT("output.LayerNorm.weight", C, 0);
+		LT("output.LayerNorm.bias", C, 0);
+#undef LT
+	}
+	if (m->has_pooler) {
+		add_tensor(m, &off, "pooler.dense.weight", C, C, 1);
+		add_tensor(m, &off, "pooler.dense.bias", C, 0, 1);
+	}
+	if (m->head != BERT_HEAD_NONE) {
+		add_tensor(m, &off, "classifier.weight", m->nlabels, C, 1);
+		add_tensor(m, &off, "classifier.bias", m->nlabels, 0, 1);
+	}
+	m->nparams = off;
+}
+
+/* the named views of a buffer laid out by layout() */
+static void views(const struct bert_model *m, float *base,
+		  struct bert_params *p)
+{
+	const struct bert_tensor *t = m->tensors;
+	int k = 0;
+	p->wte = base + t[k++].off;
+	p->wpe = base + t[k++].off;
+	p->wtt = base + t[k++].off;
+	p->emb_ln_w = base + t[k++].off;
+	p->emb_ln_b = base + t[k++].off;
+	for (int l = 0; l < m->cfg.layers; l++) {
+		struct bert_layer *L = &p->layer[l];
+		L->qkv_w = base + t[k].off;
+		k += 3;
+		L->qkv_b = base + t[k].off;
+		k += 3;
+		L->attout_w = base + t[k++].off;
+		L->attout_b = base + t[k++].off;
+		L->ln1_w = base + t[k++].off;
+		L->ln1_b = base + t[k++].off;
+		L->fc_w = base + t[k++].off;
+		L->fc_b = base + t[k++].off;
+		L->fcproj_w = base + t[k++].off;
+		L->fcproj_b = base + t[k++].off;
+		L->ln2_w = base + t[k++].off;
+		L->ln2_b = base + t[k++].off;
+	}
+	p->pool_w = p->pool_b = p->cls_w = p->cls_b = NULL;
+	if (m->has_pooler) {
+		p->pool_w = base + t[k++].off;
+		p->pool_b = base + t[k++].off;
+	}
+	if (m->head != BERT_HEAD_NONE) {
+		p->cls_w = base + t[k++].off;
+		p->cls_b = base + t[k++].off;
+	}
+}
+
+/* ---- loading ---- */
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* the checkpoint tensor for our name, trying the encoder prefix and the
+ * old gamma/beta names of LayerNorm */
+static const struct sift_st_tensor *
+find(const struct sift_st_file *f, const char *prefix, const char *name,
+     int head)
+{
+	char nm[256];
+	const struct sift_st_tensor *t;
+	/* the classifier sits at the top level; the pooler with the encoder */
+	if (head && !strncmp(name, "classifier", 10)) {
+		if ((t = sift_st_find(f, name)))
+			return t;
+	}
+	snprintf(nm, sizeof nm, "%s%s", prefix, name);
+	if ((t = sift_st_find(f, nm)))
+		return t;
+	if (ends_with(name, "LayerNorm.weight") ||
+	    ends_with(name, "LayerNorm.bias")) {
+		size_t n = strlen(nm);
+		if (ends_with(nm, ".weight"))
+			snprintf(nm + n - 6, sizeof nm - (n - 6), "gamma");
+		else
+			snprintf(nm + n - 4, sizeof nm - (n - 4), "beta");
+		return sift_st_find(f, nm);
+	}
+	return NULL;
+}
+
+void bert_free(struct bert_model *m)
+{
+	if (m->be && m->dparams && m->dparams != m->params)
+		m->be->free(m->dparams);
+	free(m->params);
+	if (m->dp.layer != m->p.layer)
+		free(m->dp.layer);
+	free(m->p.layer);
+	free(m->tensors);
+	for (int i = 0; i < m->nlabels; i++)
+		free(m->labels[i]);
+	free(m->labels);
+	bert_config_free(&m->cfg);
+	memset(m, 0, sizeof *m);
+}
+
+static void init_normal(float *w, size_t n, float std, struct sift_rng *r)
+{
+	for (size_t i = 0; i < n; i++)
+		w[i] = sift_rng_normal(r) * std;
+}
+
+int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
+	      char *const *labels, int nlabels, int allow_init,
+	      uint64_t init_seed, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	if (bert_config_load(&m->cfg, dir, err, errlen))
+		return -1;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	struct sift_st_file f;
+	if (sift_st_open(&f, path, err, errlen)) {
+		bert_config_free(&m->cfg);
+		return -1;
+	}
+	/* the encoder's prefix: "", "bert.", or whatever the layout uses */
+	char prefix[128] = "";
+	int found = 0;
+	for (int i = 0; i < f.ntensors; i++) {
+		const char *nm = f.t[i].name;
+		if (ends_with(nm, "embeddings.word_embeddings.weight")) {
+			size_t n = strlen(nm) - strlen("embeddings.word_embeddings.weight");
+			if (n < sizeof prefix) {
+				memcpy(prefix, nm, n);
+				prefix[n] = 0;
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (!found) {
+		snprintf(err, errlen,
+			 "%s: tensor embeddings.word_embeddings.weight missing",
+			 path);
+		goto fail;
+	}
+	m->head = head != BERT_HEAD_NONE ? head : bert_head_of_arch(m->cfg.arch);
+	const struct sift_st_tensor *cw = NULL;
+	if (m->head != BERT_HEAD_NONE)
+		cw = find(&f, prefix, "classifier.weight", 1);
+	/* the labels: the caller's, else the config's */
+	if (m->head != BERT_HEAD_NONE) {
+		char *const *src = labels ? labels : m->cfg.labels;
+		int n = labels ? nlabels : m->cfg.nlabels;
+		if (!labels && cw && cw->ndim == 2 && cw->shape[0] != n) {
+			snprintf(err, errlen,
+				 "%s: id2label has %d labels but classifier.weight has %lld rows",
+				 dir, n, (long long)cw->shape[0]);
+			goto fail;
+		}
+		if (n < 1) {
+			snprintf(err, errlen, "%s: no labels for the head", dir);
+			goto fail;
+		}
+		if (labels && cw && m->cfg.nlabels > 0) {
+			/* a trained head must mean the same labels */
+			int same = m->cfg.nlabels == n;
+			for (int i = 0; same && i < n; i++)
+				same = !strcmp(m->cfg.labels[i], labels[i]);
+			if (!same) {
+				snprintf(err, errlen,
+					 "%s: the labels of the model (id2label) differ from the labels wanted",
+					 dir);
+				goto fail;
+			}
+		}
+		m->labels = calloc(n, sizeof *m->labels);
+		m->nlabels = n;
+		for (int i = 0; i < n; i++)
+			m->labels[i] = strdup(src[i]);
+	}
+	m->has_pooler = find(&f, prefix, "pooler.dense.weight", 1) != NULL ||
+		m->head == BERT_HEAD_SEQ;
+	layout(m);
+	m->params = malloc(m->nparams * sizeof(float));
+	m->p.layer = calloc(m->cfg.layers, sizeof *m->p.layer);
+	if (!m->params || !m->p.layer || !m->tensors) {
+		snprintf(err, errlen, "%s: out of memory for %zu parameters",
+			 dir, m->nparams);
+		goto fail;
+	}
+	views(m, m->params, &m->p);
+	struct sift_rng rng;
+	sift_rng_seed(&rng, init_seed);
+	for (int i = 0; i < m->ntensors; i++) {
+		struct bert_tensor *bt = &m->tensors[i];
+		float *dst = m->params + bt->off;
+		size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? bt->shape[1] : 1);
+		const struct sift_st_tensor *t = find(&f, prefix, bt->name, bt->head);
+		if (!t) {
+			if (!bt->head) {
+				snprintf(err, errlen, "%s: tensor %s%s missing",
+					 path, prefix, bt->name);
+				goto fail;
+			}
+			if (!allow_init) {
+				snprintf(err, errlen,
+					 "%s: the model has no trained head (%s missing); give a seed to initialise one",
+					 path, bt->name);
+				goto fail;
+			}
+			/* as transformers' _init_weights: normal weights,
+			 * zero biases */
+			if (bt->ndim == 2)
+				init_normal(dst, ne, m->cfg.init_range, &rng);
+			else
+				memset(dst, 0, ne * sizeof(float));
+			m->head_initialised = 1;
+			continue;
+		}
+		int ok = t->ndim == bt->ndim && t->shape[0] == bt->shape[0] &&
+			(bt->ndim == 1 || t->shape[1] == bt->shape[1]);
+		if (!ok) {
+			char got[64] = "", want[64];
+			for (int d = 0; d < t->ndim; d++)
+				snprintf(got + strlen(got), sizeof got - strlen(got),
+					 "%s%lld", d ? "," : "", (long long)t->shape[d]);
+			if (bt->ndim == 2)
+				snprintf(want, sizeof want, "%lld,%lld",
+					 (long long)bt->shape[0], (long long)bt->shape[1]);
+			else
+				snprintf(want, sizeof want, "%lld",
+					 (long long)bt->shape[0]);
+			snprintf(err, errlen,
+				 "%s: tensor %s has shape (%s), expected (%s)",
+				 path, t->name, got, want);
+			goto fail;
+		}
+		if (sift_st_to_f32(t, dst)) {
+			snprintf(err, errlen,
+				 "%s: tensor %s has dtype %s (F32, F16 or BF16 wanted)",
+				 path, t->name, t->dtype_name);
+			goto fail;
+		}
+	}
+	sift_st_close(&f);
+	m->be = &sift_backend_cpu;
+	m->dparams = m->params;
+	m->dp = m->p;		/* on the CPU dp is p, layer array included */
+	return 0;
+fail:
+	sift_st_close(&f);
+	bert_free(m);
+	return -1;
+}
+
+int bert_upload(struct bert_model *m, const struct sift_backend *be)
+{
+	if (m->be && m->dparams && m->dparams != m->params)
+		m->be->free(m->dparams);
+	if (m->dp.layer != m->p.layer)
+		free(m->dp.layer);
+	m->be = be;
+	if (be == &sift_backend_cpu) {
+		m->dparams = m->params;
+		m->dp = m->p;
+		return 0;
+	}
+	m->dparams = be->alloc(m->nparams * sizeof(float));
+	m->dp.layer = calloc(m->cfg.layers, sizeof *m->dp.layer);
+	if (!m->dparams || !m->dp.layer)
+		return -1;
+	be->upload(m->dparams, m->params, m->nparams * sizeof(float));
+	views(m, m->dparams, &m->dp);
+	return 0;
+}
+
+/* ---- saving ---- */
+
+int bert_save(const struct bert_model *m, const char *dir, char *err,
+	      size_t errlen)
+{
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct sift_st_out *t = calloc(m->ntensors, sizeof *t);
+	char (*names)[112] = calloc(m->ntensors, sizeof *names);
+	if (!t || !names) {
+		free(t);
+		free(names);
+		snprintf(err, errlen, "%s: out of memory", dir);
+		return -1;
+	}
+	const char *prefix = m->head != BERT_HEAD_NONE ? "bert." : "";
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct bert_tensor *bt = &m->tensors[i];
+		int top = !strncmp(bt->name, "classifier", 10);
+		snprintf(names[i], sizeof names[i], "%s%s", top ? "" : prefix,
+			 bt->name);
+		t[i].name = names[i];
+		t[i].ndim = bt->ndim;
+		t[i].shape[0] = bt->shape[0];
+		t[i].shape[1] = bt->shape[1];
+		t[i].data = m->params + bt->off;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	int rc = sift_st_write(path, t, m->ntensors, err, errlen);
+	free(t);
+	free(names);
+	if (rc)
+		return -1;
+	/* config.json: the loaded one with the head's architecture and labels */
+	json_t *c = json_deep_copy(m->cfg.json);
+	if (!c)
+		c = json_object();
+	const char *arch = m->head == BERT_HEAD_TOKEN ? "BertForTokenClassification" :
+		m->head == BERT_HEAD_SEQ ? "BertForSequenceClassification" :
+		"BertModel";
+	json_t *a = json_array();
+	json_array_append_new(a, json_string(arch));
+	json_object_set_new(c, "architectures", a);
+	if (m->head != BERT_HEAD_NONE) {
+		json_t *id2 = json_object(), *l2 = json_object();
+		for (int i = 0; i < m->nlabels; i++) {
+			char k[16];
+			snprintf(k, sizeof k, "%d", i);
+			json_object_set_new(id2, k, json_string(m->labels[i]));
+			json_object_set_new(l2, m->labels[i], json_integer(i));
+		}
+		json_object_set_new(c, "id2label", id2);
+		json_object_set_new(c, "label2id", l2);
+	}
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (json_dump_file(c, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+	    rename(tmp, path)) {
+		snprintf(err, errlen, "%s: cannot write", path);
+		json_decref(c);
+		unlink(tmp);
+		return -1;
+	}
+	json_decref(c);
+	return 0;
+}
+
+/* ---- batches ---- */
+
+void bert_batch_free(struct bert_batch *bb)
+{
+	free(bb->ids);
+	free(bb->type_ids);
+	free(bb->pos);
+	free(bb->offs);
+	free(bb->cls_rows);
+	memset(bb, 0, sizeof *bb);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = need < 64 ? 64 : need;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+int bert_pack(struct bert_batch *bb, const int32_t *ids,
+	      const int32_t *type_ids, const uint8_t *mask, int B, int T,
+	      char *err, size_t errlen)
+{
+	size_t capN = bb->cap_N, capB = bb->cap_B;
+	size_t cN = capN, cB = capB;
+	if (grow((void **)&bb->ids, &cN, (size_t)B * T, 4) ||
+	    (cN = capN, grow((void **)&bb->type_ids, &cN, (size_t)B * T, 4)) ||
+	    (cN = capN, grow((void **)&bb->pos, &cN, (size_t)B * T, 4)) ||
+	    grow((void **)&bb->offs, &cB, (size_t)B + 1, 4) ||
+	    (cB = capB, grow((void **)&bb->cls_rows, &cB, (size_t)B + 1, 4))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	bb->cap_N = cN;
+	bb->cap_B = cB;
+	int n = 0;
+	bb->offs[0] = 0;
+	for (int b = 0; b < B; b++) {
+		const uint8_t *mk = mask + (size_t)b * T;
+		int len = 0;
+		while (len < T && mk[len])
+			len++;
+		for (int t = len; t < T; t++)
+			if (mk[t]) {
+				snprintf(err, errlen,
+					 "example %d: mask is not ones then zeros",
+					 b);
+				return -1;
+			}
+		if (len == 0) {
+			snprintf(err, errlen, "example %d: no tokens", b);
+			return -1;
+		}
+		bb->cls_rows[b] = n;
+		for (int t = 0; t < len; t++, n++) {
+			bb->ids[n] = ids[(size_t)b * T + t];
+			bb->type_ids[n] = type_ids ? type_ids[(size_t)b * T + t] : 0;
+			bb->pos[n] = t;
+		}
+		bb->offs[b + 1] = n;
+	}
+	bb->B = B;
+	bb->T = T;
+	bb->N = n;
+	return 0;
+}
+
+int bert_check_batch(const struct bert_model *m, const struct bert_batch *bb,
+		     char *err, size_t errlen)
+{
+	for (int b = 0; b < bb->B; b++) {
+		int len = bb->offs[b + 1] - bb->offs[b];
+		if (len > m->cfg.max_pos) {
+			snprintf(err, errlen,
+				 "example %d: %d tokens, more than the model's %d positions",
+				 b, len, m->cfg.max_pos);
+			return -1;
+		}
+		for (int r = bb->offs[b]; r < bb->offs[b + 1]; r++) {
+			if (bb->ids[r] < 0 || bb->ids[r] >= m->cfg.vocab_size) {
+				snprintf(err, errlen,
+					 "example %d: token id %d outside the vocabulary of %d",
+					 b, bb->ids[r], m->cfg.vocab_size);
+				return -1;
+			}
+			if (bb->type_ids[r] < 0 ||
+			    bb->type_ids[r] >= m->cfg.type_vocab) {
+				snprintf(err, errlen,
+					 "example %d: type id %d outside 0..%d",
+					 b, bb->type_ids[r], m->cfg.type_vocab - 1);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- activations ---- */
+
+uint64_t bert_dropout_seed(uint64_t seed, int site)
+{
+	return sift_hash64(seed, (uint64_t)site);
+}
+
+void bert_acts_init(struct bert_acts *a)
+{
+	memset(a, 0, sizeof *a);
+}
+
+void bert_acts_free(struct bert_acts *a)
+{
+	if (a->be) {
+		a->be->free(a->buf);
+		a->be->free(a->in);
+	}
+	free(a->qkv);
+	memset(a, 0, sizeof *a);
+}
+
+/* points the views at buf for N rows, B examples, natt attention floats
+ * per layer; with base NULL only counts.  Returns the floats needed. */
+static size_t place(struct bert_acts *a, const struct bert_model *m,
+		    float *base, size_t N, size_t B, size_t natt, int train)
+{
+	size_t C = m->cfg.hidden, I = m->cfg.intermediate, L = m->nlabels;
+	size_t off = 0;
+	size_t M = m->head == BERT_HEAD_TOKEN ? N : B;
+#define TAKE(ptr, n) do { if (base) (ptr) = base + off; off += (n); \
+		off = (off + 15) & ~(size_t)15; } while (0)
+	TAKE(a->emb, N * C);
+	TAKE(a->emb_ln, N * C);
+	TAKE(a->emb_mean, N);
+	TAKE(a->emb_rstd, N);
+	if (train)
+		TAKE(a->emb_out, N * C);
+	else if (base)
+		a->emb_out = a->emb_ln;
+	int nl = m->cfg.layers;
+	for (int l = 0; l < nl; l++) {
+		if (!train && l > 0) {
+			if (base) {
+				a->qkv[l] = a->qkv[0]; a->att[l] = a->att[0];
+				a->atty[l] = a->atty[0]; a->attproj[l] = a->attproj[0];
+				a->res1[l] = a->res1[0]; a->ln1[l] = a->ln1[0];
+				a->ln1_mean[l] = a->ln1_mean[0]; a->ln1_rstd[l] = a->ln1_rstd[0];
+				a->fch[l] = a->fch[0]; a->fch_gelu[l] = a->fch_gelu[0];
+				a->fcproj[l] = a->fcproj[0]; a->res2[l] = a->res2[0];
+				a->ln2[l] = a->ln2[0]; a->ln2_mean[l] = a->ln2_mean[0];
+				a->ln2_rstd[l] = a->ln2_rstd[0];
+			}
+			continue;
+		}
+		TAKE(a->qkv[l], N * 3 * C);
+		TAKE(a->att[l], natt);
+		TAKE(a->atty[l], N * C);
+		TAKE(a->attproj[l], N * C);
+		TAKE(a->res1[l], N * C);
+		TAKE(a->ln1[l], N * C);
+		TAKE(a->ln1_mean[l], N);
+		TAKE(a->ln1_rstd[l], N);
+		TAKE(a->fch[l], N * I);
+		if (train)
+			TAKE(a->fch_gelu[l], N * I);
+		else if (base)
+			a->fch_gelu[l] = a->fch[l];	/* gelu in place */
+		TAKE(a->fcproj[l], N * C);
+		TAKE(a->res2[l], N * C);
+		TAKE(a->ln2[l], N * C);
+		TAKE(a->ln2_mean[l], N);
+		TAKE(a->ln2_rstd[l], N);
+	}
+	TAKE(a->cls, B * C);
+	TAKE(a->pool_pre, B * C);
+	TAKE(a->pooled, B * C);
+	if (train)
+		TAKE(a->head_in, M * C);
+	TAKE(a->logits, M * (L ? L : 1));
+	TAKE(a->probs, M * (L ? L : 1));
+#undef TAKE
+	if (base) {
+		a->out = a->ln2[nl - 1];
+		if (!train)
+			a->head_in = m->head == BERT_HEAD_TOKEN ? a->out : a->pooled;
+	}
+	return off;
+}
+
+int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
+		 struct bert_acts *a, int train, uint64_t seed)
+{
+	const struct sift_backend *be = m->be;
+	const struct bert_config *c = &m->cfg;
+	int N = bb->N, B = bb->B, C = c->hidden, I = c->intermediate;
+	int NH = c->heads, L = m->nlabels, nl = c->layers;
+	if (a->be && a->be != be) {
+		bert_acts_free(a);
+	}
+	a->be = be;
+	if (!a->qkv) {
+		a->qkv = calloc((size_t)15 * nl, sizeof(float *));
+		if (!a->qkv)
+			return -1;
+		float **v = a->qkv;
+		a->att = v + nl; a->atty = v + 2 * nl; a->attproj = v + 3 * nl;
+		a->res1 = v + 4 * nl; a->ln1 = v + 5 * nl; a->ln1_mean = v + 6 * nl;
+		a->ln1_rstd = v + 7 * nl; a->fch = v + 8 * nl; a->fch_gelu = v + 9 * nl;
+		a->fcproj = v + 10 * nl; a->res2 = v + 11 * nl; a->ln2 = v + 12 * nl;
+		a->ln2_mean = v + 13 * nl; a->ln2_rstd = v + 14 * nl;
+	}
+	size_t natt = sift_att_offset(bb->offs, B, NH);
+	size_t need = place(a, m, NULL, N, B, natt, train);
+	if (need > a->cap) {
+		be->free(a->buf);
+		/* some headroom, so that slowly growing batches do not
+		 * reallocate every time */
+		size_t cap = need + need / 4;
+		a->buf = be->alloc(cap * sizeof(float));
+		if (!a->buf) {
+			a->cap = 0;
+			return -1;
+		}
+		a->cap = cap;
+	}
+	place(a, m, a->buf, N, B, natt, train);
+	a->N = N;
+	a->B = B;
+	a->T = bb->T;
+	a->natt = natt;
+	a->shared = !train;
+	/* the batch, in the backend's memory */
+	int nin = 3 * N + 2 * B + 1;
+	if (nin > a->cap_in) {
+		be->free(a->in);
+		a->cap_in = nin + nin / 4;
+		a->in = be->alloc((size_t)a->cap_in * sizeof(int32_t));
+		if (!a->in) {
+			a->cap_in = 0;
+			return -1;
+		}
+	}
+	int32_t *ids = a->in, *tids = ids + N, *pos = tids + N;
+	int32_t *offs = pos + N, *cls_rows = offs + B + 1;
+	be->upload(ids, bb->ids, (size_t)N * 4);
+	be->upload(tids, bb->type_ids, (size_t)N * 4);
+	be->upload(pos, bb->pos, (size_t)N * 4);
+	be->upload(offs, bb->offs, (size_t)(B + 1) * 4);
+	be->upload(cls_rows, bb->cls_rows, (size_t)B * 4);
+
+	const struct bert_params *p = &m->dp;
+	float ph = train ? c->hidden_dropout : 0.0f;
+	float pa = train ? c->attn_dropout : 0.0f;
+	size_t NC = (size_t)N * C;
+
+	be->embed_forward(a->emb, ids, tids, pos, p->wte, p->wpe, p->wtt, N, C);
+	be->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb,
+			      p->emb_ln_w, p->emb_ln_b, N, C, c->ln_eps);
+	if (train)
+		be->dropout_forward(a->emb_out, a->emb_ln, NC, ph,
+				    bert_dropout_seed(seed, 4 * nl), 0);
+	const float *x = a->emb_out;
+	for (int l = 0; l < nl; l++) {
+		const struct bert_layer *w = &p->layer[l];
+		be->matmul_forward(a->qkv[l], x, w->qkv_w, w->qkv_b, N, C, 3 * C);
+		be->attention_forward(a->atty[l], a->att[l], a->qkv[l], offs, B,
+				      C, NH, pa, bert_dropout_seed(seed, 4 * l));
+		be->matmul_forward(a->attproj[l], a->atty[l], w->attout_w,
+				   w->attout_b, N, C, C);
+		if (train)
+			be->dropout_forward(a->attproj[l], a->attproj[l], NC, ph,
+					    bert_dropout_seed(seed, 4 * l + 1), 0);
+		be->residual_forward(a->res1[l], a->attproj[l], x, NC);
+		be->layernorm_forward(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l],
+				      a->res1[l], w->ln1_w, w->ln1_b, N, C,
+				      c->ln_eps);
+		be->matmul_forward(a->fch[l], a->ln1[l], w->fc_w, w->fc_b, N, C, I);
+		be->gelu_forward(a->fch_gelu[l], a->fch[l], (size_t)N * I);
+		be->matmul_forward(a->fcproj[l], a->fch_gelu[l], w->fcproj_w,
+				   w->fcproj_b, N, I, C);
+		if (train)
+			be->dropout_forward(a->fcproj[l], a->fcproj[l], NC, ph,
+					    bert_dropout_seed(seed, 4 * l + 2), 0);
+		be->residual_forward(a->res2[l], a->fcproj[l], a->ln1[l], NC);
+		be->layernorm_forward(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
+				      a->res2[l], w->ln2_w, w->ln2_b, N, C,
+				      c->ln_eps);
+		x = a->ln2[l];
+	}
+	float pc = !train ? 0.0f : c->classifier_dropout >= 0 ?
+		c->classifier_dropout : c->hidden_dropout;
+	uint64_t hseed = bert_dropout_seed(seed, 4 * nl + 1);
+	if (m->has_pooler && m->head != BERT_HEAD_TOKEN) {
+		be->gather_rows_forward(a->cls, a->out, cls_rows, B, C);
+		be->matmul_forward(a->pool_pre, a->cls, p->pool_w, p->pool_b,
+				   B, C, C);
+		be->tanh_forward(a->pooled, a->pool_pre, (size_t)B * C);
+	}
+	if (m->head == BERT_HEAD_TOKEN) {
+		if (train)
+			be->dropout_forward(a->head_in, a->out, NC, pc, hseed, 0);
+		be->matmul_forward(a->logits, a->head_in, p->cls_w, p->cls_b,
+				   N, C, L);
+		be->softmax_forward(a->probs, a->logits, N, L);
+	} else if (m->head == BERT_HEAD_SEQ) {
+		if (train)
+			be->dropout_forward(a->head_in, a->pooled,
+					    (size_t)B * C, pc, hseed, 0);
+		be->matmul_forward(a->logits, a->head_in, p->cls_w, p->cls_b,
+				   B, C, L);
+		be->softmax_forward(a->probs, a->logits, B, L);
+	}
+	return 0;
+}
