@@ -217,13 +217,17 @@ void sift_cpu_adamw_update(float *params, const float *grads, float *m,
 			   float beta2, float eps, float weight_decay, int t)
 {
 	/* the scalars in double, as torch computes them in Python floats,
-	 * then rounded once to float as torch's CPU kernels do */
-	double bc1 = 1.0 - pow((double)beta1, (double)t);
-	double bc2 = 1.0 - pow((double)beta2, (double)t);
+	 * then rounded once to float as torch's CPU kernels do; the betas
+	 * come as floats, so they are first taken back to the decimal they
+	 * were written as (0.999f -> 0.999), 7 significant digits */
+	double b1 = round((double)beta1 * 1e7) / 1e7;
+	double b2 = round((double)beta2 * 1e7) / 1e7;
+	double bc1 = 1.0 - pow(b1, (double)t);
+	double bc2 = 1.0 - pow(b2, (double)t);
 	float step_size = (float)((double)lr / bc1);
 	float bc2_sqrt = (float)sqrt(bc2);
 	float wd = (float)(1.0 - (double)lr * (double)weight_decay);
-	float w1 = (float)(1.0 - (double)beta1), w2 = (float)(1.0 - (double)beta2);
+	float w1 = (float)(1.0 - b1), w2 = (float)(1.0 - b2);
 	int decay = weight_decay != 0.0f;
 	#pragma omp parallel for
 	for (size_t i = 0; i < n; i++) {
