@@ -110,10 +110,10 @@ bench: all
 
 FUZZ_CC ?= clang
 fuzz:
-	@mkdir -p build-fuzz
+	@mkdir -p build-fuzz/corpus
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
 		-o build-fuzz/fuzz-stream tests/fuzz/fuzz-stream.c lib/stream.c $(PKG_LIBS) -lm
-	build-fuzz/fuzz-stream -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1 tests/fuzz/corpus
+	ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=1024 build-fuzz/fuzz-stream -rss_limit_mb=4096 -malloc_limit_mb=1048576 -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

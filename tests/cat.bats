@@ -178,3 +178,25 @@ Try 'sift-cat --help'."
 	assert_success
 	assert_output --regexp '^sift-cat [0-9]+\.[0-9]+'
 }
+
+@test "the example of sift-cat(1) writes a batch that reads back" {
+	cd $BATS_TEST_TMPDIR
+	printf '%s\n' \
+	  '{"sift":1,"kind":"batches","task":"cls","labels":["neg","pos"]}' \
+	  '{"B":1,"T":3,"ids":[101,2204,102],"mask":[1,1,1],"epoch":0}' |
+	sift-cat > one.sift
+	run sift-cat one.sift
+	assert_success
+	assert_line --index 1 '{"B":1,"T":3,"ids":[101,2204,102],"mask":[1,1,1],"epoch":0}'
+}
+
+@test "the example of sift-stream(5) writes examples that read back" {
+	cd $BATS_TEST_TMPDIR
+	printf '%s\n' \
+	  '{"sift":1,"kind":"examples","task":"cls","labels":["neg","pos"]}' \
+	  '{"id":0,"src":"-:1","ids":[101,2204,102],"text":"good","label":1}' |
+	sift-cat > hand.sift
+	run bash -c "sift-cat hand.sift | jq -r '.label // empty'"
+	assert_success
+	assert_output 1
+}
