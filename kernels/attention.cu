@@ -1,0 +1,379 @@
+// attention.cu: fused multi-head self-attention over packed examples (scores, softmax, dropout, weighted sum in one kernel) and its backward pass.
+#include "ctx.cuh"
+
+/*
+ * Layout (lib/backend.h): rows are packed, example b owns rows
+ * offs[b] .. offs[b+1]-1 (len_b of them); qkv (N,3C) holds q | k | v of
+ * each row, head h at columns h*hs .. h*hs+hs-1 of each third.  att
+ * holds example b's probabilities as (NH, len_b, len_b) from float
+ * NH * sum_{b'<b} len_b'^2; dropout element (h,i,j) of example b uses
+ * that float's index as its counter.
+ *
+ * One block per (query tile of QT rows, head, example): the tile's
+ * scores against every key of its example sit in shared memory, so the
+ * softmax and the product with v never go through device memory.  The
+ * padding of a batch never exists here: an example attends to its own
+ * len_b keys, which is exactly transformers' additive -inf mask.
+ */
+
+#define AT_THREADS 256
+#define AT_QT 32	// query rows per block
+#define AT_KT 64	// key/value rows per shared-memory tile
+#define AT_IT 32	// query rows per tile in the key-side backward kernel
+#define AT_KT2 32	// key rows per block in the key-side backward kernel
+#define AT_HSMAX 128	// head sizes up to this (BERT: 64, MiniLM: 32)
+#define AT_ACC (AT_QT * AT_HSMAX / AT_THREADS)	// outputs per thread
+
+// start of example b's block in att: NH * sum of len^2 over earlier examples
+__device__ __forceinline__ size_t att_base(const int32_t *offs, int b, int NH)
+{
+	size_t s = 0;
+	for (int k = 0; k < b; k++) {
+		size_t l = (size_t)(offs[k + 1] - offs[k]);
+		s += l * l;
+	}
+	return s * (size_t)NH;
+}
+
+__device__ __forceinline__ float drop_factor(float p, float keep, uint64_t seed,
+					     uint64_t ctr)
+{
+	return p > 0.0f ? (sift_dev_hash_uniform(seed, ctr) < p ? 0.0f : keep) : 1.0f;
+}
+
+// out (N,C), att (see above), qkv (N,3C), offs (B+1); Tmax = longest example
+__global__ void __launch_bounds__(AT_THREADS)
+attention_forward_kernel(float *out, float *att, const float *qkv,
+			 const int32_t *offs, int C, int NH, int Tmax,
+			 float scale, float p, float keep, uint64_t seed)
+{
+	extern __shared__ float sm[];
+	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
+	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (i0 >= len)
+		return;
+	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x;
+	int nq = min(AT_QT, len - i0);
+	float *Qs = sm;				// (QT, hs)
+	float *Ks = Qs + AT_QT * hs;		// (KT, hs+1), k then v tiles
+	float *S = Ks + AT_KT * (hs + 1);	// (QT, Tmax)
+	size_t base = att_base(offs, b, NH) + (size_t)h * len * len;
+
+	for (int k = tid; k < nq * hs; k += AT_THREADS) {
+		int i = k / hs, e = k % hs;
+		Qs[k] = qkv[(size_t)(r0 + i0 + i) * C3 + h * hs + e];
+	}
+	// scores S = q.k * scale, one key tile at a time
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < nk * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			Ks[j * (hs + 1) + e] = qkv[(size_t)(r0 + j0 + j) * C3 + C + h * hs + e];
+		}
+		__syncthreads();
+		for (int k = tid; k < AT_QT * AT_KT; k += AT_THREADS) {
+			int i = k / AT_KT, j = k % AT_KT;
+			if (i >= nq || j >= nk)
+				continue;
+			float d = 0.0f;
+			for (int e = 0; e < hs; e++)
+				d += Qs[i * hs + e] * Ks[j * (hs + 1) + e];
+			S[i * Tmax + j0 + j] = d * scale;
+		}
+	}
+	__syncthreads();
+	// softmax per row (one warp a row); att gets the probabilities, S
+	// keeps them after dropout for the product with v
+	int lane = tid % SIFT_WARP, w = tid / SIFT_WARP;
+	for (int i = w; i < nq; i += AT_THREADS / SIFT_WARP) {
+		float *s = S + i * Tmax;
+		float mx = -INFINITY;
+		for (int j = lane; j < len; j += SIFT_WARP)
+			mx = fmaxf(mx, s[j]);
+		mx = warp_max(mx);
+		float sum = 0.0f;
+		for (int j = lane; j < len; j += SIFT_WARP) {
+			float e = expf(s[j] - mx);
+			s[j] = e;
+			sum += e;
+		}
+		float inv = 1.0f / warp_sum(sum);
+		size_t row = base + (size_t)(i0 + i) * len;
+		for (int j = lane; j < len; j += SIFT_WARP) {
+			float pr = s[j] * inv;
+			att[row + j] = pr;
+			s[j] = pr * drop_factor(p, keep, seed, row + j);
+		}
+	}
+	// out = P v, one value tile at a time; thread owns outputs tid + k*THREADS
+	float acc[AT_ACC];
+#pragma unroll
+	for (int m = 0; m < AT_ACC; m++)
+		acc[m] = 0.0f;
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < nk * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			Ks[j * (hs + 1) + e] = qkv[(size_t)(r0 + j0 + j) * C3 + 2 * C + h * hs + e];
+		}
+		__syncthreads();
+#pragma unroll
+		for (int m = 0; m < AT_ACC; m++) {
+			int k = tid + m * AT_THREADS, i = k / hs, e = k % hs;
+			if (i >= nq)
+				continue;
+			const float *s = S + i * Tmax + j0;
+			float a = acc[m];
+			for (int j = 0; j < nk; j++)
+				a += s[j] * Ks[j * (hs + 1) + e];
+			acc[m] = a;
+		}
+	}
+#pragma unroll
+	for (int m = 0; m < AT_ACC; m++) {
+		int k = tid + m * AT_THREADS, i = k / hs, e = k % hs;
+		if (i < nq)
+			out[(size_t)(r0 + i0 + i) * C + h * hs + e] = acc[m];
+	}
+}
+
+// query side of the backward pass: datt = dS (the score gradient, scale
+// included) and dq (columns 0..C-1 of dqkv) for one query tile
+__global__ void __launch_bounds__(AT_THREADS)
+attention_backward_q_kernel(float *dqkv, float *datt, const float *dout,
+			    const float *qkv, const float *att,
+			    const int32_t *offs, int C, int NH, int Tmax,
+			    float scale, float p, float keep, uint64_t seed)
+{
+	extern __shared__ float sm[];
+	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
+	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (i0 >= len)
+		return;
+	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x;
+	int nq = min(AT_QT, len - i0);
+	float *dOs = sm;			// (QT, hs)
+	float *Ks = dOs + AT_QT * hs;		// (KT, hs+1), v then k tiles
+	float *D = Ks + AT_KT * (hs + 1);	// (QT, Tmax)
+	size_t base = att_base(offs, b, NH) + (size_t)h * len * len;
+
+	for (int k = tid; k < nq * hs; k += AT_THREADS) {
+		int i = k / hs, e = k % hs;
+		dOs[k] = dout[(size_t)(r0 + i0 + i) * C + h * hs + e];
+	}
+	// dP' = dout . v (the gradient of the dropped-out probabilities)
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < nk * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			Ks[j * (hs + 1) + e] = qkv[(size_t)(r0 + j0 + j) * C3 + 2 * C + h * hs + e];
+		}
+		__syncthreads();
+		for (int k = tid; k < AT_QT * AT_KT; k += AT_THREADS) {
+			int i = k / AT_KT, j = k % AT_KT;
+			if (i >= nq || j >= nk)
+				continue;
+			float d = 0.0f;
+			for (int e = 0; e < hs; e++)
+				d += dOs[i * hs + e] * Ks[j * (hs + 1) + e];
+			D[i * Tmax + j0 + j] = d;
+		}
+	}
+	__syncthreads();
+	// dP = dP' * mask; dS = P * (dP - sum_j P dP) * scale
+	int lane = tid % SIFT_WARP, w = tid / SIFT_WARP;
+	for (int i = w; i < nq; i += AT_THREADS / SIFT_WARP) {
+		float *d = D + i * Tmax;
+		size_t row = base + (size_t)(i0 + i) * len;
+		float dot = 0.0f;
+		for (int j = lane; j < len; j += SIFT_WARP) {
+			float dp = d[j] * drop_factor(p, keep, seed, row + j);
+			d[j] = dp;
+			dot += dp * att[row + j];
+		}
+		dot = warp_sum(dot);
+		for (int j = lane; j < len; j += SIFT_WARP) {
+			float ds = att[row + j] * (d[j] - dot) * scale;
+			d[j] = ds;
+			datt[row + j] = ds;
+		}
+	}
+	// dq = dS k
+	float acc[AT_ACC];
+#pragma unroll
+	for (int m = 0; m < AT_ACC; m++)
+		acc[m] = 0.0f;
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < nk * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			Ks[j * (hs + 1) + e] = qkv[(size_t)(r0 + j0 + j) * C3 + C + h * hs + e];
+		}
+		__syncthreads();
+#pragma unroll
+		for (int m = 0; m < AT_ACC; m++) {
+			int k = tid + m * AT_THREADS, i = k / hs, e = k % hs;
+			if (i >= nq)
+				continue;
+			const float *d = D + i * Tmax + j0;
+			float a = acc[m];
+			for (int j = 0; j < nk; j++)
+				a += d[j] * Ks[j * (hs + 1) + e];
+			acc[m] = a;
+		}
+	}
+#pragma unroll
+	for (int m = 0; m < AT_ACC; m++) {
+		int k = tid + m * AT_THREADS, i = k / hs, e = k % hs;
+		if (i < nq)
+			dqkv[(size_t)(r0 + i0 + i) * C3 + h * hs + e] = acc[m];
+	}
+}
+
+#define AT_ACC2 (AT_KT2 * AT_HSMAX / AT_THREADS)
+
+// key side: dk = dS^T q and dv = P'^T dout for one tile of KT2 keys
+// (columns C..3C-1 of dqkv); reads datt written by the query side
+__global__ void __launch_bounds__(AT_THREADS)
+attention_backward_kv_kernel(float *dqkv, const float *datt, const float *dout,
+			     const float *qkv, const float *att,
+			     const int32_t *offs, int C, int NH,
+			     float p, float keep, uint64_t seed)
+{
+	extern __shared__ float sm[];
+	int b = blockIdx.z, h = blockIdx.y, j0 = blockIdx.x * AT_KT2;
+	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (j0 >= len)
+		return;
+	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x;
+	int nj = min(AT_KT2, len - j0);
+	float *Qs = sm;				// (IT, hs)
+	float *dOs = Qs + AT_IT * hs;		// (IT, hs)
+	float *dSs = dOs + AT_IT * hs;		// (IT, KT2+1)
+	float *Ps = dSs + AT_IT * (AT_KT2 + 1);	// (IT, KT2+1), after dropout
+	size_t base = att_base(offs, b, NH) + (size_t)h * len * len;
+	float ak[AT_ACC2], av[AT_ACC2];
+#pragma unroll
+	for (int m = 0; m < AT_ACC2; m++)
+		ak[m] = av[m] = 0.0f;
+	for (int i0 = 0; i0 < len; i0 += AT_IT) {
+		int ni = min(AT_IT, len - i0);
+		__syncthreads();
+		for (int k = tid; k < ni * hs; k += AT_THREADS) {
+			int i = k / hs, e = k % hs;
+			size_t r = (size_t)(r0 + i0 + i);
+			Qs[k] = qkv[r * C3 + h * hs + e];
+			dOs[k] = dout[r * C + h * hs + e];
+		}
+		for (int k = tid; k < ni * AT_KT2; k += AT_THREADS) {
+			int i = k / AT_KT2, j = k % AT_KT2;
+			if (j >= nj)
+				continue;
+			size_t at = base + (size_t)(i0 + i) * len + j0 + j;
+			dSs[i * (AT_KT2 + 1) + j] = datt[at];
+			Ps[i * (AT_KT2 + 1) + j] = att[at] * drop_factor(p, keep, seed, at);
+		}
+		__syncthreads();
+#pragma unroll
+		for (int m = 0; m < AT_ACC2; m++) {
+			int k = tid + m * AT_THREADS, j = k / hs, e = k % hs;
+			if (j >= nj)
+				continue;
+			float a = ak[m], c = av[m];
+			for (int i = 0; i < ni; i++) {
+				a += dSs[i * (AT_KT2 + 1) + j] * Qs[i * hs + e];
+				c += Ps[i * (AT_KT2 + 1) + j] * dOs[i * hs + e];
+			}
+			ak[m] = a;
+			av[m] = c;
+		}
+	}
+#pragma unroll
+	for (int m = 0; m < AT_ACC2; m++) {
+		int k = tid + m * AT_THREADS, j = k / hs, e = k % hs;
+		if (j >= nj)
+			continue;
+		size_t r = (size_t)(r0 + j0 + j);
+		dqkv[r * C3 + C + h * hs + e] = ak[m];
+		dqkv[r * C3 + 2 * C + h * hs + e] = av[m];
+	}
+}
+
+// the longest example, read from the device copy of offs; checks the
+// sizes these kernels handle and returns the shared memory they need
+static int attention_plan(const int32_t *offs, int B, int C, int NH, int *Tmax,
+			  size_t *smem)
+{
+	int32_t *h = (int32_t *)malloc((size_t)(B + 1) * sizeof *h);
+	if (!h)
+		sift_cuda_fail("out of host memory", __FILE__, __LINE__);
+	CUDA_CHECK(cudaMemcpy(h, offs, (size_t)(B + 1) * sizeof *h, cudaMemcpyDeviceToHost));
+	int t = 0;
+	for (int b = 0; b < B; b++)
+		if (h[b + 1] - h[b] > t)
+			t = h[b + 1] - h[b];
+	free(h);
+	*Tmax = t;
+	int hs = C / NH;
+	if (hs > AT_HSMAX || hs * NH != C)
+		sift_cuda_fail("attention: head size over 128 or C not a multiple of NH",
+			       __FILE__, __LINE__);
+	*smem = sizeof(float) * ((size_t)AT_QT * hs + (size_t)AT_KT * (hs + 1) +
+				 (size_t)AT_QT * t);
+	int dev;
+	CUDA_CHECK(cudaGetDevice(&dev));
+	int optin = 0;
+	CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+	if (*smem > (size_t)optin)
+		sift_cuda_fail("attention: example too long for shared memory", __FILE__, __LINE__);
+	return t > 0;
+}
+
+void cuda_attention_forward(float *out, float *att, const float *qkv,
+			    const int32_t *offs, int B, int C, int NH,
+			    float p, uint64_t seed)
+{
+	int Tmax;
+	size_t smem;
+	if (B <= 0 || !attention_plan(offs, B, C, NH, &Tmax, &smem))
+		return;
+	float scale = 1.0f / sqrtf((float)(C / NH));
+	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	CUDA_CHECK(cudaFuncSetAttribute(attention_forward_kernel,
+		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
+	attention_forward_kernel<<<grid, AT_THREADS, smem>>>(out, att, qkv, offs, C, NH,
+							     Tmax, scale, p, keep, seed);
+	CUDA_LAUNCHED();
+}
+
+void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
+			     const float *qkv, const float *att,
+			     const int32_t *offs, int B, int C, int NH,
+			     float p, uint64_t seed)
+{
+	int Tmax;
+	size_t smem;
+	if (B <= 0 || !attention_plan(offs, B, C, NH, &Tmax, &smem))
+		return;
+	int hs = C / NH;
+	float scale = 1.0f / sqrtf((float)hs);
+	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	CUDA_CHECK(cudaFuncSetAttribute(attention_backward_q_kernel,
+		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
+	attention_backward_q_kernel<<<grid, AT_THREADS, smem>>>(dqkv, datt, dout, qkv,
+		att, offs, C, NH, Tmax, scale, p, keep, seed);
+	CUDA_LAUNCHED();
+	size_t smem2 = sizeof(float) * (2 * (size_t)AT_IT * hs + 2 * (size_t)AT_IT * (AT_KT2 + 1));
+	CUDA_CHECK(cudaFuncSetAttribute(attention_backward_kv_kernel,
+		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem2));
+	dim3 grid2(sift_ceil_div(Tmax, AT_KT2), NH, B);
+	attention_backward_kv_kernel<<<grid2, AT_THREADS, smem2>>>(dqkv, datt, dout, qkv,
+		att, offs, C, NH, p, keep, seed);
+	CUDA_LAUNCHED();
+}

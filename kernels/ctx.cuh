@@ -1,0 +1,117 @@
+// ctx.cuh: the CUDA backend's process-wide state (cuBLAS handles, workspace, scratch, precision) and its kernel launchers.
+#ifndef SIFT_KERNELS_CTX_CUH
+#define SIFT_KERNELS_CTX_CUH
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cublas_v2.h>
+#include <cublasLt.h>
+
+#include "common.cuh"
+
+#define CUBLAS_CHECK(call) do { \
+	cublasStatus_t s_ = (call); \
+	if (s_ != CUBLAS_STATUS_SUCCESS) sift_cuda_fail(cublasGetStatusString(s_), __FILE__, __LINE__); \
+} while (0)
+
+struct sift_cuda_ctx {
+	int ready;
+	int bf16;		// GEMMs with bf16 inputs (CUBLAS_COMPUTE_32F_FAST_16BF)
+	int nsm;		// multiprocessors
+	cublasHandle_t blas;
+	cublasLtHandle_t lt;
+	void *workspace;	// cuBLAS / cuBLASLt workspace
+	size_t workspace_bytes;
+};
+
+// initialises on first use (device 0); every launcher calls it
+struct sift_cuda_ctx *sift_cuda_ctx(void);
+// the compute type of every GEMM: fp32, or fp32 accumulation of bf16 inputs
+cublasComputeType_t sift_cuda_compute(void);
+
+// scratch buffers that grow on demand and are kept: one per slot
+enum {
+	SCR_Q, SCR_K, SCR_V, SCR_O, SCR_DQ, SCR_DK, SCR_DV, SCR_PDROP,
+	SCR_BIAS, SCR_NORM, SCR_LN, SCR_COUNT
+};
+void *sift_cuda_scratch(int slot, size_t bytes);
+
+// ---- launchers, one family per kernels/<op>.cu; shapes as in lib/backend.h ----
+
+// embed.cu
+void cuda_embed_forward(float *out, const int32_t *ids, const int32_t *type_ids,
+			const int32_t *pos, const float *wte, const float *wpe,
+			const float *wtt, int N, int C);
+void cuda_embed_backward(float *dwte, float *dwpe, float *dwtt, const float *dout,
+			 const int32_t *ids, const int32_t *type_ids,
+			 const int32_t *pos, int N, int C);
+// matmul.cu
+void cuda_matmul_forward(float *out, const float *inp, const float *weight,
+			 const float *bias, int N, int C, int OC);
+void cuda_matmul_backward(float *dinp, float *dweight, float *dbias,
+			  const float *dout, const float *inp,
+			  const float *weight, int N, int C, int OC);
+// column-major GEMM helper shared with attention.cu:
+// C(m,n) = alpha * op(A) op(B) + beta * C, batched with strides
+void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+	       float alpha, const float *A, int lda, long long sa,
+	       const float *B, int ldb, long long sb, float beta, float *Cm,
+	       int ldc, long long sc, int batch);
+// layernorm.cu
+void cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+			    const float *weight, const float *bias, int N, int C,
+			    float eps);
+void cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
+			     const float *dout, const float *inp,
+			     const float *weight, const float *mean,
+			     const float *rstd, int N, int C);
+// elementwise.cu
+void cuda_gelu_forward(float *out, const float *inp, size_t n);
+void cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void cuda_tanh_forward(float *out, const float *inp, size_t n);
+void cuda_tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
+void cuda_residual_forward(float *out, const float *a, const float *b, size_t n);
+void cuda_dropout_forward(float *out, const float *inp, size_t n, float p,
+			  uint64_t seed, uint64_t counter);
+// attention.cu
+void cuda_attention_forward(float *out, float *att, const float *qkv,
+			    const int32_t *offs, int B, int C, int NH,
+			    float p, uint64_t seed);
+void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
+			     const float *qkv, const float *att,
+			     const int32_t *offs, int B, int C, int NH,
+			     float p, uint64_t seed);
+// rows.cu
+void cuda_gather_rows_forward(float *out, const float *inp, const int32_t *rows,
+			      int M, int C);
+void cuda_scatter_rows_backward(float *dinp, const float *dout,
+				const int32_t *rows, int M, int C);
+// crossentropy.cu
+void cuda_softmax_forward(float *probs, const float *logits, int M, int L);
+void cuda_crossentropy_forward(float *losses, const float *probs,
+			       const int32_t *targets, int M, int L);
+void cuda_crossentropy_backward(float *dlogits, const float *probs,
+				const int32_t *targets, int M, int L, float scale);
+// adamw.cu
+void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
+		       size_t n, float lr, float beta1, float beta2, float eps,
+		       float weight_decay, int t);
+double cuda_sumsq(const float *x, size_t n);
+void cuda_scale(float *x, size_t n, float s);
+
+// the dropout hash of lib/rng.c, on the device: sift_hash_uniform(seed, i)
+__device__ __forceinline__ uint64_t sift_dev_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+__device__ __forceinline__ float sift_dev_hash_uniform(uint64_t seed, uint64_t counter)
+{
+	uint64_t h = sift_dev_mix(sift_dev_mix(seed + 0x9e3779b97f4a7c15ULL) ^
+				  (counter * 0xd1b54a32d192ed03ULL));
+	return (float)(h >> 40) * (1.0f / 16777216.0f);
+}
+
+#endif

@@ -1,0 +1,95 @@
+/* device.c: resolves --device auto|cpu|cuda and --precision fp32|bf16. */
+#include <stdio.h>
+#include <string.h>
+
+#include "device.h"
+
+#ifdef SIFT_CUDA
+/* kernels/device.cu */
+int sift_cuda_device_count(char *why, size_t n);
+#endif
+
+int sift_device_parse(const char *s, enum sift_device_req *req)
+{
+	if (strcmp(s, "auto") == 0)
+		*req = SIFT_DEVICE_AUTO;
+	else if (strcmp(s, "cpu") == 0)
+		*req = SIFT_DEVICE_CPU;
+	else if (strcmp(s, "cuda") == 0)
+		*req = SIFT_DEVICE_CUDA;
+	else
+		return -1;
+	return 0;
+}
+
+int sift_precision_parse(const char *s, enum sift_precision *p)
+{
+	if (strcmp(s, "fp32") == 0)
+		*p = SIFT_PREC_FP32;
+	else if (strcmp(s, "bf16") == 0)
+		*p = SIFT_PREC_BF16;
+	else
+		return -1;
+	return 0;
+}
+
+const char *sift_device_name(enum sift_device_req dev)
+{
+	return dev == SIFT_DEVICE_CUDA ? "cuda" : dev == SIFT_DEVICE_CPU ? "cpu" : "auto";
+}
+
+const char *sift_precision_name(enum sift_precision p)
+{
+	return p == SIFT_PREC_BF16 ? "bf16" : "fp32";
+}
+
+int sift_device_have_cuda(void)
+{
+#ifdef SIFT_CUDA
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int sift_device_cuda_count(char *why, size_t n)
+{
+#ifdef SIFT_CUDA
+	return sift_cuda_device_count(why, n);
+#else
+	if (why && n)
+		snprintf(why, n, "not built with CUDA support");
+	return 0;
+#endif
+}
+
+int sift_device_resolve(enum sift_device_req req, enum sift_device_req *dev,
+			char *err, size_t errlen)
+{
+	char why[160] = "";
+	int n;
+
+	if (req == SIFT_DEVICE_CPU) {
+		*dev = SIFT_DEVICE_CPU;
+		return 0;
+	}
+	if (!sift_device_have_cuda()) {
+		if (req == SIFT_DEVICE_AUTO) {
+			*dev = SIFT_DEVICE_CPU;
+			return 0;
+		}
+		snprintf(err, errlen, "cuda: not built with CUDA support");
+		return -1;
+	}
+	n = sift_device_cuda_count(why, sizeof why);
+	if (n > 0) {
+		*dev = SIFT_DEVICE_CUDA;
+		return 0;
+	}
+	if (req == SIFT_DEVICE_AUTO) {
+		*dev = SIFT_DEVICE_CPU;
+		return 0;
+	}
+	snprintf(err, errlen, "cuda: no GPU found (%s)", why);
+	return -1;
+}
