@@ -371,15 +371,12 @@ int main(int argc, char **argv)
 	} else {
 		ret = planned_batches(r, &w, &h, &o, (int)epochs, (int32_t)pad, lk);
 	}
-	if (ret < 0)
-		status = SIFT_EXIT_DATA;
-	if (sift_writer_close(&w) < 0)
+	/* one diagnostic per failure: after one, no more checks of stdout */
+	if (ret < 0 || sift_writer_close(&w) < 0 || sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
 out:
 	sift_writer_free(&w);
 	sift_header_free(&h);
 	sift_reader_free(r);
-	if (sift_close_stdout() < 0)
-		status = SIFT_EXIT_DATA;
 	return status;
 }

@@ -1,0 +1,375 @@
+#!/usr/bin/env bats
+# batch.bats: sift-batch, examples streams into padded batches.
+
+load helper
+
+setup() {
+	F=$FIXTURES/batch
+	T=$BATS_TEST_TMPDIR
+}
+
+# n examples of a cls stream with lengths 3..52 in a fixed pattern
+gen() {
+	awk -v n="$1" 'BEGIN {
+		print "{\"sift\":1,\"kind\":\"examples\",\"task\":\"cls\",\"labels\":[\"a\",\"b\"],\"producer\":\"gen\"}"
+		for (i = 0; i < n; i++) {
+			len = 3 + (i * 37) % 50
+			ids = "101"
+			for (t = 1; t < len - 1; t++) ids = ids "," (1000 + t)
+			printf "{\"id\":%d,\"src\":\"gen:%d\",\"ids\":[%s,102],\"label\":%d}\n", i, i + 1, ids, i % 2
+		}
+	}' | sift-cat -s
+}
+
+# the padded arrays of every batch, one JSON line each
+arrays() {
+	sift-cat | jq -c 'select(.B) | {B, T, ids, type_ids, mask, labels}'
+}
+
+@test "ner batches are padded as Hugging Face DataCollatorForTokenClassification pads them" {
+	for b in 2 3; do
+		sift-cat -s $F/ner.jsonl | sift-batch -b $b > $T/s
+		run arrays < $T/s
+		assert_success
+		assert_output "$(cat $F/ner.b$b.ref.jsonl)"
+	done
+}
+
+@test "pair batches are padded as Hugging Face DataCollatorWithPadding pads them" {
+	for b in 2 3; do
+		sift-cat -s $F/cls.jsonl | sift-batch -b $b > $T/s
+		run arrays < $T/s
+		assert_success
+		assert_output "$(cat $F/cls.b$b.ref.jsonl)"
+	done
+}
+
+@test "ex keeps each example without ids, type_ids, offsets and labels" {
+	run bash -c "sift-cat -s $F/ner.jsonl | sift-batch -b 2 | sift-cat | jq -c 'select(.B) | .ex[]'"
+	assert_success
+	assert_output - <<'EOF'
+{"id":0,"src":"a.conll:3","words":["John","Smith","is","in","Paris"],"word_idx":[-1,0,1,2,3,4,-1],"gold":["B-PER","I-PER","O","O","B-LOC"]}
+{"id":1,"src":"a.conll:9","words":["Hello"],"word_idx":[-1,0,-1],"gold":["O"]}
+{"id":2,"src":"a.conll:11","words":["Paris","is"],"word_idx":[-1,0,1,-1],"gold":["B-LOC","O"]}
+EOF
+}
+
+@test "the header becomes a batches header and passes other keys through" {
+	run bash -c "sift-cat -s $F/ner.jsonl | sift-batch -b 2 | sift-cat | head -1"
+	assert_success
+	assert_output '{"sift":1,"kind":"batches","task":"ner","labels":["O","B-PER","I-PER","B-LOC","I-LOC"],"vocab":{"size":30522,"hash":"1b2c3d4e5f607182"},"producer":"sift-batch 0.1","total":-1,"epochs":1,"batch_size":2,"seed":0,"stride":8}'
+}
+
+@test "batches carry the typed arrays of the stream format" {
+	sift-cat -s $F/ner.jsonl | sift-batch -b 3 > $T/s
+	# mask: ext 8 (c7), 21 bytes (15), dtype u8 (03), then 1 1 1 1 1 1 1 1 1 1 0
+	run bash -c "od -An -tx1 -v $T/s | tr -d ' \n' | grep -c 'c715030101010101010101010100'"
+	assert_output 1
+}
+
+@test "the pad id comes from --pad-id" {
+	run bash -c "sift-cat -s $F/cls.jsonl | sift-batch -b 2 --pad-id 7 | sift-cat | jq -c 'select(.B) | .ids'"
+	assert_success
+	assert_output - <<'EOF'
+[101,2204,102,2919,102,101,7592,102,102,7]
+[101,102,2204,2204,2204,102]
+EOF
+}
+
+@test "the pad id comes from the header's pad_id when there is no --pad-id" {
+	run bash -c "sed '1s/}\$/,\"pad_id\":5}/' $F/cls.jsonl | sift-cat -s | sift-batch -b 2 | sift-cat | jq -c 'select(.B) | .ids'"
+	assert_success
+	assert_line -n 0 '[101,2204,102,2919,102,101,7592,102,102,5]'
+}
+
+@test "an example with a label beside one without gives -100 to the other" {
+	run bash -c "sift-cat -s $F/cls.jsonl | sift-batch -b 3 | sift-cat | jq -c 'select(.B) | .labels'"
+	assert_output '[1,-100,0]'
+}
+
+@test "batches without any gold label have no labels key" {
+	run bash -c "grep -v '\"label\":' $F/cls.jsonl | sift-cat -s | sift-batch | sift-cat | jq -c 'select(.B) | [.B, has(\"labels\")]'"
+	assert_success
+	assert_output '[1,false]'
+}
+
+@test "batches hold --batch-size examples in input order when streaming" {
+	run bash -c "$(declare -f gen); gen 10 | sift-batch -b 4 | sift-cat | jq -c 'select(.B) | [.ex[].id]'"
+	assert_success
+	assert_output - <<'EOF'
+[0,1,2,3]
+[4,5,6,7]
+[8,9]
+EOF
+}
+
+@test "no batch holds more padded tokens than --max-tokens" {
+	gen 300 > $T/ex
+	for s in "" "-s --seed 4"; do
+		run bash -c "sift-batch -b 64 -t 200 $s < $T/ex | sift-cat | jq -r 'select(.B) | [.B * .T, (.mask | length), .B] | @tsv'"
+		assert_success
+		# every batch within the cap and its mask B*T long
+		assert_equal "$(echo "$output" | awk '$1 > 200 || $1 != $2' | wc -l)" 0
+		# the cap, not the batch size, cut them: more than one example
+		# per batch on average, far fewer than 64
+		assert_equal "$(echo "$output" | awk '{ n += $3 } END { print n }')" 300
+		nb=$(echo "$output" | wc -l)
+		[ "$nb" -gt 20 ] && [ "$nb" -lt 150 ]
+	done
+}
+
+@test "an example longer than --max-tokens makes a batch of one" {
+	run bash -c "$(declare -f gen); gen 5 | sift-batch -b 8 -t 10 | sift-cat | jq -c 'select(.B) | [.B, .T]'"
+	assert_success
+	assert_output - <<'EOF'
+[1,3]
+[1,40]
+[1,27]
+[1,14]
+[1,51]
+EOF
+}
+
+@test "a batch is written before the input ends" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	# the writer keeps the pipe open for 3 s; sift-batch is stopped after 1
+	run bash -c "{ cat $T/s; sleep 3; } | { timeout 1 sift-batch -b 2; true; } | sift-cat | jq -c '[.kind, .B]'"
+	assert_success
+	assert_output - <<'EOF'
+["batches",null]
+[null,2]
+EOF
+}
+
+@test "the same seed gives the same batches" {
+	gen 500 > $T/ex
+	sift-batch -s --seed 7 -e 2 < $T/ex > $T/a
+	sift-batch -s --seed 7 -e 2 < $T/ex > $T/b
+	cmp $T/a $T/b
+}
+
+@test "another seed gives another order" {
+	gen 500 > $T/ex
+	sift-batch -s --seed 7 < $T/ex | sift-cat | jq -c 'select(.B) | [.ex[].id]' > $T/a
+	sift-batch -s --seed 8 < $T/ex | sift-cat | jq -c 'select(.B) | [.ex[].id]' > $T/b
+	run cmp -s $T/a $T/b
+	assert_failure
+}
+
+@test "a shuffled epoch holds every example once" {
+	gen 500 > $T/ex
+	run bash -c "sift-batch -s --seed 3 -b 16 < $T/ex | sift-cat | jq -r 'select(.B) | .ex[].id' | sort -n | uniq | wc -l"
+	assert_output 500
+	run bash -c "sift-batch -s --seed 3 -b 16 < $T/ex | sift-cat | jq -r 'select(.B) | .ex[].id' | wc -l"
+	assert_output 500
+}
+
+@test "shuffling changes the order of examples and of batches" {
+	gen 500 > $T/ex
+	run bash -c "sift-batch -s --seed 3 -b 10 < $T/ex | sift-cat | jq -c 'select(.B) | [.ex[].id]' | head -3"
+	refute_output --partial '[0,1,2,3,4,5,6,7,8,9]'
+	# bucketing: batches of like length come out in no length order
+	run bash -c "sift-batch -s --seed 3 -b 10 < $T/ex | sift-cat | jq -r 'select(.B) | .T' | head -20 | sort -c -n"
+	assert_failure
+}
+
+@test "bucketing by length pads less than a plain shuffle" {
+	gen 2000 > $T/ex
+	bucketed=$(sift-batch -s -b 32 < $T/ex | sift-cat | jq -s '[.[] | select(.B) | .B * .T] | add')
+	plain=$(sift-batch -s --pool 0 -b 32 < $T/ex | sift-cat | jq -s '[.[] | select(.B) | .B * .T] | add')
+	real=$(sift-batch -b 32 < $T/ex | sift-cat | jq -s '[.[] | select(.B) | .mask | add] | add')
+	echo "real $real bucketed $bucketed plain $plain"
+	[ "$bucketed" -lt $((real * 11 / 10)) ]
+	[ "$plain" -gt $((real * 3 / 2)) ]
+}
+
+@test "epochs are reshuffled and each ends with a marker" {
+	gen 50 > $T/ex
+	run bash -c "sift-batch -s --seed 1 -b 16 -e 3 < $T/ex | sift-cat | jq -c 'if .B then [.epoch, .B] elif .sift then .total else . end'"
+	assert_success
+	assert_line -n 0 12
+	assert_equal "$(echo "$output" | grep -c epoch_end)" 3
+	assert_line -n 5 '{"epoch_end":0}'
+	assert_line -n 10 '{"epoch_end":1}'
+	assert_line -n 15 '{"epoch_end":2}'
+	assert_equal "$(echo "$output" | sed -n 2,5p | grep -c '^\[0,')" 4
+	assert_equal "$(echo "$output" | sed -n 12,15p | grep -c '^\[2,')" 4
+	e0=$(sift-batch -s --seed 1 -b 16 -e 3 < $T/ex | sift-cat | jq -c 'select(.epoch == 0) | [.ex[].id]')
+	e1=$(sift-batch -s --seed 1 -b 16 -e 3 < $T/ex | sift-cat | jq -c 'select(.epoch == 1) | [.ex[].id]')
+	[ "$e0" != "$e1" ]
+}
+
+@test "the header total counts the batches of every epoch" {
+	gen 103 > $T/ex
+	for opts in "-e 2" "-s -e 3 -b 10" "-s -t 300 -e 2" "-s -e 2 --drop-last -b 10"; do
+		run bash -c "sift-batch $opts < $T/ex | sift-cat | jq -s '(.[0].total == ([.[] | select(.B)] | length))'"
+		assert_output true
+	done
+}
+
+@test "epochs without --shuffle repeat the input order" {
+	run bash -c "$(declare -f gen); gen 5 | sift-batch -b 2 -e 2 | sift-cat | jq -c 'select(.sift | not) | if .B then [.epoch, .ex[].id] else . end'"
+	assert_success
+	assert_output - <<'EOF'
+[0,0,1]
+[0,2,3]
+[0,4]
+{"epoch_end":0}
+[1,0,1]
+[1,2,3]
+[1,4]
+{"epoch_end":1}
+EOF
+}
+
+@test "--drop-last drops the short last batch of every epoch" {
+	gen 10 > $T/ex
+	run bash -c "sift-batch -b 4 --drop-last < $T/ex | sift-cat | jq -c 'select(.B) | [.ex[].id]'"
+	assert_output - <<'EOF'
+[0,1,2,3]
+[4,5,6,7]
+EOF
+	run bash -c "sift-batch -s -b 4 -e 2 --drop-last < $T/ex | sift-cat | jq -c 'select(.B) | .B'"
+	assert_output "$(printf '4\n4\n4\n4')"
+}
+
+@test "--drop-last keeps a full last batch" {
+	gen 8 > $T/ex
+	run bash -c "sift-batch -b 4 --drop-last < $T/ex | sift-cat | jq -c 'select(.B) | .B'"
+	assert_output "$(printf '4\n4')"
+}
+
+@test "a stream of another kind is an error naming the record" {
+	sift-cat -s $FIXTURES/stream/batches.jsonl > $T/s
+	run -1 --separate-stderr sift-batch $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:1: expected an examples stream (from sift-tok), got kind 'batches'"
+}
+
+@test "a record without ids is an error naming the record and the batches before it stay valid" {
+	{ cat $F/ner.jsonl; echo '{"id":3,"src":"a.conll:20"}'; } | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch -b 2 $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:5: missing key 'ids'"
+	sift-batch -b 2 $T/s > $T/out || true
+	run bash -c "sift-cat < $T/out | jq -c '[.B, [.ex[]?.id]]'"
+	assert_success
+	assert_output - <<'EOF'
+[null,[]]
+[2,[0,1]]
+[1,[2]]
+EOF
+}
+
+@test "type_ids of another length than ids is an error naming the record" {
+	{ head -1 $F/cls.jsonl; echo '{"id":0,"ids":[101,102],"type_ids":[0]}'; } | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:2: type_ids has 1 elements, ids has 2"
+}
+
+@test "empty ids is an error naming the record" {
+	{ head -1 $F/cls.jsonl; echo '{"id":0,"ids":[]}'; } | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch -s $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:2: ids is empty"
+	assert_equal "$output" ""
+}
+
+@test "ner labels of another length than ids are an error naming the record" {
+	{ head -1 $F/ner.jsonl; echo '{"id":0,"ids":[101,102],"labels":[0,0,0]}'; } | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:2: labels has 3 elements, ids has 2"
+}
+
+@test "a truncated stream is an error naming the record" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	# cut the stream 5 bytes into its third record
+	n=$(head -2 $F/ner.jsonl | sift-cat -s | wc -c)
+	head -c $((n + 5)) $T/s > $T/cut
+	run -1 --separate-stderr sift-batch $T/cut
+	assert_equal "$stderr" "sift-batch: $T/cut:3: truncated record"
+}
+
+@test "empty input is an error" {
+	run -1 --separate-stderr sift-batch < /dev/null
+	assert_equal "$stderr" "sift-batch: stdin: empty stream (no header)"
+}
+
+@test "a missing file is an error" {
+	run -1 --separate-stderr sift-batch $T/nonesuch
+	assert_equal "$stderr" "sift-batch: $T/nonesuch: No such file or directory"
+}
+
+@test "an unknown option is misuse" {
+	run -2 --separate-stderr sift-batch --bogus
+	assert_equal "$stderr" "sift-batch: unknown option '--bogus'
+Try 'sift-batch --help'."
+}
+
+@test "a batch size that is no positive integer is misuse" {
+	run -2 --separate-stderr sift-batch -b 0
+	assert_equal "$stderr" "sift-batch: --batch-size: expected an integer from 1 to 1048576, got '0'
+Try 'sift-batch --help'."
+	run -2 --separate-stderr sift-batch --batch-size 3x
+	assert_equal "$stderr" "sift-batch: --batch-size: expected an integer from 1 to 1048576, got '3x'
+Try 'sift-batch --help'."
+}
+
+@test "a negative seed is misuse" {
+	run -2 --separate-stderr sift-batch --seed -1
+	assert_equal "$stderr" "sift-batch: --seed: expected an integer from 0 to 18446744073709551615, got '-1'
+Try 'sift-batch --help'."
+}
+
+@test "an option without its value is misuse" {
+	run -2 --separate-stderr sift-batch --max-tokens
+	assert_equal "$stderr" "sift-batch: option '--max-tokens' needs a value
+Try 'sift-batch --help'."
+}
+
+@test "two input files are misuse" {
+	run -2 --separate-stderr sift-batch a b
+	assert_equal "$stderr" "sift-batch: one input file at most, got 'b' too
+Try 'sift-batch --help'."
+}
+
+@test "a full disk is an error" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	for opts in "" "-s -e 2"; do
+		run -1 --separate-stderr bash -c "sift-batch $opts $T/s > /dev/full"
+		assert_equal "$stderr" "sift-batch: stdout: write error: No space left on device"
+	done
+}
+
+@test "a closed pipe ends quietly" {
+	gen 3000 > $T/ex
+	for opts in "-b 1" "-s -e 2"; do
+		run --separate-stderr bash -c "sift-batch $opts < $T/ex | head -c 100 > /dev/null; echo \${PIPESTATUS[0]}"
+		assert_output 0
+		assert_equal "$stderr" ""
+	done
+}
+
+@test "--help prints the man page synopsis on stdout" {
+	run --separate-stderr sift-batch --help
+	assert_success
+	assert_equal "$stderr" ""
+	synopsis=$(mandoc -Tascii $BATS_TEST_DIRNAME/../man/man1/sift-batch.1 | col -bx |
+		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \n' '  ' | sed 's/^ //;s/ $//')
+	assert_line -n 0 "usage: $synopsis"
+}
+
+@test "--version prints the version" {
+	run sift-batch --version
+	assert_success
+	assert_output "sift-batch 0.1"
+}
+
+@test "the first man page example works" {
+	# the first literal display of EXAMPLES, with roff's \e as \
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh DIAGNOSTICS/p' $BATS_TEST_DIRNAME/../man/man1/sift-batch.1 |
+		sed -n '/^\.Bd/,/^\.Ed/{/^\.[BE]d/d;p}' | sed '/^\.Ed/q' > $T/all
+	awk '/^sift-cat -s/ { print; exit } { print }' $T/all | sed 's/\\e/\\/g' > $T/example.sh
+	run sh $T/example.sh
+	assert_success
+	assert_line -n 1 --partial '"B":2,"T":4,"ids":[101,2204,102,0,101,2919,2154,102]'
+	assert_line -n 2 --partial '"B":1,"T":2,"ids":[101,102]'
+	assert_line -n 3 '{"epoch_end":0}'
+}
