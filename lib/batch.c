@@ -297,8 +297,9 @@ int sift_example_read(const struct sift_reader *r, const msgpack_object *rec,
 		sift_pack_obj(&pk, &kv->key);
 		sift_pack_obj(&pk, &kv->val);
 	}
+	/* an exact copy: the sbuffer holds 8 KiB at least */
 	e->nmeta = sb.size;
-	e->meta = msgpack_sbuffer_release(&sb);
+	e->meta = memcpy(sift_xmalloc(sb.size), sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	return 0;
 fail:
