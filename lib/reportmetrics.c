@@ -1,0 +1,257 @@
+/* reportmetrics.c: packs NER and classification scores as a metrics map, and reads one back. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reportmetrics.h"
+
+static void kd(msgpack_packer *pk, const char *k, double v)
+{
+	sift_pack_str(pk, k);
+	msgpack_pack_double(pk, v);
+}
+
+static void ki(msgpack_packer *pk, const char *k, long v)
+{
+	sift_pack_str(pk, k);
+	msgpack_pack_int64(pk, v);
+}
+
+void sift_pack_ner_metrics(msgpack_packer *pk, const struct sift_ner_counts *c)
+{
+	int ntypes = 0;
+	for (int i = 0; i < c->ntypes; i++)
+		ntypes += c->types[i].gold || c->types[i].pred;
+	msgpack_pack_map(pk, 5);
+	sift_pack_str(pk, "task");
+	sift_pack_str(pk, "ner");
+	sift_pack_str(pk, "scheme");
+	sift_pack_str(pk, sift_ner_scheme_name(c->scheme));
+	sift_pack_str(pk, "mode");
+	sift_pack_str(pk, sift_ner_mode_name(c->mode));
+	sift_pack_str(pk, "overall");
+	msgpack_pack_map(pk, 10);
+	kd(pk, "precision", sift_ner_precision(c));
+	kd(pk, "recall", sift_ner_recall(c));
+	kd(pk, "f1", sift_ner_f1(c));
+	kd(pk, "accuracy", sift_ner_accuracy(c));
+	ki(pk, "sentences", c->sentences);
+	ki(pk, "tokens", c->tokens);
+	ki(pk, "correct_tags", c->correct_tags);
+	ki(pk, "phrases_gold", c->gold);
+	ki(pk, "phrases_pred", c->pred);
+	ki(pk, "correct", c->correct);
+	sift_pack_str(pk, "types");
+	msgpack_pack_map(pk, ntypes);
+	for (int i = 0; i < c->ntypes; i++) {
+		const struct sift_ner_type *t = &c->types[i];
+		if (!t->gold && !t->pred)
+			continue;
+		double p, r, f;
+		sift_ner_type_prf(t, &p, &r, &f);
+		sift_pack_str(pk, t->name);
+		msgpack_pack_map(pk, 6);
+		kd(pk, "precision", p);
+		kd(pk, "recall", r);
+		kd(pk, "f1", f);
+		ki(pk, "phrases_gold", t->gold);
+		ki(pk, "phrases_pred", t->pred);
+		ki(pk, "correct", t->correct);
+	}
+}
+
+static void pack_prf(msgpack_packer *pk, const char *name, struct sift_prf p)
+{
+	sift_pack_str(pk, name);
+	msgpack_pack_map(pk, 4);
+	kd(pk, "precision", p.precision);
+	kd(pk, "recall", p.recall);
+	kd(pk, "f1", p.f1);
+	ki(pk, "support", p.support);
+}
+
+void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
+			   const char *task)
+{
+	msgpack_pack_map(pk, 9);
+	sift_pack_str(pk, "task");
+	sift_pack_str(pk, task ? task : "cls");
+	kd(pk, "accuracy", sift_cls_accuracy(m));
+	ki(pk, "examples", m->total);
+	sift_pack_str(pk, "labels");
+	msgpack_pack_array(pk, m->n);
+	for (int k = 0; k < m->n; k++)
+		sift_pack_str(pk, m->labels[k]);
+	sift_pack_str(pk, "classes");
+	msgpack_pack_map(pk, m->n);
+	for (int k = 0; k < m->n; k++) {
+		struct sift_prf p = sift_cls_class(m, k);
+		long predicted = 0;
+		for (int g = 0; g < m->n; g++)
+			predicted += m->conf[g * m->n + k];
+		sift_pack_str(pk, m->labels[k]);
+		msgpack_pack_map(pk, 5);
+		kd(pk, "precision", p.precision);
+		kd(pk, "recall", p.recall);
+		kd(pk, "f1", p.f1);
+		ki(pk, "support", p.support);
+		ki(pk, "predicted", predicted);
+	}
+	pack_prf(pk, "micro", sift_cls_average(m, SIFT_AVG_MICRO));
+	pack_prf(pk, "macro", sift_cls_average(m, SIFT_AVG_MACRO));
+	pack_prf(pk, "weighted", sift_cls_average(m, SIFT_AVG_WEIGHTED));
+	sift_pack_str(pk, "confusion");
+	msgpack_pack_array(pk, m->n);
+	for (int g = 0; g < m->n; g++) {
+		msgpack_pack_array(pk, m->n);
+		for (int p = 0; p < m->n; p++)
+			msgpack_pack_int64(pk, m->conf[g * m->n + p]);
+	}
+}
+
+static int need_map(const struct sift_reader *r, const msgpack_object *map,
+		    const char *key, const msgpack_object **out)
+{
+	const msgpack_object *o = sift_get(map, key);
+	if (!o || o->type != MSGPACK_OBJECT_MAP) {
+		sift_rerror(r, "key '%s' %s", key, o ? "is not a map" : "missing");
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+static int need_long(const struct sift_reader *r, const msgpack_object *map,
+		     const char *key, long *v)
+{
+	int64_t x;
+	if (sift_need_int(r, map, key, &x) < 0)
+		return -1;
+	*v = (long)x;
+	return 0;
+}
+
+int sift_read_ner_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_ner_counts *c)
+{
+	const msgpack_object *ov, *ty;
+	const char *s;
+	uint32_t len;
+	enum sift_ner_scheme scheme = SIFT_SCHEME_IOB2;
+	enum sift_ner_mode mode = SIFT_MODE_CONLLEVAL;
+	char buf[32];
+
+	if (sift_opt_str(r, map, "scheme", &s, &len) > 0 && len < sizeof buf) {
+		memcpy(buf, s, len);
+		buf[len] = 0;
+		sift_ner_parse_scheme(buf, &scheme);
+	}
+	if (sift_opt_str(r, map, "mode", &s, &len) > 0 && len < sizeof buf) {
+		memcpy(buf, s, len);
+		buf[len] = 0;
+		sift_ner_parse_mode(buf, &mode);
+	}
+	sift_ner_init(c, scheme, mode);
+	if (need_map(r, map, "overall", &ov) < 0 || need_map(r, map, "types", &ty) < 0)
+		return -1;
+	int64_t x;
+	if (sift_opt_int(r, ov, "sentences", &x) > 0)
+		c->sentences = (long)x;
+	if (need_long(r, ov, "tokens", &c->tokens) < 0 ||
+	    need_long(r, ov, "correct_tags", &c->correct_tags) < 0 ||
+	    need_long(r, ov, "phrases_gold", &c->gold) < 0 ||
+	    need_long(r, ov, "phrases_pred", &c->pred) < 0 ||
+	    need_long(r, ov, "correct", &c->correct) < 0)
+		return -1;
+	for (uint32_t i = 0; i < ty->via.map.size; i++) {
+		const msgpack_object *k = &ty->via.map.ptr[i].key;
+		const msgpack_object *v = &ty->via.map.ptr[i].val;
+		long g, p, k2;
+		if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_MAP) {
+			sift_rerror(r, "types: each entry must map a type name to a map");
+			return -1;
+		}
+		if (need_long(r, v, "phrases_gold", &g) < 0 ||
+		    need_long(r, v, "phrases_pred", &p) < 0 ||
+		    need_long(r, v, "correct", &k2) < 0)
+			return -1;
+		char *name = sift_xmalloc(k->via.str.size + 1);
+		memcpy(name, k->via.str.ptr, k->via.str.size);
+		name[k->via.str.size] = 0;
+		sift_ner_add_type(c, name, g, p, k2);
+		free(name);
+	}
+	return 0;
+}
+
+int sift_read_cls_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_cls_metrics *m)
+{
+	char **labels;
+	size_t n;
+	sift_cls_init(m, NULL, 0);
+	if (sift_get_strs(r, map, "labels", 0, &labels, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		sift_cls_label(m, labels[i], 1);
+	free(labels);
+	if ((size_t)m->n != n) {
+		sift_rerror(r, "labels: a label appears twice");
+		return -1;
+	}
+	const msgpack_object *cf = sift_get(map, "confusion");
+	if (!cf || cf->type != MSGPACK_OBJECT_ARRAY || cf->via.array.size != n)
+		goto bad;
+	for (size_t g = 0; g < n; g++) {
+		const msgpack_object *row = &cf->via.array.ptr[g];
+		if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != n)
+			goto bad;
+		for (size_t p = 0; p < n; p++) {
+			const msgpack_object *v = &row->via.array.ptr[p];
+			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				goto bad;
+			sift_cls_add_count(m, (int)g, (int)p, (long)v->via.u64);
+		}
+	}
+	return 0;
+bad:
+	sift_rerror(r, "confusion: expected %zu rows of %zu counts", n, n);
+	return -1;
+}
+
+int sift_get_strs(const struct sift_reader *r, const msgpack_object *map,
+		  const char *key, int optional, char ***v, size_t *n)
+{
+	const msgpack_object *o = sift_get(map, key);
+	*v = NULL;
+	*n = 0;
+	if (!o) {
+		if (optional)
+			return 0;
+		sift_rerror(r, "key '%s' missing", key);
+		return -1;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		goto bad;
+	size_t cnt = o->via.array.size, bytes = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		if (o->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+			goto bad;
+		bytes += o->via.array.ptr[i].via.str.size + 1;
+	}
+	char **a = sift_xmalloc((cnt + 1) * sizeof *a + bytes);
+	char *p = (char *)(a + cnt + 1);
+	for (size_t i = 0; i < cnt; i++) {
+		const msgpack_object_str *s = &o->via.array.ptr[i].via.str;
+		a[i] = p;
+		memcpy(p, s->ptr, s->size);
+		p[s->size] = 0;
+		p += s->size + 1;
+	}
+	a[cnt] = NULL;
+	*v = a;
+	*n = cnt;
+	return 1;
+bad:
+	sift_rerror(r, "key '%s' is not an array of strings", key);
+	return -1;
+}

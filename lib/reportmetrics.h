@@ -1,0 +1,40 @@
+/* reportmetrics.h: the metrics record of sift-eval(1), packed from scores and read back. */
+#ifndef SIFT_REPORTMETRICS_H
+#define SIFT_REPORTMETRICS_H
+
+#include <msgpack.h>
+
+#include "clsmetrics.h"
+#include "conlleval.h"
+#include "stream.h"
+
+/*
+ * NER:  {task:"ner", scheme, mode, overall:{precision, recall, f1,
+ *        accuracy, sentences, tokens, correct_tags, phrases_gold,
+ *        phrases_pred, correct}, types:{TYPE:{precision, recall, f1,
+ *        phrases_gold, phrases_pred, correct}, ...}}
+ * cls:  {task:"cls" (or "pair"), accuracy, examples, labels:[str],
+ *        classes:{LABEL:{precision, recall, f1, support, predicted}, ...},
+ *        micro, macro, weighted:{precision, recall, f1, support},
+ *        confusion:[[int]] (rows gold, columns predicted, label order)}
+ * Scores are fractions in [0,1] (msgpack float64); counts are integers.
+ * sift-train's dev records embed the same map under "dev".
+ */
+void sift_pack_ner_metrics(msgpack_packer *pk, const struct sift_ner_counts *c);
+void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
+			   const char *task);
+
+/* reads a metrics map back (counts only; scores are recomputed from them).
+ * 0, or -1 with a diagnostic naming the record of r. */
+int sift_read_ner_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_ner_counts *c);
+int sift_read_cls_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_cls_metrics *m);
+
+/* a [str] value as n NUL-terminated strings in one allocation (free *v
+ * only); -1 with a diagnostic when missing or not an array of strings,
+ * unless optional, where a missing key gives 0 and *v NULL */
+int sift_get_strs(const struct sift_reader *r, const msgpack_object *map,
+		  const char *key, int optional, char ***v, size_t *n);
+
+#endif
