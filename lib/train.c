@@ -1,0 +1,338 @@
+/* train.c: one fine-tuning run: micro-batches, optimizer steps, schedule, freezing, dev scoring. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clsmetrics.h"	/* defines: sift_cls_* (accuracy, macro-F1) */
+#include "conlleval.h"	/* defines: sift_ner_* (entity F1) */
+#include "rng.h"	/* defines: sift_hash64 */
+#include "stream.h"	/* defines: SIFT_IGNORE */
+#include "train.h"
+
+void train_opts_default(struct train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->lr = 5e-5;
+	o->weight_decay = 0.0f;
+	o->warmup = -1;
+	o->warmup_ratio = 0.0;
+	o->sched = SCHED_LINEAR;
+	o->max_grad_norm = 1.0f;
+	o->accum = 1;
+	o->seed = 42;
+}
+
+int64_t train_total_steps(int64_t total, int64_t epochs, int accum)
+{
+	if (total < 0)
+		return -1;
+	if (epochs < 1)
+		epochs = 1;
+	int64_t per = total / epochs, extra = total % epochs;
+	/* epochs of per batches (the first `extra` have one more) */
+	int64_t steps = 0;
+	for (int64_t e = 0; e < epochs; e++) {
+		int64_t nb = per + (e < extra ? 1 : 0);
+		steps += (nb + accum - 1) / accum;
+	}
+	return steps;
+}
+
+/* no weight decay on biases and LayerNorm weights (HF Trainer's rule) */
+static int decays(const char *name)
+{
+	size_t n = strlen(name);
+	if (n >= 4 && !strcmp(name + n - 4, "bias"))
+		return 0;
+	return strstr(name, "LayerNorm") == NULL;
+}
+
+static int is_frozen(const char *name, const struct bert_train_opts *f)
+{
+	if (!strncmp(name, "embeddings.", 11))
+		return f->freeze_embeddings || f->freeze_layers > 0;
+	int l;
+	if (sscanf(name, "encoder.layer.%d.", &l) == 1)
+		return l < f->freeze_layers;
+	return 0;
+}
+
+int trainer_init(struct trainer *t, struct bert_model *m,
+		 const struct train_opts *o, int64_t total_steps, char *err,
+		 size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	t->m = m;
+	t->o = *o;
+	if (o->accum < 1)
+		t->o.accum = 1;
+	t->sched.kind = o->sched;
+	t->sched.lr = o->lr;
+	t->sched.total = total_steps > 0 ? total_steps : 1;
+	t->sched.warmup = o->warmup >= 0 ? o->warmup
+		: sched_warmup_from_ratio(o->warmup_ratio, t->sched.total);
+	if (bert_grads_init(&t->g, m) < 0) {
+		snprintf(err, errlen, "out of memory for %zu gradients", m->nparams);
+		return -1;
+	}
+	bert_grads_zero(&t->g, m);
+	bert_acts_init(&t->a);
+	adamw_init(&t->opt, m->nparams, o->weight_decay);
+	t->decay = calloc((size_t)m->ntensors, 1);
+	t->frozen = calloc((size_t)m->ntensors, 1);
+	if (!t->decay || !t->frozen) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < m->ntensors; i++) {
+		t->decay[i] = (unsigned char)decays(m->tensors[i].name);
+		t->frozen[i] = (unsigned char)is_frozen(m->tensors[i].name, &o->freeze);
+	}
+	return 0;
+}
+
+void trainer_free(struct trainer *t)
+{
+	if (!t->m)
+		return;
+	bert_grads_free(&t->g, t->m);
+	bert_acts_free(&t->a);
+	bert_batch_free(&t->bb);
+	adamw_free(&t->opt);
+	free(t->targets);
+	free(t->decay);
+	free(t->frozen);
+	memset(t, 0, sizeof *t);
+}
+
+uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos)
+{
+	return sift_hash64(t->o.seed ^ 0x5eedd70b0a7dULL, (uint64_t)pos);
+}
+
+static int pack(struct trainer *t, const int32_t *ids, const int32_t *type_ids,
+		const uint8_t *mask, const int32_t *labels, int B, int T,
+		char *err, size_t errlen)
+{
+	if (bert_pack(&t->bb, ids, type_ids, mask, B, T, err, errlen) < 0 ||
+	    bert_check_batch(t->m, &t->bb, err, errlen) < 0)
+		return -1;
+	size_t need = (size_t)(t->bb.N > B ? t->bb.N : B);
+	if (need > t->cap_targets) {
+		free(t->targets);
+		t->targets = malloc(need * sizeof *t->targets);
+		if (!t->targets) {
+			t->cap_targets = 0;
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		t->cap_targets = need;
+	}
+	bert_pack_targets(t->m, &t->bb, labels, t->targets);
+	return 0;
+}
+
+int trainer_micro(struct trainer *t, const int32_t *ids,
+		  const int32_t *type_ids, const uint8_t *mask,
+		  const int32_t *labels, int B, int T, double *loss, char *err,
+		  size_t errlen)
+{
+	if (pack(t, ids, type_ids, mask, labels, B, T, err, errlen) < 0)
+		return -1;
+	uint64_t seed = trainer_batch_seed(t, t->pos);
+	if (bert_forward(t->m, &t->bb, &t->a, 1, seed) < 0) {
+		snprintf(err, errlen, "out of memory for the activations");
+		return -1;
+	}
+	int count = 0;
+	int M = t->m->head == BERT_HEAD_SEQ ? B : t->bb.N;
+	for (int i = 0; i < M; i++)
+		if (t->targets[i] != SIFT_IGNORE &&
+		    (t->targets[i] < 0 || t->targets[i] >= t->m->nlabels)) {
+			snprintf(err, errlen, "label id %d outside 0..%d",
+				 t->targets[i], t->m->nlabels - 1);
+			return -1;
+		}
+	double l = bert_loss(t->m, &t->a, t->targets, &count);
+	*loss = l;
+	if (!isfinite(l))
+		return 1;
+	if (bert_backward(t->m, &t->bb, &t->a, t->targets, count,
+			  1.0f / (float)t->o.accum, &t->g, &t->o.freeze, 1,
+			  seed) < 0) {
+		snprintf(err, errlen, "out of memory for the backward pass");
+		return -1;
+	}
+	t->pos++;
+	t->micro++;
+	t->group_loss += l;
+	t->group_tokens += t->bb.N;
+	return 0;
+}
+
+int trainer_group_full(const struct trainer *t)
+{
+	return t->micro >= t->o.accum;
+}
+
+int trainer_step(struct trainer *t)
+{
+	struct bert_model *m = t->m;
+	int n = m->ntensors;
+	float **g = malloc((size_t)n * sizeof *g);
+	size_t *len = malloc((size_t)n * sizeof *len);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (t->frozen[i])
+			continue;
+		const struct bert_tensor *bt = &m->tensors[i];
+		g[k] = t->g.buf + bt->off;
+		len[k] = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
+		k++;
+	}
+	double norm = grad_norm(g, len, k);
+	t->last_norm = norm;
+	t->last_loss = t->micro ? t->group_loss / t->micro : 0.0;
+	t->last_tokens = t->group_tokens;
+	if (!isfinite(norm)) {
+		free(g);
+		free(len);
+		return 1;
+	}
+	grad_clip(g, len, k, norm, t->o.max_grad_norm);
+	free(g);
+	free(len);
+	double lr = sched_lr(&t->sched, t->step);
+	t->last_lr = lr;
+	adamw_tick(&t->opt);
+	for (int i = 0; i < n; i++) {
+		if (t->frozen[i])
+			continue;
+		const struct bert_tensor *bt = &m->tensors[i];
+		size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
+		adamw_update(&t->opt, m->be, m->dparams + bt->off,
+			     t->g.buf + bt->off, ne, bt->off, (float)lr,
+			     t->decay[i]);
+	}
+	bert_grads_zero(&t->g, m);
+	t->step++;
+	t->micro = 0;
+	t->group_loss = 0.0;
+	t->group_tokens = 0;
+	return 0;
+}
+
+/* ---- dev scoring ---- */
+
+struct dev_eval {
+	int ner;
+	struct sift_ner_counts nc;
+	struct sift_cls_metrics cm;
+	double loss;
+	long count;
+	int32_t *targets, *pred, *g1, *p1;
+	size_t cap;
+};
+
+struct dev_eval *dev_new(const struct bert_model *m)
+{
+	struct dev_eval *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->ner = m->head == BERT_HEAD_TOKEN;
+	if (d->ner)
+		sift_ner_init(&d->nc, SIFT_SCHEME_IOB2, SIFT_MODE_CONLLEVAL);
+	else
+		sift_cls_init(&d->cm, m->labels, m->nlabels);
+	return d;
+}
+
+int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
+	      struct bert_batch *bb, const int32_t *ids,
+	      const int32_t *type_ids, const uint8_t *mask,
+	      const int32_t *labels, int B, int T, char *err, size_t errlen)
+{
+	if (bert_pack(bb, ids, type_ids, mask, B, T, err, errlen) < 0 ||
+	    bert_check_batch(m, bb, err, errlen) < 0)
+		return -1;
+	size_t need = (size_t)(bb->N > B ? bb->N : B);
+	if (need > d->cap) {
+		free(d->targets); free(d->pred); free(d->g1); free(d->p1);
+		d->targets = malloc(need * 4);
+		d->pred = malloc(need * 4);
+		d->g1 = malloc(need * 4);
+		d->p1 = malloc(need * 4);
+		d->cap = need;
+		if (!d->targets || !d->pred || !d->g1 || !d->p1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	bert_pack_targets(m, bb, labels, d->targets);
+	if (bert_forward(m, bb, a, 0, 0) < 0) {
+		snprintf(err, errlen, "out of memory for the activations");
+		return -1;
+	}
+	int L = m->nlabels, M = d->ner ? bb->N : B;
+	for (int i = 0; i < M; i++)
+		if (d->targets[i] != SIFT_IGNORE &&
+		    (d->targets[i] < 0 || d->targets[i] >= L)) {
+			snprintf(err, errlen, "label id %d outside 0..%d",
+				 d->targets[i], L - 1);
+			return -1;
+		}
+	int cnt = 0;
+	double l = bert_loss(m, a, d->targets, &cnt);
+	d->loss += l * cnt;
+	d->count += cnt;
+	for (int i = 0; i < M; i++) {
+		const float *x = a->logits + (size_t)i * L;
+		int best = 0;
+		for (int j = 1; j < L; j++)
+			if (x[j] > x[best])
+				best = j;
+		d->pred[i] = best;
+	}
+	if (!d->ner) {
+		for (int b = 0; b < B; b++)
+			if (d->targets[b] != SIFT_IGNORE)
+				sift_cls_add(&d->cm, d->targets[b], d->pred[b]);
+		return 0;
+	}
+	/* one sentence per example: its labelled tokens (first subwords) */
+	for (int b = 0; b < B; b++) {
+		size_t n = 0;
+		for (int r = bb->offs[b]; r < bb->offs[b + 1]; r++)
+			if (d->targets[r] != SIFT_IGNORE) {
+				d->g1[n] = d->targets[r];
+				d->p1[n] = d->pred[r];
+				n++;
+			}
+		if (n && sift_ner_add_ids(&d->nc, m->labels, L, d->g1, d->p1, n) < 0) {
+			snprintf(err, errlen, "%s", d->nc.err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void dev_finish(struct dev_eval *d, struct dev_scores *s)
+{
+	memset(s, 0, sizeof *s);
+	s->loss = d->count ? d->loss / d->count : 0.0;
+	s->n = d->count;
+	if (d->ner) {
+		s->f1 = sift_ner_f1(&d->nc);
+		s->precision = sift_ner_precision(&d->nc);
+		s->recall = sift_ner_recall(&d->nc);
+		s->accuracy = sift_ner_accuracy(&d->nc);
+		sift_ner_free(&d->nc);
+	} else {
+		s->accuracy = sift_cls_accuracy(&d->cm);
+		s->macro_f1 = sift_cls_macro_f1(&d->cm);
+		sift_cls_free(&d->cm);
+	}
+	free(d->targets); free(d->pred); free(d->g1); free(d->p1);
+	free(d);
+}

@@ -1,0 +1,108 @@
+/* train.h: one fine-tuning run: micro-batches, optimizer steps, schedule, freezing, dev scoring. */
+#ifndef SIFT_TRAIN_H
+#define SIFT_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adamw.h"
+#include "bert.h"
+#include "bert_bwd.h"
+#include "lrsched.h"
+
+struct train_opts {
+	double lr;		/* peak learning rate (5e-5) */
+	float weight_decay;	/* decoupled, not on biases/LayerNorm (0) */
+	int64_t warmup;		/* warmup steps; -1: from warmup_ratio */
+	double warmup_ratio;	/* of the total steps (0) */
+	enum sched_kind sched;	/* linear */
+	float max_grad_norm;	/* clip the global norm; <= 0: never (1.0) */
+	int accum;		/* micro-batches per optimizer step (1) */
+	uint64_t seed;		/* dropout masks and head initialisation (42) */
+	struct bert_train_opts freeze;
+};
+
+void train_opts_default(struct train_opts *o);
+
+/* the optimizer steps of a stream of total batches over epochs with
+ * accumulation accum: a short group at an epoch end still steps, as HF
+ * Trainer does; -1 when total is unknown (< 0) */
+int64_t train_total_steps(int64_t total, int64_t epochs, int accum);
+
+struct trainer {
+	struct bert_model *m;
+	struct train_opts o;
+	struct sched sched;
+	struct bert_grads g;
+	struct bert_acts a;
+	struct bert_batch bb;
+	struct adamw opt;
+	int32_t *targets;	/* packed targets of the current micro-batch */
+	size_t cap_targets;
+	unsigned char *decay;	/* per tensor: weight decay applies */
+	unsigned char *frozen;	/* per tensor: not trained */
+	/* progress, all saved in the training state */
+	int64_t step;		/* optimizer steps done */
+	int64_t pos;		/* batch records consumed */
+	int micro;		/* micro-batches in the open group */
+	double group_loss;	/* sum of their losses */
+	/* what the last step did */
+	double last_loss, last_lr, last_norm;
+	int64_t group_tokens;	/* real tokens in the open group */
+	int64_t last_tokens;	/* real tokens of the last step */
+};
+
+/* 0, or -1 with a message in err */
+int trainer_init(struct trainer *t, struct bert_model *m,
+		 const struct train_opts *o, int64_t total_steps, char *err,
+		 size_t errlen);
+void trainer_free(struct trainer *t);
+
+/* the dropout seed of batch record pos: a pure function of (seed, pos) */
+uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos);
+
+/*
+ * Forward and backward of one micro-batch (a padded batch from the
+ * stream: ids, type_ids (NULL: zeros), mask (B,T); labels (B,T) for a
+ * token head, (B) for a sequence head).  Gradients accumulate, scaled
+ * by 1/accum.  Returns 0 and the loss in *loss; 1 when the loss is not
+ * finite (nothing accumulated); -1 with a message in err for bad input.
+ */
+int trainer_micro(struct trainer *t, const int32_t *ids,
+		  const int32_t *type_ids, const uint8_t *mask,
+		  const int32_t *labels, int B, int T, double *loss, char *err,
+		  size_t errlen);
+
+/*
+ * Whether the open group is complete (accum micro-batches); the caller
+ * also steps at an epoch end with an open group.
+ */
+int trainer_group_full(const struct trainer *t);
+
+/*
+ * One optimizer step from the accumulated gradients: global norm,
+ * clipping, AdamW at the schedule's learning rate, zeroed gradients.
+ * 0; 1 when the gradient norm is not finite (the parameters are left
+ * as they were).  t->last_* say what happened.
+ */
+int trainer_step(struct trainer *t);
+
+/* dev scores of a model over a batches stream */
+struct dev_scores {
+	double loss;		/* mean cross-entropy over counted targets */
+	double f1, precision, recall;	/* ner: entity level (conlleval) */
+	double accuracy;	/* ner: token accuracy; cls: accuracy */
+	double macro_f1;	/* cls */
+	long n;			/* targets scored */
+};
+
+/* an open dev scorer: call dev_batch per batch, then dev_finish */
+struct dev_eval;
+struct dev_eval *dev_new(const struct bert_model *m);
+int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
+	      struct bert_batch *bb, const int32_t *ids,
+	      const int32_t *type_ids, const uint8_t *mask,
+	      const int32_t *labels, int B, int T, char *err, size_t errlen);
+void dev_finish(struct dev_eval *d, struct dev_scores *s);
+
+#endif

@@ -1,0 +1,270 @@
+/* test-train.c: gradients and AdamW steps of small models against PyTorch/transformers fixtures. */
+#include <stdint.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "check.h"
+#include "lrsched.h"
+#include "safetensors.h"
+#include "train.h"
+
+/*
+ * tests/ref/make_train_fixtures.py wrote, for a token and a sequence
+ * classification model: the initial model, 5 padded batches (JSON
+ * lines), and the reference loss/logits/gradient of every parameter on
+ * batch 0 and every parameter after 5 AdamW steps (lr 1e-3, warmup 2 of
+ * 5 linear, clipping at 0.5, weight decay 0.01, dropout 0).
+ * Tolerance as llm.c against PyTorch: |x - ref| <= tol + 1e-3 |ref|.
+ */
+
+#define FIX "tests/fixtures/train/"
+
+struct jbatch {
+	int B, T;
+	int32_t *ids, *tt, *labels;
+	uint8_t *mask;
+};
+
+static int32_t *ints(json_t *a, size_t *n)
+{
+	*n = json_array_size(a);
+	int32_t *v = malloc((*n ? *n : 1) * sizeof *v);
+	for (size_t i = 0; i < *n; i++)
+		v[i] = (int32_t)json_integer_value(json_array_get(a, i));
+	return v;
+}
+
+/* reads the JSON lines fixture: labels of the header, the batches */
+static int read_fixture(const char *path, char ***labels, int *nlabels,
+			struct jbatch *bs, int maxb)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[1 << 16];
+	int nb = 0;
+	while (fgets(line, sizeof line, f)) {
+		json_t *o = json_loads(line, 0, NULL);
+		if (!o)
+			continue;
+		if (json_object_get(o, "sift")) {
+			json_t *l = json_object_get(o, "labels");
+			*nlabels = (int)json_array_size(l);
+			*labels = calloc((size_t)*nlabels, sizeof **labels);
+			for (int i = 0; i < *nlabels; i++)
+				(*labels)[i] = strdup(json_string_value(json_array_get(l, i)));
+		} else if (json_object_get(o, "B") && nb < maxb) {
+			struct jbatch *b = &bs[nb++];
+			size_t n;
+			b->B = (int)json_integer_value(json_object_get(o, "B"));
+			b->T = (int)json_integer_value(json_object_get(o, "T"));
+			b->ids = ints(json_object_get(o, "ids"), &n);
+			b->tt = ints(json_object_get(o, "type_ids"), &n);
+			b->labels = ints(json_object_get(o, "labels"), &n);
+			int32_t *mk = ints(json_object_get(o, "mask"), &n);
+			b->mask = malloc(n);
+			for (size_t i = 0; i < n; i++)
+				b->mask[i] = (uint8_t)mk[i];
+			free(mk);
+		}
+		json_decref(o);
+	}
+	fclose(f);
+	return nb;
+}
+
+/* the reference tensor, as floats */
+static float *ref(const struct sift_st_file *f, const char *name, size_t *n)
+{
+	const struct sift_st_tensor *t = sift_st_find(f, name);
+	if (!t)
+		return NULL;
+	float *v = malloc(t->nelem * sizeof *v);
+	sift_st_to_f32(t, v);
+	*n = t->nelem;
+	return v;
+}
+
+/* the Hugging Face name of a tensor of the model */
+static void hf_name(const struct bert_model *m, const struct bert_tensor *bt,
+		    char *out, size_t n)
+{
+	snprintf(out, n, "%s%s", strncmp(bt->name, "classifier", 10) ? "bert." : "",
+		 bt->name);
+	(void)m;
+}
+
+/* worst |x - r| / (tol + |r|) over a tensor: <= 1 passes */
+static double worst(const float *x, const float *r, size_t n, double tol,
+		    double rel)
+{
+	double w = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs((double)x[i] - r[i]) / (tol + rel * fabs(r[i]));
+		if (!(e <= w))
+			w = e;	/* NaN included */
+	}
+	return w;
+}
+
+static void run(const char *name, enum bert_head head)
+{
+	char path[256], err[512];
+	char **labels = NULL;
+	int nlabels = 0;
+	struct jbatch bs[5];
+	snprintf(path, sizeof path, FIX "%s.jsonl", name);
+	int nb = read_fixture(path, &labels, &nlabels, bs, 5);
+	CHECK_EQ_INT(nb, 5);
+	if (nb != 5)
+		return;
+	struct sift_st_file rf;
+	snprintf(path, sizeof path, FIX "%s.ref.safetensors", name);
+	CHECK(sift_st_open(&rf, path, err, sizeof err) == 0);
+
+	struct bert_model m;
+	snprintf(path, sizeof path, FIX "%s", name);
+	int rc = bert_load(&m, path, head, labels, nlabels, 0, 0, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	if (rc)
+		return;
+	bert_upload(&m, &sift_backend_cpu);
+	struct train_opts o;
+	train_opts_default(&o);
+	o.lr = 1e-3;
+	o.weight_decay = 0.01f;
+	o.warmup = 2;
+	o.max_grad_norm = 0.5f;
+	struct trainer t;
+	CHECK(trainer_init(&t, &m, &o, 5, err, sizeof err) == 0);
+
+	/* batch 0: loss, logits and every gradient */
+	double loss;
+	struct jbatch *b = &bs[0];
+	CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels, b->B, b->T,
+			    &loss, err, sizeof err) == 0);
+	size_t n;
+	float *r = ref(&rf, "loss0", &n);
+	CHECK_CLOSE(loss, r[0], 1e-6, 1e-5);
+	free(r);
+	r = ref(&rf, "logits0", &n);
+	/* the reference logits are padded (B,T,L) for tokens: compare the
+	 * packed rows */
+	if (head == BERT_HEAD_TOKEN) {
+		int L = nlabels, bad = 0;
+		for (int e = 0; e < b->B; e++)
+			for (int i = t.bb.offs[e]; i < t.bb.offs[e + 1]; i++)
+				for (int j = 0; j < L; j++) {
+					float want = r[((size_t)e * b->T + (i - t.bb.offs[e])) * L + j];
+					if (fabs(t.a.logits[(size_t)i * L + j] - want) > 1e-5 + 1e-4 * fabs(want))
+						bad++;
+				}
+		CHECK_EQ_INT(bad, 0);
+	} else {
+		CHECK(n == (size_t)b->B * nlabels);
+		CHECK(worst(t.a.logits, r, n, 1e-5, 1e-4) <= 1.0);
+	}
+	free(r);
+	int missing = 0, badg = 0;
+	for (int i = 0; i < m.ntensors; i++) {
+		char hn[160], rn[180];
+		hf_name(&m, &m.tensors[i], hn, sizeof hn);
+		snprintf(rn, sizeof rn, "grad.%s", hn);
+		r = ref(&rf, rn, &n);
+		if (!r) {
+			missing++;
+			continue;
+		}
+		/* ~1e-4 relative to the tensor's scale, as llm.c */
+		double scale = 0.0;
+		for (size_t k = 0; k < n; k++)
+			scale = fmax(scale, fabs(r[k]));
+		double w = worst(t.g.buf + m.tensors[i].off, r, n, 1e-5 * scale + 1e-9, 1e-4);
+		if (getenv("TEST_TRAIN_VERBOSE"))
+			fprintf(stderr, "%s %s %.3g\n", name, hn, w);
+		if (w > 1.0) {
+			badg++;
+			fprintf(stderr, "test-train: %s: gradient of %s off by %.3g x tolerance\n",
+				name, hn, w);
+		}
+		free(r);
+	}
+	CHECK_EQ_INT(missing, 0);
+	CHECK_EQ_INT(badg, 0);
+
+	/* 5 AdamW steps, one per batch; the first one's gradient is there */
+	float *rl = ref(&rf, "step5_lr", &n), *rg = ref(&rf, "step5_grad_norm", &n),
+	      *rloss = ref(&rf, "step5_loss", &n);
+	for (int s = 0; s < 5; s++) {
+		if (s > 0) {
+			b = &bs[s];
+			CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels,
+					    b->B, b->T, &loss, err, sizeof err) == 0);
+		}
+		CHECK(trainer_group_full(&t));
+		CHECK(trainer_step(&t) == 0);
+		CHECK_CLOSE(t.last_loss, rloss[s], 1e-6, 1e-4);
+		CHECK_CLOSE(t.last_lr, rl[s], 1e-12, 1e-6);
+		CHECK_CLOSE(t.last_norm, rg[s], 1e-6, 1e-4);
+	}
+	free(rl); free(rg); free(rloss);
+	int badp = 0;
+	for (int i = 0; i < m.ntensors; i++) {
+		char hn[160], rn[180];
+		hf_name(&m, &m.tensors[i], hn, sizeof hn);
+		snprintf(rn, sizeof rn, "step5.%s", hn);
+		r = ref(&rf, rn, &n);
+		if (!r)
+			continue;
+		double w = worst(m.params + m.tensors[i].off, r, n, 1e-6, 1e-4);
+		if (w > 1.0) {
+			badp++;
+			fprintf(stderr, "test-train: %s: %s after 5 steps off by %.3g x tolerance\n",
+				name, hn, w);
+		}
+		free(r);
+	}
+	CHECK_EQ_INT(badp, 0);
+	CHECK_EQ_INT(t.step, 5);
+	CHECK_EQ_INT(t.opt.t, 5);
+
+	trainer_free(&t);
+	bert_free(&m);
+	sift_st_close(&rf);
+	for (int i = 0; i < 5; i++) {
+		free(bs[i].ids); free(bs[i].tt); free(bs[i].labels); free(bs[i].mask);
+	}
+	for (int i = 0; i < nlabels; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+/* transformers' get_*_schedule_with_warmup values */
+static void test_sched(void)
+{
+	struct sched s = { SCHED_LINEAR, 1.0, 2, 10 };
+	CHECK_CLOSE(sched_lr(&s, 0), 0.0, 1e-12, 0);
+	CHECK_CLOSE(sched_lr(&s, 1), 0.5, 1e-12, 0);
+	CHECK_CLOSE(sched_lr(&s, 2), 1.0, 1e-12, 0);
+	CHECK_CLOSE(sched_lr(&s, 6), 0.5, 1e-12, 0);
+	CHECK_CLOSE(sched_lr(&s, 10), 0.0, 1e-12, 0);
+	s.kind = SCHED_COSINE;
+	CHECK_CLOSE(sched_lr(&s, 6), 0.5, 1e-12, 1e-9);
+	CHECK_CLOSE(sched_lr(&s, 4), 0.5 * (1 + cos(M_PI * 0.25)), 1e-12, 1e-9);
+	s.kind = SCHED_CONSTANT;
+	CHECK_CLOSE(sched_lr(&s, 1), 0.5, 1e-12, 0);
+	CHECK_CLOSE(sched_lr(&s, 9), 1.0, 1e-12, 0);
+	CHECK_EQ_INT(sched_warmup_from_ratio(0.1, 25), 3);
+	CHECK_EQ_INT(train_total_steps(10, 2, 3), 4);	/* 5 per epoch: 2 + 2 */
+	CHECK_EQ_INT(train_total_steps(-1, 1, 1), -1);
+}
+
+int main(void)
+{
+	test_sched();
+	run("tok", BERT_HEAD_TOKEN);
+	run("seq", BERT_HEAD_SEQ);
+	return check_done("test-train");
+}
