@@ -18,6 +18,10 @@ ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 B = build-san
+# a declared msgpack array of 2^32 elements asks msgpack-c for that much
+# memory; the reader reports the failure as an error, which ASan allows
+# only when told to
+export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1
 else
 B = build
 endif
