@@ -6,7 +6,8 @@ B=${1:-build}
 N=${N:-100000}
 OUT=bench/out
 mkdir -p "$OUT"
-PATH=$PWD/$B:$PATH
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+PATH=$B:$PATH
 
 # synthetic CoNLL-like examples: lengths 3..60 tokens, a label per token
 python3 - "$N" > "$OUT/batch-ex.jsonl" <<'EOF'
