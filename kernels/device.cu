@@ -1,4 +1,5 @@
 // device.cu: asks the CUDA runtime how many GPUs this process can use.
+#include <dlfcn.h>
 #include <stdio.h>
 #include <cuda_runtime.h>
 
@@ -9,8 +10,19 @@ extern "C" int sift_cuda_device_count(char *why, size_t n)
 	int count = 0;
 	cudaError_t e = cudaGetDeviceCount(&count);
 	if (e != cudaSuccess) {
-		if (why && n)
+		void *drv = NULL;
+		// the runtime says "driver version is insufficient" also when
+		// there is no driver at all: tell the two apart
+		if (!why || !n)
+			;
+		else if (e == cudaErrorInsufficientDriver &&
+			 !(drv = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD)) &&
+			 !(drv = dlopen("libcuda.so.1", RTLD_LAZY)))
+			snprintf(why, n, "no NVIDIA driver: libcuda.so.1 not found");
+		else
 			snprintf(why, n, "%s", cudaGetErrorString(e));
+		if (drv)
+			dlclose(drv);
 		cudaGetLastError();	// clear the sticky error
 		return 0;
 	}

@@ -1,0 +1,547 @@
+/* test-backend-ops.c: every op of every built-in backend against the CPU backend, with a bound per op (as ggml's test-backend-ops). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "backend.h"	/* defines: the op table, sift_backend_get, sift_att_offset */
+#include "device.h"	/* defines: sift_device_cuda_count */
+#include "rng.h"
+#ifdef SIFT_CUDA
+#include "../../kernels/backend_cuda.h"	/* defines: sift_cuda_set_precision */
+#endif
+
+/*
+ * Each op runs on the CPU backend (the reference) and on the backend
+ * under test with the same random inputs; every output element must
+ * satisfy |out - ref| <= atol + rtol * |ref|.  An op the backend under
+ * test leaves NULL is reported "not supported"; one the CPU leaves NULL
+ * cannot be checked and is reported so.  Each op also runs twice on the
+ * backend under test and the two outputs must be bit-identical.
+ *
+ * Without a GPU the CUDA checks print SKIP and the test passes, unless
+ * SIFT_TEST_STRICT=1, which turns the skip into a failure.  The table's
+ * own consistency (supports_op against its slots) is checked always.
+ */
+
+static struct sift_rng rng;
+static struct sift_backend *cpu, *dev;
+static int bf16;	/* GEMM inputs in bf16 on the device under test */
+
+static float *randv(size_t n, float scale)
+{
+	float *v = malloc((n ? n : 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = scale * sift_rng_normal(&rng);
+	return v;
+}
+
+static int32_t *randi(size_t n, int below)
+{
+	int32_t *v = malloc((n ? n : 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (int32_t)sift_rng_below(&rng, (uint32_t)below);
+	return v;
+}
+
+static void *up(struct sift_backend *be, const void *h, size_t bytes)
+{
+	void *d = be->alloc(bytes);
+	if (!d) {
+		fprintf(stderr, "test-backend-ops: %s: out of memory\n", be->name);
+		exit(1);
+	}
+	if (h)
+		be->upload(d, h, bytes);
+	return d;
+}
+
+static float *down(struct sift_backend *be, const void *d, size_t n)
+{
+	float *h = malloc((n ? n : 1) * sizeof *h);
+	be->download(h, d, n * sizeof *h);
+	return h;
+}
+
+/* compares got (the device) with ref (the CPU); prints one line */
+static void compare(const char *op, const char *what, const float *got,
+		    const float *ref, size_t n, double atol, double rtol)
+{
+	double worst = 0.0, err = 0.0;
+	size_t bad = n;
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs((double)got[i] - ref[i]);
+		double r = e / (atol + rtol * fabs(ref[i]));
+		if (!(r <= worst)) {	/* NaN counts as worst */
+			worst = r;
+			err = e;
+			bad = i;
+		}
+	}
+	int ok = worst <= 1.0;
+	CHECK(ok);
+	printf("  %-22s %-8s %-5s %s max err %.3g%s\n", op, what, dev->name,
+	       ok ? "OK  " : "FAIL", err, bf16 ? " (bf16)" : "");
+	if (!ok && bad < n)
+		fprintf(stderr, "    %s[%zu] = %.9g, cpu %.9g\n", what, bad,
+			got[bad], ref[bad]);
+}
+
+static void same_bits(const char *op, const float *a, const float *b, size_t n)
+{
+	int ok = memcmp(a, b, n * sizeof *a) == 0;
+	CHECK(ok);
+	if (!ok)
+		printf("  %-22s %-8s %-5s FAIL two runs differ\n", op, "repeat", dev->name);
+}
+
+/* 1 when both backends have the op; otherwise says why not */
+static int have(enum sift_op op)
+{
+	if (!dev->supports_op(op)) {
+		printf("  %-22s %-8s %-5s not supported\n", sift_op_name(op), "", dev->name);
+		return 0;
+	}
+	if (!cpu->supports_op(op)) {
+		printf("  %-22s %-8s %-5s no cpu reference\n", sift_op_name(op), "", dev->name);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- the ops; each runs on be and returns its outputs on the host ---- */
+
+struct shape {
+	int B, N, C, NH, OC, V, P;
+	int32_t offs[9];
+};
+
+static void make_shape(struct shape *s, int B, const int *lens, int C, int NH)
+{
+	s->B = B;
+	s->offs[0] = 0;
+	for (int b = 0; b < B; b++)
+		s->offs[b + 1] = s->offs[b] + lens[b];
+	s->N = s->offs[B];
+	s->C = C;
+	s->NH = NH;
+	s->OC = 3 * C;
+	s->V = 97;
+	s->P = 128;
+}
+
+static void test_embed(const struct shape *s)
+{
+	int N = s->N, C = s->C;
+	float *wte = randv((size_t)s->V * C, 1), *wpe = randv((size_t)s->P * C, 1);
+	float *wtt = randv(2 * (size_t)C, 1);
+	int32_t *ids = randi(N, 7), *tt = randi(N, 2), *pos = randi(N, 64);	/* repeats on purpose */
+	float *dout = randv((size_t)N * C, 1);
+	float *dw0 = randv((size_t)s->V * C, 1), *dp0 = randv((size_t)s->P * C, 1);
+	float *dt0 = randv(2 * (size_t)C, 1);
+	float *o[3], *g[3][3];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int fwd = have(SIFT_OP_EMBED), bwd = have(SIFT_OP_EMBED_BWD);
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *dwte = up(be, wte, (size_t)s->V * C * 4), *dwpe = up(be, wpe, (size_t)s->P * C * 4);
+		void *dwtt = up(be, wtt, 2 * (size_t)C * 4), *dids = up(be, ids, N * 4);
+		void *dtt = up(be, tt, N * 4), *dpos = up(be, pos, N * 4);
+		void *dout_d = up(be, dout, (size_t)N * C * 4);
+		void *dout_ = be->alloc((size_t)N * C * 4);
+		if (fwd)
+			be->embed_forward(dout_, dids, dtt, dpos, dwte, dwpe, dwtt, N, C);
+		o[k] = down(be, dout_, (size_t)N * C);
+		void *gw = up(be, dw0, (size_t)s->V * C * 4), *gp = up(be, dp0, (size_t)s->P * C * 4);
+		void *gt = up(be, dt0, 2 * (size_t)C * 4);
+		if (bwd)
+			be->embed_backward(gw, gp, gt, dout_d, dids, dtt, dpos, N, C);
+		g[k][0] = down(be, gw, (size_t)s->V * C);
+		g[k][1] = down(be, gp, (size_t)s->P * C);
+		g[k][2] = down(be, gt, 2 * (size_t)C);
+		void *all[] = { dwte, dwpe, dwtt, dids, dtt, dpos, dout_d, dout_, gw, gp, gt };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	if (fwd) {
+		compare("embed_forward", "out", o[1], o[0], (size_t)N * C, 1e-6, 1e-6);
+		same_bits("embed_forward", o[1], o[2], (size_t)N * C);
+	}
+	if (bwd) {
+		compare("embed_backward", "dwte", g[1][0], g[0][0], (size_t)s->V * C, 1e-5, 1e-5);
+		compare("embed_backward", "dwpe", g[1][1], g[0][1], (size_t)s->P * C, 1e-5, 1e-5);
+		compare("embed_backward", "dwtt", g[1][2], g[0][2], 2 * (size_t)C, 1e-5, 1e-5);
+		for (int t = 0; t < 3; t++)
+			same_bits("embed_backward", g[1][t], g[2][t],
+				  t == 0 ? (size_t)s->V * C : t == 1 ? (size_t)s->P * C : 2 * (size_t)C);
+	}
+	for (int k = 0; k < 3; k++) {
+		free(o[k]);
+		for (int t = 0; t < 3; t++)
+			free(g[k][t]);
+	}
+	free(wte); free(wpe); free(wtt); free(ids); free(tt); free(pos);
+	free(dout); free(dw0); free(dp0); free(dt0);
+}
+
+static void test_matmul(int N, int C, int OC, int with_bias)
+{
+	float *inp = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 0.1f);
+	float *bias = randv(OC, 1), *dout = randv((size_t)N * OC, 1);
+	float *dw0 = randv((size_t)OC * C, 1), *db0 = randv(OC, 1);
+	float *r[3][4];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int fwd = have(SIFT_OP_MATMUL), bwd = have(SIFT_OP_MATMUL_BWD);
+	/* bf16 inputs carry 8 bits of mantissa: errors grow with sqrt(C) */
+	double atol = bf16 ? 3e-2 : 1e-4, rtol = bf16 ? 2e-2 : 1e-4;
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *di = up(be, inp, (size_t)N * C * 4), *dw = up(be, w, (size_t)OC * C * 4);
+		void *db = up(be, bias, OC * 4), *dd = up(be, dout, (size_t)N * OC * 4);
+		void *o = be->alloc((size_t)N * OC * 4), *gi = be->alloc((size_t)N * C * 4);
+		void *gw = up(be, dw0, (size_t)OC * C * 4), *gb = up(be, db0, OC * 4);
+		if (fwd)
+			be->matmul_forward(o, di, dw, with_bias ? db : NULL, N, C, OC);
+		if (bwd)
+			be->matmul_backward(gi, gw, with_bias ? gb : NULL, dd, di, dw, N, C, OC);
+		r[k][0] = down(be, o, (size_t)N * OC);
+		r[k][1] = down(be, gi, (size_t)N * C);
+		r[k][2] = down(be, gw, (size_t)OC * C);
+		r[k][3] = down(be, gb, OC);
+		void *all[] = { di, dw, db, dd, o, gi, gw, gb };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	const char *fn = with_bias ? "matmul_forward+bias" : "matmul_forward";
+	if (fwd) {
+		compare(fn, "out", r[1][0], r[0][0], (size_t)N * OC, atol, rtol);
+		same_bits(fn, r[1][0], r[2][0], (size_t)N * OC);
+	}
+	if (bwd) {
+		/* dweight sums N products: scale the bound with N */
+		double nt = bf16 ? 3e-2 * sqrt(N) : 1e-4 * sqrt(N);
+		compare("matmul_backward", "dinp", r[1][1], r[0][1], (size_t)N * C, atol, rtol);
+		compare("matmul_backward", "dweight", r[1][2], r[0][2], (size_t)OC * C, nt, rtol);
+		compare("matmul_backward", "dbias", r[1][3], r[0][3], OC, 1e-4 * sqrt(N), 1e-5);
+		for (int t = 1; t < 4; t++)
+			same_bits("matmul_backward", r[1][t], r[2][t],
+				  t == 1 ? (size_t)N * C : t == 2 ? (size_t)OC * C : (size_t)OC);
+	}
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 4; t++)
+			free(r[k][t]);
+	free(inp); free(w); free(bias); free(dout); free(dw0); free(db0);
+}
+
+static void test_layernorm(int N, int C)
+{
+	float *inp = randv((size_t)N * C, 2), *w = randv(C, 1), *b = randv(C, 1);
+	float *dout = randv((size_t)N * C, 1), *dw0 = randv(C, 1), *db0 = randv(C, 1);
+	float *r[3][6];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int fwd = have(SIFT_OP_LAYERNORM), bwd = have(SIFT_OP_LAYERNORM_BWD);
+	for (int i = 0; i < C; i++)	/* a non-zero mean per row */
+		inp[i] += 3.0f;
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *di = up(be, inp, (size_t)N * C * 4), *dw = up(be, w, C * 4);
+		void *db = up(be, b, C * 4), *dd = up(be, dout, (size_t)N * C * 4);
+		void *o = be->alloc((size_t)N * C * 4), *mu = be->alloc(N * 4), *rs = be->alloc(N * 4);
+		void *gi = be->alloc((size_t)N * C * 4), *gw = up(be, dw0, C * 4), *gb = up(be, db0, C * 4);
+		/* the backward pass of both backends uses the CPU's mean and rstd */
+		if (fwd)
+			be->layernorm_forward(o, mu, rs, di, dw, db, N, C, 1e-12f);
+		r[k][0] = down(be, o, (size_t)N * C);
+		r[k][1] = down(be, mu, N);
+		r[k][2] = down(be, rs, N);
+		if (bwd) {
+			if (k > 0) {
+				be->upload(mu, r[0][1], N * 4);
+				be->upload(rs, r[0][2], N * 4);
+			}
+			be->layernorm_backward(gi, gw, gb, dd, di, dw, mu, rs, N, C);
+		}
+		r[k][3] = down(be, gi, (size_t)N * C);
+		r[k][4] = down(be, gw, C);
+		r[k][5] = down(be, gb, C);
+		void *all[] = { di, dw, db, dd, o, mu, rs, gi, gw, gb };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	if (fwd) {
+		compare("layernorm_forward", "out", r[1][0], r[0][0], (size_t)N * C, 1e-5, 1e-5);
+		compare("layernorm_forward", "mean", r[1][1], r[0][1], N, 1e-6, 1e-6);
+		compare("layernorm_forward", "rstd", r[1][2], r[0][2], N, 1e-6, 1e-5);
+		same_bits("layernorm_forward", r[1][0], r[2][0], (size_t)N * C);
+	}
+	if (bwd) {
+		compare("layernorm_backward", "dinp", r[1][3], r[0][3], (size_t)N * C, 1e-5, 1e-4);
+		compare("layernorm_backward", "dweight", r[1][4], r[0][4], C, 1e-4 * sqrt(N), 1e-5);
+		compare("layernorm_backward", "dbias", r[1][5], r[0][5], C, 1e-4 * sqrt(N), 1e-5);
+		for (int t = 3; t < 6; t++)
+			same_bits("layernorm_backward", r[1][t], r[2][t], t == 3 ? (size_t)N * C : (size_t)C);
+	}
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 6; t++)
+			free(r[k][t]);
+	free(inp); free(w); free(b); free(dout); free(dw0); free(db0);
+}
+
+/* gelu, tanh, residual, dropout and their backward passes, on n elements */
+static void test_elementwise(size_t n)
+{
+	float *x = randv(n, 2), *y = randv(n, 1), *g = randv(n, 1);
+	float *r[3][7];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int ok[7] = {
+		have(SIFT_OP_GELU), have(SIFT_OP_TANH), have(SIFT_OP_RESIDUAL),
+		have(SIFT_OP_DROPOUT), have(SIFT_OP_GELU_BWD), have(SIFT_OP_TANH_BWD),
+		have(SIFT_OP_DROPOUT),
+	};
+	static const char *const names[7] = {
+		"gelu_forward", "tanh_forward", "residual_forward", "dropout_forward",
+		"gelu_backward", "tanh_backward", "dropout_forward",
+	};
+	static const char *const what[7] = {
+		"out", "out", "out", "p=0.1", "dinp", "dinp", "p=0",
+	};
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *dx = up(be, x, n * 4), *dy = up(be, y, n * 4), *dg = up(be, g, n * 4);
+		void *o[7];
+		for (int t = 0; t < 7; t++)
+			o[t] = be->alloc(n * 4);
+		if (ok[0]) be->gelu_forward(o[0], dx, n);
+		if (ok[1]) be->tanh_forward(o[1], dx, n);
+		if (ok[2]) be->residual_forward(o[2], dx, dy, n);
+		if (ok[3]) be->dropout_forward(o[3], dx, n, 0.1f, 1234, 99);
+		if (ok[4]) be->gelu_backward(o[4], dx, dg, n);
+		if (ok[5]) be->tanh_backward(o[5], dy, dg, n);
+		if (ok[6]) be->dropout_forward(o[6], dx, n, 0.0f, 1234, 99);
+		for (int t = 0; t < 7; t++) {
+			r[k][t] = down(be, o[t], n);
+			be->free(o[t]);
+		}
+		be->free(dx); be->free(dy); be->free(dg);
+	}
+	for (int t = 0; t < 7; t++) {
+		if (!ok[t])
+			continue;
+		compare(names[t], what[t], r[1][t], r[0][t], n, 1e-6, 1e-5);
+		same_bits(names[t], r[1][t], r[2][t], n);
+	}
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 7; t++)
+			free(r[k][t]);
+	free(x); free(y); free(g);
+}
+
+static void test_attention(const struct shape *s, float p)
+{
+	int N = s->N, C = s->C, NH = s->NH, B = s->B;
+	size_t na = sift_att_offset(s->offs, B, NH);
+	float *qkv = randv((size_t)N * 3 * C, 1), *dout = randv((size_t)N * C, 1);
+	float *r[3][4];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int fwd = have(SIFT_OP_ATTENTION), bwd = have(SIFT_OP_ATTENTION_BWD);
+	char what[32];
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *dq = up(be, qkv, (size_t)N * 3 * C * 4), *dd = up(be, dout, (size_t)N * C * 4);
+		void *doffs = up(be, s->offs, (B + 1) * 4);
+		void *o = be->alloc((size_t)N * C * 4), *att = be->alloc(na * 4);
+		void *datt = be->alloc(na * 4), *dqkv = be->alloc((size_t)N * 3 * C * 4);
+		if (fwd)
+			be->attention_forward(o, att, dq, doffs, B, C, NH, p, 77);
+		r[k][0] = down(be, o, (size_t)N * C);
+		r[k][1] = down(be, att, na);
+		if (bwd) {
+			/* both backends start from the CPU's probabilities */
+			if (k > 0)
+				be->upload(att, r[0][1], na * 4);
+			be->attention_backward(dqkv, datt, dd, dq, att, doffs, B, C, NH, p, 77);
+		}
+		r[k][2] = down(be, dqkv, (size_t)N * 3 * C);
+		r[k][3] = down(be, datt, na);
+		void *all[] = { dq, dd, doffs, o, att, datt, dqkv };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	snprintf(what, sizeof what, "hs=%d p=%g", C / NH, p);
+	if (fwd) {
+		compare("attention_forward", what, r[1][0], r[0][0], (size_t)N * C, 1e-5, 1e-4);
+		compare("attention_forward", "att", r[1][1], r[0][1], na, 1e-6, 1e-4);
+		same_bits("attention_forward", r[1][0], r[2][0], (size_t)N * C);
+	}
+	if (bwd) {
+		compare("attention_backward", what, r[1][2], r[0][2], (size_t)N * 3 * C, 1e-5, 1e-4);
+		same_bits("attention_backward", r[1][2], r[2][2], (size_t)N * 3 * C);
+	}
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 4; t++)
+			free(r[k][t]);
+	free(qkv); free(dout);
+}
+
+/* gather/scatter of rows, softmax, cross-entropy forward and backward */
+static void test_head(int N, int M, int C, int L)
+{
+	float *inp = randv((size_t)N * C, 1), *g = randv((size_t)M * C, 1);
+	float *d0 = randv((size_t)N * C, 1), *logits = randv((size_t)M * L, 3);
+	int32_t *rows = randi(M, N), *tg = randi(M, L);
+	float *r[3][5];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int ok[5] = {
+		have(SIFT_OP_GATHER_ROWS), have(SIFT_OP_SCATTER_ROWS_BWD), have(SIFT_OP_SOFTMAX),
+		have(SIFT_OP_CROSSENTROPY), have(SIFT_OP_CROSSENTROPY_BWD),
+	};
+	tg[0] = -100;	/* ignored, as SIFT_IGNORE */
+	rows[M - 1] = rows[0];	/* a row named twice adds up */
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *di = up(be, inp, (size_t)N * C * 4), *dg = up(be, g, (size_t)M * C * 4);
+		void *dd = up(be, d0, (size_t)N * C * 4), *dl = up(be, logits, (size_t)M * L * 4);
+		void *dr = up(be, rows, M * 4), *dt = up(be, tg, M * 4);
+		void *o = be->alloc((size_t)M * C * 4), *pr = be->alloc((size_t)M * L * 4);
+		void *ls = be->alloc(M * 4), *dlg = be->alloc((size_t)M * L * 4);
+		if (ok[0]) be->gather_rows_forward(o, di, dr, M, C);
+		if (ok[1]) be->scatter_rows_backward(dd, dg, dr, M, C);
+		if (ok[2]) be->softmax_forward(pr, dl, M, L);
+		/* the loss and its gradient from the CPU's probabilities */
+		if (k > 0 && ok[2])
+			be->upload(pr, r[0][2], (size_t)M * L * 4);
+		if (ok[3]) be->crossentropy_forward(ls, pr, dt, M, L);
+		if (ok[4]) be->crossentropy_backward(dlg, pr, dt, M, L, 0.25f);
+		r[k][0] = down(be, o, (size_t)M * C);
+		r[k][1] = down(be, dd, (size_t)N * C);
+		r[k][2] = down(be, pr, (size_t)M * L);
+		r[k][3] = down(be, ls, M);
+		r[k][4] = down(be, dlg, (size_t)M * L);
+		void *all[] = { di, dg, dd, dl, dr, dt, o, pr, ls, dlg };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	static const char *const names[5] = {
+		"gather_rows_forward", "scatter_rows_backward", "softmax_forward",
+		"crossentropy_forward", "crossentropy_backward",
+	};
+	size_t len[5] = { (size_t)M * C, (size_t)N * C, (size_t)M * L, (size_t)M, (size_t)M * L };
+	for (int t = 0; t < 5; t++) {
+		if (!ok[t])
+			continue;
+		compare(names[t], "out", r[1][t], r[0][t], len[t], 1e-6, 1e-5);
+		same_bits(names[t], r[1][t], r[2][t], len[t]);
+	}
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 5; t++)
+			free(r[k][t]);
+	free(inp); free(g); free(d0); free(logits); free(rows); free(tg);
+}
+
+static void test_adamw(size_t n)
+{
+	float *p = randv(n, 1), *g = randv(n, 1), *m = randv(n, 0.1f), *v = randv(n, 0.1f);
+	float *r[3][3];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	if (!have(SIFT_OP_ADAMW))
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = v[i] * v[i];	/* a second moment is never negative */
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *dp = up(be, p, n * 4), *dg = up(be, g, n * 4);
+		void *dm = up(be, m, n * 4), *dv = up(be, v, n * 4);
+		for (int t = 3; t < 6; t++)
+			be->adamw_update(dp, dg, dm, dv, n, 2e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, t);
+		r[k][0] = down(be, dp, n);
+		r[k][1] = down(be, dm, n);
+		r[k][2] = down(be, dv, n);
+		be->free(dp); be->free(dg); be->free(dm); be->free(dv);
+	}
+	compare("adamw_update", "params", r[1][0], r[0][0], n, 1e-7, 1e-6);
+	compare("adamw_update", "m", r[1][1], r[0][1], n, 1e-7, 1e-6);
+	compare("adamw_update", "v", r[1][2], r[0][2], n, 1e-9, 1e-6);
+	for (int t = 0; t < 3; t++)
+		same_bits("adamw_update", r[1][t], r[2][t], n);
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 3; t++)
+			free(r[k][t]);
+	free(p); free(g); free(m); free(v);
+}
+
+static void run_all(void)
+{
+	struct shape s;
+	/* lengths that cross the kernels' 32- and 64-row tiles */
+	static const int lens_small[] = { 5, 33, 70, 1 };
+	static const int lens_bert[] = { 128, 97, 64 };
+
+	make_shape(&s, 4, lens_small, 64, 4);
+	test_embed(&s);
+	test_matmul(s.N, 64, 192, 1);
+	test_matmul(s.N, 64, 96, 0);
+	test_matmul(300, 768, 768, 1);
+	test_layernorm(s.N, 64);
+	test_layernorm(300, 768);
+	test_elementwise(100003);
+	test_attention(&s, 0.0f);	/* hs 16 */
+	test_attention(&s, 0.1f);
+	make_shape(&s, 3, lens_bert, 768, 12);
+	test_attention(&s, 0.0f);	/* hs 64, BERT-base */
+	test_attention(&s, 0.1f);
+	make_shape(&s, 3, lens_small, 384, 12);
+	test_attention(&s, 0.1f);	/* hs 32, MiniLM */
+	test_head(200, 13, 96, 9);
+	test_adamw(100003);
+}
+
+static void set_bf16(int on)
+{
+	bf16 = on;
+#ifdef SIFT_CUDA
+	sift_cuda_set_precision(on);
+#endif
+}
+
+/* the table claims only what it has: supports_op agrees with its slots */
+static void check_table(struct sift_backend *be)
+{
+	CHECK(be->alloc && be->free && be->upload && be->download && be->memset0 && be->sync);
+	for (int op = 0; op < SIFT_OP_COUNT; op++)
+		if (be->supports_op((enum sift_op)op))
+			CHECK(strcmp(sift_op_name((enum sift_op)op), "unknown") != 0);
+	CHECK(!be->supports_op(SIFT_OP_COUNT));
+}
+
+int main(void)
+{
+	char why[200] = "";
+	int strict = getenv("SIFT_TEST_STRICT") && strcmp(getenv("SIFT_TEST_STRICT"), "1") == 0;
+
+	sift_rng_seed(&rng, 20261129);
+	cpu = sift_backend_get("cpu");
+	CHECK(cpu != NULL);
+	check_table(cpu);
+	dev = sift_backend_get("cuda");
+	CHECK((dev != NULL) == sift_device_have_cuda());
+	if (!dev) {
+		printf("test-backend-ops: SKIP cuda: not built with CUDA support\n");
+		CHECK(!strict);
+		return check_done("test-backend-ops");
+	}
+	check_table(dev);
+	if (sift_device_cuda_count(why, sizeof why) <= 0) {
+		printf("test-backend-ops: SKIP cuda: no GPU found (%s)\n", why);
+		CHECK(!strict);
+		return check_done("test-backend-ops");
+	}
+	printf("test-backend-ops: cuda against cpu, fp32\n");
+	set_bf16(0);
+	run_all();
+	printf("test-backend-ops: cuda against cpu, bf16 GEMM inputs\n");
+	set_bf16(1);
+	test_matmul(37, 64, 192, 1);
+	test_matmul(300, 768, 768, 1);
+	set_bf16(0);
+	return check_done("test-backend-ops");
+}

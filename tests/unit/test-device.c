@@ -1,0 +1,69 @@
+/* test-device.c: --device and --precision parsing and the resolution of auto and cuda on this machine. */
+#include <string.h>
+
+#include "check.h"
+#include "backend.h"	/* defines: sift_backend_get */
+#include "device.h"
+
+static void test_parse(void)
+{
+	enum sift_device_req d = SIFT_DEVICE_CPU;
+	enum sift_precision p = SIFT_PREC_BF16;
+
+	CHECK_EQ_INT(sift_device_parse("auto", &d), 0);
+	CHECK_EQ_INT(d, SIFT_DEVICE_AUTO);
+	CHECK_EQ_INT(sift_device_parse("cpu", &d), 0);
+	CHECK_EQ_INT(d, SIFT_DEVICE_CPU);
+	CHECK_EQ_INT(sift_device_parse("cuda", &d), 0);
+	CHECK_EQ_INT(d, SIFT_DEVICE_CUDA);
+	CHECK_EQ_INT(sift_device_parse("gpu", &d), -1);
+	CHECK_EQ_INT(sift_device_parse("CUDA", &d), -1);
+	CHECK_EQ_INT(sift_device_parse("", &d), -1);
+	CHECK_EQ_INT(sift_precision_parse("fp32", &p), 0);
+	CHECK_EQ_INT(p, SIFT_PREC_FP32);
+	CHECK_EQ_INT(sift_precision_parse("bf16", &p), 0);
+	CHECK_EQ_INT(p, SIFT_PREC_BF16);
+	CHECK_EQ_INT(sift_precision_parse("fp16", &p), -1);
+	CHECK_STR(sift_device_name(SIFT_DEVICE_CUDA), "cuda");
+	CHECK_STR(sift_device_name(SIFT_DEVICE_CPU), "cpu");
+	CHECK_STR(sift_precision_name(SIFT_PREC_BF16), "bf16");
+}
+
+/* what auto and cuda resolve to depends on the machine; each case is
+ * checked against what the CUDA runtime itself reports */
+static void test_resolve(void)
+{
+	enum sift_device_req d = SIFT_DEVICE_AUTO;
+	char err[256] = "", why[200] = "";
+	int n = sift_device_cuda_count(why, sizeof why);
+
+	CHECK_EQ_INT(sift_device_resolve(SIFT_DEVICE_CPU, &d, err, sizeof err), 0);
+	CHECK_EQ_INT(d, SIFT_DEVICE_CPU);
+	CHECK_EQ_INT(sift_device_resolve(SIFT_DEVICE_AUTO, &d, err, sizeof err), 0);
+	CHECK_EQ_INT(d, n > 0 ? SIFT_DEVICE_CUDA : SIFT_DEVICE_CPU);
+
+	int rc = sift_device_resolve(SIFT_DEVICE_CUDA, &d, err, sizeof err);
+	if (!sift_device_have_cuda()) {
+		CHECK_EQ_INT(rc, -1);
+		CHECK_STR(err, "cuda: not built with CUDA support");
+		CHECK(sift_backend_get("cuda") == NULL);
+	} else if (n <= 0) {
+		char want[256];
+		snprintf(want, sizeof want, "cuda: no GPU found (%s)", why);
+		CHECK_EQ_INT(rc, -1);
+		CHECK_STR(err, want);
+		CHECK(why[0] != '\0');
+		CHECK(sift_backend_get("cuda") != NULL);
+	} else {
+		CHECK_EQ_INT(rc, 0);
+		CHECK_EQ_INT(d, SIFT_DEVICE_CUDA);
+		CHECK(sift_backend_get("cuda") != NULL);
+	}
+}
+
+int main(void)
+{
+	test_parse();
+	test_resolve();
+	return check_done("test-device");
+}
