@@ -1,0 +1,193 @@
+/* sift-tok: turns text into tokenized examples for a BERT model, as Hugging Face's BertTokenizerFast does. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream.h"
+#include "tokrun.h"	/* defines: sift_tokrun */
+
+static const char usage[] =
+	"usage: sift-tok -m dir [-f format] [--task task] [--labels file]"
+	" [--iob1-to-iob2] [--label-all] [--max-length n] [--stride n]"
+	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
+	" [--label-col col] [--word-col n] [--tag-col n] [--text-key key]"
+	" [--text-b-key key] [--label-key key] [--words] [--force] [file ...]\n";
+
+static const char help[] =
+	"Tokenize text for the BERT model in DIR (vocab.txt or tokenizer.json,\n"
+	"tokenizer_config.json) exactly as Hugging Face's BertTokenizerFast, and\n"
+	"write an examples stream: one example per sentence (NER) or text.\n"
+	"\n"
+	"  -m, --model DIR       the model directory\n"
+	"  -f, --format F        lines (default), conll, tsv, csv, jsonl, at (text@label)\n"
+	"      --task T          ner, cls or pair (default: from the input)\n"
+	"      --labels FILE     the label set, one a line (default: sorted, from the data)\n"
+	"      --iob1-to-iob2    convert IOB1 tags (CoNLL-2003) to IOB2\n"
+	"      --label-all       label every sub-token (B- continues as I-), not the first\n"
+	"      --max-length N    tokens per example (default: the model's)\n"
+	"      --stride N        tokens shared by overlapping NER windows (default 128)\n"
+	"      --encoding E      utf8 (default) or latin1\n"
+	"      --header          tsv/csv: the first row names the columns\n"
+	"      --text-col C      tsv/csv: text column, 1-based or a name (default 2)\n"
+	"      --text-b-col C    tsv/csv: second text column (sentence pairs)\n"
+	"      --label-col C     tsv/csv: label column (default 1; 0: none)\n"
+	"      --word-col N      conll: word column (default 1)\n"
+	"      --tag-col N       conll: tag column (default: the last; 0: none)\n"
+	"      --text-key K      jsonl: text key (default text)\n"
+	"      --text-b-key K    jsonl: second text key\n"
+	"      --label-key K     jsonl: label key (default label; an object of\n"
+	"                        character spans, as CLUENER, makes NER tags)\n"
+	"      --words           lines: split each line into words (NER)\n"
+	"      --force           write the stream even to a terminal\n"
+	"  -h, --help            this help\n"
+	"      --version         the version\n";
+
+static int misuse(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sift-tok: ");
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'sift-tok --help'.\n", stderr);
+	return SIFT_EXIT_USAGE;
+}
+
+static int int_opt(const char *name, const char *s, long lo, long hi, int *v)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(s, &end, 10);
+	if (*s == 0 || *end || errno || x < lo || x > hi) {
+		fprintf(stderr, "sift-tok: %s: expected an integer from %ld to %ld, got '%s'\n"
+			"Try 'sift-tok --help'.\n", name, lo, hi, s);
+		return -1;
+	}
+	*v = (int)x;
+	return 0;
+}
+
+enum {
+	O_TASK = 256, O_LABELS, O_IOB, O_LABEL_ALL, O_MAXLEN, O_STRIDE, O_ENC,
+	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
+	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_FORCE, O_VERSION,
+};
+
+static const struct option longopts[] = {
+	{ "model", required_argument, 0, 'm' },
+	{ "format", required_argument, 0, 'f' },
+	{ "task", required_argument, 0, O_TASK },
+	{ "labels", required_argument, 0, O_LABELS },
+	{ "iob1-to-iob2", no_argument, 0, O_IOB },
+	{ "label-all", no_argument, 0, O_LABEL_ALL },
+	{ "max-length", required_argument, 0, O_MAXLEN },
+	{ "stride", required_argument, 0, O_STRIDE },
+	{ "encoding", required_argument, 0, O_ENC },
+	{ "header", no_argument, 0, O_HEADER },
+	{ "text-col", required_argument, 0, O_TEXTCOL },
+	{ "text-b-col", required_argument, 0, O_TEXTBCOL },
+	{ "label-col", required_argument, 0, O_LABELCOL },
+	{ "word-col", required_argument, 0, O_WORDCOL },
+	{ "tag-col", required_argument, 0, O_TAGCOL },
+	{ "text-key", required_argument, 0, O_TEXTKEY },
+	{ "text-b-key", required_argument, 0, O_TEXTBKEY },
+	{ "label-key", required_argument, 0, O_LABELKEY },
+	{ "words", no_argument, 0, O_WORDS },
+	{ "force", no_argument, 0, O_FORCE },
+	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 },
+};
+
+int main(int argc, char **argv)
+{
+	static const char *const fmts[] = { "lines", "conll", "tsv", "csv", "jsonl", "at" };
+	struct sift_tokrun_opts o = { 0 };
+	const char *model = NULL;
+	int c;
+
+	sift_setprog(argv[0]);
+	o.in.fmt = SIFT_FMT_LINES;
+	o.in.tag_col = -1;
+	o.in.text_col = "2";
+	o.in.label_col = "1";
+	o.stride = -1;
+	while ((c = getopt_long(argc, argv, "m:f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': model = optarg; break;
+		case 'f': {
+			size_t i = 0;
+			while (i < sizeof fmts / sizeof *fmts && strcmp(fmts[i], optarg))
+				i++;
+			if (i == sizeof fmts / sizeof *fmts)
+				return misuse("unknown format '%s'", optarg);
+			o.in.fmt = (enum sift_textfmt)i;
+			break;
+		}
+		case O_TASK:
+			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
+				return misuse("unknown task '%s'", optarg);
+			o.task = optarg;
+			break;
+		case O_LABELS: o.labels = optarg; break;
+		case O_IOB: o.iob1_to_iob2 = 1; break;
+		case O_LABEL_ALL: o.label_all = 1; break;
+		case O_MAXLEN:
+			if (int_opt("--max-length", optarg, 3, 1 << 20, &o.max_len) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_STRIDE:
+			if (int_opt("--stride", optarg, 0, 1 << 20, &o.stride) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_ENC:
+			if (!strcmp(optarg, "latin1") || !strcmp(optarg, "iso-8859-1"))
+				o.in.latin1 = 1;
+			else if (strcmp(optarg, "utf8") && strcmp(optarg, "utf-8"))
+				return misuse("unknown encoding '%s' (utf8 or latin1)", optarg);
+			break;
+		case O_HEADER: o.in.header = 1; break;
+		case O_TEXTCOL: o.in.text_col = optarg; break;
+		case O_TEXTBCOL: o.in.text_b_col = optarg; break;
+		case O_LABELCOL: o.in.label_col = strcmp(optarg, "0") ? optarg : NULL; break;
+		case O_WORDCOL:
+			if (int_opt("--word-col", optarg, 1, 1000, &o.in.word_col) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_TAGCOL:
+			if (int_opt("--tag-col", optarg, 0, 1000, &o.in.tag_col) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_TEXTKEY: o.in.text_key = optarg; break;
+		case O_TEXTBKEY: o.in.text_b_key = optarg; break;
+		case O_LABELKEY: o.in.label_key = optarg; break;
+		case O_WORDS: o.in.words = 1; break;
+		case O_FORCE: o.force = 1; break;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		case O_VERSION:
+			puts("sift-tok " SIFT_VERSION);
+			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		default:
+			fputs("Try 'sift-tok --help'.\n", stderr);
+			return SIFT_EXIT_USAGE;
+		}
+	}
+	if (!model)
+		return misuse("%s", "no model: -m DIR is required");
+
+	struct sift_tokenizer tk;
+	char err[512];
+	if (sift_tokenizer_open(&tk, model, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	static char *stdin_only[] = { "-" };
+	char **files = optind < argc ? argv + optind : stdin_only;
+	int nfiles = optind < argc ? argc - optind : 1;
+	int status = sift_tokrun(&tk, &o, files, nfiles, stdout);
+	sift_tokenizer_close(&tk);
+	if (sift_close_stdout() < 0 && status == SIFT_EXIT_OK)
+		status = SIFT_EXIT_DATA;
+	return status;
+}

@@ -1,0 +1,578 @@
+/* textin.c: reads CoNLL, TSV/CSV, JSON lines, text@label and plain-line corpora into sentences and texts. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <utf8proc.h>
+
+#include "stream.h"	/* defines: sift_warn, sift_x* */
+#include "textin.h"
+
+struct sift_textin {
+	FILE *f;
+	char *name;
+	struct sift_textin_opts o;
+	long lineno;		/* lines read so far */
+	char *line;		/* the current line, UTF-8, no newline */
+	size_t len, cap;
+	char *raw;
+	size_t rawcap;
+	int live;
+	int nrec;
+	int eof;
+	/* TSV/CSV: column indices (0-based, -1 none) */
+	int ct, cb, cl;
+	int cols_done;
+};
+
+const char *sift_textin_name(const struct sift_textin *t) { return t->name; }
+int sift_textin_live(const struct sift_textin *t) { return t->live; }
+
+int sift_textfmt_words(const struct sift_textin_opts *o)
+{
+	return o->fmt == SIFT_FMT_CONLL || (o->fmt == SIFT_FMT_LINES && o->words);
+}
+
+static int err(struct sift_textin *t, long line, const char *msg, const char *arg)
+{
+	if (arg)
+		sift_warn("%s:%ld: %s%s", t->name, line, msg, arg);
+	else
+		sift_warn("%s:%ld: %s", t->name, line, msg);
+	return -1;
+}
+
+struct sift_textin *sift_textin_open(const char *path,
+				     const struct sift_textin_opts *o)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f) {
+		sift_warn("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct sift_textin *t = sift_xcalloc(1, sizeof *t);
+	t->f = f;
+	t->name = sift_xstrdup(f == stdin ? "stdin" : path);
+	t->o = *o;
+	struct stat st;
+	t->live = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
+	t->ct = t->cb = t->cl = -1;
+	return t;
+}
+
+void sift_textin_close(struct sift_textin *t)
+{
+	if (!t)
+		return;
+	if (t->f != stdin)
+		fclose(t->f);
+	free(t->name);
+	free(t->line);
+	free(t->raw);
+	free(t);
+}
+
+void sift_rec_free(struct sift_rec *r)
+{
+	for (int i = 0; i < r->nw; i++) {
+		free(r->words[i]);
+		if (r->tags)
+			free(r->tags[i]);
+	}
+	free(r->words);
+	free(r->tags);
+	free(r->text);
+	free(r->text_b);
+	free(r->label);
+	memset(r, 0, sizeof *r);
+}
+
+static int valid_utf8(const char *s, size_t n)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		utf8proc_int32_t u;
+		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &u);
+		if (k < 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* next line into t->line (UTF-8, without "\n" and a "\r" before it):
+ * 1, 0 at the end, -1 on error */
+static int next_line(struct sift_textin *t)
+{
+	ssize_t k = getline(&t->raw, &t->rawcap, t->f);
+	if (k < 0) {
+		if (ferror(t->f))
+			return err(t, t->lineno + 1, strerror(errno), NULL);
+		t->eof = 1;
+		return 0;
+	}
+	t->lineno++;
+	if (k > 0 && t->raw[k - 1] == '\n')
+		k--;
+	if (k > 0 && t->raw[k - 1] == '\r')
+		k--;
+	const char *s = t->raw;
+	if (t->lineno == 1 && !t->o.latin1 && k >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3;		/* a byte order mark */
+		k -= 3;
+	}
+	size_t need = t->o.latin1 ? 2 * (size_t)k + 1 : (size_t)k + 1;
+	if (need > t->cap) {
+		t->cap = need * 2;
+		t->line = sift_xrealloc(t->line, t->cap);
+	}
+	if (t->o.latin1) {
+		size_t j = 0;
+		for (ssize_t i = 0; i < k; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c < 0x80) {
+				t->line[j++] = (char)c;
+			} else {
+				t->line[j++] = (char)(0xC0 | (c >> 6));
+				t->line[j++] = (char)(0x80 | (c & 0x3F));
+			}
+		}
+		t->len = j;
+	} else {
+		memcpy(t->line, s, k);
+		t->len = k;
+		if (memchr(s, 0, k) || !valid_utf8(s, k))
+			return err(t, t->lineno, memchr(s, 0, k) ? "NUL byte in text" : "invalid UTF-8", NULL);
+	}
+	t->line[t->len] = 0;
+	return 1;
+}
+
+static int blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\v' && *s != '\f')
+			return 0;
+	return 1;
+}
+
+/* splits s in place on runs of ASCII blanks; returns the field count */
+static int split_ws(char *s, char ***f, int *cap)
+{
+	int n = 0;
+	char *save = NULL;
+	for (char *p = strtok_r(s, " \t\v\f\r", &save); p; p = strtok_r(NULL, " \t\v\f\r", &save)) {
+		if (n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*f = sift_xrealloc(*f, *cap * sizeof **f);
+		}
+		(*f)[n++] = p;
+	}
+	return n;
+}
+
+static void push_word(struct sift_rec *r, int *cap, const char *w, const char *tag)
+{
+	if (r->nw == *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		r->words = sift_xrealloc(r->words, *cap * sizeof *r->words);
+		if (tag || r->tags)
+			r->tags = sift_xrealloc(r->tags, *cap * sizeof *r->tags);
+	}
+	r->words[r->nw] = sift_xstrdup(w);
+	if (tag)
+		r->tags[r->nw] = sift_xstrdup(tag);
+	r->nw++;
+}
+
+static int next_conll(struct sift_textin *t, struct sift_rec *r)
+{
+	char **f = NULL;
+	int fcap = 0, wcap = 0, k;
+	int tagged = t->o.tag_col != 0;
+	while ((k = next_line(t)) > 0) {
+		if (blank(t->line) || strncmp(t->line, "-DOCSTART-", 10) == 0) {
+			if (r->nw)
+				break;
+			continue;
+		}
+		int n = split_ws(t->line, &f, &fcap);
+		if (r->nw == 0)
+			r->line = t->lineno;
+		int wc = t->o.word_col > 0 ? t->o.word_col : 1;
+		if (wc > n) {
+			free(f);
+			return err(t, t->lineno, "word column missing", NULL);
+		}
+		const char *tag = NULL;
+		if (tagged) {
+			int tc = t->o.tag_col < 0 ? n : t->o.tag_col;
+			if (tc > n || (t->o.tag_col < 0 && n < 2)) {
+				free(f);
+				char a[32];
+				snprintf(a, sizeof a, "%d missing", t->o.tag_col < 0 ? 2 : tc);
+				return err(t, t->lineno, "tag column ", a);
+			}
+			tag = f[tc - 1];
+		}
+		if (tagged && !r->tags && wcap == 0) {
+			wcap = 32;
+			r->words = sift_xmalloc(wcap * sizeof *r->words);
+			r->tags = sift_xmalloc(wcap * sizeof *r->tags);
+		}
+		push_word(r, &wcap, f[wc - 1], tag);
+	}
+	free(f);
+	if (k < 0)
+		return -1;
+	return r->nw > 0;
+}
+
+static int next_lines(struct sift_textin *t, struct sift_rec *r)
+{
+	int k;
+	while ((k = next_line(t)) > 0) {
+		if (blank(t->line))
+			continue;
+		r->line = t->lineno;
+		if (t->o.words) {
+			char **f = NULL;
+			int fcap = 0, wcap = 0;
+			int n = split_ws(t->line, &f, &fcap);
+			for (int i = 0; i < n; i++)
+				push_word(r, &wcap, f[i], NULL);
+			free(f);
+		} else {
+			r->text = sift_xstrdup(t->line);
+		}
+		return 1;
+	}
+	return k;
+}
+
+static int next_at(struct sift_textin *t, struct sift_rec *r)
+{
+	int k;
+	while ((k = next_line(t)) > 0) {
+		if (blank(t->line))
+			continue;
+		r->line = t->lineno;
+		char *at = strrchr(t->line, '@');
+		if (!at)
+			return err(t, t->lineno, "no @label", NULL);
+		*at = 0;
+		r->text = sift_xstrdup(t->line);
+		r->label = sift_xstrdup(at + 1);
+		return 1;
+	}
+	return k;
+}
+
+static void free_fields(char **f, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(f[i]);
+	free(f);
+}
+
+/* one TSV/CSV row into fields (owned strings); CSV fields may span lines */
+static int read_row(struct sift_textin *t, char ***fields, int *n)
+{
+	int k;
+	do {
+		k = next_line(t);
+		if (k <= 0)
+			return k;
+	} while (t->len == 0);
+	int cap = 0;
+	*n = 0;
+	*fields = NULL;
+	if (t->o.fmt == SIFT_FMT_TSV) {
+		char *s = t->line;
+		for (;;) {
+			char *tab = strchr(s, '\t');
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*fields = sift_xrealloc(*fields, cap * sizeof **fields);
+			}
+			if (tab)
+				*tab = 0;
+			(*fields)[(*n)++] = sift_xstrdup(s);
+			if (!tab)
+				break;
+			s = tab + 1;
+		}
+		return 1;
+	}
+	/* RFC 4180: a field in double quotes may hold commas, "" and newlines */
+	char *buf = NULL;
+	size_t blen = 0, bcap = 0, i = 0;
+	long first = t->lineno;
+	int inq = 0, atstart = 1;
+	for (;;) {
+		int end = i >= t->len;
+		char c = end ? 0 : t->line[i++];
+		if (inq && end) {
+			if ((k = next_line(t)) <= 0) {
+				free(buf);
+				free_fields(*fields, *n);
+				*fields = NULL;
+				return k < 0 ? -1 : err(t, first, "unterminated quoted field", NULL);
+			}
+			c = '\n';
+			i = 0;
+		} else if (inq && c == '"') {
+			if (i < t->len && t->line[i] == '"') {
+				i++;
+			} else {
+				inq = 0;
+				continue;
+			}
+		} else if (!inq && c == '"' && atstart) {
+			inq = 1;
+			atstart = 0;
+			continue;
+		} else if (!inq && (end || c == ',')) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*fields = sift_xrealloc(*fields, cap * sizeof **fields);
+			}
+			char *f = sift_xmalloc(blen + 1);
+			memcpy(f, buf, blen);
+			f[blen] = 0;
+			(*fields)[(*n)++] = f;
+			blen = 0;
+			atstart = 1;
+			if (end)
+				break;
+			continue;
+		}
+		atstart = 0;
+		if (blen + 2 > bcap)
+			buf = sift_xrealloc(buf, bcap = bcap * 2 + 64);
+		buf[blen++] = c;
+	}
+	free(buf);
+	return 1;
+}
+
+
+/* a column option: a 1-based number or, with a header, a name */
+static int column(struct sift_textin *t, const char *spec, char **hdr, int nh,
+		  int *col)
+{
+	*col = -1;
+	if (!spec || !*spec)
+		return 0;
+	char *end;
+	long v = strtol(spec, &end, 10);
+	if (*end == 0 && v > 0) {
+		*col = (int)v - 1;
+		return 0;
+	}
+	for (int i = 0; i < nh; i++)
+		if (strcmp(hdr[i], spec) == 0) {
+			*col = i;
+			return 0;
+		}
+	return err(t, 1, "no column named ", spec);
+}
+
+static int next_table(struct sift_textin *t, struct sift_rec *r)
+{
+	char **f;
+	int n, k;
+	if (!t->cols_done) {
+		char **h = NULL;
+		int nh = 0;
+		if (t->o.header) {
+			if ((k = read_row(t, &h, &nh)) <= 0)
+				return k;
+		}
+		int e = column(t, t->o.text_col, h, nh, &t->ct) |
+			column(t, t->o.text_b_col, h, nh, &t->cb) |
+			column(t, t->o.label_col, h, nh, &t->cl);
+		free_fields(h, nh);
+		if (e)
+			return -1;
+		t->cols_done = 1;
+	}
+	long line = t->lineno + 1;
+	if ((k = read_row(t, &f, &n)) <= 0)
+		return k;
+	r->line = line;
+	const char *what = NULL;
+	int miss = 0;
+	if (t->ct >= n)
+		what = "text", miss = t->ct;
+	else if (t->cb >= n)
+		what = "text_b", miss = t->cb;
+	else if (t->cl >= n)
+		what = "label", miss = t->cl;
+	if (what) {
+		free_fields(f, n);
+		char a[64];
+		snprintf(a, sizeof a, " column %d missing", miss + 1);
+		sift_warn("%s:%ld: %s%s", t->name, line, what, a);
+		return -1;
+	}
+	r->text = sift_xstrdup(t->ct >= 0 ? f[t->ct] : "");
+	if (t->cb >= 0)
+		r->text_b = sift_xstrdup(f[t->cb]);
+	if (t->cl >= 0)
+		r->label = sift_xstrdup(f[t->cl]);
+	free_fields(f, n);
+	return 1;
+}
+
+/* a JSON value as label text: a string as it is, a number printed */
+static char *label_str(json_t *v)
+{
+	if (json_is_string(v))
+		return sift_xstrdup(json_string_value(v));
+	if (json_is_integer(v)) {
+		char b[32];
+		snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v));
+		return sift_xstrdup(b);
+	}
+	return NULL;
+}
+
+static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
+{
+	int k;
+	while ((k = next_line(t)) > 0) {
+		if (blank(t->line))
+			continue;
+		r->line = t->lineno;
+		json_error_t je;
+		json_t *j = json_loadb(t->line, t->len, JSON_ALLOW_NUL, &je);
+		if (!j)
+			return err(t, t->lineno, je.text, NULL);
+		const char *tk = t->o.text_key ? t->o.text_key : "text";
+		json_t *tx = json_object_get(j, tk);
+		if (!json_is_string(tx)) {
+			json_decref(j);
+			return err(t, t->lineno, "no text key ", tk);
+		}
+		const char *ts = json_string_value(tx);
+		size_t tn = json_string_length(tx);
+		if (t->o.text_b_key) {
+			json_t *b = json_object_get(j, t->o.text_b_key);
+			if (!json_is_string(b)) {
+				json_decref(j);
+				return err(t, t->lineno, "no text key ", t->o.text_b_key);
+			}
+			r->text_b = sift_xstrdup(json_string_value(b));
+		}
+		const char *lk = t->o.label_key ? t->o.label_key : "label";
+		json_t *lab = json_object_get(j, lk);
+		if (json_is_object(lab)) {
+			/* CLUENER: {type: {surface: [[start, end], ...]}}, character
+			 * offsets, end inclusive: per-character BIO tags */
+			int nc = 0, cap = 0;
+			int32_t *cps = NULL;
+			for (size_t i = 0; i < tn;) {
+				utf8proc_int32_t u;
+				utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)ts + i,
+								      (utf8proc_ssize_t)(tn - i), &u);
+				if (nc == cap)
+					cps = sift_xrealloc(cps, (cap = cap * 2 + 64) * sizeof *cps);
+				cps[nc++] = (int32_t)i;
+				i += m < 1 ? 1 : m;
+			}
+			char **tags = sift_xcalloc(nc ? nc : 1, sizeof *tags);
+			const char *type;
+			json_t *surf;
+			int bad = 0;
+			json_object_foreach(lab, type, surf) {
+				const char *sk;
+				json_t *spans;
+				json_object_foreach(surf, sk, spans) {
+					size_t si;
+					json_t *sp;
+					json_array_foreach(spans, si, sp) {
+						json_int_t a = json_integer_value(json_array_get(sp, 0));
+						json_int_t b = json_integer_value(json_array_get(sp, 1));
+						if (a < 0 || b < a || b >= nc) {
+							bad = 1;
+							continue;
+						}
+						size_t tl = strlen(type) + 3;
+						for (json_int_t c = a; c <= b; c++) {
+							free(tags[c]);
+							tags[c] = sift_xmalloc(tl);
+							snprintf(tags[c], tl, "%s-%s", c == a ? "B" : "I", type);
+						}
+					}
+				}
+			}
+			if (bad) {
+				for (int i = 0; i < nc; i++)
+					free(tags[i]);
+				free(tags);
+				free(cps);
+				json_decref(j);
+				return err(t, t->lineno, "entity span outside the text", NULL);
+			}
+			r->nw = nc;
+			r->words = sift_xmalloc((nc ? nc : 1) * sizeof *r->words);
+			r->tags = tags;
+			for (int i = 0; i < nc; i++) {
+				size_t e = i + 1 < nc ? (size_t)cps[i + 1] : tn;
+				r->words[i] = strndup(ts + cps[i], e - cps[i]);
+				if (!tags[i])
+					tags[i] = sift_xstrdup("O");
+			}
+			free(cps);
+			free(r->text_b);
+			r->text_b = NULL;
+		} else {
+			r->text = sift_xmalloc(tn + 1);
+			memcpy(r->text, ts, tn);
+			r->text[tn] = 0;
+			if (lab && !json_is_null(lab)) {
+				r->label = label_str(lab);
+				if (!r->label) {
+					json_decref(j);
+					return err(t, t->lineno, "label is not a string or integer", NULL);
+				}
+			}
+		}
+		json_decref(j);
+		return 1;
+	}
+	return k;
+}
+
+int sift_textin_next(struct sift_textin *t, struct sift_rec *r)
+{
+	memset(r, 0, sizeof *r);
+	int k;
+	if (t->eof)
+		k = 0;
+	else
+		switch (t->o.fmt) {
+		case SIFT_FMT_CONLL: k = next_conll(t, r); break;
+		case SIFT_FMT_TSV:
+		case SIFT_FMT_CSV: k = next_table(t, r); break;
+		case SIFT_FMT_JSONL: k = next_jsonl(t, r); break;
+		case SIFT_FMT_AT: k = next_at(t, r); break;
+		default: k = next_lines(t, r); break;
+		}
+	if (k <= 0)
+		sift_rec_free(r);
+	if (k > 0)
+		t->nrec++;
+	if (k == 0 && t->nrec == 0)
+		return err(t, t->lineno ? t->lineno : 1,
+			   t->lineno ? "no examples" : "empty file", NULL);
+	return k;
+}

@@ -1,0 +1,435 @@
+/* tokex.c: tokenizes sentences and texts as BertTokenizerFast and writes them as example records, windows and labels included. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokex.h"
+
+/* the HF limit on word length (WordPiece max_input_chars_per_word) */
+#define MAX_WORD_CHARS 100
+
+int sift_tokenizer_open(struct sift_tokenizer *t, const char *dir, char *err,
+			size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	if (sift_vocab_load(&t->v, dir, err, errlen) < 0)
+		return -1;
+	t->bt.lower = t->v.lower;
+	t->bt.strip_accents = t->v.strip_accents < 0 ? t->v.lower : t->v.strip_accents;
+	t->bt.chinese = t->v.chinese;
+	t->wp = sift_wordpiece_new(t->v.tok, t->v.n, t->v.unk, MAX_WORD_CHARS);
+	/* the special tokens HF's added vocabulary finds in raw text */
+	const char *s[5] = { t->v.pad_s, t->v.unk_s, t->v.cls_s, t->v.sep_s, t->v.mask_s };
+	int id[5] = { t->v.pad, t->v.unk, t->v.cls, t->v.sep, t->v.mask };
+	for (int i = 0; i < 5; i++)
+		if (id[i] >= 0 && s[i][0]) {
+			t->spec[t->nspec] = s[i];
+			t->specid[t->nspec++] = id[i];
+		}
+	return 0;
+}
+
+void sift_tokenizer_close(struct sift_tokenizer *t)
+{
+	sift_wordpiece_free(t->wp);
+	sift_bwords_free(&t->bw);
+	sift_vocab_free(&t->v);
+}
+
+void sift_enc_free(struct sift_enc *e)
+{
+	free(e->ids);
+	free(e->start);
+	free(e->end);
+	free(e->word);
+	memset(e, 0, sizeof *e);
+}
+
+static void enc_reserve(struct sift_enc *e, int more)
+{
+	if (e->n + more <= e->cap)
+		return;
+	int cap = e->cap ? e->cap * 2 : 256;
+	while (cap < e->n + more)
+		cap *= 2;
+	e->ids = sift_xrealloc(e->ids, cap * sizeof *e->ids);
+	e->start = sift_xrealloc(e->start, cap * sizeof *e->start);
+	e->end = sift_xrealloc(e->end, cap * sizeof *e->end);
+	e->word = sift_xrealloc(e->word, cap * sizeof *e->word);
+	e->cap = cap;
+}
+
+static void enc_push(struct sift_enc *e, int32_t id, int32_t s, int32_t en, int32_t w)
+{
+	enc_reserve(e, 1);
+	e->ids[e->n] = id;
+	e->start[e->n] = s;
+	e->end[e->n] = en;
+	e->word[e->n] = w;
+	e->n++;
+}
+
+static int32_t ncp(const char *s, size_t n)
+{
+	int32_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+/* basic tokenizer + WordPiece over a text without special tokens */
+static long encode_plain(struct sift_tokenizer *t, const char *s, size_t n,
+			 int32_t cp0, int32_t word, struct sift_enc *e)
+{
+	struct sift_bwords *bw = &t->bw;
+	sift_bwords_clear(bw);
+	long k = sift_basictok(&t->bt, s, n, cp0, bw, NULL);
+	if (k < 0)
+		return -1;
+	int32_t ends[MAX_WORD_CHARS + 8];
+	for (int i = 0; i < bw->n; i++) {
+		const struct sift_bword *w = &bw->w[i];
+		enc_reserve(e, MAX_WORD_CHARS + 8);
+		int m = sift_wordpiece_word(t->wp, bw->buf + w->off, w->len, (int)w->nchars,
+					    e->ids + e->n, ends, MAX_WORD_CHARS + 8);
+		/* at most one piece per character, and words over the limit
+		 * are one [UNK]: m fits */
+		int32_t b = 0;
+		for (int j = 0; j < m; j++) {
+			e->start[e->n + j] = bw->src[w->off + b];
+			e->end[e->n + j] = bw->src[w->off + ends[j] - 1] + 1;
+			e->word[e->n + j] = word;
+			b = ends[j];
+		}
+		e->n += m;
+	}
+	return k;
+}
+
+long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
+		 int32_t cp0, int32_t word, struct sift_enc *e)
+{
+	size_t seg = 0;
+	int32_t cp = cp0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '[')	/* a fast filter for the usual specials */
+			if (!t->nspec || (s[i] != t->spec[0][0] && s[i] != t->spec[1][0] &&
+					  s[i] != t->spec[2][0]))
+				continue;
+		int best = -1;
+		size_t blen = 0;
+		for (int j = 0; j < t->nspec; j++) {
+			size_t l = strlen(t->spec[j]);
+			if (l > blen && l <= n - i && memcmp(s + i, t->spec[j], l) == 0) {
+				best = j;
+				blen = l;
+			}
+		}
+		if (best < 0)
+			continue;
+		long k = encode_plain(t, s + seg, i - seg, cp, word, e);
+		if (k < 0)
+			return -1;
+		cp += (int32_t)k;
+		int32_t kl = ncp(s + i, blen);
+		enc_push(e, t->specid[best], cp, cp + kl, word);
+		cp += kl;
+		i += blen - 1;
+		seg = i + 1;
+	}
+	long k = encode_plain(t, s + seg, n - seg, cp, word, e);
+	if (k < 0)
+		return -1;
+	return cp + k - cp0;
+}
+
+void sift_tokex_init(struct sift_tokex *x, struct sift_tokenizer *tk,
+		     enum sift_task task, const struct sift_header *h)
+{
+	memset(x, 0, sizeof *x);
+	x->tk = tk;
+	x->task = task;
+	x->max_len = tk->v.max_len;
+	x->stride = 128;
+	x->h = h;
+	/* B-X -> I-X where the I- label exists (run_ner's b_to_i_label) */
+	int nl = h ? h->nlabels : 0;
+	x->b_to_i = sift_xmalloc((nl ? nl : 1) * sizeof *x->b_to_i);
+	for (int i = 0; i < nl; i++) {
+		x->b_to_i[i] = i;
+		const char *l = h->labels[i];
+		if (strncmp(l, "B-", 2) == 0) {
+			char *il = sift_xstrdup(l);
+			il[0] = 'I';
+			int j = sift_label_index(h, il, strlen(il));
+			if (j >= 0)
+				x->b_to_i[i] = j;
+			free(il);
+		}
+	}
+}
+
+void sift_tokex_free(struct sift_tokex *x)
+{
+	free(x->b_to_i);
+	sift_enc_free(&x->e);
+	sift_enc_free(&x->e2);
+}
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+	sift_pack_str(pk, k);
+}
+
+/* one window [a, b) of the words; tokens [ta, tb) of x->e */
+static int write_window(struct sift_tokex *x, struct sift_writer *w,
+			const char *src, char *const *words, const int *labels,
+			char *const *gold, const int32_t *wcp, int a, int b,
+			int ta, int tb, int win, int nwin, int keep0, int keep1)
+{
+	struct sift_enc *e = &x->e;
+	int T = tb - ta + 2;
+	int32_t *ids = sift_xmalloc(T * sizeof *ids);
+	int32_t *off = sift_xmalloc(2 * T * sizeof *off);
+	int32_t *widx = sift_xmalloc(T * sizeof *widx);
+	int32_t *lab = labels ? sift_xmalloc(T * sizeof *lab) : NULL;
+	int32_t base = wcp[a];
+	ids[0] = x->tk->v.cls;
+	ids[T - 1] = x->tk->v.sep;
+	off[0] = off[1] = off[2 * T - 2] = off[2 * T - 1] = -1;
+	widx[0] = widx[T - 1] = -1;
+	if (lab)
+		lab[0] = lab[T - 1] = SIFT_IGNORE;
+	int prev = -1;
+	for (int i = ta; i < tb; i++) {
+		int k = i - ta + 1;
+		ids[k] = e->ids[i];
+		off[2 * k] = e->start[i] - base;
+		off[2 * k + 1] = e->end[i] - base;
+		widx[k] = e->word[i] - a;
+		if (lab) {
+			int l = labels[e->word[i]];
+			if (l < 0)
+				lab[k] = SIFT_IGNORE;
+			else if (e->word[i] != prev)
+				lab[k] = l;
+			else
+				lab[k] = x->label_all ? x->b_to_i[l] : SIFT_IGNORE;
+		}
+		prev = e->word[i];
+	}
+	msgpack_packer *pk = &w->pk;
+	msgpack_pack_map(pk, 11 + (lab != NULL) + (gold != NULL));
+	pack_key(pk, "id");
+	msgpack_pack_int64(pk, x->nex);
+	pack_key(pk, "src");
+	sift_pack_str(pk, src);
+	pack_key(pk, "ids");
+	sift_pack_i32s(pk, ids, T);
+	pack_key(pk, "offsets");
+	sift_pack_i32s(pk, off, 2 * T);
+	pack_key(pk, "words");
+	msgpack_pack_array(pk, b - a);
+	for (int i = a; i < b; i++)
+		sift_pack_str(pk, words[i]);
+	pack_key(pk, "word_idx");
+	sift_pack_i32s(pk, widx, T);
+	if (lab) {
+		pack_key(pk, "labels");
+		sift_pack_i32s(pk, lab, T);
+	}
+	pack_key(pk, "doc");
+	msgpack_pack_int64(pk, x->ndoc);
+	pack_key(pk, "win");
+	msgpack_pack_int(pk, win);
+	pack_key(pk, "nwin");
+	msgpack_pack_int(pk, nwin);
+	pack_key(pk, "word0");
+	msgpack_pack_int(pk, a);
+	pack_key(pk, "keep");
+	int32_t kp[2] = { keep0 - a, keep1 - a };
+	sift_pack_i32s(pk, kp, 2);
+	if (gold) {
+		pack_key(pk, "gold");
+		msgpack_pack_array(pk, b - a);
+		for (int i = a; i < b; i++)
+			sift_pack_str(pk, gold[i]);
+	}
+	free(ids);
+	free(off);
+	free(widx);
+	free(lab);
+	x->nex++;
+	return sift_commit(w);
+}
+
+int sift_tokex_ner(struct sift_tokex *x, struct sift_writer *w,
+		   const char *src, char *const *words, int nw,
+		   const int *labels, char *const *gold)
+{
+	struct sift_enc *e = &x->e;
+	e->n = 0;
+	int32_t *wcp = sift_xmalloc((nw + 1) * sizeof *wcp);	/* code point of each word */
+	int32_t *wt = sift_xmalloc((nw + 1) * sizeof *wt);	/* first token of each word */
+	int32_t cp = 0;
+	for (int i = 0; i < nw; i++) {
+		wcp[i] = cp;
+		wt[i] = e->n;
+		long k = sift_encode(x->tk, words[i], strlen(words[i]), cp, i, e);
+		cp += (int32_t)k + 1;
+	}
+	wcp[nw] = cp;
+	wt[nw] = e->n;
+	int cap = x->max_len - 2;
+	int rc = 0;
+	if (e->n <= cap) {
+		rc = write_window(x, w, src, words, labels, gold, wcp, 0, nw, 0, e->n,
+				  0, 1, 0, nw);
+	} else {
+		/* overlapping windows of whole words, about stride tokens shared */
+		int nwn = 0, wcap = 8;
+		int *ws = sift_xmalloc(wcap * sizeof *ws), *we = sift_xmalloc(wcap * sizeof *we);
+		int s = 0;
+		for (;;) {
+			int en = s;
+			while (en < nw && wt[en + 1] - wt[s] <= cap)
+				en++;
+			if (en == s)
+				en = s + 1;	/* a word longer than a window */
+			if (nwn == wcap) {
+				wcap *= 2;
+				ws = sift_xrealloc(ws, wcap * sizeof *ws);
+				we = sift_xrealloc(we, wcap * sizeof *we);
+			}
+			ws[nwn] = s;
+			we[nwn++] = en;
+			if (en >= nw)
+				break;
+			int ns = en;
+			while (ns - 1 > s && wt[en] - wt[ns - 1] <= x->stride)
+				ns--;
+			s = ns;
+		}
+		for (int k = 0; k < nwn && rc == 0; k++) {
+			int k0 = k == 0 ? ws[k] : (ws[k] + we[k - 1]) / 2;
+			int k1 = k == nwn - 1 ? we[k] : (ws[k + 1] + we[k]) / 2;
+			int ta = wt[ws[k]], tb = wt[we[k]];
+			if (tb - ta > cap)
+				tb = ta + cap;
+			rc = write_window(x, w, src, words, labels, gold, wcp, ws[k], we[k],
+					  ta, tb, k, nwn, k0, k1);
+		}
+		free(ws);
+		free(we);
+		x->nwin++;
+	}
+	free(wcp);
+	free(wt);
+	x->ndoc++;
+	return rc;
+}
+
+/* HF's longest_first: the budget m split between sequences of n1, n2 */
+static void longest_first(int m, int *n1, int *n2)
+{
+	if (*n1 + *n2 <= m)
+		return;
+	int a = *n1, b = *n2, swap = 0;
+	if (a > b) {
+		int t = a;
+		a = b;
+		b = t;
+		swap = 1;
+	}
+	if (a > m)
+		b = a;
+	else
+		b = b < m - a ? b : (m - a > a ? m - a : a);
+	if (a + b > m) {
+		a = m / 2;
+		b = a + m % 2;
+	}
+	if (swap) {
+		int t = a;
+		a = b;
+		b = t;
+	}
+	*n1 = a;
+	*n2 = b;
+}
+
+int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
+		   const char *src, const char *text, const char *text_b,
+		   int label)
+{
+	struct sift_enc *e = &x->e, *f = &x->e2;
+	e->n = f->n = 0;
+	sift_encode(x->tk, text, strlen(text), 0, 0, e);
+	if (text_b)
+		sift_encode(x->tk, text_b, strlen(text_b), 0, 1, f);
+	int n1 = e->n, n2 = f->n;
+	int m = x->max_len - (text_b ? 3 : 2);
+	if (text_b)
+		longest_first(m, &n1, &n2);
+	else if (n1 > m)
+		n1 = m;
+	if (n1 < e->n || n2 < f->n)
+		x->ntrunc++;
+	int T = n1 + 2 + (text_b ? n2 + 1 : 0);
+	int32_t *ids = sift_xmalloc(T * sizeof *ids);
+	int32_t *tt = sift_xcalloc(T, sizeof *tt);
+	int32_t *off = sift_xmalloc(2 * T * sizeof *off);
+	int k = 0;
+	ids[k] = x->tk->v.cls;
+	off[2 * k] = off[2 * k + 1] = -1;
+	k++;
+	for (int i = 0; i < n1; i++, k++) {
+		ids[k] = e->ids[i];
+		off[2 * k] = e->start[i];
+		off[2 * k + 1] = e->end[i];
+	}
+	ids[k] = x->tk->v.sep;
+	off[2 * k] = off[2 * k + 1] = -1;
+	k++;
+	if (text_b) {
+		for (int i = 0; i < n2; i++, k++) {
+			ids[k] = f->ids[i];
+			tt[k] = 1;
+			off[2 * k] = f->start[i];
+			off[2 * k + 1] = f->end[i];
+		}
+		ids[k] = x->tk->v.sep;
+		tt[k] = 1;
+		off[2 * k] = off[2 * k + 1] = -1;
+		k++;
+	}
+	msgpack_packer *pk = &w->pk;
+	msgpack_pack_map(pk, 5 + (text_b ? 2 : 0) + (label >= 0));
+	pack_key(pk, "id");
+	msgpack_pack_int64(pk, x->nex);
+	pack_key(pk, "src");
+	sift_pack_str(pk, src);
+	pack_key(pk, "ids");
+	sift_pack_i32s(pk, ids, T);
+	if (text_b) {
+		pack_key(pk, "type_ids");
+		sift_pack_i32s(pk, tt, T);
+	}
+	pack_key(pk, "offsets");
+	sift_pack_i32s(pk, off, 2 * T);
+	pack_key(pk, "text");
+	sift_pack_str(pk, text);
+	if (text_b) {
+		pack_key(pk, "text_b");
+		sift_pack_str(pk, text_b);
+	}
+	if (label >= 0) {
+		pack_key(pk, "label");
+		msgpack_pack_int(pk, label);
+	}
+	free(ids);
+	free(tt);
+	free(off);
+	x->nex++;
+	x->ndoc++;
+	return sift_commit(w);
+}

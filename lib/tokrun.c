@@ -1,0 +1,279 @@
+/* tokrun.c: sift-tok's driver: reads the inputs, settles task and labels, writes the header and one example per sentence or text. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokrun.h"
+
+void sift_iob1_to_iob2(char **tags, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *t = tags[i];
+		if (strncmp(t, "I-", 2) != 0)
+			continue;
+		const char *p = i ? tags[i - 1] : "O";
+		if ((p[0] == 'B' || p[0] == 'I') && p[1] == '-' && strcmp(p + 2, t + 2) == 0)
+			continue;
+		t[0] = 'B';
+	}
+}
+
+struct held {
+	struct sift_rec r;
+	char *src;
+	const char *file;
+};
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* adds s to the sorted-later set of labels */
+static void addlabel(char ***l, int *n, int *cap, const char *s)
+{
+	for (int i = 0; i < *n; i++)
+		if (strcmp((*l)[i], s) == 0)
+			return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*l = sift_xrealloc(*l, *cap * sizeof **l);
+	}
+	(*l)[(*n)++] = sift_xstrdup(s);
+}
+
+static int read_labels(const char *path, struct sift_header *h)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		sift_warn("%s: %m", path);
+		return -1;
+	}
+	char **l = NULL, *line = NULL;
+	int n = 0, cap = 0;
+	size_t lc = 0;
+	ssize_t k;
+	while ((k = getline(&line, &lc, f)) >= 0) {
+		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r' || line[k - 1] == ' '))
+			line[--k] = 0;
+		if (k)
+			addlabel(&l, &n, &cap, line);
+	}
+	free(line);
+	fclose(f);
+	if (n == 0) {
+		sift_warn("%s:1: empty file", path);
+		return -1;
+	}
+	sift_header_set_labels(h, l, n);
+	for (int i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+	return 0;
+}
+
+struct run {
+	struct sift_tokex x;
+	struct sift_writer w;
+	struct sift_header h;
+	const struct sift_tokrun_opts *o;
+	int started;
+	int nertask;
+	int *lab;
+	int labcap;
+};
+
+static int start(struct run *u, struct sift_tokenizer *tk)
+{
+	if (u->started)
+		return 0;
+	u->started = 1;
+	u->h.vocab_size = tk->v.n;
+	snprintf(u->h.vocab_hash, sizeof u->h.vocab_hash, "%016llx",
+		 (unsigned long long)tk->v.hash);
+	sift_tokex_init(&u->x, tk, !strcmp(u->h.task, "ner") ? SIFT_TASK_NER :
+			!strcmp(u->h.task, "pair") ? SIFT_TASK_PAIR : SIFT_TASK_CLS, &u->h);
+	if (u->o->max_len > 0 && u->o->max_len < u->x.max_len)
+		u->x.max_len = u->o->max_len;
+	if (u->o->stride >= 0)
+		u->x.stride = u->o->stride;
+	u->x.label_all = u->o->label_all;
+	sift_pack_header(&u->w, &u->h, 2);
+	sift_pack_str(&u->w.pk, "pad_id");
+	msgpack_pack_int(&u->w.pk, tk->v.pad >= 0 ? tk->v.pad : 0);
+	sift_pack_str(&u->w.pk, "max_len");
+	msgpack_pack_int(&u->w.pk, u->x.max_len);
+	return sift_commit(&u->w);
+}
+
+/* one record: labels looked up, then written */
+static int emit(struct run *u, const char *file, const char *src, struct sift_rec *r)
+{
+	if (u->nertask) {
+		if (!r->words) {
+			sift_warn("%s:%ld: a text where sentences of words were expected", file, r->line);
+			return -1;
+		}
+		int *lab = NULL;
+		if (r->tags && u->h.nlabels) {
+			if (r->nw > u->labcap) {
+				u->labcap = r->nw * 2;
+				u->lab = sift_xrealloc(u->lab, u->labcap * sizeof *u->lab);
+			}
+			lab = u->lab;
+			for (int i = 0; i < r->nw; i++) {
+				lab[i] = sift_label_index(&u->h, r->tags[i], strlen(r->tags[i]));
+				if (lab[i] < 0) {
+					long line = u->o->in.fmt == SIFT_FMT_CONLL ? r->line + i : r->line;
+					sift_warn("%s:%ld: label '%s' not in --labels", file, line, r->tags[i]);
+					return -1;
+				}
+			}
+		}
+		return sift_tokex_ner(&u->x, &u->w, src, r->words, r->nw, lab, r->tags);
+	}
+	if (!r->text) {
+		sift_warn("%s:%ld: a sentence of words where a text was expected", file, r->line);
+		return -1;
+	}
+	int label = -1;
+	if (r->label && u->h.nlabels) {
+		label = sift_label_index(&u->h, r->label, strlen(r->label));
+		if (label < 0) {
+			sift_warn("%s:%ld: label '%s' not in --labels", file, r->line, r->label);
+			return -1;
+		}
+	}
+	return sift_tokex_cls(&u->x, &u->w, src, r->text,
+			      !strcmp(u->h.task, "pair") ? (r->text_b ? r->text_b : "") : NULL,
+			      label);
+}
+
+static void prepare(struct run *u, struct sift_rec *r)
+{
+	if (u->o->iob1_to_iob2 && r->tags)
+		sift_iob1_to_iob2(r->tags, r->nw);
+}
+
+int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
+		char **files, int nfiles, FILE *out)
+{
+	struct run u;
+	memset(&u, 0, sizeof u);
+	u.o = o;
+	if (sift_writer_init(&u.w, out, "stdout", o->force) < 0)
+		return SIFT_EXIT_DATA;
+	int status = SIFT_EXIT_OK;
+	struct held *held = NULL;
+	int nheld = 0, hcap = 0, fi = 0, streaming = 0;
+	struct sift_textin *in = NULL;
+	char **labels = NULL;
+	int nl = 0, lcap = 0;
+	char src[4200];
+	struct sift_rec r;
+
+	if (o->labels) {
+		sift_header_init(&u.h, "examples", "", "sift-tok " SIFT_VERSION);
+		if (read_labels(o->labels, &u.h) < 0) {
+			status = SIFT_EXIT_DATA;
+			goto done;
+		}
+	}
+	/* the first record settles the task; without --labels, labels in the
+	 * data mean reading everything before the header */
+	for (; fi < nfiles; fi++) {
+		in = sift_textin_open(files[fi], &o->in);
+		if (!in) {
+			status = SIFT_EXIT_DATA;
+			goto flush;
+		}
+		int k;
+		while ((k = sift_textin_next(in, &r)) > 0) {
+			prepare(&u, &r);
+			if (nheld == 0) {
+				const char *task = o->task ? o->task : r.words ? "ner" :
+					r.text_b ? "pair" : "cls";
+				char **keep = u.h.labels;
+				int nk = u.h.nlabels;
+				u.h.labels = NULL;
+				u.h.nlabels = 0;
+				sift_header_init(&u.h, "examples", task, "sift-tok " SIFT_VERSION);
+				u.h.labels = keep;
+				u.h.nlabels = nk;
+				u.nertask = !strcmp(task, "ner");
+				streaming = o->labels || !(r.tags || r.label);
+			}
+			snprintf(src, sizeof src, "%s:%ld", sift_textin_name(in), r.line);
+			if (streaming) {
+				nheld = 1;
+				if (start(&u, tk) < 0 || emit(&u, sift_textin_name(in), src, &r) < 0) {
+					sift_rec_free(&r);
+					status = SIFT_EXIT_DATA;
+					goto flush;
+				}
+				sift_rec_free(&r);
+				if (sift_textin_live(in))
+					fflush(out);
+				continue;
+			}
+			if (r.tags)
+				for (int i = 0; i < r.nw; i++)
+					addlabel(&labels, &nl, &lcap, r.tags[i]);
+			if (r.label)
+				addlabel(&labels, &nl, &lcap, r.label);
+			if (nheld == hcap) {
+				hcap = hcap ? hcap * 2 : 1024;
+				held = sift_xrealloc(held, hcap * sizeof *held);
+			}
+			held[nheld].r = r;
+			held[nheld].src = sift_xstrdup(src);
+			held[nheld].file = files[fi];
+			nheld++;
+		}
+		if (k < 0) {
+			status = SIFT_EXIT_DATA;
+			goto flush;
+		}
+		sift_textin_close(in);
+		in = NULL;
+	}
+flush:
+	/* held records (all of them, or those before an error) go out under
+	 * a header with the labels seen */
+	if (!streaming && nheld) {
+		qsort(labels, nl, sizeof *labels, cmpstr);
+		sift_header_set_labels(&u.h, labels, nl);
+		int bad = start(&u, tk) < 0;
+		for (int i = 0; i < nheld && !bad; i++) {
+			char *sl = strrchr(held[i].src, ':');
+			*sl = 0;
+			const char *file = held[i].src;
+			char full[4200];
+			snprintf(full, sizeof full, "%s:%s", file, sl + 1);
+			bad = emit(&u, file, full, &held[i].r) < 0;
+			*sl = ':';
+		}
+		if (bad)
+			status = SIFT_EXIT_DATA;
+	}
+done:
+	for (int i = 0; i < nheld && held; i++) {
+		sift_rec_free(&held[i].r);
+		free(held[i].src);
+	}
+	free(held);
+	for (int i = 0; i < nl; i++)
+		free(labels[i]);
+	free(labels);
+	sift_textin_close(in);
+	if (u.x.ntrunc)
+		sift_warn("%ld of %ld texts truncated to %d tokens", u.x.ntrunc, u.x.ndoc,
+			  u.x.max_len);
+	if (u.started && sift_writer_close(&u.w) < 0 && status == SIFT_EXIT_OK)
+		status = SIFT_EXIT_DATA;
+	if (u.started)
+		sift_tokex_free(&u.x);
+	sift_writer_free(&u.w);
+	sift_header_free(&u.h);
+	free(u.lab);
+	return status;
+}

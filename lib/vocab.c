@@ -1,0 +1,208 @@
+/* vocab.c: loads a BERT vocabulary (vocab.txt or tokenizer.json) and tokenizer_config.json as Hugging Face does. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "stream.h"	/* defines: sift_vocab_hash, sift_x* */
+#include "vocab.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void add(struct sift_vocab *v, int *cap, char *s)
+{
+	if (v->n == *cap) {
+		*cap = *cap ? *cap * 2 : 4096;
+		v->tok = sift_xrealloc(v->tok, *cap * sizeof *v->tok);
+	}
+	v->tok[v->n++] = s;
+}
+
+/* vocab.txt: one token a line, the line number is the id (transformers'
+ * load_vocab: the line without its newline) */
+static int load_txt(struct sift_vocab *v, FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t k;
+	int vcap = 0;
+	while ((k = getline(&line, &cap, f)) >= 0) {
+		if (k > 0 && line[k - 1] == '\n')
+			line[--k] = 0;
+		if (k > 0 && line[k - 1] == '\r')
+			line[--k] = 0;
+		add(v, &vcap, sift_xstrdup(line));
+	}
+	free(line);
+	return ferror(f) ? -1 : 0;
+}
+
+/* tokenizer.json: model.vocab maps token -> id */
+static int load_json(struct sift_vocab *v, const char *path, json_t **root,
+		     char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j)
+		return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+	json_t *voc = json_object_get(json_object_get(j, "model"), "vocab");
+	if (!json_is_object(voc)) {
+		json_decref(j);
+		return fail(err, errlen, "%s: no model.vocab object", path);
+	}
+	int n = 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach(voc, key, val) {
+		json_int_t id = json_integer_value(val);
+		if (!json_is_integer(val) || id < 0 || id > 10000000) {
+			json_decref(j);
+			return fail(err, errlen, "%s: bad id for \"%s\"", path, key);
+		}
+		if (id + 1 > n)
+			n = (int)id + 1;
+	}
+	v->tok = sift_xcalloc(n, sizeof *v->tok);
+	v->n = n;
+	json_object_foreach(voc, key, val)
+		v->tok[json_integer_value(val)] = sift_xstrdup(key);
+	for (int i = 0; i < n; i++)
+		if (!v->tok[i]) {
+			json_decref(j);
+			return fail(err, errlen, "%s: no token with id %d", path, i);
+		}
+	*root = j;
+	return 0;
+}
+
+int sift_vocab_id(const struct sift_vocab *v, const char *s)
+{
+	int id = -1;
+	for (int i = 0; i < v->n; i++)	/* the last one wins, as in a dict */
+		if (strcmp(v->tok[i], s) == 0)
+			id = i;
+	return id;
+}
+
+/* a special token from the config: a string or {"content": ...} */
+static char *special(json_t *cfg, const char *key, const char *def)
+{
+	json_t *x = cfg ? json_object_get(cfg, key) : NULL;
+	if (json_is_object(x))
+		x = json_object_get(x, "content");
+	return sift_xstrdup(json_is_string(x) ? json_string_value(x) : def);
+}
+
+static int flag(json_t *cfg, const char *key, int def)
+{
+	json_t *x = cfg ? json_object_get(cfg, key) : NULL;
+	if (json_is_boolean(x))
+		return json_is_true(x);
+	return def;
+}
+
+int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
+		    size_t errlen)
+{
+	char path[4096];
+	json_t *tj = NULL, *cfg = NULL;
+	memset(v, 0, sizeof *v);
+
+	snprintf(path, sizeof path, "%s/vocab.txt", dir);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		int r = load_txt(v, f);
+		fclose(f);
+		if (r < 0)
+			return fail(err, errlen, "%s: %s", path, strerror(errno));
+	} else if (errno == ENOENT) {
+		snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+		if (access(path, R_OK) != 0)
+			return fail(err, errlen, "%s: no vocab.txt or tokenizer.json", dir);
+		if (load_json(v, path, &tj, err, errlen) < 0)
+			return -1;
+	} else {
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	if (v->n == 0) {
+		json_decref(tj);
+		return fail(err, errlen, "%s: empty vocabulary", path);
+	}
+	v->hash = sift_vocab_hash(v->tok, v->n);
+
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+	json_error_t je;
+	cfg = json_load_file(path, 0, &je);
+	if (!cfg && access(path, F_OK) == 0) {
+		json_decref(tj);
+		return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+	}
+	v->lower = 1;
+	v->strip_accents = -1;
+	v->chinese = 1;
+	if (!cfg && tj) {
+		/* no config: the normalizer of tokenizer.json */
+		json_t *nm = json_object_get(tj, "normalizer");
+		v->lower = flag(nm, "lowercase", 1);
+		v->chinese = flag(nm, "handle_chinese_chars", 1);
+		v->strip_accents = flag(nm, "strip_accents", -1);
+	}
+	v->lower = flag(cfg, "do_lower_case", v->lower);
+	v->chinese = flag(cfg, "tokenize_chinese_chars", v->chinese);
+	v->strip_accents = flag(cfg, "strip_accents", v->strip_accents);
+	v->max_len = 512;
+	json_t *ml = cfg ? json_object_get(cfg, "model_max_length") : NULL;
+	if (json_is_integer(ml) && json_integer_value(ml) > 0 &&
+	    json_integer_value(ml) < 512)
+		v->max_len = (int)json_integer_value(ml);
+	/* config.json's position table bounds it too */
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	json_t *mc = json_load_file(path, 0, &je);
+	json_t *mp = mc ? json_object_get(mc, "max_position_embeddings") : NULL;
+	if (json_is_integer(mp) && json_integer_value(mp) > 0 &&
+	    json_integer_value(mp) < v->max_len)
+		v->max_len = (int)json_integer_value(mp);
+	json_decref(mc);
+
+	v->unk_s = special(cfg, "unk_token", "[UNK]");
+	v->cls_s = special(cfg, "cls_token", "[CLS]");
+	v->sep_s = special(cfg, "sep_token", "[SEP]");
+	v->pad_s = special(cfg, "pad_token", "[PAD]");
+	v->mask_s = special(cfg, "mask_token", "[MASK]");
+	v->unk = sift_vocab_id(v, v->unk_s);
+	v->cls = sift_vocab_id(v, v->cls_s);
+	v->sep = sift_vocab_id(v, v->sep_s);
+	v->pad = sift_vocab_id(v, v->pad_s);
+	v->mask = sift_vocab_id(v, v->mask_s);
+	json_decref(cfg);
+	json_decref(tj);
+	snprintf(path, sizeof path, "%s", dir);
+	if (v->unk < 0 || v->cls < 0 || v->sep < 0)
+		return fail(err, errlen, "%s: vocabulary lacks %s, %s or %s", path,
+			    v->unk_s, v->cls_s, v->sep_s);
+	return 0;
+}
+
+void sift_vocab_free(struct sift_vocab *v)
+{
+	for (int i = 0; i < v->n; i++)
+		free(v->tok[i]);
+	free(v->tok);
+	free(v->unk_s);
+	free(v->cls_s);
+	free(v->sep_s);
+	free(v->pad_s);
+	free(v->mask_s);
+	memset(v, 0, sizeof *v);
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""make_tok_fixtures.py: reference token ids from Hugging Face for sift-tok's tests.
+
+Run by hand from the repository root (needs transformers and tokenizers from
+PyPI, the data sets in ../shared/data, and the MiniLM model in models/):
+    python3 tests/ref/make_tok_fixtures.py
+It writes, under tests/fixtures/tok/:
+  minilm/       vocab.txt + tokenizer_config.json of all-MiniLM-L6-v2 (uncased)
+  cased/        a cased WordPiece vocabulary (8000) trained on CoNLL-2003 train
+  cases.tsv     name, data file (under $DATA), vocabulary, sift-tok options
+  NAME.hashes   per sentence or text: FNV-1a 64 of its ids (int32 little-
+                endian bytes), as BertTokenizerFast gives them; NER sentences
+                whole ([CLS] words... [SEP], no windows: the test stitches
+                sift-tok's windows back by their keep ranges), texts with
+                truncation=True at the model's 512
+  hard.VOCAB.ids  full ids and offsets for hard.jsonl and hard-pair.jsonl
+  unicode.hash  FNV-1a 64 of the basic tokenizer's words for "a" c "a", every
+                code point c, per mode (see make_tok_unicode.py)
+"""
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import sys
+
+from tokenizers import BertWordPieceTokenizer
+from transformers import BertTokenizerFast
+
+DATA = os.environ.get("SIFT_DATA", "../shared/data")
+FIX = "tests/fixtures/tok"
+MODEL = os.environ.get("SIFT_MODEL", "models/all-MiniLM-L6-v2")
+
+
+def fnv(ids):
+    h = 0xcbf29ce484222325
+    for b in b"".join(struct.pack("<i", i) for i in ids):
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def fnv_bytes(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def lines_of(path, enc="utf-8"):
+    """lines as sift-tok's textin reads them: split on \\n, one \\r dropped, a BOM dropped"""
+    data = open(path, "rb").read().decode(enc)
+    if enc == "utf-8" and data.startswith("\ufeff"):
+        data = data[1:]
+    ls = data.split("\n")
+    if ls and ls[-1] == "":
+        ls.pop()
+    return [l[:-1] if l.endswith("\r") else l for l in ls]
+
+
+BLANK = re.compile(r"[ \t\r\v\f]*\Z")
+FIELDS = re.compile(r"[ \t\r\v\f]+")
+
+
+def read_conll(path):
+    sents, cur = [], []
+    for l in lines_of(path):
+        if BLANK.match(l) or l.startswith("-DOCSTART-"):
+            if cur:
+                sents.append(cur)
+                cur = []
+            continue
+        cur.append(FIELDS.split(l.strip(" \t\r\v\f"))[0])
+    if cur:
+        sents.append(cur)
+    return [("words", s) for s in sents]
+
+
+def read_at(path):
+    out = []
+    for l in lines_of(path, "latin-1"):
+        if BLANK.match(l):
+            continue
+        out.append(("text", l.rsplit("@", 1)[0], None))
+    return out
+
+
+def read_cluener(path):
+    return [("words", list(json.loads(l)["text"])) for l in lines_of(path) if not BLANK.match(l)]
+
+
+def read_csv_pair(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return [("text", r[1], r[2]) for r in csv.reader(f)]
+
+
+def read_jsonl(path):
+    out = []
+    for l in lines_of(path):
+        if BLANK.match(l):
+            continue
+        j = json.loads(l)
+        out.append(("text", j["text"], j.get("text_b")))
+    return out
+
+
+DATASETS = [
+    # name, file under $DATA, reader, sift-tok options
+    ("conll-testa", "conll2003/eng.testa", read_conll, "-f conll --iob1-to-iob2"),
+    ("conll-testb", "conll2003/eng.testb", read_conll, "-f conll --iob1-to-iob2"),
+    ("fpb-all", "financial_phrasebank/Sentences_AllAgree.txt", read_at, "-f at --encoding latin1"),
+    ("fpb-75", "financial_phrasebank/Sentences_75Agree.txt", read_at, "-f at --encoding latin1"),
+    ("fpb-66", "financial_phrasebank/Sentences_66Agree.txt", read_at, "-f at --encoding latin1"),
+    ("fpb-50", "financial_phrasebank/Sentences_50Agree.txt", read_at, "-f at --encoding latin1"),
+    ("pd-dev", "peoples_daily_ner/example.dev", read_conll, "-f conll"),
+    ("cluener-dev", "cluener2020/dev.json", read_cluener, "-f jsonl"),
+    ("agnews-test", "ag_news/test.csv", read_csv_pair, "-f csv --text-col 2 --text-b-col 3 --label-col 1"),
+]
+
+
+def encode(tok, ex, **kw):
+    if ex[0] == "words":
+        return tok(ex[1], is_split_into_words=True, **kw)
+    return tok(ex[1], ex[2], truncation=True, max_length=512, **kw)
+
+
+def train_cased():
+    d = os.path.join(FIX, "cased")
+    os.makedirs(d, exist_ok=True)
+    words = [" ".join(s[1]) for s in read_conll(os.path.join(DATA, "conll2003/eng.train"))]
+    t = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=True,
+                               handle_chinese_chars=True)
+    t.train_from_iterator(words, vocab_size=8000, min_frequency=2, limit_alphabet=1000)
+    vocab = sorted(t.get_vocab().items(), key=lambda kv: kv[1])
+    with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8") as f:
+        for w, _ in vocab:
+            f.write(w + "\n")
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump({"do_lower_case": False, "strip_accents": None, "tokenize_chinese_chars": True,
+                   "model_max_length": 512, "tokenizer_class": "BertTokenizer",
+                   "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                   "cls_token": "[CLS]", "mask_token": "[MASK]"}, f)
+        f.write("\n")
+
+
+def unicode_hashes():
+    sys.path.insert(0, os.path.dirname(__file__))
+    from make_tok_unicode import hf_lines
+    with open(os.path.join(FIX, "unicode.hash"), "w") as f:
+        for mode, lower in (("cased", False), ("lower", True)):
+            data = "".join(l + "\n" for l in hf_lines(lower)).encode()
+            f.write("%s %016x\n" % (mode, fnv_bytes(data)))
+
+
+def main():
+    os.makedirs(os.path.join(FIX, "minilm"), exist_ok=True)
+    for n in ("vocab.txt", "tokenizer_config.json"):
+        shutil.copy(os.path.join(MODEL, n), os.path.join(FIX, "minilm", n))
+    if not os.path.exists(os.path.join(FIX, "cased", "vocab.txt")):
+        train_cased()
+    toks = {v: BertTokenizerFast.from_pretrained(os.path.join(FIX, v)) for v in ("minilm", "cased")}
+    with open(os.path.join(FIX, "cases.tsv"), "w") as cf:
+        for name, rel, reader, opts in DATASETS:
+            exs = reader(os.path.join(DATA, rel))
+            for v, tok in toks.items():
+                with open(os.path.join(FIX, "%s.%s.hashes" % (name, v)), "w") as f:
+                    for ex in exs:
+                        f.write("%016x\n" % fnv(encode(tok, ex)["input_ids"]))
+                cf.write("%s.%s\t%s\t%s\t%s\n" % (name, v, rel, v, opts))
+                print(name, v, len(exs), file=sys.stderr)
+    for v, tok in toks.items():
+        with open(os.path.join(FIX, "hard.%s.ids" % v), "w") as f:
+            for src in ("hard.jsonl", "hard-pair.jsonl"):
+                for ex in read_jsonl(os.path.join(FIX, src)):
+                    e = encode(tok, ex, return_offsets_mapping=True)
+                    ids = e["input_ids"]
+                    offs = [(-1, -1) if i in tok.all_special_ids and a == b == 0 else (a, b)
+                            for i, (a, b) in zip(ids, e["offset_mapping"])]
+                    f.write(" ".join(map(str, ids)) + " | " +
+                            " ".join("%d,%d" % o for o in offs) + "\n")
+    unicode_hashes()
+
+
+if __name__ == "__main__":
+    main()
