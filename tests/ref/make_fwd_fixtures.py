@@ -115,6 +115,169 @@ def run(model, ids, tt, mask):
                      attention_mask=torch.tensor(mask))
 
 
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def conll_tagged(path, n, skip):
+    """sentences as (words, IOB2 tags limited to PER and LOC)"""
+    sents, cur = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("-DOCSTART-"):
+                continue
+            if not line:
+                if cur:
+                    sents.append(cur)
+                cur = []
+                continue
+            cols = line.split(" ")
+            cur.append((cols[0], cols[-1]))
+    out = []
+    for s in sents[skip:skip + n]:
+        tags, prev = [], "O"
+        for _, t in s:
+            typ = t[2:] if t != "O" else ""
+            if typ not in ("PER", "LOC"):
+                tags.append("O")
+                prev = "O"
+                continue
+            # IOB1 -> IOB2: I- opens unless it continues the same type
+            b = t.startswith("B-") or prev[2:] != typ
+            tags.append(("B-" if b else "I-") + typ)
+            prev = tags[-1]
+        out.append(([w for w, _ in s], tags))
+    return out
+
+
+def write_jsonl(path, records):
+    with open(path, "w") as f:
+        for r in records:
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
+
+
+def stream_fixtures(tok, conll, pb):
+    """batches streams (JSON lines for sift-cat -s) and the predictions
+    transformers makes of them, for tests/fwd.bats; words are placeholders
+    (w<doc>.<index>), never the text"""
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    lid = {l: i for i, l in enumerate(labels)}
+    m = BertForTokenClassification.from_pretrained(os.path.join(OUT, "tok-model")).eval()
+    sents = conll_tagged(conll, 7, 20)
+    # the longest sentence becomes two overlapping windows
+    longest = max(range(len(sents)), key=lambda i: len(sents[i][0]))
+    examples = []
+    for d, (words, tags) in enumerate(sents):
+        names = ["w%d.%d" % (d, j) for j in range(len(words))]
+        n = len(words)
+        if d == longest:
+            a1, b0, k = (2 * n) // 3, n // 3, n // 2
+            wins = [(0, a1, 0, k), (b0, n, k - b0, n - b0)]
+        else:
+            wins = [(0, n, 0, n)]
+        for win, (a, b, k0, k1) in enumerate(wins):
+            enc = tok(words[a:b], is_split_into_words=True)
+            ids = [i % 1000 for i in enc["input_ids"]]
+            widx = [-1 if w is None else w for w in enc.word_ids()]
+            lab, prev = [], -1
+            for w in widx:
+                lab.append(-100 if w < 0 or w == prev else lid[tags[a + w]])
+                prev = w
+            ex = {"id": len(examples), "src": "fix.conll:%d" % (d + 1),
+                  "words": names[a:b], "word_idx": widx, "doc": d,
+                  "win": win, "nwin": len(wins), "word0": a, "keep": [k0, k1]}
+            if d % 2 == 0:
+                ex["gold"] = tags[a:b]
+            examples.append((ids, lab, ex))
+    batches, expect = [], {}
+    for i in range(0, len(examples), 3):
+        chunk = examples[i:i + 3]
+        T = max(len(c[0]) for c in chunk)
+        B = len(chunk)
+        ids = np.zeros((B, T), np.int64)
+        mask = np.zeros((B, T), np.int64)
+        labs = np.full((B, T), -100, np.int64)
+        for b, (ii, ll, _) in enumerate(chunk):
+            ids[b, :len(ii)] = ii
+            mask[b, :len(ii)] = 1
+            labs[b, :len(ll)] = ll
+        probs = softmax(run(m, ids, np.zeros_like(ids), mask).logits.numpy())
+        batches.append({"B": B, "T": T, "ids": ids.reshape(-1).tolist(),
+                        "type_ids": [0] * (B * T), "mask": mask.reshape(-1).tolist(),
+                        "labels": labs.reshape(-1).tolist(), "epoch": 0,
+                        "ex": [c[2] for c in chunk]})
+        for b, (_, _, ex) in enumerate(chunk):
+            d = ex["doc"]
+            e = expect.setdefault(d, {"id": d, "src": ex["src"], "words": {},
+                                      "pred": {}, "prob": {}, "gold": {}})
+            k0, k1 = ex["keep"]
+            seen = set()
+            for t, w in enumerate(ex["word_idx"]):
+                if w < 0 or w in seen:
+                    continue
+                seen.add(w)
+                if not k0 <= w < k1:
+                    continue
+                j = ex["word0"] + w
+                e["words"][j] = ex["words"][w]
+                e["pred"][j] = labels[int(probs[b, t].argmax())]
+                e["prob"][j] = float(probs[b, t].max())
+                e["gold"][j] = sents[d][1][j]
+    hdr = {"sift": 1, "kind": "batches", "task": "ner", "labels": labels,
+           "producer": "make_fwd_fixtures.py", "total": len(batches),
+           "epochs": 1, "batch_size": 3, "seed": 0}
+    write_jsonl(os.path.join(OUT, "ner.batches.jsonl"), [hdr] + batches)
+    out = []
+    for d in sorted(expect):
+        e = expect[d]
+        n = len(e["words"])
+        out.append({"id": e["id"], "src": e["src"],
+                    "words": [e["words"][j] for j in range(n)],
+                    "pred": [e["pred"][j] for j in range(n)],
+                    "prob": [round(e["prob"][j], 7) for j in range(n)],
+                    "gold": [e["gold"][j] for j in range(n)]})
+    write_jsonl(os.path.join(OUT, "ner.expect.jsonl"), out)
+
+    # sentence pairs and single sentences for the sequence classifier
+    labels = ["negative", "neutral", "positive"]
+    m = BertForSequenceClassification.from_pretrained(os.path.join(OUT, "cls-model")).eval()
+    texts = phrasebank(pb, 10, skip=100)
+    encs = []
+    for i in range(7):
+        e = tok(texts[i], texts[i + 3]) if i % 2 else tok(texts[i])
+        encs.append(([x % 1000 for x in e["input_ids"]], e["token_type_ids"]))
+    batches, out = [], []
+    for i in range(0, len(encs), 4):
+        chunk = encs[i:i + 4]
+        ids, tt, mask = pad(chunk)
+        probs = softmax(run(m, ids, tt, mask).logits.numpy())
+        gold = [(i + b) % 3 for b in range(len(chunk))]
+        exs = []
+        for b in range(len(chunk)):
+            ex = {"id": i + b, "src": "fix.txt:%d" % (i + b + 1),
+                  "text": "text %d" % (i + b)}
+            if (i + b) % 2:
+                ex["text_b"] = "text b %d" % (i + b)
+            exs.append(ex)
+            o = dict(ex)
+            o["pred"] = labels[int(probs[b].argmax())]
+            o["probs"] = [round(float(x), 7) for x in probs[b]]
+            o["gold"] = labels[gold[b]]
+            out.append(o)
+        batches.append({"B": len(chunk), "T": int(ids.shape[1]),
+                        "ids": ids.reshape(-1).tolist(),
+                        "type_ids": tt.reshape(-1).tolist(),
+                        "mask": mask.reshape(-1).tolist(), "labels": gold,
+                        "epoch": 0, "ex": exs})
+    hdr = {"sift": 1, "kind": "batches", "task": "pair", "labels": labels,
+           "producer": "make_fwd_fixtures.py", "total": len(batches),
+           "epochs": 1, "batch_size": 4, "seed": 0}
+    write_jsonl(os.path.join(OUT, "cls.batches.jsonl"), [hdr] + batches)
+    write_jsonl(os.path.join(OUT, "cls.expect.jsonl"), out)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(MODEL)
@@ -155,6 +318,8 @@ def main():
         ids, tt, mask = pad(small_ids(encs))
         logits = run(m, ids, tt, mask).logits.numpy()
         write_case(name, ids, tt, mask, [("logits", logits)], "cls-model")
+
+    stream_fixtures(tok, conll, pb)
 
     # the real MiniLM (BertModel): last hidden state and pooler output
     if os.path.exists(os.path.join(MODEL, "model.safetensors")):
