@@ -11,7 +11,7 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: sift-batch [-s] [-b n] [-e n] [-t n] [--drop-last] [--pad-id id]"
+	"usage: sift-batch [-fs] [-b n] [-e n] [-t n] [--drop-last] [--pad-id id]"
 	" [--pool n] [--seed seed] [file]\n";
 
 static const char help[] =
@@ -29,6 +29,7 @@ static const char help[] =
 	"  -e, --epochs N      write N epochs (default 1)\n"
 	"      --drop-last     drop the last batch of an epoch when it is short\n"
 	"      --pad-id ID     token id of padding (default: the header's pad_id, or 0)\n"
+	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
 
@@ -258,18 +259,19 @@ int main(int argc, char **argv)
 		{ "epochs", required_argument, NULL, 'e' },
 		{ "drop-last", no_argument, NULL, 'd' },
 		{ "pad-id", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sift_batch_opts o = { .batch_size = 32, .pool = 100 };
 	int64_t v, pad = -1, epochs = 1;
-	int c;
+	int c, force = 0;
 	char *end;
 
 	sift_setprog(argv[0]);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:t:se:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:t:se:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (int_opt("--batch-size", optarg, 1, 1 << 20, &v) < 0)
@@ -307,6 +309,9 @@ int main(int argc, char **argv)
 			if (int_opt("--pad-id", optarg, 0, INT32_MAX, &pad) < 0)
 				return SIFT_EXIT_USAGE;
 			break;
+		case 'f':
+			force = 1;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			fputs(help, stdout);
@@ -329,7 +334,7 @@ int main(int argc, char **argv)
 		sift_die(SIFT_EXIT_DATA, "%s: %s", file, strerror(errno));
 
 	struct sift_writer w;
-	if (sift_writer_init(&w, stdout, "stdout", 0) < 0)
+	if (sift_writer_init(&w, stdout, "stdout", force) < 0)
 		return SIFT_EXIT_USAGE;
 
 	struct sift_reader *r = sift_reader_new(fd, file);

@@ -347,6 +347,17 @@ Try 'sift-batch --help'."
 	done
 }
 
+@test "a terminal is refused unless --force" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	# script(1) gives the command a terminal for its standard output
+	run script -qec "sift-batch $T/s" /dev/null
+	assert_failure 2
+	assert_output --partial "sift-batch: refusing to write a binary stream to a terminal"
+	run script -qec "sift-batch -f $T/s" /dev/null
+	assert_success
+	assert_output --partial "batches"
+}
+
 @test "--help prints the man page synopsis on stdout" {
 	run --separate-stderr sift-batch --help
 	assert_success
@@ -372,4 +383,51 @@ Try 'sift-batch --help'."
 	assert_line -n 1 --partial '"B":2,"T":4,"ids":[101,2204,102,0,101,2919,2154,102]'
 	assert_line -n 2 --partial '"B":1,"T":2,"ids":[101,102]'
 	assert_line -n 3 '{"epoch_end":0}'
+}
+
+# the rows of each batch without their padding, one JSON array each
+unpadded() {
+	sift-cat | jq -c 'select(.B) | . as $x | range(.B) as $b |
+		($x.mask[$b * $x.T:($b + 1) * $x.T] | add) as $n |
+		{id: $x.ex[$b].id, ids: $x.ids[$b * $x.T:$b * $x.T + $n],
+		 labels: $x.labels[$b * $x.T:$b * $x.T + $n],
+		 pad: ($x.ids[$b * $x.T + $n:($b + 1) * $x.T] | unique),
+		 padlab: ($x.labels[$b * $x.T + $n:($b + 1) * $x.T] | unique)}'
+}
+
+@test "sift-tok | sift-batch keeps every CoNLL sentence's tokens and labels and pads with [PAD]" {
+	need_model
+	need_data
+	# the first 60 sentences of the CoNLL-2003 dev set
+	awk 'NF == 0 && ++n > 60 { exit } { print }' $DATA/conll2003/eng.testa > $T/dev.conll
+	sift-tok -m $MODEL -f conll --iob1-to-iob2 $T/dev.conll > $T/ex
+	sift-cat $T/ex | jq -c 'select(.ids) | {id, ids, labels}' > $T/want
+	[ "$(wc -l < $T/want)" -ge 55 ]
+	for opts in "-b 8" "-b 64 -t 300" "-s --seed 2 -b 8"; do
+		sift-batch $opts < $T/ex | unpadded > $T/got
+		# the same examples, in input order unless shuffled
+		run bash -c "jq -c '{id, ids, labels}' $T/got | sort > $T/a; sort $T/want > $T/b; cmp $T/a $T/b"
+		assert_success
+		# [PAD] of vocab.txt (id 0) and -100 fill every padded place
+		run bash -c "jq -c '[.pad, .padlab]' $T/got | sort -u"
+		assert_output - <<'EOF2'
+[[0],[-100]]
+[[],[]]
+EOF2
+	done
+	sift-batch -b 8 < $T/ex | unpadded | jq -c '{id, ids, labels}' > $T/inorder
+	run cmp $T/inorder $T/want
+	assert_success
+}
+
+@test "sift-tok | sift-batch writes a batch for each line of a live input before it ends" {
+	need_model
+	run bash -c "{ printf 'Stocks fell in Frankfurt.\nMarkets rose.\n'; sleep 3; } |
+		sift-tok -m $MODEL -f lines | { timeout 1.5 sift-batch -b 1; true; } |
+		sift-cat | jq -c 'select(.B) | [.B, .ex[0].text]'"
+	assert_success
+	assert_output - <<'EOF2'
+[1,"Stocks fell in Frankfurt."]
+[1,"Markets rose."]
+EOF2
 }
