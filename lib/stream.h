@@ -24,6 +24,8 @@
  * a batch, W = words of a sentence, L = number of labels):
  *
  *   examples     one tokenized example
+ *     header extras: pad_id (int, the [PAD] token id, which sift-batch
+ *     pads ids with; 0 when absent)
  *     id        int     0-based index of the example in its stream
  *     src       str     "file:line" it came from
  *     ids       i32[T]  token ids, [CLS] ... [SEP] (... [SEP])
