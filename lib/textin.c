@@ -464,11 +464,12 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 		}
 		const char *ts = json_string_value(tx);
 		size_t tn = json_string_length(tx);
-		if (t->o.text_b_key) {
-			json_t *b = json_object_get(j, t->o.text_b_key);
+		json_t *b = json_object_get(j, t->o.text_b_key ? t->o.text_b_key : "text_b");
+		if (t->o.text_b_key || b) {
 			if (!json_is_string(b)) {
 				json_decref(j);
-				return err(t, t->lineno, "no text key ", t->o.text_b_key);
+				return err(t, t->lineno, "no text key ",
+					   t->o.text_b_key ? t->o.text_b_key : "text_b");
 			}
 			r->text_b = sift_xstrdup(json_string_value(b));
 		}
