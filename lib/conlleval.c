@@ -487,6 +487,50 @@ int sift_ner_add_sentence(struct sift_ner_counts *c, const char *const *gold,
 	return 0;
 }
 
+long sift_ner_spans(struct sift_ner_counts *c, const char *const *tags,
+		    size_t n, struct sift_ner_span **out)
+{
+	struct ents e = { 0 };
+	*out = NULL;
+	if (c->mode == SIFT_MODE_STRICT) {
+		if (strict_entities(c, tags, n, &e) < 0)
+			return -1;
+	} else if (c->scheme == SIFT_SCHEME_IOBES) {
+		default_entities(tags, n, 0, &e);
+		ents_set(&e);
+	} else {
+		/* conlleval.pl's rules on one column */
+		struct ctag O = { { "O", 1 }, { "", 0 } }, prev = O;
+		size_t start = 0;
+		int open = 0;
+		for (size_t i = 0; i <= n; i++) {
+			struct ctag t = i == n ? O : csplit(tags[i]);
+			int st = c_start(prev, t);
+			if (open && (c_end(prev, t) || st)) {
+				ents_push(&e, start, i, prev.type);
+				open = 0;
+			}
+			if (st) {
+				start = i;
+				open = 1;
+			}
+			prev = t;
+		}
+	}
+	if (e.n) {
+		*out = malloc(e.n * sizeof **out);
+		if (!*out) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+	}
+	for (size_t i = 0; i < e.n; i++)
+		(*out)[i] = (struct sift_ner_span){ e.v[i].start, e.v[i].end,
+						    e.v[i].type.p, e.v[i].type.n };
+	free(e.v);
+	return (long)e.n;
+}
+
 int sift_ner_add_ids(struct sift_ner_counts *c, char *const *labels,
 		     int nlabels, const int32_t *gold, const int32_t *pred,
 		     size_t n)

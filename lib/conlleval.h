@@ -78,6 +78,17 @@ double sift_ner_accuracy(const struct sift_ner_counts *c);
 void sift_ner_type_prf(const struct sift_ner_type *t, double *p, double *r,
 		       double *f1);
 
+/* the entities of one tag sequence, read as c's scheme and mode read
+ * it: *out gets a malloc'd array of [start,end) word spans; their count,
+ * or -1 with c->err set */
+struct sift_ner_span {
+	size_t start, end;
+	const char *type;	/* points into the tag it came from, not ended by NUL */
+	size_t typelen;
+};
+long sift_ner_spans(struct sift_ner_counts *c, const char *const *tags,
+		    size_t n, struct sift_ner_span **out);
+
 /* conlleval.pl's report, line for line, from the counts */
 void sift_ner_print_conlleval(FILE *f, const struct sift_ner_counts *c);
 

@@ -1,0 +1,160 @@
+/* sift-report: turns metrics, training logs and predictions into tables, summaries, plots and alerts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"	/* defines: report_metrics, report_log, report_predictions */
+#include "stream.h"
+
+static const char usage[] =
+	"usage: sift-report [-c] [-F format] [-d digits] [-p file.svg] [-m metric]\n"
+	"                   [-w window] [-t] [-a label>share ...] [-n count] [file]\n";
+
+static const char help[] =
+	"Make a sift stream readable.  The kind of stream decides what comes out:\n"
+	"metrics become conlleval's table (NER) or scikit-learn's\n"
+	"classification_report (classes); a training log becomes a summary and,\n"
+	"with --plot, an SVG of its curves; predictions become text with the\n"
+	"entities marked, CoNLL columns, or labels beside the texts, and with\n"
+	"--window, --by-topic or --alert, shares of each label per group.\n"
+	"\n"
+	"  -F, --format F      text (default), markdown, json or csv\n"
+	"  -d, --digits N      digits of classification tables (default 2)\n"
+	"  -p, --plot FILE     log: write loss, learning rate and dev curves as SVG\n"
+	"  -m, --metric KEY    log: the dev score to rank by (default: the first of\n"
+	"                      f1, macro_f1, overall.f1, macro.f1, accuracy)\n"
+	"  -c, --conll         NER predictions: word gold pred columns for conlleval\n"
+	"  -w, --window DUR    classification predictions: group by time windows of\n"
+	"                      DUR (90s, 15m, 1h, 1d, 1w), aligned on the epoch, UTC\n"
+	"  -t, --by-topic      classification predictions: group by topic\n"
+	"  -a, --alert RULE    LABEL>SHARE, >=, < or <= (0.4 or 40%): print an ALERT\n"
+	"                      line per group that crosses it and exit 3\n"
+	"  -n, --min-count N   alert only for groups of at least N predictions (1)\n"
+	"  -h, --help          this help\n"
+	"      --version       the version\n";
+
+static int misuse(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sift-report: ");
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'sift-report --help'.\n", stderr);
+	return SIFT_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "digits", required_argument, NULL, 'd' },
+		{ "plot", required_argument, NULL, 'p' },
+		{ "metric", required_argument, NULL, 'm' },
+		{ "conll", no_argument, NULL, 'c' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "by-topic", no_argument, NULL, 't' },
+		{ "alert", required_argument, NULL, 'a' },
+		{ "min-count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct report_opts o = { .format = REPORT_TEXT, .digits = 2, .min_count = 1 };
+	char *end;
+	int c;
+
+	sift_setprog(argv[0]);
+	while ((c = getopt_long(argc, argv, "F:d:p:m:cw:ta:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (!strcmp(optarg, "text"))
+				o.format = REPORT_TEXT;
+			else if (!strcmp(optarg, "markdown"))
+				o.format = REPORT_MARKDOWN;
+			else if (!strcmp(optarg, "json"))
+				o.format = REPORT_JSON;
+			else if (!strcmp(optarg, "csv"))
+				o.format = REPORT_CSV;
+			else
+				return misuse("--format: expected text, markdown, json or csv, got '%s'", optarg);
+			break;
+		case 'd':
+			o.digits = (int)strtol(optarg, &end, 10);
+			if (*end || end == optarg || o.digits < 0 || o.digits > 17)
+				return misuse("--digits: expected 0 to 17, got '%s'", optarg);
+			break;
+		case 'p':
+			o.plot = optarg;
+			break;
+		case 'm':
+			o.metric = optarg;
+			break;
+		case 'c':
+			o.conll = 1;
+			break;
+		case 'w':
+			if ((o.window = report_parse_window(optarg)) < 0)
+				return misuse("--window: expected a duration such as 1h or 1d, got '%s'", optarg);
+			break;
+		case 't':
+			o.by_topic = 1;
+			break;
+		case 'a':
+			o.alerts = sift_xrealloc(o.alerts, (o.nalerts + 1) * sizeof *o.alerts);
+			if (report_parse_alert(optarg, &o.alerts[o.nalerts]) < 0)
+				return misuse("--alert: expected LABEL>SHARE such as negative>0.4, got '%s'", optarg);
+			o.nalerts++;
+			break;
+		case 'n':
+			o.min_count = strtol(optarg, &end, 10);
+			if (*end || end == optarg || o.min_count < 1)
+				return misuse("--min-count: expected a positive integer, got '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		case 'V':
+			printf("sift-report %s\n", SIFT_VERSION);
+			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		default:
+			fputs("Try 'sift-report --help'.\n", stderr);
+			return SIFT_EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1)
+		return misuse("expected at most one file, got '%s'", argv[optind + 1]);
+
+	const char *name = optind < argc ? argv[optind] : "-";
+	int fd = 0;
+	if (strcmp(name, "-") != 0 && (fd = open(name, O_RDONLY)) < 0) {
+		sift_warn("%s: %s", name, strerror(errno));
+		return SIFT_EXIT_DATA;
+	}
+	struct sift_reader *r = sift_reader_new(fd, name);
+	struct sift_header h;
+	int status;
+	if (sift_read_header(r, &h) < 0) {
+		sift_reader_free(r);
+		return SIFT_EXIT_DATA;
+	}
+	if (!strcmp(h.kind, "metrics"))
+		status = report_metrics(r, &h, &o, stdout);
+	else if (!strcmp(h.kind, "log"))
+		status = report_log(r, &h, &o, stdout);
+	else if (!strcmp(h.kind, "predictions"))
+		status = report_predictions(r, &h, &o, stdout);
+	else {
+		sift_rerror(r, "expected a metrics, log or predictions stream, got %s", h.kind);
+		status = -1;
+	}
+	sift_header_free(&h);
+	sift_reader_free(r);
+	free(o.alerts);
+	if (fd > 0)
+		close(fd);
+	if (sift_close_stdout() < 0)
+		return SIFT_EXIT_DATA;
+	return status < 0 ? SIFT_EXIT_DATA : status;
+}

@@ -1,0 +1,541 @@
+/* reportpred.c: predictions made readable (entities inline, CoNLL columns, labels beside texts) and monitored over time windows. */
+#include <ctype.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conlleval.h"	/* defines: sift_ner_spans */
+#include "report.h"
+#include "reportmetrics.h"	/* defines: sift_get_strs */
+
+int report_parse_alert(const char *s, struct report_alert *a)
+{
+	memset(a, 0, sizeof *a);
+	a->text = s;
+	const char *op = strpbrk(s, "<>");
+	if (!op || op == s || (size_t)(op - s) >= sizeof a->label)
+		return -1;
+	memcpy(a->label, s, op - s);
+	size_t ol = op[1] == '=' ? 2 : 1;
+	memcpy(a->op, op, ol);
+	const char *v = op + ol;
+	char *end;
+	a->value = strtod(v, &end);
+	if (end == v)
+		return -1;
+	if (*end == '%') {
+		a->value /= 100;
+		end++;
+	}
+	if (*end || !(a->value >= 0 && a->value <= 1))
+		return -1;
+	return 0;
+}
+
+long report_parse_window(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || v <= 0)
+		return -1;
+	long mul = !*end || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 :
+		!strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 :
+		!strcmp(end, "w") ? 604800 : -1;
+	if (mul < 0 || v > 100L * 366 * 86400 / mul)
+		return -1;
+	return v * mul;
+}
+
+/* n digits at p as an integer, or -1 */
+static int digits(const char *p, const char *e, int n)
+{
+	int v = 0;
+	if (e - p < n)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+int report_parse_time(const char *s, size_t n, double *t)
+{
+	const char *p = s, *e = s + n;
+	char buf[64];
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	/* epoch seconds */
+	size_t i = 0;
+	while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.'))
+		i++;
+	if (i == n && (n < 5 || s[4] != '-')) {
+		memcpy(buf, s, n);
+		buf[n] = 0;
+		char *end;
+		*t = strtod(buf, &end);
+		return *end ? -1 : 0;
+	}
+	int Y = digits(p, e, 4), M, D, h = 0, mi = 0, sec = 0;
+	double frac = 0;
+	if (Y < 0 || p[4] != '-' || (M = digits(p + 5, e, 2)) < 1 || M > 12 ||
+	    e - p < 10 || p[7] != '-' || (D = digits(p + 8, e, 2)) < 1 || D > 31)
+		return -1;
+	p += 10;
+	long off = 0;
+	if (p < e && (*p == 'T' || *p == 't' || *p == ' ')) {
+		p++;
+		if ((h = digits(p, e, 2)) < 0 || h > 23 || p + 2 >= e || p[2] != ':' ||
+		    (mi = digits(p + 3, e, 2)) < 0 || mi > 59)
+			return -1;
+		p += 5;
+		if (p < e && *p == ':') {
+			if ((sec = digits(p + 1, e, 2)) < 0 || sec > 60)
+				return -1;
+			p += 3;
+			if (p < e && (*p == '.' || *p == ',')) {
+				double scale = 0.1;
+				for (p++; p < e && isdigit((unsigned char)*p); p++, scale /= 10)
+					frac += (*p - '0') * scale;
+			}
+		}
+		if (p < e && (*p == 'Z' || *p == 'z')) {
+			p++;
+		} else if (p < e && (*p == '+' || *p == '-')) {
+			int sign = *p == '-' ? -1 : 1, oh, om = 0;
+			p++;
+			if ((oh = digits(p, e, 2)) < 0)
+				return -1;
+			p += 2;
+			if (p < e && *p == ':')
+				p++;
+			if (p < e && (om = digits(p, e, 2)) < 0)
+				return -1;
+			if (p < e)
+				p += 2;
+			off = sign * (oh * 3600L + om * 60L);
+		}
+	}
+	if (p != e)
+		return -1;
+	struct tm tm = { 0 };
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*t = (double)timegm(&tm) - off + frac;
+	return 0;
+}
+
+/* ---- readable predictions ---- */
+
+/* a word as one CoNLL column: no blanks inside */
+static void conll_word(FILE *f, const char *w)
+{
+	if (!*w) {
+		fputc('_', f);
+		return;
+	}
+	for (; *w; w++)
+		fputc(isspace((unsigned char)*w) ? '_' : *w, f);
+}
+
+static int ner_inline(FILE *f, struct sift_ner_counts *c, char **words,
+		      char **tags, size_t n)
+{
+	struct sift_ner_span *sp;
+	long ns = sift_ner_spans(c, (const char *const *)tags, n, &sp);
+	if (ns < 0)
+		return -1;
+	long k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputc(' ', f);
+		if (k < ns && sp[k].start == i)
+			fprintf(f, "[%.*s ", (int)sp[k].typelen, sp[k].type);
+		fputs(words[i], f);
+		if (k < ns && sp[k].end == i + 1) {
+			fputc(']', f);
+			k++;
+		}
+	}
+	fputc('\n', f);
+	free(sp);
+	return 0;
+}
+
+static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *out)
+{
+	const msgpack_object *rec;
+	struct sift_ner_counts c;
+	int ret, first = 1;
+	sift_ner_init(&c, SIFT_SCHEME_IOB2, SIFT_MODE_CONLLEVAL);
+	while ((ret = sift_read(r, &rec)) > 0) {
+		char **words, **pred, **gold;
+		size_t nw, np, ng;
+		if (sift_get_strs(r, rec, "words", 0, &words, &nw) < 0)
+			return -1;
+		if (sift_get_strs(r, rec, "pred", 0, &pred, &np) < 0 ||
+		    sift_get_strs(r, rec, "gold", 1, &gold, &ng) < 0) {
+			free(words);
+			free(pred);
+			return -1;
+		}
+		int bad = 0;
+		if (np != nw || (gold && ng != nw)) {
+			sift_rerror(r, "%zu words but %zu predicted and %zu gold tags",
+				    nw, np, gold ? ng : nw);
+			bad = 1;
+		} else if (o->conll && !gold) {
+			sift_rerror(r, "no gold tags: CoNLL columns need word, gold and predicted tags");
+			bad = 1;
+		} else if (o->conll) {
+			if (!first)
+				fputc('\n', out);
+			for (size_t i = 0; i < nw; i++) {
+				conll_word(out, words[i]);
+				fprintf(out, " %s %s\n", gold[i], pred[i]);
+			}
+		} else {
+			bad = ner_inline(out, &c, words, pred, nw) < 0;
+			if (!bad && gold) {
+				int same = 1;
+				for (size_t i = 0; i < nw && same; i++)
+					same = !strcmp(gold[i], pred[i]);
+				if (!same) {
+					fputs("  gold: ", out);
+					bad = ner_inline(out, &c, words, gold, nw) < 0;
+				}
+			}
+			if (bad)
+				sift_rerror(r, "%s", c.err);
+		}
+		first = 0;
+		free(words);
+		free(pred);
+		free(gold);
+		if (bad)
+			return -1;
+	}
+	sift_ner_free(&c);
+	return ret < 0 ? -1 : 0;
+}
+
+/* one line of text, newlines and tabs as spaces */
+static void flat(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
+}
+
+static int show_cls(struct sift_reader *r, const struct sift_header *h, FILE *out)
+{
+	const msgpack_object *rec;
+	int ret, width = 1;
+	for (int k = 0; k < h->nlabels; k++)
+		if ((int)strlen(h->labels[k]) > width)
+			width = (int)strlen(h->labels[k]);
+	while ((ret = sift_read(r, &rec)) > 0) {
+		const char *pred, *gold, *text, *tb;
+		uint32_t pl, gl, tl = 0, bl = 0;
+		float *probs = NULL;
+		size_t np = 0;
+		int hg, ht, hb;
+		if (sift_need_str(r, rec, "pred", &pred, &pl) < 0 ||
+		    (hg = sift_opt_str(r, rec, "gold", &gold, &gl)) < 0 ||
+		    (ht = sift_opt_str(r, rec, "text", &text, &tl)) < 0 ||
+		    (hb = sift_opt_str(r, rec, "text_b", &tb, &bl)) < 0)
+			return -1;
+		if (sift_get(rec, "probs") && sift_need_f32s(r, rec, "probs", &probs, &np) < 0)
+			return -1;
+		int k = sift_label_index(h, pred, pl);
+		fprintf(out, "%-*.*s", width, (int)pl, pred);
+		if (k >= 0 && (size_t)k < np)
+			fprintf(out, " %.3f", probs[k]);
+		else
+			fputs("     -", out);
+		fputs("  ", out);
+		if (ht)
+			flat(out, text, tl);
+		if (hb) {
+			fputs(" || ", out);
+			flat(out, tb, bl);
+		}
+		if (hg && (gl != pl || memcmp(gold, pred, pl)))
+			fprintf(out, "  [gold: %.*s]", (int)gl, gold);
+		fputc('\n', out);
+		free(probs);
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- monitoring ---- */
+
+struct group {
+	long window;		/* start, seconds since the epoch; LONG_MIN = all */
+	char *topic;		/* NULL = all */
+	long n;
+	long *count;		/* per label */
+};
+
+struct groups {
+	struct group *g;
+	size_t n, cap;
+	int nl;			/* labels */
+	char **labels;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	if (x->window != y->window)
+		return x->window < y->window ? -1 : 1;
+	if (!x->topic || !y->topic)
+		return !!x->topic - !!y->topic;
+	return strcmp(x->topic, y->topic);
+}
+
+static struct group *group_get(struct groups *gs, long window, const char *topic,
+			       size_t tl)
+{
+	/* the last group first: records mostly come in time order */
+	for (size_t i = gs->n; i-- > 0;) {
+		struct group *g = &gs->g[i];
+		if (g->window == window &&
+		    (topic ? g->topic && strlen(g->topic) == tl && !memcmp(g->topic, topic, tl)
+			   : !g->topic))
+			return g;
+	}
+	if (gs->n == gs->cap) {
+		gs->cap = gs->cap ? 2 * gs->cap : 64;
+		gs->g = sift_xrealloc(gs->g, gs->cap * sizeof *gs->g);
+	}
+	struct group *g = &gs->g[gs->n++];
+	g->window = window;
+	g->topic = topic ? strndup(topic, tl) : NULL;
+	g->n = 0;
+	g->count = sift_xcalloc(gs->nl, sizeof *g->count);
+	return g;
+}
+
+static void window_name(char *buf, size_t n, long w)
+{
+	if (w == LONG_MIN) {
+		snprintf(buf, n, "all");
+		return;
+	}
+	time_t t = (time_t)w;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int crossed(const struct report_alert *a, double share)
+{
+	if (!strcmp(a->op, ">"))
+		return share > a->value;
+	if (!strcmp(a->op, ">="))
+		return share >= a->value;
+	if (!strcmp(a->op, "<"))
+		return share < a->value;
+	return share <= a->value;
+}
+
+static void monitor_print(FILE *out, const struct groups *gs, const struct report_opts *o)
+{
+	char wb[32];
+	int tw = 5;
+	for (size_t i = 0; i < gs->n; i++)
+		if (gs->g[i].topic && (int)strlen(gs->g[i].topic) > tw)
+			tw = (int)strlen(gs->g[i].topic);
+	if (o->format == REPORT_CSV) {
+		fputs("window,topic,n", out);
+		for (int k = 0; k < gs->nl; k++)
+			fprintf(out, ",%s", gs->labels[k]);
+		fputc('\n', out);
+	} else if (o->format == REPORT_MARKDOWN) {
+		fputs("| window | topic | n |", out);
+		for (int k = 0; k < gs->nl; k++)
+			fprintf(out, " %s |", gs->labels[k]);
+		fputs("\n|:--|:--|--:|", out);
+		for (int k = 0; k < gs->nl; k++)
+			fputs("--:|", out);
+		fputc('\n', out);
+	} else if (o->format == REPORT_TEXT) {
+		fprintf(out, "%-20s  %-*s  %7s", "window", tw, "topic", "n");
+		for (int k = 0; k < gs->nl; k++)
+			fprintf(out, "  %*s", (int)(strlen(gs->labels[k]) > 6 ? strlen(gs->labels[k]) : 6),
+				gs->labels[k]);
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < gs->n; i++) {
+		const struct group *g = &gs->g[i];
+		const char *topic = g->topic ? g->topic : "*";
+		window_name(wb, sizeof wb, g->window);
+		if (o->format == REPORT_JSON) {
+			json_t *j = json_object(), *sh = json_object();
+			json_object_set_new(j, "window", json_string(wb));
+			json_object_set_new(j, "topic", g->topic ? json_string(g->topic) : json_null());
+			json_object_set_new(j, "n", json_integer(g->n));
+			for (int k = 0; k < gs->nl; k++)
+				json_object_set_new(sh, gs->labels[k],
+						    json_real((double)g->count[k] / (double)g->n));
+			json_object_set_new(j, "share", sh);
+			json_dumpf(j, out, JSON_COMPACT | JSON_PRESERVE_ORDER |
+				   JSON_REAL_PRECISION(17));
+			fputc('\n', out);
+			json_decref(j);
+			continue;
+		}
+		if (o->format == REPORT_CSV)
+			fprintf(out, "%s,%s,%ld", wb, topic, g->n);
+		else if (o->format == REPORT_MARKDOWN)
+			fprintf(out, "| %s | %s | %ld |", wb, topic, g->n);
+		else
+			fprintf(out, "%-20s  %-*s  %7ld", wb, tw, topic, g->n);
+		for (int k = 0; k < gs->nl; k++) {
+			double s = (double)g->count[k] / (double)g->n;
+			if (o->format == REPORT_CSV) {
+				fputc(',', out);
+				report_num(out, s);
+			} else if (o->format == REPORT_MARKDOWN) {
+				fprintf(out, " %.3f |", s);
+			} else {
+				fprintf(out, "  %*.3f", (int)(strlen(gs->labels[k]) > 6 ? strlen(gs->labels[k]) : 6), s);
+			}
+		}
+		fputc('\n', out);
+	}
+}
+
+static int monitor(struct sift_reader *r, const struct sift_header *h,
+		   const struct report_opts *o, FILE *out)
+{
+	struct groups gs = { 0 };
+	const msgpack_object *rec;
+	int ret, status = 0;
+	gs.nl = h->nlabels;
+	gs.labels = h->labels;
+	while ((ret = sift_read(r, &rec)) > 0) {
+		const char *pred, *ts, *topic = NULL;
+		uint32_t pl, tl = 0, topl = 0;
+		if (sift_need_str(r, rec, "pred", &pred, &pl) < 0) {
+			status = -1;
+			break;
+		}
+		int k = sift_label_index(h, pred, pl);
+		if (k < 0) {
+			sift_rerror(r, "predicted label '%.*s' is not in the header's labels",
+				    (int)pl, pred);
+			status = -1;
+			break;
+		}
+		long window = LONG_MIN;
+		if (o->window) {
+			double t;
+			const msgpack_object *tv = sift_get(rec, "time");
+			if (!tv) {
+				sift_rerror(r, "no time: --window needs a time on every record");
+				status = -1;
+				break;
+			}
+			if (tv->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    tv->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+			    tv->type == MSGPACK_OBJECT_FLOAT64 || tv->type == MSGPACK_OBJECT_FLOAT32) {
+				double v;
+				sift_opt_num(r, rec, "time", &v);
+				t = v;
+			} else if (sift_need_str(r, rec, "time", &ts, &tl) < 0) {
+				status = -1;
+				break;
+			} else if (report_parse_time(ts, tl, &t) < 0) {
+				sift_rerror(r, "time '%.*s' is neither ISO 8601 nor epoch seconds",
+					    (int)tl, ts);
+				status = -1;
+				break;
+			}
+			window = (long)floor(t / o->window) * o->window;
+		}
+		if (o->by_topic) {
+			int has = sift_opt_str(r, rec, "topic", &topic, &topl);
+			if (has < 0) {
+				status = -1;
+				break;
+			}
+			if (!has) {
+				topic = "(none)";
+				topl = 6;
+			}
+		}
+		struct group *g = group_get(&gs, window, topic, topl);
+		g->n++;
+		g->count[k]++;
+	}
+	if (ret < 0)
+		status = -1;
+	qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
+	if (status == 0) {
+		monitor_print(out, &gs, o);
+		int alerts = 0;
+		char wb[32];
+		for (size_t i = 0; i < gs.n; i++) {
+			const struct group *g = &gs.g[i];
+			if (g->n < o->min_count)
+				continue;
+			for (int a = 0; a < o->nalerts; a++) {
+				const struct report_alert *al = &o->alerts[a];
+				int k = -1;
+				for (int j = 0; j < gs.nl; j++)
+					if (!strcmp(gs.labels[j], al->label))
+						k = j;
+				double s = (double)g->count[k] / (double)g->n;
+				if (!crossed(al, s))
+					continue;
+				window_name(wb, sizeof wb, g->window);
+				fprintf(out, "ALERT %s window %s topic %s: %s = %.3f (%ld of %ld)\n",
+					al->text, wb, g->topic ? g->topic : "*", al->label, s,
+					g->count[k], g->n);
+				alerts++;
+			}
+		}
+		if (alerts)
+			status = SIFT_EXIT_ALERT;
+	}
+	for (size_t i = 0; i < gs.n; i++) {
+		free(gs.g[i].topic);
+		free(gs.g[i].count);
+	}
+	free(gs.g);
+	return status;
+}
+
+int report_predictions(struct sift_reader *r, const struct sift_header *h,
+		       const struct report_opts *o, FILE *out)
+{
+	int is_ner = !strcmp(h->task, "ner");
+	int monitoring = o->window || o->by_topic || o->nalerts;
+	if (monitoring && is_ner) {
+		sift_rerror(r, "monitoring (--window, --by-topic, --alert) needs "
+			    "classification predictions, got task ner");
+		return -1;
+	}
+	if (o->conll && !is_ner) {
+		sift_rerror(r, "--conll needs NER predictions, got task %s", h->task);
+		return -1;
+	}
+	for (int a = 0; a < o->nalerts; a++)
+		if (sift_label_index(h, o->alerts[a].label, strlen(o->alerts[a].label)) < 0) {
+			sift_rerror(r, "--alert '%s': no label '%s' in the stream",
+				    o->alerts[a].text, o->alerts[a].label);
+			return -1;
+		}
+	if (monitoring)
+		return monitor(r, h, o, out);
+	return is_ner ? show_ner(r, o, out) : show_cls(r, h, out);
+}

@@ -1,0 +1,286 @@
+/* reporttable.c: a metrics record as conlleval's or scikit-learn's table, markdown, JSON or CSV. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "msgjson.h"	/* defines: sift_msg_to_json */
+#include "report.h"
+#include "reportmetrics.h"
+
+void report_num(FILE *f, double v)
+{
+	char buf[40];
+	for (int d = 15; d <= 17; d++) {
+		snprintf(buf, sizeof buf, "%.*g", d, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, f);
+}
+
+/* a CSV field, quoted when it needs to be (RFC 4180) */
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* a markdown table cell: pipes escaped */
+static void md_cell(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+static double pct(long a, long b)
+{
+	return b > 0 ? 100.0 * a / b : 0.0;
+}
+
+static double fb1(double p, double r)
+{
+	return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
+
+static void ner_markdown(FILE *f, const struct sift_ner_counts *c)
+{
+	fprintf(f, "| type | precision | recall | FB1 | gold | predicted | correct |\n"
+		"|:-----|----------:|-------:|----:|-----:|----------:|--------:|\n");
+	for (int i = 0; i < c->ntypes; i++) {
+		const struct sift_ner_type *t = &c->types[i];
+		double p = pct(t->correct, t->pred), r = pct(t->correct, t->gold);
+		fputs("| ", f);
+		md_cell(f, t->name);
+		fprintf(f, " | %.2f%% | %.2f%% | %.2f | %ld | %ld | %ld |\n",
+			p, r, fb1(p, r), t->gold, t->pred, t->correct);
+	}
+	double p = pct(c->correct, c->pred), r = pct(c->correct, c->gold);
+	fprintf(f, "| **overall** | %.2f%% | %.2f%% | %.2f | %ld | %ld | %ld |\n",
+		p, r, fb1(p, r), c->gold, c->pred, c->correct);
+	fprintf(f, "\nToken accuracy %.2f%% over %ld tokens (%s, %s).\n",
+		pct(c->correct_tags, c->tokens), c->tokens,
+		sift_ner_mode_name(c->mode), sift_ner_scheme_name(c->scheme));
+}
+
+static void ner_csv(FILE *f, const struct sift_ner_counts *c)
+{
+	fputs("type,precision,recall,f1,phrases_gold,phrases_pred,correct\n", f);
+	for (int i = 0; i < c->ntypes; i++) {
+		const struct sift_ner_type *t = &c->types[i];
+		double p, r, f1;
+		sift_ner_type_prf(t, &p, &r, &f1);
+		csv_field(f, t->name);
+		fputc(',', f);
+		report_num(f, p);
+		fputc(',', f);
+		report_num(f, r);
+		fputc(',', f);
+		report_num(f, f1);
+		fprintf(f, ",%ld,%ld,%ld\n", t->gold, t->pred, t->correct);
+	}
+	fputs("overall,", f);
+	report_num(f, sift_ner_precision(c));
+	fputc(',', f);
+	report_num(f, sift_ner_recall(c));
+	fputc(',', f);
+	report_num(f, sift_ner_f1(c));
+	fprintf(f, ",%ld,%ld,%ld\n", c->gold, c->pred, c->correct);
+}
+
+/* sklearn.metrics.classification_report, character for character */
+static void cls_text(FILE *f, const struct sift_cls_metrics *m, int digits)
+{
+	int width = 12;	/* strlen("weighted avg") */
+	for (int k = 0; k < m->n; k++)
+		if ((int)strlen(m->labels[k]) > width)
+			width = (int)strlen(m->labels[k]);
+	if (digits > width)
+		width = digits;
+	fprintf(f, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall",
+		"f1-score", "support");
+	for (int k = 0; k < m->n; k++) {
+		struct sift_prf p = sift_cls_class(m, k);
+		fprintf(f, "%*s  %9.*f %9.*f %9.*f %9ld\n", width, m->labels[k],
+			digits, p.precision, digits, p.recall, digits, p.f1, p.support);
+	}
+	fputc('\n', f);
+	fprintf(f, "%*s  %9s %9s %9.*f %9ld\n", width, "accuracy", "", "", digits,
+		sift_cls_accuracy(m), m->total);
+	static const char *const names[] = { "macro avg", "weighted avg" };
+	enum sift_cls_avg avg[] = { SIFT_AVG_MACRO, SIFT_AVG_WEIGHTED };
+	for (int i = 0; i < 2; i++) {
+		struct sift_prf p = sift_cls_average(m, avg[i]);
+		fprintf(f, "%*s  %9.*f %9.*f %9.*f %9ld\n", width, names[i], digits,
+			p.precision, digits, p.recall, digits, p.f1, p.support);
+	}
+}
+
+static void cls_confusion(FILE *f, const struct sift_cls_metrics *m)
+{
+	int width = 4, cw = 6;
+	for (int k = 0; k < m->n; k++) {
+		int l = (int)strlen(m->labels[k]);
+		if (l > width)
+			width = l;
+		if (l + 1 > cw)
+			cw = l + 1;
+	}
+	fprintf(f, "\nconfusion matrix (rows: gold, columns: predicted)\n%*s ", width, "");
+	for (int k = 0; k < m->n; k++)
+		fprintf(f, " %*s", cw, m->labels[k]);
+	fputc('\n', f);
+	for (int g = 0; g < m->n; g++) {
+		fprintf(f, "%*s ", width, m->labels[g]);
+		for (int p = 0; p < m->n; p++)
+			fprintf(f, " %*ld", cw, m->conf[g * m->n + p]);
+		fputc('\n', f);
+	}
+}
+
+static void cls_markdown(FILE *f, const struct sift_cls_metrics *m, int digits)
+{
+	fputs("| class | precision | recall | f1-score | support |\n"
+	      "|:------|----------:|-------:|---------:|--------:|\n", f);
+	for (int k = 0; k < m->n; k++) {
+		struct sift_prf p = sift_cls_class(m, k);
+		fputs("| ", f);
+		md_cell(f, m->labels[k]);
+		fprintf(f, " | %.*f | %.*f | %.*f | %ld |\n", digits, p.precision,
+			digits, p.recall, digits, p.f1, p.support);
+	}
+	fprintf(f, "| **accuracy** | | | %.*f | %ld |\n", digits,
+		sift_cls_accuracy(m), m->total);
+	static const char *const names[] = { "macro avg", "weighted avg" };
+	enum sift_cls_avg avg[] = { SIFT_AVG_MACRO, SIFT_AVG_WEIGHTED };
+	for (int i = 0; i < 2; i++) {
+		struct sift_prf p = sift_cls_average(m, avg[i]);
+		fprintf(f, "| **%s** | %.*f | %.*f | %.*f | %ld |\n", names[i], digits,
+			p.precision, digits, p.recall, digits, p.f1, p.support);
+	}
+	fputs("\n| gold \\ predicted |", f);
+	for (int k = 0; k < m->n; k++) {
+		fputc(' ', f);
+		md_cell(f, m->labels[k]);
+		fputs(" |", f);
+	}
+	fputs("\n|:--|", f);
+	for (int k = 0; k < m->n; k++)
+		fputs("--:|", f);
+	fputc('\n', f);
+	for (int g = 0; g < m->n; g++) {
+		fputs("| ", f);
+		md_cell(f, m->labels[g]);
+		fputs(" |", f);
+		for (int p = 0; p < m->n; p++)
+			fprintf(f, " %ld |", m->conf[g * m->n + p]);
+		fputc('\n', f);
+	}
+}
+
+static void cls_csv(FILE *f, const struct sift_cls_metrics *m)
+{
+	fputs("class,precision,recall,f1,support\n", f);
+	for (int k = 0; k < m->n; k++) {
+		struct sift_prf p = sift_cls_class(m, k);
+		csv_field(f, m->labels[k]);
+		fputc(',', f);
+		report_num(f, p.precision);
+		fputc(',', f);
+		report_num(f, p.recall);
+		fputc(',', f);
+		report_num(f, p.f1);
+		fprintf(f, ",%ld\n", p.support);
+	}
+	fputs("accuracy,,,", f);
+	report_num(f, sift_cls_accuracy(m));
+	fprintf(f, ",%ld\n", m->total);
+	static const char *const names[] = { "micro avg", "macro avg", "weighted avg" };
+	enum sift_cls_avg avg[] = { SIFT_AVG_MICRO, SIFT_AVG_MACRO, SIFT_AVG_WEIGHTED };
+	for (int i = 0; i < 3; i++) {
+		struct sift_prf p = sift_cls_average(m, avg[i]);
+		fprintf(f, "%s,", names[i]);
+		report_num(f, p.precision);
+		fputc(',', f);
+		report_num(f, p.recall);
+		fputc(',', f);
+		report_num(f, p.f1);
+		fprintf(f, ",%ld\n", p.support);
+	}
+}
+
+static int json_record(FILE *f, const msgpack_object *rec)
+{
+	json_t *j = sift_msg_to_json(rec);
+	if (!j)
+		return -1;
+	int r = json_dumpf(j, f, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	fputc('\n', f);
+	json_decref(j);
+	return r;
+}
+
+int report_metrics(struct sift_reader *r, const struct sift_header *h,
+		   const struct report_opts *o, FILE *out)
+{
+	const msgpack_object *rec;
+	int ret, n = 0;
+	(void)h;
+	while ((ret = sift_read(r, &rec)) > 0) {
+		const char *task;
+		uint32_t tl;
+		if (sift_need_str(r, rec, "task", &task, &tl) < 0)
+			return -1;
+		if (n++ && o->format != REPORT_JSON)
+			fputc('\n', out);
+		if (o->format == REPORT_JSON) {
+			if (json_record(out, rec) < 0) {
+				sift_rerror(r, "cannot write JSON");
+				return -1;
+			}
+		} else if (tl == 3 && !memcmp(task, "ner", 3)) {
+			struct sift_ner_counts c;
+			if (sift_read_ner_metrics(r, rec, &c) < 0) {
+				sift_ner_free(&c);
+				return -1;
+			}
+			if (o->format == REPORT_TEXT)
+				sift_ner_print_conlleval(out, &c);
+			else if (o->format == REPORT_MARKDOWN)
+				ner_markdown(out, &c);
+			else
+				ner_csv(out, &c);
+			sift_ner_free(&c);
+		} else if ((tl == 3 && !memcmp(task, "cls", 3)) ||
+			   (tl == 4 && !memcmp(task, "pair", 4))) {
+			struct sift_cls_metrics m;
+			if (sift_read_cls_metrics(r, rec, &m) < 0) {
+				sift_cls_free(&m);
+				return -1;
+			}
+			if (o->format == REPORT_TEXT) {
+				cls_text(out, &m, o->digits);
+				cls_confusion(out, &m);
+			} else if (o->format == REPORT_MARKDOWN) {
+				cls_markdown(out, &m, o->digits);
+			} else {
+				cls_csv(out, &m);
+			}
+			sift_cls_free(&m);
+		} else {
+			sift_rerror(r, "unknown task '%.*s' in a metrics record", (int)tl, task);
+			return -1;
+		}
+	}
+	return ret < 0 ? -1 : 0;
+}
