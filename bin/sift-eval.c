@@ -10,8 +10,7 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: sift-eval [-f] [--scheme iob1|iob2|iobes] [--mode conlleval|strict]"
-	" [file]\n";
+	"usage: sift-eval [-f] [-m mode] [-s scheme] [file]\n";
 
 static const char help[] =
 	"Score a predictions stream (from sift-fwd) that carries gold labels and\n"

@@ -10,8 +10,8 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: sift-report [-c] [-F format] [-d digits] [-p file.svg] [-m metric]\n"
-	"                   [-w window] [-t] [-a label>share ...] [-n count] [file]\n";
+	"usage: sift-report [-ct] [-a rule] [-d digits] [-F format] [-m metric]"
+	" [-n count] [-p file] [-w window] [file]\n";
 
 static const char help[] =
 	"Make a sift stream readable.  The kind of stream decides what comes out:\n"
@@ -25,7 +25,7 @@ static const char help[] =
 	"  -d, --digits N      digits of classification tables (default 2)\n"
 	"  -p, --plot FILE     log: write loss, learning rate and dev curves as SVG\n"
 	"  -m, --metric KEY    log: the dev score to rank by (default: the first of\n"
-	"                      f1, macro_f1, overall.f1, macro.f1, accuracy)\n"
+	"                      f1, accuracy, overall.f1, macro_f1, macro.f1)\n"
 	"  -c, --conll         NER predictions: word gold pred columns for conlleval\n"
 	"  -w, --window DUR    classification predictions: group by time windows of\n"
 	"                      DUR (90s, 15m, 1h, 1d, 1w), aligned on the epoch, UTC\n"

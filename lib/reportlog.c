@@ -68,8 +68,15 @@ static int num_at(const msgpack_object *map, const char *path, double *v)
 
 /* the dev score to rank by when none is named: the first present */
 static const char *const auto_metrics[] = {
-	"f1", "macro_f1", "overall.f1", "macro.f1", "accuracy",
+	"f1", "accuracy", "overall.f1", "macro_f1", "macro.f1",
 };
+
+/* a loss is better lower, any other score higher */
+static int lower_better(const char *metric)
+{
+	size_t n = strlen(metric);
+	return n >= 4 && !strcmp(metric + n - 4, "loss");
+}
 
 struct summary {
 	long records, steps;
@@ -82,6 +89,8 @@ struct summary {
 	double tps_sum;
 	long tps_n;
 	long devs;
+	double kept_step;	/* the trainer's best_step from its end record */
+	char end[32];		/* why the run ended, or "" */
 };
 
 static void summary_text(FILE *f, const struct summary *s)
@@ -100,6 +109,8 @@ static void summary_text(FILE *f, const struct summary *s)
 			s->last_score_step);
 	else
 		fprintf(f, "best dev     no dev scores in the log\n");
+	if (s->end[0])
+		fprintf(f, "end          %s; the trainer kept step %.0f\n", s->end, s->kept_step);
 	if (!isnan(s->elapsed))
 		fprintf(f, "time         %.1f s\n", s->elapsed);
 	if (s->tps_n)
@@ -111,21 +122,25 @@ static void summary_json(FILE *f, const struct summary *s)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "records", json_integer(s->records));
-	json_object_set_new(j, "first_step", json_real(s->first_step));
-	json_object_set_new(j, "last_step", json_real(s->last_step));
-	json_object_set_new(j, "epochs", json_real(s->epochs));
+	json_object_set_new(j, "first_step", json_integer((json_int_t)s->first_step));
+	json_object_set_new(j, "last_step", json_integer((json_int_t)s->last_step));
+	json_object_set_new(j, "epochs", json_integer((json_int_t)s->epochs));
 	if (s->steps) {
 		json_object_set_new(j, "loss_first", json_real(s->loss_first));
 		json_object_set_new(j, "loss_last", json_real(s->loss_last));
 		json_object_set_new(j, "loss_min", json_real(s->loss_min));
-		json_object_set_new(j, "loss_min_step", json_real(s->loss_min_step));
+		json_object_set_new(j, "loss_min_step", json_integer((json_int_t)s->loss_min_step));
 	}
 	if (s->devs) {
 		json_object_set_new(j, "metric", json_string(s->metric));
 		json_object_set_new(j, "best_score", json_real(s->best));
-		json_object_set_new(j, "best_step", json_real(s->best_step));
-		json_object_set_new(j, "best_epoch", json_real(s->best_epoch));
+		json_object_set_new(j, "best_step", json_integer((json_int_t)s->best_step));
+		json_object_set_new(j, "best_epoch", json_integer((json_int_t)s->best_epoch));
 		json_object_set_new(j, "last_score", json_real(s->last_score));
+	}
+	if (s->end[0]) {
+		json_object_set_new(j, "end", json_string(s->end));
+		json_object_set_new(j, "kept_step", json_integer((json_int_t)s->kept_step));
 	}
 	if (!isnan(s->elapsed))
 		json_object_set_new(j, "time_s", json_real(s->elapsed));
@@ -183,8 +198,8 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 	double t0 = NAN, t1 = NAN;
 	(void)h;
 	s.elapsed = NAN;
-	s.best = -INFINITY;
 	s.metric = o->metric;
+	s.best = o->metric && lower_better(o->metric) ? INFINITY : -INFINITY;
 	while ((ret = sift_read(r, &rec)) > 0) {
 		double step, v, epoch = 0;
 		if (!num_at(rec, "step", &step))
@@ -224,6 +239,12 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 				t0 = v;
 			t1 = v;
 		}
+		const char *why;
+		uint32_t wl;
+		if (sift_opt_str(r, rec, "end", &why, &wl) > 0) {
+			snprintf(s.end, sizeof s.end, "%.*s", (int)wl, why);
+			num_at(rec, "best_step", &s.kept_step);
+		}
 		const msgpack_object *d = sift_get(rec, "dev");
 		if (d && d->type == MSGPACK_OBJECT_MAP) {
 			if (!s.metric) {
@@ -233,8 +254,8 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 						break;
 					}
 				if (!s.metric) {
-					sift_rerror(r, "dev: no score found (tried f1, macro_f1, "
-						    "overall.f1, macro.f1, accuracy); name one with --metric");
+					sift_rerror(r, "dev: no score found (tried f1, accuracy, "
+						    "overall.f1, macro_f1, macro.f1); name one with --metric");
 					status = -1;
 					break;
 				}
@@ -247,7 +268,7 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 			s.devs++;
 			s.last_score = v;
 			s.last_score_step = step;
-			if (v > s.best) {
+			if (lower_better(s.metric) ? v < s.best : v > s.best) {
 				s.best = v;
 				s.best_step = step;
 				s.best_epoch = epoch;

@@ -146,13 +146,9 @@ static void conll_word(FILE *f, const char *w)
 		fputc(isspace((unsigned char)*w) ? '_' : *w, f);
 }
 
-static int ner_inline(FILE *f, struct sift_ner_counts *c, char **words,
-		      char **tags, size_t n)
+static void ner_inline(FILE *f, char **words, size_t n,
+		       const struct sift_ner_span *sp, long ns)
 {
-	struct sift_ner_span *sp;
-	long ns = sift_ner_spans(c, (const char *const *)tags, n, &sp);
-	if (ns < 0)
-		return -1;
 	long k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
@@ -166,7 +162,41 @@ static int ner_inline(FILE *f, struct sift_ner_counts *c, char **words,
 		}
 	}
 	fputc('\n', f);
-	free(sp);
+}
+
+static int same_spans(const struct sift_ner_span *a, long na,
+		      const struct sift_ner_span *b, long nb)
+{
+	if (na != nb)
+		return 0;
+	for (long i = 0; i < na; i++)
+		if (a[i].start != b[i].start || a[i].end != b[i].end ||
+		    a[i].typelen != b[i].typelen ||
+		    memcmp(a[i].type, b[i].type, a[i].typelen))
+			return 0;
+	return 1;
+}
+
+/* the sentence with its predicted entities in brackets, and a second
+ * line with the gold ones when they differ */
+static int ner_sentence(FILE *f, struct sift_ner_counts *c, char **words,
+			char **pred, char **gold, size_t n)
+{
+	struct sift_ner_span *ps, *gs = NULL;
+	long np = sift_ner_spans(c, (const char *const *)pred, n, &ps), ng = 0;
+	if (np < 0)
+		return -1;
+	if (gold && (ng = sift_ner_spans(c, (const char *const *)gold, n, &gs)) < 0) {
+		free(ps);
+		return -1;
+	}
+	ner_inline(f, words, n, ps, np);
+	if (gold && !same_spans(ps, np, gs, ng)) {
+		fputs("  gold: ", f);
+		ner_inline(f, words, n, gs, ng);
+	}
+	free(ps);
+	free(gs);
 	return 0;
 }
 
@@ -203,16 +233,7 @@ static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *ou
 				fprintf(out, " %s %s\n", gold[i], pred[i]);
 			}
 		} else {
-			bad = ner_inline(out, &c, words, pred, nw) < 0;
-			if (!bad && gold) {
-				int same = 1;
-				for (size_t i = 0; i < nw && same; i++)
-					same = !strcmp(gold[i], pred[i]);
-				if (!same) {
-					fputs("  gold: ", out);
-					bad = ner_inline(out, &c, words, gold, nw) < 0;
-				}
-			}
+			bad = ner_sentence(out, &c, words, pred, gold, nw) < 0;
 			if (bad)
 				sift_rerror(r, "%s", c.err);
 		}

@@ -68,7 +68,8 @@
  *     cls/pair: text, text_b, pred str, probs f32[L], gold str (optional)
  *     time, topic passed through
  *
- *   metrics      see sift-eval(1)
+ *   metrics      see sift-eval(1): ner {task, scheme, mode, overall, types},
+ *                cls {task, accuracy, labels, classes, micro, macro, weighted, confusion}
  *   log          see sift-train(1): step, epoch, loss, lr, grad_norm, ...
  */
 

@@ -4,7 +4,7 @@
 
 #include "svgplot.h"
 
-enum { W = 720, PH = 210, ML = 78, MR = 24, MT = 34, GAP = 44, MB = 48 };
+enum { W = 720, PH = 210, ML = 78, MR = 24, MT = 50, GAP = 44, MB = 48 };
 
 static void esc(FILE *f, const char *s)
 {
@@ -203,14 +203,15 @@ int sift_svg_plot(FILE *f, const char *title, const char *xlabel,
 			esc(f, P->mark_label);
 			fputs("</text>\n", f);
 		}
-		/* legend, top right inside the panel */
-		for (int k = 0; k < P->ns; k++) {
-			int ly = top + 16 + 16 * k;
+		/* legend, right-aligned just above the panel */
+		double lx = ML + pw;
+		for (int k = P->ns - 1; k >= 0; k--) {
+			int ly = top - 9;
+			lx -= 7.0 * (double)strlen(P->s[k].name ? P->s[k].name : "") + 34;
 			fprintf(f, "<line x1=\"%.0f\" y1=\"%d\" x2=\"%.0f\" y2=\"%d\" stroke=\"%s\" "
-				"stroke-width=\"3\"/>\n", ML + pw - 130, ly, ML + pw - 110, ly,
-				P->s[k].color);
+				"stroke-width=\"3\"/>\n", lx, ly, lx + 20, ly, P->s[k].color);
 			fprintf(f, "<text x=\"%.0f\" y=\"%d\" dominant-baseline=\"middle\">",
-				ML + pw - 104, ly);
+				lx + 25, ly);
 			esc(f, P->s[k].name);
 			fputs("</text>\n", f);
 		}
