@@ -1,0 +1,255 @@
+/* cuda-train.c: trains a BERT checkpoint on synthetic batches through one backend, for the CPU/CUDA loss-curve parity run and the GPU benchmark. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adamw.h"	/* defines: grad_norm, grad_clip (host memory) */
+#include "backend.h"
+#include "bert.h"
+#include "bert_bwd.h"
+#include "device.h"
+#include "rng.h"
+#include "stream.h"	/* defines: sift_setprog, sift_die, exit statuses */
+#ifdef SIFT_CUDA
+#include "../kernels/backend_cuda.h"	/* defines: sift_cuda_sumsq, sift_cuda_scale */
+#endif
+
+/*
+ * Not an installed program: scripts/check-gpu.sh and bench/bench-cuda.sh
+ * build it.  Each step draws a batch from the seed alone (so every
+ * backend sees the same batches), runs bert_forward, the loss, and
+ * bert_backward with dropout, clips the global gradient norm at 1 and
+ * takes an AdamW step (lr 5e-5, weight decay 0.01 except biases and
+ * LayerNorm).  It prints one line per step with the loss and norm in
+ * %a (exact) and %.9g, then a hash of the final parameters, so two runs
+ * can be compared bit for bit.  With --bench W it runs W untimed steps
+ * first and prints tokens/s and model FLOPs utilisation.
+ */
+
+static const char usage[] =
+	"usage: cuda-train [--device auto|cpu|cuda] [--precision fp32|bf16]\n"
+	"                  [--head seq|token] [--steps n] [--batch B] [--seq T]\n"
+	"                  [--varlen] [--bench warmup] [--seed n] model-dir\n";
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int no_decay(const char *name)
+{
+	return strstr(name, "bias") || strstr(name, "LayerNorm");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "device", required_argument, 0, 'd' },
+		{ "precision", required_argument, 0, 'p' },
+		{ "head", required_argument, 0, 'H' },
+		{ "steps", required_argument, 0, 's' },
+		{ "batch", required_argument, 0, 'B' },
+		{ "seq", required_argument, 0, 'T' },
+		{ "varlen", no_argument, 0, 'v' },
+		{ "bench", required_argument, 0, 'w' },
+		{ "seed", required_argument, 0, 'S' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	enum sift_device_req req = SIFT_DEVICE_AUTO, dev;
+	enum sift_precision prec = SIFT_PREC_FP32;
+	enum bert_head head = BERT_HEAD_SEQ;
+	int steps = 50, B = 8, T = 64, varlen = 0, warm = -1, c;
+	uint64_t seed = 42;
+	char err[512];
+
+	sift_setprog(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (sift_device_parse(optarg, &req) < 0)
+				sift_die(SIFT_EXIT_USAGE, "--device: %s: not auto, cpu or cuda", optarg);
+			break;
+		case 'p':
+			if (sift_precision_parse(optarg, &prec) < 0)
+				sift_die(SIFT_EXIT_USAGE, "--precision: %s: not fp32 or bf16", optarg);
+			break;
+		case 'H':
+			head = strcmp(optarg, "token") == 0 ? BERT_HEAD_TOKEN : BERT_HEAD_SEQ;
+			break;
+		case 's': steps = atoi(optarg); break;
+		case 'B': B = atoi(optarg); break;
+		case 'T': T = atoi(optarg); break;
+		case 'v': varlen = 1; break;
+		case 'w': warm = atoi(optarg); break;
+		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return SIFT_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || steps < 1 || B < 1 || T < 3) {
+		fputs(usage, stderr);
+		return SIFT_EXIT_USAGE;
+	}
+	if (sift_device_resolve(req, &dev, err, sizeof err) < 0)
+		sift_die(SIFT_EXIT_DATA, "%s", err);
+	if (prec == SIFT_PREC_BF16 && dev != SIFT_DEVICE_CUDA)
+		sift_die(SIFT_EXIT_USAGE, "--precision bf16 needs the cuda device");
+	struct sift_backend *be = sift_backend_get(sift_device_name(dev));
+	if (!be)
+		sift_die(SIFT_EXIT_DATA, "%s: backend not built in", sift_device_name(dev));
+#ifdef SIFT_CUDA
+	if (dev == SIFT_DEVICE_CUDA) {
+		char desc[256] = "";
+		sift_cuda_set_precision(prec == SIFT_PREC_BF16);
+		if (sift_cuda_describe(0, desc, sizeof desc) == 0)
+			printf("# device %s\n", desc);
+	}
+#endif
+
+	/* labels L0 .. L8 (a CoNLL-sized tag set); the head is initialised
+	 * from the seed when the checkpoint has none */
+	char *names[9], nb[9][4];
+	for (int i = 0; i < 9; i++) {
+		snprintf(nb[i], sizeof nb[i], "L%d", i);
+		names[i] = nb[i];
+	}
+	struct bert_model m;
+	if (bert_load(&m, argv[optind], head, names, head == BERT_HEAD_SEQ ? 3 : 9, 1,
+		      seed, err, sizeof err) < 0)
+		sift_die(SIFT_EXIT_DATA, "%s", err);
+	if (bert_upload(&m, be) < 0)
+		sift_die(SIFT_EXIT_DATA, "%s: out of memory for the parameters", be->name);
+	const struct bert_config *cf = &m.cfg;
+	int L = m.nlabels;
+	size_t nemb = (size_t)(cf->vocab_size + cf->max_pos + cf->type_vocab) * cf->hidden;
+	printf("# backend %s precision %s head %s layers %d hidden %d heads %d "
+	       "params %zu (non-embedding %zu) B %d T %d labels %d\n",
+	       be->name, sift_precision_name(prec), head == BERT_HEAD_SEQ ? "seq" : "token",
+	       cf->layers, cf->hidden, cf->heads, m.nparams, m.nparams - nemb, B, T, L);
+
+	struct bert_grads g;
+	struct bert_acts a;
+	struct bert_batch bb;
+	struct bert_train_opts fo = { 0, 0 };
+	memset(&bb, 0, sizeof bb);
+	if (bert_grads_init(&g, &m) < 0)
+		sift_die(SIFT_EXIT_DATA, "out of memory for the gradients");
+	bert_grads_zero(&g, &m);
+	bert_acts_init(&a);
+	float *mom = be->alloc(m.nparams * sizeof(float));
+	float *var = be->alloc(m.nparams * sizeof(float));
+	int32_t *ids = malloc((size_t)B * T * 4), *labels = malloc((size_t)B * T * 4);
+	int32_t *tg = malloc((size_t)B * T * 4), *seqlab = malloc((size_t)B * 4);
+	uint8_t *mask = malloc((size_t)B * T);
+	float *logits = malloc((size_t)B * T * (L > 0 ? L : 1) * sizeof(float));
+	int32_t *dtg = be->alloc((size_t)B * T * 4);
+	if (!mom || !var || !ids || !labels || !tg || !seqlab || !mask || !logits || !dtg)
+		sift_die(SIFT_EXIT_DATA, "out of memory");
+
+	int total = steps + (warm > 0 ? warm : 0);
+	double t0 = 0.0;
+	long tokens = 0;
+	for (int step = 0; step < total; step++) {
+		if (warm >= 0 && step == warm) {
+			be->sync();
+			t0 = now();
+			tokens = 0;
+		}
+		/* the batch of this step, from the seed alone */
+		struct sift_rng r;
+		sift_rng_seed(&r, seed * 1000003u + (uint64_t)step);
+		for (int b = 0; b < B; b++) {
+			int len = varlen ? T / 4 + (int)sift_rng_below(&r, (uint32_t)(T - T / 4 + 1)) : T;
+			for (int t = 0; t < T; t++) {
+				size_t k = (size_t)b * T + t;
+				mask[k] = t < len;
+				ids[k] = t >= len ? 0 : t == 0 ? 101 : t == len - 1 ? 102 :
+					1000 + (int32_t)sift_rng_below(&r, (uint32_t)(cf->vocab_size - 1000));
+				labels[k] = t >= len || t == 0 || t == len - 1 ? -100 :
+					(int32_t)sift_rng_below(&r, (uint32_t)L);
+			}
+			seqlab[b] = (int32_t)sift_rng_below(&r, (uint32_t)L);
+		}
+		if (bert_pack(&bb, ids, NULL, mask, B, T, err, sizeof err) < 0)
+			sift_die(SIFT_EXIT_DATA, "%s", err);
+		tokens += bb.N;
+		uint64_t dseed = seed + 7919u * (uint64_t)step;
+		if (bert_forward(&m, &bb, &a, 1, dseed) < 0)
+			sift_die(SIFT_EXIT_DATA, "out of memory for the activations");
+		/* the loss from a host copy of the logits */
+		int M = head == BERT_HEAD_SEQ ? bb.B : bb.N, count = 0;
+		be->download(logits, a.logits, (size_t)M * L * sizeof(float));
+		struct bert_acts ha = a;
+		ha.logits = logits;
+		bert_pack_targets(&m, &bb, head == BERT_HEAD_SEQ ? seqlab : labels, tg);
+		double loss = bert_loss(&m, &ha, tg, &count);
+		be->upload(dtg, tg, (size_t)M * 4);
+		if (bert_backward(&m, &bb, &a, dtg, count, 1.0f, &g, &fo, 1, dseed) < 0)
+			sift_die(SIFT_EXIT_DATA, "out of memory for the backward pass");
+		/* global norm, clipping at 1 (torch's clip_grad_norm_), AdamW */
+		double norm;
+		float *gp = g.buf;
+		size_t n = m.nparams;
+		if (dev == SIFT_DEVICE_CPU)
+			norm = grad_norm(&gp, &n, 1);
+#ifdef SIFT_CUDA
+		else
+			norm = sqrt(sift_cuda_sumsq(g.buf, n));
+#endif
+		float coef = (float)1.0 / (float)(norm + 1e-6);
+		if (coef < 1.0f) {
+			if (dev == SIFT_DEVICE_CPU)
+				grad_clip(&gp, &n, 1, norm, 1.0f);
+#ifdef SIFT_CUDA
+			else
+				sift_cuda_scale(g.buf, n, coef);
+#endif
+		}
+		for (int i = 0; i < m.ntensors; i++) {
+			const struct bert_tensor *bt = &m.tensors[i];
+			size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
+			be->adamw_update(m.dparams + bt->off, g.buf + bt->off, mom + bt->off,
+					 var + bt->off, ne, 5e-5f, 0.9f, 0.999f, 1e-8f,
+					 no_decay(bt->name) ? 0.0f : 0.01f, step + 1);
+		}
+		bert_grads_zero(&g, &m);
+		if (warm < 0)
+			printf("step %d loss %a norm %a  (%.9g %.9g)\n", step + 1, loss, norm,
+			       loss, norm);
+	}
+	be->sync();
+	if (warm >= 0) {
+		double dt = now() - t0;
+		double tps = tokens / dt;
+		/* 6N + 12 L H T per token (PaLM's count; N without embeddings) */
+		double fpt = 6.0 * (double)(m.nparams - nemb) +
+			12.0 * cf->layers * cf->hidden * (double)T;
+		printf("tokens/s %.1f step_ms %.3f tflops %.2f mfu_989 %.4f mfu_790 %.4f\n",
+		       tps, 1e3 * dt / steps, tps * fpt / 1e12, tps * fpt / 989e12,
+		       tps * fpt / 790e12);
+	}
+	/* FNV-1a 64 over the final parameters' bytes */
+	float *hp = malloc(m.nparams * sizeof(float));
+	if (!hp)
+		sift_die(SIFT_EXIT_DATA, "out of memory");
+	be->download(hp, m.dparams, m.nparams * sizeof(float));
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p = (const unsigned char *)hp;
+	for (size_t i = 0; i < m.nparams * sizeof(float); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	printf("params_hash %016llx\n", (unsigned long long)h);
+	free(hp);
+	free(ids); free(labels); free(tg); free(seqlab); free(mask); free(logits);
+	be->free(mom); be->free(var); be->free(dtg);
+	bert_batch_free(&bb);
+	bert_acts_free(&a);
+	bert_grads_free(&g, &m);
+	bert_free(&m);
+	return 0;
+}
