@@ -144,6 +144,61 @@ def train_cased():
         f.write("\n")
 
 
+def tags_of(path):
+    """the tag column of a CoNLL file, sentence by sentence, IOB1 to IOB2"""
+    sents, cur = [], []
+    for l in lines_of(path):
+        if BLANK.match(l) or l.startswith("-DOCSTART-"):
+            if cur:
+                sents.append(cur)
+                cur = []
+            continue
+        cur.append(FIELDS.split(l.strip(" \t\r\v\f"))[-1])
+    if cur:
+        sents.append(cur)
+    for t in sents:
+        for i, x in enumerate(t):
+            if x.startswith("I-"):
+                p = t[i - 1] if i else "O"
+                if p[2:] != x[2:] or p == "O":
+                    t[i] = "B-" + x[2:]
+    return sents
+
+
+def ner_labels(tok):
+    """labels as transformers' examples/pytorch/token-classification/run_ner.py
+    aligns them (tokenize_and_align_labels), both label_all_tokens settings"""
+    path = os.path.join(FIX, "ner.conll")
+    words = [w for _, w in read_conll(path)]
+    tags = tags_of(path)
+    label_list = sorted({t for s in tags for t in s})
+    label_to_id = {l: i for i, l in enumerate(label_list)}
+    b_to_i = []
+    for i, l in enumerate(label_list):
+        if l.startswith("B-") and l.replace("B-", "I-") in label_list:
+            b_to_i.append(label_list.index(l.replace("B-", "I-")))
+        else:
+            b_to_i.append(i)
+    for label_all in (False, True):
+        name = "ner.labels%s.jsonl" % ("-all" if label_all else "")
+        with open(os.path.join(FIX, name), "w") as f:
+            for w, t in zip(words, tags):
+                e = tok(w, is_split_into_words=True)
+                prev, labels = None, []
+                for wi in e.word_ids():
+                    if wi is None:
+                        labels.append(-100)
+                    elif wi != prev:
+                        labels.append(label_to_id[t[wi]])
+                    else:
+                        labels.append(b_to_i[label_to_id[t[wi]]] if label_all else -100)
+                    prev = wi
+                f.write(json.dumps({"ids": e["input_ids"], "labels": labels},
+                                   separators=(",", ":")) + "\n")
+    with open(os.path.join(FIX, "ner.labels.txt"), "w") as f:
+        f.write("\n".join(label_list) + "\n")
+
+
 def unicode_hashes():
     sys.path.insert(0, os.path.dirname(__file__))
     from make_tok_unicode import hf_lines
@@ -179,6 +234,7 @@ def main():
                             for i, (a, b) in zip(ids, e["offset_mapping"])]
                     f.write(" ".join(map(str, ids)) + " | " +
                             " ".join("%d,%d" % o for o in offs) + "\n")
+    ner_labels(toks["minilm"])
     unicode_hashes()
 
 
