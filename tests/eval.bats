@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# eval.bats: sift-eval against conlleval.pl, seqeval and scikit-learn on
+# predictions made from CoNLL-2003, Financial PhraseBank and AG News tags
+# (tests/ref/make_eval_fixtures.py wrote the fixtures and the references).
+
+load helper
+
+setup() {
+	E=$FIXTURES/eval
+	T=$BATS_TEST_TMPDIR
+}
+
+# a fixture as a stream
+stream() {
+	zcat "$E/$1.jsonl.gz" | sift-cat -s > "$T/$1.sift"
+}
+
+# sift-eval's metrics record as JSON, every float exact
+metrics() {
+	local name=$1
+	shift
+	stream "$name"
+	sift-eval "$@" "$T/$name.sift" | sift-report -F json > "$T/$name.json"
+}
+
+# every type and the micro average of one seqeval mode, compared as
+# doubles: p, r, f1 and support must be the same numbers
+agree_seqeval() {
+	run jq -n --slurpfile a "$1" --slurpfile b "$2" --arg mode "$3" '
+		$a[0] as $m | $b[0][$mode] as $r |
+		[ ($r | keys[] | select(endswith("avg") | not)) as $t |
+		  ($m.types[$t].precision == $r[$t].precision and
+		   $m.types[$t].recall == $r[$t].recall and
+		   $m.types[$t].f1 == $r[$t].f1 and
+		   $m.types[$t].phrases_gold == $r[$t].support) ] +
+		[ $m.overall.precision == $r["micro avg"].precision,
+		  $m.overall.recall == $r["micro avg"].recall,
+		  $m.overall.f1 == $r["micro avg"].f1,
+		  $m.overall.phrases_gold == $r["micro avg"].support,
+		  ($m.types | length) == ($r | keys | map(select(endswith("avg") | not)) | length) ]
+		| all'
+	assert_success
+	assert_output true
+}
+
+@test "CoNLL-2003 dev predictions in IOB1 give conlleval.pl's report to the last digit" {
+	stream conll-testa-iob1
+	run bash -c "sift-eval -s iob1 $T/conll-testa-iob1.sift | sift-report"
+	assert_success
+	assert_output "$(cat $E/conll-testa-iob1.conlleval.txt)"
+}
+
+@test "CoNLL-2003 test predictions in IOB2 give conlleval.pl's report to the last digit" {
+	stream conll-testb-iob2
+	run bash -c "sift-eval -s iob2 $T/conll-testb-iob2.sift | sift-report"
+	assert_success
+	assert_output "$(cat $E/conll-testb-iob2.conlleval.txt)"
+}
+
+@test "the windows of long sentences are merged: no word counts twice" {
+	stream conll-testa-iob1-win
+	# 3299 window records among 5289 for 3250 sentences
+	run bash -c "sift-cat $T/conll-testa-iob1-win.sift | grep -c '\"nwin\"'"
+	assert_output 3299
+	run bash -c "sift-eval -s iob1 $T/conll-testa-iob1-win.sift | sift-report"
+	assert_success
+	assert_output "$(cat $E/conll-testa-iob1-win.conlleval.txt)"
+}
+
+@test "conlleval mode agrees exactly with seqeval's default mode on IOB1 input" {
+	metrics conll-testa-iob1 -s iob1
+	agree_seqeval $T/conll-testa-iob1.json $E/conll-testa-iob1.seqeval.json default
+}
+
+@test "strict IOB2 agrees exactly with seqeval's strict mode" {
+	metrics conll-testb-iob2 -m strict -s iob2
+	agree_seqeval $T/conll-testb-iob2.json $E/conll-testb-iob2.seqeval.json strict
+	# and ill-formed entities made it differ from the default mode
+	run jq -n --slurpfile b $E/conll-testb-iob2.seqeval.json \
+		'$b[0].strict["micro avg"].f1 != $b[0].default["micro avg"].f1'
+	assert_output true
+}
+
+@test "IOBES agrees exactly with seqeval in default and strict mode" {
+	metrics conll-testb-iobes -s iobes
+	agree_seqeval $T/conll-testb-iobes.json $E/conll-testb-iobes.seqeval.json default
+	metrics conll-testb-iobes -m strict -s iobes
+	agree_seqeval $T/conll-testb-iobes.json $E/conll-testb-iobes.seqeval.json strict
+}
+
+@test "token accuracy is seqeval's accuracy_score" {
+	metrics conll-testb-iobes -s iobes
+	run jq -n --slurpfile a $T/conll-testb-iobes.json --slurpfile b $E/conll-testb-iobes.seqeval.json \
+		'$a[0].overall.accuracy == $b[0].accuracy'
+	assert_output true
+}
+
+@test "Financial PhraseBank predictions give scikit-learn's classification_report exactly" {
+	stream fpb-allagree
+	run bash -c "sift-eval $T/fpb-allagree.sift | sift-report | head -n 9"
+	assert_output "$(cat $E/fpb-allagree.sklearn.txt)"
+	run bash -c "sift-eval $T/fpb-allagree.sift | sift-report -d 4 | head -n 9"
+	assert_output "$(cat $E/fpb-allagree.sklearn4.txt)"
+}
+
+@test "AG News scores and confusion matrix are scikit-learn's to the last bit" {
+	metrics agnews-test
+	run jq -n --slurpfile a $T/agnews-test.json --slurpfile b $E/agnews-test.sklearn.json '
+		$a[0] as $m | $b[0].report as $r |
+		[ ($m.labels[] as $l |
+		   $m.classes[$l].precision == $r[$l].precision and
+		   $m.classes[$l].recall == $r[$l].recall and
+		   $m.classes[$l].f1 == $r[$l]["f1-score"] and
+		   $m.classes[$l].support == $r[$l].support),
+		  $m.accuracy == $r.accuracy,
+		  $m.macro.precision == $r["macro avg"].precision,
+		  $m.macro.recall == $r["macro avg"].recall,
+		  $m.macro.f1 == $r["macro avg"]["f1-score"],
+		  $m.weighted.precision == $r["weighted avg"].precision,
+		  $m.weighted.recall == $r["weighted avg"].recall,
+		  $m.weighted.f1 == $r["weighted avg"]["f1-score"],
+		  $m.confusion == $b[0].confusion ] | all'
+	assert_output true
+	run bash -c "sift-eval $T/agnews-test.sift | sift-report | head -n 10"
+	assert_output "$(cat $E/agnews-test.sklearn.txt)"
+}
+
+@test "the metrics stream has the header of its predictions" {
+	stream fpb-allagree
+	run bash -c "sift-eval $T/fpb-allagree.sift | sift-cat | head -n 1"
+	assert_output '{"sift":1,"kind":"metrics","task":"cls","labels":["negative","neutral","positive"],"producer":"sift-eval 0.1"}'
+}
+
+@test "NER predictions without gold tags are an error naming the record" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/conll-testb-iob2.jsonl.gz | head -n 3 | jq -c 'del(.gold)' | sift-cat -s | sift-eval"
+	assert_equal "$stderr" "sift-eval: stdin:2: no gold tags: only predictions with gold labels can be scored"
+	assert_output ""
+}
+
+@test "classification predictions without gold labels are an error naming the record" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/fpb-allagree.jsonl.gz | head -n 5 | jq -c 'if .id == 2 then del(.gold) else . end' | sift-cat -s | sift-eval"
+	assert_equal "$stderr" "sift-eval: stdin:4: no gold label: only predictions with gold labels can be scored"
+}
+
+@test "a sentence given twice is an error, not counted twice" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/conll-testb-iob2.jsonl.gz | head -n 3 | sed -n '1,3p;3p' | sift-cat -s | sift-eval"
+	assert_equal "$stderr" "sift-eval: stdin:4: id 1 appears twice: each sentence is scored once (merge the windows of a long sentence first)"
+}
+
+@test "a sentence whose windows leave out a word is an error" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/conll-testa-iob1-win.jsonl.gz | head -n 6 | jq -c 'if .win == 1 then .keep[1] -= 1 else . end' | sift-cat -s | sift-eval -s iob1"
+	assert_equal "$stderr" "sift-eval: stdin:6: doc 2: word 22 is kept by no window"
+}
+
+@test "a window of another sentence before the last window is an error" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/conll-testa-iob1-win.jsonl.gz | sed -n '1,5p;7p' | sift-cat -s | sift-eval -s iob1"
+	assert_equal "$stderr" "sift-eval: stdin:6: doc 2: only 2 of its 3 windows came before doc 3"
+}
+
+@test "strict mode refuses a tag its scheme does not allow" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/conll-testb-iobes.jsonl.gz | sift-cat -s | sift-eval -m strict -s iob2"
+	assert_regex "$stderr" "^sift-eval: stdin:[0-9]+: tag '[ES]-[A-Z]+' is not valid in iob2$"
+}
+
+@test "a stream of another kind is an error" {
+	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/metrics.jsonl | sift-eval"
+	assert_equal "$stderr" "sift-eval: stdin:1: expected a predictions stream, got metrics"
+}
+
+@test "strict mode with IOB1 is misuse" {
+	run -2 --separate-stderr sift-eval -m strict -s iob1
+	assert_equal "$stderr" "sift-eval: --mode strict: needs --scheme iob2 or iobes, got 'iob1'
+Try 'sift-eval --help'."
+}
+
+@test "an unknown scheme is misuse" {
+	run -2 --separate-stderr sift-eval -s bio
+	assert_equal "$stderr" "sift-eval: --scheme: expected iob1, iob2 or iobes, got 'bio'
+Try 'sift-eval --help'."
+}
+
+@test "the usage line is the man page synopsis" {
+	run sift-eval --help
+	assert_success
+	assert_line --index 0 "usage: $(MANWIDTH=200 mandoc -Tascii $BATS_TEST_DIRNAME/../man/man1/sift-eval.1 | col -b | sed -n '/^SYNOPSIS/{n;s/^ *//;p;q}')"
+}
+
+@test "a full disk is an error" {
+	stream fpb-allagree
+	run -1 --separate-stderr bash -c "sift-eval -f $T/fpb-allagree.sift > /dev/full"
+	assert_regex "$stderr" "^sift-eval: stdout: "
+}
+
+@test "a binary stream is not written to a terminal" {
+	command -v script > /dev/null || skip "script(1) not installed"
+	stream fpb-allagree
+	run script -qec "sift-eval $T/fpb-allagree.sift" /dev/null
+	assert_failure
+}
