@@ -7,10 +7,14 @@ Writes tests/fixtures/train/:
                     BertForSequenceClassification (config.json,
                     model.safetensors, vocab.txt, tokenizer_config.json):
                     the initial models
+  nan/              tok's initial model with a NaN classifier weight
   tok.jsonl, seq.jsonl
                     a batches stream as JSON lines (header, then 5 padded
                     batches, then an epoch marker); sift-cat turns it
                     into msgpack
+  tok.expect.jsonl, seq.expect.jsonl
+                    what sift-fwd must predict (pred, prob/probs) with the
+                    model after the 5 steps, in eval mode
   tok.ref.safetensors, seq.ref.safetensors
                     loss0 (1), logits0 (B*T*L or B*L): forward on batch 0;
                     grad.<name>: the gradient of every parameter on batch 0;
@@ -64,13 +68,60 @@ def batches(task, nlabels, gen):
                 tt[b, n // 2:n] = 1
             for t in range(1, n - 1):
                 # some subword continuations carry no label, as sift-tok does
-                if torch.rand(1, generator=gen).item() < 0.8:
+                if t == 1 or torch.rand(1, generator=gen).item() < 0.8:
                     lab[b, t] = int(torch.randint(0, nlabels, (1,), generator=gen))
         if task == "ner":
             labels = lab
         else:
             labels = torch.randint(0, nlabels, (B,), generator=gen)
         out.append(dict(B=B, T=T, ids=ids, type_ids=tt, mask=mask, labels=labels, epoch=0))
+    return out
+
+
+def examples(task, labels, b, k):
+    """the ex maps of batch k, as sift-tok/sift-batch write them: for ner a
+    word per labelled token (its first sub-token), the -100 tokens inside
+    continuing the previous word"""
+    ex = []
+    for i in range(b["B"]):
+        n = int(b["mask"][i].sum())
+        e = {"id": 100 * k + i, "src": "fixture:%d" % (100 * k + i)}
+        if task == "ner":
+            widx, words, gold = [-1], [], []
+            for t in range(1, n - 1):
+                lab = int(b["labels"][i, t])
+                if lab != -100:
+                    words.append("w%d" % len(words))
+                    gold.append(labels[lab])
+                widx.append(len(words) - 1)
+            widx.append(-1)
+            e.update(words=words, word_idx=widx, doc=100 * k + i, win=0, nwin=1,
+                     word0=0, keep=[0, len(words)], gold=gold)
+        else:
+            e.update(text="text %d" % (100 * k + i), label=int(b["labels"][i]))
+        ex.append(e)
+    return ex
+
+
+def expect(task, labels, model, bs):
+    """the predictions sift-fwd must write for these batches"""
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for k, b in enumerate(bs):
+            logits = model(input_ids=b["ids"], token_type_ids=b["type_ids"],
+                           attention_mask=b["mask"]).logits
+            probs = torch.softmax(logits, -1)
+            for i, e in enumerate(examples(task, labels, b, k)):
+                if task == "ner":
+                    first = [t for t in range(1, b["T"]) if int(b["labels"][i, t]) != -100]
+                    p = probs[i, first]
+                    out.append({"id": e["id"], "pred": [labels[int(j)] for j in p.argmax(-1)],
+                                "prob": [round(float(x), 7) for x in p.max(-1).values]})
+                else:
+                    p = probs[i]
+                    out.append({"id": e["id"], "pred": labels[int(p.argmax())],
+                                "probs": [round(float(x), 7) for x in p]})
     return out
 
 
@@ -85,7 +136,8 @@ def write_stream(path, task, labels, bs):
                    "ids": b["ids"].flatten().tolist(),
                    "type_ids": b["type_ids"].flatten().tolist(),
                    "mask": b["mask"].flatten().tolist(),
-                   "labels": b["labels"].flatten().tolist(), "epoch": 0}
+                   "labels": b["labels"].flatten().tolist(), "epoch": 0,
+                   "ex": examples(task, labels, b, bs.index(b))}
             f.write(json.dumps(rec) + "\n")
         f.write(json.dumps({"epoch_end": 0}) + "\n")
 
@@ -147,9 +199,19 @@ def run(name, cls, task, labels, seed):
         opt.zero_grad()
     for n, p in model.named_parameters():
         ref["step5." + n] = p.detach().clone()
+    with open(os.path.join(OUT, name + ".expect.jsonl"), "w") as f:
+        for e in expect(task, labels, model, bs):
+            f.write(json.dumps(e) + "\n")
     ref["step5_loss"] = torch.tensor(losses)
     ref["step5_lr"] = torch.tensor(lrs)
     ref["step5_grad_norm"] = torch.tensor(norms)
+    if name == "tok":
+        # a copy with a NaN in the classifier: the loss of step 1 is NaN
+        ndir = os.path.join(OUT, "nan")
+        nan = cls.from_pretrained(mdir)
+        with torch.no_grad():
+            nan.classifier.weight[0, 0] = float("nan")
+        nan.save_pretrained(ndir)
     save_file({k: v.float().contiguous() for k, v in ref.items()},
               os.path.join(OUT, name + ".ref.safetensors"),
               metadata={k: str(v) for k, v in HYPER.items()})

@@ -1,0 +1,224 @@
+/* sift-train: fine-tunes a BERT model on a batches stream and writes a Hugging Face checkpoint. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream.h"
+#include "trainrun.h"	/* defines: train_run, struct run_cfg */
+
+static const char usage[] =
+	"usage: sift-train (-m dir | --config file) -o dir [-f] [--lr x]"
+	" [--weight-decay x] [--warmup n | --warmup-ratio x]"
+	" [--schedule linear|constant|cosine] [--max-grad-norm x] [--accum n]"
+	" [--dropout p] [--attn-dropout p] [--seed n] [--task ner|cls|pair]"
+	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
+	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
+	" [--max-steps n] [--save-every n] [--stop-after n] [--resume] [file]\n";
+
+static const char help[] =
+	"Fine-tune a BERT encoder with a token or sequence classification head\n"
+	"on a batches stream (from sift-batch; stdin by default), one AdamW step\n"
+	"per batch or per --accum batches, and write a checkpoint that\n"
+	"transformers loads into dir.  A log stream goes to stdout.\n"
+	"\n"
+	"  -m, --model DIR        initial model (config.json, model.safetensors)\n"
+	"      --config FILE      random initialisation from a config.json alone\n"
+	"  -o, --output DIR       the checkpoint directory (replaced atomically)\n"
+	"      --lr X             peak learning rate (5e-5)\n"
+	"      --weight-decay X   AdamW weight decay, not on biases/LayerNorm (0)\n"
+	"      --warmup N         warmup steps (0)\n"
+	"      --warmup-ratio X   warmup as a fraction of the steps\n"
+	"      --schedule S       linear (default), constant or cosine\n"
+	"      --max-grad-norm X  clip the global gradient norm (1; 0: never)\n"
+	"      --accum N          batches per optimizer step (1)\n"
+	"      --dropout P        hidden dropout (the config's)\n"
+	"      --attn-dropout P   attention dropout (the config's)\n"
+	"      --seed N           dropout masks and head initialisation (42)\n"
+	"      --task T           require the stream's task to be T\n"
+	"      --freeze-embeddings  do not train the embeddings\n"
+	"      --freeze-layers K  do not train the embeddings and layers 0..K-1\n"
+	"      --dev FILE         score this batches stream at each epoch end\n"
+	"      --eval-every N     and every N steps; keep the best model\n"
+	"      --patience K       stop after K scores without improvement\n"
+	"      --metric M         f1 (ner), accuracy (cls), macro_f1 or loss\n"
+	"      --max-steps N      train N steps (the schedule spans them)\n"
+	"      --save-every N     checkpoint every N steps\n"
+	"      --stop-after N     checkpoint and stop after N steps\n"
+	"      --resume           continue from the checkpoint in DIR\n"
+	"  -f, --force            write the log stream even to a terminal\n"
+	"  -h, --help             this help\n"
+	"      --version          the version\n";
+
+static int misuse(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sift-train: ");
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'sift-train --help'.\n", stderr);
+	return SIFT_EXIT_USAGE;
+}
+
+/* strict number parsing: the whole argument, finite, within [lo, hi] */
+static int num(const char *s, double lo, double hi, double *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtod(s, &end);
+	return *s && !*end && !errno && *v >= lo && *v <= hi ? 0 : -1;
+}
+
+enum {
+	O_CONFIG = 256, O_LR, O_WD, O_WARMUP, O_WRATIO, O_SCHED, O_CLIP,
+	O_ACCUM, O_DROPOUT, O_ADROPOUT, O_SEED, O_TASK, O_FREEZE_EMB,
+	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
+	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
+};
+
+static const struct option longopts[] = {
+	{ "model", required_argument, 0, 'm' },
+	{ "config", required_argument, 0, O_CONFIG },
+	{ "output", required_argument, 0, 'o' },
+	{ "lr", required_argument, 0, O_LR },
+	{ "weight-decay", required_argument, 0, O_WD },
+	{ "warmup", required_argument, 0, O_WARMUP },
+	{ "warmup-ratio", required_argument, 0, O_WRATIO },
+	{ "schedule", required_argument, 0, O_SCHED },
+	{ "max-grad-norm", required_argument, 0, O_CLIP },
+	{ "accum", required_argument, 0, O_ACCUM },
+	{ "dropout", required_argument, 0, O_DROPOUT },
+	{ "attn-dropout", required_argument, 0, O_ADROPOUT },
+	{ "seed", required_argument, 0, O_SEED },
+	{ "task", required_argument, 0, O_TASK },
+	{ "freeze-embeddings", no_argument, 0, O_FREEZE_EMB },
+	{ "freeze-layers", required_argument, 0, O_FREEZE_LAYERS },
+	{ "dev", required_argument, 0, O_DEV },
+	{ "eval-every", required_argument, 0, O_EVAL_EVERY },
+	{ "patience", required_argument, 0, O_PATIENCE },
+	{ "metric", required_argument, 0, O_METRIC },
+	{ "max-steps", required_argument, 0, O_MAX_STEPS },
+	{ "save-every", required_argument, 0, O_SAVE_EVERY },
+	{ "stop-after", required_argument, 0, O_STOP_AFTER },
+	{ "resume", no_argument, 0, O_RESUME },
+	{ "force", no_argument, 0, 'f' },
+	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 },
+};
+
+int main(int argc, char **argv)
+{
+	sift_setprog(argv[0]);
+	struct run_cfg c;
+	memset(&c, 0, sizeof c);
+	train_opts_default(&c.o);
+	c.dropout = c.attn_dropout = -1.0f;
+	c.input = "-";
+	double v;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "m:o:fh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': c.model_dir = optarg; break;
+		case O_CONFIG: c.config = optarg; break;
+		case 'o': c.out_dir = optarg; break;
+		case 'f': c.force = 1; break;
+		case O_FREEZE_EMB: c.o.freeze.freeze_embeddings = 1; break;
+		case O_RESUME: c.resume = 1; break;
+		case O_DEV: c.dev = optarg; break;
+		case O_TASK:
+			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
+				return misuse("--task: '%s' is not ner, cls or pair", optarg);
+			c.task = optarg;
+			break;
+		case O_METRIC:
+			if (strcmp(optarg, "f1") && strcmp(optarg, "accuracy") &&
+			    strcmp(optarg, "macro_f1") && strcmp(optarg, "loss"))
+				return misuse("--metric: unknown metric '%s'", optarg);
+			c.metric = optarg;
+			break;
+		case O_SCHED:
+			if (sched_parse(optarg, &c.o.sched) < 0)
+				return misuse("--schedule: unknown schedule '%s'", optarg);
+			break;
+		case O_LR:
+			if (num(optarg, 0, 1e3, &v)) return misuse("--lr: bad value '%s'", optarg);
+			c.o.lr = v;
+			break;
+		case O_WD:
+			if (num(optarg, 0, 1e3, &v)) return misuse("--weight-decay: bad value '%s'", optarg);
+			c.o.weight_decay = (float)v;
+			break;
+		case O_WARMUP:
+			if (num(optarg, 0, 1e15, &v) || v != (int64_t)v)
+				return misuse("--warmup: bad step count '%s'", optarg);
+			c.o.warmup = (int64_t)v;
+			break;
+		case O_WRATIO:
+			if (num(optarg, 0, 1, &v)) return misuse("--warmup-ratio: bad value '%s' (0..1)", optarg);
+			c.o.warmup_ratio = v;
+			break;
+		case O_CLIP:
+			if (num(optarg, 0, 1e30, &v)) return misuse("--max-grad-norm: bad value '%s'", optarg);
+			c.o.max_grad_norm = (float)v;
+			break;
+		case O_ACCUM:
+			if (num(optarg, 1, 1e6, &v) || v != (int)v)
+				return misuse("--accum: bad count '%s'", optarg);
+			c.o.accum = (int)v;
+			break;
+		case O_DROPOUT:
+		case O_ADROPOUT:
+			if (num(optarg, 0, 0.999, &v))
+				return misuse("dropout: bad probability '%s' (0..1)", optarg);
+			*(ch == O_DROPOUT ? &c.dropout : &c.attn_dropout) = (float)v;
+			break;
+		case O_SEED:
+			if (num(optarg, 0, 9.007199254740992e15, &v) || v != (int64_t)v)
+				return misuse("--seed: bad seed '%s'", optarg);
+			c.o.seed = (uint64_t)v;
+			break;
+		case O_FREEZE_LAYERS:
+		case O_PATIENCE:
+			if (num(optarg, 0, 1e6, &v) || v != (int)v)
+				return misuse("bad count '%s'", optarg);
+			*(ch == O_PATIENCE ? &c.patience : &c.o.freeze.freeze_layers) = (int)v;
+			break;
+		case O_EVAL_EVERY:
+		case O_MAX_STEPS:
+		case O_SAVE_EVERY:
+		case O_STOP_AFTER:
+			if (num(optarg, 1, 1e15, &v) || v != (int64_t)v)
+				return misuse("bad step count '%s'", optarg);
+			*(ch == O_EVAL_EVERY ? &c.eval_every : ch == O_MAX_STEPS ? &c.max_steps :
+			  ch == O_SAVE_EVERY ? &c.save_every : &c.stop_after) = (int64_t)v;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		case O_VERSION:
+			printf("sift-train %s\n", SIFT_VERSION);
+			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+		default:
+			fputs("Try 'sift-train --help'.\n", stderr);
+			return SIFT_EXIT_USAGE;
+		}
+	}
+	if (!c.model_dir == !c.config)
+		return misuse("%s", "give one of -m DIR and --config FILE");
+	if (!c.out_dir)
+		return misuse("%s", "missing -o DIR");
+	if (c.o.warmup >= 0 && c.o.warmup_ratio > 0)
+		return misuse("%s", "--warmup and --warmup-ratio exclude each other");
+	if (c.o.warmup < 0 && c.o.warmup_ratio == 0)
+		c.o.warmup = 0;
+	if ((c.eval_every || c.patience) && !c.dev)
+		return misuse("%s", "--eval-every and --patience need --dev");
+	if (optind < argc - 1)
+		return misuse("extra operand '%s'", argv[optind + 1]);
+	if (optind < argc)
+		c.input = argv[optind];
+	int status = train_run(&c);
+	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
+		status = SIFT_EXIT_DATA;
+	return status;
+}

@@ -1,0 +1,296 @@
+/* ckpt.c: atomic training checkpoints: a Hugging Face model directory plus the state a resumed run needs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+
+#define MAGIC "SIFTTS01"
+
+static const char *const tok_files[] = {
+	"vocab.txt", "tokenizer_config.json", "tokenizer.json",
+	"special_tokens_map.json",
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV0 0xcbf29ce484222325ULL
+
+/* the parent directory and base name of path */
+static void split(const char *path, char *parent, char *base, size_t n)
+{
+	char a[4096], b[4096];
+	snprintf(a, sizeof a, "%s", path);
+	snprintf(b, sizeof b, "%s", path);
+	/* a trailing slash would make basename "" */
+	size_t l = strlen(a);
+	while (l > 1 && a[l - 1] == '/') {
+		a[--l] = 0;
+		b[l] = 0;
+	}
+	snprintf(parent, n, "%s", dirname(a));
+	snprintf(base, n, "%s", basename(b));
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+		  struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int ckpt_check_dir(const char *out_dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(out_dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
+		return -1;
+	}
+	int entries = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			entries++;
+	closedir(d);
+	char p[4200];
+	snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, out_dir);
+	if (entries && access(p, F_OK) != 0) {
+		snprintf(err, errlen,
+			 "%s: exists and is not a sift-train checkpoint (it would be replaced)",
+			 out_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb");
+	if (!in)
+		return errno == ENOENT ? 0 : -1;
+	FILE *out = fopen(to, "wb");
+	if (!out) {
+		fclose(in);
+		return -1;
+	}
+	char buf[1 << 16];
+	size_t n;
+	int rc = 0;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n) {
+			rc = -1;
+			break;
+		}
+	if (ferror(in))
+		rc = -1;
+	fclose(in);
+	if (fclose(out))
+		rc = -1;
+	return rc;
+}
+
+struct hw {
+	FILE *f;
+	uint64_t h;
+	int bad;
+};
+
+static void put(struct hw *w, const void *p, size_t n)
+{
+	if (fwrite(p, 1, n, w->f) != n)
+		w->bad = 1;
+	w->h = fnv(w->h, p, n);
+}
+
+static int write_state(const char *path, const struct ckpt_state *st,
+		       const float *params, const float *am, const float *av,
+		       size_t n)
+{
+	struct hw w = { fopen(path, "wb"), FNV0, 0 };
+	if (!w.f)
+		return -1;
+	put(&w, MAGIC, 8);
+	int64_t iv[9] = { st->step, st->pos, st->recs, st->epoch, st->adam_t,
+			  st->seed, st->total_steps, st->best_step, st->bad_evals };
+	double dv[2] = { st->best_metric, st->elapsed };
+	put(&w, iv, sizeof iv);
+	put(&w, dv, sizeof dv);
+	int64_t nn = (int64_t)n;
+	put(&w, &nn, sizeof nn);
+	put(&w, params, n * sizeof *params);
+	put(&w, am, n * sizeof *am);
+	put(&w, av, n * sizeof *av);
+	uint64_t h = w.h;
+	put(&w, &h, sizeof h);
+	if (fflush(w.f) || fsync(fileno(w.f)))
+		w.bad = 1;
+	if (fclose(w.f))
+		w.bad = 1;
+	return w.bad ? -1 : 0;
+}
+
+int ckpt_save(const char *out_dir, const struct bert_model *m,
+	      const float *model_params, const char *src_dir,
+	      const struct ckpt_state *st, const float *params,
+	      const float *am, const float *av, size_t n, char *err,
+	      size_t errlen)
+{
+	char parent[4096], base[4096], tmp[8400], p[9000], q[9000];
+	split(out_dir, parent, base, sizeof parent);
+	snprintf(tmp, sizeof tmp, "%s/.%s.sift-tmp", parent, base);
+	/* a leftover of a killed save */
+	rm_rf(tmp);
+	if (mkdir(tmp, 0777) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	struct bert_model view = *m;
+	view.params = (float *)model_params;
+	if (bert_save(&view, tmp, err, errlen) < 0)
+		goto fail;
+	if (src_dir)
+		for (size_t i = 0; i < sizeof tok_files / sizeof *tok_files; i++) {
+			snprintf(p, sizeof p, "%s/%s", src_dir, tok_files[i]);
+			snprintf(q, sizeof q, "%s/%s", tmp, tok_files[i]);
+			if (copy_file(p, q) < 0) {
+				snprintf(err, errlen, "%s: cannot copy to %s", p, tmp);
+				goto fail;
+			}
+		}
+	snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, tmp);
+	if (write_state(p, st, params, am, av, n) < 0) {
+		snprintf(err, errlen, "%s: %s", p, strerror(errno));
+		goto fail;
+	}
+	/* every file, then the directory, on disk before the swap */
+	DIR *d = opendir(tmp);
+	if (!d) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	struct dirent *e;
+	int bad = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", tmp, e->d_name);
+		if (fsync_path(p) < 0)
+			bad = 1;
+	}
+	closedir(d);
+	if (bad || fsync_path(tmp) < 0) {
+		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
+		/* tmp now holds the previous checkpoint */
+		fsync_path(parent);
+		rm_rf(tmp);
+	} else if (errno == ENOENT) {
+		if (rename(tmp, out_dir) != 0) {
+			snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
+			goto fail;
+		}
+	} else {
+		snprintf(err, errlen, "%s: cannot replace: %s", out_dir,
+			 strerror(errno));
+		goto fail;
+	}
+	fsync_path(parent);
+	return 0;
+fail:
+	rm_rf(tmp);
+	return -1;
+}
+
+int ckpt_load_state(const char *out_dir, struct ckpt_state *st,
+		    float *params, float *am, float *av, size_t n, char *err,
+		    size_t errlen)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/" CKPT_STATE_NAME, out_dir);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char magic[8];
+	int64_t iv[9], nn = -1;
+	double dv[2];
+	uint64_t h = FNV0, want;
+	int ok = fread(magic, 1, 8, f) == 8 && !memcmp(magic, MAGIC, 8);
+	if (ok)
+		ok = fread(iv, sizeof iv, 1, f) == 1 && fread(dv, sizeof dv, 1, f) == 1 &&
+		     fread(&nn, sizeof nn, 1, f) == 1;
+	if (!ok) {
+		fclose(f);
+		snprintf(err, errlen, "%s: not a sift-train state file", path);
+		return -1;
+	}
+	if (nn != (int64_t)n) {
+		fclose(f);
+		snprintf(err, errlen, "%s: state of %lld parameters, the model has %zu",
+			 path, (long long)nn, n);
+		return -1;
+	}
+	h = fnv(h, magic, 8);
+	h = fnv(h, iv, sizeof iv);
+	h = fnv(h, dv, sizeof dv);
+	h = fnv(h, &nn, sizeof nn);
+	float *arr[3] = { params, am, av };
+	for (int i = 0; i < 3 && ok; i++) {
+		ok = fread(arr[i], sizeof(float), n, f) == n;
+		h = fnv(h, arr[i], n * sizeof(float));
+	}
+	if (ok)
+		ok = fread(&want, sizeof want, 1, f) == 1 && want == h;
+	fclose(f);
+	if (!ok) {
+		snprintf(err, errlen, "%s: truncated or corrupt", path);
+		return -1;
+	}
+	st->step = iv[0];
+	st->pos = iv[1];
+	st->recs = iv[2];
+	st->epoch = iv[3];
+	st->adam_t = iv[4];
+	st->seed = iv[5];
+	st->total_steps = iv[6];
+	st->best_step = iv[7];
+	st->bad_evals = iv[8];
+	st->best_metric = dv[0];
+	st->elapsed = dv[1];
+	return 0;
+}

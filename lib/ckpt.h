@@ -1,0 +1,73 @@
+/* ckpt.h: atomic training checkpoints: a Hugging Face model directory plus the state a resumed run needs. */
+#ifndef SIFT_CKPT_H
+#define SIFT_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bert.h"
+
+/*
+ * A checkpoint is a directory OUT_DIR holding
+ *   model.safetensors, config.json     (bert_save: transformers' names,
+ *                                        architectures, id2label/label2id)
+ *   vocab.txt, tokenizer_config.json,   copied from the initial model when
+ *   tokenizer.json, special_tokens_map.json   it has them
+ *   train_state.bin                     CKPT_STATE_NAME, below
+ * It is written whole into a temporary directory next to OUT_DIR (in its
+ * parent), every file and the directory are fsynced, and the temporary
+ * directory then replaces OUT_DIR in one renameat2(RENAME_EXCHANGE) (a
+ * plain rename the first time); the old copy is then removed.  A crash
+ * or kill -9 at any moment leaves either the old or the new checkpoint.
+ *
+ * train_state.bin, little-endian: the 8 bytes "SIFTTS01", then the int64
+ * and double fields of struct ckpt_state in order, then n (int64), the
+ * current parameters, AdamW's m and v (n floats each), and last the
+ * FNV-1a 64 hash of everything before it.
+ */
+#define CKPT_STATE_NAME "train_state.bin"
+
+struct ckpt_state {
+	int64_t step;		/* optimizer steps done */
+	int64_t pos;		/* batch records of the stream consumed */
+	int64_t recs;		/* records (batches and epoch markers) consumed */
+	int64_t epoch;		/* epoch of the next batch */
+	int64_t adam_t;		/* AdamW's step count */
+	int64_t seed;		/* --seed of the run */
+	int64_t total_steps;	/* the schedule's total */
+	int64_t best_step;	/* step of the best dev score, -1 none */
+	int64_t bad_evals;	/* dev evaluations since the best (patience) */
+	double best_metric;	/* the best dev score so far */
+	double elapsed;		/* seconds of training before this run */
+};
+
+/*
+ * Refuses an OUT_DIR that exists, is not empty and is no checkpoint
+ * (it would be replaced whole): 0, or -1 with a message in err.
+ */
+int ckpt_check_dir(const char *out_dir, char *err, size_t errlen);
+
+/*
+ * Saves a checkpoint atomically.  The Hugging Face model is m's tensors
+ * with values model_params (the current parameters, or the best ones
+ * under --dev); the state holds st, params (the current parameters), am
+ * and av (AdamW's moments), n floats each.  src_dir: where to copy the
+ * tokenizer files from (NULL: none).  0, or -1 with a message in err
+ * (OUT_DIR is then untouched).
+ */
+int ckpt_save(const char *out_dir, const struct bert_model *m,
+	      const float *model_params, const char *src_dir,
+	      const struct ckpt_state *st, const float *params,
+	      const float *am, const float *av, size_t n, char *err,
+	      size_t errlen);
+
+/*
+ * Reads out_dir/train_state.bin into st and, when n matches, params,
+ * am, av (n floats each).  0, or -1 with a message in err (missing,
+ * truncated, corrupt, or of a model of another size).
+ */
+int ckpt_load_state(const char *out_dir, struct ckpt_state *st,
+		    float *params, float *am, float *av, size_t n, char *err,
+		    size_t errlen);
+
+#endif

@@ -1,0 +1,695 @@
+/* trainrun.c: the sift-train loop: a batches stream in, optimizer steps, dev scoring, checkpoints, a log stream out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "stream.h"
+#include "trainrun.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- random initialisation from a config alone ---- */
+
+/* writes dir/model.safetensors with the encoder initialised as
+ * transformers' BertPreTrainedModel._init_weights does: normal(0, range)
+ * weights and embeddings (the padding row zero), zero biases, LayerNorm
+ * weight 1 and bias 0; the head is left to bert_load */
+static int write_random(const char *dir, const struct bert_config *c,
+			uint64_t seed, char *err, size_t errlen)
+{
+	int64_t C = c->hidden, I = c->intermediate;
+	int nt = 5 + 16 * c->layers, k = 0;
+	struct sift_st_out *t = calloc((size_t)nt, sizeof *t);
+	char (*names)[96] = calloc((size_t)nt, sizeof *names);
+	float **data = calloc((size_t)nt, sizeof *data);
+	struct sift_rng r;
+	sift_rng_seed(&r, seed);
+	/* kind: 0 normal, 1 zeros, 2 ones */
+#define T(kind, d0, d1, ...) do { \
+		snprintf(names[k], sizeof names[k], __VA_ARGS__); \
+		size_t ne_ = (size_t)(d0) * (size_t)((d1) ? (d1) : 1); \
+		float *v_ = malloc(ne_ * sizeof *v_); \
+		for (size_t i_ = 0; i_ < ne_; i_++) \
+			v_[i_] = (kind) == 0 ? c->init_range * sift_rng_normal(&r) \
+				: (kind) == 2 ? 1.0f : 0.0f; \
+		data[k] = v_; t[k].name = names[k]; t[k].data = v_; \
+		t[k].ndim = (d1) ? 2 : 1; t[k].shape[0] = (d0); t[k].shape[1] = (d1); \
+		k++; } while (0)
+	T(0, c->vocab_size, C, "embeddings.word_embeddings.weight");
+	if (c->pad_token_id >= 0 && c->pad_token_id < c->vocab_size)
+		memset(data[0] + (size_t)c->pad_token_id * C, 0, C * sizeof(float));
+	T(0, c->max_pos, C, "embeddings.position_embeddings.weight");
+	T(0, c->type_vocab, C, "embeddings.token_type_embeddings.weight");
+	T(2, C, 0, "embeddings.LayerNorm.weight");
+	T(1, C, 0, "embeddings.LayerNorm.bias");
+	for (int l = 0; l < c->layers; l++) {
+		static const char *const q[3] = { "query", "key", "value" };
+		for (int i = 0; i < 3; i++) {
+			T(0, C, C, "encoder.layer.%d.attention.self.%s.weight", l, q[i]);
+			T(1, C, 0, "encoder.layer.%d.attention.self.%s.bias", l, q[i]);
+		}
+		T(0, C, C, "encoder.layer.%d.attention.output.dense.weight", l);
+		T(1, C, 0, "encoder.layer.%d.attention.output.dense.bias", l);
+		T(2, C, 0, "encoder.layer.%d.attention.output.LayerNorm.weight", l);
+		T(1, C, 0, "encoder.layer.%d.attention.output.LayerNorm.bias", l);
+		T(0, I, C, "encoder.layer.%d.intermediate.dense.weight", l);
+		T(1, I, 0, "encoder.layer.%d.intermediate.dense.bias", l);
+		T(0, C, I, "encoder.layer.%d.output.dense.weight", l);
+		T(1, C, 0, "encoder.layer.%d.output.dense.bias", l);
+		T(2, C, 0, "encoder.layer.%d.output.LayerNorm.weight", l);
+		T(1, C, 0, "encoder.layer.%d.output.LayerNorm.bias", l);
+	}
+#undef T
+	char path[4200];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	int rc = sift_st_write(path, t, k, err, errlen);
+	for (int i = 0; i < k; i++)
+		free(data[i]);
+	free(data);
+	free(names);
+	free(t);
+	return rc;
+}
+
+static int copy_to(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	char buf[1 << 14];
+	size_t n;
+	int rc = in && out ? 0 : -1;
+	while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		rc = -1;
+	return rc;
+}
+
+/* a model from --config FILE: a scratch directory with the config and a
+ * random model.safetensors, loaded by bert_load, then removed */
+static int load_random(struct bert_model *m, const char *config,
+		       enum bert_head head, char **labels, int nlabels,
+		       uint64_t seed, char *err, size_t errlen)
+{
+	char dir[] = "/tmp/sift-train-XXXXXX", p[256], q[256];
+	if (!mkdtemp(dir)) {
+		snprintf(err, errlen, "cannot make a scratch directory: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(p, sizeof p, "%s/config.json", dir);
+	snprintf(q, sizeof q, "%s/model.safetensors", dir);
+	int rc = -1;
+	struct bert_config c;
+	if (copy_to(config, p) < 0)
+		snprintf(err, errlen, "%s: cannot read", config);
+	else if (bert_config_load(&c, dir, err, errlen) == 0) {
+		rc = write_random(dir, &c, seed, err, errlen);
+		bert_config_free(&c);
+		if (rc == 0)
+			rc = bert_load(m, dir, head, labels, nlabels, 1, seed, err, errlen);
+	}
+	unlink(p);
+	unlink(q);
+	rmdir(dir);
+	return rc;
+}
+
+/* ---- the run ---- */
+
+struct run {
+	const struct run_cfg *c;
+	struct bert_model m;
+	struct trainer t;
+	struct sift_header h;
+	struct sift_writer w;
+	int log;		/* writing the log stream */
+	int tty;		/* progress line on stderr */
+	int ner;
+	int lower_better;	/* the metric is the loss */
+	const char *metric;
+	float *best;		/* best parameters (host), with --dev */
+	struct ckpt_state st;
+	double t0;		/* start of this process's training */
+	int64_t step0;		/* steps done before this process */
+	int64_t total;		/* the schedule's total steps */
+	int64_t last_eval;	/* step of the last dev score, -1 none */
+	struct bert_acts da;	/* dev activations */
+	struct bert_batch dbb;
+	const char *src_dir;	/* tokenizer files come from here */
+};
+
+static double elapsed(const struct run *r)
+{
+	return r->st.elapsed + (now() - r->t0);
+}
+
+static void progress(struct run *r, int final)
+{
+	if (!r->tty)
+		return;
+	double el = now() - r->t0;
+	int64_t done = r->t.step - r->step0;
+	double eta = done > 0 && r->total > 0 ?
+		el / done * (double)(r->total - r->t.step) : 0.0;
+	if (eta < 0)
+		eta = 0;
+	double rate = el > 0 ? (double)r->t.last_tokens / (el / (done ? done : 1)) : 0;
+	fprintf(stderr, "\r%s: step %lld/%lld loss %.4f %.0f tok/s ETA %d:%02d:%02d ",
+		sift_prog, (long long)r->t.step, (long long)r->total,
+		r->t.last_loss, rate, (int)(eta / 3600), (int)fmod(eta / 60, 60),
+		(int)fmod(eta, 60));
+	if (final)
+		fputc('\n', stderr);
+}
+
+static int save(struct run *r)
+{
+	char err[512];
+	struct ckpt_state *s = &r->st;
+	s->step = r->t.step;
+	s->pos = r->t.pos;
+	s->adam_t = r->t.opt.t;
+	s->seed = (int64_t)r->c->o.seed;
+	s->total_steps = r->total;
+	double el0 = s->elapsed;
+	s->elapsed = elapsed(r);
+	int rc = ckpt_save(r->c->out_dir, &r->m, r->best ? r->best : r->m.params,
+			   r->src_dir, s, r->m.params, r->t.opt.m, r->t.opt.v,
+			   r->m.nparams, err, sizeof err);
+	s->elapsed = el0;
+	if (rc < 0) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int log_step(struct run *r, double secs)
+{
+	if (!r->log)
+		return 0;
+	msgpack_packer *pk = &r->w.pk;
+	msgpack_pack_map(pk, 8);
+	sift_pack_str(pk, "step");
+	msgpack_pack_int64(pk, r->t.step);
+	sift_pack_str(pk, "epoch");
+	msgpack_pack_int64(pk, r->st.epoch);
+	sift_pack_str(pk, "loss");
+	msgpack_pack_double(pk, r->t.last_loss);
+	sift_pack_str(pk, "lr");
+	msgpack_pack_double(pk, r->t.last_lr);
+	sift_pack_str(pk, "grad_norm");
+	msgpack_pack_double(pk, r->t.last_norm);
+	sift_pack_str(pk, "tokens");
+	msgpack_pack_int64(pk, r->t.last_tokens);
+	sift_pack_str(pk, "tokens_per_s");
+	msgpack_pack_double(pk, secs > 0 ? r->t.last_tokens / secs : 0.0);
+	sift_pack_str(pk, "elapsed");
+	msgpack_pack_double(pk, elapsed(r));
+	return sift_commit(&r->w);
+}
+
+static void log_end(struct run *r, const char *why)
+{
+	if (!r->log)
+		return;
+	msgpack_packer *pk = &r->w.pk;
+	msgpack_pack_map(pk, 5);
+	sift_pack_str(pk, "step");
+	msgpack_pack_int64(pk, r->t.step);
+	sift_pack_str(pk, "epoch");
+	msgpack_pack_int64(pk, r->st.epoch);
+	sift_pack_str(pk, "elapsed");
+	msgpack_pack_double(pk, elapsed(r));
+	sift_pack_str(pk, "end");
+	sift_pack_str(pk, why);
+	sift_pack_str(pk, "best_step");
+	msgpack_pack_int64(pk, r->st.best_step);
+	sift_commit(&r->w);
+}
+
+/* reads one batch record's arrays; labels required when need_labels */
+struct rbatch {
+	int64_t B, T;
+	int32_t *ids, *tt, *labels;
+	uint8_t *mask;
+};
+
+static void rbatch_free(struct rbatch *b)
+{
+	free(b->ids);
+	free(b->tt);
+	free(b->labels);
+	free(b->mask);
+	memset(b, 0, sizeof *b);
+}
+
+static int read_batch(struct sift_reader *rd, const msgpack_object *rec,
+		      struct rbatch *b, int ner)
+{
+	size_t n, nm, nl, nt = 0;
+	memset(b, 0, sizeof *b);
+	if (sift_need_int(rd, rec, "B", &b->B) < 0 ||
+	    sift_need_int(rd, rec, "T", &b->T) < 0 ||
+	    sift_need_i32s(rd, rec, "ids", &b->ids, &n) < 0 ||
+	    sift_opt_i32s(rd, rec, "type_ids", &b->tt, &nt) < 0 ||
+	    sift_need_u8s(rd, rec, "mask", &b->mask, &nm) < 0)
+		return -1;
+	if (!sift_get(rec, "labels")) {
+		sift_rerror(rd, "missing key 'labels' (training needs gold labels)");
+		return -1;
+	}
+	if (sift_need_i32s(rd, rec, "labels", &b->labels, &nl) < 0)
+		return -1;
+	size_t bt = (size_t)b->B * (size_t)b->T;
+	if (b->B < 1 || b->T < 1 || n != bt || nm != bt || (b->tt && nt != bt) ||
+	    nl != (ner ? bt : (size_t)b->B)) {
+		sift_rerror(rd, "array sizes do not match B=%lld, T=%lld",
+			    (long long)b->B, (long long)b->T);
+		return -1;
+	}
+	return 0;
+}
+
+/* scores --dev: 0, or -1 (diagnostic printed) */
+static int evaluate(struct run *r, struct dev_scores *s)
+{
+	const char *path = r->c->dev;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		sift_warn("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct sift_reader *rd = sift_reader_new(fd, path);
+	struct sift_header h;
+	int rc = -1;
+	struct dev_eval *d = NULL;
+	if (sift_read_header(rd, &h) < 0)
+		goto out_nohdr;
+	if (strcmp(h.kind, "batches") || strcmp(h.task, r->h.task) ||
+	    h.nlabels != r->h.nlabels) {
+		sift_rerror(rd, "not a batches stream of the training task and labels");
+		goto out;
+	}
+	for (int i = 0; i < h.nlabels; i++)
+		if (strcmp(h.labels[i], r->h.labels[i])) {
+			sift_rerror(rd, "labels differ from the training stream's");
+			goto out;
+		}
+	d = dev_new(&r->m);
+	const msgpack_object *rec;
+	int k;
+	while ((k = sift_read(rd, &rec)) == 1) {
+		if (!sift_get(rec, "B"))
+			continue;	/* epoch markers */
+		struct rbatch b;
+		if (read_batch(rd, rec, &b, r->ner) < 0) {
+			rbatch_free(&b);
+			goto out;
+		}
+		char err[256];
+		if (dev_batch(d, &r->m, &r->da, &r->dbb, b.ids, b.tt, b.mask,
+			      b.labels, (int)b.B, (int)b.T, err, sizeof err) < 0) {
+			sift_rerror(rd, "%s", err);
+			rbatch_free(&b);
+			goto out;
+		}
+		rbatch_free(&b);
+	}
+	if (k < 0)
+		goto out;
+	dev_finish(d, s);
+	d = NULL;
+	rc = 0;
+out:
+	sift_header_free(&h);
+out_nohdr:
+	if (d) {
+		struct dev_scores junk;
+		dev_finish(d, &junk);
+	}
+	sift_reader_free(rd);
+	close(fd);
+	return rc;
+}
+
+static double metric_of(const struct run *r, const struct dev_scores *s)
+{
+	const char *m = r->metric;
+	if (!strcmp(m, "f1"))
+		return s->f1;
+	if (!strcmp(m, "macro_f1"))
+		return s->macro_f1;
+	if (!strcmp(m, "loss"))
+		return s->loss;
+	return s->accuracy;
+}
+
+/* dev scoring, logging, best keeping; returns 1 when patience ran out,
+ * -1 on error, 0 otherwise */
+static int dev_round(struct run *r)
+{
+	struct dev_scores s;
+	if (evaluate(r, &s) < 0)
+		return -1;
+	r->last_eval = r->t.step;
+	double v = metric_of(r, &s);
+	int better = r->st.best_step < 0 ||
+		(r->lower_better ? v < r->st.best_metric : v > r->st.best_metric);
+	if (better) {
+		r->st.best_metric = v;
+		r->st.best_step = r->t.step;
+		r->st.bad_evals = 0;
+		memcpy(r->best, r->m.params, r->m.nparams * sizeof(float));
+	} else {
+		r->st.bad_evals++;
+	}
+	if (r->log) {
+		msgpack_packer *pk = &r->w.pk;
+		msgpack_pack_map(pk, 5);
+		sift_pack_str(pk, "step");
+		msgpack_pack_int64(pk, r->t.step);
+		sift_pack_str(pk, "epoch");
+		msgpack_pack_int64(pk, r->st.epoch);
+		sift_pack_str(pk, "elapsed");
+		msgpack_pack_double(pk, elapsed(r));
+		sift_pack_str(pk, "best");
+		if (better)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		sift_pack_str(pk, "dev");
+		msgpack_pack_map(pk, r->ner ? 6 : 4);
+		sift_pack_str(pk, "loss");
+		msgpack_pack_double(pk, s.loss);
+		sift_pack_str(pk, "accuracy");
+		msgpack_pack_double(pk, s.accuracy);
+		if (r->ner) {
+			sift_pack_str(pk, "f1");
+			msgpack_pack_double(pk, s.f1);
+			sift_pack_str(pk, "precision");
+			msgpack_pack_double(pk, s.precision);
+			sift_pack_str(pk, "recall");
+			msgpack_pack_double(pk, s.recall);
+		} else {
+			sift_pack_str(pk, "macro_f1");
+			msgpack_pack_double(pk, s.macro_f1);
+		}
+		sift_pack_str(pk, "n");
+		msgpack_pack_int64(pk, s.n);
+		if (sift_commit(&r->w) < 0)
+			return -1;
+	}
+	if (save(r) < 0)
+		return -1;
+	return r->c->patience > 0 && r->st.bad_evals >= r->c->patience;
+}
+
+/* one optimizer step plus what follows it; 1: stop (done), 2: stop
+ * (patience), 3: stop (--stop-after), -1 error, 0 go on */
+static int after_group(struct run *r, double tstart)
+{
+	int k = trainer_step(&r->t);
+	if (k == 1) {
+		if (r->tty)
+			fputc('\n', stderr);
+		sift_warn("step %lld: gradient norm is %s; stopping (the last checkpoint is kept)",
+			  (long long)r->t.step + 1, isnan(r->t.last_norm) ? "nan" : "inf");
+		return -1;
+	}
+	if (log_step(r, now() - tstart) < 0)
+		return -1;
+	progress(r, 0);
+	const struct run_cfg *c = r->c;
+	if (c->dev && c->eval_every > 0 && r->t.step % c->eval_every == 0) {
+		int d = dev_round(r);
+		if (d < 0)
+			return -1;
+		if (d > 0)
+			return 2;
+	} else if (c->save_every > 0 && r->t.step % c->save_every == 0) {
+		if (save(r) < 0)
+			return -1;
+	}
+	if (r->total > 0 && r->t.step >= r->total)
+		return 1;
+	if (c->stop_after > 0 && r->t.step >= c->stop_after)
+		return 3;
+	return 0;
+}
+
+static int setup(struct run *r, struct sift_reader *rd)
+{
+	const struct run_cfg *c = r->c;
+	char err[768];
+	if (strcmp(r->h.kind, "batches")) {
+		sift_rerror(rd, "expected a batches stream, got %s", r->h.kind);
+		return -1;
+	}
+	if (c->task && strcmp(c->task, r->h.task)) {
+		sift_rerror(rd, "the stream's task is '%s', not '%s'", r->h.task, c->task);
+		return -1;
+	}
+	r->ner = !strcmp(r->h.task, "ner");
+	if (!r->ner && strcmp(r->h.task, "cls") && strcmp(r->h.task, "pair")) {
+		sift_rerror(rd, "task '%s' cannot be trained (ner, cls or pair)", r->h.task);
+		return -1;
+	}
+	if (r->h.nlabels < 1) {
+		sift_rerror(rd, "the header has no labels");
+		return -1;
+	}
+	const msgpack_object *ho = sift_reader_header_obj(rd);
+	int64_t total = -1, epochs = 1;
+	if (sift_opt_int(rd, ho, "total", &total) < 0 ||
+	    sift_opt_int(rd, ho, "epochs", &epochs) < 0)
+		return -1;
+	if (!sift_get(ho, "total"))
+		total = -1;
+	r->total = c->max_steps > 0 ? c->max_steps
+		: train_total_steps(total, epochs, c->o.accum);
+	if (r->total < 0) {
+		sift_rerror(rd, "the header has no batch total; give --max-steps");
+		return -1;
+	}
+	enum bert_head head = r->ner ? BERT_HEAD_TOKEN : BERT_HEAD_SEQ;
+	int rc = c->config
+		? load_random(&r->m, c->config, head, r->h.labels, r->h.nlabels,
+			      c->o.seed, err, sizeof err)
+		: bert_load(&r->m, c->model_dir, head, r->h.labels, r->h.nlabels,
+			    1, c->o.seed, err, sizeof err);
+	if (rc < 0) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	if (c->dropout >= 0)
+		r->m.cfg.hidden_dropout = c->dropout;
+	if (c->attn_dropout >= 0)
+		r->m.cfg.attn_dropout = c->attn_dropout;
+	bert_upload(&r->m, &sift_backend_cpu);
+	if (trainer_init(&r->t, &r->m, &c->o, r->total, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	r->st.best_step = -1;
+	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
+	r->lower_better = !strcmp(r->metric, "loss");
+	if (c->dev) {
+		r->best = malloc(r->m.nparams * sizeof(float));
+		if (!r->best) {
+			sift_warn("out of memory");
+			return -1;
+		}
+		memcpy(r->best, r->m.params, r->m.nparams * sizeof(float));
+	}
+	if (c->resume) {
+		if (ckpt_load_state(c->out_dir, &r->st, r->m.params, r->t.opt.m,
+				    r->t.opt.v, r->m.nparams, err, sizeof err) < 0) {
+			sift_warn("%s", err);
+			return -1;
+		}
+		if ((uint64_t)r->st.seed != c->o.seed || r->st.total_steps != r->total) {
+			sift_warn("%s: saved with another seed or step total; resume with the same options and stream",
+				  c->out_dir);
+			return -1;
+		}
+		r->t.step = r->st.step;
+		r->t.pos = r->st.pos;
+		r->t.opt.t = r->st.adam_t;
+		if (r->best && r->st.best_step >= 0) {
+			/* the best parameters are the checkpoint's model */
+			struct bert_model bm;
+			if (bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
+				      0, 0, err, sizeof err) < 0) {
+				sift_warn("%s", err);
+				return -1;
+			}
+			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
+			bert_free(&bm);
+		}
+	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	r->step0 = r->t.step;
+	return 0;
+}
+
+int train_run(const struct run_cfg *c)
+{
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	r.src_dir = c->model_dir;
+	r.last_eval = -1;
+	bert_acts_init(&r.da);
+	int fd = strcmp(c->input, "-") ? open(c->input, O_RDONLY) : 0;
+	if (fd < 0) {
+		sift_warn("%s: %s", c->input, strerror(errno));
+		return SIFT_EXIT_DATA;
+	}
+	struct sift_reader *rd = sift_reader_new(fd, c->input);
+	int status = SIFT_EXIT_DATA;
+	if (sift_read_header(rd, &r.h) < 0) {
+		sift_reader_free(rd);
+		return SIFT_EXIT_DATA;
+	}
+	if (setup(&r, rd) < 0)
+		goto out;
+	r.tty = isatty(2);
+	r.log = c->force || !isatty(1);
+	if (r.log) {
+		if (sift_writer_init(&r.w, stdout, "stdout", 1) < 0)
+			goto out;
+		struct sift_header lh;
+		sift_header_init(&lh, "log", r.h.task, "sift-train " SIFT_VERSION);
+		sift_header_set_labels(&lh, r.h.labels, r.h.nlabels);
+		sift_pack_header(&r.w, &lh, 1);
+		sift_pack_str(&r.w.pk, "total_steps");
+		msgpack_pack_int64(&r.w.pk, r.total);
+		sift_header_free(&lh);
+		if (sift_commit(&r.w) < 0)
+			goto out;
+	}
+	r.t0 = now();
+	const msgpack_object *rec;
+	int64_t recs = 0;
+	int k, stop = 0;
+	double tstart = now();
+	const char *why = "done";
+	if (r.total > 0 && r.t.step >= r.total)
+		stop = 1;
+	while (!stop && (k = sift_read(rd, &rec)) == 1) {
+		if (recs++ < r.st.recs)
+			continue;	/* consumed before the resumed checkpoint */
+		r.st.recs = recs;
+		int64_t e;
+		if (sift_get(rec, "epoch_end")) {
+			if (sift_need_int(rd, rec, "epoch_end", &e) < 0)
+				goto out;
+			int s = 0;
+			if (r.t.micro > 0)
+				s = after_group(&r, tstart);
+			if (s < 0)
+				goto out;
+			r.st.epoch = e + 1;
+			if (!s && c->dev && (c->eval_every <= 0 || r.t.step % c->eval_every)) {
+				int d = dev_round(&r);
+				if (d < 0)
+					goto out;
+				if (d > 0)
+					s = 2;
+			}
+			if (s) {
+				stop = s;
+				break;
+			}
+			tstart = now();
+			continue;
+		}
+		struct rbatch b;
+		if (read_batch(rd, rec, &b, r.ner) < 0) {
+			rbatch_free(&b);
+			goto out;
+		}
+		if (sift_opt_int(rd, rec, "epoch", &e) == 1)
+			r.st.epoch = e;
+		if (r.t.micro == 0)
+			tstart = now();
+		double loss;
+		char err[256];
+		int m = trainer_micro(&r.t, b.ids, b.tt, b.mask, b.labels,
+				      (int)b.B, (int)b.T, &loss, err, sizeof err);
+		rbatch_free(&b);
+		if (m < 0) {
+			sift_rerror(rd, "%s", err);
+			goto out;
+		}
+		if (m == 1) {
+			if (r.tty)
+				fputc('\n', stderr);
+			sift_warn("step %lld: loss is %s; stopping (the last checkpoint is kept)",
+				  (long long)r.t.step + 1, isnan(loss) ? "nan" : "inf");
+			goto out;
+		}
+		if (trainer_group_full(&r.t)) {
+			int s = after_group(&r, tstart);
+			if (s < 0)
+				goto out;
+			stop = s;
+		}
+	}
+	if (!stop && k < 0)
+		goto out;
+	if (!stop && r.t.micro > 0) {
+		/* the stream ended inside a group (no epoch marker) */
+		stop = after_group(&r, tstart);
+		if (stop < 0)
+			goto out;
+	}
+	if (c->dev && stop != 2 && stop != 3 && r.last_eval != r.t.step) {
+		/* the last steps were not scored yet */
+		if (dev_round(&r) < 0)
+			goto out;
+	}
+	why = stop == 2 ? "early_stop" : stop == 3 ? "stopped" :
+		c->max_steps > 0 && r.t.step >= c->max_steps ? "max_steps" : "done";
+	progress(&r, 1);
+	if (save(&r) < 0)
+		goto out;
+	log_end(&r, why);
+	status = SIFT_EXIT_OK;
+out:
+	if (r.log) {
+		if (sift_writer_close(&r.w) < 0)
+			status = SIFT_EXIT_DATA;
+		sift_writer_free(&r.w);
+	}
+	sift_header_free(&r.h);
+	sift_reader_free(rd);
+	if (fd > 0)
+		close(fd);
+	trainer_free(&r.t);
+	bert_acts_free(&r.da);
+	bert_batch_free(&r.dbb);
+	free(r.best);
+	if (r.m.params)
+		bert_free(&r.m);
+	return status;
+}

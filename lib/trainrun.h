@@ -1,0 +1,35 @@
+/* trainrun.h: the sift-train loop: a batches stream in, optimizer steps, dev scoring, checkpoints, a log stream out. */
+#ifndef SIFT_TRAINRUN_H
+#define SIFT_TRAINRUN_H
+
+#include <stdint.h>
+
+#include "train.h"
+
+struct run_cfg {
+	const char *model_dir;	/* -m: initial model (NULL with --config) */
+	const char *config;	/* --config: random initialisation from it */
+	const char *out_dir;	/* -o */
+	const char *input;	/* batches stream, "-" for stdin */
+	const char *dev;	/* --dev batches stream, or NULL */
+	const char *task;	/* --task, checked against the header; NULL */
+	const char *metric;	/* --metric f1|accuracy|macro_f1|loss; NULL:
+				 * f1 for ner, accuracy otherwise */
+	struct train_opts o;
+	float dropout;		/* hidden dropout, < 0: the config's */
+	float attn_dropout;	/* attention dropout, < 0: the config's */
+	int64_t max_steps;	/* > 0: the run's total steps (schedule too) */
+	int64_t stop_after;	/* > 0: save and stop after this many steps
+				 * (an interruption; the schedule is unchanged) */
+	int64_t save_every;	/* > 0: checkpoint every N steps */
+	int64_t eval_every;	/* > 0: score --dev every N steps */
+	int patience;		/* > 0: stop after K evaluations without a
+				 * better dev score */
+	int resume;		/* continue from out_dir's training state */
+	int force;		/* write the log stream even to a terminal */
+};
+
+/* runs it; returns the exit status (diagnostics already printed) */
+int train_run(const struct run_cfg *c);
+
+#endif

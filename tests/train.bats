@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# train.bats: sift-train, batches in, a checkpoint transformers loads out.
+
+load helper
+
+# the hyperparameters of tests/ref/make_train_fixtures.py
+PARITY="--lr 1e-3 --weight-decay 0.01 --warmup 2 --max-grad-norm 0.5 --dropout 0 --attn-dropout 0"
+
+setup() {
+	F=$FIXTURES/train
+	T=$BATS_TEST_TMPDIR
+	sift-cat -s $F/tok.jsonl > $T/tok.b
+	sift-cat -s $F/seq.jsonl > $T/seq.b
+}
+
+# the 5 fixture batches of task $1 repeated over $2 epochs, with markers
+epochs() {
+	jq -c -n --argjson E "$2" '[inputs] as $a
+		| ($a[0] | .total = 5 * $E | .epochs = $E),
+		  (range($E) as $e | ($a[1:6][] | .epoch = $e), {epoch_end: $e})' \
+		$F/$1.jsonl | sift-cat -s
+}
+
+# predictions (JSON lines) against the PyTorch ones in $1: same labels,
+# probabilities within 1e-5
+same_predictions() {
+	jq -s -e --slurpfile want "$1" '
+		(.[1:] | length) == ($want | length) and
+		([.[1:], $want] | transpose | all(.[0] as $g | .[1] as $w |
+			$g.id == $w.id and $g.pred == $w.pred and
+			([[$g.prob // $g.probs] | flatten, [$w.prob // $w.probs] | flatten]
+			 | transpose | all((.[0] - .[1]) | fabs < 1e-5))))'
+}
+
+@test "--help prints the usage and exits 0" {
+	run -0 --separate-stderr sift-train --help
+	assert_line --index 0 --partial "usage: sift-train (-m dir | --config file) -o dir"
+	[ -z "$stderr" ]
+}
+
+@test "--version prints the version" {
+	run -0 sift-train --version
+	assert_output "sift-train 0.1"
+}
+
+@test "a missing output directory is a usage error" {
+	run -2 --separate-stderr sift-train -m $F/tok $T/tok.b
+	[ "$stderr" = "sift-train: missing -o DIR
+Try 'sift-train --help'." ]
+}
+
+@test "a bad learning rate is a usage error" {
+	run -2 --separate-stderr sift-train -m $F/tok -o $T/out --lr fast $T/tok.b
+	[ "$stderr" = "sift-train: --lr: bad value 'fast'
+Try 'sift-train --help'." ]
+}
+
+@test "an unknown option is a usage error" {
+	run -2 --separate-stderr sift-train --bogus
+	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
+}
+
+@test "5 steps of a token model predict as PyTorch after the same 5 AdamW steps" {
+	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b > $T/log
+	sift-fwd -m $T/out $T/tok.b | sift-cat > $T/pred
+	run same_predictions $F/tok.expect.jsonl < $T/pred
+	assert_success
+}
+
+@test "5 steps of a sequence model predict as PyTorch after the same 5 AdamW steps" {
+	sift-train -m $F/seq -o $T/out $PARITY $T/seq.b > $T/log
+	sift-fwd -m $T/out $T/seq.b | sift-cat > $T/pred
+	run same_predictions $F/seq.expect.jsonl < $T/pred
+	assert_success
+}
+
+@test "the log has a record per step with loss, lr, gradient norm and speed" {
+	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b | sift-cat > $T/log
+	run jq -c 'select(.loss) | [.step, .epoch, .lr, (.grad_norm > 0), (.tokens_per_s > 0), (.elapsed >= 0)]' $T/log
+	assert_output '[1,0,0,true,true,true]
+[2,0,0.0005,true,true,true]
+[3,0,0.001,true,true,true]
+[4,0,0.000666666667,true,true,true]
+[5,0,0.000333333333,true,true,true]'
+	run jq -c 'select(.end) | .end' $T/log
+	assert_output '"done"'
+}
+
+@test "the gradient norms in the log are PyTorch's" {
+	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b | sift-cat > $T/log
+	# clip_grad_norm_ of make_train_fixtures.py on the 5 batches
+	run jq -e -s '[.[] | select(.grad_norm) | .grad_norm] as $g
+		| [1.437149167060852, 2.117168426513672, 2.5106558799743652,
+		   1.2680771350860596, 3.375396490097046] as $w
+		| [$g, $w] | transpose | all((.[0] - .[1]) | fabs < 1e-4)' $T/log
+	assert_success
+}
+
+@test "the checkpoint is a Hugging Face directory with labels and the tokenizer files" {
+	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b > /dev/null
+	run jq -c '[.architectures, .id2label["1"], .label2id["I-LOC"]]' $T/out/config.json
+	assert_output '[["BertForTokenClassification"],"B-PER",4]'
+	cmp $F/tok/vocab.txt $T/out/vocab.txt
+	cmp $F/tok/tokenizer_config.json $T/out/tokenizer_config.json
+	[ -f $T/out/train_state.bin ]
+}
+
+@test "a resumed run ends with the bytes of an uninterrupted one" {
+	epochs tok 3 > $T/e3.b
+	opts="--lr 1e-3 --weight-decay 0.01 --warmup 2 --accum 2 --dropout 0.2 --seed 7"
+	sift-train -m $F/tok -o $T/full $opts $T/e3.b > /dev/null
+	sift-train -m $F/tok -o $T/half $opts --stop-after 4 $T/e3.b > $T/log1
+	run jq -r 'select(.end) | .end' <(sift-cat $T/log1)
+	assert_output "stopped"
+	! cmp -s $T/full/model.safetensors $T/half/model.safetensors
+	sift-train -m $F/tok -o $T/half $opts --resume $T/e3.b > /dev/null
+	cmp $T/full/model.safetensors $T/half/model.safetensors
+	# the training state too, but for the wall-clock seconds (bytes 89..96)
+	# and the hash that covers them (the last 8)
+	n=$(($(stat -c %s $T/full/train_state.bin) - 96 - 8))
+	cmp -i 96 -n $n $T/full/train_state.bin $T/half/train_state.bin
+}
+
+@test "dropout changes the result and the seed fixes it" {
+	sift-train -m $F/tok -o $T/a --dropout 0.3 --seed 1 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/b --dropout 0.3 --seed 1 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/c --dropout 0.3 --seed 2 $T/tok.b > /dev/null
+	cmp $T/a/model.safetensors $T/b/model.safetensors
+	! cmp -s $T/a/model.safetensors $T/c/model.safetensors
+}
+
+@test "the thread count does not change the trained bytes" {
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 sift-train -m $F/tok -o $T/a --dropout 0.1 $T/tok.b > /dev/null
+	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 sift-train -m $F/tok -o $T/b --dropout 0.1 $T/tok.b > /dev/null
+	cmp $T/a/model.safetensors $T/b/model.safetensors
+}
+
+@test "a kill -9 at any moment leaves a loadable checkpoint" {
+	epochs tok 200 > $T/long.b
+	sift-train -m $F/tok -o $T/out --max-steps 2 $T/tok.b > /dev/null
+	for delay in 0.05 0.1 0.2 0.3 0.15 0.25 0.4 0.07; do
+		sift-train -m $F/tok -o $T/out --save-every 1 $T/long.b > /dev/null &
+		pid=$!
+		sleep $delay
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		run sift-fwd -m $T/out $T/tok.b
+		assert_success
+		# the training state is whole too
+		[ -s $T/out/train_state.bin ]
+	done
+}
+
+@test "a NaN loss stops the run with its step and keeps the last checkpoint" {
+	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b > /dev/null
+	cp $T/out/model.safetensors $T/before
+	run -1 --separate-stderr sift-train -m $F/nan -o $T/out $T/tok.b
+	[ "$stderr" = "sift-train: step 1: loss is nan; stopping (the last checkpoint is kept)" ]
+	cmp $T/before $T/out/model.safetensors
+}
+
+@test "dev scores in the log are sift-eval's scores of the kept model" {
+	sift-train -m $F/tok -o $T/out $PARITY --dev $T/tok.b --eval-every 2 $T/tok.b | sift-cat > $T/log
+	run jq -c 'select(.dev) | .step' $T/log
+	assert_output '2
+4
+5'
+	best=$(jq -s -c '[.[] | select(.dev)] | max_by(.dev.f1) | .dev.f1' $T/log)
+	sift-fwd -m $T/out $T/tok.b | sift-eval | sift-cat > $T/m
+	run jq -c 'select(.overall) | .overall.f1' $T/m
+	assert_output "$best"
+}
+
+@test "patience stops the run early" {
+	epochs seq 20 > $T/e.b
+	sift-train -m $F/seq -o $T/out --lr 1e-6 --dev $T/seq.b --eval-every 1 --patience 2 --metric loss $T/e.b | sift-cat > $T/log
+	run jq -r 'select(.end) | .end' $T/log
+	assert_output "done"
+	sift-train -m $F/seq -o $T/out --lr 1e-1 --dev $T/seq.b --eval-every 1 --patience 2 $T/e.b | sift-cat > $T/log
+	run jq -r 'select(.end) | .end' $T/log
+	assert_output "early_stop"
+}
+
+@test "a model from a config alone trains and loads in sift-fwd" {
+	sift-train --config $F/tok/config.json -o $T/out --lr 1e-3 $T/tok.b | sift-cat > $T/log
+	run jq -e -s '[.[] | select(.loss) | .loss] | length == 5 and all(. > 0)' $T/log
+	assert_success
+	run sift-fwd -m $T/out $T/tok.b
+	assert_success
+}
+
+@test "freezing every layer trains the classifier alone" {
+	sift-train -m $F/tok -o $T/a --freeze-layers 2 --lr 1e-2 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/b --freeze-layers 2 --lr 1e-3 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/c --lr 1e-3 $T/tok.b > /dev/null
+	# the classifier is written last: 5 x 32 weights and 5 biases, fp32
+	n=$(($(stat -c %s $T/a/model.safetensors) - 660))
+	cmp -n $n $T/a/model.safetensors $T/b/model.safetensors
+	! cmp -s $T/a/model.safetensors $T/b/model.safetensors
+	! cmp -s -n $n $T/a/model.safetensors $T/c/model.safetensors
+}
+
+@test "a directory that is no checkpoint is not replaced" {
+	mkdir $T/mine
+	echo precious > $T/mine/notes
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/mine $T/tok.b
+	[ "$stderr" = "sift-train: $T/mine: exists and is not a sift-train checkpoint (it would be replaced)" ]
+	[ "$(cat $T/mine/notes)" = precious ]
+}
+
+@test "a truncated stream is an error naming the record" {
+	head -c 900 $T/tok.b > $T/cut
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/cut
+	[[ "$stderr" == "sift-train: $T/cut:"*"truncated record"* ]]
+}
+
+@test "a stream without labels cannot be trained on" {
+	jq -c 'del(.labels) | if .sift then .labels = ["O","B-PER","I-PER","B-LOC","I-LOC"] else . end' $F/tok.jsonl | sift-cat -s > $T/nolab
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/nolab
+	[ "$stderr" = "sift-train: $T/nolab:2: missing key 'labels' (training needs gold labels)" ]
+}
+
+@test "a full disk for the log is an error" {
+	run -1 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out $T/tok.b > /dev/full"
+	[ "$stderr" = "sift-train: stdout: write error: No space left on device" ]
+}
