@@ -203,3 +203,17 @@ hello world"
 	run -1 --separate-stderr sift-tok -m $T/nowhere $F/ner.conll
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
 }
+
+@test "the pipelines of the man page's EXAMPLES run" {
+	sift-tok -m $V -f conll --iob1-to-iob2 $F/ner.conll | sift-batch -b 32 > $T/dev.batches
+	run bash -c "sift-cat < $T/dev.batches | jq -c 'select(.B) | [.B, .T]'"
+	assert_output "[3,15]"
+	printf 'Profit rose .@positive\nSales fell .@negative\nNo change .@neutral\nMore .@neutral\n' > $T/fpb.txt
+	run bash -c "sift-tok -m $V -f at --encoding latin1 $T/fpb.txt | sift-cat | head -3 | jq -c '.text // .kind'"
+	assert_output '"examples"
+"Profit rose ."
+"Sales fell ."'
+	printf '"3","Title","Description \\n more"\n' > $T/test.csv
+	run bash -c "sift-tok -m $V -f csv --label-col 1 --text-col 2 --text-b-col 3 $T/test.csv | sift-cat | jq -c 'select(.ids) | [.text, .text_b, .label]'"
+	assert_output '["Title","Description \\n more",0]'
+}
