@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# report.bats: sift-report on metrics, training logs and predictions.
+
+load helper
+
+setup() {
+	E=$FIXTURES/eval
+	T=$BATS_TEST_TMPDIR
+}
+
+stream() {
+	zcat "$E/$1.jsonl.gz" | sift-cat -s > "$T/$1.sift"
+}
+
+ner_metrics() {
+	stream conll-testb-iob2
+	sift-eval -s iob2 $T/conll-testb-iob2.sift > $T/m.sift
+}
+
+# a hand-made NER predictions stream of one sentence
+one_sentence() {
+	printf '%s\n' \
+		'{"sift":1,"kind":"predictions","task":"ner","labels":["O","B-PER","I-PER","B-LOC","I-LOC"]}' \
+		"{\"id\":0,\"words\":[\"John\",\"Smith\",\"lives\",\"in\",\"New\",\"York\"],\"pred\":$1,\"gold\":$2}" |
+		sift-cat -s > $T/one.sift
+}
+
+@test "NER metrics as markdown carry conlleval's numbers" {
+	ner_metrics
+	run sift-report -F markdown $T/m.sift
+	assert_success
+	assert_line --index 0 "| type | precision | recall | FB1 | gold | predicted | correct |"
+	# conll-testb-iob2.conlleval.txt: MISC 69.71% 81.62% 75.20, 822 found
+	assert_line "| MISC | 69.71% | 81.62% | 75.20 | 702 | 822 | 573 |"
+	assert_line "| **overall** | 81.04% | 81.52% | 81.28 | 5648 | 5681 | 4604 |"
+}
+
+@test "metrics as JSON are one object that jq reads, floats exact" {
+	ner_metrics
+	run bash -c "sift-report -F json $T/m.sift | jq -c '[.overall.correct, .overall.f1 == (2 * .overall.precision * .overall.recall / (.overall.precision + .overall.recall))]'"
+	assert_output "[4604,true]"
+}
+
+@test "metrics as CSV have one row per type and the same numbers as JSON" {
+	ner_metrics
+	run sift-report -F csv $T/m.sift
+	assert_line --index 0 "type,precision,recall,f1,phrases_gold,phrases_pred,correct"
+	assert_equal "${#lines[@]}" 6
+	f1=$(sift-report -F csv $T/m.sift | awk -F, '$1 == "overall" { print $4 }')
+	run bash -c "sift-report -F json $T/m.sift | jq --argjson f $f1 '.overall.f1 == \$f'"
+	assert_output true
+}
+
+@test "classification metrics end with the confusion matrix" {
+	stream fpb-allagree
+	run bash -c "sift-eval $T/fpb-allagree.sift | sift-report | tail -n 4"
+	# sklearn's confusion_matrix, as in fpb-allagree.sklearn.json
+	assert_line --index 0 "$(printf '%8s  %9s %9s %9s' '' negative neutral positive)"
+	assert_line --index 1 "$(printf '%8s  %9d %9d %9d' negative $(jq -r '.confusion[0][]' $E/fpb-allagree.sklearn.json))"
+	assert_line --index 3 "$(printf '%8s  %9d %9d %9d' positive $(jq -r '.confusion[2][]' $E/fpb-allagree.sklearn.json))"
+}
+
+@test "NER predictions show the entities inline" {
+	one_sentence '["B-PER","I-PER","O","O","B-LOC","I-LOC"]' '["B-PER","I-PER","O","O","B-LOC","I-LOC"]'
+	run sift-report $T/one.sift
+	assert_success
+	assert_output "[PER John Smith] lives in [LOC New York]"
+}
+
+@test "NER predictions that miss show the gold entities below" {
+	one_sentence '["B-PER","O","O","O","B-LOC","I-LOC"]' '["B-PER","I-PER","O","O","B-LOC","I-LOC"]'
+	run sift-report $T/one.sift
+	assert_output "[PER John] Smith lives in [LOC New York]
+  gold: [PER John Smith] lives in [LOC New York]"
+}
+
+@test "CoNLL columns hold every word with its gold and predicted tag" {
+	stream conll-testb-iob2
+	sift-report -c $T/conll-testb-iob2.sift > $T/cols
+	# one line per word, one blank line per sentence
+	assert_equal "$(grep -c . $T/cols)" 46435
+	assert_equal "$(grep -c '^$' $T/cols)" 3452
+	run bash -c "zcat $E/conll-testb-iob2.jsonl.gz | jq -r 'select(.gold) | [.gold, .pred] | transpose[] | \"w \" + join(\" \")' | cmp - <(grep . $T/cols)"
+	assert_success
+}
+
+@test "CoNLL columns need gold tags" {
+	run -1 --separate-stderr bash -c \
+		"zcat $E/conll-testb-iob2.jsonl.gz | head -n 2 | jq -c 'del(.gold)' | sift-cat -s | sift-report -c"
+	assert_equal "$stderr" "sift-report: stdin:2: no gold tags: CoNLL columns need word, gold and predicted tags"
+}
+
+@test "classification predictions show label and probability beside the text" {
+	run bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report"
+	assert_success
+	assert_output "positive 0.800  good day
+negative 0.700  bad"
+}
+
+@test "a wrong classification names the gold label" {
+	run bash -c "sed 's/\"gold\":\"negative\"/\"gold\":\"neutral\"/' $FIXTURES/stream/predictions.jsonl | sift-cat -s | sift-report | tail -n 1"
+	assert_output "negative 0.700  bad  [gold: neutral]"
+}
+
+@test "shares per day and topic are pandas' to the last bit" {
+	stream fpb-allagree
+	sift-report -w 1d -t -F json $T/fpb-allagree.sift > $T/agg
+	run jq -n --slurpfile a $T/agg --slurpfile b $E/fpb-allagree.sklearn.json '$a == $b[0].daily_topic'
+	assert_output true
+	assert_equal "$(wc -l < $T/agg)" 132
+}
+
+@test "monitoring as text has a header and one line per group" {
+	stream fpb-allagree
+	run sift-report -w 1d -t $T/fpb-allagree.sift
+	assert_success
+	assert_line --index 0 "window                topic           n  negative  neutral  positive"
+	assert_line --index 1 "2026-09-21T00:00:00Z  ACME            9     0.000    0.111     0.889"
+	assert_equal "${#lines[@]}" 133
+}
+
+@test "a crossed alert prints a line per group and exits 3" {
+	stream agnews-test
+	# the groups pandas counts over the threshold
+	want=$(jq '[.daily_topic[] | select(.n >= 10 and .share.World > 0.4)] | length' $E/agnews-test.sklearn.json)
+	run -3 --separate-stderr sift-report -w 1d -t -n 10 -a 'World>0.4' $T/agnews-test.sift
+	assert_equal "$(echo "$output" | grep -c '^ALERT World>0.4 window ')" "$want"
+	[ "$want" -gt 0 ]
+	assert_equal "$stderr" ""
+}
+
+@test "no alert crossed is success" {
+	stream agnews-test
+	run -0 sift-report -w 1d -a 'World>=95%' $T/agnews-test.sift
+	refute_line --partial ALERT
+}
+
+@test "the man page's cron example mails on status 3" {
+	stream fpb-allagree
+	cp $T/fpb-allagree.sift $T/news.sift
+	cd $T
+	run bash -c "sift-report -w 1d -t -n 10 -a 'negative>0.4' news.sift > report.txt; [ \$? -eq 3 ] && grep -c ALERT report.txt"
+	assert_success
+	assert_output "$(jq '[.daily_topic[] | select(.n >= 10 and .share.negative > 0.4)] | length' $E/fpb-allagree.sklearn.json)"
+}
+
+@test "times in ISO 8601 with an offset and in epoch seconds fall in the same window" {
+	printf '%s\n' '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' \
+		'{"id":0,"pred":"negative","time":"2026-11-29T01:30:00+02:00"}' \
+		'{"id":1,"pred":"positive","time":"1795907400"}' \
+		'{"id":2,"pred":"positive","time":1795907400.5}' \
+		'{"id":3,"pred":"negative","time":"2026-11-28 23:59:59Z"}' \
+		'{"id":4,"pred":"positive","time":"2026-11-28T22:59:59.9Z"}' | sift-cat -s > $T/t.sift
+	run sift-report -w 1h -F csv $T/t.sift
+	assert_output "window,topic,n,negative,positive
+2026-11-28T22:00:00Z,*,1,0,1
+2026-11-28T23:00:00Z,*,4,0.5,0.5"
+}
+
+@test "a window over records without a time is an error naming the record" {
+	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h"
+	assert_equal "$stderr" "sift-report: stdin:3: no time: --window needs a time on every record"
+}
+
+@test "monitoring NER predictions is an error" {
+	one_sentence '["O","O","O","O","O","O"]' '["O","O","O","O","O","O"]'
+	run -1 --separate-stderr sift-report -w 1d $T/one.sift
+	assert_equal "$stderr" "sift-report: $T/one.sift:1: monitoring (--window, --by-topic, --alert) needs classification predictions, got task ner"
+}
+
+@test "an alert on a label the stream does not have is an error" {
+	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -a 'bearish>0.5'"
+	assert_equal "$stderr" "sift-report: stdin:1: --alert 'bearish>0.5': no label 'bearish' in the stream"
+}
+
+@test "a malformed alert is misuse" {
+	run -2 --separate-stderr sift-report -a 'negative=0.4'
+	assert_equal "$stderr" "sift-report: --alert: expected LABEL>SHARE such as negative>0.4, got 'negative=0.4'
+Try 'sift-report --help'."
+}
+
+@test "a training log becomes a summary with the best dev score" {
+	run bash -c "sift-cat -s $E/train-log.jsonl | sift-report"
+	assert_success
+	assert_output "steps        1 to 200 (205 log records), 2 epochs
+loss         1.6567 at the first step, 0.1308 at the last, lowest 0.0987 at step 181
+lr           peak 5e-05, last 0
+best dev     f1 0.8342 at step 150 (epoch 1); last 0.8297 at step 200
+end          done; the trainer kept step 150
+time         59.0 s
+tokens/s     3500.0 (mean over 200 steps)"
+}
+
+@test "a log summary as JSON, ranked by a loss, takes the lowest" {
+	run bash -c "sift-cat -s $E/train-log.jsonl | sift-report -F json -m loss | jq -c '[.metric, .best_step, .best_score]'"
+	assert_output '["loss",200,0.3]'
+}
+
+@test "the plot of a log is an SVG with three panels and the best score marked" {
+	sift-cat -s $E/train-log.jsonl > $T/log.sift
+	run sift-report -p $T/run.svg $T/log.sift
+	assert_success
+	xmllint --noout $T/run.svg
+	assert_equal "$(grep -c '<g class="panel">' $T/run.svg)" 3
+	grep -q '>best 0.8342 at step 150<' $T/run.svg
+	grep -q '>learning rate<' $T/run.svg
+}
+
+@test "a plot that cannot be written is an error" {
+	run -1 --separate-stderr bash -c "sift-cat -s $E/train-log.jsonl | sift-report -p /nonexistent/run.svg"
+	assert_equal "$stderr" "sift-report: /nonexistent/run.svg: No such file or directory"
+}
+
+@test "a stream of another kind is an error" {
+	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/batches.jsonl | sift-report"
+	assert_equal "$stderr" "sift-report: stdin:1: expected a metrics, log or predictions stream, got batches"
+}
+
+@test "an unknown format is misuse" {
+	run -2 --separate-stderr sift-report -F html
+	assert_equal "$stderr" "sift-report: --format: expected text, markdown, json or csv, got 'html'
+Try 'sift-report --help'."
+}
+
+@test "the usage line is the man page synopsis" {
+	run sift-report --help
+	assert_success
+	assert_line --index 0 "usage: $(mandoc -Tascii -O width=300 $BATS_TEST_DIRNAME/../man/man1/sift-report.1 | col -b | sed -n '/^SYNOPSIS/{n;s/^ *//;p;q}')"
+}
+
+@test "a full disk is an error" {
+	ner_metrics
+	run -1 --separate-stderr bash -c "sift-report $T/m.sift > /dev/full"
+	assert_regex "$stderr" "^sift-report: "
+}
