@@ -20,16 +20,30 @@ struct sift_cuda_ctx *sift_cuda_ctx(void)
 	ctx.workspace_bytes = 32u << 20;
 	CUDA_CHECK(cudaMalloc(&ctx.workspace, ctx.workspace_bytes));
 	CUBLAS_CHECK(cublasSetWorkspace(ctx.blas, ctx.workspace, ctx.workspace_bytes));
-	// no TF32 in fp32 mode: the CPU parity of --precision fp32 stays tight
-	CUBLAS_CHECK(cublasSetMathMode(ctx.blas, CUBLAS_PEDANTIC_MATH));
+	// CUBLAS_COMPUTE_32F with the default math mode never uses TF32
+	// (unless NVIDIA_TF32_OVERRIDE=1 is set): fp32 stays fp32
+	CUBLAS_CHECK(cublasSetMathMode(ctx.blas, CUBLAS_DEFAULT_MATH));
 	CUBLAS_CHECK(cublasSetAtomicsMode(ctx.blas, CUBLAS_ATOMICS_NOT_ALLOWED));
 	ctx.ready = 1;
 	return &ctx;
 }
 
-cublasComputeType_t sift_cuda_compute(void)
+__global__ void to_bf16_kernel(__nv_bfloat16 *y, const float *x, size_t n)
 {
-	return sift_cuda_ctx()->bf16 ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+	     i += (size_t)gridDim.x * blockDim.x)
+		y[i] = __float2bfloat16_rn(x[i]);
+}
+
+__nv_bfloat16 *cuda_to_bf16(int slot, const float *x, size_t n)
+{
+	__nv_bfloat16 *y = (__nv_bfloat16 *)sift_cuda_scratch(slot, n * sizeof *y);
+	size_t blocks = (n + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
+	if (n) {
+		to_bf16_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(y, x, n);
+		CUDA_LAUNCHED();
+	}
+	return y;
 }
 
 void *sift_cuda_scratch(int slot, size_t bytes)

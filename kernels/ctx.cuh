@@ -16,7 +16,7 @@
 
 struct sift_cuda_ctx {
 	int ready;
-	int bf16;		// GEMMs with bf16 inputs (CUBLAS_COMPUTE_32F_FAST_16BF)
+	int bf16;		// GEMM inputs rounded to bf16, fp32 accumulation and output
 	int nsm;		// multiprocessors
 	cublasHandle_t blas;
 	cublasLtHandle_t lt;
@@ -26,13 +26,12 @@ struct sift_cuda_ctx {
 
 // initialises on first use (device 0); every launcher calls it
 struct sift_cuda_ctx *sift_cuda_ctx(void);
-// the compute type of every GEMM: fp32, or fp32 accumulation of bf16 inputs
-cublasComputeType_t sift_cuda_compute(void);
 
 // scratch buffers that grow on demand and are kept: one per slot
 enum {
-	SCR_Q, SCR_K, SCR_V, SCR_O, SCR_DQ, SCR_DK, SCR_DV, SCR_PDROP,
-	SCR_BIAS, SCR_NORM, SCR_LN, SCR_COUNT
+	SCR_A16, SCR_B16,	// bf16 copies of GEMM inputs
+	SCR_NORM,		// gradient-norm partial sums
+	SCR_COUNT
 };
 void *sift_cuda_scratch(int slot, size_t bytes);
 
@@ -51,8 +50,8 @@ void cuda_matmul_forward(float *out, const float *inp, const float *weight,
 void cuda_matmul_backward(float *dinp, float *dweight, float *dbias,
 			  const float *dout, const float *inp,
 			  const float *weight, int N, int C, int OC);
-// column-major GEMM helper shared with attention.cu:
-// C(m,n) = alpha * op(A) op(B) + beta * C, batched with strides
+// column-major GEMM: C(m,n) = alpha * op(A) op(B) + beta * C, batched
+// with strides; in bf16 mode A and B are rounded to bf16 first
 void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 	       float alpha, const float *A, int lda, long long sa,
 	       const float *B, int ldb, long long sb, float beta, float *Cm,
@@ -98,6 +97,9 @@ void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 		       float weight_decay, int t);
 double cuda_sumsq(const float *x, size_t n);
 void cuda_scale(float *x, size_t n, float s);
+
+// bf16 copy of n floats (round to nearest even) in a scratch slot
+__nv_bfloat16 *cuda_to_bf16(int slot, const float *x, size_t n);
 
 // the dropout hash of lib/rng.c, on the device: sift_hash_uniform(seed, i)
 __device__ __forceinline__ uint64_t sift_dev_mix(uint64_t z)

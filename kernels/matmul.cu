@@ -1,32 +1,55 @@
 // matmul.cu: torch.nn.Linear forward and backward through cuBLASLt/cuBLAS, with a bias epilogue and a deterministic bias gradient.
 #include "ctx.cuh"
 
+// elements an operand spans: the last batch entry's start plus one matrix
+static size_t span(int ld, int cols, long long stride, int batch)
+{
+	return (size_t)stride * (size_t)(batch - 1) + (size_t)ld * (size_t)cols;
+}
+
 void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 	       float alpha, const float *A, int lda, long long sa,
 	       const float *B, int ldb, long long sb, float beta, float *Cm,
 	       int ldc, long long sc, int batch)
 {
 	struct sift_cuda_ctx *x = sift_cuda_ctx();
-	cublasComputeType_t ct = sift_cuda_compute();
+	const void *a = A, *b = B;
+	cudaDataType_t t = CUDA_R_32F;
+	if (x->bf16) {
+		// bf16 tensor cores: inputs rounded to bf16, fp32 accumulation
+		// and fp32 output (torch.autocast does the same rounding)
+		a = cuda_to_bf16(SCR_A16, A, span(lda, ta == CUBLAS_OP_N ? k : m, sa, batch));
+		b = cuda_to_bf16(SCR_B16, B, span(ldb, tb == CUBLAS_OP_N ? n : k, sb, batch));
+		t = CUDA_R_16BF;
+	}
 	if (batch == 1)
 		CUBLAS_CHECK(cublasGemmEx(x->blas, ta, tb, m, n, k, &alpha,
-					  A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb,
-					  &beta, Cm, CUDA_R_32F, ldc, ct,
+					  a, t, lda, b, t, ldb, &beta, Cm,
+					  CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
 					  CUBLAS_GEMM_DEFAULT));
 	else
 		CUBLAS_CHECK(cublasGemmStridedBatchedEx(x->blas, ta, tb, m, n, k,
-					  &alpha, A, CUDA_R_32F, lda, sa,
-					  B, CUDA_R_32F, ldb, sb, &beta,
-					  Cm, CUDA_R_32F, ldc, sc, batch, ct,
-					  CUBLAS_GEMM_DEFAULT));
+					  &alpha, a, t, lda, sa, b, t, ldb, sb,
+					  &beta, Cm, CUDA_R_32F, ldc, sc, batch,
+					  CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-// out (N,OC) += bias (OC), one row per block.y stripe
+// out (N,OC) += bias (OC)
 __global__ void add_bias_kernel(float *out, const float *bias, int N, int OC)
 {
 	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < (long)N * OC)
 		out[i] += bias[i % OC];
+}
+
+// the alignment of p in bytes, up to 256 (cuBLASLt's heuristic assumes 256
+// unless told otherwise; tensors inside one parameter buffer are less)
+static uint32_t align_of(const void *p)
+{
+	uint32_t a = 256;
+	while (a > 4 && (uintptr_t)p % a)
+		a >>= 1;
+	return a;
 }
 
 // out = inp @ weight^T + bias through cuBLASLt's BIAS epilogue: the bias
@@ -40,31 +63,48 @@ static int lt_linear_bias(float *out, const float *inp, const float *weight,
 	cublasLtMatrixLayout_t la, lb, lc;
 	cublasLtMatmulPreference_t pref;
 	cublasLtMatmulHeuristicResult_t h;
-	cublasOperation_t t = CUBLAS_OP_T, nt = CUBLAS_OP_N;
+	cublasOperation_t opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
 	cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
 	int found = 0;
 	float one = 1.0f, zero = 0.0f;
+	const void *a = weight, *b = inp;
+	cudaDataType_t t = CUDA_R_32F;
+	if (x->bf16) {
+		a = cuda_to_bf16(SCR_A16, weight, (size_t)OC * C);
+		b = cuda_to_bf16(SCR_B16, inp, (size_t)N * C);
+		t = CUDA_R_16BF;
+	}
 
 	// column-major view: out^T (OC,N) = weight (C,OC)^T . inp^T (C,N)
-	CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, sift_cuda_compute(), CUDA_R_32F));
-	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &nt, sizeof nt));
+	CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT));
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN));
 	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
 	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, C, OC, C));
-	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, C, N, C));
+	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, t, C, OC, C));
+	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, t, C, N, C));
 	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, OC, N, OC));
 	CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
 	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
 		CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &x->workspace_bytes,
 		sizeof x->workspace_bytes));
+	uint32_t al[3] = { align_of(a), align_of(b), align_of(out) };
+	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
+		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al[0], sizeof al[0]));
+	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
+		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], sizeof al[1]));
+	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
+		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], sizeof al[2]));
+	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
+		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], sizeof al[2]));
 	if (cublasLtMatmulAlgoGetHeuristic(x->lt, op, la, lb, lc, lc, pref, 1, &h,
 					   &found) != CUBLAS_STATUS_SUCCESS)
 		found = 0;
-	if (found)
-		CUBLAS_CHECK(cublasLtMatmul(x->lt, op, &one, weight, la, inp, lb,
-					    &zero, out, lc, out, lc, &h.algo,
-					    x->workspace, x->workspace_bytes, 0));
+	// a refusal here is not fatal: the caller falls back to cuBLAS
+	if (found && cublasLtMatmul(x->lt, op, &one, a, la, b, lb, &zero, out, lc,
+				    out, lc, &h.algo, x->workspace,
+				    x->workspace_bytes, 0) != CUBLAS_STATUS_SUCCESS)
+		found = 0;
 	cublasLtMatmulPreferenceDestroy(pref);
 	cublasLtMatrixLayoutDestroy(lc);
 	cublasLtMatrixLayoutDestroy(lb);
@@ -78,7 +118,9 @@ void cuda_matmul_forward(float *out, const float *inp, const float *weight,
 {
 	if (N == 0)
 		return;
-	if (bias && lt_linear_bias(out, inp, weight, bias, N, C, OC))
+	// the epilogue reads the bias in vectors: only an aligned one goes there
+	if (bias && (uintptr_t)bias % 16 == 0 &&
+	    lt_linear_bias(out, inp, weight, bias, N, C, OC))
 		return;
 	// out^T (OC,N) = weight^T . inp^T in column-major terms
 	cuda_gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, 1.0f, weight, C, 0, inp, C,
