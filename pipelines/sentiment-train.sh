@@ -1,0 +1,43 @@
+#!/bin/sh
+# sentiment-train.sh: fine-tune a BERT-family encoder for financial
+# sentiment (negative, neutral, positive) on Financial PhraseBank.
+#
+# usage: pipelines/sentiment-train.sh [Sentences_XXAgree.txt]
+#
+# The file has `sentence@label` rows in ISO-8859-1.  There is no official
+# split: every DEV_EVERY-th row (10: 10%) is held out for dev, the rest
+# trains.
+#
+# Settings (environment, with their defaults):
+#   MODEL=models/all-MiniLM-L6-v2  OUT=runs/sentiment
+#   EPOCHS=4 BATCH=32 SEED=1 LR=3e-5 DEV_EVERY=10
+#   SIFT_DATA=../shared/data
+set -eu
+DATA=${SIFT_DATA:-../shared/data}
+SRC=${1:-$DATA/financial_phrasebank/Sentences_66Agree.txt}
+MODEL=${MODEL:-models/all-MiniLM-L6-v2}
+OUT=${OUT:-runs/sentiment}
+EPOCHS=${EPOCHS:-4}
+BATCH=${BATCH:-32}
+SEED=${SEED:-1}
+LR=${LR:-3e-5}
+DEV_EVERY=${DEV_EVERY:-10}
+mkdir -p "$OUT"
+printf 'negative\nneutral\npositive\n' > "$OUT/labels.txt"
+
+# 1. a fixed split (awk keeps the bytes as they are: still latin-1)
+awk -v k="$DEV_EVERY" 'NR % k != 0' "$SRC" > "$OUT/train.txt"
+awk -v k="$DEV_EVERY" 'NR % k == 0' "$SRC" > "$OUT/dev.txt"
+
+# 2. text@label rows, latin-1, one label per sentence
+tok="-m $MODEL -f at --encoding latin1 --task cls --labels $OUT/labels.txt"
+sift-tok $tok "$OUT/dev.txt" | sift-batch -b 64 > "$OUT/dev.batches"
+
+# 3. shuffled epochs; dev accuracy picks the best checkpoint
+sift-tok $tok "$OUT/train.txt" |
+	sift-batch -s --seed "$SEED" -e "$EPOCHS" -b "$BATCH" |
+	sift-train -m "$MODEL" -o "$OUT/model" --dev "$OUT/dev.batches" \
+		--lr "$LR" --seed "$SEED" > "$OUT/train.log"
+
+# 4. the curves and the dev scores per class
+sift-report --plot "$OUT/curves.svg" "$OUT/train.log" | tee "$OUT/report.txt"
