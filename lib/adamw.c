@@ -47,7 +47,7 @@ double grad_norm(float *const *grads, const size_t *lens, int nspans)
 		const float *g = grads[s];
 		size_t nch = (lens[s] + CHUNK - 1) / CHUNK;
 		double *part = sift_xcalloc(nch ? nch : 1, sizeof *part);
-		#pragma omp parallel for
+		#pragma omp parallel for if (nch > 1)
 		for (size_t c = 0; c < nch; c++) {
 			size_t end = (c + 1) * CHUNK < lens[s] ? (c + 1) * CHUNK : lens[s];
 			double sum = 0.0;
@@ -73,7 +73,7 @@ void grad_clip(float *const *grads, const size_t *lens, int nspans,
 		return;
 	for (int s = 0; s < nspans; s++) {
 		float *g = grads[s];
-		#pragma omp parallel for
+		#pragma omp parallel for if (lens[s] > 16384)
 		for (size_t i = 0; i < lens[s]; i++)
 			g[i] *= coef;
 	}

@@ -8,6 +8,9 @@
 #include "ops_bwd.h"
 #include "rng.h"	/* defines: sift_hash_uniform */
 
+/* below this many elements a parallel region costs more than it saves */
+#define PAR_MIN 16384
+
 void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
 			     const float *dout, const int32_t *ids,
 			     const int32_t *type_ids, const int32_t *pos,
@@ -15,7 +18,7 @@ void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
 {
 	/* parallel over columns, rows in order inside: deterministic and
 	 * free of write conflicts whatever ids repeat */
-	#pragma omp parallel for
+	#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
 	for (int i = 0; i < C; i++)
 		for (int r = 0; r < N; r++) {
 			float g = dout[(size_t)r * C + i];
@@ -45,7 +48,7 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 			    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
 	if (dbias) {
 		/* one thread per output, rows in order */
-		#pragma omp parallel for
+		#pragma omp parallel for if ((size_t)N * OC > PAR_MIN)
 		for (int o = 0; o < OC; o++) {
 			float s = 0.0f;
 			for (int n = 0; n < N; n++)
@@ -63,7 +66,7 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 	/* parameter gradients first: dinp may not alias, but keep dout
 	 * reads before any write for clarity */
 	if (dweight || dbias) {
-		#pragma omp parallel for
+		#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
 		for (int i = 0; i < C; i++) {
 			float sw = 0.0f, sb = 0.0f;
 			for (int n = 0; n < N; n++) {
@@ -79,7 +82,7 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 	}
 	if (!dinp)
 		return;
-	#pragma omp parallel for
+	#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
 	for (int n = 0; n < N; n++) {
 		const float *x = inp + (size_t)n * C;
 		const float *dy = dout + (size_t)n * C;
@@ -105,7 +108,7 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 void sift_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
 			    size_t n)
 {
-	#pragma omp parallel for
+	#pragma omp parallel for if (n > PAR_MIN)
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
 		float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
@@ -134,7 +137,7 @@ void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 	memset(dqkv, 0, (size_t)N * C3 * sizeof *dqkv);
 	/* one (b,h) per iteration: it alone writes the columns of head h in
 	 * the rows of example b, so no two iterations touch the same float */
-	#pragma omp parallel for collapse(2) schedule(static)
+	#pragma omp parallel for collapse(2) schedule(static) if ((size_t)N * C > PAR_MIN / 4)
 	for (int b = 0; b < B; b++)
 	for (int h = 0; h < NH; h++) {
 		int r0 = offs[b], len = offs[b + 1] - offs[b];
@@ -229,7 +232,7 @@ void sift_cpu_adamw_update(float *params, const float *grads, float *m,
 	float wd = (float)(1.0 - (double)lr * (double)weight_decay);
 	float w1 = (float)(1.0 - b1), w2 = (float)(1.0 - b2);
 	int decay = weight_decay != 0.0f;
-	#pragma omp parallel for
+	#pragma omp parallel for if (n > PAR_MIN)
 	for (size_t i = 0; i < n; i++) {
 		float g = grads[i];
 		float pp = params[i];
