@@ -1,8 +1,10 @@
 /* ops_cpu.c: the forward ops of the CPU backend, OpenBLAS sgemm plus OpenMP loops. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
+#include <omp.h>
 
 #include "backend.h"	/* defines: the shapes of every op below */
 #include "rng.h"	/* defines: sift_hash_uniform (dropout) */
@@ -15,6 +17,38 @@
 
 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MIN 4096
+
+/* the hot loops are compiled for AVX-512 and AVX2 too, chosen at run
+ * time; `omp simd` vectorizes them at -O2 */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_ADDRESS__)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* exp(x) in float with a relative error below 2e-7, written so that
+ * loops over it vectorize: x = n ln2 + r, |r| <= ln2/2, a degree-6
+ * polynomial for exp(r), then 2^n put into the exponent */
+#pragma omp declare simd notinbranch
+static inline float vexpf(float x)
+{
+	x = x < -87.3f ? -87.3f : x;
+	x = x > 88.3f ? 88.3f : x;
+	/* round to nearest by the 1.5 * 2^23 trick (no call to rintf) */
+	float fn = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+	float r = x - fn * 0.693145751953125f;
+	r = r - fn * 1.428606765330187045e-06f;
+	float p = 1.0f / 720;
+	p = p * r + 1.0f / 120;
+	p = p * r + 1.0f / 24;
+	p = p * r + 1.0f / 6;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	union { int32_t i; float f; } u = { .i = ((int32_t)fn + 127) << 23 };
+	return p * u.f;
+}
 
 void sift_cpu_embed_forward(float *out, const int32_t *ids,
 			    const int32_t *type_ids, const int32_t *pos,
@@ -39,16 +73,32 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 {
 	if (N == 0)
 		return;
-	float beta = 0.0f;
-	if (bias) {
-#pragma omp parallel for schedule(static) if ((size_t)N * OC > PAR_MIN)
-		for (int r = 0; r < N; r++)
-			memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
-		beta = 1.0f;
+	/*
+	 * With OpenBLAS on one thread, the rows are split into one block
+	 * per OpenMP thread, each an sgemm of its own: one pool of threads
+	 * for every op, none spinning against another.  Every element is
+	 * the same dot product whatever the split.
+	 */
+	int nt = omp_get_max_threads();
+	if (nt > 1 && openblas_get_num_threads() > 1)
+		nt = 1;
+	if ((size_t)N * C * OC < ((size_t)1 << 18) || N < 2 * nt)
+		nt = 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+	for (int t = 0; t < nt; t++) {
+		int r0 = (int)((int64_t)N * t / nt), r1 = (int)((int64_t)N * (t + 1) / nt);
+		float beta = 0.0f;
+		if (bias) {
+			for (int r = r0; r < r1; r++)
+				memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
+			beta = 1.0f;
+		}
+		/* out (n,OC) = inp (n,C) @ weight^T, weight (OC,C) */
+		if (r1 > r0)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+				    r1 - r0, OC, C, 1.0f, inp + (size_t)r0 * C, C,
+				    weight, C, beta, out + (size_t)r0 * OC, OC);
 	}
-	/* out (N,OC) = inp (N,C) @ weight^T, weight (OC,C) */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f,
-		    inp, C, weight, C, beta, out, OC);
 }
 
 void sift_cpu_layernorm_forward(float *out, float *mean, float *rstd,
@@ -78,13 +128,40 @@ void sift_cpu_layernorm_forward(float *out, float *mean, float *rstd,
 	}
 }
 
-void sift_cpu_gelu_forward(float *out, const float *inp, size_t n)
+/* erf(x) as Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7),
+ * the formula of PyTorch's own vectorized erf */
+#pragma omp declare simd notinbranch
+static inline float verff(float x)
 {
-	const float s = (float)M_SQRT1_2;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	float a = __builtin_fabsf(x);
+	float t = 1.0f / (1.0f + 0.3275911f * a);
+	float y = 1.061405429f;
+	y = y * t - 1.453152027f;
+	y = y * t + 1.421413741f;
+	y = y * t - 0.284496736f;
+	y = y * t + 0.254829592f;
+	y = 1.0f - y * t * vexpf(-a * a);
+	return __builtin_copysignf(y, x);
+}
+
+HOT static void gelu_span(float *out, const float *inp, size_t n)
+{
+	const float s = 0.70710678118654752f;
+#pragma omp simd
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
-		out[i] = 0.5f * x * (1.0f + erff(x * s));
+		out[i] = 0.5f * x * (1.0f + verff(x * s));
+	}
+}
+
+void sift_cpu_gelu_forward(float *out, const float *inp, size_t n)
+{
+	/* in chunks, so that each thread takes a fixed part */
+	size_t chunk = 16384, nch = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (size_t c = 0; c < nch; c++) {
+		size_t a = c * chunk, len = n - a < chunk ? n - a : chunk;
+		gelu_span(out + a, inp + a, len);
 	}
 }
 
@@ -95,65 +172,99 @@ void sift_cpu_tanh_forward(float *out, const float *inp, size_t n)
 		out[i] = tanhf(inp[i]);
 }
 
+/* one head of one example: kt is scratch of hs*len floats */
+HOT static void attention_head(float *out, float *att, const float *qkv,
+			       int r0, int len, int h, int C, int NH,
+			       float p, uint64_t seed, size_t base, float *kt)
+{
+	int hs = C / NH;
+	size_t C3 = (size_t)3 * C;
+	float scale = 1.0f / sqrtf((float)hs);
+	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	/* k of this head, transposed: kt[e*len + j] */
+	for (int j = 0; j < len; j++) {
+		const float *k = qkv + (r0 + j) * C3 + C + h * hs;
+		for (int e = 0; e < hs; e++)
+			kt[(size_t)e * len + j] = k[e];
+	}
+	for (int i = 0; i < len; i++) {
+		const float *q = qkv + (r0 + i) * C3 + h * hs;
+		float *a = att + base + (size_t)i * len;
+#pragma omp simd
+		for (int j = 0; j < len; j++)
+			a[j] = 0.0f;
+		for (int e = 0; e < hs; e++) {
+			float qe = q[e];
+			const float *kr = kt + (size_t)e * len;
+#pragma omp simd
+			for (int j = 0; j < len; j++)
+				a[j] += qe * kr[j];
+		}
+		float mx = -INFINITY;
+		for (int j = 0; j < len; j++) {
+			a[j] *= scale;
+			mx = a[j] > mx ? a[j] : mx;
+		}
+		float sum = 0.0f;
+#pragma omp simd
+		for (int j = 0; j < len; j++)
+			a[j] = vexpf(a[j] - mx);
+		for (int j = 0; j < len; j++)
+			sum += a[j];
+		float inv = 1.0f / sum;
+#pragma omp simd
+		for (int j = 0; j < len; j++)
+			a[j] *= inv;
+		float *o = out + (size_t)(r0 + i) * C + h * hs;
+#pragma omp simd
+		for (int e = 0; e < hs; e++)
+			o[e] = 0.0f;
+		for (int j = 0; j < len; j++) {
+			float w = a[j];
+			if (p > 0.0f) {
+				uint64_t ctr = base + (size_t)i * len + j;
+				w = sift_hash_uniform(seed, ctr) < p ? 0.0f : w * keep;
+			}
+			const float *v = qkv + (r0 + j) * C3 + 2 * C + h * hs;
+#pragma omp simd
+			for (int e = 0; e < hs; e++)
+				o[e] += w * v[e];
+		}
+	}
+}
+
 void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
 				const int32_t *offs, int B, int C, int NH,
 				float p, uint64_t seed)
 {
-	int hs = C / NH;
-	float scale = 1.0f / sqrtf((float)hs);
-	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	size_t C3 = (size_t)3 * C;
+	int hs = C / NH, maxlen = 0;
 	/* the start of each example's block in att: a prefix sum */
-	size_t attoff[B + 1];
+	size_t *attoff = malloc(sizeof(size_t) * (B + 1));
+	if (!attoff)
+		abort();
 	attoff[0] = 0;
 	for (int b = 0; b < B; b++) {
 		size_t l = (size_t)(offs[b + 1] - offs[b]);
 		attoff[b + 1] = attoff[b] + l * l * NH;
+		if ((int)l > maxlen)
+			maxlen = (int)l;
 	}
 	int tasks = B * NH;
-#pragma omp parallel for schedule(static) if (offs[B] > 16)
-	for (int task = 0; task < tasks; task++) {
-		int b = task / NH, h = task % NH;
-		int r0 = offs[b], len = offs[b + 1] - offs[b];
-		size_t base = attoff[b] + (size_t)h * len * len;
-		for (int i = 0; i < len; i++) {
-			const float *q = qkv + (r0 + i) * C3 + h * hs;
-			float *a = att + base + (size_t)i * len;
-			float mx = -INFINITY;
-			for (int j = 0; j < len; j++) {
-				const float *k = qkv + (r0 + j) * C3 + C + h * hs;
-				float d = 0.0f;
-				for (int e = 0; e < hs; e++)
-					d += q[e] * k[e];
-				d *= scale;
-				a[j] = d;
-				if (d > mx)
-					mx = d;
-			}
-			float sum = 0.0f;
-			for (int j = 0; j < len; j++) {
-				a[j] = expf(a[j] - mx);
-				sum += a[j];
-			}
-			float inv = 1.0f / sum;
-			for (int j = 0; j < len; j++)
-				a[j] *= inv;
-			float *o = out + (size_t)(r0 + i) * C + h * hs;
-			for (int e = 0; e < hs; e++)
-				o[e] = 0.0f;
-			for (int j = 0; j < len; j++) {
-				float w = a[j];
-				if (p > 0.0f) {
-					uint64_t ctr = base + (size_t)i * len + j;
-					w = sift_hash_uniform(seed, ctr) < p ?
-						0.0f : w * keep;
-				}
-				const float *v = qkv + (r0 + j) * C3 + 2 * C + h * hs;
-				for (int e = 0; e < hs; e++)
-					o[e] += w * v[e];
-			}
+#pragma omp parallel if (offs[B] > 16)
+	{
+		float *kt = malloc(sizeof(float) * hs * (maxlen ? maxlen : 1));
+		if (!kt)
+			abort();
+#pragma omp for schedule(static)
+		for (int task = 0; task < tasks; task++) {
+			int b = task / NH, h = task % NH;
+			int len = offs[b + 1] - offs[b];
+			attention_head(out, att, qkv, offs[b], len, h, C, NH, p,
+				       seed, attoff[b] + (size_t)h * len * len, kt);
 		}
+		free(kt);
 	}
+	free(attoff);
 }
 
 void sift_cpu_residual_forward(float *out, const float *a, const float *b,
@@ -200,7 +311,7 @@ void sift_cpu_softmax_forward(float *probs, const float *logits, int M,
 				mx = x[l];
 		float sum = 0.0f;
 		for (int l = 0; l < L; l++) {
-			o[l] = expf(x[l] - mx);
+			o[l] = vexpf(x[l] - mx);
 			sum += o[l];
 		}
 		for (int l = 0; l < L; l++)
