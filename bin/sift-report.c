@@ -60,7 +60,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct report_opts o = { .format = REPORT_TEXT, .digits = 2, .min_count = 1 };
+	static struct report_alert alerts[64];
+	struct report_opts o = { .format = REPORT_TEXT, .digits = 2, .min_count = 1,
+				 .alerts = alerts };
 	char *end;
 	int c;
 
@@ -101,7 +103,8 @@ int main(int argc, char **argv)
 			o.by_topic = 1;
 			break;
 		case 'a':
-			o.alerts = sift_xrealloc(o.alerts, (o.nalerts + 1) * sizeof *o.alerts);
+			if (o.nalerts == 64)
+				return misuse("--alert: at most 64 rules, got '%s'", optarg);
 			if (report_parse_alert(optarg, &o.alerts[o.nalerts]) < 0)
 				return misuse("--alert: expected LABEL>SHARE such as negative>0.4, got '%s'", optarg);
 			o.nalerts++;
@@ -151,7 +154,6 @@ int main(int argc, char **argv)
 	}
 	sift_header_free(&h);
 	sift_reader_free(r);
-	free(o.alerts);
 	if (fd > 0)
 		close(fd);
 	if (sift_close_stdout() < 0)

@@ -209,12 +209,15 @@ static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *ou
 	while ((ret = sift_read(r, &rec)) > 0) {
 		char **words, **pred, **gold;
 		size_t nw, np, ng;
-		if (sift_get_strs(r, rec, "words", 0, &words, &nw) < 0)
+		if (sift_get_strs(r, rec, "words", 0, &words, &nw) < 0) {
+			sift_ner_free(&c);
 			return -1;
+		}
 		if (sift_get_strs(r, rec, "pred", 0, &pred, &np) < 0 ||
 		    sift_get_strs(r, rec, "gold", 1, &gold, &ng) < 0) {
 			free(words);
 			free(pred);
+			sift_ner_free(&c);
 			return -1;
 		}
 		int bad = 0;
@@ -241,8 +244,10 @@ static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *ou
 		free(words);
 		free(pred);
 		free(gold);
-		if (bad)
+		if (bad) {
+			sift_ner_free(&c);
 			return -1;
+		}
 	}
 	sift_ner_free(&c);
 	return ret < 0 ? -1 : 0;
