@@ -134,11 +134,28 @@ void sift_plan_epoch(const uint32_t *len, size_t n,
 		shuffle(&rng, ord, n);
 
 	if (o->shuffle && o->pool > 0) {
-		size_t run = (size_t)o->pool * (size_t)o->batch_size;
-		struct lenkey *key = sift_xmalloc((run + o->batch_size + 1) *
-						  sizeof *key);
-		size_t *chunk = sift_xmalloc((run + o->batch_size + 1) *
-					     sizeof *chunk);
+		/* a batch's worth: batch_size examples, or fewer when
+		 * max_tokens holds fewer of the mean length */
+		size_t per = (size_t)o->batch_size;
+		if (o->max_tokens > 0 && n > 0) {
+			uint64_t sum = 0;
+			for (size_t i = 0; i < n; i++)
+				sum += len[i];
+			uint64_t mean = sum / n + 1;
+			uint64_t fit = (uint64_t)o->max_tokens / mean;
+			if (fit < 1)
+				fit = 1;
+			if (fit < per)
+				per = (size_t)fit;
+		}
+		size_t run = (size_t)o->pool * per;
+		if (run > n)
+			run = n;
+		/* room for a run and the unfinished batch of the last one */
+		size_t cap = run + ((size_t)o->batch_size < n ?
+				    (size_t)o->batch_size : n);
+		struct lenkey *key = sift_xmalloc(cap * sizeof *key);
+		size_t *chunk = sift_xmalloc(cap * sizeof *chunk);
 		size_t held = 0, pos = 0;
 		while (pos < n) {
 			size_t take = n - pos < run ? n - pos : run;

@@ -254,6 +254,80 @@ static void test_plan_pools(void)
 	free(len);
 }
 
+/* the set of examples of each batch, as a sorted signature */
+static int same_batches(const struct sift_plan *a, const struct sift_plan *b,
+			size_t n)
+{
+	/* batch number of each example in a, then: do the examples of
+	 * each batch of b all share one batch of a? */
+	size_t *in = malloc(n * sizeof *in);
+	int same = a->nbatch == b->nbatch;
+	for (size_t k = 0; k < a->nbatch; k++)
+		for (size_t i = a->start[k]; i < a->start[k + 1]; i++)
+			in[a->idx[i]] = k;
+	for (size_t k = 0; same && k < b->nbatch; k++)
+		for (size_t i = b->start[k]; i < b->start[k + 1]; i++)
+			same &= in[b->idx[i]] == in[b->idx[b->start[k]]];
+	free(in);
+	return same;
+}
+
+/* the mean of (longest - shortest) over the batches */
+static double mean_span(const struct sift_plan *p, const uint32_t *len)
+{
+	double sum = 0;
+	for (size_t k = 0; k < p->nbatch; k++) {
+		uint32_t lo = UINT32_MAX, hi = 0;
+		for (size_t i = p->start[k]; i < p->start[k + 1]; i++) {
+			if (len[p->idx[i]] < lo)
+				lo = len[p->idx[i]];
+			if (len[p->idx[i]] > hi)
+				hi = len[p->idx[i]];
+		}
+		sum += hi - lo;
+	}
+	return p->nbatch ? sum / p->nbatch : 0;
+}
+
+static void test_plan_max_tokens_pool(void)
+{
+	/* a huge batch size under a token cap: a pool is 10 batches of
+	 * about 1024 / mean-length examples, not 10 x 100000 */
+	size_t n = 5000;
+	uint32_t *len = lengths(n, 3);
+	struct sift_batch_opts o = opts(100000, 1024, 1, 5, 10, 0);
+	struct sift_plan a, b;
+	int dup;
+
+	sift_plan_epoch(len, n, &o, 0, &a);
+	sift_plan_epoch(len, n, &o, 1, &b);
+	CHECK_EQ_INT(count_distinct(&a, n, &dup), n);
+	CHECK(!dup);
+	int64_t real = 0;
+	for (size_t i = 0; i < n; i++)
+		real += len[i];
+	CHECK(padded_tokens(&a, len) < real + real / 5);
+	/* small pools: epochs group examples differently */
+	CHECK(!same_batches(&a, &b, n));
+	CHECK(same_batches(&a, &a, n));
+	/* and a batch holds several lengths, where one sort of all the
+	 * examples (a pool larger than the data) gives one length a batch */
+	struct sift_batch_opts all = opts(100000, 1024, 1, 5, 1 << 20, 0);
+	struct sift_plan g;
+	sift_plan_epoch(len, n, &all, 0, &g);
+	double sa = mean_span(&a, len), sg = mean_span(&g, len);
+	CHECK(sa > 3 * sg);
+	sift_plan_free(&g);
+	sift_plan_free(&a);
+	sift_plan_free(&b);
+
+	/* no examples at all */
+	sift_plan_epoch(len, 0, &o, 0, &a);
+	CHECK_EQ_INT(a.nbatch, 0);
+	sift_plan_free(&a);
+	free(len);
+}
+
 static void test_label_kind(void)
 {
 	CHECK_EQ_INT(sift_label_kind("ner"), SIFT_LABELS_TOKEN);
@@ -479,6 +553,7 @@ int main(void)
 	test_plan_max_tokens();
 	test_plan_shuffle();
 	test_plan_pools();
+	test_plan_max_tokens_pool();
 	test_label_kind();
 	test_pack_batch();
 	test_cls_labels();
