@@ -210,7 +210,7 @@ long sift_basictok(const struct sift_basictok *bt, const char *s, size_t n,
 			return -1;
 		}
 		i += k;
-		const struct sift_bt_exc *e = sift_bt_raw ? NULL : find_exc(u, bt->lower);
+		const struct sift_bt_exc *e = sift_bt_raw ? NULL : find_exc(u, (bt->lower ? 1 : 0) | (strip ? 2 : 0));
 		if (e) {
 			if (e->kind)
 				word_end(&st);

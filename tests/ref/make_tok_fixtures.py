@@ -201,11 +201,11 @@ def ner_labels(tok):
 
 def unicode_hashes():
     sys.path.insert(0, os.path.dirname(__file__))
-    from make_tok_unicode import hf_lines
+    from make_tok_unicode import MODES, hf_lines
     with open(os.path.join(FIX, "unicode.hash"), "w") as f:
-        for mode, lower in (("cased", False), ("lower", True)):
-            data = "".join(l + "\n" for l in hf_lines(lower)).encode()
-            f.write("%s %016x\n" % (mode, fnv_bytes(data)))
+        for mode, name in MODES:
+            data = "".join(l + "\n" for l in hf_lines(mode)).encode()
+            f.write("%s %016x\n" % (name, fnv_bytes(data)))
 
 
 def main():

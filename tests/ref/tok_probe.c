@@ -8,8 +8,11 @@
 
 int main(int argc, char **argv)
 {
-	int lower = argc > 1 && strcmp(argv[1], "lower") == 0;
-	struct sift_basictok bt = { lower, lower, 1 };
+	/* cased, loweronly, striponly or lower (lower-case and strip) */
+	const char *m = argc > 1 ? argv[1] : "cased";
+	int lower = !strcmp(m, "lower") || !strcmp(m, "loweronly");
+	int strip = !strcmp(m, "lower") || !strcmp(m, "striponly");
+	struct sift_basictok bt = { lower, strip, 1 };
 	struct sift_bwords o = { 0 };
 
 	sift_bt_raw = argc > 2 && strcmp(argv[2], "raw") == 0;

@@ -50,8 +50,9 @@ static void test_unicode(void)
 	char mode[16];
 	unsigned long long want;
 	while (fscanf(f, "%15s %llx", mode, &want) == 2) {
-		int lower = strcmp(mode, "lower") == 0;
-		struct sift_basictok bt = { lower, lower, 1 };
+		int lower = !strcmp(mode, "lower") || !strcmp(mode, "loweronly");
+		int strip = !strcmp(mode, "lower") || !strcmp(mode, "striponly");
+		struct sift_basictok bt = { lower, strip, 1 };
 		struct sift_bwords o = { 0 };
 		uint64_t h = 0xcbf29ce484222325ULL;
 		char line[256];
