@@ -97,11 +97,9 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 	if (u->o->stride >= 0)
 		u->x.stride = u->o->stride;
 	u->x.label_all = u->o->label_all;
-	sift_pack_header(&u->w, &u->h, 2);
+	sift_pack_header(&u->w, &u->h, 1);
 	sift_pack_str(&u->w.pk, "pad_id");
 	msgpack_pack_int(&u->w.pk, tk->v.pad >= 0 ? tk->v.pad : 0);
-	sift_pack_str(&u->w.pk, "max_len");
-	msgpack_pack_int(&u->w.pk, u->x.max_len);
 	return sift_commit(&u->w);
 }
 
