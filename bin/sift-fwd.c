@@ -167,8 +167,15 @@ static int run(struct sift_reader *r, struct bert_model *m,
 			status = -1;
 			break;
 		}
-		if (fflush(w->f) != 0 && errno == EPIPE)
+		/* each batch's records go down the pipe before the next is read */
+		errno = 0;
+		if (fflush(w->f) != 0) {
+			if (errno == EPIPE)
+				exit(SIFT_EXIT_OK);	/* the reader is gone */
+			sift_warn("%s: write error: %s", w->name, strerror(errno));
+			status = -1;
 			break;
+		}
 	}
 	if (ret < 0)
 		status = -1;
@@ -234,7 +241,8 @@ int main(int argc, char **argv)
 	const char *path = optind < argc ? argv[optind] : "-";
 	if (threads) {
 		omp_set_num_threads((int)threads);
-		openblas_set_num_threads((int)threads);
+		/* one pool: matmul_forward splits rows over the OpenMP threads */
+		openblas_set_num_threads(1);
 	}
 	char err[512];
 	if (sift_device_resolve(req, &dev, err, sizeof err)) {
@@ -275,7 +283,8 @@ int main(int argc, char **argv)
 	sift_pack_header(&w, &out, 0);
 	if (sift_commit(&w) == 0 && run(r, &m, &h, &w) == 0)
 		status = SIFT_EXIT_OK;
-	if (sift_writer_close(&w) < 0)
+	/* a write error was reported where it happened */
+	if (!ferror(w.f) && sift_writer_close(&w) < 0)
 		status = SIFT_EXIT_DATA;
 	sift_header_free(&out);
 done_model:

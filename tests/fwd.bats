@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# fwd.bats: sift-fwd, batches through a BERT model into predictions.
+
+load helper
+
+setup() {
+	F=$FIXTURES/fwd
+	T=$BATS_TEST_TMPDIR
+}
+
+# compares predictions (JSON lines on stdin, header first) with the
+# transformers reference $1: same keys and labels, probabilities to 1e-5
+same_as() {
+	jq -n --slurpfile got /dev/stdin --slurpfile want "$1" '
+		def close(a; b): [a, b] | transpose | all(.[0] - .[1] | fabs <= 1e-5);
+		($got[1:]) as $g
+		| if ($g | length) != ($want | length) then "records: \($g | length), expected \($want | length)"
+		  else [range($want | length) as $i | $g[$i] as $a | $want[$i] as $b
+			| if ($a | del(.prob, .probs)) != ($b | del(.prob, .probs)) then "record \($i): \($a | del(.prob, .probs)) != \($b | del(.prob, .probs))"
+			  elif close($a.prob // $a.probs; $b.prob // $b.probs) | not then "record \($i): probabilities differ"
+			  else empty end] | first // "same" end' -r
+}
+
+@test "ner predictions are transformers' per word, first sub-token, windows stitched" {
+	sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $F/tok-model | sift-cat > $T/got
+	run same_as $F/ner.expect.jsonl < $T/got
+	assert_output same
+}
+
+@test "a long sentence split into windows comes back as one record" {
+	sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $F/tok-model | sift-cat > $T/got
+	# 8 windows in, 7 sentences out, ids 0..6 in order
+	run jq -c 'select(.pred) | .id' $T/got
+	assert_output "$(seq 0 6)"
+	run jq -s -c '[.[1:][] | (.words | length) == (.pred | length) and (.pred | length) == (.prob | length)] | all' $T/got
+	assert_output true
+}
+
+@test "sentence-pair predictions are transformers' label and probabilities" {
+	sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model | sift-cat > $T/got
+	run same_as $F/cls.expect.jsonl < $T/got
+	assert_output same
+}
+
+@test "the header is a predictions header with the model's labels" {
+	run bash -c "sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model | sift-cat | head -1"
+	assert_success
+	assert_output '{"sift":1,"kind":"predictions","task":"pair","labels":["negative","neutral","positive"],"producer":"sift-fwd 0.1"}'
+}
+
+@test "gold comes from the batch labels when the examples carry no gold tags" {
+	# drop every example's gold key: the first sub-token labels remain
+	sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $F/tok-model | sift-cat | jq -c 'select(.pred) | .gold' > $T/a
+	jq -c 'if .ex then .ex |= map(del(.gold)) else . end' $F/ner.batches.jsonl | sift-cat -s |
+		sift-fwd -m $F/tok-model | sift-cat | jq -c 'select(.pred) | .gold' > $T/b
+	run cmp $T/a $T/b
+	assert_success
+	run jq -s -c 'map(length) | add' $T/b
+	refute_output 0
+}
+
+@test "predictions without gold have no gold key" {
+	jq -c 'if .ex then (.ex |= map(del(.gold)) | del(.labels)) else . end' $F/ner.batches.jsonl | sift-cat -s > $T/s
+	run bash -c "sift-fwd -m $F/tok-model $T/s | sift-cat | jq -c 'select(.pred) | has(\"gold\")' | sort -u"
+	assert_output false
+}
+
+@test "the same thread count gives the same bytes on every run" {
+	for j in 1 2; do
+		sift-cat -s $F/ner.batches.jsonl | sift-fwd -j $j -m $F/tok-model > $T/a
+		sift-cat -s $F/ner.batches.jsonl | sift-fwd -j $j -m $F/tok-model > $T/b
+		cmp $T/a $T/b
+	done
+}
+
+# an encoder without a head, as BertModel saves one: $T/enc
+encoder() {
+	mkdir -p $T/enc
+	jq 'del(.architectures, .id2label, .label2id)' $F/tok-model/config.json > $T/enc/config.json
+	python3 -c "
+from safetensors.numpy import load_file, save_file
+t = load_file('$F/tok-model/model.safetensors')
+save_file({k[5:]: v for k, v in t.items() if k.startswith('bert.')}, '$T/enc/model.safetensors')"
+}
+
+@test "a model without a trained head needs --init-head" {
+	encoder
+	sift-cat -s $F/cls.batches.jsonl > $T/s
+	run -1 --separate-stderr sift-fwd -m $T/enc $T/s
+	assert_equal "$stderr" "sift-fwd: $T/enc: the model has no trained head; give --init-head SEED to initialise one"
+}
+
+@test "--init-head gives the stream's labels and the same predictions for the same seed" {
+	encoder
+	jq -c 'if .sift then .labels = ["X", "Y"] elif .B then .labels |= map(. % 2) else . end' $F/cls.batches.jsonl | sift-cat -s > $T/s
+	sift-fwd -m $T/enc --init-head 5 $T/s | sift-cat > $T/a
+	sift-fwd -m $T/enc --init-head 5 $T/s | sift-cat > $T/b
+	sift-fwd -m $T/enc --init-head 6 $T/s | sift-cat > $T/c
+	cmp $T/a $T/b
+	run cmp -s $T/a $T/c
+	assert_failure
+	run jq -c 'select(.sift) | .labels' $T/a
+	assert_output '["X","Y"]'
+	run jq -c 'select(.pred) | [.pred, .gold]' $T/a
+	assert_line --index 0 --regexp '^\["[XY]","X"\]$'
+	assert_line --index 1 --regexp '^\["[XY]","Y"\]$'
+}
+
+@test "a sequence classifier refuses a ner stream" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	run -1 --separate-stderr sift-fwd -m $F/cls-model $T/s
+	assert_equal "$stderr" "sift-fwd: $F/cls-model: the model is a sequence classifier but the input's task is ner"
+}
+
+@test "a vocabulary other than the model's is an error" {
+	jq -c 'if .sift then .vocab = {"size": 30522, "hash": "0000000000000000"} else . end' $F/ner.batches.jsonl | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-fwd -m $F/tok-model $T/s
+	assert_equal "$stderr" "sift-fwd: $F/tok-model: the model's vocabulary has 1000 tokens, the input's 30522"
+}
+
+@test "a token id outside the vocabulary is an error naming the record" {
+	jq -c 'if .B then .ids[1] = 5000 else . end' $F/cls.batches.jsonl | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-fwd -m $F/cls-model $T/s
+	assert_equal "$stderr" "sift-fwd: $T/s:2: example 0: token id 5000 outside the vocabulary of 1000"
+}
+
+@test "a mask with a hole is an error naming the record, and the records before it stay valid" {
+	jq -c 'if .B and .ex[0].id == 4 then .mask[1] = 0 else . end' $F/cls.batches.jsonl | sift-cat -s > $T/s
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/cls-model $T/s > $T/out"
+	assert_equal "$stderr" "sift-fwd: $T/s:3: example 0: mask is not ones then zeros"
+	run bash -c "sift-cat $T/out | jq -c 'select(.pred) | .id'"
+	assert_success
+	assert_output "$(seq 0 3)"
+}
+
+@test "a stream of another kind is an error naming the record" {
+	echo '{"sift":1,"kind":"examples","task":"ner","labels":["O"]}' | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-fwd -m $F/tok-model $T/s
+	assert_equal "$stderr" "sift-fwd: $T/s:1: expected a batches stream (from sift-batch), got kind 'examples'"
+}
+
+@test "a truncated stream is an error naming the record" {
+	sift-cat -s $F/cls.batches.jsonl > $T/s
+	n=$(head -2 $F/cls.batches.jsonl | sift-cat -s | wc -c)
+	head -c $((n + 5)) $T/s > $T/cut
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/cls-model $T/cut > /dev/null"
+	assert_equal "$stderr" "sift-fwd: $T/cut:3: truncated record"
+}
+
+@test "missing windows at the end of the input are an error" {
+	# sentence 6 comes in 2 windows; claim it has 3
+	jq -c 'if .B then .ex |= map(if .nwin > 1 then .nwin = 3 else . end) else . end' $F/ner.batches.jsonl | sift-cat -s > $T/s
+	run -1 --separate-stderr bash -c "set -o pipefail; sift-fwd -m $F/tok-model $T/s | sift-cat | jq -c 'select(.pred) | .id'"
+	assert_equal "$stderr" "sift-fwd: $T/s:4: sentence 6: 1 of its 3 windows missing at the end of the input"
+	assert_output "$(seq 0 5)"
+}
+
+@test "a missing tensor is an error naming it" {
+	mkdir $T/m
+	cp $F/tok-model/config.json $T/m/
+	python3 -c "
+from safetensors.numpy import load_file, save_file
+t = load_file('$F/tok-model/model.safetensors')
+del t['bert.encoder.layer.1.attention.self.key.weight']
+save_file(t, '$T/m/model.safetensors')" || skip "python safetensors missing"
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	run -1 --separate-stderr sift-fwd -m $T/m $T/s
+	assert_equal "$stderr" "sift-fwd: $T/m/model.safetensors: tensor bert.encoder.layer.1.attention.self.key.weight missing"
+}
+
+@test "fp16 and bf16 checkpoints give the predictions of their fp32 values" {
+	for dt in float16 bfloat16; do
+		rm -rf $T/m && mkdir $T/m
+		cp $F/tok-model/config.json $T/m/
+		python3 -c "
+import torch
+from safetensors.torch import load_file, save_file
+t = load_file('$F/tok-model/model.safetensors')
+save_file({k: v.to(torch.$dt) for k, v in t.items()}, '$T/m/model.safetensors')
+save_file({k: v.to(torch.$dt).float() for k, v in t.items()}, '$T/m32.safetensors')" || skip "python torch missing"
+		sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $T/m > $T/a
+		mv $T/m32.safetensors $T/m/model.safetensors
+		sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $T/m > $T/b
+		cmp $T/a $T/b
+	done
+}
+
+@test "a model directory without config.json is an error" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	run -1 --separate-stderr sift-fwd -m $T/nothing $T/s
+	assert_equal "$stderr" "sift-fwd: $T/nothing/config.json: unable to open $T/nothing/config.json: No such file or directory"
+}
+
+@test "no model is misuse" {
+	run -2 --separate-stderr sift-fwd
+	assert_equal "$stderr" "$(printf "sift-fwd: a model is needed (-m DIR)\nTry 'sift-fwd --help'.")"
+}
+
+@test "an unknown option is misuse" {
+	run -2 --separate-stderr sift-fwd --bogus
+	assert_equal "$stderr" "$(printf "sift-fwd: unrecognized option '--bogus'\nTry 'sift-fwd --help'.")"
+}
+
+@test "a bad thread count is misuse" {
+	run -2 --separate-stderr sift-fwd -m $F/tok-model -j 0
+	assert_equal "$stderr" "$(printf "sift-fwd: --threads: expected an integer from 1 to 1024, got '0'\nTry 'sift-fwd --help'.")"
+}
+
+@test "a bad seed is misuse" {
+	run -2 --separate-stderr sift-fwd -m $F/tok-model --init-head -1
+	assert_equal "$stderr" "$(printf "sift-fwd: --init-head: expected a seed (an integer >= 0), got '-1'\nTry 'sift-fwd --help'.")"
+}
+
+@test "two input files are misuse" {
+	run -2 --separate-stderr sift-fwd -m $F/tok-model a b
+	assert_equal "$stderr" "$(printf "sift-fwd: extra operand 'b'\nTry 'sift-fwd --help'.")"
+}
+
+@test "a full disk is an error" {
+	sift-cat -s $F/cls.batches.jsonl > $T/s
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/cls-model $T/s > /dev/full"
+	assert_equal "$stderr" "sift-fwd: stdout: write error: No space left on device"
+}
+
+@test "a closed pipe ends quietly" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	run --separate-stderr bash -c "set -o pipefail; sift-fwd -m $F/tok-model $T/s | head -c 1 > /dev/null"
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "--help prints the man page synopsis on stdout" {
+	run --separate-stderr sift-fwd --help
+	assert_success
+	synopsis=$(mandoc -Tascii -O width=200 $BATS_TEST_DIRNAME/../man/man1/sift-fwd.1 | col -b |
+		awk '/^SYNOPSIS/ {getline; print; exit}' | sed 's/^ *//')
+	assert_equal "${lines[0]}" "usage: $synopsis"
+	run sift-fwd --version
+	assert_output "sift-fwd 0.1"
+}
+
+@test "the man page example tags the real test set with a head from a seed" {
+	need_model
+	need_data
+	head -400 $DATA/conll2003/eng.testb > $T/c
+	# one record per sentence, a tag per word, and sift-eval scores it
+	n=$(awk 'NF && !/^-DOCSTART-/ {s = 1} !NF && s {n++; s = 0} END {print n + s}' $T/c)
+	run bash -c "set -o pipefail; sift-tok -m $MODEL -f conll --iob1-to-iob2 $T/c | sift-batch | sift-fwd -m $MODEL --init-head 1 | sift-cat | jq -s -c '[(.[1:][] | (.words | length) == (.gold | length) and (.pred | length) == (.words | length)), length == $n + 1] | all'"
+	assert_success
+	assert_output true
+	run bash -c "set -o pipefail; sift-tok -m $MODEL -f conll --iob1-to-iob2 $T/c | sift-batch | sift-fwd -m $MODEL --init-head 1 | sift-eval | sift-cat | jq -c 'select(.sift) | .kind'"
+	assert_success
+	assert_output '"metrics"'
+}
+
+@test "the man page example classifies Financial PhraseBank sentences" {
+	need_model
+	need_data
+	head -30 $DATA/financial_phrasebank/Sentences_AllAgree.txt > $T/p
+	run bash -c "set -o pipefail; sift-tok -m $MODEL -f at --encoding latin1 $T/p | sift-batch -b 16 | sift-fwd -m $MODEL --init-head 1 | sift-cat | jq -s -c '(.[0].labels | length) as \$n | [(.[1:][] | .probs | length == \$n), length == 31] | all'"
+	assert_success
+	assert_output true
+}
