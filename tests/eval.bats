@@ -203,3 +203,23 @@ Try 'sift-eval --help'."
 	run script -qec "sift-eval $T/fpb-allagree.sift" /dev/null
 	assert_failure
 }
+
+@test "predictions cut at every byte offset never crash sift-eval and always say why" {
+	zcat $E/conll-testb-iob2.jsonl.gz | head -n 4 | sift-cat -s > $T/s
+	size=$(stat -c %s $T/s)
+	for ((k = 1; k < size; k++)); do
+		head -c $k $T/s > $T/cut
+		run --separate-stderr sift-eval -f $T/cut
+		[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+		if [ "$status" -eq 1 ]; then
+			[[ "$stderr" == "sift-eval: $T/cut:"* ]]
+			assert_output ""
+		fi
+	done
+}
+
+@test "garbage instead of a stream is an error" {
+	run -1 --separate-stderr bash -c "head -c 300 /dev/urandom | sift-eval"
+	assert_regex "$stderr" "^sift-eval: stdin:"
+	assert_output ""
+}

@@ -233,3 +233,22 @@ Try 'sift-report --help'."
 	run -1 --separate-stderr bash -c "sift-report $T/m.sift > /dev/full"
 	assert_regex "$stderr" "^sift-report: "
 }
+
+@test "metrics cut at every byte offset never crash sift-report and always say why" {
+	stream fpb-allagree
+	sift-eval $T/fpb-allagree.sift > $T/s
+	size=$(stat -c %s $T/s)
+	for ((k = 1; k < size; k++)); do
+		head -c $k $T/s > $T/cut
+		run --separate-stderr sift-report $T/cut
+		[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+		[ "$status" -eq 0 ] || [[ "$stderr" == "sift-report: $T/cut:"* ]]
+	done
+}
+
+@test "a metrics record with a key of the wrong type is an error naming it" {
+	printf '%s\n' '{"sift":1,"kind":"metrics","task":"ner"}' \
+		'{"task":"ner","overall":{"tokens":"ten"},"types":{}}' | sift-cat -s > $T/bad.sift
+	run -1 --separate-stderr sift-report $T/bad.sift
+	assert_regex "$stderr" "^sift-report: $T/bad.sift:2: .*tokens"
+}
