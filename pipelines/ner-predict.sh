@@ -31,10 +31,16 @@ else
 	tok="-f lines --words"
 fi
 
+# POSIX sh has no pipefail: a stage that fails notes it here
+fail=$OUT/.failed
+rm -f "$fail"
+ok() { "$@" || echo "ner-predict: $1 exited with status $?" >> "$fail"; }
+
 # text -> examples -> batches in input order (streamed) -> predictions;
 # a long sentence travels as overlapping windows that sift-fwd stitches
-sift-tok -m "$RUN" $tok "$@" | sift-batch -b "$BATCH" |
+ok sift-tok -m "$RUN" $tok "$@" | ok sift-batch -b "$BATCH" |
 	sift-fwd -m "$RUN" > "$OUT/predictions"
+[ ! -s "$fail" ] || { cat "$fail" >&2; exit 1; }
 
 # the entities marked in the text; with gold tags, the scores too
 sift-report "$OUT/predictions"

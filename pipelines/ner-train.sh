@@ -30,20 +30,30 @@ tok="-m $MODEL -f conll"
 [ "$SCHEME" = iob1 ] && tok="$tok --iob1-to-iob2"
 [ -n "${TAG_COL:-}" ] && tok="$tok --tag-col $TAG_COL"
 
-# 1. tokenize the training set; its label set is the model's
-sift-tok $tok "$TRAIN" > "$OUT/train.examples"
-sift-cat "$OUT/train.examples" | head -n 1 | jq -r '.labels[]' > "$OUT/labels.txt"
+# POSIX sh has no pipefail: a stage that fails notes it here
+fail=$OUT/.failed
+rm -f "$fail"
+ok() { "$@" || echo "ner-train: $1 exited with status $?" >> "$fail"; }
 
-# 2. the dev set, with the same labels, batched once in input order
-sift-tok $tok --labels "$OUT/labels.txt" "$DEV" |
-	sift-batch -b 64 > "$OUT/dev.batches"
+# 1. the label set of training and dev data together (sift-tok reads all
+#    of its input before the header, which names them), in label order
+ok sift-tok $tok "$TRAIN" "$DEV" | sift-cat | head -n 1 |
+	jq -r '.labels[]' > "$OUT/labels.txt"
+[ ! -s "$fail" ] || { cat "$fail" >&2; exit 1; }
+
+# 2. both sets with those labels; dev batched once, in input order
+sift-tok $tok --labels "$OUT/labels.txt" "$TRAIN" > "$OUT/train.examples"
+sift-tok $tok --labels "$OUT/labels.txt" "$DEV" > "$OUT/dev.examples"
+sift-batch -b 64 "$OUT/dev.examples" > "$OUT/dev.batches"
 
 # 3. train: shuffled, length-bucketed epochs (the header's total plans the
 #    learning-rate schedule); the log stream records every step
-sift-batch -s --seed "$SEED" -e "$EPOCHS" -b "$BATCH" -t "$MAX_TOKENS" \
+ok sift-batch -s --seed "$SEED" -e "$EPOCHS" -b "$BATCH" -t "$MAX_TOKENS" \
 	"$OUT/train.examples" |
 	sift-train -m "$MODEL" -o "$OUT/model" --dev "$OUT/dev.batches" \
 		--lr "$LR" --seed "$SEED" > "$OUT/train.log"
+[ ! -s "$fail" ] || { cat "$fail" >&2; exit 1; }
 
 # 4. the run at a glance: best dev score, curves of loss, rate and F1
-sift-report --plot "$OUT/curves.svg" "$OUT/train.log" | tee "$OUT/report.txt"
+sift-report --plot "$OUT/curves.svg" "$OUT/train.log" > "$OUT/report.txt"
+cat "$OUT/report.txt"

@@ -26,11 +26,19 @@ MIN_COUNT=${MIN_COUNT:-20}
 BATCH=${BATCH:-1}
 BY_TOPIC=${BY_TOPIC-1}
 
+# POSIX sh has no pipefail: a stage that fails notes it here
+fail=$(mktemp)
+trap 'rm -f "$fail"' EXIT
+ok() { "$@" || echo "sentiment-monitor: $1 exited with status $?" >> "$fail"; }
+
 # news -> examples (time and topic ride along) -> batches, streamed in
-# input order -> predictions -> a table per window and topic, and alerts;
-# the pipeline's status is sift-report's: 3 when an alert fired
-sift-tok -m "$RUN" -f "$FORMAT" --task cls "$@" |
-	sift-batch -b "$BATCH" |
-	sift-fwd -m "$RUN" |
+# input order -> predictions -> a table per window and topic, and alerts
+status=0
+ok sift-tok -m "$RUN" -f "$FORMAT" --task cls "$@" |
+	ok sift-batch -b "$BATCH" |
+	ok sift-fwd -m "$RUN" |
 	sift-report ${WINDOW:+--window "$WINDOW"} ${BY_TOPIC:+--by-topic} \
-		--min-count "$MIN_COUNT" --alert "$ALERT"
+		--min-count "$MIN_COUNT" --alert "$ALERT" || status=$?
+[ ! -s "$fail" ] || { cat "$fail" >&2; exit 1; }
+# sift-report's status: 0, or 3 when an alert fired (1: bad input)
+exit "$status"

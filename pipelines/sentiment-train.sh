@@ -29,15 +29,22 @@ printf 'negative\nneutral\npositive\n' > "$OUT/labels.txt"
 awk -v k="$DEV_EVERY" 'NR % k != 0' "$SRC" > "$OUT/train.txt"
 awk -v k="$DEV_EVERY" 'NR % k == 0' "$SRC" > "$OUT/dev.txt"
 
-# 2. text@label rows, latin-1, one label per sentence
+# 2. text@label rows, latin-1, one label per sentence; dev batched once
 tok="-m $MODEL -f at --encoding latin1 --task cls --labels $OUT/labels.txt"
-sift-tok $tok "$OUT/dev.txt" | sift-batch -b 64 > "$OUT/dev.batches"
+sift-tok $tok "$OUT/dev.txt" > "$OUT/dev.examples"
+sift-batch -b 64 "$OUT/dev.examples" > "$OUT/dev.batches"
+sift-tok $tok "$OUT/train.txt" > "$OUT/train.examples"
 
-# 3. shuffled epochs; dev accuracy picks the best checkpoint
-sift-tok $tok "$OUT/train.txt" |
-	sift-batch -s --seed "$SEED" -e "$EPOCHS" -b "$BATCH" |
+# 3. shuffled epochs; dev accuracy picks the best checkpoint (POSIX sh has
+#    no pipefail: a failing sift-batch notes it in $fail)
+fail=$OUT/.failed
+rm -f "$fail"
+{ sift-batch -s --seed "$SEED" -e "$EPOCHS" -b "$BATCH" "$OUT/train.examples" ||
+	echo "sentiment-train: sift-batch exited with status $?" > "$fail"; } |
 	sift-train -m "$MODEL" -o "$OUT/model" --dev "$OUT/dev.batches" \
 		--lr "$LR" --seed "$SEED" > "$OUT/train.log"
+[ ! -s "$fail" ] || { cat "$fail" >&2; exit 1; }
 
 # 4. the curves and the dev scores per class
-sift-report --plot "$OUT/curves.svg" "$OUT/train.log" | tee "$OUT/report.txt"
+sift-report --plot "$OUT/curves.svg" "$OUT/train.log" > "$OUT/report.txt"
+cat "$OUT/report.txt"

@@ -120,3 +120,24 @@ EOF
 	assert_line --regexp '^2026-11-29T08:00:00Z +ACME +2 '
 	assert_line --regexp '^2026-11-29T09:00:00Z +BETA +1 '
 }
+
+@test "ner-train.sh gives the model the labels of the dev set too" {
+	need_data
+	conll_head $DATA/conll2003/eng.train 20 > $T/train.conll
+	{ conll_head $DATA/conll2003/eng.testa 5; printf '\nZorg NNP I-NP I-ZZZ\n\n'; } > $T/dev.conll
+	OUT=$T/run EPOCHS=1 MODEL=$TINY run sh $P/ner-train.sh $T/train.conll $T/dev.conll
+	assert_success
+	run jq -r '.id2label[]' $T/run/model/config.json
+	assert_line 'B-ZZZ'
+}
+
+@test "ner-predict.sh fails when a stage of its pipeline fails" {
+	need_data
+	conll_head $DATA/conll2003/eng.train 20 > $T/train.conll
+	conll_head $DATA/conll2003/eng.testa 5 > $T/dev.conll
+	OUT=$T/run EPOCHS=1 MODEL=$TINY sh $P/ner-train.sh $T/train.conll $T/dev.conll
+	printf 'John lives in Paris .\nbad \377 byte\n' > $T/in.txt
+	OUT=$T/pred run --separate-stderr sh $P/ner-predict.sh $T/run/model $T/in.txt
+	assert_failure 1
+	assert_equal "$(echo "$stderr" | tail -1)" "ner-predict: sift-tok exited with status 1"
+}
