@@ -148,9 +148,13 @@ static int next_line(struct sift_textin *t)
 	} else {
 		memcpy(t->line, s, k);
 		t->len = k;
-		if (memchr(s, 0, k) || !valid_utf8(s, k))
-			return err(t, t->lineno, memchr(s, 0, k) ? "NUL byte in text" : "invalid UTF-8", NULL);
+		if (!valid_utf8(s, k))
+			return err(t, t->lineno, "invalid UTF-8", NULL);
 	}
+	/* NUL would end a C string: U+0001 stands for it, which the tokenizer
+	 * drops just the same, in one code point (the offsets stay right) */
+	for (char *z = memchr(t->line, 0, t->len); z; z = memchr(z, 0, t->len - (z - t->line)))
+		*z = 1;
 	t->line[t->len] = 0;
 	return 1;
 }
@@ -432,6 +436,16 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 	return 1;
 }
 
+/* a copy of s[0..n), NUL bytes made U+0001 as in next_line() */
+static char *dupnul(const char *s, size_t n)
+{
+	char *d = sift_xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i] ? s[i] : 1;
+	d[n] = 0;
+	return d;
+}
+
 /* a JSON value as label text: a string as it is, a number printed */
 static char *label_str(json_t *v)
 {
@@ -471,7 +485,7 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 				return err(t, t->lineno, "no text key ",
 					   t->o.text_b_key ? t->o.text_b_key : "text_b");
 			}
-			r->text_b = sift_xstrdup(json_string_value(b));
+			r->text_b = dupnul(json_string_value(b), json_string_length(b));
 		}
 		const char *lk = t->o.label_key ? t->o.label_key : "label";
 		json_t *lab = json_object_get(j, lk);
@@ -528,7 +542,7 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 			r->tags = tags;
 			for (int i = 0; i < nc; i++) {
 				size_t e = i + 1 < nc ? (size_t)cps[i + 1] : tn;
-				r->words[i] = strndup(ts + cps[i], e - cps[i]);
+				r->words[i] = dupnul(ts + cps[i], e - cps[i]);
 				if (!tags[i])
 					tags[i] = sift_xstrdup("O");
 			}
@@ -536,9 +550,7 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 			free(r->text_b);
 			r->text_b = NULL;
 		} else {
-			r->text = sift_xmalloc(tn + 1);
-			memcpy(r->text, ts, tn);
-			r->text[tn] = 0;
+			r->text = dupnul(ts, tn);
 			if (lab && !json_is_null(lab)) {
 				r->label = label_str(lab);
 				if (!r->label) {

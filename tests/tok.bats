@@ -217,3 +217,14 @@ hello world"
 	run bash -c "sift-tok -m $V -f csv --label-col 1 --text-col 2 --text-b-col 3 $T/test.csv | sift-cat | jq -c 'select(.ids) | [.text, .text_b, .label]'"
 	assert_output '["Title","Description \\n more",0]'
 }
+
+@test "a NUL byte in the input is dropped as Hugging Face drops it, offsets counting it" {
+	printf 'ab\0cd\n' > $T/nul.txt
+	run bash -c "sift-tok -m $V $T/nul.txt | sift-cat | jq -c 'select(.ids) | .offsets'"
+	# HF: [(0, 0), (0, 4), (4, 5), (0, 0)]
+	assert_output "[-1,-1,0,4,4,5,-1,-1]"
+	printf 'abcd\n' > $T/plain.txt
+	sift-tok -m $V $T/plain.txt | sift-cat | jq -c 'select(.ids) | .ids' > $T/want
+	run bash -c "sift-tok -m $V $T/nul.txt | sift-cat | jq -c 'select(.ids) | .ids'"
+	assert_output "$(cat $T/want)"
+}
