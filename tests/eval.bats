@@ -223,3 +223,19 @@ Try 'sift-eval --help'."
 	assert_regex "$stderr" "^sift-eval: stdin:"
 	assert_output ""
 }
+
+@test "through the real pipeline with windows, every word of CoNLL-2003 dev is scored once" {
+	need_model
+	need_data
+	# the first 300 sentences; 32-token windows force long sentences apart
+	awk '/^$/ { n++ } n < 300' $DATA/conll2003/eng.testa > $T/dev.txt
+	sift-tok -m $MODEL -f conll --max-length 32 --stride 8 $T/dev.txt |
+		sift-batch -b 16 | sift-fwd -m $MODEL --init-head 1 > $T/pred.sift
+	words=$(grep -v -e '^$' -e '^-DOCSTART-' $T/dev.txt | wc -l)
+	sents=$(awk '/^-DOCSTART-/ { skip = 1; next } /^$/ { if (!skip && seen) n++; skip = 0; seen = 0; next } { seen = 1 } END { print n + seen }' $T/dev.txt)
+	run bash -c "sift-eval -s iob1 $T/pred.sift | sift-report -F json | jq -c '[.overall.tokens, .overall.sentences]'"
+	assert_output "[$words,$sents]"
+	# the gold column is the data's tag column, word for word
+	run bash -c "sift-report -c $T/pred.sift | grep . | cut -d' ' -f2 | cmp - <(grep -v -e '^$' -e '^-DOCSTART-' $T/dev.txt | cut -d' ' -f4)"
+	assert_success
+}
