@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"	/* defines: sift_plan_epoch, sift_pack_batch */
+#include "batch.h"	/* defines: sift_batch_run */
 #include "stream.h"
 
 static const char usage[] =
@@ -56,196 +56,6 @@ static int int_opt(const char *name, const char *s, int64_t lo, int64_t hi,
 		return -1;
 	}
 	return 0;
-}
-
-/* header keys that sift_pack_header writes or that this program sets */
-static int own_key(const msgpack_object *k)
-{
-	static const char *const keys[] = {
-		"sift", "kind", "task", "labels", "vocab", "producer",
-		"total", "epochs", "batch_size", "seed",
-	};
-	if (k->type != MSGPACK_OBJECT_STR)
-		return 0;
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-		if (k->via.str.size == strlen(keys[i]) &&
-		    memcmp(k->via.str.ptr, keys[i], k->via.str.size) == 0)
-			return 1;
-	return 0;
-}
-
-/* the examples header as a batches header, other keys passed through */
-static int write_header(struct sift_writer *w, struct sift_header *h,
-			const msgpack_object *in, int64_t total, int epochs,
-			const struct sift_batch_opts *o)
-{
-	uint32_t pass = 0;
-
-	for (uint32_t i = 0; i < in->via.map.size; i++)
-		pass += !own_key(&in->via.map.ptr[i].key);
-	snprintf(h->kind, sizeof h->kind, "batches");
-	snprintf(h->producer, sizeof h->producer, "sift-batch %s", SIFT_VERSION);
-	sift_pack_header(w, h, 4 + (int)pass);
-	sift_pack_str(&w->pk, "total");
-	msgpack_pack_int64(&w->pk, total);
-	sift_pack_str(&w->pk, "epochs");
-	msgpack_pack_int(&w->pk, epochs);
-	sift_pack_str(&w->pk, "batch_size");
-	msgpack_pack_int(&w->pk, o->batch_size);
-	sift_pack_str(&w->pk, "seed");
-	msgpack_pack_uint64(&w->pk, o->seed);
-	for (uint32_t i = 0; i < in->via.map.size; i++) {
-		if (own_key(&in->via.map.ptr[i].key))
-			continue;
-		sift_pack_obj(&w->pk, &in->via.map.ptr[i].key);
-		sift_pack_obj(&w->pk, &in->via.map.ptr[i].val);
-	}
-	return sift_commit(w);
-}
-
-static int epoch_end(struct sift_writer *w, int e)
-{
-	msgpack_pack_map(&w->pk, 1);
-	sift_pack_str(&w->pk, "epoch_end");
-	msgpack_pack_int(&w->pk, e);
-	return sift_commit(w);
-}
-
-/* pushes what was written down the pipe, for a reader waiting on it */
-static int flush(struct sift_writer *w)
-{
-	errno = 0;
-	if (fflush(w->f) == 0)
-		return 0;
-	if (errno == EPIPE)
-		exit(SIFT_EXIT_OK);
-	sift_warn("%s: write error: %s", w->name, strerror(errno));
-	return -1;
-}
-
-/* one epoch, in input order, a batch written as soon as it is full */
-static int stream_batches(struct sift_reader *r, struct sift_writer *w,
-			  const struct sift_batch_opts *o, int32_t pad,
-			  enum sift_label_kind lk)
-{
-	struct sift_example *ex = sift_xcalloc(o->batch_size, sizeof *ex);
-	struct sift_example **ptr = sift_xcalloc(o->batch_size, sizeof *ptr);
-	struct sift_cut c = { 0, 0 };
-	const msgpack_object *rec;
-	int ret, status = 0;
-
-	for (int i = 0; i < o->batch_size; i++)
-		ptr[i] = &ex[i];
-	while ((ret = sift_read(r, &rec)) > 0) {
-		struct sift_example e;
-		if (sift_example_read(r, rec, lk, &e) < 0) {
-			ret = -1;
-			break;
-		}
-		if (!sift_cut_fits(o, &c, e.T)) {
-			sift_pack_batch(w, ptr, c.n, 0, pad, lk);
-			for (int i = 0; i < c.n; i++)
-				sift_example_free(&ex[i]);
-			c = (struct sift_cut){ 0, 0 };
-			if (sift_commit(w) < 0 || flush(w) < 0) {
-				sift_example_free(&e);
-				status = -1;
-				break;
-			}
-		}
-		ex[c.n] = e;
-		sift_cut_add(&c, e.T);
-		if (sift_cut_full(o, &c)) {
-			sift_pack_batch(w, ptr, c.n, 0, pad, lk);
-			for (int i = 0; i < c.n; i++)
-				sift_example_free(&ex[i]);
-			c = (struct sift_cut){ 0, 0 };
-			if (sift_commit(w) < 0 || flush(w) < 0) {
-				status = -1;
-				break;
-			}
-		}
-	}
-	if (status == 0) {
-		/* after a bad record, the examples before it still go out */
-		if (c.n > 0 && (ret < 0 || !o->drop_last || c.n == o->batch_size)) {
-			sift_pack_batch(w, ptr, c.n, 0, pad, lk);
-			if (sift_commit(w) < 0)
-				status = -1;
-		}
-		if (ret < 0)
-			status = -1;
-		else if (status == 0 && epoch_end(w, 0) < 0)
-			status = -1;
-	}
-	for (int i = 0; i < c.n; i++)
-		sift_example_free(&ex[i]);
-	free(ex);
-	free(ptr);
-	return status;
-}
-
-/* reads every example, plans all epochs, then writes them */
-static int planned_batches(struct sift_reader *r, struct sift_writer *w,
-			   struct sift_header *h, const struct sift_batch_opts *o,
-			   int epochs, int32_t pad, enum sift_label_kind lk)
-{
-	struct sift_example *ex = NULL;
-	uint32_t *len = NULL;
-	size_t n = 0, cap = 0;
-	const msgpack_object *rec;
-	int ret, status = 0;
-
-	while ((ret = sift_read(r, &rec)) > 0) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 1024;
-			ex = sift_xrealloc(ex, cap * sizeof *ex);
-			len = sift_xrealloc(len, cap * sizeof *len);
-		}
-		if (sift_example_read(r, rec, lk, &ex[n]) < 0) {
-			ret = -1;
-			break;
-		}
-		len[n] = ex[n].T;
-		n++;
-	}
-	if (ret < 0) {
-		status = -1;
-		goto out;
-	}
-
-	struct sift_plan *plan = sift_xcalloc(epochs, sizeof *plan);
-	struct sift_example **ptr = sift_xcalloc(o->batch_size, sizeof *ptr);
-	int64_t total = 0;
-	for (int e = 0; e < epochs; e++) {
-		sift_plan_epoch(len, n, o, e, &plan[e]);
-		total += (int64_t)plan[e].nbatch;
-	}
-	if (write_header(w, h, sift_reader_header_obj(r), total, epochs, o) < 0)
-		status = -1;
-	for (int e = 0; e < epochs && status == 0; e++) {
-		const struct sift_plan *p = &plan[e];
-		for (size_t k = 0; k < p->nbatch && status == 0; k++) {
-			int B = (int)(p->start[k + 1] - p->start[k]);
-			for (int b = 0; b < B; b++)
-				ptr[b] = &ex[p->idx[p->start[k] + b]];
-			sift_pack_batch(w, ptr, B, e, pad, lk);
-			if (sift_commit(w) < 0)
-				status = -1;
-		}
-		if (status == 0 && epoch_end(w, e) < 0)
-			status = -1;
-	}
-	for (int e = 0; e < epochs; e++)
-		sift_plan_free(&plan[e]);
-	free(plan);
-	free(ptr);
-out:
-	for (size_t i = 0; i < n; i++)
-		sift_example_free(&ex[i]);
-	free(ex);
-	free(len);
-	return status;
 }
 
 int main(int argc, char **argv)
@@ -365,17 +175,7 @@ int main(int argc, char **argv)
 			pad = 0;
 	}
 
-	enum sift_label_kind lk = sift_label_kind(h.task);
-	int ret;
-	if (!o.shuffle && epochs == 1) {
-		ret = write_header(&w, &h, hobj, -1, 1, &o);
-		if (ret == 0)
-			ret = flush(&w);
-		if (ret == 0)
-			ret = stream_batches(r, &w, &o, (int32_t)pad, lk);
-	} else {
-		ret = planned_batches(r, &w, &h, &o, (int)epochs, (int32_t)pad, lk);
-	}
+	int ret = sift_batch_run(r, &w, &h, &o, (int)epochs, (int32_t)pad);
 	/* one diagnostic per failure: after one, no more checks of stdout */
 	if (ret < 0 || sift_writer_close(&w) < 0 || sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;

@@ -90,4 +90,17 @@ void sift_example_free(struct sift_example *e);
 void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
 		     int B, int epoch, int32_t pad_id, enum sift_label_kind lk);
 
+/*
+ * The work of sift-batch: reads the records of r (its header read: h),
+ * writes the batches header and records to w.  Without shuffle and with
+ * one epoch it streams, a batch written and flushed as soon as it is
+ * full (header total -1); otherwise it reads every example, plans every
+ * epoch and announces their batches in total.  Each epoch ends with
+ * {"epoch_end": e}.  0, or -1 after a diagnostic; after a bad record,
+ * what was written stays a valid stream.
+ */
+int sift_batch_run(struct sift_reader *r, struct sift_writer *w,
+		   struct sift_header *h, const struct sift_batch_opts *o,
+		   int epochs, int32_t pad_id);
+
 #endif
