@@ -161,18 +161,21 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	v->lower = flag(cfg, "do_lower_case", v->lower);
 	v->chinese = flag(cfg, "tokenize_chinese_chars", v->chinese);
 	v->strip_accents = flag(cfg, "strip_accents", v->strip_accents);
-	v->max_len = 512;
-	json_t *ml = cfg ? json_object_get(cfg, "model_max_length") : NULL;
-	if (json_is_integer(ml) && json_integer_value(ml) > 0 &&
-	    json_integer_value(ml) < 512)
-		v->max_len = (int)json_integer_value(ml);
-	/* config.json's position table bounds it too */
+	/* model_max_length where it is a real bound (HF writes 1e30 for
+	 * "none"), else the position table of config.json, else 512 */
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	json_t *mc = json_load_file(path, 0, &je);
 	json_t *mp = mc ? json_object_get(mc, "max_position_embeddings") : NULL;
-	if (json_is_integer(mp) && json_integer_value(mp) > 0 &&
-	    json_integer_value(mp) < v->max_len)
-		v->max_len = (int)json_integer_value(mp);
+	json_int_t npos = json_is_integer(mp) ? json_integer_value(mp) : 0;
+	json_t *ml = cfg ? json_object_get(cfg, "model_max_length") : NULL;
+	json_int_t mlen = json_is_integer(ml) ? json_integer_value(ml) : 0;
+	v->max_len = 512;
+	if (mlen > 0 && mlen <= 1000000)
+		v->max_len = (int)mlen;
+	else if (npos > 0 && npos <= 1000000)
+		v->max_len = (int)npos;
+	if (npos > 0 && npos < v->max_len)
+		v->max_len = (int)npos;
 	json_decref(mc);
 
 	v->unk_s = special(cfg, "unk_token", "[UNK]");

@@ -334,6 +334,43 @@ static void test_csv(void)
 	unlink(path);
 }
 
+/* tokenizer_config.json's settings, and special tokens by name */
+static void test_vocab(void)
+{
+	char dir[] = "/tmp/test-tok-vocab-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char p[256];
+	snprintf(p, sizeof p, "%s/vocab.txt", dir);
+	FILE *f = fopen(p, "w");
+	fputs("<pad>\n[UNK]\n[CLS]\n[SEP]\nhello\r\n##lo\n", f);
+	fclose(f);
+	snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+	f = fopen(p, "w");
+	fputs("{\"do_lower_case\": false, \"strip_accents\": true, \"tokenize_chinese_chars\": false,"
+	      " \"model_max_length\": 128, \"pad_token\": {\"content\": \"<pad>\"}}", f);
+	fclose(f);
+	struct sift_vocab v;
+	char err[256];
+	CHECK_EQ_INT(sift_vocab_load(&v, dir, err, sizeof err), 0);
+	CHECK_EQ_INT(v.n, 6);
+	CHECK_STR(v.tok[4], "hello");	/* CRLF vocabularies */
+	CHECK_EQ_INT(v.lower, 0);
+	CHECK_EQ_INT(v.strip_accents, 1);
+	CHECK_EQ_INT(v.chinese, 0);
+	CHECK_EQ_INT(v.max_len, 128);
+	CHECK_EQ_INT(v.pad, 0);
+	CHECK_EQ_INT(v.cls, 2);
+	CHECK_EQ_INT(v.mask, -1);
+	char *toks[] = { "<pad>", "[UNK]", "[CLS]", "[SEP]", "hello", "##lo" };
+	CHECK(v.hash == sift_vocab_hash(toks, 6));
+	sift_vocab_free(&v);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/vocab.txt", dir);
+	unlink(p);
+	CHECK_EQ_INT(sift_vocab_load(&v, dir, err, sizeof err), -1);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -342,6 +379,7 @@ int main(int argc, char **argv)
 	free(d);
 	sift_setprog("test-tok");
 	test_wordpiece();
+	test_vocab();
 	test_basictok();
 	test_iob();
 	test_csv();
