@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cblas.h>	/* defines: openblas_set_num_threads */
 
 #include "stream.h"
 #include "trainrun.h"	/* defines: train_run, struct run_cfg */
@@ -217,6 +218,9 @@ int main(int argc, char **argv)
 		return misuse("extra operand '%s'", argv[optind + 1]);
 	if (optind < argc)
 		c.input = argv[optind];
+	/* one pool of threads: the matrix products split their rows over
+	 * the OpenMP threads, so OpenBLAS's own would only spin against them */
+	openblas_set_num_threads(1);
 	int status = train_run(&c);
 	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;

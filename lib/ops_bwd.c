@@ -1,5 +1,6 @@
 /* ops_bwd.c: the CPU backward ops and AdamW of the op table (lib/backend.h). */
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 #include <string.h>
 #include <cblas.h>
@@ -31,6 +32,18 @@ void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
 		}
 }
 
+/* OpenMP threads for an sgemm of m*n*k: one pool of threads for every
+ * op (OpenBLAS on one thread), as sift_cpu_matmul_forward splits */
+static int gemm_threads(size_t work, int rows)
+{
+	int nt = omp_get_max_threads();
+	if (nt > 1 && openblas_get_num_threads() > 1)
+		nt = 1;
+	if (work < ((size_t)1 << 18) || rows < 2 * nt)
+		nt = 1;
+	return nt;
+}
+
 void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 			      const float *dout, const float *inp,
 			      const float *weight, int N, int C, int OC)
@@ -38,14 +51,32 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 	if (N <= 0) {
 		return;
 	}
-	/* dinp (N,C) = dout (N,OC) @ weight (OC,C) */
-	if (dinp)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
-			    1.0f, dout, OC, weight, C, 0.0f, dinp, C);
-	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C) */
-	if (dweight)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
-			    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+	size_t work = (size_t)N * C * OC;
+	/* dinp (N,C) = dout (N,OC) @ weight (OC,C): blocks of rows; every
+	 * element is the same dot product whatever the split */
+	if (dinp) {
+		int nt = gemm_threads(work, N);
+		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+		for (int t = 0; t < nt; t++) {
+			int r0 = (int)((int64_t)N * t / nt), r1 = (int)((int64_t)N * (t + 1) / nt);
+			if (r1 > r0)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+					    r1 - r0, C, OC, 1.0f, dout + (size_t)r0 * OC, OC,
+					    weight, C, 0.0f, dinp + (size_t)r0 * C, C);
+		}
+	}
+	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): blocks of output rows */
+	if (dweight) {
+		int nt = gemm_threads(work, OC);
+		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+		for (int t = 0; t < nt; t++) {
+			int o0 = (int)((int64_t)OC * t / nt), o1 = (int)((int64_t)OC * (t + 1) / nt);
+			if (o1 > o0)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+					    o1 - o0, C, N, 1.0f, dout + o0, OC, inp, C,
+					    1.0f, dweight + (size_t)o0 * C, C);
+		}
+	}
 	if (dbias) {
 		/* one thread per output, rows in order */
 		#pragma omp parallel for if ((size_t)N * OC > PAR_MIN)

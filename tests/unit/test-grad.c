@@ -2,6 +2,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <omp.h>
+#include <cblas.h>	/* defines: openblas_set_num_threads */
+
 #include "check.h"
 #include "backend.h"	/* defines: the forward ops and sift_att_offset */
 #include "ops_bwd.h"	/* defines: the backward ops under test */
@@ -261,6 +264,29 @@ static void test_crossentropy(void)
 	free(c.logits); free(c.probs); free(c.losses); free(d);
 }
 
+/* ---- the split of the matrix products over threads changes no bit ---- */
+static void test_matmul_threads(void)
+{
+	int N = 300, C = 96, OC = 200;
+	float *inp = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 1),
+	      *dout = randv((size_t)N * OC, 1);
+	float *di[2], *dw[2];
+	openblas_set_num_threads(1);
+	for (int k = 0; k < 2; k++) {
+		omp_set_num_threads(k + 1);
+		di[k] = malloc((size_t)N * C * 4);
+		dw[k] = calloc((size_t)OC * C, 4);
+		sift_cpu_matmul_backward(di[k], dw[k], NULL, dout, inp, w, N, C, OC);
+	}
+	CHECK(memcmp(di[0], di[1], (size_t)N * C * 4) == 0);
+	CHECK(memcmp(dw[0], dw[1], (size_t)OC * C * 4) == 0);
+	for (int k = 0; k < 2; k++) {
+		free(di[k]);
+		free(dw[k]);
+	}
+	free(inp); free(w); free(dout);
+}
+
 /* ---- AdamW: one step by hand from torch's formula ---- */
 static void test_adamw(void)
 {
@@ -287,5 +313,6 @@ int main(void)
 	test_gather();
 	test_crossentropy();
 	test_adamw();
+	test_matmul_threads();
 	return check_done("test-grad");
 }
