@@ -378,6 +378,8 @@ int main(int argc, char **argv)
 	snprintf(sift_tok, sizeof sift_tok, "%s/../sift-tok", dirname(d));
 	free(d);
 	sift_setprog("test-tok");
+	if (access(sift_tok, X_OK) != 0)
+		fprintf(stderr, "test-tok: %s not built (make all): its tests fail\n", sift_tok);
 	test_wordpiece();
 	test_vocab();
 	test_basictok();
