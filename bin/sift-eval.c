@@ -56,24 +56,6 @@ static int seen_test_set(struct seen *s, int64_t id)
 	return was;
 }
 
-/* the windows of one long sentence, merged by their keep ranges */
-struct doc {
-	int64_t doc, nwin, got;
-	size_t n, cap;
-	char **gold, **pred;	/* per word of the sentence, owned; NULL = not yet */
-};
-
-static void doc_clear(struct doc *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->gold[i]);
-		free(d->pred[i]);
-	}
-	d->n = 0;
-	d->got = 0;
-	d->doc = -1;
-}
-
 static int score_sentence(const struct sift_reader *r, struct sift_ner_counts *c,
 			  char *const *gold, char *const *pred, size_t n)
 {
@@ -85,10 +67,10 @@ static int score_sentence(const struct sift_reader *r, struct sift_ner_counts *c
 	return 0;
 }
 
-/* adds one window; scores the sentence once its last window is in */
+/* adds one window; the sentence is scored once its last window is in */
 static int add_window(const struct sift_reader *r, const msgpack_object *rec,
-		      struct doc *d, struct seen *docs, struct sift_ner_counts *c,
-		      char **gold, char **pred, size_t n)
+		      struct sift_ner_merge *d, struct seen *docs,
+		      struct sift_ner_counts *c, char **gold, char **pred, size_t n)
 {
 	int64_t doc, win, nwin, word0 = 0;
 	int32_t *keep;
@@ -99,66 +81,29 @@ static int add_window(const struct sift_reader *r, const msgpack_object *rec,
 	    sift_opt_int(r, rec, "word0", &word0) < 0 ||
 	    sift_need_i32s(r, rec, "keep", &keep, &nk) < 0)
 		return -1;
-	int32_t k0 = nk == 2 ? keep[0] : -1, k1 = nk == 2 ? keep[1] : -1;
+	int64_t k0 = nk == 2 ? keep[0] : -1, k1 = nk == 2 ? keep[1] : -1;
 	free(keep);
-	if (k0 < 0 || k1 < k0 || (size_t)k1 > n || word0 < 0) {
-		sift_rerror(r, "keep: expected [from,to) within the %zu words", n);
+	if (d->doc < 0 && seen_test_set(docs, doc)) {
+		sift_rerror(r, "doc %ld appears twice", (long)doc);
 		return -1;
 	}
-	if (d->doc >= 0 && d->doc != doc) {
-		sift_rerror(r, "doc %ld: only %ld of its %ld windows came before doc %ld",
-			    (long)d->doc, (long)d->got, (long)d->nwin, (long)doc);
+	if (sift_ner_merge_add(d, c, doc, nwin, word0, k0, k1,
+			       (const char *const *)gold,
+			       (const char *const *)pred, n) < 0) {
+		sift_rerror(r, "%s", c->err);
 		return -1;
 	}
-	if (d->doc < 0) {
-		if (seen_test_set(docs, doc)) {
-			sift_rerror(r, "doc %ld appears twice", (long)doc);
-			return -1;
-		}
-		d->doc = doc;
-		d->nwin = nwin;
-	}
-	size_t end = (size_t)word0 + (size_t)k1;
-	if (end > d->cap) {
-		size_t cap = end * 2;
-		d->gold = sift_xrealloc(d->gold, cap * sizeof *d->gold);
-		d->pred = sift_xrealloc(d->pred, cap * sizeof *d->pred);
-		d->cap = cap;
-	}
-	for (size_t i = d->n; i < end; i++)
-		d->gold[i] = d->pred[i] = NULL;
-	if (end > d->n)
-		d->n = end;
-	for (int32_t k = k0; k < k1; k++) {
-		size_t at = (size_t)word0 + (size_t)k;
-		if (d->pred[at]) {
-			sift_rerror(r, "doc %ld: word %zu is kept by two windows",
-				    (long)doc, at);
-			return -1;
-		}
-		d->gold[at] = sift_xstrdup(gold[k]);
-		d->pred[at] = sift_xstrdup(pred[k]);
-	}
-	if (++d->got < d->nwin)
-		return 0;
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->pred[i]) {
-			sift_rerror(r, "doc %ld: word %zu is kept by no window",
-				    (long)doc, i);
-			return -1;
-		}
-	int ret = score_sentence(r, c, d->gold, d->pred, d->n);
-	doc_clear(d);
-	return ret;
+	return 0;
 }
 
 static int eval_ner(struct sift_reader *r, struct sift_ner_counts *c)
 {
 	const msgpack_object *rec;
 	struct seen ids = { 0 }, docs = { 0 };
-	struct doc d = { .doc = -1 };
+	struct sift_ner_merge d;
 	int ret, status = 0;
 
+	sift_ner_merge_init(&d);
 	while (status == 0 && (ret = sift_read(r, &rec)) > 0) {
 		char **gold, **pred;
 		size_t ng, np;
@@ -198,14 +143,11 @@ static int eval_ner(struct sift_reader *r, struct sift_ner_counts *c)
 	}
 	if (status == 0 && ret < 0)
 		status = -1;
-	if (status == 0 && d.doc >= 0) {
-		sift_rerror(r, "doc %ld: only %ld of its %ld windows at the end",
-			    (long)d.doc, (long)d.got, (long)d.nwin);
+	if (status == 0 && sift_ner_merge_finish(&d, c) < 0) {
+		sift_rerror(r, "%s", c->err);
 		status = -1;
 	}
-	doc_clear(&d);
-	free(d.gold);
-	free(d.pred);
+	sift_ner_merge_free(&d);
 	free(ids.bit);
 	free(docs.bit);
 	return status;

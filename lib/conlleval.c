@@ -631,3 +631,114 @@ void sift_ner_print_conlleval(FILE *f, const struct sift_ner_counts *c)
 				t->name, p, r, fb, t->pred);
 	}
 }
+
+/* ---- windows ---- */
+
+static char *dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (!d) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	return memcpy(d, s, n);
+}
+
+void sift_ner_merge_init(struct sift_ner_merge *m)
+{
+	memset(m, 0, sizeof *m);
+	m->doc = -1;
+}
+
+static void merge_clear(struct sift_ner_merge *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->gold[i]);
+		free(m->pred[i]);
+	}
+	m->n = 0;
+	m->got = 0;
+	m->doc = -1;
+}
+
+void sift_ner_merge_free(struct sift_ner_merge *m)
+{
+	merge_clear(m);
+	free(m->gold);
+	free(m->pred);
+	sift_ner_merge_init(m);
+}
+
+int sift_ner_merge_add(struct sift_ner_merge *m, struct sift_ner_counts *c,
+		       int64_t doc, int64_t nwin, int64_t word0, int64_t keep0,
+		       int64_t keep1, const char *const *gold,
+		       const char *const *pred, size_t n)
+{
+	if (keep0 < 0 || keep1 < keep0 || (uint64_t)keep1 > n || word0 < 0 || nwin < 1) {
+		snprintf(c->err, sizeof c->err,
+			 "keep: expected [from,to) within the %zu words", n);
+		return -1;
+	}
+	if (m->doc >= 0 && m->doc != doc) {
+		snprintf(c->err, sizeof c->err,
+			 "doc %lld: only %lld of its %lld windows came before doc %lld",
+			 (long long)m->doc, (long long)m->got, (long long)m->nwin,
+			 (long long)doc);
+		return -1;
+	}
+	if (m->doc < 0) {
+		m->doc = doc;
+		m->nwin = nwin;
+	}
+	size_t end = (size_t)word0 + (size_t)keep1;
+	if (end > m->cap) {
+		size_t cap = end * 2;
+		char **g = realloc(m->gold, cap * sizeof *g);
+		char **p = g ? realloc(m->pred, cap * sizeof *p) : NULL;
+		if (!g || !p) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+		m->gold = g;
+		m->pred = p;
+		m->cap = cap;
+	}
+	for (size_t i = m->n; i < end; i++)
+		m->gold[i] = m->pred[i] = NULL;
+	if (end > m->n)
+		m->n = end;
+	for (int64_t k = keep0; k < keep1; k++) {
+		size_t at = (size_t)word0 + (size_t)k;
+		if (m->pred[at]) {
+			snprintf(c->err, sizeof c->err,
+				 "doc %lld: word %zu is kept by two windows",
+				 (long long)doc, at);
+			return -1;
+		}
+		m->gold[at] = dup(gold[k]);
+		m->pred[at] = dup(pred[k]);
+	}
+	if (++m->got < m->nwin)
+		return 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (!m->pred[i]) {
+			snprintf(c->err, sizeof c->err,
+				 "doc %lld: word %zu is kept by no window",
+				 (long long)doc, i);
+			return -1;
+		}
+	int r = sift_ner_add_sentence(c, (const char *const *)m->gold,
+				      (const char *const *)m->pred, m->n);
+	merge_clear(m);
+	return r < 0 ? -1 : 1;
+}
+
+int sift_ner_merge_finish(struct sift_ner_merge *m, struct sift_ner_counts *c)
+{
+	if (m->doc < 0)
+		return 0;
+	snprintf(c->err, sizeof c->err, "doc %lld: only %lld of its %lld windows at the end",
+		 (long long)m->doc, (long long)m->got, (long long)m->nwin);
+	return -1;
+}

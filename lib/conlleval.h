@@ -65,6 +65,32 @@ int sift_ner_add_ids(struct sift_ner_counts *c, char *const *labels,
 		     int nlabels, const int32_t *gold, const int32_t *pred,
 		     size_t n);
 
+/*
+ * The windows of a sentence too long for the model (sift-tok's doc, win,
+ * nwin, word0, keep) are merged before they are scored, so that no word
+ * counts twice and no entity is cut at a window edge.  Windows of one doc
+ * must come one after another.
+ */
+struct sift_ner_merge {
+	int64_t doc;		/* the doc being merged, -1 when none */
+	int64_t nwin, got;
+	size_t n, cap;
+	char **gold, **pred;	/* per word of the sentence; NULL: not yet */
+};
+void sift_ner_merge_init(struct sift_ner_merge *m);
+void sift_ner_merge_free(struct sift_ner_merge *m);
+/* window of doc with nwin windows: tags[i] is word word0+i of the
+ * sentence; it owns words [keep0,keep1) of the window.  1 when this
+ * completed the sentence and it was scored into c, 0 while windows are
+ * missing, -1 with c->err set (windows interleaved, a word kept twice or
+ * by none, a tag the scheme forbids) */
+int sift_ner_merge_add(struct sift_ner_merge *m, struct sift_ner_counts *c,
+		       int64_t doc, int64_t nwin, int64_t word0, int64_t keep0,
+		       int64_t keep1, const char *const *gold,
+		       const char *const *pred, size_t n);
+/* 0, or -1 with c->err set when a doc still waits for windows */
+int sift_ner_merge_finish(struct sift_ner_merge *m, struct sift_ner_counts *c);
+
 /* adds one type's counts, as read back from a metrics record */
 void sift_ner_add_type(struct sift_ner_counts *c, const char *name,
 		       long gold, long pred, long correct);

@@ -165,6 +165,45 @@ static void by_ids(void)
 	sift_ner_free(&c);
 }
 
+/* two windows of one sentence, overlapping on words 2..4: merged, the
+ * entity across the edge is one entity and no word counts twice */
+static void windows(void)
+{
+	const char *g[] = { "O", "B-PER", "I-PER", "I-PER", "O", "B-LOC" };
+	const char *p[] = { "O", "B-PER", "I-PER", "I-PER", "O", "O" };
+	struct sift_ner_counts c, whole;
+	struct sift_ner_merge m;
+	sift_ner_init(&c, SIFT_SCHEME_IOB2, SIFT_MODE_CONLLEVAL);
+	sift_ner_init(&whole, SIFT_SCHEME_IOB2, SIFT_MODE_CONLLEVAL);
+	sift_ner_merge_init(&m);
+	/* window 0: words 0..4, owns 0..2; window 1: words 2..5, owns 3..5 */
+	CHECK_EQ_INT(sift_ner_merge_add(&m, &c, 7, 2, 0, 0, 3, g, p, 5), 0);
+	CHECK_EQ_INT(c.tokens, 0);
+	CHECK_EQ_INT(sift_ner_merge_add(&m, &c, 7, 2, 2, 1, 4, g + 2, p + 2, 4), 1);
+	CHECK_EQ_INT(sift_ner_merge_finish(&m, &c), 0);
+	score(&whole, g, p, 6);
+	expect(&c, (struct counts){ whole.tokens, whole.correct_tags, whole.gold,
+				    whole.pred, whole.correct });
+	CHECK_EQ_INT(c.tokens, 6);
+	CHECK_EQ_INT(c.correct, 1);
+	/* a word kept by both windows */
+	CHECK_EQ_INT(sift_ner_merge_add(&m, &c, 8, 2, 0, 0, 3, g, p, 5), 0);
+	CHECK_EQ_INT(sift_ner_merge_add(&m, &c, 8, 2, 2, 0, 4, g + 2, p + 2, 4), -1);
+	CHECK_STR(c.err, "doc 8: word 2 is kept by two windows");
+	sift_ner_merge_free(&m);
+	/* another doc before the last window, and a doc left open */
+	sift_ner_merge_init(&m);
+	CHECK_EQ_INT(sift_ner_merge_add(&m, &c, 9, 3, 0, 0, 3, g, p, 5), 0);
+	CHECK_EQ_INT(sift_ner_merge_finish(&m, &c), -1);
+	CHECK_STR(c.err, "doc 9: only 1 of its 3 windows at the end");
+	CHECK_EQ_INT(sift_ner_merge_add(&m, &c, 10, 2, 0, 0, 3, g, p, 5), -1);
+	CHECK_STR(c.err, "doc 9: only 1 of its 3 windows came before doc 10");
+	CHECK_EQ_INT(c.tokens, 6);
+	sift_ner_merge_free(&m);
+	sift_ner_free(&c);
+	sift_ner_free(&whole);
+}
+
 /* sklearn 1.9.1 classification_report(output_dict=True, zero_division=0) on
  * y_true = a a a b b c, y_pred = a a b b c c */
 static void classification(void)
@@ -205,6 +244,7 @@ int main(void)
 	strict_iob2();
 	iobes();
 	by_ids();
+	windows();
 	classification();
 	return check_done("test-conlleval");
 }
