@@ -130,15 +130,35 @@ EOF
 EOF
 }
 
+# waits up to 10 s for file $1 to hold $2 JSON lines through sift-cat
+wait_lines() {
+	for i in $(seq 100); do
+		[ "$(sift-cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 @test "a batch is written before the input ends" {
 	sift-cat -s $F/ner.jsonl > $T/s
-	# the writer keeps the pipe open for 3 s; sift-batch is stopped after 1
-	run bash -c "{ cat $T/s; sleep 3; } | { timeout 1 sift-batch -b 2; true; } | sift-cat | jq -c '[.kind, .B]'"
-	assert_success
+	mkfifo $T/in
+	sift-batch -b 2 < $T/in > $T/out &
+	pid=$!
+	exec 7> $T/in
+	cat $T/s >&7
+	# the input stays open: header and first batch come all the same
+	wait_lines $T/out 2
+	run bash -c "sift-cat $T/out | jq -c '[.kind, .B]'"
+	exec 7>&-
+	wait $pid
 	assert_output - <<'EOF'
 ["batches",null]
 [null,2]
 EOF
+	# at the end of the input, the rest
+	run bash -c "sift-cat $T/out | jq -c '[.kind, .B, .epoch_end]'"
+	assert_line -n 2 '[null,1,null]'
+	assert_line -n 3 '[null,null,0]'
 }
 
 @test "the same seed gives the same batches" {
@@ -422,10 +442,15 @@ EOF2
 
 @test "sift-tok | sift-batch writes a batch for each line of a live input before it ends" {
 	need_model
-	run bash -c "{ printf 'Stocks fell in Frankfurt.\nMarkets rose.\n'; sleep 3; } |
-		sift-tok -m $MODEL -f lines | { timeout 1.5 sift-batch -b 1; true; } |
-		sift-cat | jq -c 'select(.B) | [.B, .ex[0].text]'"
-	assert_success
+	mkfifo $T/in
+	sift-tok -m $MODEL -f lines < $T/in | sift-batch -b 1 > $T/out &
+	pid=$!
+	exec 7> $T/in
+	printf 'Stocks fell in Frankfurt.\nMarkets rose.\n' >&7
+	wait_lines $T/out 3
+	run bash -c "sift-cat $T/out | jq -c 'select(.B) | [.B, .ex[0].text]'"
+	exec 7>&-
+	wait $pid
 	assert_output - <<'EOF2'
 [1,"Stocks fell in Frankfurt."]
 [1,"Markets rose."]
