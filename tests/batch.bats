@@ -259,6 +259,16 @@ EOF
 	assert_output "$(printf '4\n4')"
 }
 
+@test "concatenated examples streams are batched as one" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	run bash -c "cat $T/s $T/s | sift-batch -b 4 - | sift-cat | jq -c 'select(.B) | [.ex[].id]'"
+	assert_success
+	assert_output - <<'EOF'
+[0,1,2,0]
+[1,2]
+EOF
+}
+
 @test "a stream of another kind is an error naming the record" {
 	sift-cat -s $FIXTURES/stream/batches.jsonl > $T/s
 	run -1 --separate-stderr sift-batch $T/s
