@@ -2,7 +2,9 @@
 # sentiment-monitor.sh: classify a stream of financial news with a
 # fine-tuned sentiment model, summarise it per time window and topic, and
 # raise an alert (exit status 3) when the share of negative news crosses a
-# threshold.  Run from cron over the last hour's file, or live on tail -f.
+# threshold.  Run it from cron over recent news (say the last hour's
+# file): sift-report sums up at the end of its input, and cron mails what
+# it prints when the status is not 0.
 #
 # usage: pipelines/sentiment-monitor.sh model_dir [news.jsonl ...]
 #
@@ -13,8 +15,7 @@
 #   FORMAT=jsonl   WINDOW=1h   ALERT='negative>0.4'   MIN_COUNT=20
 #   BY_TOPIC=1     group by topic too (empty: not)
 #   (WINDOW= and BY_TOPIC= for input without times or topics)
-#   BATCH=1        examples per batch: 1 gives each line its prediction at
-#                  once on a live stream; larger is faster on files
+#   BATCH=32       examples per batch
 set -eu
 [ $# -ge 1 ] || { echo "usage: sentiment-monitor.sh model_dir [news.jsonl ...]" >&2; exit 2; }
 RUN=$1
@@ -23,7 +24,7 @@ FORMAT=${FORMAT:-jsonl}
 WINDOW=${WINDOW-1h}
 ALERT=${ALERT:-negative>0.4}
 MIN_COUNT=${MIN_COUNT:-20}
-BATCH=${BATCH:-1}
+BATCH=${BATCH:-32}
 BY_TOPIC=${BY_TOPIC-1}
 
 # POSIX sh has no pipefail: a stage that fails notes it here
