@@ -32,8 +32,7 @@ for run in 1 2 3; do
 	t0=$(date +%s.%N)
 	"$B/sift-tok" -m "$VOCAB" "$OUT/tok-text.txt" > "$OUT/tok-out.sift" || { echo "bench-tok: sift-tok failed"; exit 1; }
 	t1=$(date +%s.%N)
-	t=$(echo "$t1 - $t0" | bc -l)
-	if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+	best=$(awk -v a="$t0" -v b="$t1" -v best="$best" 'BEGIN { t = b - a; print (best == "" || t < best) ? t : best }')
 done
 sift=$best
 
@@ -54,12 +53,14 @@ PY
 
 printf 'text: CoNLL-2003 train x%s as lines: %s words, %s bytes\n' "$REPEAT" "$words" "$bytes"
 printf '%-28s %10s %12s %8s\n' "" "seconds" "words/s" "MB/s"
-printf '%-28s %10.3f %12.0f %8.2f\n' "sift-tok (file to stream)" "$sift" \
-	"$(echo "$words / $sift" | bc -l)" "$(echo "$bytes / $sift / 1000000" | bc -l)"
+row() {
+	awk -v name="$1" -v t="$2" -v w="$words" -v b="$bytes" \
+		'BEGIN { printf "%-28s %10.3f %12.0f %8.2f\n", name, t, w / t, b / t / 1e6 }'
+}
+row "sift-tok (file to stream)" "$sift"
 if [ -z "$hf" ]; then
 	echo "HF tokenizers: skipped (python3 with transformers/tokenizers not available)"
 	exit 0
 fi
-printf '%-28s %10.3f %12.0f %8.2f\n' "HF tokenizers (1 thread)" "$hf" \
-	"$(echo "$words / $hf" | bc -l)" "$(echo "$bytes / $hf / 1000000" | bc -l)"
-printf 'sift-tok / HF throughput ratio: %.1fx\n' "$(echo "$hf / $sift" | bc -l)"
+row "HF tokenizers (1 thread)" "$hf"
+awk -v h="$hf" -v s="$sift" 'BEGIN { printf "sift-tok / HF throughput ratio: %.1fx\n", h / s }'
