@@ -200,6 +200,25 @@ static int save(struct run *r)
 	return 0;
 }
 
+/* ends a log record and flushes it, so that a live reader (sift-report)
+ * sees every step; a reader that went away ends the run (status 0) */
+static int log_flush(struct run *r)
+{
+	if (sift_commit(&r->w) < 0) {
+		r->log = 0;
+		return -1;
+	}
+	errno = 0;
+	if (fflush(r->w.f) != 0) {
+		if (errno == EPIPE)
+			exit(SIFT_EXIT_OK);
+		sift_warn("%s: write error: %s", r->w.name, strerror(errno));
+		r->log = 0;
+		return -1;
+	}
+	return 0;
+}
+
 static int log_step(struct run *r, double secs)
 {
 	if (!r->log)
@@ -222,7 +241,7 @@ static int log_step(struct run *r, double secs)
 	msgpack_pack_double(pk, secs > 0 ? r->t.last_tokens / secs : 0.0);
 	sift_pack_str(pk, "elapsed");
 	msgpack_pack_double(pk, elapsed(r));
-	return sift_commit(&r->w);
+	return log_flush(r);
 }
 
 static void log_end(struct run *r, const char *why)
@@ -413,7 +432,7 @@ static int dev_round(struct run *r)
 		}
 		sift_pack_str(pk, "n");
 		msgpack_pack_int64(pk, s.n);
-		if (sift_commit(&r->w) < 0)
+		if (log_flush(r) < 0)
 			return -1;
 	}
 	if (save(r) < 0)
