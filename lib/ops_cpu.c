@@ -101,31 +101,41 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	}
 }
 
+/* one row: mean and variance in double, as a sum in a fixed order */
+HOT static void layernorm_row(float *o, float *mean, float *rstd,
+			      const float *x, const float *weight,
+			      const float *bias, int C, float eps)
+{
+	double s = 0.0;
+#pragma omp simd reduction(+:s)
+	for (int c = 0; c < C; c++)
+		s += x[c];
+	float m = (float)(s / C);
+	double v = 0.0;
+#pragma omp simd reduction(+:v)
+	for (int c = 0; c < C; c++) {
+		double d = x[c] - m;
+		v += d * d;
+	}
+	float rs = (float)(1.0 / sqrt(v / C + eps));
+#pragma omp simd
+	for (int c = 0; c < C; c++)
+		o[c] = (x[c] - m) * rs * weight[c] + bias[c];
+	if (mean)
+		*mean = m;
+	if (rstd)
+		*rstd = rs;
+}
+
 void sift_cpu_layernorm_forward(float *out, float *mean, float *rstd,
 				const float *inp, const float *weight,
 				const float *bias, int N, int C, float eps)
 {
 #pragma omp parallel for schedule(static) if ((size_t)N * C > PAR_MIN)
-	for (int r = 0; r < N; r++) {
-		const float *x = inp + (size_t)r * C;
-		float *o = out + (size_t)r * C;
-		double s = 0.0;
-		for (int c = 0; c < C; c++)
-			s += x[c];
-		float m = (float)(s / C);
-		double v = 0.0;
-		for (int c = 0; c < C; c++) {
-			double d = x[c] - m;
-			v += d * d;
-		}
-		float rs = (float)(1.0 / sqrt(v / C + eps));
-		for (int c = 0; c < C; c++)
-			o[c] = (x[c] - m) * rs * weight[c] + bias[c];
-		if (mean)
-			mean[r] = m;
-		if (rstd)
-			rstd[r] = rs;
-	}
+	for (int r = 0; r < N; r++)
+		layernorm_row(out + (size_t)r * C, mean ? mean + r : NULL,
+			      rstd ? rstd + r : NULL, inp + (size_t)r * C,
+			      weight, bias, C, eps);
 }
 
 /* erf(x) as Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7),
@@ -172,38 +182,71 @@ void sift_cpu_tanh_forward(float *out, const float *inp, size_t n)
 		out[i] = tanhf(inp[i]);
 }
 
-/* one head of one example: kt is scratch of hs*len floats */
+/* o[e] = sum over j of w[j] v[j*ld + e]; o is (hs), w is (len), v is
+ * (len,ld); inlined with a constant hs, the sum stays in registers */
+static inline __attribute__((always_inline)) void
+weighted_sum(float *o, const float *w, const float *v, int len, size_t ld,
+	     int hs)
+{
+	float acc[hs];
+#pragma omp simd
+	for (int e = 0; e < hs; e++)
+		acc[e] = 0.0f;
+	for (int j = 0; j < len; j++) {
+		float wj = w[j];
+		const float *vr = v + (size_t)j * ld;
+#pragma omp simd
+		for (int e = 0; e < hs; e++)
+			acc[e] += wj * vr[e];
+	}
+#pragma omp simd
+	for (int e = 0; e < hs; e++)
+		o[e] = acc[e];
+}
+
+/* one head of one example: kt is scratch of hs * (len rounded up to 16)
+ * floats, and len more for dropout */
 HOT static void attention_head(float *out, float *att, const float *qkv,
 			       int r0, int len, int h, int C, int NH,
 			       float p, uint64_t seed, size_t base, float *kt)
 {
 	int hs = C / NH;
+	int ldk = (len + 15) & ~15;
 	size_t C3 = (size_t)3 * C;
 	float scale = 1.0f / sqrtf((float)hs);
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	/* k of this head, transposed: kt[e*len + j] */
+	/* k of this head, transposed and padded: kt[e*ldk + j] */
 	for (int j = 0; j < len; j++) {
 		const float *k = qkv + (r0 + j) * C3 + C + h * hs;
 		for (int e = 0; e < hs; e++)
-			kt[(size_t)e * len + j] = k[e];
+			kt[(size_t)e * ldk + j] = k[e];
 	}
+	for (int e = 0; e < hs; e++)
+		for (int j = len; j < ldk; j++)
+			kt[(size_t)e * ldk + j] = 0.0f;
 	for (int i = 0; i < len; i++) {
 		const float *q = qkv + (r0 + i) * C3 + h * hs;
 		float *a = att + base + (size_t)i * len;
-#pragma omp simd
-		for (int j = 0; j < len; j++)
-			a[j] = 0.0f;
-		for (int e = 0; e < hs; e++) {
-			float qe = q[e];
-			const float *kr = kt + (size_t)e * len;
-#pragma omp simd
-			for (int j = 0; j < len; j++)
-				a[j] += qe * kr[j];
-		}
 		float mx = -INFINITY;
-		for (int j = 0; j < len; j++) {
-			a[j] *= scale;
-			mx = a[j] > mx ? a[j] : mx;
+		/* 16 scores at a time, kept in one register */
+		for (int j0 = 0; j0 < len; j0 += 16) {
+			float acc[16];
+#pragma omp simd
+			for (int jj = 0; jj < 16; jj++)
+				acc[jj] = 0.0f;
+			for (int e = 0; e < hs; e++) {
+				float qe = q[e];
+				const float *kr = kt + (size_t)e * ldk + j0;
+#pragma omp simd
+				for (int jj = 0; jj < 16; jj++)
+					acc[jj] += qe * kr[jj];
+			}
+			int n = len - j0 < 16 ? len - j0 : 16;
+			for (int jj = 0; jj < n; jj++) {
+				float d = acc[jj] * scale;
+				a[j0 + jj] = d;
+				mx = d > mx ? d : mx;
+			}
 		}
 		float sum = 0.0f;
 #pragma omp simd
@@ -216,20 +259,23 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 		for (int j = 0; j < len; j++)
 			a[j] *= inv;
 		float *o = out + (size_t)(r0 + i) * C + h * hs;
-#pragma omp simd
-		for (int e = 0; e < hs; e++)
-			o[e] = 0.0f;
-		for (int j = 0; j < len; j++) {
-			float w = a[j];
-			if (p > 0.0f) {
+		const float *v = qkv + r0 * C3 + 2 * C + h * hs;
+		float *w = a;
+		if (p > 0.0f) {
+			/* the dropped probabilities, in scratch after kt */
+			w = kt + (size_t)hs * ldk;
+			for (int j = 0; j < len; j++) {
 				uint64_t ctr = base + (size_t)i * len + j;
-				w = sift_hash_uniform(seed, ctr) < p ? 0.0f : w * keep;
+				w[j] = sift_hash_uniform(seed, ctr) < p ? 0.0f : a[j] * keep;
 			}
-			const float *v = qkv + (r0 + j) * C3 + 2 * C + h * hs;
-#pragma omp simd
-			for (int e = 0; e < hs; e++)
-				o[e] += w * v[e];
 		}
+		/* the common head sizes with the sum in registers */
+		if (hs == 32)
+			weighted_sum(o, w, v, len, C3, 32);
+		else if (hs == 64)
+			weighted_sum(o, w, v, len, C3, 64);
+		else
+			weighted_sum(o, w, v, len, C3, hs);
 	}
 }
 
@@ -252,7 +298,7 @@ void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
 	int tasks = B * NH;
 #pragma omp parallel if (offs[B] > 16)
 	{
-		float *kt = malloc(sizeof(float) * hs * (maxlen ? maxlen : 1));
+		float *kt = malloc(sizeof(float) * (hs + 1) * ((maxlen + 15) & ~15));
 		if (!kt)
 			abort();
 #pragma omp for schedule(static)
