@@ -67,3 +67,35 @@ print("%-46s %9.3f %12.0f" % ("sift-batch (streaming, input order)", st, n / st)
 print("%-46s %9.3f %12.0f" % ("DataLoader + DataCollatorForTokenClassification", hf, n / hf))
 print("ratio sift-batch -s / Hugging Face: %.1fx faster" % (hf / s))
 EOF
+
+# padding: the share of real tokens among padded ones, one shuffled epoch,
+# beside Hugging Face Trainer's group_by_length (LengthGroupedSampler)
+eff() {
+	sift-cat | jq -s '[.[] | select(.B)] | ((map(.mask | add) | add) / (map(.B * .T) | add))'
+}
+ours=$(sift-batch -s --seed 1 -b 32 < "$OUT/batch-ex.sift" | eff)
+plain=$(sift-batch -s --seed 1 -b 32 --pool 0 < "$OUT/batch-ex.sift" | eff)
+grouped=$(python3 - "$OUT/batch-ex.jsonl" <<'PYEOF'
+import json, sys
+import torch
+from transformers.trainer_pt_utils import LengthGroupedSampler
+lens = [len(json.loads(l)["ids"]) for l in list(open(sys.argv[1]))[1:]]
+g = torch.Generator()
+g.manual_seed(1)
+order = list(LengthGroupedSampler(32, lengths=lens, generator=g))
+real = padded = 0
+for s in range(0, len(order), 32):
+    b = [lens[i] for i in order[s:s + 32]]
+    real += sum(b)
+    padded += len(b) * max(b)
+print(real / padded)
+PYEOF
+) || { echo "bench-batch: LengthGroupedSampler failed"; exit 1; }
+python3 - "$ours" "$plain" "$grouped" <<'PYEOF'
+import sys
+o, p, g = map(float, sys.argv[1:])
+print("real tokens / padded tokens, batches of 32, one shuffled epoch")
+print("%-46s %9.3f" % ("sift-batch -s (pool of 100 batches)", o))
+print("%-46s %9.3f" % ("sift-batch -s --pool 0 (plain shuffle)", p))
+print("%-46s %9.3f" % ("HF LengthGroupedSampler (group_by_length)", g))
+PYEOF
