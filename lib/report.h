@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "clsmetrics.h"
+#include "conlleval.h"
 #include "stream.h"
 
 enum report_format { REPORT_TEXT, REPORT_MARKDOWN, REPORT_JSON, REPORT_CSV };
@@ -36,6 +38,13 @@ long report_parse_window(const char *s);
 /* ISO 8601 ("2026-11-29T08:00:00Z", offsets, a space for T, a date
  * alone) or epoch seconds: 0 and *t, or -1 */
 int report_parse_time(const char *s, size_t n, double *t);
+
+/* sift-eval: every record of a predictions stream scored into c or m
+ * (initialised by the caller): windows of a long sentence merged, an id
+ * or doc seen twice refused, gold labels required; 0, or -1 after a
+ * diagnostic naming the record */
+int report_eval_ner(struct sift_reader *r, struct sift_ner_counts *c);
+int report_eval_cls(struct sift_reader *r, struct sift_cls_metrics *m);
 
 /* each returns 0, -1 after a diagnostic, or SIFT_EXIT_ALERT */
 int report_metrics(struct sift_reader *r, const struct sift_header *h,
