@@ -141,6 +141,24 @@ int bert_config_load(struct bert_config *c, const char *dir, char *err,
 			}
 			c->labels[id] = strdup(json_string_value(v));
 		}
+	} else if (json_integer_value(json_object_get(root, "num_labels")) > 0) {
+		/* labels without names, as transformers names them */
+		int n = (int)json_integer_value(json_object_get(root, "num_labels"));
+		if (n > 1 << 20) {
+			snprintf(err, errlen, "%s: num_labels %d", path, n);
+			goto fail;
+		}
+		c->labels = calloc(n, sizeof *c->labels);
+		if (!c->labels) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		c->nlabels = n;
+		for (int i = 0; i < n; i++) {
+			char nm[32];
+			snprintf(nm, sizeof nm, "LABEL_%d", i);
+			c->labels[i] = strdup(nm);
+		}
 	}
 	return 0;
 fail:

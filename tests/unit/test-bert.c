@@ -427,6 +427,47 @@ static void test_save_and_errors(const char *dir)
 	bert_free(&m);
 }
 
+static void write_text(const char *path, const char *s)
+{
+	write_file(path, s, strlen(s));
+}
+
+/* config.json: what is read, what is refused */
+static void test_config(const char *dir)
+{
+	char d[512], path[600];
+	snprintf(d, sizeof d, "%s/cfg", dir);
+	mkdir(d, 0777);
+	snprintf(path, sizeof path, "%s/config.json", d);
+	struct bert_config c;
+	write_text(path, "{\"vocab_size\": 10, \"hidden_size\": 8, \"num_hidden_layers\": 1,"
+		   " \"num_attention_heads\": 2, \"intermediate_size\": 16,"
+		   " \"hidden_act\": \"gelu\", \"num_labels\": 3, \"layer_norm_eps\": 1e-5,"
+		   " \"architectures\": [\"BertForSequenceClassification\"]}");
+	CHECK_EQ_INT(bert_config_load(&c, d, err, sizeof err), 0);
+	CHECK_EQ_INT(c.max_pos, 512);
+	CHECK_EQ_INT(c.type_vocab, 2);
+	CHECK(c.ln_eps == 1e-5f);
+	CHECK(c.classifier_dropout < 0);
+	CHECK_EQ_INT(c.nlabels, 3);
+	if (c.nlabels == 3)
+		CHECK_STR(c.labels[2], "LABEL_2");
+	CHECK_EQ_INT(bert_head_of_arch(c.arch), BERT_HEAD_SEQ);
+	bert_config_free(&c);
+	write_text(path, "{\"vocab_size\": 10, \"hidden_size\": 8, \"num_hidden_layers\": 1,"
+		   " \"num_attention_heads\": 2, \"intermediate_size\": 16,"
+		   " \"hidden_act\": \"relu\"}");
+	CHECK_EQ_INT(bert_config_load(&c, d, err, sizeof err), -1);
+	char want[700];
+	snprintf(want, sizeof want, "%s: hidden_act relu is not supported (only gelu)", path);
+	CHECK_STR(err, want);
+	write_text(path, "{\"vocab_size\": 10, \"hidden_size\": 8,"
+		   " \"num_attention_heads\": 2, \"intermediate_size\": 16}");
+	CHECK_EQ_INT(bert_config_load(&c, d, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: num_hidden_layers missing", path);
+	CHECK_STR(err, want);
+}
+
 /* bert_pack: right padding only */
 static void test_pack(void)
 {
@@ -462,6 +503,7 @@ int main(void)
 	test_minilm("minilm-pair");
 	test_safetensors_dtypes(dir);
 	test_save_and_errors(dir);
+	test_config(dir);
 	test_pack();
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
