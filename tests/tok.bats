@@ -179,7 +179,7 @@ two"
 }
 
 @test "records stream out before the input ends" {
-	run bash -c "(echo hello world; sleep 10) | timeout 5 sift-tok -m $V > $T/out; sift-cat < $T/out | jq -r '.text // .kind'"
+	run bash -c "(echo hello world; sleep 6) | timeout 4 sift-tok -m $V > $T/out; sift-cat < $T/out | jq -r '.text // .kind'"
 	assert_output "examples
 hello world"
 }
