@@ -239,3 +239,15 @@ Try 'sift-eval --help'."
 	run bash -c "sift-report -c $T/pred.sift | grep . | cut -d' ' -f2 | cmp - <(grep -v -e '^$' -e '^-DOCSTART-' $T/dev.txt | cut -d' ' -f4)"
 	assert_success
 }
+
+@test "the man page's examples run" {
+	cd $T
+	zcat $E/conll-testa-iob1.jsonl.gz > preds.jsonl
+	run bash -c "sift-cat preds.jsonl | sift-eval -s iob1 | sift-report"
+	assert_output "$(cat $E/conll-testa-iob1.conlleval.txt)"
+	run bash -c "sift-cat preds.jsonl | sift-eval -m strict -s iob2 | sift-report -F json | jq -r .mode"
+	assert_output strict
+	zcat $E/fpb-allagree.jsonl.gz | sift-cat > preds.sift
+	run bash -c "sift-eval preds.sift | sift-cat | jq '.macro.f1 // empty'"
+	assert_output "$(jq '.report["macro avg"]["f1-score"]' $E/fpb-allagree.sklearn.json | cut -c1-11)"
+}

@@ -252,3 +252,12 @@ Try 'sift-report --help'."
 	run -1 --separate-stderr sift-report $T/bad.sift
 	assert_regex "$stderr" "^sift-report: $T/bad.sift:2: .*tokens"
 }
+
+@test "the man page's log example writes the summary and the plot" {
+	cd $T
+	sift-cat -s $E/train-log.jsonl > train.log
+	run sift-report -p run.svg train.log
+	assert_success
+	assert_line --partial "best dev     f1 0.8342 at step 150"
+	xmllint --noout run.svg
+}
