@@ -415,6 +415,23 @@ Try 'sift-batch --help'."
 	assert_line -n 3 '{"epoch_end":0}'
 }
 
+@test "the second man page example works on a slice of CoNLL-2003" {
+	need_model
+	need_data
+	awk 'NF == 0 && ++n > 100 { exit } { print }' $DATA/conll2003/eng.train > $T/eng.train
+	# the second literal display of EXAMPLES, run in $T with the model
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh DIAGNOSTICS/p' $BATS_TEST_DIRNAME/../man/man1/sift-batch.1 |
+		awk '/^\.Bd/ { n++; on = 1; next } /^\.Ed/ { on = 0 } on && n == 2' > $T/example.sh
+	grep -q 'sift-batch -s --seed 1 -e 3' $T/example.sh
+	cd $T && run sh -c "$(sed "s|models/all-MiniLM-L6-v2|$MODEL|" $T/example.sh)"
+	assert_success
+	# every example in each of 3 epochs, every batch announced, within the cap
+	n=$(sift-tok -m $MODEL -f conll $T/eng.train | sift-cat | jq -s '[.[] | select(.ids)] | length')
+	[ "$n" -gt 80 ]
+	run bash -c "sift-cat $T/train.batches | jq -s -c '[.[] | select(.B)] as \$b | [.[0].total == (\$b | length), (\$b | map(.B * .T <= 4096) | all), (\$b | map(.ex[]) | length)]'"
+	assert_output "[true,true,$((3 * n))]"
+}
+
 # the rows of each batch without their padding, one JSON array each
 unpadded() {
 	sift-cat | jq -c 'select(.B) | . as $x | range(.B) as $b |
