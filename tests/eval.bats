@@ -88,6 +88,23 @@ agree_seqeval() {
 	agree_seqeval $T/conll-testb-iobes.json $E/conll-testb-iobes.seqeval.json strict
 }
 
+@test "random ill-formed IOB tags give conlleval.pl's report and seqeval's scores exactly" {
+	stream random-iob
+	run bash -c "sift-eval $T/random-iob.sift | sift-report"
+	assert_output "$(cat $E/random-iob.conlleval.txt)"
+	metrics random-iob -s iob2
+	agree_seqeval $T/random-iob.json $E/random-iob.seqeval.json default
+	metrics random-iob -m strict -s iob2
+	agree_seqeval $T/random-iob.json $E/random-iob.seqeval.json strict
+}
+
+@test "random ill-formed IOBES tags give seqeval's default and strict scores exactly" {
+	metrics random-iobes -s iobes
+	agree_seqeval $T/random-iobes.json $E/random-iobes.seqeval.json default
+	metrics random-iobes -m strict -s iobes
+	agree_seqeval $T/random-iobes.json $E/random-iobes.seqeval.json strict
+}
+
 @test "token accuracy is seqeval's accuracy_score" {
 	metrics conll-testb-iobes -s iobes
 	run jq -n --slurpfile a $T/conll-testb-iobes.json --slurpfile b $E/conll-testb-iobes.seqeval.json \

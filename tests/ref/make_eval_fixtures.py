@@ -244,6 +244,31 @@ def ner_fixture(args, name, split, scheme, seed, strict_scheme=None, win=None):
           len(recs), "records; seqeval f1 %.4f" % ref["default"]["micro avg"]["f1"])
 
 
+def random_fixture(args, name, alphabet, seed, strict_scheme, conll):
+    """random tag sequences, ill-formed ones included: every rule of the
+    chunkers gets exercised"""
+    rng = random.Random(seed)
+    golds, preds = [], []
+    for _ in range(3000):
+        n = rng.randint(1, 12)
+        golds.append([rng.choice(alphabet) for _ in range(n)])
+        preds.append([rng.choice(alphabet) for _ in range(n)])
+    labels = sorted(set(alphabet))
+    recs = [{"id": i, "words": ["w"] * len(g), "pred": p, "gold": g}
+            for i, (g, p) in enumerate(zip(golds, preds))]
+    write_ner(name, None, None, recs, labels)
+    if conll:
+        with open(os.path.join(OUT, name + ".conlleval.txt"), "w") as f:
+            f.write(conlleval(args.conlleval, list(zip(golds, preds))))
+    ref = {"accuracy": seq_accuracy(golds, preds),
+           "default": seqeval_scores(golds, preds),
+           "strict": seqeval_scores(golds, preds, "strict", strict_scheme)}
+    with open(os.path.join(OUT, name + ".seqeval.json"), "w") as f:
+        json.dump(ref, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(name, len(golds), "random sentences")
+
+
 # ---- classification ----
 
 def read_fpb():
@@ -338,6 +363,10 @@ def main():
     ner_fixture(args, "conll-testb-iobes", "eng.testb", "iobes", 3, IOBES)
     # the testa fixture again, long sentences cut into overlapping windows
     ner_fixture(args, "conll-testa-iob1-win", "eng.testa", "iob1", 1, win=(16, 12))
+    random_fixture(args, "random-iob", ["O", "O", "B-A", "I-A", "B-B", "I-B"],
+                   6, IOB2, True)
+    random_fixture(args, "random-iobes", ["O", "O", "B-A", "I-A", "E-A", "S-A",
+                                          "B-B", "I-B", "E-B", "S-B"], 7, IOBES, False)
     rows, labels = read_fpb()
     cls_fixture("fpb-allagree", rows, labels, 4, 0.2)
     rows, labels = read_ag()
