@@ -1,5 +1,7 @@
 /* msgjson.c: conversion between msgpack objects and JSON values for sift-cat. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "msgjson.h"
@@ -166,4 +168,105 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 		}
 		break;
 	}
+}
+
+int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
+			const void *peeked, size_t npeeked, int precision)
+{
+	struct sift_reader *r = sift_reader_new(fd, name);
+	struct sift_header h;
+	const msgpack_object *rec;
+	size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(precision);
+	int ret, status = 0;
+
+	sift_reader_prime(r, peeked, npeeked);
+	if (sift_read_header(r, &h) < 0) {
+		sift_reader_free(r);
+		return -1;
+	}
+	if (first->version == 0) {
+		*first = h;
+		json_t *j = sift_msg_to_json(sift_reader_header_obj(r));
+		json_dumpf(j, stdout, flags);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		const char *d = sift_header_diff(first, &h);
+		sift_header_free(&h);
+		if (d) {
+			sift_rerror(r, "stream has %s than the first", d);
+			sift_reader_free(r);
+			return -1;
+		}
+	}
+	while ((ret = sift_read(r, &rec)) > 0) {
+		json_t *j = sift_msg_to_json(rec);
+		json_dumpf(j, stdout, flags);
+		putchar('\n');
+		json_decref(j);
+		if (ferror(stdout))
+			break;
+	}
+	if (ret < 0)
+		status = -1;
+	sift_reader_free(r);
+	return status;
+}
+
+int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
+			long *nrec, int peeked)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	int status = 0;
+
+	while ((len = getline(&line, &cap, in)) > 0 || lineno == 0) {
+		json_error_t err;
+		if (lineno++ == 0 && peeked >= 0) {
+			/* the byte peeked to choose the direction begins line 1 */
+			if (len < 0)
+				len = 0;
+			if ((size_t)len + 2 > cap)
+				line = sift_xrealloc(line, cap = len + 2);
+			memmove(line + 1, line, len);
+			line[0] = (char)peeked;
+			line[++len] = 0;
+		}
+		if (strspn(line, " \t\r\n") == (size_t)len)
+			continue;
+		json_t *v = json_loadb(line, len, JSON_DECODE_ANY, &err);
+		if (!v) {
+			sift_warn("%s:%ld: invalid JSON: %s", name, lineno, err.text);
+			status = -1;
+			break;
+		}
+		if (!json_is_object(v)) {
+			sift_warn("%s:%ld: expected a JSON object", name, lineno);
+			json_decref(v);
+			status = -1;
+			break;
+		}
+		if (*nrec == 0 && !json_object_get(v, "sift")) {
+			sift_warn("%s:%ld: the first line must be a header "
+				  "(an object with the key \"sift\")", name, lineno);
+			json_decref(v);
+			status = -1;
+			break;
+		}
+		sift_json_to_msg(&w->pk, v);
+		json_decref(v);
+		(*nrec)++;
+		if (sift_commit(w) < 0) {
+			status = -1;
+			break;
+		}
+	}
+	if (status == 0 && ferror(in)) {
+		sift_warn("%s: %s", name, strerror(errno));
+		status = -1;
+	}
+	free(line);
+	return status;
 }
