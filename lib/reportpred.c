@@ -200,6 +200,61 @@ static int ner_sentence(FILE *f, struct sift_ner_counts *c, char **words,
 	return 0;
 }
 
+/* entities as JSON: [{"type", "start", "end", "text"}], end exclusive */
+static json_t *spans_json(char **words, const struct sift_ner_span *sp, long ns)
+{
+	json_t *a = json_array();
+	for (long k = 0; k < ns; k++) {
+		size_t len = 0;
+		for (size_t i = sp[k].start; i < sp[k].end; i++)
+			len += strlen(words[i]) + 1;
+		char *text = sift_xmalloc(len + 1), *p = text;
+		for (size_t i = sp[k].start; i < sp[k].end; i++)
+			p += sprintf(p, "%s%s", i > sp[k].start ? " " : "", words[i]);
+		json_t *e = json_object();
+		json_object_set_new(e, "type", json_stringn(sp[k].type, sp[k].typelen));
+		json_object_set_new(e, "start", json_integer((json_int_t)sp[k].start));
+		json_object_set_new(e, "end", json_integer((json_int_t)sp[k].end));
+		json_object_set_new(e, "text", json_string(text));
+		json_array_append_new(a, e);
+		free(text);
+	}
+	return a;
+}
+
+/* one JSON line per sentence: id, src, its entities, and the gold ones */
+static int ner_json(FILE *f, const struct sift_reader *r, const msgpack_object *rec,
+		    struct sift_ner_counts *c, char **words, char **pred,
+		    char **gold, size_t n)
+{
+	struct sift_ner_span *sp;
+	long ns = sift_ner_spans(c, (const char *const *)pred, n, &sp);
+	if (ns < 0)
+		return -1;
+	json_t *j = json_object();
+	int64_t id;
+	const char *src;
+	uint32_t sl;
+	if (sift_opt_int(r, rec, "id", &id) > 0)
+		json_object_set_new(j, "id", json_integer(id));
+	if (sift_opt_str(r, rec, "src", &src, &sl) > 0)
+		json_object_set_new(j, "src", json_stringn(src, sl));
+	json_object_set_new(j, "entities", spans_json(words, sp, ns));
+	free(sp);
+	if (gold) {
+		if ((ns = sift_ner_spans(c, (const char *const *)gold, n, &sp)) < 0) {
+			json_decref(j);
+			return -1;
+		}
+		json_object_set_new(j, "gold", spans_json(words, sp, ns));
+		free(sp);
+	}
+	json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+	json_decref(j);
+	return 0;
+}
+
 static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *out)
 {
 	const msgpack_object *rec;
@@ -236,7 +291,9 @@ static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *ou
 				fprintf(out, " %s %s\n", gold[i], pred[i]);
 			}
 		} else {
-			bad = ner_sentence(out, &c, words, pred, gold, nw) < 0;
+			bad = (o->format == REPORT_JSON ?
+			       ner_json(out, r, rec, &c, words, pred, gold, nw) :
+			       ner_sentence(out, &c, words, pred, gold, nw)) < 0;
 			if (bad)
 				sift_rerror(r, "%s", c.err);
 		}

@@ -74,6 +74,12 @@ one_sentence() {
   gold: [PER John Smith] lives in [LOC New York]"
 }
 
+@test "NER predictions as JSON list the entities with word spans" {
+	one_sentence '["B-PER","O","O","O","B-LOC","I-LOC"]' '["B-PER","I-PER","O","O","B-LOC","I-LOC"]'
+	run sift-report -F json $T/one.sift
+	assert_output '{"id":0,"entities":[{"type":"PER","start":0,"end":1,"text":"John"},{"type":"LOC","start":4,"end":6,"text":"New York"}],"gold":[{"type":"PER","start":0,"end":2,"text":"John Smith"},{"type":"LOC","start":4,"end":6,"text":"New York"}]}'
+}
+
 @test "CoNLL columns hold every word with its gold and predicted tag" {
 	stream conll-testb-iob2
 	sift-report -c $T/conll-testb-iob2.sift > $T/cols
