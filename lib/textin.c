@@ -213,7 +213,9 @@ static int next_conll(struct sift_textin *t, struct sift_rec *r)
 		int wc = t->o.word_col > 0 ? t->o.word_col : 1;
 		if (wc > n) {
 			free(f);
-			return err(t, t->lineno, "word column missing", NULL);
+			char a[32];
+			snprintf(a, sizeof a, "%d missing", wc);
+			return err(t, t->lineno, "word column ", a);
 		}
 		const char *tag = NULL;
 		if (tagged) {

@@ -24,6 +24,7 @@ int sift_tokenizer_open(struct sift_tokenizer *t, const char *dir, char *err,
 		if (id[i] >= 0 && s[i][0]) {
 			t->spec[t->nspec] = s[i];
 			t->specid[t->nspec++] = id[i];
+			t->spec0[(unsigned char)s[i][0]] = 1;
 		}
 	return 0;
 }
@@ -111,10 +112,8 @@ long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
 	size_t seg = 0;
 	int32_t cp = cp0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '[')	/* a fast filter for the usual specials */
-			if (!t->nspec || (s[i] != t->spec[0][0] && s[i] != t->spec[1][0] &&
-					  s[i] != t->spec[2][0]))
-				continue;
+		if (!t->spec0[(unsigned char)s[i]])
+			continue;
 		int best = -1;
 		size_t blen = 0;
 		for (int j = 0; j < t->nspec; j++) {

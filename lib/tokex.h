@@ -19,6 +19,7 @@ struct sift_tokenizer {
 	const char *spec[5];	/* special tokens matched in raw text */
 	int specid[5];
 	int nspec;
+	unsigned char spec0[256];	/* 1 for the first byte of a special */
 };
 
 /* tokens: id, code point span in the text, word index */
