@@ -20,6 +20,8 @@ Writes tests/fixtures/train/:
                     grad.<name>: the gradient of every parameter on batch 0;
                     step5.<name>: every parameter after 5 AdamW steps (one
                     per batch) with the hyperparameters in HYPER
+                    accum3.<name>: after 3 steps accumulating 2 batches
+                    each (the last step 1), warmup 1 of 3
 Dropout is 0 (parity needs it); eager attention.
 """
 import json
@@ -205,6 +207,30 @@ def run(name, cls, task, labels, seed):
     ref["step5_loss"] = torch.tensor(losses)
     ref["step5_lr"] = torch.tensor(lrs)
     ref["step5_grad_norm"] = torch.tensor(norms)
+    # gradient accumulation: groups of 2 batches (the last one alone), each
+    # batch loss divided by 2 as HF Trainer does; warmup 1 of 3 steps
+    model = cls.from_pretrained(mdir)
+    model.train()
+    decay = [p for n, p in model.named_parameters()
+             if not (n.endswith("bias") or "LayerNorm" in n)]
+    nodecay = [p for n, p in model.named_parameters()
+               if n.endswith("bias") or "LayerNorm" in n]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": HYPER["weight_decay"]},
+                             {"params": nodecay, "weight_decay": 0.0}],
+                            lr=HYPER["lr"], betas=(0.9, 0.999), eps=1e-8)
+    sch = get_linear_schedule_with_warmup(opt, 1, 3)
+    for group in (bs[0:2], bs[2:4], bs[4:5]):
+        for b in group:
+            out = model(input_ids=b["ids"], token_type_ids=b["type_ids"],
+                        attention_mask=b["mask"], labels=b["labels"])
+            (out.loss / 2).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), HYPER["max_grad_norm"])
+        opt.step()
+        sch.step()
+        opt.zero_grad()
+    for n, p in model.named_parameters():
+        ref["accum3." + n] = p.detach().clone()
+
     if name == "tok":
         # a copy with a NaN in the classifier: the loss of step 1 is NaN
         ndir = os.path.join(OUT, "nan")

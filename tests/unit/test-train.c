@@ -229,7 +229,44 @@ static void run(const char *name, enum bert_head head)
 	CHECK_EQ_INT(badp, 0);
 	CHECK_EQ_INT(t.step, 5);
 	CHECK_EQ_INT(t.opt.t, 5);
+	trainer_free(&t);
+	bert_free(&m);
 
+	/* gradient accumulation: 2 batches a step, the last step short */
+	snprintf(path, sizeof path, FIX "%s", name);
+	CHECK(bert_load(&m, path, head, labels, nlabels, 0, 0, err, sizeof err) == 0);
+	bert_upload(&m, &sift_backend_cpu);
+	o.accum = 2;
+	o.warmup = 1;
+	CHECK(trainer_init(&t, &m, &o, train_total_steps(5, 1, 2), err, sizeof err) == 0);
+	CHECK_EQ_INT(t.sched.total, 3);
+	for (int s = 0; s < 5; s++) {
+		b = &bs[s];
+		CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels, b->B,
+				    b->T, &loss, err, sizeof err) == 0);
+		if (trainer_group_full(&t) || s == 4)
+			CHECK(trainer_step(&t) == 0);
+	}
+	CHECK_EQ_INT(t.step, 3);
+	badp = 0;
+	for (int i = 0; i < m.ntensors; i++) {
+		char hn[160], rn[180];
+		hf_name(&m, &m.tensors[i], hn, sizeof hn);
+		snprintf(rn, sizeof rn, "accum3.%s", hn);
+		r = ref(&rf, rn, &n);
+		if (!r) {
+			badp++;
+			continue;
+		}
+		double w = worst(m.params + m.tensors[i].off, r, n, 1e-6, 1e-4);
+		if (w > 1.0) {
+			badp++;
+			fprintf(stderr, "test-train: %s: %s after 3 accumulated steps off by %.3g x tolerance\n",
+				name, hn, w);
+		}
+		free(r);
+	}
+	CHECK_EQ_INT(badp, 0);
 	trainer_free(&t);
 	bert_free(&m);
 	sift_st_close(&rf);
