@@ -227,7 +227,7 @@ Try 'sift-eval --help'."
 	for ((k = 1; k < size; k++)); do
 		head -c $k $T/s > $T/cut
 		run --separate-stderr sift-eval -f $T/cut
-		[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+		[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || fail "cut at byte $k: status $status: $stderr"
 		if [ "$status" -eq 1 ]; then
 			[[ "$stderr" == "sift-eval: $T/cut:"* ]]
 			assert_output ""

@@ -247,7 +247,7 @@ Try 'sift-report --help'."
 	for ((k = 1; k < size; k++)); do
 		head -c $k $T/s > $T/cut
 		run --separate-stderr sift-report $T/cut
-		[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+		[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || fail "cut at byte $k: status $status: $stderr"
 		[ "$status" -eq 0 ] || [[ "$stderr" == "sift-report: $T/cut:"* ]]
 	done
 }
