@@ -12,7 +12,8 @@ static const char usage[] =
 	" [--iob1-to-iob2] [--label-all] [--max-length n] [--stride n]"
 	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
 	" [--label-col col] [--word-col n] [--tag-col n] [--text-key key]"
-	" [--text-b-key key] [--label-key key] [--words] [--force] [file ...]\n";
+	" [--text-b-key key] [--label-key key] [--words | --chars] [--force]"
+	" [file ...]\n";
 
 static const char help[] =
 	"Tokenize text for the BERT model in DIR (vocab.txt or tokenizer.json,\n"
@@ -38,7 +39,8 @@ static const char help[] =
 	"      --text-b-key K    jsonl: second text key\n"
 	"      --label-key K     jsonl: label key (default label; an object of\n"
 	"                        character spans, as CLUENER, makes NER tags)\n"
-	"      --words           lines: split each line into words (NER)\n"
+	"      --words           lines, jsonl: split texts into words at blanks (NER)\n"
+	"      --chars           lines, jsonl: split texts into characters (NER)\n"
 	"      --force           write the stream even to a terminal\n"
 	"  -h, --help            this help\n"
 	"      --version         the version\n";
@@ -68,7 +70,7 @@ static int int_opt(const char *name, const char *s, long lo, long hi, int *v)
 enum {
 	O_TASK = 256, O_LABELS, O_IOB, O_LABEL_ALL, O_MAXLEN, O_STRIDE, O_ENC,
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
-	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_FORCE, O_VERSION,
+	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_CHARS, O_FORCE, O_VERSION,
 };
 
 static const struct option longopts[] = {
@@ -91,6 +93,7 @@ static const struct option longopts[] = {
 	{ "text-b-key", required_argument, 0, O_TEXTBKEY },
 	{ "label-key", required_argument, 0, O_LABELKEY },
 	{ "words", no_argument, 0, O_WORDS },
+	{ "chars", no_argument, 0, O_CHARS },
 	{ "force", no_argument, 0, O_FORCE },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, O_VERSION },
@@ -160,6 +163,7 @@ int main(int argc, char **argv)
 		case O_TEXTBKEY: o.in.text_b_key = optarg; break;
 		case O_LABELKEY: o.in.label_key = optarg; break;
 		case O_WORDS: o.in.words = 1; break;
+		case O_CHARS: o.in.chars = 1; break;
 		case O_FORCE: o.force = 1; break;
 		case 'h':
 			fputs(usage, stdout);

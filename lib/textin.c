@@ -32,7 +32,7 @@ int sift_textin_live(const struct sift_textin *t) { return t->live; }
 
 int sift_textfmt_words(const struct sift_textin_opts *o)
 {
-	return o->fmt == SIFT_FMT_CONLL || (o->fmt == SIFT_FMT_LINES && o->words);
+	return o->fmt == SIFT_FMT_CONLL || o->words || o->chars;
 }
 
 static int err(struct sift_textin *t, long line, const char *msg, const char *arg)
@@ -567,6 +567,38 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 	return k;
 }
 
+/* a text as a sentence: its characters, or its words at ASCII blanks */
+static void text_to_words(struct sift_rec *r, int chars)
+{
+	int cap = 0;
+	char *s = r->text;
+	r->text = NULL;
+	if (chars) {
+		size_t n = strlen(s);
+		for (size_t i = 0; i < n;) {
+			utf8proc_int32_t u;
+			utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+							      (utf8proc_ssize_t)(n - i), &u);
+			if (k < 1)
+				k = 1;
+			char c[8] = { 0 };
+			memcpy(c, s + i, k);
+			push_word(r, &cap, c, NULL);
+			i += k;
+		}
+	} else {
+		char **f = NULL;
+		int fcap = 0;
+		int n = split_ws(s, &f, &fcap);
+		for (int i = 0; i < n; i++)
+			push_word(r, &cap, f[i], NULL);
+		free(f);
+	}
+	if (!r->words)
+		r->words = sift_xmalloc(sizeof *r->words);
+	free(s);
+}
+
 int sift_textin_next(struct sift_textin *t, struct sift_rec *r)
 {
 	memset(r, 0, sizeof *r);
@@ -584,8 +616,11 @@ int sift_textin_next(struct sift_textin *t, struct sift_rec *r)
 		}
 	if (k <= 0)
 		sift_rec_free(r);
-	if (k > 0)
+	if (k > 0) {
 		t->nrec++;
+		if (r->text && (t->o.chars || t->o.words))
+			text_to_words(r, t->o.chars);
+	}
 	if (k == 0 && t->nrec == 0)
 		return err(t, t->lineno ? t->lineno : 1,
 			   t->lineno ? "no examples" : "empty file", NULL);

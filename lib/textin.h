@@ -23,7 +23,8 @@ struct sift_textin_opts {
 	int word_col, tag_col;
 	/* JSON lines keys */
 	const char *text_key, *text_b_key, *label_key;
-	int words;		/* lines: split each line into words (NER) */
+	int words;		/* lines, jsonl: split texts into words (NER) */
+	int chars;		/* lines, jsonl: split texts into characters (NER) */
 };
 
 /* one input record: a sentence of words (tags optional) or a text or pair */

@@ -228,3 +228,18 @@ hello world"
 	run bash -c "sift-tok -m $V $T/nul.txt | sift-cat | jq -c 'select(.ids) | .ids'"
 	assert_output "$(cat $T/want)"
 }
+
+@test "--chars makes each text a sentence of its characters" {
+	printf '%s\n' '{"id": 0, "text": "我在 北京"}' > $T/c.json
+	run bash -c "sift-tok -m $V -f jsonl --chars $T/c.json | sift-cat | jq -c 'select(.ids) | [.words, .word_idx]'"
+	assert_success
+	assert_output '[["我","在"," ","北","京"],[-1,0,1,3,4,-1]]'
+}
+
+@test "--words makes each line a sentence of its words" {
+	printf 'John lives in  Paris\n' > $T/w.txt
+	run bash -c "sift-tok -m $V --words $T/w.txt | sift-cat | jq -c '[.task, .words] | map(select(. != null))'"
+	assert_success
+	assert_output '["ner"]
+[["John","lives","in","Paris"]]'
+}
