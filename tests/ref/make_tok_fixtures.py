@@ -14,6 +14,8 @@ It writes, under tests/fixtures/tok/:
                 sift-tok's windows back by their keep ranges), texts with
                 truncation=True at the model's 512
   hard.VOCAB.ids  full ids and offsets for hard.jsonl and hard-pair.jsonl
+  ner.labels[-all].jsonl  ids and labels of ner.conll as run_ner.py aligns
+                them (label_all_tokens off and on), with ner.labels.txt
   unicode.hash  FNV-1a 64 of the basic tokenizer's words for "a" c "a", every
                 code point c, per mode (see make_tok_unicode.py)
 """
