@@ -559,31 +559,33 @@ static int planned_batches(struct sift_reader *r, struct sift_writer *w,
 		goto out;
 	}
 
-	struct sift_plan *plan = sift_xcalloc(epochs, sizeof *plan);
+	/* plans are cheap beside the I/O: each epoch is planned once to
+	 * count its batches for the header, and again to write them, so
+	 * memory does not grow with the number of epochs */
+	struct sift_plan p;
 	struct sift_example **ptr = sift_xcalloc(o->batch_size, sizeof *ptr);
 	int64_t total = 0;
 	for (int e = 0; e < epochs; e++) {
-		sift_plan_epoch(len, n, o, e, &plan[e]);
-		total += (int64_t)plan[e].nbatch;
+		sift_plan_epoch(len, n, o, e, &p);
+		total += (int64_t)p.nbatch;
+		sift_plan_free(&p);
 	}
 	if (write_header(w, h, sift_reader_header_obj(r), total, epochs, o) < 0)
 		status = -1;
 	for (int e = 0; e < epochs && status == 0; e++) {
-		const struct sift_plan *p = &plan[e];
-		for (size_t k = 0; k < p->nbatch && status == 0; k++) {
-			int B = (int)(p->start[k + 1] - p->start[k]);
+		sift_plan_epoch(len, n, o, e, &p);
+		for (size_t k = 0; k < p.nbatch && status == 0; k++) {
+			int B = (int)(p.start[k + 1] - p.start[k]);
 			for (int b = 0; b < B; b++)
-				ptr[b] = &ex[p->idx[p->start[k] + b]];
+				ptr[b] = &ex[p.idx[p.start[k] + b]];
 			sift_pack_batch(w, ptr, B, e, pad, lk);
 			if (sift_commit(w) < 0)
 				status = -1;
 		}
+		sift_plan_free(&p);
 		if (status == 0 && epoch_end(w, e) < 0)
 			status = -1;
 	}
-	for (int e = 0; e < epochs; e++)
-		sift_plan_free(&plan[e]);
-	free(plan);
 	free(ptr);
 out:
 	for (size_t i = 0; i < n; i++)
