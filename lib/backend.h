@@ -246,6 +246,11 @@ extern struct sift_backend sift_backend_cpu;
 /* a backend by name ("cpu", "cuda"), or NULL when not built in */
 struct sift_backend *sift_backend_get(const char *name);
 
+/* the threads over which bert_forward may split a batch's examples for
+ * inference: the OpenMP threads when OpenBLAS runs on one thread and no
+ * parallel region is active, else 1 (lib/ops_cpu.c) */
+int sift_cpu_split_threads(void);
+
 /* CPU forward ops, lib/ops_cpu.c (the table points at these) */
 void sift_cpu_embed_forward(float *out, const int32_t *ids,
 			    const int32_t *type_ids, const int32_t *pos,

@@ -766,12 +766,78 @@ static size_t place(struct bert_acts *a, const struct bert_model *m,
 	return off;
 }
 
+/*
+ * The encoder over rows r0 .. r0+n-1 (nb examples, offs local: offs[0]
+ * = 0) of the activations, whose attention probabilities start at float
+ * att0 of each layer's att.  ids, tids, pos and offs are in the
+ * backend's memory.  The serial pass is r0 = 0, att0 = 0 with every
+ * example.
+ */
+static void encode(const struct bert_model *m, struct bert_acts *a,
+		   const int32_t *ids, const int32_t *tids, const int32_t *pos,
+		   const int32_t *offs, int r0, int n, int nb, size_t att0,
+		   int train, uint64_t seed)
+{
+	const struct sift_backend *be = m->be;
+	const struct bert_config *c = &m->cfg;
+	const struct bert_params *p = &m->dp;
+	int C = c->hidden, I = c->intermediate, NH = c->heads, nl = c->layers;
+	float ph = train ? c->hidden_dropout : 0.0f;
+	float pa = train ? c->attn_dropout : 0.0f;
+	size_t NC = (size_t)n * C, oC = (size_t)r0 * C;
+	size_t o3 = 3 * oC, oI = (size_t)r0 * I;
+
+	be->embed_forward(a->emb + oC, ids, tids, pos, p->wte, p->wpe, p->wtt,
+			  n, C);
+	be->layernorm_forward(a->emb_ln + oC, a->emb_mean + r0,
+			      a->emb_rstd + r0, a->emb + oC, p->emb_ln_w,
+			      p->emb_ln_b, n, C, c->ln_eps);
+	if (train)
+		be->dropout_forward(a->emb_out + oC, a->emb_ln + oC, NC, ph,
+				    bert_dropout_seed(seed, 4 * nl), oC);
+	const float *x = a->emb_out + oC;
+	for (int l = 0; l < nl; l++) {
+		const struct bert_layer *w = &p->layer[l];
+		be->matmul_forward(a->qkv[l] + o3, x, w->qkv_w, w->qkv_b, n, C,
+				   3 * C);
+		be->attention_forward(a->atty[l] + oC, a->att[l] + att0,
+				      a->qkv[l] + o3, offs, nb, C, NH, pa,
+				      bert_dropout_seed(seed, 4 * l));
+		be->matmul_forward(a->attproj[l] + oC, a->atty[l] + oC,
+				   w->attout_w, w->attout_b, n, C, C);
+		if (train)
+			be->dropout_forward(a->attproj[l] + oC,
+					    a->attproj[l] + oC, NC, ph,
+					    bert_dropout_seed(seed, 4 * l + 1), oC);
+		be->residual_forward(a->res1[l] + oC, a->attproj[l] + oC, x, NC);
+		be->layernorm_forward(a->ln1[l] + oC, a->ln1_mean[l] + r0,
+				      a->ln1_rstd[l] + r0, a->res1[l] + oC,
+				      w->ln1_w, w->ln1_b, n, C, c->ln_eps);
+		be->matmul_forward(a->fch[l] + oI, a->ln1[l] + oC, w->fc_w,
+				   w->fc_b, n, C, I);
+		be->gelu_forward(a->fch_gelu[l] + oI, a->fch[l] + oI,
+				 (size_t)n * I);
+		be->matmul_forward(a->fcproj[l] + oC, a->fch_gelu[l] + oI,
+				   w->fcproj_w, w->fcproj_b, n, I, C);
+		if (train)
+			be->dropout_forward(a->fcproj[l] + oC, a->fcproj[l] + oC,
+					    NC, ph,
+					    bert_dropout_seed(seed, 4 * l + 2), oC);
+		be->residual_forward(a->res2[l] + oC, a->fcproj[l] + oC,
+				     a->ln1[l] + oC, NC);
+		be->layernorm_forward(a->ln2[l] + oC, a->ln2_mean[l] + r0,
+				      a->ln2_rstd[l] + r0, a->res2[l] + oC,
+				      w->ln2_w, w->ln2_b, n, C, c->ln_eps);
+		x = a->ln2[l] + oC;
+	}
+}
+
 int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		 struct bert_acts *a, int train, uint64_t seed)
 {
 	const struct sift_backend *be = m->be;
 	const struct bert_config *c = &m->cfg;
-	int N = bb->N, B = bb->B, C = c->hidden, I = c->intermediate;
+	int N = bb->N, B = bb->B, C = c->hidden;
 	int NH = c->heads, L = m->nlabels, nl = c->layers;
 	if (a->be && a->be != be) {
 		bert_acts_free(a);
@@ -827,45 +893,52 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	be->upload(offs, bb->offs, (size_t)(B + 1) * 4);
 	be->upload(cls_rows, bb->cls_rows, (size_t)B * 4);
 
-	const struct bert_params *p = &m->dp;
-	float ph = train ? c->hidden_dropout : 0.0f;
-	float pa = train ? c->attn_dropout : 0.0f;
-	size_t NC = (size_t)N * C;
-
-	be->embed_forward(a->emb, ids, tids, pos, p->wte, p->wpe, p->wtt, N, C);
-	be->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb,
-			      p->emb_ln_w, p->emb_ln_b, N, C, c->ln_eps);
-	if (train)
-		be->dropout_forward(a->emb_out, a->emb_ln, NC, ph,
-				    bert_dropout_seed(seed, 4 * nl), 0);
-	const float *x = a->emb_out;
-	for (int l = 0; l < nl; l++) {
-		const struct bert_layer *w = &p->layer[l];
-		be->matmul_forward(a->qkv[l], x, w->qkv_w, w->qkv_b, N, C, 3 * C);
-		be->attention_forward(a->atty[l], a->att[l], a->qkv[l], offs, B,
-				      C, NH, pa, bert_dropout_seed(seed, 4 * l));
-		be->matmul_forward(a->attproj[l], a->atty[l], w->attout_w,
-				   w->attout_b, N, C, C);
-		if (train)
-			be->dropout_forward(a->attproj[l], a->attproj[l], NC, ph,
-					    bert_dropout_seed(seed, 4 * l + 1), 0);
-		be->residual_forward(a->res1[l], a->attproj[l], x, NC);
-		be->layernorm_forward(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l],
-				      a->res1[l], w->ln1_w, w->ln1_b, N, C,
-				      c->ln_eps);
-		be->matmul_forward(a->fch[l], a->ln1[l], w->fc_w, w->fc_b, N, C, I);
-		be->gelu_forward(a->fch_gelu[l], a->fch[l], (size_t)N * I);
-		be->matmul_forward(a->fcproj[l], a->fch_gelu[l], w->fcproj_w,
-				   w->fcproj_b, N, I, C);
-		if (train)
-			be->dropout_forward(a->fcproj[l], a->fcproj[l], NC, ph,
-					    bert_dropout_seed(seed, 4 * l + 2), 0);
-		be->residual_forward(a->res2[l], a->fcproj[l], a->ln1[l], NC);
-		be->layernorm_forward(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
-				      a->res2[l], w->ln2_w, w->ln2_b, N, C,
-				      c->ln_eps);
-		x = a->ln2[l];
+	int nt = be == &sift_backend_cpu && !train ? sift_cpu_split_threads() : 1;
+	if (nt > B)
+		nt = B;
+	if (nt > 1) {
+		/*
+		 * Inference on the CPU: the examples are split into one
+		 * group per thread, balanced by tokens, and each thread runs
+		 * the whole encoder over its group with single-threaded ops,
+		 * so that threads never wait for each other inside a layer.
+		 * Every row is computed as the serial pass computes it.
+		 */
+		int bad = 0;
+#pragma omp parallel for schedule(static) num_threads(nt) reduction(|:bad)
+		for (int t = 0; t < nt; t++) {
+			int b0 = 0, b1 = 0;
+			/* group t: the examples whose first row falls in the
+			 * t-th part of the rows */
+			for (int b = 0; b < B; b++) {
+				int64_t r = bb->offs[b];
+				if (r * nt < (int64_t)N * t)
+					b0 = b + 1;
+				if (r * nt < (int64_t)N * (t + 1))
+					b1 = b + 1;
+			}
+			if (b1 <= b0)
+				continue;
+			int32_t *lo = malloc(sizeof(int32_t) * (b1 - b0 + 1));
+			if (!lo) {
+				bad = 1;
+				continue;
+			}
+			int r0 = bb->offs[b0];
+			for (int b = b0; b <= b1; b++)
+				lo[b - b0] = bb->offs[b] - r0;
+			encode(m, a, ids + r0, tids + r0, pos + r0, lo, r0,
+			       bb->offs[b1] - r0, b1 - b0,
+			       sift_att_offset(bb->offs, b0, NH), 0, 0);
+			free(lo);
+		}
+		if (bad)
+			return -1;
+	} else {
+		encode(m, a, ids, tids, pos, offs, 0, N, B, 0, train, seed);
 	}
+	const struct bert_params *p = &m->dp;
+	size_t NC = (size_t)N * C;
 	float pc = !train ? 0.0f : c->classifier_dropout >= 0 ?
 		c->classifier_dropout : c->hidden_dropout;
 	uint64_t hseed = bert_dropout_seed(seed, 4 * nl + 1);

@@ -50,6 +50,13 @@ static inline float vexpf(float x)
 	return p * u.f;
 }
 
+int sift_cpu_split_threads(void)
+{
+	if (omp_in_parallel() || openblas_get_num_threads() > 1)
+		return 1;
+	return omp_get_max_threads();
+}
+
 void sift_cpu_embed_forward(float *out, const int32_t *ids,
 			    const int32_t *type_ids, const int32_t *pos,
 			    const float *wte, const float *wpe,
@@ -79,7 +86,7 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	 * for every op, none spinning against another.  Every element is
 	 * the same dot product whatever the split.
 	 */
-	int nt = omp_get_max_threads();
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 	if (nt > 1 && openblas_get_num_threads() > 1)
 		nt = 1;
 	if ((size_t)N * C * OC < ((size_t)1 << 18) || N < 2 * nt)

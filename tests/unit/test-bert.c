@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cblas.h>	/* defines: openblas_set_num_threads */
 #include <jansson.h>
+#include <omp.h>
 
 #include "check.h"
 #include "bert.h"
@@ -178,6 +180,20 @@ static void test_small(const char *name, enum bert_head head)
 	CHECK_EQ_INT(bert_forward(&m, &bb, &a, 0, 0), 0);
 	compare(name, &fc, &bb, a.logits, fc.out[0], m.nlabels,
 		head == BERT_HEAD_TOKEN, 1);
+
+	/* examples split over threads (OpenBLAS on one thread): the same
+	 * logits as transformers */
+	int blas = openblas_get_num_threads(), omp = omp_get_max_threads();
+	openblas_set_num_threads(1);
+	omp_set_num_threads(3);
+	CHECK_EQ_INT(sift_cpu_split_threads(), 3);
+	CHECK_EQ_INT(bert_forward(&m, &bb, &a, 0, 0), 0);
+	char what[64];
+	snprintf(what, sizeof what, "%s, 3 threads", name);
+	compare(what, &fc, &bb, a.logits, fc.out[0], m.nlabels,
+		head == BERT_HEAD_TOKEN, 1);
+	openblas_set_num_threads(blas);
+	omp_set_num_threads(omp);
 
 	/* the same bits on a second run (fixed thread count) */
 	size_t M = head == BERT_HEAD_TOKEN ? (size_t)bb.N : (size_t)bb.B;
