@@ -259,6 +259,16 @@ EOF
 	assert_output "$(printf '4\n4')"
 }
 
+@test "a stream arriving a byte at a time gives the same batches" {
+	gen 40 > $T/ex
+	sift-batch -b 8 < $T/ex > $T/a
+	dd if=$T/ex bs=1 status=none | sift-batch -b 8 > $T/b
+	cmp $T/a $T/b
+	dd if=$T/ex bs=1 status=none | sift-batch -s -e 2 -b 8 > $T/c
+	sift-batch -s -e 2 -b 8 < $T/ex > $T/d
+	cmp $T/c $T/d
+}
+
 @test "concatenated examples streams are batched as one" {
 	sift-cat -s $F/ner.jsonl > $T/s
 	run bash -c "cat $T/s $T/s | sift-batch -b 4 - | sift-cat | jq -c 'select(.B) | [.ex[].id]'"
