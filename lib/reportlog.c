@@ -160,10 +160,25 @@ static int plot(const char *path, const char *src, const struct summary *s,
 		sift_warn("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	struct svg_series sl[2] = {
-		{ "train loss", loss->x, loss->y, loss->n, "#1f77b4", 0 },
+	/* a noisy loss is drawn pale, with its smoothed curve over it
+	 * (TensorBoard's debiased moving average) */
+	double *smooth = sift_xmalloc((loss->n + 1) * sizeof *smooth);
+	double w = loss->n ? 1.0 - 20.0 / (double)loss->n : 0;
+	w = w < 0.6 ? 0.6 : w > 0.995 ? 0.995 : w;
+	double acc = 0, debias = 1;
+	for (size_t i = 0; i < loss->n; i++) {
+		acc = acc * w + (1 - w) * loss->y[i];
+		debias *= w;
+		smooth[i] = acc / (1 - debias);
+	}
+	int smoothed = loss->n >= 100;
+	struct svg_series sl[3] = {
+		{ "train loss", loss->x, loss->y, loss->n, smoothed ? "#aec7e8" : "#1f77b4", 0 },
+		{ "smoothed", loss->x, smooth, loss->n, "#1f77b4", 0 },
 		{ "dev loss", devloss->x, devloss->y, devloss->n, "#9467bd", 1 },
 	};
+	if (!smoothed)
+		sl[1] = sl[2];
 	struct svg_series slr = { "learning rate", lr->x, lr->y, lr->n, "#ff7f0e", 0 };
 	char dname[80], mark[96];
 	snprintf(dname, sizeof dname, "dev %s", s->metric);
@@ -171,7 +186,7 @@ static int plot(const char *path, const char *src, const struct summary *s,
 	struct svg_panel p[3];
 	int np = 0;
 	memset(p, 0, sizeof p);
-	p[np++] = (struct svg_panel){ "loss", sl, devloss->n ? 2 : 1, 0, 0, 0, NULL };
+	p[np++] = (struct svg_panel){ "loss", sl, 1 + smoothed + (devloss->n > 0), 0, 0, 0, NULL };
 	if (lr->n)
 		p[np++] = (struct svg_panel){ "learning rate", &slr, 1, 0, 0, 0, NULL };
 	if (dev->n) {
@@ -181,6 +196,7 @@ static int plot(const char *path, const char *src, const struct summary *s,
 	char title[256];
 	snprintf(title, sizeof title, "training run: %s", src);
 	int r = sift_svg_plot(f, title, "step", p, np);
+	free(smooth);
 	if (fclose(f) != 0 || r < 0) {
 		sift_warn("%s: write error", path);
 		return -1;

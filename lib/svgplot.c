@@ -68,7 +68,7 @@ static void yrange(const struct svg_panel *p, double *lo, double *hi)
 static void label(FILE *f, double v)
 {
 	char buf[32];
-	snprintf(buf, sizeof buf, "%.4g", v);
+	snprintf(buf, sizeof buf, "%.6g", v);
 	fputs(buf, f);
 }
 
