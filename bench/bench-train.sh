@@ -1,0 +1,45 @@
+#!/bin/sh
+# bench-train.sh: sift-train beside Hugging Face Trainer (bench/hf_train.py),
+# fine-tuning MiniLM for NER on the same CoNLL-2003 batches on the CPU.
+# usage: sh bench/bench-train.sh [BUILD_DIR]   (STEPS=batches, default 30)
+B=${1:-build}
+STEPS=${STEPS:-30}
+OUT=bench/out/train
+DATA=${SIFT_DATA:-../shared/data}
+MODEL=${SIFT_MODEL:-models/all-MiniLM-L6-v2}
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+PATH=$B:$PATH
+if [ ! -f "$MODEL/model.safetensors" ] || [ ! -f "$DATA/conll2003/eng.train" ]; then
+	echo "bench-train: skipped (needs $MODEL and $DATA/conll2003)"
+	exit 0
+fi
+mkdir -p "$OUT"
+rm -rf "$OUT/sift" "$OUT/hf" "$OUT/hf.trainer"
+
+# the first STEPS batches of 32 shuffled CoNLL-2003 training sentences
+sift-tok -m "$MODEL" -f conll --iob1-to-iob2 "$DATA/conll2003/eng.train" |
+	sift-batch -s --seed 1 -b 32 > "$OUT/all.batches" || exit 1
+sift-cat -j "$OUT/all.batches" |
+	jq -c --argjson n "$STEPS" 'if .sift then .total = $n else . end' |
+	head -n $((STEPS + 1)) > "$OUT/train.jsonl"
+sift-cat -s "$OUT/train.jsonl" > "$OUT/train.batches" || exit 1
+
+opts="--lr 5e-5 --weight-decay 0.01 --seed 1"
+/usr/bin/time -f "%M" -o "$OUT/sift.rss" \
+	sift-train -m "$MODEL" -o "$OUT/sift" $opts "$OUT/train.batches" > "$OUT/sift.log" || exit 1
+/usr/bin/time -f "%M" -o "$OUT/hf.rss" \
+	python3 bench/hf_train.py "$MODEL" "$OUT/train.jsonl" "$OUT/hf" $opts 2> "$OUT/hf.err" || {
+	tail -3 "$OUT/hf.err"
+	exit 1
+}
+sift_tps=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] |
+	(map(.tokens) | add) / (map(.tokens / .tokens_per_s) | add)')
+hf_tps=$(sed -n 's/.* \([0-9.]*\) tokens\/s$/\1/p' "$OUT/hf.err")
+sift_loss=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] | last.loss')
+awk -v s="$sift_tps" -v h="$hf_tps" -v sm="$(cat "$OUT/sift.rss")" \
+    -v hm="$(tail -1 "$OUT/hf.rss")" -v n="$STEPS" -v l="$sift_loss" 'BEGIN {
+	printf "train: MiniLM NER, %d steps of 32 CoNLL sentences, %s threads\n", n, ENVIRON["OMP_NUM_THREADS"] ? ENVIRON["OMP_NUM_THREADS"] : "all"
+	printf "  sift-train   %8.1f tokens/s  peak RSS %6.0f MiB  last loss %.4f\n", s, sm / 1024, l
+	printf "  HF Trainer   %8.1f tokens/s  peak RSS %6.0f MiB\n", h, hm / 1024
+	printf "  ratio        %8.2fx tokens/s, %.2fx memory\n", s / h, sm / hm
+}'
