@@ -235,12 +235,16 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 {
 	const msgpack_object *rec;
 	int ret, n = 0;
-	(void)h;
 	while ((ret = sift_read(r, &rec)) > 0) {
 		const char *task;
 		uint32_t tl;
 		if (sift_need_str(r, rec, "task", &task, &tl) < 0)
 			return -1;
+		if (h->task[0] && (strlen(h->task) != tl || memcmp(h->task, task, tl))) {
+			sift_rerror(r, "metrics of task %.*s in a stream of task %s",
+				    (int)tl, task, h->task);
+			return -1;
+		}
 		if (n++ && o->format != REPORT_JSON)
 			fputc('\n', out);
 		if (o->format == REPORT_JSON) {

@@ -267,3 +267,10 @@ Try 'sift-report --help'."
 	assert_line --partial "best dev     f1 0.8342 at step 150"
 	xmllint --noout run.svg
 }
+
+@test "metrics of another task than the stream's are an error" {
+	printf '%s\n' '{"sift":1,"kind":"metrics","task":"cls","labels":["a","b"]}' \
+		'{"task":"ner","overall":{},"types":{}}' | sift-cat -s > $T/bad.sift
+	run -1 --separate-stderr sift-report $T/bad.sift
+	assert_equal "$stderr" "sift-report: $T/bad.sift:2: metrics of task ner in a stream of task cls"
+}
