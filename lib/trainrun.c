@@ -149,6 +149,7 @@ struct run {
 	int64_t step0;		/* steps done before this process */
 	int64_t total;		/* the schedule's total steps */
 	int64_t last_eval;	/* step of the last dev score, -1 none */
+	int64_t tokens;		/* real tokens trained on by this process */
 	struct bert_acts da;	/* dev activations */
 	struct bert_batch dbb;
 	const char *src_dir;	/* tokenizer files come from here */
@@ -169,7 +170,7 @@ static void progress(struct run *r, int final)
 		el / done * (double)(r->total - r->t.step) : 0.0;
 	if (eta < 0)
 		eta = 0;
-	double rate = el > 0 ? (double)r->t.last_tokens / (el / (done ? done : 1)) : 0;
+	double rate = el > 0 ? (double)r->tokens / el : 0;
 	fprintf(stderr, "\r%s: step %lld/%lld loss %.4f %.0f tok/s ETA %d:%02d:%02d ",
 		sift_prog, (long long)r->t.step, (long long)r->total,
 		r->t.last_loss, rate, (int)(eta / 3600), (int)fmod(eta / 60, 60),
@@ -452,6 +453,7 @@ static int after_group(struct run *r, double tstart)
 			  (long long)r->t.step + 1, isnan(r->t.last_norm) ? "nan" : "inf");
 		return -1;
 	}
+	r->tokens += r->t.last_tokens;
 	if (log_step(r, now() - tstart) < 0)
 		return -1;
 	progress(r, 0);
