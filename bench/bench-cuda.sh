@@ -27,12 +27,14 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
 	echo "bench-cuda: skipped: no GPU (nvidia-smi -L failed)"
 	exit 0
 fi
-if ! nm "$B/libsift.a" 2>/dev/null | grep -q ' sift_backend_cuda$'; then
-	echo "bench-cuda: skipped: $B/libsift.a has no CUDA backend (built without nvcc)"
-	exit 0
+if [ ! -x "$B/cuda-train" ]; then
+	if ! nm "$B/libsift.a" 2>/dev/null | grep -q ' sift_backend_cuda$'; then
+		echo "bench-cuda: skipped: $B/libsift.a has no CUDA backend (built without nvcc)"
+		exit 0
+	fi
+	build || exit 1
 fi
 mkdir -p "$out"
-[ -x "$B/cuda-train" ] || build || exit 1
 [ -f "$out/base/model.safetensors" ] || python3 scripts/gpu-ckpt.py "$out/base" base || exit 1
 
 run() {	# label, then the command; prints its result line

@@ -30,12 +30,16 @@ void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 {
 	if (!n)
 		return;
-	double bc1 = 1.0 - pow((double)beta1, (double)t);
-	double bc2 = 1.0 - pow((double)beta2, (double)t);
+	// the betas back to the decimals they were written as (0.999f ->
+	// 0.999, as torch's Python floats), as the CPU backend does
+	double b1 = round((double)beta1 * 1e7) / 1e7;
+	double b2 = round((double)beta2 * 1e7) / 1e7;
+	double bc1 = 1.0 - pow(b1, (double)t);
+	double bc2 = 1.0 - pow(b2, (double)t);
 	float step_size = (float)((double)lr / bc1);
 	float bc2_sqrt = (float)sqrt(bc2);
 	float wd = (float)(1.0 - (double)lr * (double)weight_decay);
-	float w1 = (float)(1.0 - (double)beta1), w2 = (float)(1.0 - (double)beta2);
+	float w1 = (float)(1.0 - b1), w2 = (float)(1.0 - b2);
 	size_t blocks = (n + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
 	adamw_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(params, grads, m, v, n,
 		step_size, bc2_sqrt, wd, w1, beta2, w2, eps, weight_decay != 0.0f);

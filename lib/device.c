@@ -5,8 +5,9 @@
 #include "device.h"
 
 #ifdef SIFT_CUDA
-/* kernels/device.cu */
+/* kernels/device.cu, kernels/ctx.cu */
 int sift_cuda_device_count(char *why, size_t n);
+void sift_cuda_set_precision(int bf16);
 #endif
 
 int sift_device_parse(const char *s, enum sift_device_req *req)
@@ -92,4 +93,22 @@ int sift_device_resolve(enum sift_device_req req, enum sift_device_req *dev,
 	}
 	snprintf(err, errlen, "cuda: no GPU found (%s)", why);
 	return -1;
+}
+
+int sift_device_set_precision(enum sift_device_req dev, enum sift_precision p,
+			      char *err, size_t errlen)
+{
+	if (dev != SIFT_DEVICE_CUDA) {
+		if (p == SIFT_PREC_FP32)
+			return 0;
+		snprintf(err, errlen, "bf16 precision needs the cuda device");
+		return -1;
+	}
+#ifdef SIFT_CUDA
+	sift_cuda_set_precision(p == SIFT_PREC_BF16);
+	return 0;
+#else
+	snprintf(err, errlen, "cuda: not built with CUDA support");
+	return -1;
+#endif
 }

@@ -35,6 +35,13 @@ const char *sift_precision_name(enum sift_precision p);
  */
 int sift_device_resolve(enum sift_device_req req, enum sift_device_req *dev,
 			char *err, size_t errlen);
+/*
+ * Applies --precision to the resolved device.  bf16 on the cpu device is
+ * refused: -1 with "bf16 precision needs the cuda device" in err (misuse,
+ * exit 2).  Call once, after sift_device_resolve and before any op.
+ */
+int sift_device_set_precision(enum sift_device_req dev, enum sift_precision p,
+			      char *err, size_t errlen);
 /* 1 when this build has the CUDA backend */
 int sift_device_have_cuda(void);
 /* GPUs the CUDA runtime sees (0 without CUDA support); why[] says why none */

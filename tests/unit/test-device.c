@@ -61,9 +61,19 @@ static void test_resolve(void)
 	}
 }
 
+static void test_precision(void)
+{
+	char err[128] = "";
+
+	CHECK_EQ_INT(sift_device_set_precision(SIFT_DEVICE_CPU, SIFT_PREC_FP32, err, sizeof err), 0);
+	CHECK_EQ_INT(sift_device_set_precision(SIFT_DEVICE_CPU, SIFT_PREC_BF16, err, sizeof err), -1);
+	CHECK_STR(err, "bf16 precision needs the cuda device");
+}
+
 int main(void)
 {
 	test_parse();
 	test_resolve();
+	test_precision();
 	return check_done("test-device");
 }
