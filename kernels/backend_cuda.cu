@@ -63,7 +63,8 @@ extern "C" void sift_cuda_scale(float *x, size_t n, float s)
 	cuda_scale(x, n, s);
 }
 
-extern "C" struct sift_backend sift_backend_cuda = {
+// C linkage from the declaration in backend_cuda.h
+struct sift_backend sift_backend_cuda = {
 	.name = "cuda",
 	.supports_op = cu_supports_op,
 	.alloc = cu_alloc,
