@@ -75,12 +75,15 @@ PY
 }
 
 # interleaved, best of two each, so that a busy machine hurts both alike
-s1=$(sift); t1=$(torch_run); s2=$(sift); t2=$(torch_run)
-SG=$($OUT/sgemm $TH $SGEMM_N 384 1536)
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+s1=$(sift); t1=$(torch_run); g1=$($OUT/sgemm $TH $SGEMM_N 384 1536)
+s2=$(sift); t2=$(torch_run); g2=$($OUT/sgemm $TH $SGEMM_N 384 1536)
+SG=$(echo "$g1 $g2" | awk '{print ($1 > $2 ? $1 : $2)}')
+LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 
-python3 - "$OUT/fwd-batches.jsonl" "$OUT/fwd-pred" "$s1" "$s2" "$t1" "$t2" "$SG" "$TH" "$SGEMM_N" "$B" <<'PY' | tee $OUT/fwd.txt
+python3 - "$OUT/fwd-batches.jsonl" "$OUT/fwd-pred" "$s1" "$s2" "$t1" "$t2" "$SG" "$TH" "$SGEMM_N" "$B" "$LOAD0" "$LOAD1" "$(nproc)" <<'PY' | tee $OUT/fwd.txt
 import json, subprocess, sys
-path, pred, s1, s2, t1, t2, sg, th, sgn, B = sys.argv[1:]
+path, pred, s1, s2, t1, t2, sg, th, sgn, B, l0, l1, ncpu = sys.argv[1:]
 s, t, sg = min(float(s1), float(s2)), min(float(t1), float(t2)), float(sg)
 C, I, L, NH = 384, 1536, 6, 12
 tokens = padded = flops = 0
@@ -97,11 +100,13 @@ for line in open(path):
 recs = subprocess.run([B + "/sift-cat", pred], capture_output=True, text=True).stdout.splitlines()
 sents = len(recs) - 1
 print("bench-fwd: CoNLL-2003 eng.testb, all-MiniLM-L6-v2 + token head, %s threads, batch records as sift-batch wrote them" % th)
-print("  %d sentences, %d tokens (%d with padding)" % (sents, tokens, padded))
+print("  %d sentences, %d tokens (%d with padding); load average %s before, %s after, %s cores" % (sents, tokens, padded, l0, l1, ncpu))
+if float(l0) > float(ncpu) or float(l1) > float(ncpu):
+    print("  WARNING: the machine was busy; threads waiting on each other make these figures noisy")
 print("  %-34s %10s %12s %10s %9s" % ("", "seconds", "sentences/s", "tokens/s", "GFLOP/s"))
 print("  %-34s %10.2f %12.1f %10.0f %9.1f" % ("sift-fwd (whole program)", s, sents / s, tokens / s, flops / s / 1e9))
 print("  %-34s %10.2f %12.1f %10.0f %9.1f" % ("transformers %s (forward only)" % __import__("transformers").__version__, t, sents / t, tokens / t, flops / t / 1e9))
 print("  runs: sift-fwd %s %s s, transformers %s %s s" % (s1, s2, t1, t2))
 print("  speed-up sift-fwd / transformers: %.2fx" % (t / s))
-print("  plain OpenBLAS sgemm at (%s,384)x(384,1536)-like shapes: %.1f GFLOP/s; sift-fwd reaches %.0f%% of it" % (sgn, sg, 100 * flops / s / 1e9 / sg))
+print("  plain OpenBLAS sgemm, %s threads, the four products of a layer at %s rows: %.1f GFLOP/s; sift-fwd reaches %.0f%% of it" % (th, sgn, sg, 100 * flops / s / 1e9 / sg))
 PY

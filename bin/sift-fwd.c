@@ -29,7 +29,7 @@ static const char help[] =
 	"  -m, --model DIR     the model: config.json and model.safetensors\n"
 	"      --init-head S   a model without a trained head gets one initialised\n"
 	"                      from seed S, for the stream's task and labels\n"
-	"  -j, --threads N     threads for OpenBLAS and the other ops\n"
+	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
@@ -239,11 +239,11 @@ int main(int argc, char **argv)
 	if (argc - optind > 1)
 		return misuse("extra operand '%s'", argv[optind + 1]);
 	const char *path = optind < argc ? argv[optind] : "-";
-	if (threads) {
+	/* the examples of a batch split over the threads, each running
+	 * the model with OpenBLAS on one thread (bert_forward) */
+	if (threads)
 		omp_set_num_threads((int)threads);
-		/* one pool: matmul_forward splits rows over the OpenMP threads */
-		openblas_set_num_threads(1);
-	}
+	openblas_set_num_threads(1);
 	char err[512];
 	if (sift_device_resolve(req, &dev, err, sizeof err)) {
 		sift_warn("%s", err);
