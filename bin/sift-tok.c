@@ -11,9 +11,10 @@ static const char usage[] =
 	"usage: sift-tok -m dir [-f format] [--task task] [--labels file]"
 	" [--iob1-to-iob2] [--label-all] [--max-length n] [--stride n]"
 	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
-	" [--label-col col] [--word-col n] [--tag-col n] [--text-key key]"
-	" [--text-b-key key] [--label-key key] [--words | --chars] [--force]"
-	" [file ...]\n";
+	" [--label-col col] [--time-col col] [--topic-col col] [--word-col n]"
+	" [--tag-col n] [--strip-word-digits] [--text-key key] [--text-b-key key]"
+	" [--label-key key] [--time-key key] [--topic-key key] [--words | --chars]"
+	" [--force] [file ...]\n";
 
 static const char help[] =
 	"Tokenize text for the BERT model in DIR (vocab.txt or tokenizer.json,\n"
@@ -33,12 +34,22 @@ static const char help[] =
 	"      --text-col C      tsv/csv: text column, 1-based or a name (default 2)\n"
 	"      --text-b-col C    tsv/csv: second text column (sentence pairs)\n"
 	"      --label-col C     tsv/csv: label column (default 1; 0: none)\n"
+	"      --time-col C      tsv/csv: time column, passed through to predictions\n"
+	"                        (default: a header's column named time)\n"
+	"      --topic-col C     tsv/csv: topic column, passed through (default: a\n"
+	"                        header's column named topic)\n"
 	"      --word-col N      conll: word column (default 1)\n"
 	"      --tag-col N       conll: tag column (default: the last; 0: none)\n"
+	"      --strip-word-digits\n"
+	"                        conll: drop the digits ending each word, never its\n"
+	"                        first character (Weibo NER: 她0 -> 她)\n"
 	"      --text-key K      jsonl: text key (default text)\n"
 	"      --text-b-key K    jsonl: second text key\n"
 	"      --label-key K     jsonl: label key (default label; an object of\n"
 	"                        character spans, as CLUENER, makes NER tags)\n"
+	"      --time-key K      jsonl: time key, passed through to predictions\n"
+	"                        (default time, where present)\n"
+	"      --topic-key K     jsonl: topic key (default topic, where present)\n"
 	"      --words           lines, jsonl: split texts into words at blanks (NER)\n"
 	"      --chars           lines, jsonl: split texts into characters (NER)\n"
 	"      --force           write the stream even to a terminal\n"
@@ -71,6 +82,7 @@ enum {
 	O_TASK = 256, O_LABELS, O_IOB, O_LABEL_ALL, O_MAXLEN, O_STRIDE, O_ENC,
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
 	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_CHARS, O_FORCE, O_VERSION,
+	O_TIMECOL, O_TOPICCOL, O_TIMEKEY, O_TOPICKEY, O_STRIPDIGITS,
 };
 
 static const struct option longopts[] = {
@@ -87,6 +99,11 @@ static const struct option longopts[] = {
 	{ "text-col", required_argument, 0, O_TEXTCOL },
 	{ "text-b-col", required_argument, 0, O_TEXTBCOL },
 	{ "label-col", required_argument, 0, O_LABELCOL },
+	{ "time-col", required_argument, 0, O_TIMECOL },
+	{ "topic-col", required_argument, 0, O_TOPICCOL },
+	{ "strip-word-digits", no_argument, 0, O_STRIPDIGITS },
+	{ "time-key", required_argument, 0, O_TIMEKEY },
+	{ "topic-key", required_argument, 0, O_TOPICKEY },
 	{ "word-col", required_argument, 0, O_WORDCOL },
 	{ "tag-col", required_argument, 0, O_TAGCOL },
 	{ "text-key", required_argument, 0, O_TEXTKEY },
@@ -159,6 +176,11 @@ int main(int argc, char **argv)
 			if (int_opt("--tag-col", optarg, 0, 1000, &o.in.tag_col) < 0)
 				return SIFT_EXIT_USAGE;
 			break;
+		case O_TIMECOL: o.in.time_col = optarg; break;
+		case O_TOPICCOL: o.in.topic_col = optarg; break;
+		case O_STRIPDIGITS: o.in.strip_word_digits = 1; break;
+		case O_TIMEKEY: o.in.time_key = optarg; break;
+		case O_TOPICKEY: o.in.topic_key = optarg; break;
 		case O_TEXTKEY: o.in.text_key = optarg; break;
 		case O_TEXTBKEY: o.in.text_b_key = optarg; break;
 		case O_LABELKEY: o.in.label_key = optarg; break;

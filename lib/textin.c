@@ -23,7 +23,7 @@ struct sift_textin {
 	int nrec;
 	int eof;
 	/* TSV/CSV: column indices (0-based, -1 none) */
-	int ct, cb, cl;
+	int ct, cb, cl, cti, cto;
 	int cols_done;
 };
 
@@ -58,7 +58,7 @@ struct sift_textin *sift_textin_open(const char *path,
 	t->o = *o;
 	struct stat st;
 	t->live = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
-	t->ct = t->cb = t->cl = -1;
+	t->ct = t->cb = t->cl = t->cti = t->cto = -1;
 	return t;
 }
 
@@ -86,6 +86,8 @@ void sift_rec_free(struct sift_rec *r)
 	free(r->text);
 	free(r->text_b);
 	free(r->label);
+	free(r->time);
+	free(r->topic);
 	memset(r, 0, sizeof *r);
 }
 
@@ -196,6 +198,18 @@ static void push_word(struct sift_rec *r, int *cap, const char *w, const char *t
 	r->nw++;
 }
 
+/* w without the ASCII digits that end it, its first character kept:
+ * Weibo NER's "她0", "310" (the digit 3 at position 10) */
+static void strip_digits(char *w)
+{
+	size_t n = strlen(w), first = 1;
+	while (first < n && ((unsigned char)w[first] & 0xC0) == 0x80)
+		first++;
+	while (n > first && w[n - 1] >= '0' && w[n - 1] <= '9')
+		n--;
+	w[n] = 0;
+}
+
 static int next_conll(struct sift_textin *t, struct sift_rec *r)
 {
 	char **f = NULL;
@@ -233,6 +247,8 @@ static int next_conll(struct sift_textin *t, struct sift_rec *r)
 			r->words = sift_xmalloc(wcap * sizeof *r->words);
 			r->tags = sift_xmalloc(wcap * sizeof *r->tags);
 		}
+		if (t->o.strip_word_digits)
+			strip_digits(f[wc - 1]);
 		push_word(r, &wcap, f[wc - 1], tag);
 	}
 	free(f);
@@ -391,6 +407,21 @@ static int column(struct sift_textin *t, const char *spec, char **hdr, int nh,
 	return err(t, 1, "no column named ", spec);
 }
 
+/* a pass-through column: as given, or the header's column named name */
+static int pass_column(struct sift_textin *t, const char *spec, const char *name,
+		       char **hdr, int nh, int *col)
+{
+	*col = -1;
+	if (spec && strcmp(spec, "0") == 0)
+		return 0;	/* none, not even by name */
+	if (spec)
+		return column(t, spec, hdr, nh, col);
+	for (int i = 0; i < nh; i++)
+		if (strcmp(hdr[i], name) == 0)
+			*col = i;
+	return 0;
+}
+
 static int next_table(struct sift_textin *t, struct sift_rec *r)
 {
 	char **f;
@@ -404,7 +435,9 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		}
 		int e = column(t, t->o.text_col, h, nh, &t->ct) |
 			column(t, t->o.text_b_col, h, nh, &t->cb) |
-			column(t, t->o.label_col, h, nh, &t->cl);
+			column(t, t->o.label_col, h, nh, &t->cl) |
+			pass_column(t, t->o.time_col, "time", h, nh, &t->cti) |
+			pass_column(t, t->o.topic_col, "topic", h, nh, &t->cto);
 		free_fields(h, nh);
 		if (e)
 			return -1;
@@ -422,6 +455,10 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		what = "text_b", miss = t->cb;
 	else if (t->cl >= n)
 		what = "label", miss = t->cl;
+	else if (t->cti >= n)
+		what = "time", miss = t->cti;
+	else if (t->cto >= n)
+		what = "topic", miss = t->cto;
 	if (what) {
 		free_fields(f, n);
 		char a[64];
@@ -434,6 +471,10 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		r->text_b = sift_xstrdup(f[t->cb]);
 	if (t->cl >= 0)
 		r->label = sift_xstrdup(f[t->cl]);
+	if (t->cti >= 0)
+		r->time = sift_xstrdup(f[t->cti]);
+	if (t->cto >= 0)
+		r->topic = sift_xstrdup(f[t->cto]);
 	free_fields(f, n);
 	return 1;
 }
@@ -461,6 +502,34 @@ static char *label_str(json_t *v)
 	return NULL;
 }
 
+/* a pass-through value (time, topic): a string, or a number printed;
+ * key given: every record has it.  0, or -1 with a diagnostic. */
+static int pass_key(struct sift_textin *t, json_t *j, const char *given,
+		    const char *name, char **out)
+{
+	const char *key = given ? given : name;
+	json_t *v = json_object_get(j, key);
+	if (!v || json_is_null(v))
+		return given ? err(t, t->lineno, name[1] == 'i' ? "no time key " : "no topic key ", given) : 0;
+	if (json_is_real(v)) {
+		char b[40];
+		double x = json_real_value(v);
+		snprintf(b, sizeof b, "%.15g", x);
+		if (strtod(b, NULL) != x)
+			snprintf(b, sizeof b, "%.17g", x);
+		*out = sift_xstrdup(b);
+	} else if (json_is_string(v)) {
+		*out = dupnul(json_string_value(v), json_string_length(v));
+	} else {
+		*out = label_str(v);
+	}
+	if (!*out) {
+		sift_warn("%s:%ld: key '%s' is not a string or number", t->name, t->lineno, key);
+		return -1;
+	}
+	return 0;
+}
+
 static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 {
 	int k;
@@ -480,6 +549,11 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 		}
 		const char *ts = json_string_value(tx);
 		size_t tn = json_string_length(tx);
+		if (pass_key(t, j, t->o.time_key, "time", &r->time) < 0 ||
+		    pass_key(t, j, t->o.topic_key, "topic", &r->topic) < 0) {
+			json_decref(j);
+			return -1;
+		}
 		json_t *b = json_object_get(j, t->o.text_b_key ? t->o.text_b_key : "text_b");
 		if (t->o.text_b_key || b) {
 			if (!json_is_string(b)) {

@@ -19,10 +19,19 @@ struct sift_textin_opts {
 	int header;		/* TSV/CSV: the first row names the columns */
 	/* TSV/CSV columns, 1-based (0: none), or names with header */
 	const char *text_col, *text_b_col, *label_col;
+	/* TSV/CSV: time and topic columns, as text_col (NULL: the columns
+	 * named "time" and "topic" of a header, if any) */
+	const char *time_col, *topic_col;
 	/* CoNLL: word and tag columns, 1-based; tag 0: none, -1: the last */
 	int word_col, tag_col;
+	/* CoNLL: drop the digits that end a word, never its first character
+	 * (Weibo NER's "char + segmentation position" tokens) */
+	int strip_word_digits;
 	/* JSON lines keys */
 	const char *text_key, *text_b_key, *label_key;
+	/* JSON lines: time and topic keys (NULL: "time" and "topic" when a
+	 * record has them; given: every record must have them) */
+	const char *time_key, *topic_key;
 	int words;		/* lines, jsonl: split texts into words (NER) */
 	int chars;		/* lines, jsonl: split texts into characters (NER) */
 };
@@ -33,6 +42,7 @@ struct sift_rec {
 	int nw;
 	char **words, **tags;	/* tags NULL when the input has none */
 	char *text, *text_b, *label;	/* label NULL when absent */
+	char *time, *topic;	/* passed through; NULL when absent */
 };
 
 struct sift_textin;

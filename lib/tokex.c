@@ -179,6 +179,24 @@ static void pack_key(msgpack_packer *pk, const char *k)
 	sift_pack_str(pk, k);
 }
 
+/* the pass-through keys: how many, then packed */
+static int npass(const struct sift_tokex *x)
+{
+	return (x->time != NULL) + (x->topic != NULL);
+}
+
+static void pack_pass(const struct sift_tokex *x, msgpack_packer *pk)
+{
+	if (x->time) {
+		pack_key(pk, "time");
+		sift_pack_str(pk, x->time);
+	}
+	if (x->topic) {
+		pack_key(pk, "topic");
+		sift_pack_str(pk, x->topic);
+	}
+}
+
 /* one window [a, b) of the words; tokens [ta, tb) of x->e */
 static int write_window(struct sift_tokex *x, struct sift_writer *w,
 			const char *src, char *const *words, const int *labels,
@@ -217,7 +235,7 @@ static int write_window(struct sift_tokex *x, struct sift_writer *w,
 		prev = e->word[i];
 	}
 	msgpack_packer *pk = &w->pk;
-	msgpack_pack_map(pk, 11 + (lab != NULL) + (gold != NULL));
+	msgpack_pack_map(pk, 11 + (lab != NULL) + (gold != NULL) + npass(x));
 	pack_key(pk, "id");
 	msgpack_pack_int64(pk, x->nex);
 	pack_key(pk, "src");
@@ -253,6 +271,7 @@ static int write_window(struct sift_tokex *x, struct sift_writer *w,
 		for (int i = a; i < b; i++)
 			sift_pack_str(pk, gold[i]);
 	}
+	pack_pass(x, pk);
 	free(ids);
 	free(off);
 	free(widx);
@@ -402,7 +421,7 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 		k++;
 	}
 	msgpack_packer *pk = &w->pk;
-	msgpack_pack_map(pk, 5 + (text_b ? 2 : 0) + (label >= 0));
+	msgpack_pack_map(pk, 5 + (text_b ? 2 : 0) + (label >= 0) + npass(x));
 	pack_key(pk, "id");
 	msgpack_pack_int64(pk, x->nex);
 	pack_key(pk, "src");
@@ -425,6 +444,7 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 		pack_key(pk, "label");
 		msgpack_pack_int(pk, label);
 	}
+	pack_pass(x, pk);
 	free(ids);
 	free(tt);
 	free(off);

@@ -52,6 +52,9 @@ struct sift_tokex {
 	long ndoc;		/* sentences or texts seen */
 	long ntrunc;		/* texts truncated */
 	long nwin;		/* sentences split into windows */
+	/* time and topic of the next sentence or text (every window of it),
+	 * passed through to predictions; NULL: none */
+	const char *time, *topic;
 	struct sift_enc e, e2;
 };
 

@@ -106,6 +106,8 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 /* one record: labels looked up, then written */
 static int emit(struct run *u, const char *file, const char *src, struct sift_rec *r)
 {
+	u->x.time = r->time;
+	u->x.topic = r->topic;
 	if (u->nertask) {
 		if (!r->words) {
 			sift_warn("%s:%ld: a text where sentences of words were expected", file, r->line);

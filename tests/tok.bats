@@ -216,6 +216,26 @@ hello world"
 	printf '"3","Title","Description \\n more"\n' > $T/test.csv
 	run bash -c "sift-tok -m $V -f csv --label-col 1 --text-col 2 --text-b-col 3 $T/test.csv | sift-cat | jq -c 'select(.ids) | [.text, .text_b, .label]'"
 	assert_output '["Title","Description \\n more",0]'
+	# news monitoring, with a classifier fixture and the first 1000 tokens
+	# of the MiniLM vocabulary as its own
+	mkdir -p $T/run/model
+	cp $FIXTURES/fwd/cls-model/* $V/tokenizer_config.json $T/run/model/
+	head -n 1000 $V/vocab.txt > $T/run/model/vocab.txt
+	printf '%s\n' '{"text": "Profits fell .", "published": "2026-11-29T08:05:00Z", "ticker": "ACME"}' \
+		'{"text": "Sales rose .", "published": "2026-11-29T08:10:00Z", "ticker": "ACME"}' \
+		'{"text": "the a of", "published": "2026-11-29T09:30:00Z", "ticker": "BETA"}' > $T/news.jsonl
+	cd $T
+	run bash -c "sift-tok -m run/model -f jsonl --time-key published \
+	    --topic-key ticker news.jsonl | sift-batch -b 32 |
+	    sift-fwd -m run/model | sift-report -w 1h -t -a 'negative>0.4'"
+	[ "$status" -eq 0 ] || [ "$status" -eq 3 ]
+	assert_line --regexp '^2026-11-29T08:00:00Z +ACME +2 '
+	assert_line --regexp '^2026-11-29T09:00:00Z +BETA +1 '
+	printf '\xe5\xa5\xb90\tO\n\xe5\x8f\x8b1\tO\n' > weiboNER_2nd_conll.dev
+	sift-tok -m $V -f conll --strip-word-digits \
+	    weiboNER_2nd_conll.dev > weibo-dev.examples
+	run bash -c "sift-cat < weibo-dev.examples | jq -c 'select(.ids) | .words'"
+	assert_output '["她","友"]'
 }
 
 @test "a NUL byte in the input is dropped as Hugging Face drops it, offsets counting it" {
@@ -242,4 +262,96 @@ hello world"
 	assert_success
 	assert_output '["ner"]
 [["John","lives","in","Paris"]]'
+}
+
+@test "JSON lines' time and topic keys ride along on the examples, strings as they are and numbers printed" {
+	printf '%s\n' '{"text": "Profits fell .", "time": "2026-11-29T08:05:00Z", "topic": "ACME"}' \
+		'{"text": "Sales rose .", "time": 1764403200}' '{"text": "Flat .", "time": 1.5, "topic": null}' > $T/n.jsonl
+	run bash -c "sift-tok -m $V -f jsonl $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_success
+	assert_output '["2026-11-29T08:05:00Z","ACME"]
+["1764403200",null]
+["1.5",null]'
+}
+
+@test "--time-key and --topic-key name other keys" {
+	printf '%s\n' '{"text": "a", "published": "2026-11-29T08:05:00Z", "ticker": "ACME", "time": "no", "topic": "no"}' > $T/n.jsonl
+	run bash -c "sift-tok -m $V -f jsonl --time-key published --topic-key ticker $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_success
+	assert_output '["2026-11-29T08:05:00Z","ACME"]'
+}
+
+@test "a record without the --time-key given is an error naming file and line, with the records before it intact" {
+	printf '%s\n' '{"text": "a", "ts": "t1"}' '{"text": "b"}' > $T/n.jsonl
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f jsonl --time-key ts $T/n.jsonl > $T/out"
+	assert_equal "$stderr" "sift-tok: $T/n.jsonl:2: no time key ts"
+	run bash -c "sift-cat < $T/out | jq -c '[.text, .time]' | tail -1"
+	assert_output '["a","t1"]'
+}
+
+@test "a time that is neither a string nor a number is an error naming file and line" {
+	printf '%s\n' '{"text": "a", "time": [1]}' > $T/n.jsonl
+	run -1 --separate-stderr sift-tok -m $V -f jsonl $T/n.jsonl
+	assert_equal "$stderr" "sift-tok: $T/n.jsonl:1: key 'time' is not a string or number"
+}
+
+@test "--time-col and --topic-col take TSV/CSV columns by number" {
+	printf '2026-11-29T08:05:00Z,ACME,"Profits fell, again ."\n' > $T/n.csv
+	run bash -c "sift-tok -m $V -f csv --label-col 0 --text-col 3 --time-col 1 --topic-col 2 $T/n.csv | sift-cat | jq -c 'select(.ids) | [.text, .time, .topic]'"
+	assert_success
+	assert_output '["Profits fell, again .","2026-11-29T08:05:00Z","ACME"]'
+}
+
+@test "a header's time and topic columns are taken by name, and by default" {
+	printf 'when\tticker\ttopic\ttime\ttext\nt1\tACME\tmarkets\tt0\tProfits fell .\n' > $T/n.tsv
+	run bash -c "sift-tok -m $V -f tsv --header --label-col 0 --text-col text --time-col when --topic-col ticker $T/n.tsv | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_output '["t1","ACME"]'
+	run bash -c "sift-tok -m $V -f tsv --header --label-col 0 --text-col text $T/n.tsv | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_output '["t0","markets"]'
+	# 0: none, not even the header's
+	run bash -c "sift-tok -m $V -f tsv --header --label-col 0 --text-col text --time-col 0 --topic-col 0 $T/n.tsv | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_output '[null,null]'
+}
+
+@test "a missing time column is an error naming file and line" {
+	printf 'a,b,c\nd,e\n' > $T/n.csv
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f csv --label-col 0 --text-col 1 --time-col 3 $T/n.csv > /dev/null"
+	assert_equal "$stderr" "sift-tok: $T/n.csv:2: time column 3 missing"
+}
+
+@test "time and topic go on every window of a long NER sentence" {
+	awk 'BEGIN { printf "{\"text\": \""; for (i = 0; i < 40; i++) printf "w%d ", i; print "\", \"time\": \"t\", \"topic\": \"p\"}" }' > $T/long.jsonl
+	run bash -c "sift-tok -m $V -f jsonl --words --max-length 24 --stride 6 $T/long.jsonl | sift-cat | jq -c 'select(.ids) | [.win, .time, .topic]'"
+	assert_success
+	assert_line --index 0 '[0,"t","p"]'
+	refute_line --partial 'null'
+	[ "${#lines[@]}" -gt 1 ]
+}
+
+@test "time and topic reach sift-fwd's predictions through sift-batch" {
+	M=$FIXTURES/pipelines/tiny
+	printf '%s\n' '{"text": "Profits fell .", "time": "2026-11-29T08:05:00Z", "topic": "ACME", "label": "negative"}' \
+		'{"text": "Sales rose .", "label": "positive"}' > $T/n.jsonl
+	run bash -c "sift-tok -m $M -f jsonl $T/n.jsonl | sift-batch -b 2 | sift-fwd -m $M --init-head 1 | sift-cat | jq -c 'select(.pred) | [.text, .time, .topic]'"
+	assert_success
+	assert_output '["Profits fell .","2026-11-29T08:05:00Z","ACME"]
+["Sales rose .",null,null]'
+}
+
+@test "--strip-word-digits drops Weibo NER's segmentation positions, never a word's first character" {
+	printf '她0\tO\n310\tO\n友1\tB-PER.NOM\n\xef\xbf\xbd\xef\xbf\xbd2\tO\nab\tO\n' > $T/w.conll
+	run bash -c "sift-tok -m $V -f conll --strip-word-digits $T/w.conll | sift-cat | jq -c 'select(.ids) | .words'"
+	assert_success
+	assert_output '["她","3","友","��","ab"]'
+	# without it the words are as they stand
+	run bash -c "sift-tok -m $V -f conll $T/w.conll | sift-cat | jq -c 'select(.ids) | .words[0:2]'"
+	assert_output '["她0","310"]'
+}
+
+@test "--strip-word-digits reads Weibo NER dev as the 270 sentences and 14,509 characters its README counts" {
+	need_data
+	run bash -c "sift-tok -m $V -f conll --strip-word-digits $DATA/weibo_ner/weiboNER_2nd_conll.dev | sift-cat | jq -s -c '[[.[] | select(.ids)] | length, ([.[] | .words // [] | length] | add), ([.[] | .words // [] | .[] | select(length != 1)] | length)]'"
+	assert_success
+	# 44 words in the three splits are two U+FFFD (emoji lost), 16 in dev
+	assert_output '[270,14509,16]'
 }

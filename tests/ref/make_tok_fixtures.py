@@ -3,7 +3,9 @@
 
 Run by hand from the repository root (needs transformers and tokenizers from
 PyPI, the data sets in ../shared/data, and the MiniLM model in models/):
-    python3 tests/ref/make_tok_fixtures.py
+    python3 tests/ref/make_tok_fixtures.py [NAME ...]
+With NAMEs (e.g. weibo-dev), only those data sets' hashes are written again
+(cases.tsv always lists every data set).
 It writes, under tests/fixtures/tok/:
   minilm/       vocab.txt + tokenizer_config.json of all-MiniLM-L6-v2 (uncased)
   cased/        a cased WordPiece vocabulary (8000) trained on CoNLL-2003 train
@@ -79,6 +81,16 @@ def read_conll(path):
     return [("words", s) for s in sents]
 
 
+def strip_digits(w):
+    """Weibo NER's "char + segmentation position" token: the digits that end
+    it dropped, never its first character ("310" is the digit 3 at 10)"""
+    return w[0] + re.sub(r"[0-9]+\Z", "", w[1:])
+
+
+def read_weibo(path):
+    return [("words", [strip_digits(w) for w in s]) for _, s in read_conll(path)]
+
+
 def read_at(path):
     out = []
     for l in lines_of(path, "latin-1"):
@@ -117,6 +129,7 @@ DATASETS = [
     ("fpb-50", "financial_phrasebank/Sentences_50Agree.txt", read_at, "-f at --encoding latin1"),
     ("pd-dev", "peoples_daily_ner/example.dev", read_conll, "-f conll"),
     ("cluener-dev", "cluener2020/dev.json", read_cluener, "-f jsonl"),
+    ("weibo-dev", "weibo_ner/weiboNER_2nd_conll.dev", read_weibo, "-f conll --strip-word-digits"),
     ("agnews-test", "ag_news/test.csv", read_csv_pair, "-f csv --text-col 2 --text-b-col 3 --label-col 1"),
 ]
 
@@ -217,15 +230,25 @@ def main():
     if not os.path.exists(os.path.join(FIX, "cased", "vocab.txt")):
         train_cased()
     toks = {v: BertTokenizerFast.from_pretrained(os.path.join(FIX, v)) for v in ("minilm", "cased")}
+    only = set(sys.argv[1:])
+    unknown = only - {d[0] for d in DATASETS}
+    if unknown:
+        sys.exit("make_tok_fixtures.py: no data set %s" % ", ".join(sorted(unknown)))
     with open(os.path.join(FIX, "cases.tsv"), "w") as cf:
         for name, rel, reader, opts in DATASETS:
-            exs = reader(os.path.join(DATA, rel))
-            for v, tok in toks.items():
-                with open(os.path.join(FIX, "%s.%s.hashes" % (name, v)), "w") as f:
-                    for ex in exs:
-                        f.write("%016x\n" % fnv(encode(tok, ex)["input_ids"]))
+            for v in toks:
                 cf.write("%s.%s\t%s\t%s\t%s\n" % (name, v, rel, v, opts))
-                print(name, v, len(exs), file=sys.stderr)
+    for name, rel, reader, opts in DATASETS:
+        if only and name not in only:
+            continue
+        exs = reader(os.path.join(DATA, rel))
+        for v, tok in toks.items():
+            with open(os.path.join(FIX, "%s.%s.hashes" % (name, v)), "w") as f:
+                for ex in exs:
+                    f.write("%016x\n" % fnv(encode(tok, ex)["input_ids"]))
+            print(name, v, len(exs), file=sys.stderr)
+    if only:
+        return
     for v, tok in toks.items():
         with open(os.path.join(FIX, "hard.%s.ids" % v), "w") as f:
             for src in ("hard.jsonl", "hard-pair.jsonl"):
