@@ -130,6 +130,7 @@ DATASETS = [
     ("pd-dev", "peoples_daily_ner/example.dev", read_conll, "-f conll"),
     ("cluener-dev", "cluener2020/dev.json", read_cluener, "-f jsonl"),
     ("weibo-dev", "weibo_ner/weiboNER_2nd_conll.dev", read_weibo, "-f conll --strip-word-digits"),
+    ("weibo-test", "weibo_ner/weiboNER_2nd_conll.test", read_weibo, "-f conll --strip-word-digits"),
     ("agnews-test", "ag_news/test.csv", read_csv_pair, "-f csv --text-col 2 --text-b-col 3 --label-col 1"),
 ]
 
