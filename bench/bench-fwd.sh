@@ -37,11 +37,10 @@ for l in open('$OUT/fwd-batches.jsonl'):
         n += 1; t += sum(r['mask'])
 print(max(64, t // max(n, 1)))")
 
+# prints "wall-seconds cpu-seconds"
 sift() {
-	s=$(date +%s.%N)
-	$B/sift-fwd -j $TH -m $MODEL --init-head 0 $OUT/fwd-batches > $OUT/fwd-pred
-	e=$(date +%s.%N)
-	echo "$e - $s" | bc
+	/usr/bin/time -f "%e %U %S" -o $OUT/fwd-time $B/sift-fwd -j $TH -m $MODEL --init-head 0 $OUT/fwd-batches > $OUT/fwd-pred
+	awk '{printf "%s %.2f\n", $1, $2 + $3}' $OUT/fwd-time
 }
 
 torch_run() {
@@ -66,11 +65,15 @@ for line in open(path):
                         torch.tensor(r["type_ids"]).view(B, T),
                         torch.tensor(r["mask"]).view(B, T)))
 m = BertForTokenClassification.from_pretrained(model, num_labels=len(hdr["labels"])).eval()
-t = time.perf_counter()
+import resource
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t, c = time.perf_counter(), cpu()
 with torch.inference_mode():
     for ids, tt, mask in batches:
         m(input_ids=ids, token_type_ids=tt, attention_mask=mask).logits.softmax(-1)
-print(time.perf_counter() - t)
+print("%.2f %.2f" % (time.perf_counter() - t, cpu() - c))
 PY
 }
 
@@ -78,12 +81,16 @@ PY
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 s1=$(sift); t1=$(torch_run); g1=$($OUT/sgemm $TH $SGEMM_N 384 1536)
 s2=$(sift); t2=$(torch_run); g2=$($OUT/sgemm $TH $SGEMM_N 384 1536)
+# "wall cpu" pairs: the CPU seconds (user + system) apart
+CPU="${s1#* } ${s2#* } ${t1#* } ${t2#* }"
+s1=${s1% *}; s2=${s2% *}; t1=${t1% *}; t2=${t2% *}
 SG=$(echo "$g1 $g2" | awk '{print ($1 > $2 ? $1 : $2)}')
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 
-python3 - "$OUT/fwd-batches.jsonl" "$OUT/fwd-pred" "$s1" "$s2" "$t1" "$t2" "$SG" "$TH" "$SGEMM_N" "$B" "$LOAD0" "$LOAD1" "$(nproc)" <<'PY' | tee $OUT/fwd.txt
+python3 - "$OUT/fwd-batches.jsonl" "$OUT/fwd-pred" "$s1" "$s2" "$t1" "$t2" "$SG" "$TH" "$SGEMM_N" "$B" "$LOAD0" "$LOAD1" "$(nproc)" "$CPU" <<'PY' | tee $OUT/fwd.txt
 import json, subprocess, sys
-path, pred, s1, s2, t1, t2, sg, th, sgn, B, l0, l1, ncpu = sys.argv[1:]
+path, pred, s1, s2, t1, t2, sg, th, sgn, B, l0, l1, ncpu, cpu = sys.argv[1:]
+sc1, sc2, tc1, tc2 = map(float, cpu.split())
 s, t, sg = min(float(s1), float(s2)), min(float(t1), float(t2)), float(sg)
 C, I, L, NH = 384, 1536, 6, 12
 tokens = padded = flops = 0
@@ -107,6 +114,7 @@ print("  %-34s %10s %12s %10s %9s" % ("", "seconds", "sentences/s", "tokens/s", 
 print("  %-34s %10.2f %12.1f %10.0f %9.1f" % ("sift-fwd (whole program)", s, sents / s, tokens / s, flops / s / 1e9))
 print("  %-34s %10.2f %12.1f %10.0f %9.1f" % ("transformers %s (forward only)" % __import__("transformers").__version__, t, sents / t, tokens / t, flops / t / 1e9))
 print("  runs: sift-fwd %s %s s, transformers %s %s s" % (s1, s2, t1, t2))
-print("  speed-up sift-fwd / transformers: %.2fx" % (t / s))
+print("  CPU seconds (user + system), best run: sift-fwd %.2f, transformers %.2f: %.2fx less work" % (min(sc1, sc2), min(tc1, tc2), min(tc1, tc2) / min(sc1, sc2)))
+print("  speed-up sift-fwd / transformers (wall clock, same batches, same threads): %.2fx" % (t / s))
 print("  plain OpenBLAS sgemm, %s threads, the four products of a layer at %s rows: %.1f GFLOP/s; sift-fwd reaches %.0f%% of it" % (th, sgn, sg, 100 * flops / s / 1e9 / sg))
 PY
