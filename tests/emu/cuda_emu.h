@@ -3,6 +3,7 @@
 #define SIFT_CUDA_EMU_H
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,21 @@ struct alignas(16) int4 { int x, y, z, w; };
 inline thread_local uint3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
 inline void *emu_dynsmem;
+
+// ---- device memory: mmap'd, and PROT_NONE whenever no kernel, copy or
+// GEMM runs, so that host code touching a device pointer faults here as
+// it would (with a segfault) on a real GPU ----
+struct emu_alloc { void *p; size_t n; };
+inline std::vector<emu_alloc> emu_allocs;
+inline int emu_depth;
+
+inline void emu_protect(int prot)
+{
+	for (auto &a : emu_allocs)
+		mprotect(a.p, a.n, prot);
+}
+inline void emu_open() { if (emu_depth++ == 0) emu_protect(PROT_READ | PROT_WRITE); }
+inline void emu_close() { if (--emu_depth == 0) emu_protect(PROT_NONE); }
 
 // ---- a barrier that threads may leave (a returned GPU thread) ----
 struct emu_barrier {
@@ -137,6 +153,7 @@ void emu_launch(emu_cfg c, F f, A... a)
 	emu_blk = &blk;
 	pthread_barrier_t pool;
 	pthread_barrier_init(&pool, NULL, (unsigned)nt);
+	emu_open();
 	// one pthread per GPU thread for the whole launch; the blocks run
 	// one after another, the pool barrier between them
 	std::vector<std::thread> th;
@@ -170,6 +187,7 @@ void emu_launch(emu_cfg c, F f, A... a)
 		});
 	for (auto &x : th)
 		x.join();
+	emu_close();
 	pthread_barrier_destroy(&pool);
 }
 
@@ -219,17 +237,44 @@ inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr, int) { *v = 22
 template <typename F> cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) { return cudaSuccess; }
 inline cudaError_t cudaMalloc(void **p, size_t n)
 {
-	*p = malloc(n);
-	if (*p)
-		memset(*p, 0xff, n);	// garbage, as device memory is
-	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+	size_t pg = 4096, len = (n + pg - 1) / pg * pg;
+	void *q = mmap(NULL, len ? len : pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		return cudaErrorMemoryAllocation;
+	memset(q, 0xff, len);	// garbage (NaN), as device memory is
+	if (emu_depth == 0)
+		mprotect(q, len ? len : pg, PROT_NONE);
+	emu_allocs.push_back({ q, len ? len : pg });
+	*p = q;
+	return cudaSuccess;
 }
 template <typename T> cudaError_t cudaMalloc(T **p, size_t n) { return cudaMalloc((void **)p, n); }
-inline cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
-inline cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind) { memmove(d, s, n); return cudaSuccess; }
-inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t = 0) { memmove(d, s, n); return cudaSuccess; }
-inline cudaError_t cudaMemset(void *p, int v, size_t n) { memset(p, v, n); return cudaSuccess; }
-inline cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t = 0) { memset(p, v, n); return cudaSuccess; }
+inline cudaError_t cudaFree(void *p)
+{
+	for (size_t i = 0; i < emu_allocs.size(); i++)
+		if (emu_allocs[i].p == p) {
+			munmap(p, emu_allocs[i].n);
+			emu_allocs.erase(emu_allocs.begin() + i);
+			return cudaSuccess;
+		}
+	return p ? 1 : cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind)
+{
+	emu_open();
+	memmove(d, s, n);
+	emu_close();
+	return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k, cudaStream_t = 0) { return cudaMemcpy(d, s, n, k); }
+inline cudaError_t cudaMemset(void *p, int v, size_t n)
+{
+	emu_open();
+	memset(p, v, n);
+	emu_close();
+	return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t = 0) { return cudaMemset(p, v, n); }
 inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 
 // ---- cuBLAS: a plain column-major GEMM; cuBLASLt finds no algorithm ----
@@ -290,6 +335,7 @@ inline cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t, cublasOperation
 	long long sc, int batch, cublasComputeType_t, int)
 {
 	float al = *(const float *)alpha, be = *(const float *)beta;
+	emu_open();
 	for (int q = 0; q < batch; q++)
 		for (int j = 0; j < n; j++)
 			for (int i = 0; i < m; i++) {
@@ -302,6 +348,7 @@ inline cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t, cublasOperation
 				float *c = (float *)C + q * sc + i + (size_t)j * ldc;
 				*c = (float)(al * s + (be != 0.0f ? be * *c : 0.0f));
 			}
+	emu_close();
 	return 0;
 }
 
