@@ -334,6 +334,63 @@ static void test_csv(void)
 	unlink(path);
 }
 
+static struct sift_textin *open_text(char *path, const char *text,
+				     const struct sift_textin_opts *o)
+{
+	int fd = mkstemp(path);
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	return sift_textin_open(path, o);
+}
+
+/* time and topic from JSON keys and table columns; Weibo's digits */
+static void test_passthrough(void)
+{
+	char path[] = "/tmp/test-tok-XXXXXX";
+	struct sift_textin_opts o = { .fmt = SIFT_FMT_JSONL };
+	struct sift_textin *t = open_text(path,
+		"{\"text\": \"a\", \"time\": 1764403200, \"topic\": \"ACME\"}\n"
+		"{\"text\": \"b\", \"when\": \"t1\"}\n", &o);
+	struct sift_rec r;
+	CHECK_EQ_INT(sift_textin_next(t, &r), 1);
+	CHECK_STR(r.time, "1764403200");
+	CHECK_STR(r.topic, "ACME");
+	sift_rec_free(&r);
+	CHECK_EQ_INT(sift_textin_next(t, &r), 1);
+	CHECK(r.time == NULL && r.topic == NULL);
+	sift_rec_free(&r);
+	sift_textin_close(t);
+	unlink(path);
+
+	struct sift_textin_opts c = { .fmt = SIFT_FMT_TSV, .header = 1, .text_col = "text",
+				      .topic_col = "2" };
+	strcpy(path, "/tmp/test-tok-XXXXXX");
+	t = open_text(path, "time\tticker\ttext\nt0\tACME\thello\n", &c);
+	CHECK_EQ_INT(sift_textin_next(t, &r), 1);
+	CHECK_STR(r.text, "hello");
+	CHECK_STR(r.time, "t0");	/* the header's "time", by default */
+	CHECK_STR(r.topic, "ACME");
+	sift_rec_free(&r);
+	sift_textin_close(t);
+	unlink(path);
+
+	struct sift_textin_opts w = { .fmt = SIFT_FMT_CONLL, .tag_col = -1,
+				      .strip_word_digits = 1 };
+	strcpy(path, "/tmp/test-tok-XXXXXX");
+	t = open_text(path, "\xe5\xa5\xb9" "0\tO\n310\tO\n9\tO\nab12\tO\n", &w);
+	CHECK_EQ_INT(sift_textin_next(t, &r), 1);
+	CHECK_EQ_INT(r.nw, 4);
+	if (r.nw == 4) {
+		CHECK_STR(r.words[0], "\xe5\xa5\xb9");
+		CHECK_STR(r.words[1], "3");
+		CHECK_STR(r.words[2], "9");
+		CHECK_STR(r.words[3], "ab");
+	}
+	sift_rec_free(&r);
+	sift_textin_close(t);
+	unlink(path);
+}
+
 /* tokenizer_config.json's settings, and special tokens by name */
 static void test_vocab(void)
 {
@@ -385,6 +442,7 @@ int main(int argc, char **argv)
 	test_basictok();
 	test_iob();
 	test_csv();
+	test_passthrough();
 	test_unicode();
 	test_hard("minilm");
 	test_hard("cased");
