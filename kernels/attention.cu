@@ -1,4 +1,6 @@
 // attention.cu: fused multi-head self-attention over packed examples (scores, softmax, dropout, weighted sum in one kernel) and its backward pass.
+#include <mma.h>		// nvcuda::wmma: bf16 tensor-core tiles
+
 #include "ctx.cuh"
 
 /*
@@ -136,6 +138,163 @@ attention_forward_kernel(float *out, float *att, const float *qkv,
 		int k = tid + m * AT_THREADS, i = k / hs, e = k % hs;
 		if (i < nq)
 			out[(size_t)(r0 + i0 + i) * C + h * hs + e] = acc[m];
+	}
+}
+
+// ---- bf16 mode: the same forward pass with its two products on the
+// tensor cores (wmma 16x16x16, bf16 inputs, fp32 accumulation); the
+// softmax, att and the output stay fp32 ----
+
+#define TC_LD(hs) ((hs) + 8)	// bf16 row stride of the q/k/v tiles
+// Tp: the longest example rounded up to a whole key tile
+#define TC_TP(Tmax) (((Tmax) + AT_KT - 1) / AT_KT * AT_KT)
+
+static __host__ __device__ size_t tc_round(size_t b) { return (b + 127) / 128 * 128; }
+
+// shared memory of attention_forward_tc_kernel, carved in this order
+static __host__ __device__ void tc_layout(int hs, int Tmax, size_t *oq, size_t *ok,
+					  size_t *os, size_t *op, size_t *total)
+{
+	int Tp = TC_TP(Tmax);
+	*oq = 0;
+	*ok = *oq + tc_round((size_t)AT_QT * TC_LD(hs) * 2);	// Qh (QT, hs+8) bf16
+	*os = *ok + tc_round((size_t)AT_KT * TC_LD(hs) * 2);	// Kh (KT, hs+8) bf16
+	*op = *os + tc_round((size_t)AT_QT * Tp * 4);		// S (QT, Tp) fp32
+	*total = *op + tc_round((size_t)AT_QT * (Tp + 8) * 2);	// Ph (QT, Tp+8) bf16
+}
+
+__global__ void __launch_bounds__(AT_THREADS)
+attention_forward_tc_kernel(float *out, float *att, const float *qkv,
+			    const int32_t *offs, int C, int NH, int Tmax,
+			    float scale, float p, float keep, uint64_t seed)
+{
+	using namespace nvcuda;
+	// wmma tiles need 32-byte alignment; the regions are 128-byte aligned
+	extern __shared__ __align__(128) float sm[];
+	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
+	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (i0 >= len)
+		return;
+	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x, ld = TC_LD(hs);
+	int nq = min(AT_QT, len - i0), Tp = TC_TP(Tmax), lp = Tp + 8;
+	size_t oq, ok, os, op, total;
+	tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
+	char *base_ = (char *)sm;
+	__nv_bfloat16 *Qh = (__nv_bfloat16 *)(base_ + oq);
+	__nv_bfloat16 *Kh = (__nv_bfloat16 *)(base_ + ok);
+	float *S = (float *)(base_ + os);
+	__nv_bfloat16 *Ph = (__nv_bfloat16 *)(base_ + op);
+	size_t base = att_base(offs, b, NH) + (size_t)h * len * len;
+	int w = tid / SIFT_WARP, lane = tid % SIFT_WARP;
+	int nw = AT_THREADS / SIFT_WARP;
+
+	// q tile in bf16; rows past the example are zeros
+	for (int k = tid; k < AT_QT * hs; k += AT_THREADS) {
+		int i = k / hs, e = k % hs;
+		float v = i < nq ? qkv[(size_t)(r0 + i0 + i) * C3 + h * hs + e] : 0.0f;
+		Qh[i * ld + e] = __float2bfloat16_rn(v);
+	}
+	// scores: S (QT x KT per tile) = q k^T, 2 x 4 fragments, one a warp
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < AT_KT * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			float v = j < nk ? qkv[(size_t)(r0 + j0 + j) * C3 + C + h * hs + e] : 0.0f;
+			Kh[j * ld + e] = __float2bfloat16_rn(v);
+		}
+		__syncthreads();
+		for (int f = w; f < (AT_QT / 16) * (AT_KT / 16); f += nw) {
+			int fr = f / (AT_KT / 16), fc = f % (AT_KT / 16);
+			wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+			wmma::fill_fragment(acc, 0.0f);
+			for (int e0 = 0; e0 < hs; e0 += 16) {
+				wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> kb;
+				wmma::load_matrix_sync(a, Qh + fr * 16 * ld + e0, ld);
+				// k^T: element (e, j) of the tile sits at Kh[j*ld + e]
+				wmma::load_matrix_sync(kb, Kh + fc * 16 * ld + e0, ld);
+				wmma::mma_sync(acc, a, kb, acc);
+			}
+			wmma::store_matrix_sync(S + fr * 16 * Tp + j0 + fc * 16, acc, Tp,
+						wmma::mem_row_major);
+		}
+	}
+	__syncthreads();
+	// softmax per row; att in fp32, P' (after dropout) in bf16 for the
+	// product with v, zeros past the example's keys
+	for (int i = w; i < AT_QT; i += nw) {
+		__nv_bfloat16 *ph = Ph + i * lp;
+		if (i >= nq) {
+			for (int j = lane; j < lp; j += SIFT_WARP)
+				ph[j] = __float2bfloat16_rn(0.0f);
+			continue;
+		}
+		float *s = S + i * Tp;
+		float mx = -INFINITY;
+		for (int j = lane; j < len; j += SIFT_WARP)
+			mx = fmaxf(mx, s[j] * scale);
+		mx = warp_max(mx);
+		float sum = 0.0f;
+		for (int j = lane; j < len; j += SIFT_WARP) {
+			float e = expf(s[j] * scale - mx);
+			s[j] = e;
+			sum += e;
+		}
+		float inv = 1.0f / warp_sum(sum);
+		size_t row = base + (size_t)(i0 + i) * len;
+		for (int j = lane; j < lp; j += SIFT_WARP) {
+			float pr = 0.0f;
+			if (j < len) {
+				pr = s[j] * inv;
+				att[row + j] = pr;
+				pr *= drop_factor(p, keep, seed, row + j);
+			}
+			ph[j] = __float2bfloat16_rn(pr);
+		}
+	}
+	// out = P' v: 2 x hs/16 fragments, at most 2 a warp (hs <= 128)
+	int nf = (AT_QT / 16) * (hs / 16);
+	wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[2];
+	wmma::fill_fragment(o[0], 0.0f);
+	wmma::fill_fragment(o[1], 0.0f);
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < AT_KT * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			float v = j < nk ? qkv[(size_t)(r0 + j0 + j) * C3 + 2 * C + h * hs + e] : 0.0f;
+			Kh[j * ld + e] = __float2bfloat16_rn(v);
+		}
+		__syncthreads();
+		for (int q = 0; q < 2; q++) {
+			int f = w + q * nw;
+			if (f >= nf)
+				break;
+			int fr = f / (hs / 16), fc = f % (hs / 16);
+			for (int k0 = 0; k0 < AT_KT; k0 += 16) {
+				wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> vb;
+				wmma::load_matrix_sync(a, Ph + fr * 16 * lp + j0 + k0, lp);
+				wmma::load_matrix_sync(vb, Kh + k0 * ld + fc * 16, ld);
+				wmma::mma_sync(o[q], a, vb, o[q]);
+			}
+		}
+	}
+	__syncthreads();
+	// through shared memory (S is free now) to the rows of out
+	float *Os = S;
+	for (int q = 0; q < 2; q++) {
+		int f = w + q * nw;
+		if (f >= nf)
+			break;
+		int fr = f / (hs / 16), fc = f % (hs / 16);
+		wmma::store_matrix_sync(Os + fr * 16 * hs + fc * 16, o[q], hs, wmma::mem_row_major);
+	}
+	__syncthreads();
+	for (int k = tid; k < nq * hs; k += AT_THREADS) {
+		int i = k / hs, e = k % hs;
+		out[(size_t)(r0 + i0 + i) * C + h * hs + e] = Os[k];
 	}
 }
 
@@ -343,9 +502,19 @@ void cuda_attention_forward(float *out, float *att, const float *qkv,
 		return;
 	float scale = 1.0f / sqrtf((float)(C / NH));
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
+	if (sift_cuda_ctx()->bf16 && (C / NH) % 16 == 0) {
+		size_t oq, ok, os, op, total;
+		tc_layout(C / NH, Tmax, &oq, &ok, &os, &op, &total);
+		CUDA_CHECK(cudaFuncSetAttribute(attention_forward_tc_kernel,
+			cudaFuncAttributeMaxDynamicSharedMemorySize, (int)total));
+		attention_forward_tc_kernel<<<grid, AT_THREADS, total>>>(out, att, qkv, offs,
+			C, NH, Tmax, scale, p, keep, seed);
+		CUDA_LAUNCHED();
+		return;
+	}
 	CUDA_CHECK(cudaFuncSetAttribute(attention_forward_kernel,
 		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
 	attention_forward_kernel<<<grid, AT_THREADS, smem>>>(out, att, qkv, offs, C, NH,
 							     Tmax, scale, p, keep, seed);
 	CUDA_LAUNCHED();

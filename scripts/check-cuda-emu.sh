@@ -6,7 +6,8 @@
 # emu_launch(emu_cfg(g, b, s), kernel, ...); extern __shared__ becomes
 # a pointer to the launch's shared memory) and compiled as C++ for the
 # CPU: every GPU thread is a pthread, __syncthreads a barrier, a warp
-# shuffle an exchange through memory, cuBLAS a plain loop in double,
+# shuffle an exchange through memory, a wmma fragment a whole 16x16 tile
+# in every thread of the warp, cuBLAS a plain loop in double,
 # cuBLASLt absent (so the cuBLAS fallback runs), device memory starts as
 # NaN.  This checks the kernels' indexing, tiling, barriers and
 # reductions against the CPU backend; it says nothing about speed, the
@@ -15,13 +16,13 @@ set -eu
 E=${1:-build/emu}
 PKGS="msgpack libutf8proc jansson openblas"
 mkdir -p "$E/src" "$E/obj" "$E/include"
-for h in cuda_runtime.h cuda_bf16.h cublas_v2.h cublasLt.h; do
+for h in cuda_runtime.h cuda_bf16.h cublas_v2.h cublasLt.h mma.h; do
 	echo '#include "cuda_emu.h"' > "$E/include/$h"
 done
 for f in kernels/*.cu; do
 	b=$(basename "$f" .cu)
 	sed -e 's/\([A-Za-z_][A-Za-z_0-9]*\)<<<\(.*\)>>>(/emu_launch(emu_cfg(\2), \1, /' \
-	    -e 's/extern __shared__ float \([a-z]*\)\[\];/float *\1 = (float *)emu_dynsmem;/' \
+	    -e 's/extern __shared__ \(__align__([0-9]*) \)*float \([a-z]*\)\[\];/float *\2 = (float *)emu_dynsmem;/' \
 	    "$f" > "$E/src/$b.cpp"
 	${CXX:-g++} -std=c++17 -O1 -g -Wall -Wno-unused-function -Wno-unknown-pragmas -I"$E/include" -Itests/emu \
 		-Ikernels -Ilib -include cuda_emu.h -c -o "$E/obj/k_$b.o" "$E/src/$b.cpp"

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using std::max;
@@ -211,6 +212,58 @@ inline float __bfloat162float(__nv_bfloat16 h)
 	memcpy(&f, &u, 4);
 	return f;
 }
+
+// ---- wmma: every thread of the warp holds and computes the whole tile ----
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment { float x[16 * 16]; };
+
+template <typename Use, typename L>
+inline void load_matrix_sync(fragment<Use, 16, 16, 16, __nv_bfloat16, L> &f,
+			     const __nv_bfloat16 *p, unsigned ldm)
+{
+	for (int r = 0; r < 16; r++)
+		for (int c = 0; c < 16; c++)
+			f.x[r * 16 + c] = __bfloat162float(std::is_same<L, row_major>::value ?
+				p[r * ldm + c] : p[r + c * ldm]);
+}
+inline void fill_fragment(fragment<accumulator, 16, 16, 16, float> &f, float v)
+{
+	for (int i = 0; i < 256; i++)
+		f.x[i] = v;
+}
+template <typename La, typename Lb>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float> &d,
+		     const fragment<matrix_a, 16, 16, 16, __nv_bfloat16, La> &a,
+		     const fragment<matrix_b, 16, 16, 16, __nv_bfloat16, Lb> &b,
+		     const fragment<accumulator, 16, 16, 16, float> &c)
+{
+	float t[256];
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++) {
+			float s = c.x[i * 16 + j];
+			for (int k = 0; k < 16; k++)
+				s += a.x[i * 16 + k] * b.x[k * 16 + j];
+			t[i * 16 + j] = s;
+		}
+	memcpy(d.x, t, sizeof t);
+}
+inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float> &f,
+			      unsigned ldm, layout_t l)
+{
+	for (int r = 0; r < 16; r++)
+		for (int c = 0; c < 16; c++)
+			(l == mem_row_major ? p[r * ldm + c] : p[r + c * ldm]) = f.x[r * 16 + c];
+}
+}	// namespace wmma
+}	// namespace nvcuda
 
 // ---- runtime ----
 typedef int cudaError_t;
