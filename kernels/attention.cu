@@ -146,8 +146,13 @@ attention_forward_kernel(float *out, float *att, const float *qkv,
 // softmax, att and the output stay fp32 ----
 
 #define TC_LD(hs) ((hs) + 8)	// bf16 row stride of the q/k/v tiles
-// Tp: the longest example rounded up to a whole key tile
-#define TC_TP(Tmax) (((Tmax) + AT_KT - 1) / AT_KT * AT_KT)
+// Tp: the longest example rounded up to a whole key tile, and at least
+// hs, since the (QT, Tp) score buffer later holds the (QT, hs) output
+static __host__ __device__ int tc_tp(int Tmax, int hs)
+{
+	int t = (Tmax + AT_KT - 1) / AT_KT * AT_KT;
+	return t < hs ? hs : t;
+}
 
 static __host__ __device__ size_t tc_round(size_t b) { return (b + 127) / 128 * 128; }
 
@@ -155,7 +160,7 @@ static __host__ __device__ size_t tc_round(size_t b) { return (b + 127) / 128 * 
 static __host__ __device__ void tc_layout(int hs, int Tmax, size_t *oq, size_t *ok,
 					  size_t *os, size_t *op, size_t *total)
 {
-	int Tp = TC_TP(Tmax);
+	int Tp = tc_tp(Tmax, hs);
 	*oq = 0;
 	*ok = *oq + tc_round((size_t)AT_QT * TC_LD(hs) * 2);	// Qh (QT, hs+8) bf16
 	*os = *ok + tc_round((size_t)AT_KT * TC_LD(hs) * 2);	// Kh (KT, hs+8) bf16
@@ -176,7 +181,7 @@ attention_forward_tc_kernel(float *out, float *att, const float *qkv,
 	if (i0 >= len)
 		return;
 	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x, ld = TC_LD(hs);
-	int nq = min(AT_QT, len - i0), Tp = TC_TP(Tmax), lp = Tp + 8;
+	int nq = min(AT_QT, len - i0), Tp = tc_tp(Tmax, hs), lp = Tp + 8;
 	size_t oq, ok, os, op, total;
 	tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
 	char *base_ = (char *)sm;
@@ -395,6 +400,234 @@ attention_backward_q_kernel(float *dqkv, float *datt, const float *dout,
 
 #define AT_ACC2 (AT_KT2 * AT_HSMAX / AT_THREADS)
 
+// bf16 mode, query side on the tensor cores: dP' = dout v^T and dq = dS k
+// as wmma products (the layout of attention_forward_tc_kernel, dout in
+// place of q); the softmax gradient and datt stay fp32
+__global__ void __launch_bounds__(AT_THREADS)
+attention_backward_q_tc_kernel(float *dqkv, float *datt, const float *dout,
+			       const float *qkv, const float *att,
+			       const int32_t *offs, int C, int NH, int Tmax,
+			       float scale, float p, float keep, uint64_t seed)
+{
+	using namespace nvcuda;
+	extern __shared__ __align__(128) float sm[];
+	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
+	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (i0 >= len)
+		return;
+	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x, ld = TC_LD(hs);
+	int nq = min(AT_QT, len - i0), Tp = tc_tp(Tmax, hs), lp = Tp + 8;
+	size_t oq, ok, os, op, total;
+	tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
+	char *base_ = (char *)sm;
+	__nv_bfloat16 *Gh = (__nv_bfloat16 *)(base_ + oq);	// dout tile
+	__nv_bfloat16 *Kh = (__nv_bfloat16 *)(base_ + ok);	// v, then k tiles
+	float *D = (float *)(base_ + os);
+	__nv_bfloat16 *Dh = (__nv_bfloat16 *)(base_ + op);	// dS in bf16
+	size_t base = att_base(offs, b, NH) + (size_t)h * len * len;
+	int w = tid / SIFT_WARP, lane = tid % SIFT_WARP;
+	int nw = AT_THREADS / SIFT_WARP;
+
+	for (int k = tid; k < AT_QT * hs; k += AT_THREADS) {
+		int i = k / hs, e = k % hs;
+		float v = i < nq ? dout[(size_t)(r0 + i0 + i) * C + h * hs + e] : 0.0f;
+		Gh[i * ld + e] = __float2bfloat16_rn(v);
+	}
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < AT_KT * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			float v = j < nk ? qkv[(size_t)(r0 + j0 + j) * C3 + 2 * C + h * hs + e] : 0.0f;
+			Kh[j * ld + e] = __float2bfloat16_rn(v);
+		}
+		__syncthreads();
+		for (int f = w; f < (AT_QT / 16) * (AT_KT / 16); f += nw) {
+			int fr = f / (AT_KT / 16), fc = f % (AT_KT / 16);
+			wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+			wmma::fill_fragment(acc, 0.0f);
+			for (int e0 = 0; e0 < hs; e0 += 16) {
+				wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> vb;
+				wmma::load_matrix_sync(a, Gh + fr * 16 * ld + e0, ld);
+				wmma::load_matrix_sync(vb, Kh + fc * 16 * ld + e0, ld);
+				wmma::mma_sync(acc, a, vb, acc);
+			}
+			wmma::store_matrix_sync(D + fr * 16 * Tp + j0 + fc * 16, acc, Tp,
+						wmma::mem_row_major);
+		}
+	}
+	__syncthreads();
+	for (int i = w; i < AT_QT; i += nw) {
+		__nv_bfloat16 *dh = Dh + i * lp;
+		if (i >= nq) {
+			for (int j = lane; j < lp; j += SIFT_WARP)
+				dh[j] = __float2bfloat16_rn(0.0f);
+			continue;
+		}
+		float *d = D + i * Tp;
+		size_t row = base + (size_t)(i0 + i) * len;
+		float dot = 0.0f;
+		for (int j = lane; j < len; j += SIFT_WARP) {
+			float dp = d[j] * drop_factor(p, keep, seed, row + j);
+			d[j] = dp;
+			dot += dp * att[row + j];
+		}
+		dot = warp_sum(dot);
+		for (int j = lane; j < lp; j += SIFT_WARP) {
+			float ds = 0.0f;
+			if (j < len) {
+				ds = att[row + j] * (d[j] - dot) * scale;
+				datt[row + j] = ds;
+			}
+			dh[j] = __float2bfloat16_rn(ds);
+		}
+	}
+	int nf = (AT_QT / 16) * (hs / 16);
+	wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[2];
+	wmma::fill_fragment(o[0], 0.0f);
+	wmma::fill_fragment(o[1], 0.0f);
+	for (int j0 = 0; j0 < len; j0 += AT_KT) {
+		int nk = min(AT_KT, len - j0);
+		__syncthreads();
+		for (int k = tid; k < AT_KT * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			float v = j < nk ? qkv[(size_t)(r0 + j0 + j) * C3 + C + h * hs + e] : 0.0f;
+			Kh[j * ld + e] = __float2bfloat16_rn(v);
+		}
+		__syncthreads();
+		for (int q = 0; q < 2; q++) {
+			int f = w + q * nw;
+			if (f >= nf)
+				break;
+			int fr = f / (hs / 16), fc = f % (hs / 16);
+			for (int k0 = 0; k0 < AT_KT; k0 += 16) {
+				wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> kb;
+				wmma::load_matrix_sync(a, Dh + fr * 16 * lp + j0 + k0, lp);
+				wmma::load_matrix_sync(kb, Kh + k0 * ld + fc * 16, ld);
+				wmma::mma_sync(o[q], a, kb, o[q]);
+			}
+		}
+	}
+	__syncthreads();
+	float *Os = D;
+	for (int q = 0; q < 2; q++) {
+		int f = w + q * nw;
+		if (f >= nf)
+			break;
+		int fr = f / (hs / 16), fc = f % (hs / 16);
+		wmma::store_matrix_sync(Os + fr * 16 * hs + fc * 16, o[q], hs, wmma::mem_row_major);
+	}
+	__syncthreads();
+	for (int k = tid; k < nq * hs; k += AT_THREADS) {
+		int i = k / hs, e = k % hs;
+		dqkv[(size_t)(r0 + i0 + i) * C3 + h * hs + e] = Os[k];
+	}
+}
+
+// bf16 mode, key side on the tensor cores: dk = dS^T q and dv = P'^T dout
+// for one tile of KT2 keys, over query tiles of IT rows
+#define TC_LS (AT_KT2 + 8)	// bf16 row stride of the dS and P' tiles
+
+static __host__ __device__ size_t tc_kv_bytes(int hs)
+{
+	return 2 * tc_round((size_t)AT_IT * TC_LD(hs) * 2) +
+	       2 * tc_round((size_t)AT_IT * TC_LS * 2) +
+	       tc_round((size_t)AT_KT2 * hs * 4);
+}
+
+__global__ void __launch_bounds__(AT_THREADS)
+attention_backward_kv_tc_kernel(float *dqkv, const float *datt, const float *dout,
+				const float *qkv, const float *att,
+				const int32_t *offs, int C, int NH,
+				float p, float keep, uint64_t seed)
+{
+	using namespace nvcuda;
+	extern __shared__ __align__(128) float sm[];
+	int b = blockIdx.z, h = blockIdx.y, j0 = blockIdx.x * AT_KT2;
+	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (j0 >= len)
+		return;
+	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x, ld = TC_LD(hs);
+	int nj = min(AT_KT2, len - j0);
+	char *p_ = (char *)sm;
+	__nv_bfloat16 *Qh = (__nv_bfloat16 *)p_;
+	p_ += tc_round((size_t)AT_IT * ld * 2);
+	__nv_bfloat16 *Gh = (__nv_bfloat16 *)p_;		// dout
+	p_ += tc_round((size_t)AT_IT * ld * 2);
+	__nv_bfloat16 *Sh = (__nv_bfloat16 *)p_;		// dS (IT, KT2)
+	p_ += tc_round((size_t)AT_IT * TC_LS * 2);
+	__nv_bfloat16 *Ph = (__nv_bfloat16 *)p_;		// P' (IT, KT2)
+	p_ += tc_round((size_t)AT_IT * TC_LS * 2);
+	float *Os = (float *)p_;				// (KT2, hs)
+	size_t base = att_base(offs, b, NH) + (size_t)h * len * len;
+	int w = tid / SIFT_WARP, nw = AT_THREADS / SIFT_WARP;
+	int nf = (AT_KT2 / 16) * (hs / 16);
+	wmma::fragment<wmma::accumulator, 16, 16, 16, float> dk[2], dv[2];
+	for (int q = 0; q < 2; q++) {
+		wmma::fill_fragment(dk[q], 0.0f);
+		wmma::fill_fragment(dv[q], 0.0f);
+	}
+	for (int i0 = 0; i0 < len; i0 += AT_IT) {
+		int ni = min(AT_IT, len - i0);
+		__syncthreads();
+		for (int k = tid; k < AT_IT * hs; k += AT_THREADS) {
+			int i = k / hs, e = k % hs;
+			size_t r = (size_t)(r0 + i0 + i);
+			Qh[i * ld + e] = __float2bfloat16_rn(i < ni ? qkv[r * C3 + h * hs + e] : 0.0f);
+			Gh[i * ld + e] = __float2bfloat16_rn(i < ni ? dout[r * C + h * hs + e] : 0.0f);
+		}
+		for (int k = tid; k < AT_IT * AT_KT2; k += AT_THREADS) {
+			int i = k / AT_KT2, j = k % AT_KT2;
+			float ds = 0.0f, pd = 0.0f;
+			if (i < ni && j < nj) {
+				size_t at = base + (size_t)(i0 + i) * len + j0 + j;
+				ds = datt[at];
+				pd = att[at] * drop_factor(p, keep, seed, at);
+			}
+			Sh[i * TC_LS + j] = __float2bfloat16_rn(ds);
+			Ph[i * TC_LS + j] = __float2bfloat16_rn(pd);
+		}
+		__syncthreads();
+		for (int q = 0; q < 2; q++) {
+			int f = w + q * nw;
+			if (f >= nf)
+				break;
+			int fr = f / (hs / 16), fc = f % (hs / 16);
+			for (int k0 = 0; k0 < AT_IT; k0 += 16) {
+				// dS^T and P'^T: element (j, i) sits at [i*TC_LS + j]
+				wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::col_major> a;
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> x;
+				wmma::load_matrix_sync(a, Sh + k0 * TC_LS + fr * 16, TC_LS);
+				wmma::load_matrix_sync(x, Qh + k0 * ld + fc * 16, ld);
+				wmma::mma_sync(dk[q], a, x, dk[q]);
+				wmma::load_matrix_sync(a, Ph + k0 * TC_LS + fr * 16, TC_LS);
+				wmma::load_matrix_sync(x, Gh + k0 * ld + fc * 16, ld);
+				wmma::mma_sync(dv[q], a, x, dv[q]);
+			}
+		}
+	}
+	for (int part = 0; part < 2; part++) {
+		__syncthreads();
+		for (int q = 0; q < 2; q++) {
+			int f = w + q * nw;
+			if (f >= nf)
+				break;
+			int fr = f / (hs / 16), fc = f % (hs / 16);
+			wmma::store_matrix_sync(Os + fr * 16 * hs + fc * 16, part ? dv[q] : dk[q],
+						hs, wmma::mem_row_major);
+		}
+		__syncthreads();
+		for (int k = tid; k < nj * hs; k += AT_THREADS) {
+			int j = k / hs, e = k % hs;
+			dqkv[(size_t)(r0 + j0 + j) * C3 + (1 + part) * C + h * hs + e] = Os[k];
+		}
+	}
+}
+
+
+
 // key side: dk = dS^T q and dv = P'^T dout for one tile of KT2 keys
 // (columns C..3C-1 of dqkv); reads datt written by the query side
 __global__ void __launch_bounds__(AT_THREADS)
@@ -532,6 +765,23 @@ void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	if (sift_cuda_ctx()->bf16 && hs % 16 == 0) {
+		size_t oq, ok, os, op, total, kv = tc_kv_bytes(hs);
+		tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
+		CUDA_CHECK(cudaFuncSetAttribute(attention_backward_q_tc_kernel,
+			cudaFuncAttributeMaxDynamicSharedMemorySize, (int)total));
+		dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
+		attention_backward_q_tc_kernel<<<grid, AT_THREADS, total>>>(dqkv, datt, dout,
+			qkv, att, offs, C, NH, Tmax, scale, p, keep, seed);
+		CUDA_LAUNCHED();
+		CUDA_CHECK(cudaFuncSetAttribute(attention_backward_kv_tc_kernel,
+			cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kv));
+		dim3 grid2(sift_ceil_div(Tmax, AT_KT2), NH, B);
+		attention_backward_kv_tc_kernel<<<grid2, AT_THREADS, kv>>>(dqkv, datt, dout,
+			qkv, att, offs, C, NH, p, keep, seed);
+		CUDA_LAUNCHED();
+		return;
+	}
 	CUDA_CHECK(cudaFuncSetAttribute(attention_backward_q_kernel,
 		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
 	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);

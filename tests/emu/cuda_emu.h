@@ -146,7 +146,9 @@ void emu_launch(emu_cfg c, F f, A... a)
 	blockDim = c.b;
 	int nt = (int)(c.b.x * c.b.y * c.b.z);
 	unsigned nb = c.g.x * c.g.y * c.g.z;
-	std::vector<unsigned char> smem(c.smem + 16);
+	// a canary of 4 KiB past the launch's shared memory catches a kernel
+	// that carves more than it asked for
+	std::vector<unsigned char> smem(c.smem + 4096);
 	emu_dynsmem = smem.data();
 	emu_block blk;
 	blk.warp.resize((nt + 31) / 32);
@@ -167,7 +169,8 @@ void emu_launch(emu_cfg c, F f, A... a)
 			for (unsigned k = 0; k < nb; k++) {
 				if (t == 0) {
 					// poison shared memory: a read before a write is NaN
-					memset(smem.data(), 0xff, smem.size());
+					memset(smem.data(), 0xff, c.smem);
+					memset(smem.data() + c.smem, 0xa5, 4096);
 					blk.bar.alive = nt;
 					blk.bar.waiting = 0;
 					for (int w = 0; w < (nt + 31) / 32; w++) {
@@ -184,6 +187,12 @@ void emu_launch(emu_cfg c, F f, A... a)
 				emu_bar_exit(&blk.bar);
 				emu_bar_exit(&blk.warp[t / 32]);
 				pthread_barrier_wait(&pool);
+				if (t == 0)
+					for (size_t i = c.smem; i < smem.size(); i++)
+						if (smem[i] != 0xa5) {
+							fprintf(stderr, "cuda_emu: a kernel wrote past its %zu bytes of shared memory\n", c.smem);
+							abort();
+						}
 			}
 		});
 	for (auto &x : th)
