@@ -11,6 +11,9 @@
 
 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MIN 16384
+/* hot loops get AVX-512 and AVX2 clones (no FMA contraction under
+ * -std=c11, so every clone computes the same bits) */
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 
 void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
 			     const float *dout, const int32_t *ids,
@@ -155,6 +158,59 @@ void sift_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
 		dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
+/* the backward pass of one head of one example: its len rows start at
+ * row r0; A and D are its (len,len) probabilities and scratch; base is
+ * the dropout counter of its first probability */
+HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
+				   const float *qkv, const float *A, int r0,
+				   int len, int C, int h, int hs, float scale,
+				   float p, float keep, uint64_t seed,
+				   uint64_t base)
+{
+	size_t C3 = 3 * (size_t)C;
+	for (int t = 0; t < len; t++) {
+		const float *dy = dout + (size_t)(r0 + t) * C + h * hs;
+		const float *a = A + (size_t)t * len;
+		float *da = D + (size_t)t * len;
+		/* dP' = dout v^T; dv += P'^T dout; dP = dP' * dropout mask */
+		for (int t2 = 0; t2 < len; t2++) {
+			float m = 1.0f;
+			if (p > 0.0f)
+				m = sift_hash_uniform(seed, base + (uint64_t)t * len + t2) < p
+				    ? 0.0f : keep;
+			const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
+			float s = 0.0f;
+			for (int d = 0; d < hs; d++)
+				s += dy[d] * v[d];
+			da[t2] = s * m;
+			float w = a[t2] * m;
+			if (w != 0.0f) {
+				float *dv = dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
+				for (int d = 0; d < hs; d++)
+					dv[d] += w * dy[d];
+			}
+		}
+		/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
+		float dot = 0.0f;
+		for (int t2 = 0; t2 < len; t2++)
+			dot += da[t2] * a[t2];
+		for (int t2 = 0; t2 < len; t2++)
+			da[t2] = a[t2] * (da[t2] - dot) * scale;
+		/* dq_t = sum dS k; dk_t2 += dS q_t */
+		const float *q = qkv + (size_t)(r0 + t) * C3 + h * hs;
+		float *dq = dqkv + (size_t)(r0 + t) * C3 + h * hs;
+		for (int t2 = 0; t2 < len; t2++) {
+			float g = da[t2];
+			const float *k = qkv + (size_t)(r0 + t2) * C3 + C + h * hs;
+			float *dk = dqkv + (size_t)(r0 + t2) * C3 + C + h * hs;
+			for (int d = 0; d < hs; d++) {
+				dq[d] += g * k[d];
+				dk[d] += g * q[d];
+			}
+		}
+	}
+}
+
 void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 				 const float *qkv, const float *att,
 				 const int32_t *offs, int B, int C, int NH,
@@ -173,49 +229,8 @@ void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 	for (int h = 0; h < NH; h++) {
 		int r0 = offs[b], len = offs[b + 1] - offs[b];
 		size_t base = sift_att_offset(offs, b, NH) + (size_t)h * len * len;
-		const float *A = att + base;
-		float *D = datt + base;
-		for (int t = 0; t < len; t++) {
-			const float *dy = dout + (size_t)(r0 + t) * C + h * hs;
-			const float *a = A + (size_t)t * len;
-			float *da = D + (size_t)t * len;
-			/* dP' = dout v^T; dv += P'^T dout; dP = dP' * dropout mask */
-			for (int t2 = 0; t2 < len; t2++) {
-				float m = 1.0f;
-				if (p > 0.0f)
-					m = sift_hash_uniform(seed, base + (size_t)t * len + t2) < p
-					    ? 0.0f : keep;
-				const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
-				float s = 0.0f;
-				for (int d = 0; d < hs; d++)
-					s += dy[d] * v[d];
-				da[t2] = s * m;
-				float w = a[t2] * m;
-				if (w != 0.0f) {
-					float *dv = dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
-					for (int d = 0; d < hs; d++)
-						dv[d] += w * dy[d];
-				}
-			}
-			/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
-			float dot = 0.0f;
-			for (int t2 = 0; t2 < len; t2++)
-				dot += da[t2] * a[t2];
-			for (int t2 = 0; t2 < len; t2++)
-				da[t2] = a[t2] * (da[t2] - dot) * scale;
-			/* dq_t = sum dS k; dk_t2 += dS q_t */
-			const float *q = qkv + (size_t)(r0 + t) * C3 + h * hs;
-			float *dq = dqkv + (size_t)(r0 + t) * C3 + h * hs;
-			for (int t2 = 0; t2 < len; t2++) {
-				float g = da[t2];
-				const float *k = qkv + (size_t)(r0 + t2) * C3 + C + h * hs;
-				float *dk = dqkv + (size_t)(r0 + t2) * C3 + C + h * hs;
-				for (int d = 0; d < hs; d++) {
-					dq[d] += g * k[d];
-					dk[d] += g * q[d];
-				}
-			}
-		}
+		attention_head_bwd(dqkv, datt + base, dout, qkv, att + base, r0, len,
+				   C, h, hs, scale, p, keep, seed, base);
 	}
 }
 
@@ -246,6 +261,26 @@ void sift_cpu_crossentropy_backward(float *dlogits, const float *probs,
 	}
 }
 
+/* one span of AdamW; each element on its own, in torch's order */
+HOT static void adamw_span(float *params, const float *grads, float *m,
+			   float *v, size_t n, float step_size, float bc2_sqrt,
+			   float wd, int decay, float beta2, float w1, float w2,
+			   float eps)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = grads[i];
+		float pp = params[i];
+		if (decay)
+			pp *= wd;
+		float mi = m[i] + w1 * (g - m[i]);	/* exp_avg.lerp_(grad, 1-beta1) */
+		float vi = v[i] * beta2 + w2 * g * g;
+		m[i] = mi;
+		v[i] = vi;
+		float denom = sqrtf(vi) / bc2_sqrt + eps;
+		params[i] = pp - step_size * (mi / denom);
+	}
+}
+
 void sift_cpu_adamw_update(float *params, const float *grads, float *m,
 			   float *v, size_t n, float lr, float beta1,
 			   float beta2, float eps, float weight_decay, int t)
@@ -263,15 +298,11 @@ void sift_cpu_adamw_update(float *params, const float *grads, float *m,
 	float wd = (float)(1.0 - (double)lr * (double)weight_decay);
 	float w1 = (float)(1.0 - b1), w2 = (float)(1.0 - b2);
 	int decay = weight_decay != 0.0f;
-	#pragma omp parallel for if (n > PAR_MIN)
-	for (size_t i = 0; i < n; i++) {
-		float g = grads[i];
-		float pp = params[i];
-		if (decay)
-			pp *= wd;
-		m[i] += w1 * (g - m[i]);	/* exp_avg.lerp_(grad, 1-beta1) */
-		v[i] = v[i] * beta2 + w2 * g * g;
-		float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-		params[i] = pp - step_size * (m[i] / denom);
+	size_t chunk = 16384, nch = (n + chunk - 1) / chunk;
+	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (size_t c = 0; c < nch; c++) {
+		size_t i0 = c * chunk, len = n - i0 < chunk ? n - i0 : chunk;
+		adamw_span(params + i0, grads + i0, m + i0, v + i0, len, step_size,
+			   bc2_sqrt, wd, decay, beta2, w1, w2, eps);
 	}
 }
