@@ -49,6 +49,7 @@ ${CXX:-g++} -o "$E/cuda-train" "$E/cuda-train.o" $(ls "$E"/obj/*.o | grep -v tes
 for d in cpu cuda; do
 	"$E/cuda-train" --device $d --steps ${STEPS:-6} --batch 3 --seq 24 --varlen --head token "$M" > "$E/train-$d.log"
 done
+"$E/cuda-train" --device cuda --precision bf16 --steps ${STEPS:-6} --batch 3 --seq 24 --varlen --head token "$M" > "$E/train-bf16.log"
 sed -n 's/^step \([0-9]*\) loss [^ ]* norm [^ ]*  (\([^ ]*\) \([^ ]*\))/\1 \2 \3/p' "$E/train-cpu.log" > "$E/cpu.curve"
 sed -n 's/^step \([0-9]*\) loss [^ ]* norm [^ ]*  (\([^ ]*\) \([^ ]*\))/\1 \2 \3/p' "$E/train-cuda.log" > "$E/cuda.curve"
 paste "$E/cuda.curve" "$E/cpu.curve" | awk '
@@ -56,4 +57,10 @@ paste "$E/cuda.curve" "$E/cpu.curve" | awk '
 	  e = $3 - $6; if (e < 0) e = -e; e /= $6; if (e > v) v = e
 	  printf "step %s loss cuda %s cpu %s  norm cuda %s cpu %s\n", $1, $2, $5, $3, $6; n++ }
 	END { printf "check-cuda-emu: %d training steps, max |loss diff| %.3g, max norm rel diff %.3g\n", n, w, v
-	      exit !(n > 0 && w <= 1e-4 && v <= 1e-3) }'
+	      exit !(n > 0 && w <= 1e-4 && v <= 1e-3) }' || exit 1
+sed -n 's/^step \([0-9]*\) loss [^ ]* norm [^ ]*  (\([^ ]*\) \([^ ]*\))/\1 \2 \3/p' "$E/train-bf16.log" > "$E/bf16.curve"
+paste "$E/bf16.curve" "$E/cpu.curve" | awk '
+	{ d = $2 - $5; if (d < 0) d = -d; if (d > w) w = d; n++
+	  printf "step %s loss bf16 %s cpu %s\n", $1, $2, $5 }
+	END { printf "check-cuda-emu: %d bf16 training steps, max |loss diff| %.3g (bound 5e-2)\n", n, w
+	      exit !(n > 0 && w <= 5e-2) }'
