@@ -176,9 +176,23 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
+	/* a token head has no pooler in transformers: a pooler that came with
+	 * the initial encoder is not saved (nor trained) */
 	struct bert_model view = *m;
 	view.params = (float *)model_params;
-	if (bert_save(&view, tmp, err, errlen) < 0)
+	struct bert_tensor *keep = malloc((size_t)m->ntensors * sizeof *keep);
+	if (!keep) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	view.ntensors = 0;
+	for (int i = 0; i < m->ntensors; i++)
+		if (m->head != BERT_HEAD_TOKEN || strncmp(m->tensors[i].name, "pooler.", 7))
+			keep[view.ntensors++] = m->tensors[i];
+	view.tensors = keep;
+	int rc = bert_save(&view, tmp, err, errlen);
+	free(keep);
+	if (rc < 0)
 		goto fail;
 	if (src_dir)
 		for (size_t i = 0; i < sizeof tok_files / sizeof *tok_files; i++) {

@@ -48,8 +48,13 @@ static int decays(const char *name)
 	return strstr(name, "LayerNorm") == NULL;
 }
 
-static int is_frozen(const char *name, const struct bert_train_opts *f)
+static int is_frozen(const char *name, const struct bert_train_opts *f,
+		     enum bert_head head)
 {
+	/* transformers' token head has no pooler: one loaded with the
+	 * encoder stays as it was (and is not saved) */
+	if (head == BERT_HEAD_TOKEN && !strncmp(name, "pooler.", 7))
+		return 1;
 	if (!strncmp(name, "embeddings.", 11))
 		return f->freeze_embeddings || f->freeze_layers > 0;
 	int l;
@@ -87,7 +92,8 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	}
 	for (int i = 0; i < m->ntensors; i++) {
 		t->decay[i] = (unsigned char)decays(m->tensors[i].name);
-		t->frozen[i] = (unsigned char)is_frozen(m->tensors[i].name, &o->freeze);
+		t->frozen[i] = (unsigned char)is_frozen(m->tensors[i].name, &o->freeze,
+							m->head);
 	}
 	return 0;
 }

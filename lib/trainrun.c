@@ -561,7 +561,18 @@ static int setup(struct run *r, struct sift_reader *rd)
 				sift_warn("%s", err);
 				return -1;
 			}
-			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
+			/* by name: the saved model may lack the pooler */
+			for (int i = 0; i < r->m.ntensors; i++) {
+				const struct bert_tensor *a = &r->m.tensors[i];
+				for (int j = 0; j < bm.ntensors; j++)
+					if (!strcmp(a->name, bm.tensors[j].name)) {
+						size_t ne = (size_t)a->shape[0] *
+							(a->ndim == 2 ? (size_t)a->shape[1] : 1);
+						memcpy(r->best + a->off, bm.params + bm.tensors[j].off,
+						       ne * sizeof(float));
+						break;
+					}
+			}
 			bert_free(&bm);
 		}
 	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
