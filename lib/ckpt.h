@@ -10,7 +10,8 @@
 /*
  * A checkpoint is a directory OUT_DIR holding
  *   model.safetensors, config.json     (bert_save: transformers' names,
- *                                        architectures, id2label/label2id)
+ *                                        architectures, id2label/label2id;
+ *                                        no pooler for a token head)
  *   vocab.txt, tokenizer_config.json,   copied from the initial model when
  *   tokenizer.json, special_tokens_map.json   it has them
  *   train_state.bin                     CKPT_STATE_NAME, below
