@@ -224,3 +224,18 @@ Try 'sift-train --help'." ]
 	run -1 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out $T/tok.b > /dev/full"
 	[ "$stderr" = "sift-train: stdout: write error: No space left on device" ]
 }
+
+@test "off a terminal a successful run writes nothing on stderr" {
+	run -0 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out $T/tok.b | sift-cat > /dev/null"
+	[ -z "$stderr" ]
+}
+
+@test "resuming without a checkpoint is an error naming the state file" {
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/none --resume $T/tok.b
+	[ "$stderr" = "sift-train: $T/none/train_state.bin: No such file or directory" ]
+}
+
+@test "a batches stream of another task is refused by --task" {
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out --task cls $T/tok.b
+	[ "$stderr" = "sift-train: $T/tok.b:1: the stream's task is 'ner', not 'cls'" ]
+}
