@@ -114,6 +114,10 @@ demo: deps
 bench: all
 	@sh bench/run.sh $(B)
 
+# the prepared checks for a machine with a GPU (see sift-cuda(7))
+check-gpu: all
+	@sh scripts/check-gpu.sh
+
 FUZZ_CC ?= clang
 fuzz:
 	@mkdir -p build-fuzz/corpus
@@ -131,7 +135,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all cuda-note deps model unit bats lint-man test check demo bench fuzz install clean
+.PHONY: all cuda-note deps model unit bats lint-man test check check-gpu demo bench fuzz install clean
 .SECONDARY:
 
 -include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/tests/*.d $(B)/kernels/*.d)
