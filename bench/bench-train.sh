@@ -25,10 +25,12 @@ sift-cat -j "$OUT/all.batches" |
 sift-cat -s "$OUT/train.jsonl" > "$OUT/train.batches" || exit 1
 
 opts="--lr 5e-5 --weight-decay 0.01 --seed 1"
+# sift-train waits passively unless told otherwise; the peer gets the same
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 /usr/bin/time -f "%M" -o "$OUT/sift.rss" \
 	sift-train -m "$MODEL" -o "$OUT/sift" $opts "$OUT/train.batches" > "$OUT/sift.log" || exit 1
 /usr/bin/time -f "%M" -o "$OUT/hf.rss" \
-	python3 bench/hf_train.py "$MODEL" "$OUT/train.jsonl" "$OUT/hf" $opts 2> "$OUT/hf.err" || {
+	python3 bench/hf_train.py "$MODEL" "$OUT/train.jsonl" "$OUT/hf" $opts > "$OUT/hf.out" 2> "$OUT/hf.err" || {
 	tail -3 "$OUT/hf.err"
 	exit 1
 }
