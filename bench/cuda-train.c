@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "adamw.h"	/* defines: grad_norm, grad_clip (host memory) */
+#include "adamw.h"	/* defines: grad_norm, grad_clip (through the backend) */
 #include "backend.h"
 #include "bert.h"
 #include "bert_bwd.h"
@@ -14,7 +14,7 @@
 #include "rng.h"
 #include "stream.h"	/* defines: sift_setprog, sift_die, exit statuses */
 #ifdef SIFT_CUDA
-#include "../kernels/backend_cuda.h"	/* defines: sift_cuda_sumsq, sift_cuda_scale */
+#include "../kernels/backend_cuda.h"	/* defines: sift_cuda_set_precision, sift_cuda_describe */
 #endif
 
 /*
@@ -193,24 +193,10 @@ int main(int argc, char **argv)
 		if (bert_backward(&m, &bb, &a, dtg, count, 1.0f, &g, &fo, 1, dseed) < 0)
 			sift_die(SIFT_EXIT_DATA, "out of memory for the backward pass");
 		/* global norm, clipping at 1 (torch's clip_grad_norm_), AdamW */
-		double norm;
 		float *gp = g.buf;
 		size_t n = m.nparams;
-		if (dev == SIFT_DEVICE_CPU)
-			norm = grad_norm(&gp, &n, 1);
-#ifdef SIFT_CUDA
-		else
-			norm = sqrt(sift_cuda_sumsq(g.buf, n));
-#endif
-		float coef = (float)1.0 / (float)(norm + 1e-6);
-		if (coef < 1.0f) {
-			if (dev == SIFT_DEVICE_CPU)
-				grad_clip(&gp, &n, 1, norm, 1.0f);
-#ifdef SIFT_CUDA
-			else
-				sift_cuda_scale(g.buf, n, coef);
-#endif
-		}
+		double norm = grad_norm(be, &gp, &n, 1);
+		grad_clip(be, &gp, &n, 1, norm, 1.0f);
 		for (int i = 0; i < m.ntensors; i++) {
 			const struct bert_tensor *bt = &m.tensors[i];
 			size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <cblas.h>	/* defines: openblas_set_num_threads */
 
+#include "backend.h"	/* defines: sift_backend_get */
+#include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
 #include "stream.h"
 #include "trainrun.h"	/* defines: train_run, struct run_cfg */
 
@@ -16,7 +18,8 @@ static const char usage[] =
 	" [--dropout p] [--attn-dropout p] [--seed n] [--task ner|cls|pair]"
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
-	" [--max-steps n] [--save-every n] [--stop-after n] [--resume] [file]\n";
+	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
+	" [--device dev] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
 	"Fine-tune a BERT encoder with a token or sequence classification head\n"
@@ -48,6 +51,8 @@ static const char help[] =
 	"      --save-every N     checkpoint every N steps\n"
 	"      --stop-after N     checkpoint and stop after N steps\n"
 	"      --resume           continue from the checkpoint in DIR\n"
+	"      --device D         auto, cpu (default) or cuda\n"
+	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force            write the log stream even to a terminal\n"
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
@@ -74,6 +79,7 @@ enum {
 	O_ACCUM, O_DROPOUT, O_ADROPOUT, O_SEED, O_TASK, O_FREEZE_EMB,
 	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
+	O_DEVICE, O_PRECISION,
 };
 
 static const struct option longopts[] = {
@@ -101,6 +107,8 @@ static const struct option longopts[] = {
 	{ "save-every", required_argument, 0, O_SAVE_EVERY },
 	{ "stop-after", required_argument, 0, O_STOP_AFTER },
 	{ "resume", no_argument, 0, O_RESUME },
+	{ "device", required_argument, 0, O_DEVICE },
+	{ "precision", required_argument, 0, O_PRECISION },
 	{ "force", no_argument, 0, 'f' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, O_VERSION },
@@ -126,6 +134,8 @@ int main(int argc, char **argv)
 	train_opts_default(&c.o);
 	c.dropout = c.attn_dropout = -1.0f;
 	c.input = "-";
+	enum sift_device_req req = SIFT_DEVICE_CPU, dev;
+	enum sift_precision prec = SIFT_PREC_FP32;
 	double v;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "m:o:fh", longopts, NULL)) != -1) {
@@ -137,6 +147,14 @@ int main(int argc, char **argv)
 		case O_FREEZE_EMB: c.o.freeze.freeze_embeddings = 1; break;
 		case O_RESUME: c.resume = 1; break;
 		case O_DEV: c.dev = optarg; break;
+		case O_DEVICE:
+			if (sift_device_parse(optarg, &req))
+				return misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
+			break;
+		case O_PRECISION:
+			if (sift_precision_parse(optarg, &prec))
+				return misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
+			break;
 		case O_TASK:
 			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
 				return misuse("--task: '%s' is not ner, cls or pair", optarg);
@@ -230,6 +248,18 @@ int main(int argc, char **argv)
 		return misuse("extra operand '%s'", argv[optind + 1]);
 	if (optind < argc)
 		c.input = argv[optind];
+	char err[256];
+	if (sift_device_resolve(req, &dev, err, sizeof err)) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	if (sift_device_set_precision(dev, prec, err, sizeof err))
+		return misuse("%s", err);
+	c.be = sift_backend_get(sift_device_name(dev));
+	if (!c.be) {
+		sift_warn("%s: backend not built in", sift_device_name(dev));
+		return SIFT_EXIT_DATA;
+	}
 	/* one pool of threads: the matrix products split their rows over
 	 * the OpenMP threads, so OpenBLAS's own would only spin against them */
 	openblas_set_num_threads(1);

@@ -47,7 +47,8 @@ static void cu_sync(void)
 	CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-// every slot below is filled
+// every slot below is filled, the gradient norm and clipping (sumsq,
+// scale) included
 static int cu_supports_op(enum sift_op op)
 {
 	return (unsigned)op < SIFT_OP_COUNT;
@@ -93,4 +94,6 @@ struct sift_backend sift_backend_cuda = {
 	.scatter_rows_backward = cuda_scatter_rows_backward,
 	.crossentropy_backward = cuda_crossentropy_backward,
 	.adamw_update = cuda_adamw_update,
+	.sumsq = sift_cuda_sumsq,
+	.scale = sift_cuda_scale,
 };

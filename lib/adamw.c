@@ -5,7 +5,8 @@
 #include "adamw.h"
 #include "stream.h"	/* defines: sift_xcalloc */
 
-void adamw_init(struct adamw *o, size_t n, float weight_decay)
+int adamw_init(struct adamw *o, const struct sift_backend *be, size_t n,
+	       float weight_decay)
 {
 	o->beta1 = 0.9f;
 	o->beta2 = 0.999f;
@@ -13,14 +14,25 @@ void adamw_init(struct adamw *o, size_t n, float weight_decay)
 	o->weight_decay = weight_decay;
 	o->t = 0;
 	o->n = n;
-	o->m = sift_xcalloc(n ? n : 1, sizeof *o->m);
-	o->v = sift_xcalloc(n ? n : 1, sizeof *o->v);
+	o->be = be;
+	/* be->alloc zeroes */
+	o->m = be->alloc((n ? n : 1) * sizeof *o->m);
+	o->v = be->alloc((n ? n : 1) * sizeof *o->v);
+	if (!o->m || !o->v) {
+		adamw_free(o);
+		return -1;
+	}
+	return 0;
 }
 
 void adamw_free(struct adamw *o)
 {
-	free(o->m);
-	free(o->v);
+	if (o->be) {
+		if (o->m)
+			o->be->free(o->m);
+		if (o->v)
+			o->be->free(o->v);
+	}
 	o->m = o->v = NULL;
 }
 
@@ -64,27 +76,44 @@ HOT static void scale_span(float *g, size_t n, float c)
 		g[i] *= c;
 }
 
-double grad_norm(float *const *grads, const size_t *lens, int nspans)
+/* the chunks of 16384 floats are summed in parallel, then in order */
+double sift_cpu_sumsq(const float *x, size_t n)
+{
+	size_t nch = (n + CHUNK - 1) / CHUNK;
+	double *part = sift_xcalloc(nch ? nch : 1, sizeof *part);
+	#pragma omp parallel for if (nch > 1)
+	for (size_t c = 0; c < nch; c++) {
+		size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
+		part[c] = sumsq(x + c * CHUNK, end - c * CHUNK);
+	}
+	double s = 0.0;
+	for (size_t c = 0; c < nch; c++)
+		s += part[c];
+	free(part);
+	return s;
+}
+
+void sift_cpu_scale(float *x, size_t n, float s)
+{
+	size_t nch = (n + CHUNK - 1) / CHUNK;
+	#pragma omp parallel for if (nch > 1)
+	for (size_t c = 0; c < nch; c++) {
+		size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
+		scale_span(x + c * CHUNK, end - c * CHUNK, s);
+	}
+}
+
+double grad_norm(const struct sift_backend *be, float *const *grads,
+		 const size_t *lens, int nspans)
 {
 	double total = 0.0;
-	for (int s = 0; s < nspans; s++) {
-		const float *g = grads[s];
-		size_t nch = (lens[s] + CHUNK - 1) / CHUNK;
-		double *part = sift_xcalloc(nch ? nch : 1, sizeof *part);
-		#pragma omp parallel for if (nch > 1)
-		for (size_t c = 0; c < nch; c++) {
-			size_t end = (c + 1) * CHUNK < lens[s] ? (c + 1) * CHUNK : lens[s];
-			part[c] = sumsq(g + c * CHUNK, end - c * CHUNK);
-		}
-		for (size_t c = 0; c < nch; c++)
-			total += part[c];
-		free(part);
-	}
+	for (int s = 0; s < nspans; s++)
+		total += be->sumsq(grads[s], lens[s]);
 	return sqrt(total);
 }
 
-void grad_clip(float *const *grads, const size_t *lens, int nspans,
-	       double norm, float max_norm)
+void grad_clip(const struct sift_backend *be, float *const *grads,
+	       const size_t *lens, int nspans, double norm, float max_norm)
 {
 	if (max_norm <= 0.0f)
 		return;
@@ -92,13 +121,6 @@ void grad_clip(float *const *grads, const size_t *lens, int nspans,
 	float coef = (float)max_norm / (float)(norm + 1e-6);
 	if (coef >= 1.0f)
 		return;
-	for (int s = 0; s < nspans; s++) {
-		float *g = grads[s];
-		size_t nch = (lens[s] + CHUNK - 1) / CHUNK;
-		#pragma omp parallel for if (nch > 1)
-		for (size_t c = 0; c < nch; c++) {
-			size_t end = (c + 1) * CHUNK < lens[s] ? (c + 1) * CHUNK : lens[s];
-			scale_span(g + c * CHUNK, end - c * CHUNK, coef);
-		}
-	}
+	for (int s = 0; s < nspans; s++)
+		be->scale(grads[s], lens[s], coef);
 }

@@ -11,11 +11,14 @@ struct adamw {
 	float beta1, beta2, eps, weight_decay;
 	int64_t t;		/* steps taken */
 	size_t n;		/* number of parameters */
+	const struct sift_backend *be;	/* whose memory m and v are in */
 	float *m, *v;		/* first and second moments (n), owned */
 };
 
-/* torch's defaults: betas (0.9, 0.999), eps 1e-8 */
-void adamw_init(struct adamw *o, size_t n, float weight_decay);
+/* torch's defaults: betas (0.9, 0.999), eps 1e-8; m and v zeroed in be's
+ * memory.  0, or -1 when out of memory */
+int adamw_init(struct adamw *o, const struct sift_backend *be, size_t n,
+	       float weight_decay);
 void adamw_free(struct adamw *o);
 
 /* begins a step: t += 1 (call once, before the spans of the step) */
@@ -32,13 +35,20 @@ void adamw_update(struct adamw *o, const struct sift_backend *be,
 		  float lr, int decay);
 
 /*
- * torch.nn.utils.clip_grad_norm_: grad_norm() is the global L2 norm of
- * the spans (a deterministic sum in fixed chunks, whatever the number of
+ * torch.nn.utils.clip_grad_norm_ over spans in be's memory: grad_norm()
+ * is the global L2 norm, sqrt of the sum over spans of be->sumsq (on the
+ * CPU a deterministic sum in fixed chunks, whatever the number of
  * threads); grad_clip() multiplies every gradient by
- * max_norm / (norm + 1e-6) when that is below 1 (max_norm <= 0: never).
+ * max_norm / (norm + 1e-6) with be->scale when that is below 1
+ * (max_norm <= 0: never).
  */
-double grad_norm(float *const *grads, const size_t *lens, int nspans);
-void grad_clip(float *const *grads, const size_t *lens, int nspans,
-	       double norm, float max_norm);
+double grad_norm(const struct sift_backend *be, float *const *grads,
+		 const size_t *lens, int nspans);
+void grad_clip(const struct sift_backend *be, float *const *grads,
+	       const size_t *lens, int nspans, double norm, float max_norm);
+
+/* the CPU backend's sumsq and scale slots (host memory): x is (n) */
+double sift_cpu_sumsq(const float *x, size_t n);
+void sift_cpu_scale(float *x, size_t n, float s);
 
 #endif

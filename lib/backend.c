@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "adamw.h"	/* defines: sift_cpu_sumsq, sift_cpu_scale */
 #include "ops_bwd.h"	/* defines: sift_cpu_*_backward, sift_cpu_adamw_update */
 
 static void *cpu_alloc(size_t bytes)
@@ -63,6 +64,9 @@ struct sift_backend sift_backend_cpu = {
 	.scatter_rows_backward = sift_cpu_scatter_rows_backward,
 	.crossentropy_backward = sift_cpu_crossentropy_backward,
 	.adamw_update = sift_cpu_adamw_update,
+	/* gradient norm and clipping: lib/adamw.c */
+	.sumsq = sift_cpu_sumsq,
+	.scale = sift_cpu_scale,
 };
 
 /* a slot of the table by op, for supports_op */
@@ -89,6 +93,8 @@ static const void *slot(const struct sift_backend *be, enum sift_op op)
 	case SIFT_OP_SCATTER_ROWS_BWD: return (const void *)be->scatter_rows_backward;
 	case SIFT_OP_CROSSENTROPY_BWD: return (const void *)be->crossentropy_backward;
 	case SIFT_OP_ADAMW: return (const void *)be->adamw_update;
+	case SIFT_OP_SUMSQ: return (const void *)be->sumsq;
+	case SIFT_OP_SCALE: return (const void *)be->scale;
 	case SIFT_OP_COUNT: break;
 	}
 	return NULL;
@@ -109,7 +115,7 @@ const char *sift_op_name(enum sift_op op)
 		"embed_backward", "matmul_backward", "layernorm_backward",
 		"gelu_backward", "tanh_backward", "attention_backward",
 		"scatter_rows_backward", "crossentropy_backward",
-		"adamw_update",
+		"adamw_update", "sumsq", "scale",
 	};
 	return (unsigned)op < SIFT_OP_COUNT ? names[op] : "unknown";
 }

@@ -76,6 +76,8 @@ enum sift_op {
 	SIFT_OP_SCATTER_ROWS_BWD,
 	SIFT_OP_CROSSENTROPY_BWD,
 	SIFT_OP_ADAMW,
+	SIFT_OP_SUMSQ,
+	SIFT_OP_SCALE,
 	SIFT_OP_COUNT
 };
 
@@ -226,6 +228,14 @@ struct sift_backend {
 	void (*adamw_update)(float *params, const float *grads, float *m,
 			     float *v, size_t n, float lr, float beta1,
 			     float beta2, float eps, float weight_decay, int t);
+
+	/* the sum of squares of x, in double, in an order fixed by n alone
+	 * (not by the thread count): a span's share of the squared global
+	 * gradient norm.  x is (n) */
+	double (*sumsq)(const float *x, size_t n);
+
+	/* x *= s: gradient clipping.  x is (n) */
+	void (*scale)(float *x, size_t n, float s);
 };
 
 /* where example b's attention block starts in att: NH * sum over

@@ -83,7 +83,11 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	}
 	bert_grads_zero(&t->g, m);
 	bert_acts_init(&t->a);
-	adamw_init(&t->opt, m->nparams, o->weight_decay);
+	if (adamw_init(&t->opt, m->be, m->nparams, o->weight_decay) < 0) {
+		snprintf(err, errlen, "out of memory for the optimizer state on %s",
+			 m->be->name);
+		return -1;
+	}
 	t->decay = calloc((size_t)m->ntensors, 1);
 	t->frozen = calloc((size_t)m->ntensors, 1);
 	if (!t->decay || !t->frozen) {
@@ -107,6 +111,9 @@ void trainer_free(struct trainer *t)
 	bert_batch_free(&t->bb);
 	adamw_free(&t->opt);
 	free(t->targets);
+	if (t->dtargets)
+		t->m->be->free(t->dtargets);
+	free(t->hlogits);
 	free(t->decay);
 	free(t->frozen);
 	memset(t, 0, sizeof *t);
@@ -115,6 +122,50 @@ void trainer_free(struct trainer *t)
 uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos)
 {
 	return sift_hash64(t->o.seed ^ 0x5eedd70b0a7dULL, (uint64_t)pos);
+}
+
+/* the logits of a in host memory: a itself on the CPU, else a copy of
+ * a with logits downloaded into *buf (grown to M*L floats); NULL when
+ * out of memory.  M is (M,L) of the head's logits */
+static const struct bert_acts *host_logits(const struct bert_model *m,
+					   const struct bert_acts *a,
+					   struct bert_acts *tmp, float **buf,
+					   size_t *cap, int M)
+{
+	if (m->be == &sift_backend_cpu)
+		return a;
+	size_t n = (size_t)M * (size_t)m->nlabels;
+	if (n > *cap) {
+		free(*buf);
+		*buf = malloc(n * sizeof **buf);
+		*cap = *buf ? n : 0;
+		if (!*buf)
+			return NULL;
+	}
+	m->be->download(*buf, a->logits, n * sizeof **buf);
+	*tmp = *a;
+	tmp->logits = *buf;
+	return tmp;
+}
+
+/* targets (M, host) in the backend's memory: themselves on the CPU, else
+ * a copy in *dbuf (grown); NULL when out of memory */
+static const int32_t *device_targets(const struct bert_model *m,
+				     const int32_t *targets, int32_t **dbuf,
+				     size_t *cap, int M)
+{
+	if (m->be == &sift_backend_cpu)
+		return targets;
+	if ((size_t)M > *cap) {
+		if (*dbuf)
+			m->be->free(*dbuf);
+		*dbuf = m->be->alloc((size_t)M * sizeof **dbuf);
+		*cap = *dbuf ? (size_t)M : 0;
+		if (!*dbuf)
+			return NULL;
+	}
+	m->be->upload(*dbuf, targets, (size_t)M * sizeof **dbuf);
+	return *dbuf;
 }
 
 static int pack(struct trainer *t, const int32_t *ids, const int32_t *type_ids,
@@ -160,11 +211,20 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 				 t->targets[i], t->m->nlabels - 1);
 			return -1;
 		}
-	double l = bert_loss(t->m, &t->a, t->targets, &count);
+	struct bert_acts ha;
+	const struct bert_acts *hp = host_logits(t->m, &t->a, &ha, &t->hlogits,
+						 &t->cap_hlogits, M);
+	const int32_t *dt = device_targets(t->m, t->targets, &t->dtargets,
+					   &t->cap_dtargets, M);
+	if (!hp || !dt) {
+		snprintf(err, errlen, "out of memory for the loss");
+		return -1;
+	}
+	double l = bert_loss(t->m, hp, t->targets, &count);
 	*loss = l;
 	if (!isfinite(l))
 		return 1;
-	if (bert_backward(t->m, &t->bb, &t->a, t->targets, count,
+	if (bert_backward(t->m, &t->bb, &t->a, dt, count,
 			  1.0f / (float)t->o.accum, &t->g, &t->o.freeze, 1,
 			  seed) < 0) {
 		snprintf(err, errlen, "out of memory for the backward pass");
@@ -197,7 +257,7 @@ int trainer_step(struct trainer *t)
 		len[k] = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
 		k++;
 	}
-	double norm = grad_norm(g, len, k);
+	double norm = grad_norm(m->be, g, len, k);
 	t->last_norm = norm;
 	t->last_loss = t->micro ? t->group_loss / t->micro : 0.0;
 	t->last_tokens = t->group_tokens;
@@ -206,7 +266,7 @@ int trainer_step(struct trainer *t)
 		free(len);
 		return 1;
 	}
-	grad_clip(g, len, k, norm, t->o.max_grad_norm);
+	grad_clip(m->be, g, len, k, norm, t->o.max_grad_norm);
 	free(g);
 	free(len);
 	double lr = sched_lr(&t->sched, t->step);
@@ -239,6 +299,8 @@ struct dev_eval {
 	long count;
 	int32_t *targets, *pred, *g1, *p1;
 	size_t cap;
+	float *hlogits;		/* host copy of the logits off the CPU */
+	size_t cap_hlogits;
 };
 
 struct dev_eval *dev_new(const struct bert_model *m)
@@ -289,11 +351,18 @@ int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
 			return -1;
 		}
 	int cnt = 0;
-	double l = bert_loss(m, a, d->targets, &cnt);
+	struct bert_acts ha;
+	const struct bert_acts *hp = host_logits(m, a, &ha, &d->hlogits,
+						 &d->cap_hlogits, M);
+	if (!hp) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	double l = bert_loss(m, hp, d->targets, &cnt);
 	d->loss += l * cnt;
 	d->count += cnt;
 	for (int i = 0; i < M; i++) {
-		const float *x = a->logits + (size_t)i * L;
+		const float *x = hp->logits + (size_t)i * L;
 		int best = 0;
 		for (int j = 1; j < L; j++)
 			if (x[j] > x[best])
@@ -340,5 +409,6 @@ void dev_finish(struct dev_eval *d, struct dev_scores *s)
 		sift_cls_free(&d->cm);
 	}
 	free(d->targets); free(d->pred); free(d->g1); free(d->p1);
+	free(d->hlogits);
 	free(d);
 }

@@ -39,6 +39,11 @@ struct trainer {
 	struct adamw opt;
 	int32_t *targets;	/* packed targets of the current micro-batch */
 	size_t cap_targets;
+	/* device memory (bert_upload's backend) off the CPU: a copy of the
+	 * targets there, and a host copy of the logits for the loss */
+	int32_t *dtargets;
+	float *hlogits;
+	size_t cap_dtargets, cap_hlogits;
 	unsigned char *decay;	/* per tensor: weight decay applies */
 	unsigned char *frozen;	/* per tensor: not trained */
 	/* progress, all saved in the training state */

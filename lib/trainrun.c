@@ -150,6 +150,8 @@ struct run {
 	int64_t total;		/* the schedule's total steps */
 	int64_t last_eval;	/* step of the last dev score, -1 none */
 	int64_t tokens;		/* real tokens trained on by this process */
+	float *hm, *hv;		/* host copies of AdamW's moments when they
+				 * live on a device (NULL on the CPU) */
 	struct bert_acts da;	/* dev activations */
 	struct bert_batch dbb;
 	const char *src_dir;	/* tokenizer files come from here */
@@ -179,10 +181,41 @@ static void progress(struct run *r, int final)
 		fputc('\n', stderr);
 }
 
+/* the AdamW moments in host memory: the trainer's own on the CPU, else
+ * the host copies (allocated once); NULL pointers when out of memory */
+static void host_moments(struct run *r, float **m, float **v)
+{
+	if (r->m.be == &sift_backend_cpu) {
+		*m = r->t.opt.m;
+		*v = r->t.opt.v;
+		return;
+	}
+	if (!r->hm)
+		r->hm = malloc(r->m.nparams * sizeof(float));
+	if (!r->hv)
+		r->hv = malloc(r->m.nparams * sizeof(float));
+	*m = r->hm;
+	*v = r->hv;
+}
+
 static int save(struct run *r)
 {
 	char err[512];
 	struct ckpt_state *s = &r->st;
+	/* the parameters and moments from the device (on the CPU params is
+	 * dparams and the copy is none) */
+	float *hm, *hv;
+	size_t bytes = r->m.nparams * sizeof(float);
+	host_moments(r, &hm, &hv);
+	if (!hm || !hv) {
+		sift_warn("out of memory for the checkpoint");
+		return -1;
+	}
+	r->m.be->download(r->m.params, r->m.dparams, bytes);
+	if (hm != r->t.opt.m) {
+		r->m.be->download(hm, r->t.opt.m, bytes);
+		r->m.be->download(hv, r->t.opt.v, bytes);
+	}
 	s->step = r->t.step;
 	s->pos = r->t.pos;
 	s->adam_t = r->t.opt.t;
@@ -191,7 +224,7 @@ static int save(struct run *r)
 	double el0 = s->elapsed;
 	s->elapsed = elapsed(r);
 	int rc = ckpt_save(r->c->out_dir, &r->m, r->best ? r->best : r->m.params,
-			   r->src_dir, s, r->m.params, r->t.opt.m, r->t.opt.v,
+			   r->src_dir, s, r->m.params, hm, hv,
 			   r->m.nparams, err, sizeof err);
 	s->elapsed = el0;
 	if (rc < 0) {
@@ -396,7 +429,7 @@ static int dev_round(struct run *r)
 		r->st.best_metric = v;
 		r->st.best_step = r->t.step;
 		r->st.bad_evals = 0;
-		memcpy(r->best, r->m.params, r->m.nparams * sizeof(float));
+		r->m.be->download(r->best, r->m.dparams, r->m.nparams * sizeof(float));
 	} else {
 		r->st.bad_evals++;
 	}
@@ -523,7 +556,11 @@ static int setup(struct run *r, struct sift_reader *rd)
 		r->m.cfg.hidden_dropout = c->dropout;
 	if (c->attn_dropout >= 0)
 		r->m.cfg.attn_dropout = c->attn_dropout;
-	bert_upload(&r->m, &sift_backend_cpu);
+	const struct sift_backend *be = c->be ? c->be : &sift_backend_cpu;
+	if (bert_upload(&r->m, be) < 0) {
+		sift_warn("out of memory for the parameters on %s", be->name);
+		return -1;
+	}
 	if (trainer_init(&r->t, &r->m, &c->o, r->total, err, sizeof err) < 0) {
 		sift_warn("%s", err);
 		return -1;
@@ -540,10 +577,23 @@ static int setup(struct run *r, struct sift_reader *rd)
 		memcpy(r->best, r->m.params, r->m.nparams * sizeof(float));
 	}
 	if (c->resume) {
-		if (ckpt_load_state(c->out_dir, &r->st, r->m.params, r->t.opt.m,
-				    r->t.opt.v, r->m.nparams, err, sizeof err) < 0) {
+		float *hm, *hv;
+		size_t bytes = r->m.nparams * sizeof(float);
+		host_moments(r, &hm, &hv);
+		if (!hm || !hv) {
+			sift_warn("out of memory");
+			return -1;
+		}
+		if (ckpt_load_state(c->out_dir, &r->st, r->m.params, hm, hv,
+				    r->m.nparams, err, sizeof err) < 0) {
 			sift_warn("%s", err);
 			return -1;
+		}
+		/* onto the device (nothing to copy on the CPU) */
+		be->upload(r->m.dparams, r->m.params, bytes);
+		if (hm != r->t.opt.m) {
+			be->upload(r->t.opt.m, hm, bytes);
+			be->upload(r->t.opt.v, hv, bytes);
 		}
 		if ((uint64_t)r->st.seed != c->o.seed || r->st.total_steps != r->total) {
 			sift_warn("%s: saved with another seed or step total; resume with the same options and stream",
@@ -721,6 +771,8 @@ out:
 	bert_acts_free(&r.da);
 	bert_batch_free(&r.dbb);
 	free(r.best);
+	free(r.hm);
+	free(r.hv);
 	if (r.m.params)
 		bert_free(&r.m);
 	return status;

@@ -27,6 +27,8 @@ struct run_cfg {
 				 * better dev score */
 	int resume;		/* continue from out_dir's training state */
 	int force;		/* write the log stream even to a terminal */
+	const struct sift_backend *be;	/* where the ops run (--device);
+				 * NULL: the CPU */
 };
 
 /* runs it; returns the exit status (diagnostics already printed) */
