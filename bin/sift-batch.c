@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "batch.h"	/* defines: sift_batch_run */
+#include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -33,31 +34,6 @@ static const char help[] =
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
 
-static int misuse(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sift-batch: ");
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'sift-batch --help'.\n", stderr);
-	return SIFT_EXIT_USAGE;
-}
-
-/* an integer option in [lo, hi]; -1 on misuse (reported) */
-static int int_opt(const char *name, const char *s, int64_t lo, int64_t hi,
-		   int64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	if (*s == 0 || *end || errno || *v < lo || *v > hi) {
-		fprintf(stderr, "sift-batch: %s: expected an integer from %" PRId64
-			" to %" PRId64 ", got '%s'\nTry 'sift-batch --help'.\n",
-			name, lo, hi, s);
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -75,7 +51,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sift_batch_opts o = { .batch_size = 32, .pool = 100 };
-	int64_t v, pad = -1, epochs = 1;
+	long long v, epochs = 1;
+	int64_t pad = -1;
 	int c, force = 0;
 	char *end;
 
@@ -84,12 +61,12 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":b:t:se:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (int_opt("--batch-size", optarg, 1, 1 << 20, &v) < 0)
+			if (sift_int_opt("--batch-size", optarg, 1, 1 << 20, &v) < 0)
 				return SIFT_EXIT_USAGE;
 			o.batch_size = (int)v;
 			break;
 		case 't':
-			if (int_opt("--max-tokens", optarg, 1, INT32_MAX, &v) < 0)
+			if (sift_int_opt("--max-tokens", optarg, 1, INT32_MAX, &v) < 0)
 				return SIFT_EXIT_USAGE;
 			o.max_tokens = v;
 			break;
@@ -100,43 +77,41 @@ int main(int argc, char **argv)
 			errno = 0;
 			o.seed = strtoull(optarg, &end, 10);
 			if (!*optarg || *end || errno || strchr(optarg, '-'))
-				return misuse("--seed: expected an integer from 0 to "
+				return sift_misuse("--seed: expected an integer from 0 to "
 					      "18446744073709551615, got '%s'", optarg);
 			break;
 		case 'P':
-			if (int_opt("--pool", optarg, 0, 1 << 20, &v) < 0)
+			if (sift_int_opt("--pool", optarg, 0, 1 << 20, &v) < 0)
 				return SIFT_EXIT_USAGE;
 			o.pool = (int)v;
 			break;
 		case 'e':
-			if (int_opt("--epochs", optarg, 1, 1 << 20, &epochs) < 0)
+			if (sift_int_opt("--epochs", optarg, 1, 1 << 20, &epochs) < 0)
 				return SIFT_EXIT_USAGE;
 			break;
 		case 'd':
 			o.drop_last = 1;
 			break;
 		case 'p':
-			if (int_opt("--pad-id", optarg, 0, INT32_MAX, &pad) < 0)
+			if (sift_int_opt("--pad-id", optarg, 0, INT32_MAX, &v) < 0)
 				return SIFT_EXIT_USAGE;
+			pad = v;
 			break;
 		case 'f':
 			force = 1;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case 'V':
-			printf("sift-batch %s\n", SIFT_VERSION);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		case ':':
-			return misuse("option '%s' needs a value", argv[optind - 1]);
+			return sift_misuse("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return misuse("unknown option '%s'", argv[optind - 1]);
+			return sift_misuse("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (argc - optind > 1)
-		return misuse("one input file at most, got '%s' too", argv[optind + 1]);
+		return sift_misuse("one input file at most, got '%s' too", argv[optind + 1]);
 
 	const char *file = optind < argc ? argv[optind] : "-";
 	int fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "msgjson.h"
+#include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -54,12 +55,9 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case 'V':
-			printf("sift-cat %s\n", SIFT_VERSION);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		default:
 			fputs("Try 'sift-cat --help'.\n", stderr);
 			return SIFT_EXIT_USAGE;

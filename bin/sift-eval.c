@@ -8,6 +8,7 @@
 
 #include "report.h"	/* defines: report_eval_ner, report_eval_cls */
 #include "reportmetrics.h"	/* defines: sift_pack_ner_metrics */
+#include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -24,14 +25,6 @@ static const char help[] =
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
-
-static int misuse(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sift-eval: ");
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'sift-eval --help'.\n", stderr);
-	return SIFT_EXIT_USAGE;
-}
 
 int main(int argc, char **argv)
 {
@@ -52,31 +45,28 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			if (sift_ner_parse_scheme(optarg, &scheme) < 0)
-				return misuse("--scheme: expected iob1, iob2 or iobes, got '%s'", optarg);
+				return sift_misuse("--scheme: expected iob1, iob2 or iobes, got '%s'", optarg);
 			break;
 		case 'm':
 			if (sift_ner_parse_mode(optarg, &mode) < 0)
-				return misuse("--mode: expected conlleval or strict, got '%s'", optarg);
+				return sift_misuse("--mode: expected conlleval or strict, got '%s'", optarg);
 			break;
 		case 'f':
 			force = 1;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case 'V':
-			printf("sift-eval %s\n", SIFT_VERSION);
-			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		default:
 			fputs("Try 'sift-eval --help'.\n", stderr);
 			return SIFT_EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1)
-		return misuse("expected at most one file, got '%s'", argv[optind + 1]);
+		return sift_misuse("expected at most one file, got '%s'", argv[optind + 1]);
 	if (mode == SIFT_MODE_STRICT && scheme == SIFT_SCHEME_IOB1)
-		return misuse("--mode strict: needs --scheme iob2 or iobes, got '%s'", "iob1");
+		return sift_misuse("--mode strict: needs --scheme iob2 or iobes, got '%s'", "iob1");
 
 	const char *name = optind < argc ? argv[optind] : "-";
 	int fd = 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "report.h"	/* defines: report_metrics, report_log, report_predictions */
+#include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -35,14 +36,6 @@ static const char help[] =
 	"  -n, --min-count N   alert only for groups of at least N predictions (1)\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
-
-static int misuse(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sift-report: ");
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'sift-report --help'.\n", stderr);
-	return SIFT_EXIT_USAGE;
-}
 
 int main(int argc, char **argv)
 {
@@ -79,12 +72,12 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "csv"))
 				o.format = REPORT_CSV;
 			else
-				return misuse("--format: expected text, markdown, json or csv, got '%s'", optarg);
+				return sift_misuse("--format: expected text, markdown, json or csv, got '%s'", optarg);
 			break;
 		case 'd':
 			o.digits = (int)strtol(optarg, &end, 10);
 			if (*end || end == optarg || o.digits < 0 || o.digits > 17)
-				return misuse("--digits: expected 0 to 17, got '%s'", optarg);
+				return sift_misuse("--digits: expected 0 to 17, got '%s'", optarg);
 			break;
 		case 'p':
 			o.plot = optarg;
@@ -97,37 +90,34 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			if ((o.window = report_parse_window(optarg)) < 0)
-				return misuse("--window: expected a duration such as 1h or 1d, got '%s'", optarg);
+				return sift_misuse("--window: expected a duration such as 1h or 1d, got '%s'", optarg);
 			break;
 		case 't':
 			o.by_topic = 1;
 			break;
 		case 'a':
 			if (o.nalerts == 64)
-				return misuse("--alert: at most 64 rules, got '%s'", optarg);
+				return sift_misuse("--alert: at most 64 rules, got '%s'", optarg);
 			if (report_parse_alert(optarg, &o.alerts[o.nalerts]) < 0)
-				return misuse("--alert: expected LABEL>SHARE such as negative>0.4, got '%s'", optarg);
+				return sift_misuse("--alert: expected LABEL>SHARE such as negative>0.4, got '%s'", optarg);
 			o.nalerts++;
 			break;
 		case 'n':
 			o.min_count = strtol(optarg, &end, 10);
 			if (*end || end == optarg || o.min_count < 1)
-				return misuse("--min-count: expected a positive integer, got '%s'", optarg);
+				return sift_misuse("--min-count: expected a positive integer, got '%s'", optarg);
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case 'V':
-			printf("sift-report %s\n", SIFT_VERSION);
-			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		default:
 			fputs("Try 'sift-report --help'.\n", stderr);
 			return SIFT_EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1)
-		return misuse("expected at most one file, got '%s'", argv[optind + 1]);
+		return sift_misuse("expected at most one file, got '%s'", argv[optind + 1]);
 
 	const char *name = optind < argc ? argv[optind] : "-";
 	int fd = 0;

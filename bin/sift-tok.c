@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "stream.h"
 #include "tokrun.h"	/* defines: sift_tokrun */
 
@@ -56,24 +57,13 @@ static const char help[] =
 	"  -h, --help            this help\n"
 	"      --version         the version\n";
 
-static int misuse(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sift-tok: ");
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'sift-tok --help'.\n", stderr);
-	return SIFT_EXIT_USAGE;
-}
-
+/* an int option in [lo, hi]; -1 after a misuse message */
 static int int_opt(const char *name, const char *s, long lo, long hi, int *v)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(s, &end, 10);
-	if (*s == 0 || *end || errno || x < lo || x > hi) {
-		fprintf(stderr, "sift-tok: %s: expected an integer from %ld to %ld, got '%s'\n"
-			"Try 'sift-tok --help'.\n", name, lo, hi, s);
+	long long x;
+
+	if (sift_int_opt(name, s, lo, hi, &x) < 0)
 		return -1;
-	}
 	*v = (int)x;
 	return 0;
 }
@@ -138,13 +128,13 @@ int main(int argc, char **argv)
 			while (i < sizeof fmts / sizeof *fmts && strcmp(fmts[i], optarg))
 				i++;
 			if (i == sizeof fmts / sizeof *fmts)
-				return misuse("unknown format '%s'", optarg);
+				return sift_misuse("unknown format '%s'", optarg);
 			o.in.fmt = (enum sift_textfmt)i;
 			break;
 		}
 		case O_TASK:
 			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
-				return misuse("unknown task '%s'", optarg);
+				return sift_misuse("unknown task '%s'", optarg);
 			o.task = optarg;
 			break;
 		case O_LABELS: o.labels = optarg; break;
@@ -162,7 +152,7 @@ int main(int argc, char **argv)
 			if (!strcmp(optarg, "latin1") || !strcmp(optarg, "iso-8859-1"))
 				o.in.latin1 = 1;
 			else if (strcmp(optarg, "utf8") && strcmp(optarg, "utf-8"))
-				return misuse("unknown encoding '%s' (utf8 or latin1)", optarg);
+				return sift_misuse("unknown encoding '%s' (utf8 or latin1)", optarg);
 			break;
 		case O_HEADER: o.in.header = 1; break;
 		case O_TEXTCOL: o.in.text_col = optarg; break;
@@ -188,19 +178,16 @@ int main(int argc, char **argv)
 		case O_CHARS: o.in.chars = 1; break;
 		case O_FORCE: o.force = 1; break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case O_VERSION:
-			puts("sift-tok " SIFT_VERSION);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		default:
 			fputs("Try 'sift-tok --help'.\n", stderr);
 			return SIFT_EXIT_USAGE;
 		}
 	}
 	if (!model)
-		return misuse("%s", "no model: -m DIR is required");
+		return sift_misuse("%s", "no model: -m DIR is required");
 
 	struct sift_tokenizer tk;
 	char err[512];
