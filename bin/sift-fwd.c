@@ -16,7 +16,7 @@
 
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device dev]"
-	" [--init-head seed] [file]\n";
+	" [--precision fp32|bf16] [--init-head seed] [file]\n";
 
 static const char help[] =
 	"Run a BERT model (a Hugging Face directory) over a batches stream (from\n"
@@ -31,6 +31,7 @@ static const char help[] =
 	"                      from seed S, for the stream's task and labels\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
+	"      --precision P   fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
 		{ "init-head", required_argument, NULL, 'I' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "device", required_argument, NULL, 'D' },
+		{ "precision", required_argument, NULL, 'P' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
 	int force = 0, init = 0, c;
 	unsigned long long seed = 0, threads = 0;
 	enum sift_device_req req = SIFT_DEVICE_CPU, dev;
+	enum sift_precision prec = SIFT_PREC_FP32;
 	sift_setprog(argv[0]);
 	while ((c = getopt_long(argc, argv, "m:j:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -220,6 +223,10 @@ int main(int argc, char **argv)
 		case 'D':
 			if (sift_device_parse(optarg, &req))
 				return misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
+			break;
+		case 'P':
+			if (sift_precision_parse(optarg, &prec))
+				return misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
 			break;
 		case 'f': force = 1; break;
 		case 'h':
@@ -249,6 +256,8 @@ int main(int argc, char **argv)
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;
 	}
+	if (sift_device_set_precision(dev, prec, err, sizeof err))
+		return misuse("%s", err);
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
 	if (fd < 0) {
 		sift_warn("%s: %s", path, strerror(errno));

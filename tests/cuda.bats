@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# cuda.bats: --device where there is no GPU, and the GPU check's skip.
+# cuda.bats: --device and --precision where there is no GPU, and the GPU check's skip.
 
 load helper
 
@@ -49,4 +49,52 @@ no_gpu() {
 	cd "$ROOT"
 	SIFT_TEST_STRICT=1 run -1 sh scripts/check-gpu.sh "$BATS_TEST_TMPDIR/cg"
 	assert_output "check-gpu: SKIP: no GPU (nvidia-smi -L failed)"
+}
+
+@test "sift-train --device cuda without a GPU is one clear error and exit 1" {
+	no_gpu
+	F=$FIXTURES/train
+	sift-cat -s $F/tok.jsonl > $BATS_TEST_TMPDIR/tok.b
+	run -1 --separate-stderr sift-train -m $F/tok -o $BATS_TEST_TMPDIR/out --device cuda $BATS_TEST_TMPDIR/tok.b
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == "sift-train: cuda: no GPU found ("*")" ||
+	   "$stderr" == "sift-train: cuda: not built with CUDA support" ]]
+	assert_equal "$output" ""
+	[ ! -e $BATS_TEST_TMPDIR/out ]
+}
+
+@test "sift-train --device auto without a GPU trains the bytes of --device cpu" {
+	no_gpu
+	F=$FIXTURES/train
+	T=$BATS_TEST_TMPDIR
+	sift-cat -s $F/tok.jsonl > $T/tok.b
+	sift-train -m $F/tok -o $T/cpu --device cpu --dropout 0.1 $T/tok.b > $T/cpu.log
+	sift-train -m $F/tok -o $T/auto --device auto --dropout 0.1 $T/tok.b > $T/auto.log
+	cmp $T/cpu/model.safetensors $T/auto/model.safetensors
+	# the moments too; not the wall-clock seconds (bytes 89..96) and the
+	# hash that covers them (the last 8)
+	n=$(($(stat -c %s $T/cpu/train_state.bin) - 96 - 8))
+	cmp -i 96 -n $n $T/cpu/train_state.bin $T/auto/train_state.bin
+	diff <(sift-cat $T/cpu.log | jq -c 'select(.loss) | [.step, .loss, .grad_norm]') \
+	     <(sift-cat $T/auto.log | jq -c 'select(.loss) | [.step, .loss, .grad_norm]')
+}
+
+@test "sift-train --precision bf16 on the cpu is misuse" {
+	F=$FIXTURES/train
+	run -2 --separate-stderr sift-train -m $F/tok -o $BATS_TEST_TMPDIR/out --device cpu --precision bf16 /dev/null
+	assert_equal "${stderr_lines[0]}" "sift-train: bf16 precision needs the cuda device"
+	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
+	[ ! -e $BATS_TEST_TMPDIR/out ]
+}
+
+@test "an unknown precision is misuse" {
+	run -2 --separate-stderr sift-train -m $FIXTURES/train/tok -o $BATS_TEST_TMPDIR/out --precision fp16
+	assert_equal "${stderr_lines[0]}" "sift-train: --precision: expected fp32 or bf16, got 'fp16'"
+	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
+}
+
+@test "sift-fwd --precision bf16 on the cpu is misuse" {
+	run -2 --separate-stderr sift-fwd -m "$MODEL" --device cpu --precision bf16 < /dev/null
+	assert_equal "${stderr_lines[0]}" "sift-fwd: bf16 precision needs the cuda device"
+	assert_equal "${stderr_lines[1]}" "Try 'sift-fwd --help'."
 }
