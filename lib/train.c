@@ -293,12 +293,17 @@ int trainer_step(struct trainer *t)
 
 struct dev_eval {
 	int ner;
+	int none;		/* the label of a word without tokens ("O") */
 	struct sift_ner_counts nc;
+	struct sift_ner_merge mg;	/* the windows of a long sentence */
 	struct sift_cls_metrics cm;
 	double loss;
 	long count;
 	int32_t *targets, *pred, *g1, *p1;
 	size_t cap;
+	const char **gw, **pw;	/* per word of a window: gold, predicted tag */
+	char **own;		/* gold tags copied out of the stream */
+	size_t capw;
 	float *hlogits;		/* host copy of the logits off the CPU */
 	size_t cap_hlogits;
 };
@@ -309,6 +314,10 @@ struct dev_eval *dev_new(const struct bert_model *m)
 	if (!d)
 		return NULL;
 	d->ner = m->head == BERT_HEAD_TOKEN;
+	for (int i = 0; i < m->nlabels; i++)
+		if (!strcmp(m->labels[i], "O"))
+			d->none = i;
+	sift_ner_merge_init(&d->mg);
 	if (d->ner)
 		sift_ner_init(&d->nc, SIFT_SCHEME_IOB2, SIFT_MODE_CONLLEVAL);
 	else
@@ -316,10 +325,179 @@ struct dev_eval *dev_new(const struct bert_model *m)
 	return d;
 }
 
+/* the i32 array ex[key] (typed or plain) into a malloc'd buffer: its
+ * length, or -1 when absent or not an array of integers */
+static long ex_i32s(const msgpack_object *ex, const char *key, int32_t **out)
+{
+	const msgpack_object *o = sift_get(ex, key);
+	enum sift_dtype dt;
+	size_t n;
+	const char *data;
+	*out = NULL;
+	if (!o)
+		return -1;
+	if (sift_typed(o, &dt, &n, &data) == 0) {
+		if (dt != SIFT_I32)
+			return -1;
+		*out = malloc(n ? n * 4 : 1);
+		if (!*out)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *b = (const unsigned char *)data + 4 * i;
+			(*out)[i] = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 |
+					      (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+		}
+		return (long)n;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	n = o->via.array.size;
+	*out = malloc(n ? n * 4 : 1);
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *e = &o->via.array.ptr[i];
+		if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			(*out)[i] = (int32_t)e->via.u64;
+		else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+			(*out)[i] = (int32_t)e->via.i64;
+		else {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+	}
+	return (long)n;
+}
+
+static int64_t ex_int(const msgpack_object *ex, const char *key, int64_t dflt)
+{
+	const msgpack_object *o = sift_get(ex, key);
+	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return (int64_t)o->via.u64;
+	if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return o->via.i64;
+	return dflt;
+}
+
+/*
+ * Scores the words of example b (packed rows offs[b]..) as sift-fwd |
+ * sift-eval does: each word takes the prediction of its first sub-token
+ * (the "O" label when it has none), its gold tag from the example's gold
+ * strings or else from the label of that sub-token; the windows of a
+ * long sentence are merged before the sentence is scored.
+ */
+static int dev_words(struct dev_eval *d, const struct bert_model *m,
+		     const struct bert_batch *bb, const msgpack_object *ex,
+		     int b, char *err, size_t errlen)
+{
+	const msgpack_object *words = sift_get(ex, "words");
+	const msgpack_object *gold = sift_get(ex, "gold");
+	int32_t *widx = NULL, *keep = NULL;
+	int rc = -1;
+	if (!words || words->type != MSGPACK_OBJECT_ARRAY) {
+		snprintf(err, errlen, "example %d: no words", b);
+		return -1;
+	}
+	size_t nw = words->via.array.size;
+	int len = bb->offs[b + 1] - bb->offs[b];
+	long ni = ex_i32s(ex, "word_idx", &widx);
+	if (ni != len) {
+		snprintf(err, errlen, "example %d: word_idx has %ld entries for %d tokens",
+			 b, ni, len);
+		goto out;
+	}
+	if (gold && (gold->type != MSGPACK_OBJECT_ARRAY || gold->via.array.size != nw)) {
+		snprintf(err, errlen, "example %d: gold does not have one tag per word", b);
+		goto out;
+	}
+	if (nw > d->capw) {
+		const char **gw = realloc(d->gw, nw * sizeof *gw);
+		if (gw)
+			d->gw = gw;
+		const char **pw = gw ? realloc(d->pw, nw * sizeof *pw) : NULL;
+		if (pw)
+			d->pw = pw;
+		char **own = pw ? realloc(d->own, nw * sizeof *own) : NULL;
+		if (!own) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		d->own = own;
+		d->capw = nw;
+	}
+	const char *O = m->labels[d->none];
+	for (size_t k = 0; k < nw; k++) {
+		d->gw[k] = O;
+		d->pw[k] = NULL;
+		d->own[k] = NULL;
+	}
+	for (size_t k = 0; gold && k < nw; k++) {
+		const msgpack_object *g = &gold->via.array.ptr[k];
+		if (g->type != MSGPACK_OBJECT_STR)
+			continue;
+		d->own[k] = malloc(g->via.str.size + 1);
+		if (!d->own[k]) {
+			snprintf(err, errlen, "out of memory");
+			goto out_own;
+		}
+		memcpy(d->own[k], g->via.str.ptr, g->via.str.size);
+		d->own[k][g->via.str.size] = 0;
+		d->gw[k] = d->own[k];
+	}
+	for (int t = 0; t < len; t++) {
+		int k = widx[t], r = bb->offs[b] + t;
+		if (k < 0)
+			continue;
+		if ((size_t)k >= nw) {
+			snprintf(err, errlen, "example %d: word_idx %d beyond its %zu words",
+				 b, k, nw);
+			goto out_own;
+		}
+		if (d->pw[k])
+			continue;	/* not the first sub-token */
+		d->pw[k] = m->labels[d->pred[r]];
+		if (!gold && d->targets[r] != SIFT_IGNORE)
+			d->gw[k] = m->labels[d->targets[r]];
+	}
+	for (size_t k = 0; k < nw; k++)
+		if (!d->pw[k])
+			d->pw[k] = O;
+	int64_t nwin = ex_int(ex, "nwin", 1);
+	if (nwin > 1) {
+		int64_t k0 = -1, k1 = -1;
+		long nk = ex_i32s(ex, "keep", &keep);
+		if (nk == 2) {
+			k0 = keep[0];
+			k1 = keep[1];
+		}
+		if (sift_ner_merge_add(&d->mg, &d->nc, ex_int(ex, "doc", -1), nwin,
+				       ex_int(ex, "word0", 0), k0, k1,
+				       (const char *const *)d->gw,
+				       (const char *const *)d->pw, nw) < 0) {
+			snprintf(err, errlen, "example %d: %s", b, d->nc.err);
+			goto out_own;
+		}
+	} else if (sift_ner_add_sentence(&d->nc, (const char *const *)d->gw,
+					 (const char *const *)d->pw, nw) < 0) {
+		snprintf(err, errlen, "example %d: %s", b, d->nc.err);
+		goto out_own;
+	}
+	rc = 0;
+out_own:
+	for (size_t k = 0; k < nw; k++)
+		free(d->own[k]);
+out:
+	free(widx);
+	free(keep);
+	return rc;
+}
+
 int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
 	      struct bert_batch *bb, const int32_t *ids,
 	      const int32_t *type_ids, const uint8_t *mask,
-	      const int32_t *labels, int B, int T, char *err, size_t errlen)
+	      const int32_t *labels, int B, int T, const msgpack_object *ex,
+	      char *err, size_t errlen)
 {
 	if (bert_pack(bb, ids, type_ids, mask, B, T, err, errlen) < 0 ||
 	    bert_check_batch(m, bb, err, errlen) < 0)
@@ -375,7 +553,15 @@ int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
 				sift_cls_add(&d->cm, d->targets[b], d->pred[b]);
 		return 0;
 	}
-	/* one sentence per example: its labelled tokens (first subwords) */
+	/* batches with the examples' words: scored per word, as sift-fwd */
+	if (ex && ex->type == MSGPACK_OBJECT_ARRAY && (int)ex->via.array.size == B) {
+		for (int b = 0; b < B; b++)
+			if (dev_words(d, m, bb, &ex->via.array.ptr[b], b, err,
+				      errlen) < 0)
+				return -1;
+		return 0;
+	}
+	/* otherwise one sentence per example: its labelled tokens */
 	for (int b = 0; b < B; b++) {
 		size_t n = 0;
 		for (int r = bb->offs[b]; r < bb->offs[b + 1]; r++)
@@ -392,9 +578,16 @@ int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
 	return 0;
 }
 
-void dev_finish(struct dev_eval *d, struct dev_scores *s)
+int dev_finish(struct dev_eval *d, struct dev_scores *s, char *err,
+	       size_t errlen)
 {
+	int rc = 0;
 	memset(s, 0, sizeof *s);
+	if (d->ner && sift_ner_merge_finish(&d->mg, &d->nc) < 0) {
+		snprintf(err, errlen, "%s", d->nc.err);
+		rc = -1;
+	}
+	sift_ner_merge_free(&d->mg);
 	s->loss = d->count ? d->loss / d->count : 0.0;
 	s->n = d->count;
 	if (d->ner) {
@@ -409,6 +602,8 @@ void dev_finish(struct dev_eval *d, struct dev_scores *s)
 		sift_cls_free(&d->cm);
 	}
 	free(d->targets); free(d->pred); free(d->g1); free(d->p1);
+	free(d->gw); free(d->pw); free(d->own);
 	free(d->hlogits);
 	free(d);
+	return rc;
 }

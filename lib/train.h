@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <msgpack.h>
 
 #include "adamw.h"
 #include "bert.h"
@@ -101,13 +102,23 @@ struct dev_scores {
 	long n;			/* targets scored */
 };
 
-/* an open dev scorer: call dev_batch per batch, then dev_finish */
+/*
+ * An open dev scorer: call dev_batch per batch, then dev_finish.  ex is
+ * the batch record's "ex" array (NULL when absent): with it, NER is
+ * scored per word exactly as sift-fwd | sift-eval score it, the windows
+ * of a long sentence merged (they must come one after another, as
+ * sift-batch without --shuffle keeps them); without it, per labelled
+ * token, one sentence per example.  0, or -1 with err set.  dev_finish
+ * frees d; -1 when a sentence still waits for windows.
+ */
 struct dev_eval;
 struct dev_eval *dev_new(const struct bert_model *m);
 int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
 	      struct bert_batch *bb, const int32_t *ids,
 	      const int32_t *type_ids, const uint8_t *mask,
-	      const int32_t *labels, int B, int T, char *err, size_t errlen);
-void dev_finish(struct dev_eval *d, struct dev_scores *s);
+	      const int32_t *labels, int B, int T, const msgpack_object *ex,
+	      char *err, size_t errlen);
+int dev_finish(struct dev_eval *d, struct dev_scores *s, char *err,
+	       size_t errlen);
 
 #endif

@@ -292,8 +292,10 @@ static void log_end(struct run *r, const char *why)
 	msgpack_pack_double(pk, elapsed(r));
 	sift_pack_str(pk, "end");
 	sift_pack_str(pk, why);
+	/* the step of the model in the checkpoint: without dev scores, the
+	 * last one */
 	sift_pack_str(pk, "best_step");
-	msgpack_pack_int64(pk, r->st.best_step);
+	msgpack_pack_int64(pk, r->st.best_step >= 0 ? r->st.best_step : r->t.step);
 	sift_commit(&r->w);
 }
 
@@ -378,7 +380,8 @@ static int evaluate(struct run *r, struct dev_scores *s)
 		}
 		char err[256];
 		if (dev_batch(d, &r->m, &r->da, &r->dbb, b.ids, b.tt, b.mask,
-			      b.labels, (int)b.B, (int)b.T, err, sizeof err) < 0) {
+			      b.labels, (int)b.B, (int)b.T, sift_get(rec, "ex"),
+			      err, sizeof err) < 0) {
 			sift_rerror(rd, "%s", err);
 			rbatch_free(&b);
 			goto out;
@@ -387,15 +390,18 @@ static int evaluate(struct run *r, struct dev_scores *s)
 	}
 	if (k < 0)
 		goto out;
-	dev_finish(d, s);
+	char err[256];
+	rc = dev_finish(d, s, err, sizeof err);
 	d = NULL;
-	rc = 0;
+	if (rc < 0)
+		sift_rerror(rd, "%s", err);
 out:
 	sift_header_free(&h);
 out_nohdr:
 	if (d) {
 		struct dev_scores junk;
-		dev_finish(d, &junk);
+		char err[256];
+		dev_finish(d, &junk, err, sizeof err);
 	}
 	sift_reader_free(rd);
 	close(fd);

@@ -86,6 +86,14 @@ Try 'sift-train --help'." ]
 	assert_output '"done"'
 }
 
+@test "without --dev the end record and sift-report name the last step as the kept one" {
+	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b > $T/log
+	run bash -c "sift-cat $T/log | jq -c 'select(.end) | [.step, .best_step]'"
+	assert_output '[5,5]'
+	run bash -c "sift-report $T/log | grep '^end'"
+	assert_output 'end          done; the trainer kept step 5'
+}
+
 @test "the gradient norms in the log are PyTorch's" {
 	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b | sift-cat > $T/log
 	# clip_grad_norm_ of make_train_fixtures.py on the 5 batches
@@ -169,6 +177,32 @@ Try 'sift-train --help'." ]
 	sift-fwd -m $T/out $T/tok.b | sift-eval | sift-cat > $T/m
 	run jq -c 'select(.overall) | .overall.f1' $T/m
 	assert_output "$best"
+}
+
+@test "dev scores of windowed sentences are sift-eval's scores of the kept model" {
+	# sentences of 20-53 words cut into windows of 16 tokens: words the
+	# windows share count once, entities at window edges stay whole
+	awk 'BEGIN { srand(7); for (s = 0; s < 12; s++) { n = 20 + 3 * s
+		for (i = 0; i < n; i++) {
+			if (rand() < 0.15) { t = rand() < 0.5 ? "PER" : "LOC"
+				b = t == "PER" ? 400 : 440
+				print "w" b + int(rand() * 40) " B-" t
+				if (rand() < 0.6 && i + 1 < n) { print "w" b + int(rand() * 40) " I-" t; i++ }
+			} else print "w" int(rand() * 400) " O"
+		}
+		print "" } }' > $T/long.conll
+	printf 'O\nB-PER\nI-PER\nB-LOC\nI-LOC\n' > $T/labels
+	sift-tok -m $F/tok -f conll --labels $T/labels --max-length 16 --stride 4 $T/long.conll > $T/ex
+	[ "$(sift-cat $T/ex | jq -s '[.[1:][] | select(.nwin > 1)] | length')" -gt 12 ]
+	sift-batch -b 4 $T/ex > $T/dev.b
+	sift-batch -b 4 -e 3 -s --seed 1 $T/ex > $T/train.b
+	sift-train -m $F/tok -o $T/out --lr 1e-2 --dropout 0 --attn-dropout 0 --dev $T/dev.b --eval-every 5 $T/train.b | sift-cat > $T/log
+	best=$(jq -s -c '[.[] | select(.dev)] | max_by(.dev.f1) | .dev.f1' $T/log)
+	sift-fwd -m $T/out $T/dev.b | sift-eval | sift-cat > $T/m
+	run jq -c 'select(.overall) | .overall.f1' $T/m
+	assert_output "$best"
+	run jq -c 'select(.overall) | .overall.f1 > 0' $T/m
+	assert_output true
 }
 
 @test "patience stops the run early" {
