@@ -29,15 +29,24 @@ opts="--lr 5e-5 --weight-decay 0.01 --seed 1"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 /usr/bin/time -f "%M" -o "$OUT/sift.rss" \
 	sift-train -m "$MODEL" -o "$OUT/sift" $opts "$OUT/train.batches" > "$OUT/sift.log" || exit 1
+sift_tps=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] |
+	(map(.tokens) | add) / (map(.tokens / .tokens_per_s) | add)')
+sift_loss=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] | last.loss')
+# transformers' Trainer needs the accelerate package
+if ! python3 -c 'import accelerate, torch, transformers' 2> /dev/null; then
+	awk -v s="$sift_tps" -v sm="$(cat "$OUT/sift.rss")" -v n="$STEPS" -v l="$sift_loss" 'BEGIN {
+	printf "train: MiniLM NER, %d steps of 32 CoNLL sentences\n", n
+	printf "  sift-train   %8.1f tokens/s  peak RSS %6.0f MiB  last loss %.4f\n", s, sm / 1024, l
+	print "  HF Trainer   skipped: python3 cannot import accelerate, torch and transformers (pip install accelerate)"
+}'
+	exit 0
+fi
 /usr/bin/time -f "%M" -o "$OUT/hf.rss" \
 	python3 bench/hf_train.py "$MODEL" "$OUT/train.jsonl" "$OUT/hf" $opts > "$OUT/hf.out" 2> "$OUT/hf.err" || {
 	tail -3 "$OUT/hf.err"
 	exit 1
 }
-sift_tps=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] |
-	(map(.tokens) | add) / (map(.tokens / .tokens_per_s) | add)')
 hf_tps=$(sed -n 's/.* \([0-9.]*\) tokens\/s$/\1/p' "$OUT/hf.err")
-sift_loss=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] | last.loss')
 awk -v s="$sift_tps" -v h="$hf_tps" -v sm="$(cat "$OUT/sift.rss")" \
     -v hm="$(tail -1 "$OUT/hf.rss")" -v n="$STEPS" -v l="$sift_loss" 'BEGIN {
 	printf "train: MiniLM NER, %d steps of 32 CoNLL sentences, %s threads\n", n, ENVIRON["OMP_NUM_THREADS"] ? ENVIRON["OMP_NUM_THREADS"] : "all"

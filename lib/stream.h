@@ -71,6 +71,8 @@
  *   metrics      see sift-eval(1): ner {task, scheme, mode, overall, types},
  *                cls {task, accuracy, labels, classes, micro, macro, weighted, confusion}
  *   log          see sift-train(1): step, epoch, loss, lr, grad_norm, ...
+ *     header extras: total_steps (int, the optimizer steps the run will
+ *     take, -1 when the batch total is unknown)
  */
 
 #define SIFT_FORMAT 1

@@ -278,6 +278,65 @@ static void run(const char *name, enum bert_head head)
 	free(labels);
 }
 
+/*
+ * A gradient with a NaN or an Inf after a real backward pass (finite
+ * loss): trainer_step reports it (1, a non-finite last_norm) and leaves
+ * the parameters, the step and AdamW's count as they were.  at is where
+ * the bad value goes: 0 the first word embedding, 1 the middle of the
+ * word embeddings, 2 the last element of the last tensor.
+ */
+static void test_bad_grad(float bad, int at)
+{
+	char err[512], **labels = NULL;
+	int nlabels = 0;
+	struct jbatch bs[5];
+	int nb = read_fixture(FIX "tok.jsonl", &labels, &nlabels, bs, 5);
+	CHECK_EQ_INT(nb, 5);
+	if (nb != 5)
+		return;
+	struct bert_model m;
+	CHECK(bert_load(&m, FIX "tok", BERT_HEAD_TOKEN, labels, nlabels, 0, 0,
+			err, sizeof err) == 0);
+	bert_upload(&m, &sift_backend_cpu);
+	struct train_opts o;
+	train_opts_default(&o);
+	struct trainer t;
+	CHECK(trainer_init(&t, &m, &o, 5, err, sizeof err) == 0);
+	double loss;
+	CHECK(trainer_micro(&t, bs[0].ids, bs[0].tt, bs[0].mask, bs[0].labels,
+			    bs[0].B, bs[0].T, &loss, err, sizeof err) == 0);
+	CHECK(isfinite(loss));
+	const struct bert_tensor *we = NULL;
+	for (int k = 0; k < m.ntensors; k++)
+		if (!strcmp(m.tensors[k].name, "embeddings.word_embeddings.weight"))
+			we = &m.tensors[k];
+	CHECK(we != NULL);
+	if (!we)
+		return;
+	const struct bert_tensor *last = &m.tensors[m.ntensors - 1];
+	size_t lastn = (size_t)last->shape[0] * (last->ndim == 2 ? (size_t)last->shape[1] : 1);
+	size_t i = at == 0 ? we->off
+		: at == 1 ? we->off + (size_t)we->shape[0] * we->shape[1] / 2 + 3
+		: last->off + lastn - 1;
+	t.g.buf[i] = bad;
+	float *before = malloc(m.nparams * sizeof *before);
+	memcpy(before, m.params, m.nparams * sizeof *before);
+	CHECK_EQ_INT(trainer_step(&t), 1);
+	CHECK(!isfinite(t.last_norm));
+	CHECK(memcmp(before, m.params, m.nparams * sizeof *before) == 0);
+	CHECK_EQ_INT(t.step, 0);
+	CHECK_EQ_INT(t.opt.t, 0);
+	free(before);
+	trainer_free(&t);
+	bert_free(&m);
+	for (int k = 0; k < 5; k++) {
+		free(bs[k].ids); free(bs[k].tt); free(bs[k].labels); free(bs[k].mask);
+	}
+	for (int k = 0; k < nlabels; k++)
+		free(labels[k]);
+	free(labels);
+}
+
 /* transformers' get_*_schedule_with_warmup values */
 static void test_sched(void)
 {
@@ -303,5 +362,10 @@ int main(void)
 	test_sched();
 	run("tok", BERT_HEAD_TOKEN);
 	run("seq", BERT_HEAD_SEQ);
+	for (int at = 0; at < 3; at++) {
+		test_bad_grad(NAN, at);
+		test_bad_grad(INFINITY, at);
+		test_bad_grad(-INFINITY, at);
+	}
 	return check_done("test-train");
 }
