@@ -89,9 +89,13 @@ double cuda_sumsq(const float *x, size_t n)
 	double r = 0.0;
 	if (!n)
 		return 0.0;
-	sumsq_kernel<<<NORM_BLOCKS, 256>>>(part, x, n);
+	// no more blocks than 256-float pieces of x: a bias is one block,
+	// not 1024 (the partition is still a function of n alone)
+	size_t want = (n + 255) / 256;
+	int nb = want < NORM_BLOCKS ? (int)want : NORM_BLOCKS;
+	sumsq_kernel<<<nb, 256>>>(part, x, n);
 	CUDA_LAUNCHED();
-	sumsq_final_kernel<<<1, NORM_BLOCKS>>>(part + NORM_BLOCKS, part, NORM_BLOCKS);
+	sumsq_final_kernel<<<1, NORM_BLOCKS>>>(part + NORM_BLOCKS, part, nb);
 	CUDA_LAUNCHED();
 	CUDA_CHECK(cudaMemcpy(&r, part + NORM_BLOCKS, sizeof r, cudaMemcpyDeviceToHost));
 	return r;

@@ -249,12 +249,19 @@ int trainer_step(struct trainer *t)
 	float **g = malloc((size_t)n * sizeof *g);
 	size_t *len = malloc((size_t)n * sizeof *len);
 	int k = 0;
+	/* the trained tensors as spans of the gradient buffer, neighbours
+	 * merged: one span (one sumsq, one scale) when nothing is frozen */
 	for (int i = 0; i < n; i++) {
 		if (t->frozen[i])
 			continue;
 		const struct bert_tensor *bt = &m->tensors[i];
+		size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
+		if (k > 0 && g[k - 1] + len[k - 1] == t->g.buf + bt->off) {
+			len[k - 1] += ne;
+			continue;
+		}
 		g[k] = t->g.buf + bt->off;
-		len[k] = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
+		len[k] = ne;
 		k++;
 	}
 	double norm = grad_norm(m->be, g, len, k);

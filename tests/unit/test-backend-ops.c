@@ -473,6 +473,33 @@ static void test_adamw(size_t n)
 	free(p); free(g); free(m); free(v);
 }
 
+/* the gradient norm and clipping: sumsq (a double) and scale */
+static void test_norm(size_t n)
+{
+	float *g = randv(n, 1);
+	double ss[3];
+	float *r[3];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	if (!have(SIFT_OP_SUMSQ) || !have(SIFT_OP_SCALE))
+		return;
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		void *dg = up(be, g, n * 4);
+		ss[k] = be->sumsq(dg, n);
+		be->scale(dg, n, 0.37f);
+		r[k] = down(be, dg, n);
+		be->free(dg);
+	}
+	float got = (float)ss[1], ref = (float)ss[0];
+	compare("sumsq", "sum", &got, &ref, 1, 1e-12, 1e-6);
+	CHECK(memcmp(&ss[1], &ss[2], sizeof ss[1]) == 0);
+	compare("scale", "x", r[1], r[0], n, 1e-30, 0.0);	/* one rounding: exact */
+	same_bits("scale", r[1], r[2], n);
+	for (int k = 0; k < 3; k++)
+		free(r[k]);
+	free(g);
+}
+
 static void run_all(void)
 {
 	struct shape s;
@@ -499,6 +526,8 @@ static void run_all(void)
 	test_attention(&s, 0.1f);	/* hs 128, the largest */
 	test_head(200, 13, 96, 9);
 	test_adamw(100003);
+	test_norm(100003);
+	test_norm(5);
 }
 
 static void set_bf16(int on)
@@ -519,7 +548,9 @@ static void check_table(struct sift_backend *be)
 	CHECK(!be->supports_op(SIFT_OP_COUNT));
 }
 
-int main(void)
+/* usage: test-backend-ops [norm]; "norm" checks sumsq and scale alone
+ * (a quick run under scripts/check-cuda-emu.sh) */
+int main(int argc, char **argv)
 {
 	char why[200] = "";
 	int strict = getenv("SIFT_TEST_STRICT") && strcmp(getenv("SIFT_TEST_STRICT"), "1") == 0;
@@ -539,6 +570,12 @@ int main(void)
 	if (sift_device_cuda_count(why, sizeof why) <= 0) {
 		printf("test-backend-ops: SKIP cuda: no GPU found (%s)\n", why);
 		CHECK(!strict);
+		return check_done("test-backend-ops");
+	}
+	if (argc > 1 && strcmp(argv[1], "norm") == 0) {
+		printf("test-backend-ops: cuda against cpu, sumsq and scale\n");
+		test_norm(100003);
+		test_norm(5);
 		return check_done("test-backend-ops");
 	}
 	printf("test-backend-ops: cuda against cpu, fp32\n");
