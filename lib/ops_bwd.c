@@ -47,6 +47,41 @@ static int gemm_threads(size_t work, int rows)
 	return nt;
 }
 
+/* columns summed over rows per tile: each column's sum runs over the
+ * rows in order, as a loop over one column would, but the tile's rows
+ * are read contiguously */
+#define COL_TILE 64
+
+/* the sums over the N rows of columns c0.. c0+COL_TILE (or to C) of dy
+ * (N,C) into db (C) and, with x (N,C), mean and rstd (N), of
+ * dy * xhat into dw (C) */
+HOT static void col_sums(float *db, float *dw, const float *dy,
+			 const float *x, const float *mean, const float *rstd,
+			 int N, int C, int c0)
+{
+	float sb[COL_TILE], sw[COL_TILE];
+	int w = C - c0 < COL_TILE ? C - c0 : COL_TILE;
+	for (int j = 0; j < w; j++)
+		sb[j] = sw[j] = 0.0f;
+	for (int n = 0; n < N; n++) {
+		const float *d = dy + (size_t)n * C + c0;
+		for (int j = 0; j < w; j++)
+			sb[j] += d[j];
+		if (dw) {
+			const float *xr = x + (size_t)n * C + c0;
+			float mu = mean[n], rs = rstd[n];
+			for (int j = 0; j < w; j++)
+				sw[j] += d[j] * ((xr[j] - mu) * rs);
+		}
+	}
+	if (db)
+		for (int j = 0; j < w; j++)
+			db[c0 + j] += sb[j];
+	if (dw)
+		for (int j = 0; j < w; j++)
+			dw[c0 + j] += sw[j];
+}
+
 void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 			      const float *dout, const float *inp,
 			      const float *weight, int N, int C, int OC)
@@ -81,14 +116,12 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 		}
 	}
 	if (dbias) {
-		/* one thread per output, rows in order */
+		/* tiles of columns over the threads, rows in order inside */
+		int ntile = (OC + COL_TILE - 1) / COL_TILE;
 		#pragma omp parallel for if ((size_t)N * OC > PAR_MIN)
-		for (int o = 0; o < OC; o++) {
-			float s = 0.0f;
-			for (int n = 0; n < N; n++)
-				s += dout[(size_t)n * OC + o];
-			dbias[o] += s;
-		}
+		for (int tl = 0; tl < ntile; tl++)
+			col_sums(dbias, NULL, dout, NULL, NULL, NULL, N, OC,
+				 tl * COL_TILE);
 	}
 }
 
@@ -100,19 +133,11 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 	/* parameter gradients first: dinp may not alias, but keep dout
 	 * reads before any write for clarity */
 	if (dweight || dbias) {
+		int ntile = (C + COL_TILE - 1) / COL_TILE;
 		#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
-		for (int i = 0; i < C; i++) {
-			float sw = 0.0f, sb = 0.0f;
-			for (int n = 0; n < N; n++) {
-				float dy = dout[(size_t)n * C + i];
-				sw += dy * ((inp[(size_t)n * C + i] - mean[n]) * rstd[n]);
-				sb += dy;
-			}
-			if (dweight)
-				dweight[i] += sw;
-			if (dbias)
-				dbias[i] += sb;
-		}
+		for (int tl = 0; tl < ntile; tl++)
+			col_sums(dbias, dweight, dout, inp, mean, rstd, N, C,
+				 tl * COL_TILE);
 	}
 	if (!dinp)
 		return;
@@ -158,6 +183,34 @@ void sift_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
 		dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
+/* x . y over n floats in 8 interleaved partial sums, added in a fixed
+ * order: vectorizable, and the same bits in every clone and on any
+ * number of threads */
+static inline float dot8(const float *x, const float *y, int n)
+{
+	float s[8] = { 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f };
+	int d = 0;
+	for (; d + 8 <= n; d += 8)
+		for (int j = 0; j < 8; j++)
+			s[j] += x[d + j] * y[d + j];
+	for (; d < n; d++)
+		s[d & 7] += x[d] * y[d];
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* y += a x over n floats; y and x do not overlap (blocks of 8, which
+ * -O2 vectorizes; each element as in a plain loop) */
+static inline void axpy(float *restrict y, float a, const float *restrict x,
+			int n)
+{
+	int d = 0;
+	for (; d + 8 <= n; d += 8)
+		for (int j = 0; j < 8; j++)
+			y[d + j] += a * x[d + j];
+	for (; d < n; d++)
+		y[d] += a * x[d];
+}
+
 /* the backward pass of one head of one example: its len rows start at
  * row r0; A and D are its (len,len) probabilities and scratch; base is
  * the dropout counter of its first probability */
@@ -179,21 +232,14 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 				m = sift_hash_uniform(seed, base + (uint64_t)t * len + t2) < p
 				    ? 0.0f : keep;
 			const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
-			float s = 0.0f;
-			for (int d = 0; d < hs; d++)
-				s += dy[d] * v[d];
-			da[t2] = s * m;
+			da[t2] = dot8(dy, v, hs) * m;
 			float w = a[t2] * m;
-			if (w != 0.0f) {
-				float *dv = dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
-				for (int d = 0; d < hs; d++)
-					dv[d] += w * dy[d];
-			}
+			if (w != 0.0f)
+				axpy(dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs,
+				     w, dy, hs);
 		}
 		/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
-		float dot = 0.0f;
-		for (int t2 = 0; t2 < len; t2++)
-			dot += da[t2] * a[t2];
+		float dot = dot8(da, a, len);
 		for (int t2 = 0; t2 < len; t2++)
 			da[t2] = a[t2] * (da[t2] - dot) * scale;
 		/* dq_t = sum dS k; dk_t2 += dS q_t */
@@ -203,10 +249,8 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 			float g = da[t2];
 			const float *k = qkv + (size_t)(r0 + t2) * C3 + C + h * hs;
 			float *dk = dqkv + (size_t)(r0 + t2) * C3 + C + h * hs;
-			for (int d = 0; d < hs; d++) {
-				dq[d] += g * k[d];
-				dk[d] += g * q[d];
-			}
+			axpy(dq, g, k, hs);
+			axpy(dk, g, q, hs);
 		}
 	}
 }
