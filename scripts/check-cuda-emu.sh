@@ -2,6 +2,15 @@
 # check-cuda-emu.sh: runs the CUDA kernels on the CPU under tests/emu/cuda_emu.h and checks them with test-backend-ops, where there is no GPU.
 # usage: sh scripts/check-cuda-emu.sh [build-dir]      (default build/emu)
 #
+# SIFT_EMU_PARTS picks what runs after the build (default all three, about
+# 15 minutes on 2 cores):
+#   ops         test-backend-ops, every op against the cpu
+#   norm        test-backend-ops norm: sumsq and scale alone (a minute)
+#   train       6 MiniLM steps of bench/cuda-train.c, fp32 and bf16
+#   sift-train  scripts/check-train-device.sh: 15 steps of the real sift-train
+#               on the emulated device against the cpu, fp32 and bf16, and
+#               a resumed run (about 12 minutes)
+#
 # Each kernels/*.cu is rewritten (kernel<<<g, b, s>>>(...) becomes
 # emu_launch(emu_cfg(g, b, s), kernel, ...); extern __shared__ becomes
 # a pointer to the launch's shared memory) and compiled as C++ for the
@@ -33,7 +42,23 @@ for f in lib/*.c tests/unit/test-backend-ops.c; do
 		$(pkg-config --cflags $PKGS) -c -o "$E/obj/$b.o" "$f"
 done
 ${CXX:-g++} -o "$E/test-backend-ops" "$E"/obj/*.o $(pkg-config --libs $PKGS) -lm -fopenmp -lpthread
-"$E/test-backend-ops"
+PARTS=" ${SIFT_EMU_PARTS:-ops train sift-train} "
+has() { case "$PARTS" in *" $1 "*) return 0;; esac; return 1; }
+if has ops; then "$E/test-backend-ops"; fi
+if has norm; then "$E/test-backend-ops" norm; fi
+
+# sift-train itself, built against the emulated backend
+if has sift-train; then
+	for p in sift-train sift-cat; do
+		${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -g -fopenmp -DSIFT_CUDA=1 -Ilib \
+			$(pkg-config --cflags $PKGS) -c -o "$E/$p.o" bin/$p.c
+		${CXX:-g++} -o "$E/$p" "$E/$p.o" $(ls "$E"/obj/*.o | grep -v test-backend-ops) \
+			$(pkg-config --libs $PKGS) -lm -fopenmp -lpthread
+	done
+	sh scripts/check-train-device.sh "$E/sift-train" "$E/sift-cat" "$E/train-device" fp32
+	sh scripts/check-train-device.sh "$E/sift-train" "$E/sift-cat" "$E/train-device" bf16
+fi
+has train || exit 0
 
 # a few training steps of the real model through the emulated backend,
 # against the same steps on the CPU backend

@@ -9,6 +9,8 @@
 #     absolute (bf16)
 #  4. the same cuda run twice, fp32 and bf16: bit-identical logs and
 #     final parameters
+#  4b. sift-train itself, --device cuda against --device cpu, fp32 and
+#     bf16, and a resumed cuda run (scripts/check-train-device.sh)
 #  5. bench/bench-cuda.sh: BERT-base, T 128, tokens/s and MFU, PyTorch beside
 # Without a GPU it prints SKIP and exits 0 (1 under SIFT_TEST_STRICT=1).
 # SIFT_GPU_PREBUILT=dir skips the build and takes the binaries and shared
@@ -91,6 +93,18 @@ if [ -f "$ck/model.safetensors" ]; then
 	cmp -s "$out/gpu32.log" "$out/gpu32b.log"; verdict "bit-identical fp32" $? "$(grep params_hash "$out/gpu32.log") vs $(grep params_hash "$out/gpu32b.log")"
 	cmp -s "$out/gpu16.log" "$out/gpu16b.log"; verdict "bit-identical bf16" $? "$(grep params_hash "$out/gpu16.log") vs $(grep params_hash "$out/gpu16b.log")"
 	say "  first and last losses: cpu $(head -1 "$out/cpu.curve") -> $(tail -1 "$out/cpu.curve"), cuda fp32 $(head -1 "$out/gpu32.curve") -> $(tail -1 "$out/gpu32.curve"), cuda bf16 $(head -1 "$out/gpu16.curve") -> $(tail -1 "$out/gpu16.curve")"
+fi
+
+# 4b. the real sift-train on the GPU
+if [ -x "$B/sift-train" ] && [ -x "$B/sift-cat" ]; then
+	for p in fp32 bf16; do
+		timeout 120 sh scripts/check-train-device.sh "$B/sift-train" "$B/sift-cat" "$out/train-device" $p > "$out/train-device-$p.log" 2>&1
+		rc=$?
+		tee -a "$sum" < "$out/train-device-$p.log"
+		[ $rc -eq 0 ] || verdict "sift-train $p" $rc "see $out/train-device-$p.log"
+	done
+else
+	verdict "sift-train" 1 "no $B/sift-train or $B/sift-cat (scripts/gpu-bundle.sh again)"
 fi
 
 # 5. benchmark

@@ -10,8 +10,8 @@ make all
 sh bench/bench-cuda.sh build --build
 rm -rf .gpu
 mkdir -p .gpu/bin .gpu/lib
-cp build/tests/test-backend-ops build/cuda-train .gpu/bin/
-for l in $(ldd build/cuda-train build/tests/test-backend-ops | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u); do
+cp build/tests/test-backend-ops build/cuda-train build/sift-train build/sift-cat .gpu/bin/
+for l in $(ldd build/cuda-train build/tests/test-backend-ops build/sift-train build/sift-cat | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u); do
 	case $l in
 	*/libc.so*|*/libm.so*|*/libstdc++*|*/libgcc_s*|*/libpthread*|*/libdl.so*|*/librt.so*|*/ld-linux*|*/libcublas*|*/libcuda*) ;;
 	*) cp -L "$l" .gpu/lib/ ;;
