@@ -177,7 +177,7 @@ static inline float exp_poly(float x)
 	r = r - n * 1.42860677e-6f;		/* ln2, the rest */
 	float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f +
 		  r * (0.0416666679f + r * (0.00833333377f + r * 0.00138888892f)))));
-	int32_t e = ((int32_t)n + 127) << 23;
+	uint32_t e = ((uint32_t)(int32_t)n + 127u) << 23;	/* NaN x: NaN p */
 	float s;
 	memcpy(&s, &e, sizeof s);
 	return p * s;

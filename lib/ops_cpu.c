@@ -46,7 +46,8 @@ static inline float vexpf(float x)
 	p = p * r + 0.5f;
 	p = p * r + 1.0f;
 	p = p * r + 1.0f;
-	union { int32_t i; float f; } u = { .i = ((int32_t)fn + 127) << 23 };
+	/* unsigned shift: a NaN x gives a NaN p, whatever fn converts to */
+	union { uint32_t i; float f; } u = { .i = ((uint32_t)(int32_t)fn + 127u) << 23 };
 	return p * u.f;
 }
 

@@ -764,8 +764,9 @@ int train_run(const struct run_cfg *c)
 	log_end(&r, why);
 	status = SIFT_EXIT_OK;
 out:
-	if (r.log) {
-		if (sift_writer_close(&r.w) < 0)
+	if (r.w.f) {
+		/* r.log is cleared after a write error, which was reported */
+		if (r.log && sift_writer_close(&r.w) < 0)
 			status = SIFT_EXIT_DATA;
 		sift_writer_free(&r.w);
 	}
