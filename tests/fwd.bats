@@ -74,13 +74,9 @@ same_as() {
 }
 
 # an encoder without a head, as BertModel saves one: $T/enc
+# (tests/ref/make_fwd_variants.py wrote it from tok-model)
 encoder() {
-	mkdir -p $T/enc
-	jq 'del(.architectures, .id2label, .label2id)' $F/tok-model/config.json > $T/enc/config.json
-	python3 -c "
-from safetensors.numpy import load_file, save_file
-t = load_file('$F/tok-model/model.safetensors')
-save_file({k[5:]: v for k, v in t.items() if k.startswith('bert.')}, '$T/enc/model.safetensors')"
+	cp -r $F/variants/enc $T/enc
 }
 
 @test "a model without a trained head needs --init-head" {
@@ -156,28 +152,19 @@ save_file({k[5:]: v for k, v in t.items() if k.startswith('bert.')}, '$T/enc/mod
 }
 
 @test "a missing tensor is an error naming it" {
-	mkdir $T/m
-	cp $F/tok-model/config.json $T/m/
-	python3 -c "
-from safetensors.numpy import load_file, save_file
-t = load_file('$F/tok-model/model.safetensors')
-del t['bert.encoder.layer.1.attention.self.key.weight']
-save_file(t, '$T/m/model.safetensors')" || skip "python safetensors missing"
+	# tok-model without layer 1's key weight (tests/ref/make_fwd_variants.py)
+	cp -r $F/variants/missing $T/m
 	sift-cat -s $F/ner.batches.jsonl > $T/s
 	run -1 --separate-stderr sift-fwd -m $T/m $T/s
 	assert_equal "$stderr" "sift-fwd: $T/m/model.safetensors: tensor bert.encoder.layer.1.attention.self.key.weight missing"
 }
 
 @test "fp16 and bf16 checkpoints give the predictions of their fp32 values" {
+	# tok-model in each type, and its values widened back to float32
+	# (tests/ref/make_fwd_variants.py)
 	for dt in float16 bfloat16; do
-		rm -rf $T/m && mkdir $T/m
-		cp $F/tok-model/config.json $T/m/
-		python3 -c "
-import torch
-from safetensors.torch import load_file, save_file
-t = load_file('$F/tok-model/model.safetensors')
-save_file({k: v.to(torch.$dt) for k, v in t.items()}, '$T/m/model.safetensors')
-save_file({k: v.to(torch.$dt).float() for k, v in t.items()}, '$T/m32.safetensors')" || skip "python torch missing"
+		rm -rf $T/m && cp -r $F/variants/$dt $T/m
+		mv $T/m/f32.safetensors $T/m32.safetensors
 		sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $T/m > $T/a
 		mv $T/m32.safetensors $T/m/model.safetensors
 		sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $T/m > $T/b
