@@ -12,6 +12,7 @@
 #include "bert.h"	/* defines: bert_load, bert_pack, bert_forward */
 #include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
 #include "predict.h"	/* defines: sift_pred_batch */
+#include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -35,14 +36,6 @@ static const char help[] =
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
-
-static int misuse(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sift-fwd: ");
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'sift-fwd --help'.\n", stderr);
-	return SIFT_EXIT_USAGE;
-}
 
 static int parse_u64(const char *s, unsigned long long max,
 		     unsigned long long *v)
@@ -213,38 +206,35 @@ int main(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case 'I':
 			if (parse_u64(optarg, UINT64_MAX, &seed))
-				return misuse("--init-head: expected a seed (an integer >= 0), got '%s'", optarg);
+				return sift_misuse("--init-head: expected a seed (an integer >= 0), got '%s'", optarg);
 			init = 1;
 			break;
 		case 'j':
 			if (parse_u64(optarg, 1024, &threads) || threads < 1)
-				return misuse("--threads: expected an integer from 1 to 1024, got '%s'", optarg);
+				return sift_misuse("--threads: expected an integer from 1 to 1024, got '%s'", optarg);
 			break;
 		case 'D':
 			if (sift_device_parse(optarg, &req))
-				return misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
+				return sift_misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
 			break;
 		case 'P':
 			if (sift_precision_parse(optarg, &prec))
-				return misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
+				return sift_misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
 			break;
 		case 'f': force = 1; break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case 'V':
-			printf("sift-fwd %s\n", SIFT_VERSION);
-			return sift_close_stdout() ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		default:
 			fputs("Try 'sift-fwd --help'.\n", stderr);
 			return SIFT_EXIT_USAGE;
 		}
 	}
 	if (!model)
-		return misuse("%s", "a model is needed (-m DIR)");
+		return sift_misuse("%s", "a model is needed (-m DIR)");
 	if (argc - optind > 1)
-		return misuse("extra operand '%s'", argv[optind + 1]);
+		return sift_misuse("extra operand '%s'", argv[optind + 1]);
 	const char *path = optind < argc ? argv[optind] : "-";
 	/* the examples of a batch split over the threads, each running
 	 * the model with OpenBLAS on one thread (bert_forward) */
@@ -257,7 +247,7 @@ int main(int argc, char **argv)
 		return SIFT_EXIT_DATA;
 	}
 	if (sift_device_set_precision(dev, prec, err, sizeof err))
-		return misuse("%s", err);
+		return sift_misuse("%s", err);
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
 	if (fd < 0) {
 		sift_warn("%s: %s", path, strerror(errno));

@@ -8,6 +8,7 @@
 
 #include "backend.h"	/* defines: sift_backend_get */
 #include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
+#include "cli.h"
 #include "stream.h"
 #include "trainrun.h"	/* defines: train_run, struct run_cfg */
 
@@ -56,14 +57,6 @@ static const char help[] =
 	"  -f, --force            write the log stream even to a terminal\n"
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
-
-static int misuse(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sift-train: ");
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'sift-train --help'.\n", stderr);
-	return SIFT_EXIT_USAGE;
-}
 
 /* strict number parsing: the whole argument, finite, within [lo, hi] */
 static int num(const char *s, double lo, double hi, double *v)
@@ -149,68 +142,68 @@ int main(int argc, char **argv)
 		case O_DEV: c.dev = optarg; break;
 		case O_DEVICE:
 			if (sift_device_parse(optarg, &req))
-				return misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
+				return sift_misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
 			break;
 		case O_PRECISION:
 			if (sift_precision_parse(optarg, &prec))
-				return misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
+				return sift_misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
 			break;
 		case O_TASK:
 			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
-				return misuse("--task: '%s' is not ner, cls or pair", optarg);
+				return sift_misuse("--task: '%s' is not ner, cls or pair", optarg);
 			c.task = optarg;
 			break;
 		case O_METRIC:
 			if (strcmp(optarg, "f1") && strcmp(optarg, "accuracy") &&
 			    strcmp(optarg, "macro_f1") && strcmp(optarg, "loss"))
-				return misuse("--metric: unknown metric '%s'", optarg);
+				return sift_misuse("--metric: unknown metric '%s'", optarg);
 			c.metric = optarg;
 			break;
 		case O_SCHED:
 			if (sched_parse(optarg, &c.o.sched) < 0)
-				return misuse("--schedule: unknown schedule '%s'", optarg);
+				return sift_misuse("--schedule: unknown schedule '%s'", optarg);
 			break;
 		case O_LR:
-			if (num(optarg, 0, 1e3, &v)) return misuse("--lr: bad value '%s'", optarg);
+			if (num(optarg, 0, 1e3, &v)) return sift_misuse("--lr: bad value '%s'", optarg);
 			c.o.lr = v;
 			break;
 		case O_WD:
-			if (num(optarg, 0, 1e3, &v)) return misuse("--weight-decay: bad value '%s'", optarg);
+			if (num(optarg, 0, 1e3, &v)) return sift_misuse("--weight-decay: bad value '%s'", optarg);
 			c.o.weight_decay = (float)v;
 			break;
 		case O_WARMUP:
 			if (num(optarg, 0, 1e15, &v) || v != (int64_t)v)
-				return misuse("--warmup: bad step count '%s'", optarg);
+				return sift_misuse("--warmup: bad step count '%s'", optarg);
 			c.o.warmup = (int64_t)v;
 			break;
 		case O_WRATIO:
-			if (num(optarg, 0, 1, &v)) return misuse("--warmup-ratio: bad value '%s' (0..1)", optarg);
+			if (num(optarg, 0, 1, &v)) return sift_misuse("--warmup-ratio: bad value '%s' (0..1)", optarg);
 			c.o.warmup_ratio = v;
 			break;
 		case O_CLIP:
-			if (num(optarg, 0, 1e30, &v)) return misuse("--max-grad-norm: bad value '%s'", optarg);
+			if (num(optarg, 0, 1e30, &v)) return sift_misuse("--max-grad-norm: bad value '%s'", optarg);
 			c.o.max_grad_norm = (float)v;
 			break;
 		case O_ACCUM:
 			if (num(optarg, 1, 1e6, &v) || v != (int)v)
-				return misuse("--accum: bad count '%s'", optarg);
+				return sift_misuse("--accum: bad count '%s'", optarg);
 			c.o.accum = (int)v;
 			break;
 		case O_DROPOUT:
 		case O_ADROPOUT:
 			if (num(optarg, 0, 0.999, &v))
-				return misuse("dropout: bad probability '%s' (0..1)", optarg);
+				return sift_misuse("dropout: bad probability '%s' (0..1)", optarg);
 			*(ch == O_DROPOUT ? &c.dropout : &c.attn_dropout) = (float)v;
 			break;
 		case O_SEED:
 			if (num(optarg, 0, 9.007199254740992e15, &v) || v != (int64_t)v)
-				return misuse("--seed: bad seed '%s'", optarg);
+				return sift_misuse("--seed: bad seed '%s'", optarg);
 			c.o.seed = (uint64_t)v;
 			break;
 		case O_FREEZE_LAYERS:
 		case O_PATIENCE:
 			if (num(optarg, 0, 1e6, &v) || v != (int)v)
-				return misuse("bad count '%s'", optarg);
+				return sift_misuse("bad count '%s'", optarg);
 			*(ch == O_PATIENCE ? &c.patience : &c.o.freeze.freeze_layers) = (int)v;
 			break;
 		case O_EVAL_EVERY:
@@ -218,34 +211,31 @@ int main(int argc, char **argv)
 		case O_SAVE_EVERY:
 		case O_STOP_AFTER:
 			if (num(optarg, 1, 1e15, &v) || v != (int64_t)v)
-				return misuse("bad step count '%s'", optarg);
+				return sift_misuse("bad step count '%s'", optarg);
 			*(ch == O_EVAL_EVERY ? &c.eval_every : ch == O_MAX_STEPS ? &c.max_steps :
 			  ch == O_SAVE_EVERY ? &c.save_every : &c.stop_after) = (int64_t)v;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_help(usage, help);
 		case O_VERSION:
-			printf("sift-train %s\n", SIFT_VERSION);
-			return sift_close_stdout() < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
+			return sift_version();
 		default:
 			fputs("Try 'sift-train --help'.\n", stderr);
 			return SIFT_EXIT_USAGE;
 		}
 	}
 	if (!c.model_dir == !c.config)
-		return misuse("%s", "give one of -m DIR and --config FILE");
+		return sift_misuse("%s", "give one of -m DIR and --config FILE");
 	if (!c.out_dir)
-		return misuse("%s", "missing -o DIR");
+		return sift_misuse("%s", "missing -o DIR");
 	if (c.o.warmup >= 0 && c.o.warmup_ratio > 0)
-		return misuse("%s", "--warmup and --warmup-ratio exclude each other");
+		return sift_misuse("%s", "--warmup and --warmup-ratio exclude each other");
 	if (c.o.warmup < 0 && c.o.warmup_ratio == 0)
 		c.o.warmup = 0;
 	if ((c.eval_every || c.patience) && !c.dev)
-		return misuse("%s", "--eval-every and --patience need --dev");
+		return sift_misuse("%s", "--eval-every and --patience need --dev");
 	if (optind < argc - 1)
-		return misuse("extra operand '%s'", argv[optind + 1]);
+		return sift_misuse("extra operand '%s'", argv[optind + 1]);
 	if (optind < argc)
 		c.input = argv[optind];
 	char err[256];
@@ -254,7 +244,7 @@ int main(int argc, char **argv)
 		return SIFT_EXIT_DATA;
 	}
 	if (sift_device_set_precision(dev, prec, err, sizeof err))
-		return misuse("%s", err);
+		return sift_misuse("%s", err);
 	c.be = sift_backend_get(sift_device_name(dev));
 	if (!c.be) {
 		sift_warn("%s: backend not built in", sift_device_name(dev));
