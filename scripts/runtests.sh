@@ -14,7 +14,7 @@ for t in "$B"/tests/test-*; do
 	line=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
 	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
-	s=$(grep -c '^SKIP' "$log")
+	s=$(grep -cE '(^|: )SKIP' "$log")
 	pass=$((pass + ${p:-0})) skip=$((skip + s))
 	if [ -z "$line" ] || [ $rc -ne 0 ]; then
 		[ "${f:-0}" -gt 0 ] || f=1
