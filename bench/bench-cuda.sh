@@ -55,3 +55,7 @@ run "sift cuda bf16" "$B/cuda-train" --device cuda --precision bf16 --steps 20 -
 run "sift cuda fp32" "$B/cuda-train" --device cuda --precision fp32 --steps 10 --bench 3 --batch 32 --seq 128 "$out/base"
 run "pytorch eager bf16 autocast" python3 bench/torch-bert-train.py bf16 32 128 10 30
 run "pytorch eager fp32" python3 bench/torch-bert-train.py fp32 32 128 5 15
+# where a bf16 step's time goes: each op timed between two device syncs
+"$B/cuda-train" --device cuda --precision bf16 --steps 5 --bench 2 --batch 32 --seq 128 \
+	--profile "$out/base" > "$out/profile.log" 2>&1 &&
+	grep '^profile' "$out/profile.log" || echo "profile: failed: $(tail -1 "$out/profile.log")"

@@ -32,13 +32,136 @@
 static const char usage[] =
 	"usage: cuda-train [--device auto|cpu|cuda] [--precision fp32|bf16]\n"
 	"                  [--head seq|token] [--steps n] [--batch B] [--seq T]\n"
-	"                  [--varlen] [--bench warmup] [--seed n] model-dir\n";
+	"                  [--varlen] [--bench warmup] [--profile] [--seed n]\n"
+	"                  model-dir\n";
 
 static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- --profile: every op of the table timed on its own ----
+ * A copy of the backend whose slots sync the device, call the real op and
+ * sync again, adding the wall time to the op's total.  The syncs cost a
+ * launch latency or so per call (the count is printed), so small ops read
+ * high; the shares of the large ones are what this is for. */
+static struct sift_backend real;
+static double op_s[SIFT_OP_COUNT];
+static long op_n[SIFT_OP_COUNT];
+static double op_t0;
+
+static void op_in(void)
+{
+	real.sync();
+	op_t0 = now();
+}
+
+static void op_out(enum sift_op op)
+{
+	real.sync();
+	op_s[op] += now() - op_t0;
+	op_n[op]++;
+}
+
+#define PROF(slot, op, params, args) \
+	static void p_##slot params { op_in(); real.slot args; op_out(op); }
+#define PROFR(slot, op, rt, params, args) \
+	static rt p_##slot params { op_in(); rt r_ = real.slot args; op_out(op); return r_; }
+
+PROF(embed_forward, SIFT_OP_EMBED, (float *o, const int32_t *i, const int32_t *t,
+     const int32_t *p, const float *a, const float *b, const float *c, int N, int C),
+     (o, i, t, p, a, b, c, N, C))
+PROF(matmul_forward, SIFT_OP_MATMUL, (float *o, const float *i, const float *w,
+     const float *b, int N, int C, int OC), (o, i, w, b, N, C, OC))
+PROF(layernorm_forward, SIFT_OP_LAYERNORM, (float *o, float *m, float *r, const float *i,
+     const float *w, const float *b, int N, int C, float e), (o, m, r, i, w, b, N, C, e))
+PROF(gelu_forward, SIFT_OP_GELU, (float *o, const float *i, size_t n), (o, i, n))
+PROF(tanh_forward, SIFT_OP_TANH, (float *o, const float *i, size_t n), (o, i, n))
+PROF(attention_forward, SIFT_OP_ATTENTION, (float *o, float *a, const float *q,
+     const int32_t *f, int B, int T, int C, int NH, float p, uint64_t s),
+     (o, a, q, f, B, T, C, NH, p, s))
+PROF(residual_forward, SIFT_OP_RESIDUAL, (float *o, const float *a, const float *b,
+     size_t n), (o, a, b, n))
+PROF(dropout_forward, SIFT_OP_DROPOUT, (float *o, const float *i, size_t n, float p,
+     uint64_t s, uint64_t c), (o, i, n, p, s, c))
+PROF(gather_rows_forward, SIFT_OP_GATHER_ROWS, (float *o, const float *i,
+     const int32_t *r, int M, int C), (o, i, r, M, C))
+PROF(softmax_forward, SIFT_OP_SOFTMAX, (float *p, const float *l, int M, int L),
+     (p, l, M, L))
+PROF(crossentropy_forward, SIFT_OP_CROSSENTROPY, (float *o, const float *p,
+     const int32_t *t, int M, int L), (o, p, t, M, L))
+PROF(embed_backward, SIFT_OP_EMBED_BWD, (float *a, float *b, float *c, const float *d,
+     const int32_t *i, const int32_t *t, const int32_t *p, int N, int C),
+     (a, b, c, d, i, t, p, N, C))
+PROF(matmul_backward, SIFT_OP_MATMUL_BWD, (float *di, float *dw, float *db,
+     const float *d, const float *i, const float *w, int N, int C, int OC),
+     (di, dw, db, d, i, w, N, C, OC))
+PROF(layernorm_backward, SIFT_OP_LAYERNORM_BWD, (float *di, float *dw, float *db,
+     const float *d, const float *i, const float *w, const float *m, const float *r,
+     int N, int C), (di, dw, db, d, i, w, m, r, N, C))
+PROF(gelu_backward, SIFT_OP_GELU_BWD, (float *di, const float *i, const float *d,
+     size_t n), (di, i, d, n))
+PROF(tanh_backward, SIFT_OP_TANH_BWD, (float *di, const float *o, const float *d,
+     size_t n), (di, o, d, n))
+PROF(attention_backward, SIFT_OP_ATTENTION_BWD, (float *dq, float *da, const float *d,
+     const float *q, const float *a, const int32_t *f, int B, int T, int C, int NH,
+     float p, uint64_t s), (dq, da, d, q, a, f, B, T, C, NH, p, s))
+PROF(scatter_rows_backward, SIFT_OP_SCATTER_ROWS_BWD, (float *di, const float *d,
+     const int32_t *r, int M, int C), (di, d, r, M, C))
+PROF(crossentropy_backward, SIFT_OP_CROSSENTROPY_BWD, (float *dl, const float *p,
+     const int32_t *t, int M, int L, float s), (dl, p, t, M, L, s))
+PROF(adamw_update, SIFT_OP_ADAMW, (float *p, const float *g, float *m, float *v,
+     size_t n, float lr, float b1, float b2, float e, float wd, int t),
+     (p, g, m, v, n, lr, b1, b2, e, wd, t))
+PROFR(sumsq, SIFT_OP_SUMSQ, double, (const float *x, size_t n), (x, n))
+PROF(scale, SIFT_OP_SCALE, (float *x, size_t n, float s), (x, n, s))
+
+static struct sift_backend *profiled(const struct sift_backend *be)
+{
+	static struct sift_backend p;
+	real = *be;
+	p = *be;
+#define SET(slot) p.slot = p_##slot
+	SET(embed_forward); SET(matmul_forward); SET(layernorm_forward);
+	SET(gelu_forward); SET(tanh_forward); SET(attention_forward);
+	SET(residual_forward); SET(dropout_forward); SET(gather_rows_forward);
+	SET(softmax_forward); SET(crossentropy_forward); SET(embed_backward);
+	SET(matmul_backward); SET(layernorm_backward); SET(gelu_backward);
+	SET(tanh_backward); SET(attention_backward); SET(scatter_rows_backward);
+	SET(crossentropy_backward); SET(adamw_update); SET(sumsq); SET(scale);
+#undef SET
+	return &p;
+}
+
+/* per step: ms and calls of each op, largest first, and their sum
+ * against the whole step */
+static void profile_report(int steps, double step_s)
+{
+	int order[SIFT_OP_COUNT];
+	double sum = 0.0;
+	for (int i = 0; i < SIFT_OP_COUNT; i++) {
+		order[i] = i;
+		sum += op_s[i];
+	}
+	for (int i = 1; i < SIFT_OP_COUNT; i++)
+		for (int j = i; j > 0 && op_s[order[j]] > op_s[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	printf("# profile, per step (each op between two device syncs):\n");
+	for (int i = 0; i < SIFT_OP_COUNT; i++) {
+		int k = order[i];
+		if (!op_n[k])
+			continue;
+		printf("profile %-22s %9.3f ms %5.1f%% %6.1f calls\n",
+		       sift_op_name((enum sift_op)k), 1e3 * op_s[k] / steps,
+		       sum > 0 ? 100.0 * op_s[k] / sum : 0.0, (double)op_n[k] / steps);
+	}
+	printf("profile %-22s %9.3f ms of %.3f ms a step\n", "ops total",
+	       1e3 * sum / steps, 1e3 * step_s / steps);
 }
 
 static int no_decay(const char *name)
@@ -58,13 +181,14 @@ int main(int argc, char **argv)
 		{ "varlen", no_argument, 0, 'v' },
 		{ "bench", required_argument, 0, 'w' },
 		{ "seed", required_argument, 0, 'S' },
+		{ "profile", no_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	enum sift_device_req req = SIFT_DEVICE_AUTO, dev;
 	enum sift_precision prec = SIFT_PREC_FP32;
 	enum bert_head head = BERT_HEAD_SEQ;
-	int steps = 50, B = 8, T = 64, varlen = 0, warm = -1, c;
+	int steps = 50, B = 8, T = 64, varlen = 0, warm = -1, prof = 0, c;
 	uint64_t seed = 42;
 	char err[512];
 
@@ -88,6 +212,7 @@ int main(int argc, char **argv)
 		case 'v': varlen = 1; break;
 		case 'w': warm = atoi(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'P': prof = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return SIFT_EXIT_USAGE;
 		}
@@ -103,6 +228,8 @@ int main(int argc, char **argv)
 	struct sift_backend *be = sift_backend_get(sift_device_name(dev));
 	if (!be)
 		sift_die(SIFT_EXIT_DATA, "%s: backend not built in", sift_device_name(dev));
+	if (prof)
+		be = profiled(be);
 #ifdef SIFT_CUDA
 	if (dev == SIFT_DEVICE_CUDA) {
 		char desc[256] = "";
@@ -160,6 +287,8 @@ int main(int argc, char **argv)
 			be->sync();
 			t0 = now();
 			tokens = 0;
+			memset(op_s, 0, sizeof op_s);
+			memset(op_n, 0, sizeof op_n);
 		}
 		/* the batch of this step, from the seed alone */
 		struct sift_rng r;
@@ -219,6 +348,8 @@ int main(int argc, char **argv)
 		printf("tokens/s %.1f step_ms %.3f tflops %.2f mfu_989 %.4f mfu_790 %.4f\n",
 		       tps, 1e3 * dt / steps, tps * fpt / 1e12, tps * fpt / 989e12,
 		       tps * fpt / 790e12);
+		if (prof)
+			profile_report(steps, dt);
 	}
 	/* FNV-1a 64 over the final parameters' bytes */
 	float *hp = malloc(m.nparams * sizeof(float));

@@ -5,9 +5,11 @@
 
 // params, grads, m, v are (n); the scalars are rounded on the host in
 // the order of lib/ops_bwd.c (sift_cpu_adamw_update)
-__global__ void adamw_kernel(float *params, const float *grads, float *m, float *v,
-			     size_t n, float step_size, float bc2_sqrt, float wd,
-			     float w1, float beta2, float w2, float eps, int decay)
+// mirror, when not NULL, gets each new parameter rounded to bf16
+__global__ void adamw_kernel(float *params, __nv_bfloat16 *mirror, const float *grads,
+			     float *m, float *v, size_t n, float step_size,
+			     float bc2_sqrt, float wd, float w1, float beta2,
+			     float w2, float eps, int decay)
 {
 	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
 	     i += (size_t)gridDim.x * blockDim.x) {
@@ -20,7 +22,10 @@ __global__ void adamw_kernel(float *params, const float *grads, float *m, float 
 		m[i] = mi;
 		v[i] = vi;
 		float denom = sqrtf(vi) / bc2_sqrt + eps;
-		params[i] = p - step_size * (mi / denom);
+		p -= step_size * (mi / denom);
+		params[i] = p;
+		if (mirror)
+			mirror[i] = __float2bfloat16_rn(p);
 	}
 }
 
@@ -41,7 +46,8 @@ void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 	float wd = (float)(1.0 - (double)lr * (double)weight_decay);
 	float w1 = (float)(1.0 - b1), w2 = (float)(1.0 - b2);
 	size_t blocks = (n + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
-	adamw_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(params, grads, m, v, n,
+	adamw_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(params,
+		cuda_mirror_of(params, n), grads, m, v, n,
 		step_size, bc2_sqrt, wd, w1, beta2, w2, eps, weight_decay != 0.0f);
 	CUDA_LAUNCHED();
 }

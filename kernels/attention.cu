@@ -52,6 +52,8 @@ attention_forward_kernel(float *out, float *att, const float *qkv,
 	extern __shared__ float sm[];
 	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
 	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (len > Tmax)
+		__trap();	// the caller's T was not a bound: stop loudly
 	if (i0 >= len)
 		return;
 	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x;
@@ -178,6 +180,8 @@ attention_forward_tc_kernel(float *out, float *att, const float *qkv,
 	extern __shared__ __align__(128) float sm[];
 	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
 	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (len > Tmax)
+		__trap();	// the caller's T was not a bound: stop loudly
 	if (i0 >= len)
 		return;
 	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x, ld = TC_LD(hs);
@@ -314,6 +318,8 @@ attention_backward_q_kernel(float *dqkv, float *datt, const float *dout,
 	extern __shared__ float sm[];
 	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
 	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (len > Tmax)
+		__trap();	// the caller's T was not a bound: stop loudly
 	if (i0 >= len)
 		return;
 	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x;
@@ -413,6 +419,8 @@ attention_backward_q_tc_kernel(float *dqkv, float *datt, const float *dout,
 	extern __shared__ __align__(128) float sm[];
 	int b = blockIdx.z, h = blockIdx.y, i0 = blockIdx.x * AT_QT;
 	int r0 = offs[b], len = offs[b + 1] - r0;
+	if (len > Tmax)
+		__trap();	// the caller's T was not a bound: stop loudly
 	if (i0 >= len)
 		return;
 	int hs = C / NH, C3 = 3 * C, tid = threadIdx.x, ld = TC_LD(hs);
@@ -695,43 +703,56 @@ attention_backward_kv_kernel(float *dqkv, const float *datt, const float *dout,
 	}
 }
 
-// the longest example, read from the device copy of offs; checks the
-// sizes these kernels handle and returns the shared memory they need
-static int attention_plan(const int32_t *offs, int B, int C, int NH, int *Tmax,
-			  size_t *smem)
+// checks the sizes these kernels handle and returns the shared memory
+// they need.  T, the caller's bound on every example's length (the
+// batch's padded length), sizes the grid and the score buffers, so that
+// no call reads offs back to the host: a read-back would stall the
+// stream twice a layer.  Blocks past an example's end return at once.
+static int attention_plan(int T, int C, int NH, size_t *smem)
 {
-	int32_t *h = (int32_t *)malloc((size_t)(B + 1) * sizeof *h);
-	if (!h)
-		sift_cuda_fail("out of host memory", __FILE__, __LINE__);
-	CUDA_CHECK(cudaMemcpy(h, offs, (size_t)(B + 1) * sizeof *h, cudaMemcpyDeviceToHost));
-	int t = 0;
-	for (int b = 0; b < B; b++)
-		if (h[b + 1] - h[b] > t)
-			t = h[b + 1] - h[b];
-	free(h);
-	*Tmax = t;
 	int hs = C / NH;
 	if (hs > AT_HSMAX || hs * NH != C)
 		sift_cuda_fail("attention: head size over 128 or C not a multiple of NH",
 			       __FILE__, __LINE__);
 	*smem = sizeof(float) * ((size_t)AT_QT * hs + (size_t)AT_KT * (hs + 1) +
-				 (size_t)AT_QT * t);
-	int dev;
-	CUDA_CHECK(cudaGetDevice(&dev));
-	int optin = 0;
-	CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+				 (size_t)AT_QT * T);
+	static int optin = -1;
+	if (optin < 0) {
+		int dev;
+		CUDA_CHECK(cudaGetDevice(&dev));
+		CUDA_CHECK(cudaDeviceGetAttribute(&optin,
+			cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+	}
 	if (*smem > (size_t)optin)
 		sift_cuda_fail("attention: example too long for shared memory", __FILE__, __LINE__);
-	return t > 0;
+	return T > 0;
+}
+
+// cudaFuncSetAttribute only when a kernel needs more dynamic shared
+// memory than it was last given (a host call, not free at 24 a step)
+static void smem_allow(const void *fn, size_t bytes)
+{
+	static const void *fns[8];
+	static size_t have[8];
+	int i = 0;
+	while (i < 8 && fns[i] && fns[i] != fn)
+		i++;
+	if (i < 8 && fns[i] == fn && have[i] >= bytes)
+		return;
+	CUDA_CHECK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize,
+					(int)bytes));
+	if (i < 8) {
+		fns[i] = fn;
+		have[i] = bytes;
+	}
 }
 
 void cuda_attention_forward(float *out, float *att, const float *qkv,
-			    const int32_t *offs, int B, int C, int NH,
+			    const int32_t *offs, int B, int Tmax, int C, int NH,
 			    float p, uint64_t seed)
 {
-	int Tmax;
 	size_t smem;
-	if (B <= 0 || !attention_plan(offs, B, C, NH, &Tmax, &smem))
+	if (B <= 0 || !attention_plan(Tmax, C, NH, &smem))
 		return;
 	float scale = 1.0f / sqrtf((float)(C / NH));
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
@@ -739,15 +760,13 @@ void cuda_attention_forward(float *out, float *att, const float *qkv,
 	if (sift_cuda_ctx()->bf16 && (C / NH) % 16 == 0) {
 		size_t oq, ok, os, op, total;
 		tc_layout(C / NH, Tmax, &oq, &ok, &os, &op, &total);
-		CUDA_CHECK(cudaFuncSetAttribute(attention_forward_tc_kernel,
-			cudaFuncAttributeMaxDynamicSharedMemorySize, (int)total));
+		smem_allow((const void *)attention_forward_tc_kernel, total);
 		attention_forward_tc_kernel<<<grid, AT_THREADS, total>>>(out, att, qkv, offs,
 			C, NH, Tmax, scale, p, keep, seed);
 		CUDA_LAUNCHED();
 		return;
 	}
-	CUDA_CHECK(cudaFuncSetAttribute(attention_forward_kernel,
-		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+	smem_allow((const void *)attention_forward_kernel, smem);
 	attention_forward_kernel<<<grid, AT_THREADS, smem>>>(out, att, qkv, offs, C, NH,
 							     Tmax, scale, p, keep, seed);
 	CUDA_LAUNCHED();
@@ -755,12 +774,11 @@ void cuda_attention_forward(float *out, float *att, const float *qkv,
 
 void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
 			     const float *qkv, const float *att,
-			     const int32_t *offs, int B, int C, int NH,
+			     const int32_t *offs, int B, int Tmax, int C, int NH,
 			     float p, uint64_t seed)
 {
-	int Tmax;
 	size_t smem;
-	if (B <= 0 || !attention_plan(offs, B, C, NH, &Tmax, &smem))
+	if (B <= 0 || !attention_plan(Tmax, C, NH, &smem))
 		return;
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
@@ -768,29 +786,25 @@ void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
 	if (sift_cuda_ctx()->bf16 && hs % 16 == 0) {
 		size_t oq, ok, os, op, total, kv = tc_kv_bytes(hs);
 		tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
-		CUDA_CHECK(cudaFuncSetAttribute(attention_backward_q_tc_kernel,
-			cudaFuncAttributeMaxDynamicSharedMemorySize, (int)total));
+		smem_allow((const void *)attention_backward_q_tc_kernel, total);
 		dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
 		attention_backward_q_tc_kernel<<<grid, AT_THREADS, total>>>(dqkv, datt, dout,
 			qkv, att, offs, C, NH, Tmax, scale, p, keep, seed);
 		CUDA_LAUNCHED();
-		CUDA_CHECK(cudaFuncSetAttribute(attention_backward_kv_tc_kernel,
-			cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kv));
+		smem_allow((const void *)attention_backward_kv_tc_kernel, kv);
 		dim3 grid2(sift_ceil_div(Tmax, AT_KT2), NH, B);
 		attention_backward_kv_tc_kernel<<<grid2, AT_THREADS, kv>>>(dqkv, datt, dout,
 			qkv, att, offs, C, NH, p, keep, seed);
 		CUDA_LAUNCHED();
 		return;
 	}
-	CUDA_CHECK(cudaFuncSetAttribute(attention_backward_q_kernel,
-		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+	smem_allow((const void *)attention_backward_q_kernel, smem);
 	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
 	attention_backward_q_kernel<<<grid, AT_THREADS, smem>>>(dqkv, datt, dout, qkv,
 		att, offs, C, NH, Tmax, scale, p, keep, seed);
 	CUDA_LAUNCHED();
 	size_t smem2 = sizeof(float) * (2 * (size_t)AT_IT * hs + 2 * (size_t)AT_IT * (AT_KT2 + 1));
-	CUDA_CHECK(cudaFuncSetAttribute(attention_backward_kv_kernel,
-		cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem2));
+	smem_allow((const void *)attention_backward_kv_kernel, smem2);
 	dim3 grid2(sift_ceil_div(Tmax, AT_KT2), NH, B);
 	attention_backward_kv_kernel<<<grid2, AT_THREADS, smem2>>>(dqkv, datt, dout, qkv,
 		att, offs, C, NH, p, keep, seed);

@@ -15,19 +15,24 @@ static void *cu_alloc(size_t bytes)
 	}
 	CUDA_CHECK(e);
 	CUDA_CHECK(cudaMemset(p, 0, bytes ? bytes : 1));
+	cuda_mem_track(p, bytes);
 	return p;
 }
 
 static void cu_free(void *p)
 {
-	if (p)
+	if (p) {
+		cuda_mem_untrack(p);
 		CUDA_CHECK(cudaFree(p));
+	}
 }
 
 static void cu_upload(void *dst, const void *src, size_t bytes)
 {
-	if (bytes)
+	if (bytes) {
+		cuda_mem_written(dst);
 		CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+	}
 }
 
 static void cu_download(void *dst, const void *src, size_t bytes)
@@ -38,8 +43,10 @@ static void cu_download(void *dst, const void *src, size_t bytes)
 
 static void cu_memset0(void *p, size_t bytes)
 {
-	if (bytes)
+	if (bytes) {
+		cuda_mem_written(p);
 		CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, 0));
+	}
 }
 
 static void cu_sync(void)
@@ -85,6 +92,7 @@ struct sift_backend sift_backend_cuda = {
 	.gather_rows_forward = cuda_gather_rows_forward,
 	.softmax_forward = cuda_softmax_forward,
 	.crossentropy_forward = cuda_crossentropy_forward,
+	.residual_layernorm_forward = cuda_residual_layernorm_forward,
 	.embed_backward = cuda_embed_backward,
 	.matmul_backward = cuda_matmul_backward,
 	.layernorm_backward = cuda_layernorm_backward,
@@ -96,4 +104,5 @@ struct sift_backend sift_backend_cuda = {
 	.adamw_update = cuda_adamw_update,
 	.sumsq = sift_cuda_sumsq,
 	.scale = sift_cuda_scale,
+	.residual_layernorm_backward = cuda_residual_layernorm_backward,
 };

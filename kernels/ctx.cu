@@ -1,4 +1,7 @@
 // ctx.cu: creates the CUDA backend's cuBLAS handles, workspace and scratch buffers once per process.
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "ctx.cuh"
 
 static struct sift_cuda_ctx ctx;
@@ -44,6 +47,120 @@ __nv_bfloat16 *cuda_to_bf16(int slot, const float *x, size_t n)
 		CUDA_LAUNCHED();
 	}
 	return y;
+}
+
+int cuda_colsum_chunks(int N)
+{
+	int k = (N + COLSUM_ROWS - 1) / COLSUM_ROWS;
+	return k < 1 ? 1 : k > 64 ? 64 : k;
+}
+
+__global__ void colsum_finish_kernel(float *add, const float *part, int chunks, int C)
+{
+	int c = blockIdx.x * blockDim.x + threadIdx.x;
+	if (c >= C)
+		return;
+	float s = 0.0f;
+	for (int k = 0; k < chunks; k++)
+		s += part[(size_t)k * C + c];
+	add[c] += s;
+}
+
+void cuda_colsum_finish(float *add, const float *part, int chunks, int C)
+{
+	if (!add)
+		return;
+	colsum_finish_kernel<<<sift_ceil_div(C, 256), 256>>>(add, part, chunks, C);
+	CUDA_LAUNCHED();
+}
+
+// the tracked allocations, unsorted: a model has a few dozen
+struct mem_rec {
+	char *p;
+	size_t bytes;
+	__nv_bfloat16 *mirror;	// bytes/4 values, or NULL
+	int valid;		// mirror equals the floats
+};
+static struct mem_rec *recs;
+static size_t nrecs, caprecs;
+
+void cuda_mem_track(void *p, size_t bytes)
+{
+	if (nrecs == caprecs) {
+		size_t c = caprecs ? 2 * caprecs : 64;
+		struct mem_rec *r = (struct mem_rec *)realloc(recs, c * sizeof *r);
+		if (!r)
+			sift_cuda_fail("out of host memory", __FILE__, __LINE__);
+		recs = r;
+		caprecs = c;
+	}
+	recs[nrecs].p = (char *)p;
+	recs[nrecs].bytes = bytes;
+	recs[nrecs].mirror = NULL;
+	recs[nrecs].valid = 0;
+	nrecs++;
+}
+
+// the record of the allocation holding [p, p + bytes), or NULL
+static struct mem_rec *mem_find(const void *p, size_t bytes)
+{
+	const char *c = (const char *)p;
+	for (size_t i = 0; i < nrecs; i++)
+		if (c >= recs[i].p && c + bytes <= recs[i].p + recs[i].bytes)
+			return &recs[i];
+	return NULL;
+}
+
+void cuda_mem_untrack(void *p)
+{
+	for (size_t i = 0; i < nrecs; i++)
+		if (recs[i].p == (char *)p) {
+			if (recs[i].mirror)
+				CUDA_CHECK(cudaFree(recs[i].mirror));
+			recs[i] = recs[--nrecs];
+			return;
+		}
+}
+
+void cuda_mem_written(const void *p)
+{
+	struct mem_rec *r = mem_find(p, 0);
+	if (r)
+		r->valid = 0;
+}
+
+const __nv_bfloat16 *cuda_weight_bf16(int slot, const float *w, size_t n)
+{
+	struct mem_rec *r = mem_find(w, n * sizeof *w);
+	if (!r || (uintptr_t)w % sizeof *w || (uintptr_t)r->p % sizeof *w)
+		return cuda_to_bf16(slot, w, n);
+	size_t all = r->bytes / sizeof *w;
+	if (!r->mirror) {
+		if (cudaMalloc(&r->mirror, all * sizeof *r->mirror) != cudaSuccess) {
+			cudaGetLastError();	// no room: cast per call
+			r->mirror = NULL;
+			return cuda_to_bf16(slot, w, n);
+		}
+		r->valid = 0;
+	}
+	if (!r->valid) {
+		size_t blocks = (all + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
+		if (all) {
+			to_bf16_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(r->mirror,
+				(const float *)r->p, all);
+			CUDA_LAUNCHED();
+		}
+		r->valid = 1;
+	}
+	return r->mirror + (w - (const float *)r->p);
+}
+
+__nv_bfloat16 *cuda_mirror_of(const float *p, size_t n)
+{
+	struct mem_rec *r = mem_find(p, n * sizeof *p);
+	if (!r || !r->mirror || !r->valid)
+		return NULL;
+	return r->mirror + (p - (const float *)r->p);
 }
 
 void *sift_cuda_scratch(int slot, size_t bytes)

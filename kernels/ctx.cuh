@@ -31,6 +31,7 @@ struct sift_cuda_ctx *sift_cuda_ctx(void);
 enum {
 	SCR_A16, SCR_B16,	// bf16 copies of GEMM inputs
 	SCR_NORM,		// gradient-norm partial sums
+	SCR_COLSUM,		// column-sum partials (bias and LayerNorm gradients)
 	SCR_COUNT
 };
 void *sift_cuda_scratch(int slot, size_t bytes);
@@ -51,11 +52,14 @@ void cuda_matmul_backward(float *dinp, float *dweight, float *dbias,
 			  const float *dout, const float *inp,
 			  const float *weight, int N, int C, int OC);
 // column-major GEMM: C(m,n) = alpha * op(A) op(B) + beta * C, batched
-// with strides; in bf16 mode A and B are rounded to bf16 first
+// with strides; in bf16 mode A and B are rounded to bf16 first, an
+// operand flagged in weights (GEMM_*_WEIGHT: a parameter) through its
+// mirror
+enum { GEMM_A_WEIGHT = 1, GEMM_B_WEIGHT = 2 };
 void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 	       float alpha, const float *A, int lda, long long sa,
 	       const float *B, int ldb, long long sb, float beta, float *Cm,
-	       int ldc, long long sc, int batch);
+	       int ldc, long long sc, int batch, int weights);
 // layernorm.cu
 void cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
 			    const float *weight, const float *bias, int N, int C,
@@ -64,6 +68,13 @@ void cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
 			     const float *dout, const float *inp,
 			     const float *weight, const float *mean,
 			     const float *rstd, int N, int C);
+void cuda_residual_layernorm_forward(float *res, float *out, float *mean, float *rstd,
+				     const float *a, const float *b, const float *weight,
+				     const float *bias, int N, int C, float eps);
+void cuda_residual_layernorm_backward(float *dinp, float *dweight, float *dbias,
+				      float *da, const float *db, const float *inp,
+				      const float *weight, const float *mean,
+				      const float *rstd, int N, int C);
 // elementwise.cu
 void cuda_gelu_forward(float *out, const float *inp, size_t n);
 void cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
@@ -74,11 +85,11 @@ void cuda_dropout_forward(float *out, const float *inp, size_t n, float p,
 			  uint64_t seed, uint64_t counter);
 // attention.cu
 void cuda_attention_forward(float *out, float *att, const float *qkv,
-			    const int32_t *offs, int B, int C, int NH,
+			    const int32_t *offs, int B, int T, int C, int NH,
 			    float p, uint64_t seed);
 void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
 			     const float *qkv, const float *att,
-			     const int32_t *offs, int B, int C, int NH,
+			     const int32_t *offs, int B, int T, int C, int NH,
 			     float p, uint64_t seed);
 // rows.cu
 void cuda_gather_rows_forward(float *out, const float *inp, const int32_t *rows,
@@ -100,6 +111,33 @@ void cuda_scale(float *x, size_t n, float s);
 
 // bf16 copy of n floats (round to nearest even) in a scratch slot
 __nv_bfloat16 *cuda_to_bf16(int slot, const float *x, size_t n);
+
+// ---- column sums over rows (bias and LayerNorm gradients), ctx.cu ----
+// In two stages, so that more than C/32 blocks share the rows: stage one
+// sums row chunk k of 32 columns into part[k*C + c]; stage two adds the
+// chunks in order.  The chunking is a function of N alone, so the bits
+// are the same every run.
+#define COLSUM_ROWS 256		// rows per chunk, at least
+int cuda_colsum_chunks(int N);
+// add[c] += sum over k < chunks of part[k*C + c]
+void cuda_colsum_finish(float *add, const float *part, int chunks, int C);
+
+// ---- bf16 mirrors of the parameters (ctx.cu) ----
+// Every allocation of the backend is tracked.  The first time a matmul
+// reads its weight from an allocation in bf16 mode, that allocation gets
+// a bf16 mirror, cast once; AdamW keeps it current as it writes each
+// parameter, and upload or memset0 into the allocation marks it stale
+// (cast again at the next use).  So a step casts no weights at all,
+// where it used to cast each one three times.  A weight is therefore
+// written only through upload, memset0 and adamw_update (lib/backend.h).
+void cuda_mem_track(void *p, size_t bytes);
+void cuda_mem_untrack(void *p);
+void cuda_mem_written(const void *p);
+// the bf16 copy of weight[0 .. n-1]: the mirror where there can be one,
+// else a fresh cast into scratch slot
+const __nv_bfloat16 *cuda_weight_bf16(int slot, const float *w, size_t n);
+// the valid mirror of p[0 .. n-1] for AdamW to write, or NULL
+__nv_bfloat16 *cuda_mirror_of(const float *p, size_t n);
 
 // the dropout hash of lib/rng.c, on the device: sift_hash_uniform(seed, i)
 __device__ __forceinline__ uint64_t sift_dev_mix(uint64_t z)

@@ -10,16 +10,21 @@ static size_t span(int ld, int cols, long long stride, int batch)
 void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 	       float alpha, const float *A, int lda, long long sa,
 	       const float *B, int ldb, long long sb, float beta, float *Cm,
-	       int ldc, long long sc, int batch)
+	       int ldc, long long sc, int batch, int weights)
 {
 	struct sift_cuda_ctx *x = sift_cuda_ctx();
 	const void *a = A, *b = B;
 	cudaDataType_t t = CUDA_R_32F;
 	if (x->bf16) {
 		// bf16 tensor cores: inputs rounded to bf16, fp32 accumulation
-		// and fp32 output (torch.autocast does the same rounding)
-		a = cuda_to_bf16(SCR_A16, A, span(lda, ta == CUBLAS_OP_N ? k : m, sa, batch));
-		b = cuda_to_bf16(SCR_B16, B, span(ldb, tb == CUBLAS_OP_N ? n : k, sb, batch));
+		// and fp32 output (torch.autocast does the same rounding); a
+		// weight comes from its mirror, already rounded
+		size_t na = span(lda, ta == CUBLAS_OP_N ? k : m, sa, batch);
+		size_t nb = span(ldb, tb == CUBLAS_OP_N ? n : k, sb, batch);
+		a = weights & GEMM_A_WEIGHT ? cuda_weight_bf16(SCR_A16, A, na)
+					    : cuda_to_bf16(SCR_A16, A, na);
+		b = weights & GEMM_B_WEIGHT ? cuda_weight_bf16(SCR_B16, B, nb)
+					    : cuda_to_bf16(SCR_B16, B, nb);
 		t = CUDA_R_16BF;
 	}
 	if (batch == 1)
@@ -52,43 +57,65 @@ static uint32_t align_of(const void *p)
 	return a;
 }
 
-// out = inp @ weight^T + bias through cuBLASLt's BIAS epilogue: the bias
-// rides on the GEMM's store instead of a second pass over out.
-// Returns 0 when cuBLASLt has no algorithm for this shape and type.
-static int lt_linear_bias(float *out, const float *inp, const float *weight,
-			  const float *bias, int N, int C, int OC)
-{
-	struct sift_cuda_ctx *x = sift_cuda_ctx();
+// cuBLASLt plans (descriptors, layouts and the heuristic's algorithm) by
+// shape, type and alignment: the heuristic is a host call of tens of
+// microseconds, asked once per shape instead of once per product.  A
+// batch stream of one shape (a benchmark, a fixed-length job) always
+// hits; packed batches of varying row counts take a slot each, the
+// least recently used slot going first.
+#define LT_PLANS 32
+
+struct lt_plan {
+	int N, C, OC, bf16;
+	uint32_t al[3];
+	int found;		// 0: cuBLASLt has no algorithm, use cuBLAS
+	unsigned long long used;
 	cublasLtMatmulDesc_t op;
 	cublasLtMatrixLayout_t la, lb, lc;
-	cublasLtMatmulPreference_t pref;
-	cublasLtMatmulHeuristicResult_t h;
+	cublasLtMatmulAlgo_t algo;
+};
+
+static struct lt_plan plans[LT_PLANS];
+static int nplans;
+static unsigned long long plan_clock;
+
+static void plan_free(struct lt_plan *p)
+{
+	cublasLtMatrixLayoutDestroy(p->lc);
+	cublasLtMatrixLayoutDestroy(p->lb);
+	cublasLtMatrixLayoutDestroy(p->la);
+	cublasLtMatmulDescDestroy(p->op);
+}
+
+static void plan_make(struct lt_plan *p, int N, int C, int OC, int bf16,
+		      const uint32_t al[3])
+{
+	struct sift_cuda_ctx *x = sift_cuda_ctx();
 	cublasOperation_t opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
 	cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+	cublasLtMatmulPreference_t pref;
+	cublasLtMatmulHeuristicResult_t h;
+	cudaDataType_t t = bf16 ? CUDA_R_16BF : CUDA_R_32F;
 	int found = 0;
-	float one = 1.0f, zero = 0.0f;
-	const void *a = weight, *b = inp;
-	cudaDataType_t t = CUDA_R_32F;
-	if (x->bf16) {
-		a = cuda_to_bf16(SCR_A16, weight, (size_t)OC * C);
-		b = cuda_to_bf16(SCR_B16, inp, (size_t)N * C);
-		t = CUDA_R_16BF;
-	}
 
+	p->N = N, p->C = C, p->OC = OC, p->bf16 = bf16;
+	for (int i = 0; i < 3; i++)
+		p->al[i] = al[i];
 	// column-major view: out^T (OC,N) = weight (C,OC)^T . inp^T (C,N)
-	CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT));
-	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN));
-	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, t, C, OC, C));
-	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, t, C, N, C));
-	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, OC, N, OC));
+	CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT));
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN));
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+	// the bias is the fp32 parameter (the default, D's type, said aloud)
+	int32_t bt = CUDA_R_32F;
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt));
+	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, t, C, OC, C));
+	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, t, C, N, C));
+	CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, CUDA_R_32F, OC, N, OC));
 	CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
 	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
 		CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &x->workspace_bytes,
 		sizeof x->workspace_bytes));
-	uint32_t al[3] = { align_of(a), align_of(b), align_of(out) };
 	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
 		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al[0], sizeof al[0]));
 	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
@@ -97,20 +124,69 @@ static int lt_linear_bias(float *out, const float *inp, const float *weight,
 		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], sizeof al[2]));
 	CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref,
 		CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], sizeof al[2]));
-	if (cublasLtMatmulAlgoGetHeuristic(x->lt, op, la, lb, lc, lc, pref, 1, &h,
-					   &found) != CUBLAS_STATUS_SUCCESS)
-		found = 0;
-	// a refusal here is not fatal: the caller falls back to cuBLAS
-	if (found && cublasLtMatmul(x->lt, op, &one, a, la, b, lb, &zero, out, lc,
-				    out, lc, &h.algo, x->workspace,
-				    x->workspace_bytes, 0) != CUBLAS_STATUS_SUCCESS)
+	if (cublasLtMatmulAlgoGetHeuristic(x->lt, p->op, p->la, p->lb, p->lc, p->lc,
+					   pref, 1, &h, &found) != CUBLAS_STATUS_SUCCESS)
 		found = 0;
 	cublasLtMatmulPreferenceDestroy(pref);
-	cublasLtMatrixLayoutDestroy(lc);
-	cublasLtMatrixLayoutDestroy(lb);
-	cublasLtMatrixLayoutDestroy(la);
-	cublasLtMatmulDescDestroy(op);
-	return found;
+	p->found = found > 0;
+	if (p->found)
+		p->algo = h.algo;
+}
+
+static struct lt_plan *plan_get(int N, int C, int OC, int bf16, const uint32_t al[3])
+{
+	struct lt_plan *p = NULL;
+	for (int i = 0; i < nplans; i++) {
+		struct lt_plan *q = &plans[i];
+		if (q->N == N && q->C == C && q->OC == OC && q->bf16 == bf16 &&
+		    q->al[0] == al[0] && q->al[1] == al[1] && q->al[2] == al[2]) {
+			p = q;
+			break;
+		}
+	}
+	if (!p) {
+		if (nplans < LT_PLANS) {
+			p = &plans[nplans++];
+		} else {
+			p = &plans[0];
+			for (int i = 1; i < LT_PLANS; i++)
+				if (plans[i].used < p->used)
+					p = &plans[i];
+			plan_free(p);
+		}
+		plan_make(p, N, C, OC, bf16, al);
+	}
+	p->used = ++plan_clock;
+	return p;
+}
+
+// out = inp @ weight^T + bias through cuBLASLt's BIAS epilogue: the bias
+// rides on the GEMM's store instead of a second pass over out.
+// Returns 0 when cuBLASLt has no algorithm for this shape and type.
+static int lt_linear_bias(float *out, const float *inp, const float *weight,
+			  const float *bias, int N, int C, int OC)
+{
+	struct sift_cuda_ctx *x = sift_cuda_ctx();
+	float one = 1.0f, zero = 0.0f;
+	const void *a = weight, *b = inp;
+	if (x->bf16) {
+		a = cuda_weight_bf16(SCR_A16, weight, (size_t)OC * C);
+		b = cuda_to_bf16(SCR_B16, inp, (size_t)N * C);
+	}
+	uint32_t al[3] = { align_of(a), align_of(b), align_of(out) };
+	struct lt_plan *p = plan_get(N, C, OC, x->bf16, al);
+	if (!p->found)
+		return 0;
+	CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+						    &bias, sizeof bias));
+	// a refusal here is not fatal: the caller falls back to cuBLAS
+	if (cublasLtMatmul(x->lt, p->op, &one, a, p->la, b, p->lb, &zero, out, p->lc,
+			   out, p->lc, &p->algo, x->workspace, x->workspace_bytes,
+			   0) != CUBLAS_STATUS_SUCCESS) {
+		p->found = 0;
+		return 0;
+	}
+	return 1;
 }
 
 void cuda_matmul_forward(float *out, const float *inp, const float *weight,
@@ -124,7 +200,7 @@ void cuda_matmul_forward(float *out, const float *inp, const float *weight,
 		return;
 	// out^T (OC,N) = weight^T . inp^T in column-major terms
 	cuda_gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, 1.0f, weight, C, 0, inp, C,
-		  0, 0.0f, out, OC, 0, 1);
+		  0, 0.0f, out, OC, 0, 1, GEMM_A_WEIGHT);
 	if (bias) {
 		long n = (long)N * OC;
 		add_bias_kernel<<<sift_ceil_div(n, 256), 256>>>(out, bias, N, OC);
@@ -132,16 +208,19 @@ void cuda_matmul_forward(float *out, const float *inp, const float *weight,
 	}
 }
 
-// dbias (OC) += column sums of dout (N,OC). Block (32,32): 32 columns per
-// block, thread row ty sums rows ty, ty+32, ... in order, then the 32
-// partial sums are added in a fixed order: the same bits every run.
-__global__ void bias_grad_kernel(float *dbias, const float *dout, int N, int OC)
+// stage one of dbias (OC) += column sums of dout (N,OC): block (32,32)
+// takes 32 columns of row chunk blockIdx.y; thread row ty sums rows ty,
+// ty+32, ... of the chunk in order, then the 32 partial sums are added in
+// a fixed order into out[chunk*OC + c]: the same bits every run
+__global__ void bias_grad_part_kernel(float *out, const float *dout, int N, int OC,
+				      int rows)
 {
 	__shared__ float part[32][33];
 	int c = blockIdx.x * 32 + threadIdx.x;
+	int r0 = blockIdx.y * rows, r1 = min(N, r0 + rows);
 	float s = 0.0f;
 	if (c < OC)
-		for (int r = threadIdx.y; r < N; r += 32)
+		for (int r = r0 + threadIdx.y; r < r1; r += 32)
 			s += dout[(long)r * OC + c];
 	part[threadIdx.y][threadIdx.x] = s;
 	__syncthreads();
@@ -149,7 +228,7 @@ __global__ void bias_grad_kernel(float *dbias, const float *dout, int N, int OC)
 		float t = 0.0f;
 		for (int k = 0; k < 32; k++)
 			t += part[k][threadIdx.x];
-		dbias[c] += t;
+		out[(size_t)blockIdx.y * OC + c] = t;
 	}
 }
 
@@ -162,13 +241,17 @@ void cuda_matmul_backward(float *dinp, float *dweight, float *dbias,
 	// dinp (N,C) = dout (N,OC) @ weight (OC,C): dinp^T = weight^T . dout^T
 	if (dinp)
 		cuda_gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, 1.0f, weight, C, 0,
-			  dout, OC, 0, 0.0f, dinp, C, 0, 1);
+			  dout, OC, 0, 0.0f, dinp, C, 0, 1, GEMM_A_WEIGHT);
 	// dweight (OC,C) += dout^T @ inp: dweight^T (C,OC) += inp^T . dout
 	if (dweight)
 		cuda_gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, 1.0f, inp, C, 0,
-			  dout, OC, 0, 1.0f, dweight, C, 0, 1);
+			  dout, OC, 0, 1.0f, dweight, C, 0, 1, 0);
 	if (dbias) {
-		bias_grad_kernel<<<sift_ceil_div(OC, 32), dim3(32, 32)>>>(dbias, dout, N, OC);
+		int k = cuda_colsum_chunks(N), rows = sift_ceil_div(N, k);
+		float *part = (float *)sift_cuda_scratch(SCR_COLSUM, (size_t)k * OC * sizeof(float));
+		bias_grad_part_kernel<<<dim3(sift_ceil_div(OC, 32), k), dim3(32, 32)>>>(part,
+			dout, N, OC, rows);
 		CUDA_LAUNCHED();
+		cuda_colsum_finish(dbias, part, k, OC);
 	}
 }

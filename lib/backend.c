@@ -54,6 +54,7 @@ struct sift_backend sift_backend_cpu = {
 	.gather_rows_forward = sift_cpu_gather_rows_forward,
 	.softmax_forward = sift_cpu_softmax_forward,
 	.crossentropy_forward = sift_cpu_crossentropy_forward,
+	.residual_layernorm_forward = sift_cpu_residual_layernorm_forward,
 	/* backward and AdamW: lib/ops_bwd.c */
 	.embed_backward = sift_cpu_embed_backward,
 	.matmul_backward = sift_cpu_matmul_backward,
@@ -67,6 +68,8 @@ struct sift_backend sift_backend_cpu = {
 	/* gradient norm and clipping: lib/adamw.c */
 	.sumsq = sift_cpu_sumsq,
 	.scale = sift_cpu_scale,
+	/* lib/ops_bwd.c */
+	.residual_layernorm_backward = sift_cpu_residual_layernorm_backward,
 };
 
 /* a slot of the table by op, for supports_op */
@@ -84,6 +87,7 @@ static const void *slot(const struct sift_backend *be, enum sift_op op)
 	case SIFT_OP_GATHER_ROWS: return (const void *)be->gather_rows_forward;
 	case SIFT_OP_SOFTMAX: return (const void *)be->softmax_forward;
 	case SIFT_OP_CROSSENTROPY: return (const void *)be->crossentropy_forward;
+	case SIFT_OP_RESIDUAL_LAYERNORM: return (const void *)be->residual_layernorm_forward;
 	case SIFT_OP_EMBED_BWD: return (const void *)be->embed_backward;
 	case SIFT_OP_MATMUL_BWD: return (const void *)be->matmul_backward;
 	case SIFT_OP_LAYERNORM_BWD: return (const void *)be->layernorm_backward;
@@ -95,6 +99,7 @@ static const void *slot(const struct sift_backend *be, enum sift_op op)
 	case SIFT_OP_ADAMW: return (const void *)be->adamw_update;
 	case SIFT_OP_SUMSQ: return (const void *)be->sumsq;
 	case SIFT_OP_SCALE: return (const void *)be->scale;
+	case SIFT_OP_RESIDUAL_LAYERNORM_BWD: return (const void *)be->residual_layernorm_backward;
 	case SIFT_OP_COUNT: break;
 	}
 	return NULL;
@@ -112,10 +117,12 @@ const char *sift_op_name(enum sift_op op)
 		"gelu_forward", "tanh_forward", "attention_forward",
 		"residual_forward", "dropout_forward", "gather_rows_forward",
 		"softmax_forward", "crossentropy_forward",
+		"residual_layernorm_forward",
 		"embed_backward", "matmul_backward", "layernorm_backward",
 		"gelu_backward", "tanh_backward", "attention_backward",
 		"scatter_rows_backward", "crossentropy_backward",
 		"adamw_update", "sumsq", "scale",
+		"residual_layernorm_backward",
 	};
 	return (unsigned)op < SIFT_OP_COUNT ? names[op] : "unknown";
 }

@@ -66,6 +66,7 @@ enum sift_op {
 	SIFT_OP_GATHER_ROWS,
 	SIFT_OP_SOFTMAX,
 	SIFT_OP_CROSSENTROPY,
+	SIFT_OP_RESIDUAL_LAYERNORM,
 	/* backward and optimizer (lib/ops_bwd.c on the CPU) */
 	SIFT_OP_EMBED_BWD,
 	SIFT_OP_MATMUL_BWD,
@@ -78,6 +79,7 @@ enum sift_op {
 	SIFT_OP_ADAMW,
 	SIFT_OP_SUMSQ,
 	SIFT_OP_SCALE,
+	SIFT_OP_RESIDUAL_LAYERNORM_BWD,
 	SIFT_OP_COUNT
 };
 
@@ -136,11 +138,13 @@ struct sift_backend {
 	 * sift_att_offset(offs, b, NH) + (h*len_b + i)*len_b + j, so that an
 	 * example is exactly a padding-free batch of one (B=1, T=len_b) of
 	 * the llm.c-style ops in lib/ops_bwd.h called with that counter.
+	 * T bounds every len_b (the batch's padded length): a GPU sizes its
+	 * launch from it without reading offs back; the CPU ignores it.
 	 * out is (N,C), att is (sift_att_offset(offs, B, NH)), qkv is (N,3C),
 	 * offs is (B+1) */
 	void (*attention_forward)(float *out, float *att, const float *qkv,
-				  const int32_t *offs, int B, int C, int NH,
-				  float p, uint64_t seed);
+				  const int32_t *offs, int B, int T, int C,
+				  int NH, float p, uint64_t seed);
 
 	/* out = a + b; out is (n), a is (n), b is (n); out may alias a or b */
 	void (*residual_forward)(float *out, const float *a, const float *b,
@@ -165,6 +169,17 @@ struct sift_backend {
 	 * losses is (M), probs is (M,L), targets is (M) */
 	void (*crossentropy_forward)(float *losses, const float *probs,
 				     const int32_t *targets, int M, int L);
+
+	/* res = a + b, then out = LayerNorm(res) saving mean and rstd:
+	 * residual_forward then layernorm_forward, bit for bit, in one op so
+	 * that a backend can do both in one pass over the rows (res is still
+	 * written: the backward pass reads it)
+	 * res, out, a, b are (N,C), mean, rstd (N), weight, bias (C) */
+	void (*residual_layernorm_forward)(float *res, float *out, float *mean,
+					   float *rstd, const float *a,
+					   const float *b, const float *weight,
+					   const float *bias, int N, int C,
+					   float eps);
 
 	/* ---- backward and optimizer: lib/ops_bwd.c on the CPU ---- */
 
@@ -203,13 +218,14 @@ struct sift_backend {
 			      const float *dout, size_t n);
 
 	/* dqkv = attention'(dout) (overwritten), with the same dropout p and
-	 * seed as the forward call; datt is scratch of the size of att
+	 * seed as the forward call; datt is scratch of the size of att;
+	 * T as in attention_forward
 	 * dqkv is (N,3C), datt and att as att of attention_forward,
 	 * dout is (N,C), qkv is (N,3C), offs is (B+1) */
 	void (*attention_backward)(float *dqkv, float *datt, const float *dout,
 				   const float *qkv, const float *att,
-				   const int32_t *offs, int B, int C, int NH,
-				   float p, uint64_t seed);
+				   const int32_t *offs, int B, int T, int C,
+				   int NH, float p, uint64_t seed);
 
 	/* dinp[rows[i]] += dout[i]; other rows untouched
 	 * dinp is (N,C), dout is (M,C), rows is (M) */
@@ -236,6 +252,19 @@ struct sift_backend {
 
 	/* x *= s: gradient clipping.  x is (n) */
 	void (*scale)(float *x, size_t n, float s);
+
+	/* layernorm_backward of dout = da + db, the gradient arriving by both
+	 * branches of a residual connection: residual_forward(da, da, db)
+	 * then layernorm_backward, bit for bit, in one op so that a backend
+	 * need not store the sum.  dinp may alias db; da is scratch (its
+	 * contents afterwards are unspecified)
+	 * shapes as layernorm_backward; da, db are (N,C) */
+	void (*residual_layernorm_backward)(float *dinp, float *dweight,
+					    float *dbias, float *da,
+					    const float *db, const float *inp,
+					    const float *weight,
+					    const float *mean,
+					    const float *rstd, int N, int C);
 };
 
 /* where example b's attention block starts in att: NH * sum over
@@ -275,8 +304,8 @@ void sift_cpu_layernorm_forward(float *out, float *mean, float *rstd,
 void sift_cpu_gelu_forward(float *out, const float *inp, size_t n);
 void sift_cpu_tanh_forward(float *out, const float *inp, size_t n);
 void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
-				const int32_t *offs, int B, int C, int NH,
-				float p, uint64_t seed);
+				const int32_t *offs, int B, int T, int C,
+				int NH, float p, uint64_t seed);
 void sift_cpu_residual_forward(float *out, const float *a, const float *b,
 			       size_t n);
 void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,
@@ -287,5 +316,10 @@ void sift_cpu_softmax_forward(float *probs, const float *logits, int M,
 			      int L);
 void sift_cpu_crossentropy_forward(float *losses, const float *probs,
 				   const int32_t *targets, int M, int L);
+void sift_cpu_residual_layernorm_forward(float *res, float *out, float *mean,
+					 float *rstd, const float *a,
+					 const float *b, const float *weight,
+					 const float *bias, int N, int C,
+					 float eps);
 
 #endif

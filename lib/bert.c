@@ -801,7 +801,7 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 		be->matmul_forward(a->qkv[l] + o3, x, w->qkv_w, w->qkv_b, n, C,
 				   3 * C);
 		be->attention_forward(a->atty[l] + oC, a->att[l] + att0,
-				      a->qkv[l] + o3, offs, nb, C, NH, pa,
+				      a->qkv[l] + o3, offs, nb, a->T, C, NH, pa,
 				      bert_dropout_seed(seed, 4 * l));
 		be->matmul_forward(a->attproj[l] + oC, a->atty[l] + oC,
 				   w->attout_w, w->attout_b, n, C, C);
@@ -809,10 +809,11 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 			be->dropout_forward(a->attproj[l] + oC,
 					    a->attproj[l] + oC, NC, ph,
 					    bert_dropout_seed(seed, 4 * l + 1), oC);
-		be->residual_forward(a->res1[l] + oC, a->attproj[l] + oC, x, NC);
-		be->layernorm_forward(a->ln1[l] + oC, a->ln1_mean[l] + r0,
-				      a->ln1_rstd[l] + r0, a->res1[l] + oC,
-				      w->ln1_w, w->ln1_b, n, C, c->ln_eps);
+		be->residual_layernorm_forward(a->res1[l] + oC, a->ln1[l] + oC,
+					       a->ln1_mean[l] + r0,
+					       a->ln1_rstd[l] + r0,
+					       a->attproj[l] + oC, x, w->ln1_w,
+					       w->ln1_b, n, C, c->ln_eps);
 		be->matmul_forward(a->fch[l] + oI, a->ln1[l] + oC, w->fc_w,
 				   w->fc_b, n, C, I);
 		be->gelu_forward(a->fch_gelu[l] + oI, a->fch[l] + oI,
@@ -823,11 +824,11 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 			be->dropout_forward(a->fcproj[l] + oC, a->fcproj[l] + oC,
 					    NC, ph,
 					    bert_dropout_seed(seed, 4 * l + 2), oC);
-		be->residual_forward(a->res2[l] + oC, a->fcproj[l] + oC,
-				     a->ln1[l] + oC, NC);
-		be->layernorm_forward(a->ln2[l] + oC, a->ln2_mean[l] + r0,
-				      a->ln2_rstd[l] + r0, a->res2[l] + oC,
-				      w->ln2_w, w->ln2_b, n, C, c->ln_eps);
+		be->residual_layernorm_forward(a->res2[l] + oC, a->ln2[l] + oC,
+					       a->ln2_mean[l] + r0,
+					       a->ln2_rstd[l] + r0,
+					       a->fcproj[l] + oC, a->ln1[l] + oC,
+					       w->ln2_w, w->ln2_b, n, C, c->ln_eps);
 		x = a->ln2[l] + oC;
 	}
 }

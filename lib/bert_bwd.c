@@ -199,16 +199,25 @@ int bert_backward(const struct bert_model *m, const struct bert_batch *bb,
 	if (fl >= NL && fe)
 		return 0;
 
-	/* layers, last to first; g->dx is the gradient of the layer output */
+	/* layers, last to first; g->dx is the gradient of the layer output,
+	 * or with pend set, g->dx + g->dres: the residual branch's share is
+	 * added where the next LayerNorm gradient reads it */
+	int pend = 0;
 	for (int l = NL - 1; l >= lowest; l--) {
 		const struct bert_layer *w = &p->layer[l];
 		struct bert_layer *dw = &d->layer[l];
 		const float *x = l == 0 ? a->emb_out : a->ln2[l - 1];
 		size_t NC = (size_t)N * C;
 		/* ln2 = LayerNorm(res2): dres = d res2 */
-		be->layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b, g->dx,
-				       a->res2[l], w->ln2_w, a->ln2_mean[l],
-				       a->ln2_rstd[l], N, C);
+		if (pend)
+			be->residual_layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b,
+							g->dx, g->dres, a->res2[l],
+							w->ln2_w, a->ln2_mean[l],
+							a->ln2_rstd[l], N, C);
+		else
+			be->layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b, g->dx,
+					       a->res2[l], w->ln2_w, a->ln2_mean[l],
+					       a->ln2_rstd[l], N, C);
 		/* res2 = dropout(fcproj) + ln1 */
 		be->dropout_forward(g->dtmp, g->dres, NC, ph,
 				    bert_dropout_seed(seed, 4 * l + 2), 0);
@@ -217,27 +226,29 @@ int bert_backward(const struct bert_model *m, const struct bert_batch *bb,
 		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)N * I);
 		be->matmul_backward(g->dln, dw->fc_w, dw->fc_b, g->dI, a->ln1[l],
 				    w->fc_w, N, C, I);
-		be->residual_forward(g->dln, g->dln, g->dres, NC);
-		/* ln1 = LayerNorm(res1) */
-		be->layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b, g->dln,
-				       a->res1[l], w->ln1_w, a->ln1_mean[l],
-				       a->ln1_rstd[l], N, C);
+		/* ln1 = LayerNorm(res1), its gradient from both branches:
+		 * the FC block's (dln) and the residual's (dres) */
+		be->residual_layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b,
+						g->dln, g->dres, a->res1[l],
+						w->ln1_w, a->ln1_mean[l],
+						a->ln1_rstd[l], N, C);
 		/* res1 = dropout(attproj) + x */
 		be->dropout_forward(g->dtmp, g->dres, NC, ph,
 				    bert_dropout_seed(seed, 4 * l + 1), 0);
 		be->matmul_backward(g->dln, dw->attout_w, dw->attout_b, g->dtmp,
 				    a->atty[l], w->attout_w, N, C, C);
 		be->attention_backward(g->dqkv, g->datt, g->dln, a->qkv[l],
-				       a->att[l], offs, B, C, NH, pa,
+				       a->att[l], offs, B, a->T, C, NH, pa,
 				       bert_dropout_seed(seed, 4 * l + 0));
 		int need_dx = l > lowest || !fe;
 		be->matmul_backward(need_dx ? g->dx : NULL, dw->qkv_w, dw->qkv_b,
 				    g->dqkv, x, w->qkv_w, N, C, 3 * C);
-		if (need_dx)
-			be->residual_forward(g->dx, g->dx, g->dres, NC);
+		pend = need_dx;
 	}
 	if (fe)
 		return 0;
+	if (pend)
+		be->residual_forward(g->dx, g->dx, g->dres, (size_t)N * C);
 	/* embeddings: emb_out = dropout(LayerNorm(emb)) */
 	be->dropout_forward(g->dtmp, g->dx, (size_t)N * C, ph,
 			    bert_dropout_seed(seed, 4 * NL), 0);

@@ -164,6 +164,17 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 	}
 }
 
+void sift_cpu_residual_layernorm_backward(float *dinp, float *dweight,
+					  float *dbias, float *da,
+					  const float *db, const float *inp,
+					  const float *weight, const float *mean,
+					  const float *rstd, int N, int C)
+{
+	sift_cpu_residual_forward(da, da, db, (size_t)N * C);
+	sift_cpu_layernorm_backward(dinp, dweight, dbias, da, inp, weight, mean,
+				    rstd, N, C);
+}
+
 /* e^x, x clamped to [-80, 88] (no subnormal results, which are slow):
  * x = n ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial to r^6
  * (relative error below 1e-7), 2^n from the exponent bits; branch-free,
@@ -299,9 +310,10 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 
 void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 				 const float *qkv, const float *att,
-				 const int32_t *offs, int B, int C, int NH,
-				 float p, uint64_t seed)
+				 const int32_t *offs, int B, int T, int C,
+				 int NH, float p, uint64_t seed)
 {
+	(void)T;
 	int hs = C / NH;
 	size_t C3 = 3 * (size_t)C;
 	float scale = 1.0f / sqrtf((float)hs);

@@ -30,6 +30,13 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 
 /* dinp (N,C) = layernorm'(dout (N,C)); dweight, dbias (C) +=;
  * inp (N,C), weight (C), mean, rstd (N) as saved by the forward pass */
+/* residual_forward(da, da, db), then layernorm_backward with dout = da */
+void sift_cpu_residual_layernorm_backward(float *dinp, float *dweight,
+					  float *dbias, float *da,
+					  const float *db, const float *inp,
+					  const float *weight, const float *mean,
+					  const float *rstd, int N, int C);
+
 void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 				 const float *dout, const float *inp,
 				 const float *weight, const float *mean,
@@ -46,11 +53,11 @@ void sift_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
 /* dqkv (N,3C) = attention'(dout (N,C)) given qkv (N,3C), att (the
  * probabilities before dropout, packed per example: sift_att_offset) and
  * offs (B+1); dropout p, seed as in the forward call; datt, of the size
- * of att, is scratch */
+ * of att, is scratch; T, the longest example, is not used here */
 void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 				 const float *qkv, const float *att,
-				 const int32_t *offs, int B, int C, int NH,
-				 float p, uint64_t seed);
+				 const int32_t *offs, int B, int T, int C,
+				 int NH, float p, uint64_t seed);
 
 /* dinp (N,C) rows[i] += dout (M,C) row i; rows (M) */
 void sift_cpu_scatter_rows_backward(float *dinp, const float *dout,

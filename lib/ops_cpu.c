@@ -288,9 +288,10 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 }
 
 void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
-				const int32_t *offs, int B, int C, int NH,
-				float p, uint64_t seed)
+				const int32_t *offs, int B, int T, int C,
+				int NH, float p, uint64_t seed)
 {
+	(void)T;
 	int hs = C / NH, maxlen = 0;
 	/* the start of each example's block in att: a prefix sum */
 	size_t *attoff = malloc(sizeof(size_t) * (B + 1));
@@ -327,6 +328,24 @@ void sift_cpu_residual_forward(float *out, const float *a, const float *b,
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
 	for (size_t i = 0; i < n; i++)
 		out[i] = a[i] + b[i];
+}
+
+void sift_cpu_residual_layernorm_forward(float *res, float *out, float *mean,
+					 float *rstd, const float *a,
+					 const float *b, const float *weight,
+					 const float *bias, int N, int C,
+					 float eps)
+{
+	/* row by row: the sum is still in the cache when it is normalised */
+#pragma omp parallel for schedule(static) if ((size_t)N * C > PAR_MIN)
+	for (int r = 0; r < N; r++) {
+		size_t o = (size_t)r * C;
+		for (int c = 0; c < C; c++)
+			res[o + c] = a[o + c] + b[o + c];
+		layernorm_row(out + o, mean ? mean + r : NULL,
+			      rstd ? rstd + r : NULL, res + o, weight, bias, C,
+			      eps);
+	}
 }
 
 void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,

@@ -6,6 +6,7 @@
 # 15 minutes on 2 cores):
 #   ops         test-backend-ops, every op against the cpu
 #   norm        test-backend-ops norm: sumsq and scale alone (a minute)
+#   mirror      test-backend-ops mirror: the bf16 weight mirrors alone
 #   train       6 MiniLM steps of bench/cuda-train.c, fp32 and bf16
 #   sift-train  scripts/check-train-device.sh: 15 steps of the real sift-train
 #               on the emulated device against the cpu, fp32 and bf16, and
@@ -30,7 +31,7 @@ for h in cuda_runtime.h cuda_bf16.h cublas_v2.h cublasLt.h mma.h; do
 done
 for f in kernels/*.cu; do
 	b=$(basename "$f" .cu)
-	sed -e 's/\([A-Za-z_][A-Za-z_0-9]*\)<<<\(.*\)>>>(/emu_launch(emu_cfg(\2), \1, /' \
+	sed -e 's/\([A-Za-z_][A-Za-z_0-9]*\(<[^<>]*>\)\{0,1\}\)<<<\(.*\)>>>(/emu_launch(emu_cfg(\3), \1, /' \
 	    -e 's/extern __shared__ \(__align__([0-9]*) \)*float \([a-z]*\)\[\];/float *\2 = (float *)emu_dynsmem;/' \
 	    "$f" > "$E/src/$b.cpp"
 	${CXX:-g++} -std=c++17 -O1 -g -Wall -Wno-unused-function -Wno-unknown-pragmas -I"$E/include" -Itests/emu \
@@ -46,6 +47,7 @@ PARTS=" ${SIFT_EMU_PARTS:-ops train sift-train} "
 has() { case "$PARTS" in *" $1 "*) return 0;; esac; return 1; }
 if has ops; then "$E/test-backend-ops"; fi
 if has norm; then "$E/test-backend-ops" norm; fi
+if has mirror; then "$E/test-backend-ops" mirror; fi
 
 # sift-train itself, built against the emulated backend
 if has sift-train; then

@@ -26,6 +26,12 @@ if [ -n "$pre" ]; then
 	TB=$B/test-backend-ops
 	LD_LIBRARY_PATH=$pre/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	export LD_LIBRARY_PATH
+	# cuBLAS is not bundled: the toolkit's, else the one PyTorch's
+	# wheels carry
+	if ldd "$B/cuda-train" 2>/dev/null | grep -q 'libcublas.*not found'; then
+		d=$(python3 -c 'import os, nvidia.cublas as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
+		[ -n "$d" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
+	fi
 fi
 mkdir -p "$out"
 sum=$out/summary.txt

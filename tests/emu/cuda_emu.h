@@ -296,6 +296,7 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int)
 	return cudaSuccess;
 }
 inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr, int) { *v = 227 * 1024; return cudaSuccess; }
+inline void __trap() { abort(); }
 template <typename F> cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) { return cudaSuccess; }
 inline cudaError_t cudaMalloc(void **p, size_t n)
 {
@@ -353,6 +354,7 @@ enum { CUBLASLT_EPILOGUE_BIAS = 4 };
 enum {
 	CUBLASLT_MATMUL_DESC_TRANSA, CUBLASLT_MATMUL_DESC_TRANSB,
 	CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+	CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
 	CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
 	CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
 	CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,

@@ -112,7 +112,7 @@ static int have(enum sift_op op)
 /* ---- the ops; each runs on be and returns its outputs on the host ---- */
 
 struct shape {
-	int B, N, C, NH, OC, V, P;
+	int B, N, C, NH, OC, V, P, T;	/* T: the longest example */
 	int32_t offs[9];
 };
 
@@ -120,8 +120,12 @@ static void make_shape(struct shape *s, int B, const int *lens, int C, int NH)
 {
 	s->B = B;
 	s->offs[0] = 0;
-	for (int b = 0; b < B; b++)
+	s->T = 0;
+	for (int b = 0; b < B; b++) {
 		s->offs[b + 1] = s->offs[b] + lens[b];
+		if (lens[b] > s->T)
+			s->T = lens[b];
+	}
 	s->N = s->offs[B];
 	s->C = C;
 	s->NH = NH;
@@ -233,6 +237,60 @@ static void test_matmul(int N, int C, int OC, int with_bias)
 	free(inp); free(w); free(bias); free(dout); free(dw0); free(db0);
 }
 
+/*
+ * A weight read in bf16 comes from a bf16 mirror of its allocation that
+ * AdamW keeps current and upload/memset0 make stale (kernels/ctx.cu).
+ * Two weights share one allocation here, as in a model's parameter
+ * buffer; each product after a write must see the new values: AdamW with
+ * a large rate, an upload into the second weight alone, then zeros.
+ */
+static void test_weight_mirror(int N, int C, int OC)
+{
+	size_t nw = (size_t)OC * C;
+	float *inp = randv((size_t)N * C, 1), *w = randv(2 * nw, 0.1f);
+	float *w2 = randv(nw, 0.1f), *g = randv(nw, 1), *dout = randv((size_t)N * OC, 1);
+	float *zeros = calloc(nw, sizeof *zeros);
+	float *r[3][5];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	if (!have(SIFT_OP_MATMUL) || !have(SIFT_OP_MATMUL_BWD) || !have(SIFT_OP_ADAMW))
+		return;
+	for (int k = 0; k < 3; k++) {
+		struct sift_backend *be = bes[k];
+		float *dp = up(be, w, 2 * nw * 4), *di = up(be, inp, (size_t)N * C * 4);
+		void *dg = up(be, g, nw * 4), *dd = up(be, dout, (size_t)N * OC * 4);
+		void *m = up(be, zeros, nw * 4), *v = up(be, zeros, nw * 4);
+		void *o = be->alloc((size_t)N * OC * 4), *gi = be->alloc((size_t)N * C * 4);
+		be->matmul_forward(o, di, dp, NULL, N, C, OC);
+		r[k][0] = down(be, o, (size_t)N * OC);
+		be->adamw_update(dp, dg, m, v, nw, 0.05f, 0.9f, 0.999f, 1e-8f, 0.01f, 1);
+		be->matmul_forward(o, di, dp, NULL, N, C, OC);
+		r[k][1] = down(be, o, (size_t)N * OC);
+		be->matmul_backward(gi, NULL, NULL, dd, di, dp, N, C, OC);
+		r[k][2] = down(be, gi, (size_t)N * C);
+		be->matmul_forward(o, di, dp + nw, NULL, N, C, OC);	/* mirror made */
+		be->upload(dp + nw, w2, nw * 4);
+		be->matmul_forward(o, di, dp + nw, NULL, N, C, OC);
+		r[k][3] = down(be, o, (size_t)N * OC);
+		be->memset0(dp, nw * 4);
+		be->matmul_forward(o, di, dp, NULL, N, C, OC);
+		r[k][4] = down(be, o, (size_t)N * OC);
+		void *all[] = { dp, di, dg, dd, m, v, o, gi };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	static const char *what[5] = { "first", "adamw", "dinp", "upload", "memset0" };
+	for (int t = 0; t < 5; t++) {
+		size_t n = t == 2 ? (size_t)N * C : (size_t)N * OC;
+		compare("weight mirror", what[t], r[1][t], r[0][t], n,
+			bf16 ? 3e-2 : 1e-4, bf16 ? 2e-2 : 1e-4);
+		same_bits("weight mirror", r[1][t], r[2][t], n);
+	}
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 5; t++)
+			free(r[k][t]);
+	free(inp); free(w); free(w2); free(g); free(dout); free(zeros);
+}
+
 static void test_layernorm(int N, int C)
 {
 	float *inp = randv((size_t)N * C, 2), *w = randv(C, 1), *b = randv(C, 1);
@@ -288,6 +346,97 @@ static void test_layernorm(int N, int C)
 }
 
 /* gelu, tanh, residual, dropout and their backward passes, on n elements */
+/*
+ * residual_layernorm_forward/backward: on each backend, bit for bit the
+ * two ops they stand for (residual_forward, then layernorm_forward or
+ * layernorm_backward), with the backward's dinp aliasing db as
+ * lib/bert_bwd.c calls it; and the device within the LayerNorm bounds of
+ * the CPU.
+ */
+static void test_residual_layernorm(int N, int C, int with_dev)
+{
+	size_t NC = (size_t)N * C;
+	float *a = randv(NC, 2), *b = randv(NC, 1), *w = randv(C, 1), *bias = randv(C, 1);
+	float *da = randv(NC, 1), *db = randv(NC, 1), *dw0 = randv(C, 1), *db0 = randv(C, 1);
+	float *r[3][7], *u[3][7];
+	struct sift_backend *bes[3] = { cpu, dev, dev };
+	int K = with_dev ? 3 : 1;	/* without a device: the cpu's own bits */
+	if (with_dev && (!have(SIFT_OP_RESIDUAL_LAYERNORM) ||
+			 !have(SIFT_OP_RESIDUAL_LAYERNORM_BWD)))
+		return;
+	for (int k = 0; k < K; k++) {
+		struct sift_backend *be = bes[k];
+		void *pa = up(be, a, NC * 4), *pb = up(be, b, NC * 4);
+		void *pw = up(be, w, C * 4), *pbias = up(be, bias, C * 4);
+		void *res = be->alloc(NC * 4), *out = be->alloc(NC * 4);
+		void *mu = be->alloc(N * 4), *rs = be->alloc(N * 4);
+		void *gw = up(be, dw0, C * 4), *gb = up(be, db0, C * 4);
+		void *pda = up(be, da, NC * 4), *pdb = up(be, db, NC * 4);
+		/* fused */
+		be->residual_layernorm_forward(res, out, mu, rs, pa, pb, pw, pbias, N, C, 1e-12f);
+		r[k][0] = down(be, res, NC);
+		r[k][1] = down(be, out, NC);
+		r[k][2] = down(be, mu, N);
+		r[k][3] = down(be, rs, N);
+		if (k > 0) {	/* the backward from the CPU's statistics */
+			be->upload(res, r[0][0], NC * 4);
+			be->upload(mu, r[0][2], N * 4);
+			be->upload(rs, r[0][3], N * 4);
+		}
+		be->residual_layernorm_backward(pdb, gw, gb, pda, pdb, res, pw, mu, rs, N, C);
+		r[k][4] = down(be, pdb, NC);
+		r[k][5] = down(be, gw, C);
+		r[k][6] = down(be, gb, C);
+		/* the two ops it stands for */
+		be->upload(gw, dw0, C * 4);
+		be->upload(gb, db0, C * 4);
+		be->upload(pda, da, NC * 4);
+		be->upload(pdb, db, NC * 4);
+		be->residual_forward(res, pa, pb, NC);
+		be->layernorm_forward(out, mu, rs, res, pw, pbias, N, C, 1e-12f);
+		u[k][0] = down(be, res, NC);
+		u[k][1] = down(be, out, NC);
+		u[k][2] = down(be, mu, N);
+		u[k][3] = down(be, rs, N);
+		if (k > 0) {
+			be->upload(res, r[0][0], NC * 4);
+			be->upload(mu, r[0][2], N * 4);
+			be->upload(rs, r[0][3], N * 4);
+		}
+		be->residual_forward(pda, pda, pdb, NC);
+		be->layernorm_backward(pdb, gw, gb, pda, res, pw, mu, rs, N, C);
+		u[k][4] = down(be, pdb, NC);
+		u[k][5] = down(be, gw, C);
+		u[k][6] = down(be, gb, C);
+		void *all[] = { pa, pb, pw, pbias, res, out, mu, rs, gw, gb, pda, pdb };
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(all[i]);
+	}
+	static const char *what[7] = { "res", "out", "mean", "rstd", "dinp", "dweight", "dbias" };
+	for (int t = 0; t < 7; t++) {
+		size_t n = t == 2 || t == 3 ? (size_t)N : t >= 5 ? (size_t)C : NC;
+		const char *op = t < 4 ? "residual_layernorm_fwd" : "residual_layernorm_bwd";
+		double at = t >= 5 ? 1e-4 * sqrt(N) : 1e-5, rt = t == 4 ? 1e-4 : 1e-5;
+		if (with_dev) {
+			compare(op, what[t], r[1][t], r[0][t], n, at, rt);
+			same_bits(op, r[1][t], r[2][t], n);
+		}
+		for (int k = 0; k < (with_dev ? 2 : 1); k++) {	/* cpu, device */
+			int ok = memcmp(r[k][t], u[k][t], n * sizeof(float)) == 0;
+			CHECK(ok);
+			if (!ok)
+				printf("  %-22s %-8s %-5s FAIL not the bits of the unfused ops\n",
+				       op, what[t], k ? dev->name : cpu->name);
+		}
+	}
+	for (int k = 0; k < K; k++)
+		for (int t = 0; t < 7; t++) {
+			free(r[k][t]);
+			free(u[k][t]);
+		}
+	free(a); free(b); free(w); free(bias); free(da); free(db); free(dw0); free(db0);
+}
+
 static void test_elementwise(size_t n)
 {
 	float *x = randv(n, 2), *y = randv(n, 1), *g = randv(n, 1);
@@ -352,14 +501,14 @@ static void test_attention(const struct shape *s, float p)
 		void *o = be->alloc((size_t)N * C * 4), *att = be->alloc(na * 4);
 		void *datt = be->alloc(na * 4), *dqkv = be->alloc((size_t)N * 3 * C * 4);
 		if (fwd)
-			be->attention_forward(o, att, dq, doffs, B, C, NH, p, 77);
+			be->attention_forward(o, att, dq, doffs, B, s->T, C, NH, p, 77);
 		r[k][0] = down(be, o, (size_t)N * C);
 		r[k][1] = down(be, att, na);
 		if (bwd) {
 			/* both backends start from the CPU's probabilities */
 			if (k > 0)
 				be->upload(att, r[0][1], na * 4);
-			be->attention_backward(dqkv, datt, dd, dq, att, doffs, B, C, NH, p, 77);
+			be->attention_backward(dqkv, datt, dd, dq, att, doffs, B, s->T, C, NH, p, 77);
 		}
 		r[k][2] = down(be, dqkv, (size_t)N * 3 * C);
 		r[k][3] = down(be, datt, na);
@@ -514,6 +663,8 @@ static void run_all(void)
 	test_matmul(300, 768, 768, 1);
 	test_layernorm(s.N, 64);
 	test_layernorm(300, 768);
+	test_residual_layernorm(s.N, 64, 1);
+	test_residual_layernorm(600, 384, 1);
 	test_elementwise(100003);
 	test_attention(&s, 0.0f);	/* hs 16 */
 	test_attention(&s, 0.1f);
@@ -524,6 +675,10 @@ static void run_all(void)
 	test_attention(&s, 0.1f);	/* hs 32, MiniLM */
 	make_shape(&s, 3, lens_small, 256, 2);
 	test_attention(&s, 0.1f);	/* hs 128, the largest */
+	make_shape(&s, 4, lens_small, 64, 4);
+	s.T = 128;			/* a padded length over the longest */
+	test_attention(&s, 0.1f);
+	test_weight_mirror(29, 64, 96);
 	test_head(200, 13, 96, 9);
 	test_adamw(100003);
 	test_norm(100003);
@@ -559,6 +714,8 @@ int main(int argc, char **argv)
 	cpu = sift_backend_get("cpu");
 	CHECK(cpu != NULL);
 	check_table(cpu);
+	/* the fused ops equal the ops they stand for, on the cpu alone */
+	test_residual_layernorm(77, 384, 0);
 	dev = sift_backend_get("cuda");
 	CHECK((dev != NULL) == sift_device_have_cuda());
 	if (!dev) {
@@ -578,11 +735,19 @@ int main(int argc, char **argv)
 		test_norm(5);
 		return check_done("test-backend-ops");
 	}
+	if (argc > 1 && strcmp(argv[1], "mirror") == 0) {
+		printf("test-backend-ops: cuda against cpu, bf16 weight mirrors\n");
+		set_bf16(1);
+		test_weight_mirror(29, 64, 96);
+		set_bf16(0);
+		return check_done("test-backend-ops");
+	}
 	printf("test-backend-ops: cuda against cpu, fp32\n");
 	set_bf16(0);
 	run_all();
 	printf("test-backend-ops: cuda against cpu, bf16 GEMM inputs\n");
 	set_bf16(1);
+	test_weight_mirror(29, 64, 96);
 	test_matmul(37, 64, 192, 1);
 	test_matmul(300, 768, 768, 1);
 	{

@@ -164,7 +164,7 @@ struct at { int B, C, NH; int32_t *offs; float *qkv, *out, *att, *dout; float p;
 static double at_loss(void *p)
 {
 	struct at *c = p;
-	sift_cpu_attention_forward(c->out, c->att, c->qkv, c->offs, c->B, c->C,
+	sift_cpu_attention_forward(c->out, c->att, c->qkv, c->offs, c->B, 5, c->C,
 				   c->NH, c->p, 7);
 	return dotw(c->dout, c->out, (size_t)c->offs[c->B] * c->C);
 }
@@ -181,7 +181,7 @@ static void test_attention(float p)
 	c.dout = randv((size_t)N * 8, 1);
 	at_loss(&c);
 	float *dqkv = randv((size_t)N * 24, 1), *datt = malloc(natt * 4);
-	sift_cpu_attention_backward(dqkv, datt, c.dout, c.qkv, c.att, offs, 3, 8,
+	sift_cpu_attention_backward(dqkv, datt, c.dout, c.qkv, c.att, offs, 3, 5, 8,
 				    2, p, 7);
 	fd_check(p > 0 ? "attention (dropout) dqkv" : "attention dqkv", c.qkv,
 		 dqkv, (size_t)N * 24, at_loss, &c);
