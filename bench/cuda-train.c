@@ -166,7 +166,7 @@ static void profile_report(int steps, double step_s)
 
 static int no_decay(const char *name)
 {
-	return strstr(name, "bias") || strstr(name, "LayerNorm");
+	return strstr(name, "bias") != NULL || strstr(name, "LayerNorm") != NULL;
 }
 
 int main(int argc, char **argv)
@@ -326,12 +326,20 @@ int main(int argc, char **argv)
 		size_t n = m.nparams;
 		double norm = grad_norm(be, &gp, &n, 1);
 		grad_clip(be, &gp, &n, 1, norm, 1.0f);
-		for (int i = 0; i < m.ntensors; i++) {
-			const struct bert_tensor *bt = &m.tensors[i];
-			size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
-			be->adamw_update(m.dparams + bt->off, g.buf + bt->off, mom + bt->off,
-					 var + bt->off, ne, 5e-5f, 0.9f, 0.999f, 1e-8f,
-					 no_decay(bt->name) ? 0.0f : 0.01f, step + 1);
+		/* neighbours with the same decay in one call, as lib/train.c */
+		for (int i = 0; i < m.ntensors;) {
+			size_t off = m.tensors[i].off, end = off;
+			int nd = no_decay(m.tensors[i].name), j = i;
+			while (j < m.ntensors && no_decay(m.tensors[j].name) == nd &&
+			       m.tensors[j].off == end) {
+				const struct bert_tensor *bt = &m.tensors[j];
+				end += (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
+				j++;
+			}
+			be->adamw_update(m.dparams + off, g.buf + off, mom + off, var + off,
+					 end - off, 5e-5f, 0.9f, 0.999f, 1e-8f,
+					 nd ? 0.0f : 0.01f, step + 1);
+			i = j;
 		}
 		bert_grads_zero(&g, &m);
 		if (warm < 0)

@@ -1,17 +1,13 @@
 /* sift-fwd: runs a BERT model over batches and writes one prediction per sentence or text. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <cblas.h>	/* defines: openblas_set_num_threads */
 #include <omp.h>
 
-#include "bert.h"	/* defines: bert_load, bert_pack, bert_forward */
 #include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
-#include "predict.h"	/* defines: sift_pred_batch */
+#include "fwdrun.h"
 #include "cli.h"
 #include "stream.h"
 
@@ -44,142 +40,6 @@ static int parse_u64(const char *s, unsigned long long max,
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return *s && *s != '-' && !*end && !errno && *v <= max ? 0 : -1;
-}
-
-/* the model for the stream's task; 0, or -1 with a diagnostic */
-static int open_model(struct bert_model *m, const char *dir,
-		      const struct sift_header *h, int init, uint64_t seed)
-{
-	char err[1024];
-	enum bert_head want = !strcmp(h->task, "ner") ? BERT_HEAD_TOKEN :
-		!strcmp(h->task, "cls") || !strcmp(h->task, "pair") ?
-		BERT_HEAD_SEQ : BERT_HEAD_NONE;
-	if (want == BERT_HEAD_NONE) {
-		sift_warn("the input's task '%s' is not ner, cls or pair", h->task);
-		return -1;
-	}
-	struct bert_config c;
-	if (bert_config_load(&c, dir, err, sizeof err)) {
-		sift_warn("%s", err);
-		return -1;
-	}
-	enum bert_head has = bert_head_of_arch(c.arch);
-	bert_config_free(&c);
-	if (has != BERT_HEAD_NONE && has != want) {
-		sift_warn("%s: the model is a %s classifier but the input's task is %s",
-			  dir, has == BERT_HEAD_TOKEN ? "token" : "sequence", h->task);
-		return -1;
-	}
-	/* a trained head brings its labels; a new one takes the stream's */
-	int rc;
-	if (has != BERT_HEAD_NONE)
-		rc = bert_load(m, dir, want, NULL, 0, init, seed, err, sizeof err);
-	else if (!init) {
-		sift_warn("%s: the model has no trained head; give --init-head SEED to initialise one",
-			  dir);
-		return -1;
-	} else if (h->nlabels < 1) {
-		sift_warn("the input header has no labels for a new head");
-		return -1;
-	} else
-		rc = bert_load(m, dir, want, h->labels, h->nlabels, 1, seed,
-			       err, sizeof err);
-	if (rc) {
-		sift_warn("%s", err);
-		return -1;
-	}
-	if (h->vocab_size > 0 && h->vocab_size != m->cfg.vocab_size) {
-		sift_warn("%s: the model's vocabulary has %d tokens, the input's %lld",
-			  dir, m->cfg.vocab_size, (long long)h->vocab_size);
-		bert_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-/* runs every batch of r; 0, or -1 with a diagnostic printed */
-static int run(struct sift_reader *r, struct bert_model *m,
-	       const struct sift_header *h, struct sift_writer *w)
-{
-	struct bert_batch bb = { 0 };
-	struct bert_acts a;
-	bert_acts_init(&a);
-	int ner = m->head == BERT_HEAD_TOKEN;
-	struct sift_pred *pred = sift_pred_new(ner, m->labels, m->nlabels, h);
-	float *probs = NULL;
-	size_t cap = 0;
-	const msgpack_object *rec;
-	int ret, status = 0;
-	char err[512];
-	while ((ret = sift_read(r, &rec)) > 0) {
-		if (sift_get(rec, "epoch_end"))
-			continue;
-		int64_t B, T;
-		int32_t *ids = NULL, *tids = NULL;
-		uint8_t *mask = NULL;
-		size_t n1, n2 = 0, n3;
-		if (sift_need_int(r, rec, "B", &B) < 0 ||
-		    sift_need_int(r, rec, "T", &T) < 0 ||
-		    sift_need_i32s(r, rec, "ids", &ids, &n1) < 0 ||
-		    sift_opt_i32s(r, rec, "type_ids", &tids, &n2) < 0 ||
-		    sift_need_u8s(r, rec, "mask", &mask, &n3) < 0) {
-			free(ids);
-			free(tids);
-			status = -1;
-			break;
-		}
-		int bad = B < 1 || T < 1 || B * T > (1 << 30) ||
-			n1 != (size_t)(B * T) || n3 != n1 || (tids && n2 != n1);
-		if (bad)
-			sift_rerror(r, "ids, type_ids and mask must hold B*T = %lld entries",
-				    (long long)(B * T));
-		else if (bert_pack(&bb, ids, tids, mask, (int)B, (int)T, err,
-				   sizeof err) || bert_check_batch(m, &bb, err,
-								   sizeof err)) {
-			sift_rerror(r, "%s", err);
-			bad = 1;
-		}
-		free(ids);
-		free(tids);
-		free(mask);
-		if (bad) {
-			status = -1;
-			break;
-		}
-		if (bert_forward(m, &bb, &a, 0, 0) < 0) {
-			sift_rerror(r, "out of memory for a batch of %d tokens", bb.N);
-			status = -1;
-			break;
-		}
-		size_t need = (size_t)(ner ? bb.N : bb.B) * m->nlabels;
-		if (need > cap) {
-			cap = need;
-			probs = sift_xrealloc(probs, cap * sizeof *probs);
-		}
-		m->be->download(probs, a.probs, need * sizeof *probs);
-		if (sift_pred_batch(pred, r, rec, &bb, probs, w) < 0) {
-			status = -1;
-			break;
-		}
-		/* each batch's records go down the pipe before the next is read */
-		errno = 0;
-		if (fflush(w->f) != 0) {
-			if (errno == EPIPE)
-				exit(SIFT_EXIT_OK);	/* the reader is gone */
-			sift_warn("%s: write error: %s", w->name, strerror(errno));
-			status = -1;
-			break;
-		}
-	}
-	if (ret < 0)
-		status = -1;
-	if (status == 0 && ret == 0 && sift_pred_finish(pred, r) < 0)
-		status = -1;
-	sift_pred_free(pred);
-	free(probs);
-	bert_acts_free(&a);
-	bert_batch_free(&bb);
-	return status;
 }
 
 int main(int argc, char **argv)
@@ -248,52 +108,13 @@ int main(int argc, char **argv)
 	}
 	if (sift_device_set_precision(dev, prec, err, sizeof err))
 		return sift_misuse("%s", err);
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
-	if (fd < 0) {
-		sift_warn("%s: %s", path, strerror(errno));
+	struct fwd_cfg cfg = {
+		.model_dir = model, .input = path, .init = init, .seed = seed,
+		.force = force, .be = sift_backend_get(sift_device_name(dev)),
+	};
+	if (!cfg.be) {
+		sift_warn("%s: the device's backend is not built in", sift_device_name(dev));
 		return SIFT_EXIT_DATA;
 	}
-	struct sift_writer w;
-	if (sift_writer_init(&w, stdout, "stdout", force) < 0)
-		return SIFT_EXIT_DATA;
-	struct sift_reader *r = sift_reader_new(fd, path);
-	struct sift_header h, out;
-	struct bert_model m;
-	int status = SIFT_EXIT_DATA;
-	if (sift_read_header(r, &h) < 0)
-		goto done_reader;
-	if (strcmp(h.kind, "batches")) {
-		sift_rerror(r, "expected a batches stream (from sift-batch), got kind '%s'", h.kind);
-		goto done_header;
-	}
-	if (open_model(&m, model, &h, init, seed) < 0)
-		goto done_header;
-	struct sift_backend *be = sift_backend_get(sift_device_name(dev));
-	if (!be || bert_upload(&m, be) < 0) {
-		sift_warn("%s: cannot put the model on the %s device",
-			  model, sift_device_name(dev));
-		goto done_model;
-	}
-	sift_header_init(&out, "predictions", h.task, NULL);
-	snprintf(out.producer, sizeof out.producer, "sift-fwd %s", SIFT_VERSION);
-	sift_header_set_labels(&out, m.labels, m.nlabels);
-	out.vocab_size = h.vocab_size;
-	memcpy(out.vocab_hash, h.vocab_hash, sizeof out.vocab_hash);
-	sift_pack_header(&w, &out, 0);
-	if (sift_commit(&w) == 0 && run(r, &m, &h, &w) == 0)
-		status = SIFT_EXIT_OK;
-	/* a write error was reported where it happened */
-	if (!ferror(w.f) && sift_writer_close(&w) < 0)
-		status = SIFT_EXIT_DATA;
-	sift_header_free(&out);
-done_model:
-	bert_free(&m);
-done_header:
-	sift_header_free(&h);
-done_reader:
-	sift_reader_free(r);
-	sift_writer_free(&w);
-	if (fd > 0)
-		close(fd);
-	return status;
+	return fwd_run(&cfg);
 }

@@ -1,0 +1,22 @@
+/* fwdrun.h: the sift-fwd run: a batches stream in, the model over each batch, a predictions stream out. */
+#ifndef SIFT_FWDRUN_H
+#define SIFT_FWDRUN_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+struct fwd_cfg {
+	const char *model_dir;	/* -m */
+	const char *input;	/* batches stream, "-" for stdin */
+	int init;		/* --init-head given: a head-less model gets
+				 * one initialised from seed */
+	uint64_t seed;
+	int force;		/* write the stream even to a terminal */
+	struct sift_backend *be;	/* where the model runs (--device) */
+};
+
+/* runs it; returns the exit status (diagnostics already printed) */
+int fwd_run(const struct fwd_cfg *c);
+
+#endif
