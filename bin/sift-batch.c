@@ -13,7 +13,7 @@
 
 static const char usage[] =
 	"usage: sift-batch [-fs] [-b n] [-e n] [-t n] [--drop-last] [--pad-id id]"
-	" [--pool n] [--seed seed] [file]\n";
+	" [--pool n] [--seed seed] [--flush-after sec] [file]\n";
 
 static const char help[] =
 	"Group the examples of an examples stream (from sift-tok) into batches\n"
@@ -29,6 +29,8 @@ static const char help[] =
 	"                      0: no bucketing); with --shuffle\n"
 	"  -e, --epochs N      write N epochs (default 1)\n"
 	"      --drop-last     drop the last batch of an epoch when it is short\n"
+	"      --flush-after S write a short batch when the input pauses for S\n"
+	"                      seconds (a live feed; not with -s or -e)\n"
 	"      --pad-id ID     token id of padding (default: the header's pad_id, or 0)\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
 		{ "epochs", required_argument, NULL, 'e' },
 		{ "drop-last", no_argument, NULL, 'd' },
 		{ "pad-id", required_argument, NULL, 'p' },
+		{ "flush-after", required_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -97,6 +100,15 @@ int main(int argc, char **argv)
 				return SIFT_EXIT_USAGE;
 			pad = v;
 			break;
+		case 'F': {
+			errno = 0;
+			double s = strtod(optarg, &end);
+			if (!*optarg || *end || errno || !(s >= 0.001 && s <= 86400))
+				return sift_misuse("--flush-after: expected seconds from 0.001 "
+					      "to 86400, got '%s'", optarg);
+			o.flush_ms = (int)(s * 1000 + 0.5);
+			break;
+		}
 		case 'f':
 			force = 1;
 			break;
@@ -112,6 +124,9 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return sift_misuse("one input file at most, got '%s' too", argv[optind + 1]);
+	if (o.flush_ms > 0 && (o.shuffle || epochs > 1))
+		return sift_misuse("--flush-after: batches stream out only without "
+			      "--shuffle and --epochs");
 
 	const char *file = optind < argc ? argv[optind] : "-";
 	int fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY);

@@ -483,7 +483,30 @@ static int flush(struct sift_writer *w)
 	return -1;
 }
 
-/* one epoch, in input order, a batch written as soon as it is full */
+/* the open batch of stream_batches, for its --flush-after callback */
+struct open_batch {
+	struct sift_writer *w;
+	struct sift_example *ex, **ptr;
+	struct sift_cut *c;
+	int32_t pad;
+	enum sift_label_kind lk;
+};
+
+/* the input went quiet: the open batch goes out as it is */
+static int flush_open(void *arg)
+{
+	struct open_batch *b = arg;
+	if (b->c->n == 0)
+		return 0;
+	sift_pack_batch(b->w, b->ptr, b->c->n, 0, b->pad, b->lk);
+	for (int i = 0; i < b->c->n; i++)
+		sift_example_free(&b->ex[i]);
+	*b->c = (struct sift_cut){ 0, 0 };
+	return sift_commit(b->w) < 0 || flush(b->w) < 0 ? -1 : 0;
+}
+
+/* one epoch, in input order, a batch written as soon as it is full (or,
+ * with flush_ms, as soon as the input pauses) */
 static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 			  const struct sift_batch_opts *o, int32_t pad,
 			  enum sift_label_kind lk)
@@ -491,11 +514,14 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 	struct sift_example *ex = sift_xcalloc(o->batch_size, sizeof *ex);
 	struct sift_example **ptr = sift_xcalloc(o->batch_size, sizeof *ptr);
 	struct sift_cut c = { 0, 0 };
+	struct open_batch ob = { w, ex, ptr, &c, pad, lk };
 	const msgpack_object *rec;
 	int ret, status = 0;
 
 	for (int i = 0; i < o->batch_size; i++)
 		ptr[i] = &ex[i];
+	if (o->flush_ms > 0)
+		sift_reader_on_idle(r, o->flush_ms, flush_open, &ob);
 	while ((ret = sift_read(r, &rec)) > 0) {
 		struct sift_example e;
 		if (sift_example_read(r, rec, lk, &e) < 0) {
@@ -538,6 +564,7 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 		else if (status == 0 && epoch_end(w, 0) < 0)
 			status = -1;
 	}
+	sift_reader_on_idle(r, 0, NULL, NULL);
 	for (int i = 0; i < c.n; i++)
 		sift_example_free(&ex[i]);
 	free(ex);

@@ -14,6 +14,8 @@ struct sift_batch_opts {
 	int shuffle;		/* shuffle examples (and batches) every epoch */
 	uint64_t seed;
 	int drop_last;		/* drop the short last batch of each epoch */
+	int flush_ms;		/* > 0: streaming only, write the open batch
+				 * when the input is silent this long */
 };
 
 /*

@@ -1,5 +1,6 @@
 /* stream.c: reading and writing sift streams with msgpack-c, record by record. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -148,6 +149,10 @@ struct sift_reader {
 	int eof;
 	long recno;
 	size_t readsize;	/* most bytes per read(2); 0 for no limit */
+	int idle_ms;		/* sift_reader_on_idle: 0, none */
+	int idle_done;		/* fn called since the last input */
+	int (*idle_fn)(void *);
+	void *idle_arg;
 };
 
 struct sift_reader *sift_reader_new(int fd, const char *name)
@@ -172,6 +177,15 @@ void sift_reader_free(struct sift_reader *r)
 	msgpack_unpacker_destroy(&r->up);
 	sift_header_free(&r->h);
 	free(r);
+}
+
+void sift_reader_on_idle(struct sift_reader *r, int ms, int (*fn)(void *),
+			 void *arg)
+{
+	r->idle_ms = fn ? ms : 0;
+	r->idle_fn = fn;
+	r->idle_arg = arg;
+	r->idle_done = 0;
 }
 
 void sift_reader_set_readsize(struct sift_reader *r, size_t n)
@@ -246,6 +260,18 @@ static int next_object(struct sift_reader *r, msgpack_unpacked *u)
 		size_t want = msgpack_unpacker_buffer_capacity(&r->up);
 		if (r->readsize && want > r->readsize)
 			want = r->readsize;
+		if (r->idle_ms > 0 && !r->idle_done) {
+			struct pollfd p = { .fd = r->fd, .events = POLLIN };
+			int k;
+			do
+				k = poll(&p, 1, r->idle_ms);
+			while (k < 0 && errno == EINTR);
+			if (k == 0) {
+				r->idle_done = 1;
+				if (r->idle_fn(r->idle_arg) < 0)
+					return -1;
+			}
+		}
 		ssize_t n;
 		do
 			n = read(r->fd, msgpack_unpacker_buffer(&r->up), want);
@@ -256,8 +282,10 @@ static int next_object(struct sift_reader *r, msgpack_unpacked *u)
 		}
 		if (n == 0)
 			r->eof = 1;
-		else
+		else {
 			msgpack_unpacker_buffer_consumed(&r->up, (size_t)n);
+			r->idle_done = 0;
+		}
 	}
 }
 

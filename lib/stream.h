@@ -134,6 +134,13 @@ struct sift_reader *sift_reader_new(int fd, const char *name);
 void sift_reader_free(struct sift_reader *r);
 /* at most n bytes per read(2): the tests feed readers one byte at a time */
 void sift_reader_set_readsize(struct sift_reader *r, size_t n);
+/* when the input has been silent for ms milliseconds (ms > 0), call
+ * fn(arg) once before waiting on; again after the next silence that
+ * follows some input.  fn returns 0, or -1 to end the read with an error
+ * (its diagnostic printed).  For a live input: a consumer can write out
+ * what it holds while nothing comes. */
+void sift_reader_on_idle(struct sift_reader *r, int ms, int (*fn)(void *),
+			 void *arg);
 /* hands the reader bytes already taken from its descriptor (a peek) */
 void sift_reader_prime(struct sift_reader *r, const void *buf, size_t n);
 /* reads the header; 0, or -1 with a diagnostic printed */

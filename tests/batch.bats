@@ -161,6 +161,65 @@ EOF
 	assert_line -n 3 '[null,null,0]'
 }
 
+@test "--flush-after writes the open batch when a live input pauses" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	mkfifo $T/in
+	sift-batch -b 32 --flush-after 0.2 < $T/in > $T/out &
+	pid=$!
+	exec 7> $T/in
+	cat $T/s >&7
+	# three examples in a batch of 32, the input open and silent
+	wait_lines $T/out 2
+	run bash -c "sift-cat $T/out | jq -c '[.kind, .B, [.ex[]?.id]]'"
+	assert_output - <<'EOF'
+["batches",null,[]]
+[null,3,[0,1,2]]
+EOF
+	# the next pause after more input writes what came since
+	cat $T/s >&7
+	wait_lines $T/out 3
+	exec 7>&-
+	wait $pid
+	run bash -c "sift-cat $T/out | jq -c '[.B, .epoch_end]'"
+	assert_output - <<'EOF'
+[null,null]
+[3,null]
+[3,null]
+[null,0]
+EOF
+}
+
+@test "without --flush-after a short batch waits for the input to end" {
+	sift-cat -s $F/ner.jsonl > $T/s
+	mkfifo $T/in
+	sift-batch -b 32 < $T/in > $T/out &
+	pid=$!
+	exec 7> $T/in
+	cat $T/s >&7
+	wait_lines $T/out 1
+	sleep 0.5
+	run bash -c "sift-cat $T/out | wc -l"
+	assert_output 1
+	exec 7>&-
+	wait $pid
+	run bash -c "sift-cat $T/out | jq -c '[.B, .epoch_end]'"
+	assert_line -n 1 '[3,null]'
+	assert_line -n 2 '[null,0]'
+}
+
+@test "--flush-after is misuse with --shuffle or --epochs, or without a duration" {
+	run sift-batch --flush-after 1 -s < /dev/null
+	assert_failure 2
+	assert_line -n 0 'sift-batch: --flush-after: batches stream out only without --shuffle and --epochs'
+	run sift-batch --flush-after 1 -e 2 < /dev/null
+	assert_failure 2
+	run sift-batch --flush-after 0 < /dev/null
+	assert_failure 2
+	assert_line -n 0 "sift-batch: --flush-after: expected seconds from 0.001 to 86400, got '0'"
+	run sift-batch --flush-after soon < /dev/null
+	assert_failure 2
+}
+
 @test "the same seed gives the same batches" {
 	gen 500 > $T/ex
 	sift-batch -s --seed 7 -e 2 < $T/ex > $T/a
