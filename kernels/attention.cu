@@ -708,6 +708,8 @@ attention_backward_kv_kernel(float *dqkv, const float *datt, const float *dout,
 // batch's padded length), sizes the grid and the score buffers, so that
 // no call reads offs back to the host: a read-back would stall the
 // stream twice a layer.  Blocks past an example's end return at once.
+static int optin = -1;	// the device's shared memory per block, opted in
+
 static int attention_plan(int T, int C, int NH, size_t *smem)
 {
 	int hs = C / NH;
@@ -716,7 +718,6 @@ static int attention_plan(int T, int C, int NH, size_t *smem)
 			       __FILE__, __LINE__);
 	*smem = sizeof(float) * ((size_t)AT_QT * hs + (size_t)AT_KT * (hs + 1) +
 				 (size_t)AT_QT * T);
-	static int optin = -1;
 	if (optin < 0) {
 		int dev;
 		CUDA_CHECK(cudaGetDevice(&dev));
@@ -757,9 +758,11 @@ void cuda_attention_forward(float *out, float *att, const float *qkv,
 	float scale = 1.0f / sqrtf((float)(C / NH));
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
 	dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
-	if (sift_cuda_ctx()->bf16 && (C / NH) % 16 == 0) {
-		size_t oq, ok, os, op, total;
-		tc_layout(C / NH, Tmax, &oq, &ok, &os, &op, &total);
+	size_t oq, ok, os, op, total;
+	tc_layout(C / NH, Tmax, &oq, &ok, &os, &op, &total);
+	// the tensor-core tiles take more shared memory than the fp32 ones:
+	// an example too long for them runs the fp32 kernel
+	if (sift_cuda_ctx()->bf16 && (C / NH) % 16 == 0 && total <= (size_t)optin) {
 		smem_allow((const void *)attention_forward_tc_kernel, total);
 		attention_forward_tc_kernel<<<grid, AT_THREADS, total>>>(out, att, qkv, offs,
 			C, NH, Tmax, scale, p, keep, seed);
@@ -783,9 +786,10 @@ void cuda_attention_backward(float *dqkv, float *datt, const float *dout,
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	if (sift_cuda_ctx()->bf16 && hs % 16 == 0) {
-		size_t oq, ok, os, op, total, kv = tc_kv_bytes(hs);
-		tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
+	size_t oq, ok, os, op, total, kv = tc_kv_bytes(hs);
+	tc_layout(hs, Tmax, &oq, &ok, &os, &op, &total);
+	if (sift_cuda_ctx()->bf16 && hs % 16 == 0 && total <= (size_t)optin &&
+	    kv <= (size_t)optin) {
 		smem_allow((const void *)attention_backward_q_tc_kernel, total);
 		dim3 grid(sift_ceil_div(Tmax, AT_QT), NH, B);
 		attention_backward_q_tc_kernel<<<grid, AT_THREADS, total>>>(dqkv, datt, dout,
