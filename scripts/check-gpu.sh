@@ -11,7 +11,9 @@
 #     final parameters
 #  4b. sift-train itself, --device cuda against --device cpu, fp32 and
 #     bf16, and a resumed cuda run (scripts/check-train-device.sh)
-#  5. bench/bench-cuda.sh: BERT-base, T 128, tokens/s and MFU, PyTorch beside
+#  5. bench/bench-cuda.sh: BERT-base, T 128, tokens/s and MFU, PyTorch beside,
+#     and where a bf16 step's time goes, op by op
+#  6. compute-sanitizer memcheck over test-backend-ops, where it runs
 # Without a GPU it prints SKIP and exits 0 (1 under SIFT_TEST_STRICT=1).
 # SIFT_GPU_PREBUILT=dir skips the build and takes the binaries and shared
 # libraries that scripts/gpu-bundle.sh put in dir (for a GPU machine
@@ -117,5 +119,20 @@ fi
 timeout 150 sh bench/bench-cuda.sh "$B" "$out" > "$out/bench.log" 2>&1
 verdict bench $? "see below"
 tee -a "$sum" < "$out/bench.log"
+# 6. memory errors in the kernels (compute-sanitizer runs on Firecracker
+# machines, not under gVisor): every op once more, capped at 100 s
+if command -v compute-sanitizer >/dev/null 2>&1; then
+	SIFT_TEST_STRICT=1 timeout 100 compute-sanitizer --tool memcheck --error-exitcode 9 \
+		"$TB" > "$out/memcheck.log" 2>&1
+	rc=$?
+	case $rc in
+	0) verdict memcheck 0 "$(grep -m1 'ERROR SUMMARY' "$out/memcheck.log")" ;;
+	124) say "memcheck: not finished in 100 s (see $out/memcheck.log)" ;;
+	*) if grep -q 'Device not supported' "$out/memcheck.log"; then
+		say "memcheck: compute-sanitizer does not support this machine's device"
+	   else verdict memcheck $rc "$(grep -m1 'ERROR SUMMARY\|Device not supported' "$out/memcheck.log") (see memcheck.log)"
+	   fi ;;
+	esac
+fi
 say "check-gpu: $(( $(date +%s) - start )) s, $([ $fail -eq 0 ] && echo all passed || echo FAILURES)"
 exit $fail
