@@ -137,3 +137,33 @@ EOF
 	assert_failure 1
 	assert_equal "$(echo "$stderr" | tail -1)" "ner-predict: sift-tok exited with status 1"
 }
+
+@test "a live feed: sift-tok | sift-batch --flush-after | sift-fwd predicts each line while the input stays open" {
+	printf 'O\nB-PER\nI-PER\nB-LOC\n' > $T/labels
+	mkfifo $T/in
+	sift-tok -m $TINY -f lines --task ner --words --labels $T/labels < $T/in |
+		sift-batch -b 32 --flush-after 0.2 |
+		sift-fwd -m $TINY --init-head 3 > $T/out &
+	pid=$!
+	exec 7> $T/in
+	printf 'John lives in Paris\nMarkets rose\n' >&7
+	# header and two predictions, the feed still open
+	for i in $(seq 100); do
+		[ "$(sift-cat $T/out 2>/dev/null | wc -l)" -ge 3 ] && break
+		sleep 0.1
+	done
+	run bash -c "sift-cat $T/out | jq -c 'select(.id != null) | [.id, .words]'"
+	assert_output - <<'EOF'
+[0,["John","lives","in","Paris"]]
+[1,["Markets","rose"]]
+EOF
+	printf 'Paris again\n' >&7
+	exec 7>&-
+	wait $pid
+	run bash -c "sift-cat $T/out | jq -c 'select(.id != null) | .id'"
+	assert_output - <<'EOF'
+0
+1
+2
+EOF
+}
