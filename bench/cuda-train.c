@@ -117,6 +117,13 @@ PROF(adamw_update, SIFT_OP_ADAMW, (float *p, const float *g, float *m, float *v,
      (p, g, m, v, n, lr, b1, b2, e, wd, t))
 PROFR(sumsq, SIFT_OP_SUMSQ, double, (const float *x, size_t n), (x, n))
 PROF(scale, SIFT_OP_SCALE, (float *x, size_t n, float s), (x, n, s))
+PROF(residual_layernorm_forward, SIFT_OP_RESIDUAL_LAYERNORM, (float *res, float *o,
+     float *m, float *r, const float *a, const float *b, const float *w,
+     const float *bi, int N, int C, float e), (res, o, m, r, a, b, w, bi, N, C, e))
+PROF(residual_layernorm_backward, SIFT_OP_RESIDUAL_LAYERNORM_BWD, (float *di,
+     float *dw, float *db, float *da, const float *d2, const float *i,
+     const float *w, const float *m, const float *r, int N, int C),
+     (di, dw, db, da, d2, i, w, m, r, N, C))
 
 static struct sift_backend *profiled(const struct sift_backend *be)
 {
@@ -131,6 +138,7 @@ static struct sift_backend *profiled(const struct sift_backend *be)
 	SET(matmul_backward); SET(layernorm_backward); SET(gelu_backward);
 	SET(tanh_backward); SET(attention_backward); SET(scatter_rows_backward);
 	SET(crossentropy_backward); SET(adamw_update); SET(sumsq); SET(scale);
+	SET(residual_layernorm_forward); SET(residual_layernorm_backward);
 #undef SET
 	return &p;
 }

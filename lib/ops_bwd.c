@@ -7,7 +7,7 @@
 
 #include "backend.h"	/* defines: sift_att_offset */
 #include "ops_bwd.h"
-#include "rng.h"	/* defines: sift_hash_uniform */
+#include "rng.h"	/* defines: sift_hash_key, sift_hash_drop */
 
 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MIN 16384
@@ -274,6 +274,7 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 				   uint64_t base)
 {
 	size_t C3 = 3 * (size_t)C;
+	uint64_t key = sift_hash_key(seed);
 	for (int t = 0; t < len; t++) {
 		const float *dy = dout + (size_t)(r0 + t) * C + h * hs;
 		const float *a = A + (size_t)t * len;
@@ -282,7 +283,7 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 		for (int t2 = 0; t2 < len; t2++) {
 			float m = 1.0f;
 			if (p > 0.0f)
-				m = sift_hash_uniform(seed, base + (uint64_t)t * len + t2) < p
+				m = sift_hash_drop(key, base + (uint64_t)t * len + t2, p)
 				    ? 0.0f : keep;
 			const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
 			da[t2] = dot8(dy, v, hs) * m;

@@ -7,7 +7,7 @@
 #include <omp.h>
 
 #include "backend.h"	/* defines: the shapes of every op below */
-#include "rng.h"	/* defines: sift_hash_uniform (dropout) */
+#include "rng.h"	/* defines: sift_hash_key, sift_hash_drop (dropout) */
 
 /*
  * Every loop is split statically over rows (or over (example, head)
@@ -272,10 +272,10 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 		if (p > 0.0f) {
 			/* the dropped probabilities, in scratch after kt */
 			w = kt + (size_t)hs * ldk;
-			for (int j = 0; j < len; j++) {
-				uint64_t ctr = base + (size_t)i * len + j;
-				w[j] = sift_hash_uniform(seed, ctr) < p ? 0.0f : a[j] * keep;
-			}
+			uint64_t key = sift_hash_key(seed), c0 = base + (size_t)i * len;
+#pragma omp simd
+			for (int j = 0; j < len; j++)
+				w[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : a[j] * keep;
 		}
 		/* the common head sizes with the sum in registers */
 		if (hs == 32)
@@ -348,6 +348,15 @@ void sift_cpu_residual_layernorm_forward(float *res, float *out, float *mean,
 	}
 }
 
+/* the dropout of lib/backend.h over one span (its counters from c0) */
+HOT static void dropout_span(float *out, const float *inp, size_t n, float p,
+			     float keep, uint64_t key, uint64_t c0)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+		out[i] = sift_hash_drop(key, c0 + i, p) ? 0.0f : inp[i] * keep;
+}
+
 void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,
 			      float p, uint64_t seed, uint64_t counter)
 {
@@ -357,10 +366,13 @@ void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,
 		return;
 	}
 	float keep = 1.0f / (1.0f - p);
+	uint64_t key = sift_hash_key(seed);
+	size_t nch = (n + 16383) / 16384;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-	for (size_t i = 0; i < n; i++)
-		out[i] = sift_hash_uniform(seed, counter + i) < p ?
-			0.0f : inp[i] * keep;
+	for (size_t c = 0; c < nch; c++) {
+		size_t i0 = c * 16384, i1 = i0 + 16384 < n ? i0 + 16384 : n;
+		dropout_span(out + i0, inp + i0, i1 - i0, p, keep, key, counter + i0);
+	}
 }
 
 void sift_cpu_gather_rows_forward(float *out, const float *inp,

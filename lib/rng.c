@@ -5,9 +5,7 @@
 
 static uint64_t mix(uint64_t z)
 {
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return sift_mix64(z);
 }
 
 void sift_rng_seed(struct sift_rng *r, uint64_t seed)
@@ -50,7 +48,7 @@ float sift_rng_normal(struct sift_rng *r)
 
 uint64_t sift_hash64(uint64_t seed, uint64_t counter)
 {
-	return mix(mix(seed + 0x9e3779b97f4a7c15ULL) ^ (counter * 0xd1b54a32d192ed03ULL));
+	return sift_hash64_keyed(sift_hash_key(seed), counter);
 }
 
 float sift_hash_uniform(uint64_t seed, uint64_t counter)
