@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>	/* defines: openblas_set_num_threads */
+
 #include "adamw.h"	/* defines: grad_norm, grad_clip (through the backend) */
 #include "backend.h"
 #include "bert.h"
@@ -238,6 +240,9 @@ int main(int argc, char **argv)
 		sift_die(SIFT_EXIT_DATA, "%s: backend not built in", sift_device_name(dev));
 	if (prof)
 		be = profiled(be);
+	/* as sift-train: the products split their rows over the OpenMP
+	 * threads, OpenBLAS's own threads would only spin against them */
+	openblas_set_num_threads(1);
 #ifdef SIFT_CUDA
 	if (dev == SIFT_DEVICE_CUDA) {
 		char desc[256] = "";
