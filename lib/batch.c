@@ -472,37 +472,28 @@ static int epoch_end(struct sift_writer *w, int e)
 }
 
 /* pushes what was written down the pipe, for a reader waiting on it */
-static int flush(struct sift_writer *w)
-{
-	errno = 0;
-	if (fflush(w->f) == 0)
-		return 0;
-	if (errno == EPIPE)
-		exit(SIFT_EXIT_OK);
-	sift_warn("%s: write error: %s", w->name, strerror(errno));
-	return -1;
-}
 
-/* the open batch of stream_batches, for its --flush-after callback */
+/* the open batch of stream_batches */
 struct open_batch {
 	struct sift_writer *w;
 	struct sift_example *ex, **ptr;
-	struct sift_cut *c;
+	struct sift_cut c;
 	int32_t pad;
 	enum sift_label_kind lk;
 };
 
-/* the input went quiet: the open batch goes out as it is */
-static int flush_open(void *arg)
+/* writes the open batch (if any) and flushes it down the pipe: when it is
+ * full, and, with --flush-after, when the input goes quiet */
+static int emit_open(void *arg)
 {
 	struct open_batch *b = arg;
-	if (b->c->n == 0)
+	if (b->c.n == 0)
 		return 0;
-	sift_pack_batch(b->w, b->ptr, b->c->n, 0, b->pad, b->lk);
-	for (int i = 0; i < b->c->n; i++)
+	sift_pack_batch(b->w, b->ptr, b->c.n, 0, b->pad, b->lk);
+	for (int i = 0; i < b->c.n; i++)
 		sift_example_free(&b->ex[i]);
-	*b->c = (struct sift_cut){ 0, 0 };
-	return sift_commit(b->w) < 0 || flush(b->w) < 0 ? -1 : 0;
+	b->c = (struct sift_cut){ 0, 0 };
+	return sift_writer_flush(b->w);
 }
 
 /* one epoch, in input order, a batch written as soon as it is full (or,
@@ -511,51 +502,39 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 			  const struct sift_batch_opts *o, int32_t pad,
 			  enum sift_label_kind lk)
 {
-	struct sift_example *ex = sift_xcalloc(o->batch_size, sizeof *ex);
-	struct sift_example **ptr = sift_xcalloc(o->batch_size, sizeof *ptr);
-	struct sift_cut c = { 0, 0 };
-	struct open_batch ob = { w, ex, ptr, &c, pad, lk };
+	struct open_batch b = {
+		w, sift_xcalloc(o->batch_size, sizeof *b.ex),
+		sift_xcalloc(o->batch_size, sizeof *b.ptr), { 0, 0 }, pad, lk
+	};
 	const msgpack_object *rec;
 	int ret, status = 0;
 
 	for (int i = 0; i < o->batch_size; i++)
-		ptr[i] = &ex[i];
+		b.ptr[i] = &b.ex[i];
 	if (o->flush_ms > 0)
-		sift_reader_on_idle(r, o->flush_ms, flush_open, &ob);
+		sift_reader_on_idle(r, o->flush_ms, emit_open, &b);
 	while ((ret = sift_read(r, &rec)) > 0) {
 		struct sift_example e;
 		if (sift_example_read(r, rec, lk, &e) < 0) {
 			ret = -1;
 			break;
 		}
-		if (!sift_cut_fits(o, &c, e.T)) {
-			sift_pack_batch(w, ptr, c.n, 0, pad, lk);
-			for (int i = 0; i < c.n; i++)
-				sift_example_free(&ex[i]);
-			c = (struct sift_cut){ 0, 0 };
-			if (sift_commit(w) < 0 || flush(w) < 0) {
-				sift_example_free(&e);
-				status = -1;
-				break;
-			}
+		if (!sift_cut_fits(o, &b.c, e.T) && emit_open(&b) < 0) {
+			sift_example_free(&e);
+			status = -1;
+			break;
 		}
-		ex[c.n] = e;
-		sift_cut_add(&c, e.T);
-		if (sift_cut_full(o, &c)) {
-			sift_pack_batch(w, ptr, c.n, 0, pad, lk);
-			for (int i = 0; i < c.n; i++)
-				sift_example_free(&ex[i]);
-			c = (struct sift_cut){ 0, 0 };
-			if (sift_commit(w) < 0 || flush(w) < 0) {
-				status = -1;
-				break;
-			}
+		b.ex[b.c.n] = e;
+		sift_cut_add(&b.c, e.T);
+		if (sift_cut_full(o, &b.c) && emit_open(&b) < 0) {
+			status = -1;
+			break;
 		}
 	}
 	if (status == 0) {
 		/* after a bad record, the examples before it still go out */
-		if (c.n > 0 && (ret < 0 || !o->drop_last || c.n == o->batch_size)) {
-			sift_pack_batch(w, ptr, c.n, 0, pad, lk);
+		if (b.c.n > 0 && (ret < 0 || !o->drop_last || b.c.n == o->batch_size)) {
+			sift_pack_batch(w, b.ptr, b.c.n, 0, pad, lk);
 			if (sift_commit(w) < 0)
 				status = -1;
 		}
@@ -565,10 +544,10 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 			status = -1;
 	}
 	sift_reader_on_idle(r, 0, NULL, NULL);
-	for (int i = 0; i < c.n; i++)
-		sift_example_free(&ex[i]);
-	free(ex);
-	free(ptr);
+	for (int i = 0; i < b.c.n; i++)
+		sift_example_free(&b.ex[i]);
+	free(b.ex);
+	free(b.ptr);
 	return status;
 }
 
@@ -645,7 +624,7 @@ int sift_batch_run(struct sift_reader *r, struct sift_writer *w,
 
 	if (!o->shuffle && epochs == 1) {
 		if (write_header(w, h, sift_reader_header_obj(r), -1, 1, o) < 0 ||
-		    flush(w) < 0)
+		    sift_writer_flush(w) < 0)
 			return -1;
 		return stream_batches(r, w, o, pad_id, lk);
 	}

@@ -126,11 +126,7 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 			break;
 		}
 		/* each batch's records go down the pipe before the next is read */
-		errno = 0;
-		if (fflush(w->f) != 0) {
-			if (errno == EPIPE)
-				exit(SIFT_EXIT_OK);	/* the reader is gone */
-			sift_warn("%s: write error: %s", w->name, strerror(errno));
+		if (sift_writer_flush(w) < 0) {
 			status = -1;
 			break;
 		}

@@ -818,7 +818,7 @@ int sift_commit(struct sift_writer *w)
 	return 0;
 }
 
-int sift_writer_close(struct sift_writer *w)
+int sift_writer_flush(struct sift_writer *w)
 {
 	if (sift_commit(w) < 0)
 		return -1;
@@ -826,6 +826,11 @@ int sift_writer_close(struct sift_writer *w)
 	if (fflush(w->f) != 0 || ferror(w->f))
 		return write_error(w);
 	return 0;
+}
+
+int sift_writer_close(struct sift_writer *w)
+{
+	return sift_writer_flush(w);
 }
 
 int sift_close_stdout(void)

@@ -204,7 +204,11 @@ void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 /* ends a record (header included): writes it out.  A reader that closed
  * the pipe ends the program with status 0; another error is -1. */
 int sift_commit(struct sift_writer *w);
-/* flushes and checks; -1 with a diagnostic on error */
+/* commits and flushes, so that what was written reaches the reader now
+ * (a live pipe); as sift_commit, a closed pipe exits 0, another error is
+ * -1 with a diagnostic */
+int sift_writer_flush(struct sift_writer *w);
+/* the last flush, and its check */
 int sift_writer_close(struct sift_writer *w);
 
 void sift_pack_str(msgpack_packer *pk, const char *s);

@@ -238,15 +238,7 @@ static int save(struct run *r)
  * sees every step; a reader that went away ends the run (status 0) */
 static int log_flush(struct run *r)
 {
-	if (sift_commit(&r->w) < 0) {
-		r->log = 0;
-		return -1;
-	}
-	errno = 0;
-	if (fflush(r->w.f) != 0) {
-		if (errno == EPIPE)
-			exit(SIFT_EXIT_OK);
-		sift_warn("%s: write error: %s", r->w.name, strerror(errno));
+	if (sift_writer_flush(&r->w) < 0) {
 		r->log = 0;
 		return -1;
 	}
