@@ -680,6 +680,15 @@ int sift_ner_merge_add(struct sift_ner_merge *m, struct sift_ner_counts *c,
 			 "keep: expected [from,to) within the %zu words", n);
 		return -1;
 	}
+	/* the merged sentence is an array of word0 + keep1 words: a word0
+	 * past any real sentence would overflow its size, or ask for
+	 * gigabytes */
+	if (word0 > SIFT_NER_MAX_WORDS) {
+		snprintf(c->err, sizeof c->err,
+			 "word0 %lld: a sentence of over %d words", (long long)word0,
+			 SIFT_NER_MAX_WORDS);
+		return -1;
+	}
 	if (m->doc >= 0 && m->doc != doc) {
 		snprintf(c->err, sizeof c->err,
 			 "doc %lld: only %lld of its %lld windows came before doc %lld",

@@ -79,6 +79,8 @@ struct sift_ner_merge {
 };
 void sift_ner_merge_init(struct sift_ner_merge *m);
 void sift_ner_merge_free(struct sift_ner_merge *m);
+/* the most words a merged sentence may have: word0 beyond it is refused */
+#define SIFT_NER_MAX_WORDS (1 << 24)
 /* window of doc with nwin windows: tags[i] is word word0+i of the
  * sentence; it owns words [keep0,keep1) of the window.  1 when this
  * completed the sentence and it was scored into c, 0 while windows are

@@ -1,4 +1,5 @@
 /* reporteval.c: reads a predictions stream with gold labels into NER counts or a confusion matrix. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +12,17 @@ struct seen {
 	size_t cap;
 };
 
-static int seen_test_set(struct seen *s, int64_t id)
+/* 1 when id was seen before, 0 when not (and now it is), -1 with a
+ * diagnostic for an id the bitmap will not grow to (over 2^31 - 1) */
+static int seen_test_set(const struct sift_reader *r, struct seen *s,
+			 const char *what, int64_t id)
 {
 	if (id < 0)
 		return 0;
+	if (id > INT32_MAX) {
+		sift_rerror(r, "%s %lld: over 2147483647", what, (long long)id);
+		return -1;
+	}
 	size_t byte = (size_t)id / 8;
 	if (byte >= s->cap) {
 		size_t cap = s->cap ? s->cap : 1024;
@@ -56,8 +64,10 @@ static int add_window(const struct sift_reader *r, const msgpack_object *rec,
 		return -1;
 	int64_t k0 = nk == 2 ? keep[0] : -1, k1 = nk == 2 ? keep[1] : -1;
 	free(keep);
-	if (d->doc < 0 && seen_test_set(docs, doc)) {
-		sift_rerror(r, "doc %ld appears twice", (long)doc);
+	int seen = d->doc < 0 ? seen_test_set(r, docs, "doc", doc) : 0;
+	if (seen) {
+		if (seen > 0)
+			sift_rerror(r, "doc %ld appears twice", (long)doc);
 		return -1;
 	}
 	if (sift_ner_merge_add(d, c, doc, nwin, word0, k0, k1,
@@ -103,10 +113,11 @@ int report_eval_ner(struct sift_reader *r, struct sift_ner_counts *c)
 			status = -1;
 		} else if (nwin > 1 && sift_get(rec, "keep")) {
 			status = add_window(r, rec, &d, &docs, c, gold, pred, np);
-		} else if (seen_test_set(&ids, id)) {
-			sift_rerror(r, "id %ld appears twice: each sentence is scored "
-				    "once (merge the windows of a long sentence first)",
-				    (long)id);
+		} else if ((status = seen_test_set(r, &ids, "id", id)) != 0) {
+			if (status > 0)
+				sift_rerror(r, "id %ld appears twice: each sentence is scored "
+					    "once (merge the windows of a long sentence first)",
+					    (long)id);
 			status = -1;
 		} else {
 			status = score_sentence(r, c, gold, pred, np);
@@ -151,9 +162,11 @@ int report_eval_cls(struct sift_reader *r, struct sift_cls_metrics *m)
 			status = -1;
 			break;
 		}
-		if (seen_test_set(&ids, id)) {
-			sift_rerror(r, "id %ld appears twice: each text is scored once",
-				    (long)id);
+		int seen = seen_test_set(r, &ids, "id", id);
+		if (seen) {
+			if (seen > 0)
+				sift_rerror(r, "id %ld appears twice: each text is scored once",
+					    (long)id);
 			status = -1;
 			break;
 		}

@@ -268,3 +268,15 @@ Try 'sift-eval --help'."
 	run bash -c "sift-eval preds.sift | sift-cat | jq '.macro.f1 // empty'"
 	assert_output "$(jq '.report["macro avg"]["f1-score"]' $E/fpb-allagree.sklearn.json | cut -c1-11)"
 }
+
+@test "a window's word0 past any sentence and an id past 2^31-1 are errors, not huge allocations" {
+	run bash -c "printf '%s\n' '{\"sift\":1,\"kind\":\"predictions\",\"task\":\"ner\",\"labels\":[\"O\",\"B-PER\"]}' \
+		'{\"id\":0,\"doc\":0,\"win\":0,\"nwin\":2,\"word0\":4611686018427387904,\"keep\":[0,1],\"words\":[\"a\"],\"pred\":[\"O\"],\"gold\":[\"O\"]}' |
+		sift-cat -s | sift-eval"
+	assert_failure 1
+	assert_output 'sift-eval: stdin:2: word0 4611686018427387904: a sentence of over 16777216 words'
+	run bash -c "printf '%s\n' '{\"sift\":1,\"kind\":\"predictions\",\"task\":\"cls\",\"labels\":[\"a\",\"b\"]}' \
+		'{\"id\":9999999999,\"pred\":\"a\",\"gold\":\"a\"}' | sift-cat -s | sift-eval"
+	assert_failure 1
+	assert_output 'sift-eval: stdin:2: id 9999999999: over 2147483647'
+}
