@@ -566,6 +566,14 @@ static int setup(struct run *r, struct sift_reader *rd)
 	r->st.best_step = -1;
 	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
 	r->lower_better = !strcmp(r->metric, "loss");
+	/* dev scoring has no entity F1 for classes, no macro-F1 for tags:
+	 * such a metric would read 0 every time and keep the first model */
+	if (!strcmp(r->metric, r->ner ? "macro_f1" : "f1")) {
+		sift_warn("--metric %s: not a score of %s dev data (%s)", r->metric,
+			  r->ner ? "ner" : "cls and pair",
+			  r->ner ? "f1, accuracy or loss" : "accuracy, macro_f1 or loss");
+		return -1;
+	}
 	if (c->dev) {
 		r->best = malloc(r->m.nparams * sizeof(float));
 		if (!r->best) {

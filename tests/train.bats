@@ -215,6 +215,16 @@ Try 'sift-train --help'." ]
 	assert_output "early_stop"
 }
 
+@test "a metric the dev data has no score for is refused" {
+	run sift-train -m $F/seq -o $T/out --dev $T/seq.b --metric f1 $T/seq.b
+	assert_failure 1
+	assert_output 'sift-train: --metric f1: not a score of cls and pair dev data (accuracy, macro_f1 or loss)'
+	run sift-train -m $F/tok -o $T/out --dev $T/tok.b --metric macro_f1 $T/tok.b
+	assert_failure 1
+	assert_output 'sift-train: --metric macro_f1: not a score of ner dev data (f1, accuracy or loss)'
+	[ ! -e $T/out ]
+}
+
 @test "a model from a config alone trains and loads in sift-fwd" {
 	sift-train --config $F/tok/config.json -o $T/out --lr 1e-3 $T/tok.b | sift-cat > $T/log
 	run jq -e -s '[.[] | select(.loss) | .loss] | length == 5 and all(. > 0)' $T/log
