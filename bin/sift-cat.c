@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	int mode = AUTO, c, status = SIFT_EXIT_OK, precision = 9, force = 0;
-	char *end;
+	long long v;
 
 	sift_setprog(argv[0]);
 	while ((c = getopt_long(argc, argv, "jsfp:h", opts, NULL)) != -1) {
@@ -47,12 +47,9 @@ int main(int argc, char **argv)
 		case 's': mode = FROM_JSON; break;
 		case 'f': force = 1; break;
 		case 'p':
-			precision = (int)strtol(optarg, &end, 10);
-			if (*end || precision < 1 || precision > 17) {
-				fprintf(stderr, "sift-cat: --precision: expected 1 to 17, got '%s'\n"
-					"Try 'sift-cat --help'.\n", optarg);
+			if (sift_int_opt("--precision", optarg, 1, 17, &v) < 0)
 				return SIFT_EXIT_USAGE;
-			}
+			precision = (int)v;
 			break;
 		case 'h':
 			return sift_help(usage, help);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
 	static struct report_alert alerts[64];
 	struct report_opts o = { .format = REPORT_TEXT, .digits = 2, .min_count = 1,
 				 .alerts = alerts };
-	char *end;
+	long long v;
 	int c;
 
 	sift_setprog(argv[0]);
@@ -75,9 +76,9 @@ int main(int argc, char **argv)
 				return sift_misuse("--format: expected text, markdown, json or csv, got '%s'", optarg);
 			break;
 		case 'd':
-			o.digits = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || o.digits < 0 || o.digits > 17)
-				return sift_misuse("--digits: expected 0 to 17, got '%s'", optarg);
+			if (sift_int_opt("--digits", optarg, 0, 17, &v) < 0)
+				return SIFT_EXIT_USAGE;
+			o.digits = (int)v;
 			break;
 		case 'p':
 			o.plot = optarg;
@@ -103,9 +104,9 @@ int main(int argc, char **argv)
 			o.nalerts++;
 			break;
 		case 'n':
-			o.min_count = strtol(optarg, &end, 10);
-			if (*end || end == optarg || o.min_count < 1)
-				return sift_misuse("--min-count: expected a positive integer, got '%s'", optarg);
+			if (sift_int_opt("--min-count", optarg, 1, LONG_MAX, &v) < 0)
+				return SIFT_EXIT_USAGE;
+			o.min_count = (long)v;
 			break;
 		case 'h':
 			return sift_help(usage, help);

@@ -142,10 +142,11 @@ int bert_config_load(struct bert_config *c, const char *dir, char *err,
 			c->labels[id] = strdup(json_string_value(v));
 		}
 	} else if (json_integer_value(json_object_get(root, "num_labels")) > 0) {
-		/* labels without names, as transformers names them */
-		int n = (int)json_integer_value(json_object_get(root, "num_labels"));
+		/* labels without names, as transformers names them; the
+		 * range is checked before the value becomes an int */
+		json_int_t n = json_integer_value(json_object_get(root, "num_labels"));
 		if (n > 1 << 20) {
-			snprintf(err, errlen, "%s: num_labels %d", path, n);
+			snprintf(err, errlen, "%s: num_labels %lld", path, (long long)n);
 			goto fail;
 		}
 		c->labels = calloc(n, sizeof *c->labels);
@@ -153,11 +154,14 @@ int bert_config_load(struct bert_config *c, const char *dir, char *err,
 			snprintf(err, errlen, "%s: out of memory", path);
 			goto fail;
 		}
-		c->nlabels = n;
-		for (int i = 0; i < n; i++) {
+		c->nlabels = (int)n;
+		for (int i = 0; i < c->nlabels; i++) {
 			char nm[32];
 			snprintf(nm, sizeof nm, "LABEL_%d", i);
-			c->labels[i] = strdup(nm);
+			if (!(c->labels[i] = strdup(nm))) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
 		}
 	}
 	return 0;

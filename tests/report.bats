@@ -274,3 +274,14 @@ Try 'sift-report --help'."
 	run -1 --separate-stderr sift-report $T/bad.sift
 	assert_equal "$stderr" "sift-report: $T/bad.sift:2: metrics of task ner in a stream of task cls"
 }
+
+@test "integer options out of range are misuse, not truncated" {
+	run sift-report -d 4294967298 < /dev/null
+	assert_failure 2
+	assert_line -n 0 "sift-report: --digits: expected an integer from 0 to 17, got '4294967298'"
+	run sift-report --min-count 0 < /dev/null
+	assert_failure 2
+	run sift-cat -p 4294967305 < /dev/null
+	assert_failure 2
+	assert_line -n 0 "sift-cat: --precision: expected an integer from 1 to 17, got '4294967305'"
+}
