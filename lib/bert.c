@@ -426,7 +426,7 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 	for (int i = 0; i < m->ntensors; i++) {
 		struct bert_tensor *bt = &m->tensors[i];
 		float *dst = m->params + bt->off;
-		size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? bt->shape[1] : 1);
+		size_t ne = bert_tensor_numel(bt);
 		const struct sift_st_tensor *t = find(&f, prefix, bt->name, bt->head);
 		if (!t) {
 			if (!bt->head) {

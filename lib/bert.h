@@ -65,6 +65,12 @@ struct bert_tensor {
 	int head;		/* 1 for pooler/classifier tensors */
 };
 
+/* the floats a tensor holds */
+static inline size_t bert_tensor_numel(const struct bert_tensor *t)
+{
+	return (size_t)t->shape[0] * (t->ndim == 2 ? (size_t)t->shape[1] : 1);
+}
+
 struct bert_model {
 	struct bert_config cfg;
 	enum bert_head head;

@@ -94,10 +94,26 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	t->span = malloc((size_t)m->ntensors * sizeof *t->span);
+	t->span_len = malloc((size_t)m->ntensors * sizeof *t->span_len);
+	if (!t->span || !t->span_len) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (int i = 0; i < m->ntensors; i++) {
-		t->decay[i] = (unsigned char)decays(m->tensors[i].name);
-		t->frozen[i] = (unsigned char)is_frozen(m->tensors[i].name, &o->freeze,
-							m->head);
+		const struct bert_tensor *bt = &m->tensors[i];
+		t->decay[i] = (unsigned char)decays(bt->name);
+		t->frozen[i] = (unsigned char)is_frozen(bt->name, &o->freeze, m->head);
+		if (t->frozen[i])
+			continue;
+		int k = t->nspan;
+		if (k > 0 && t->span[k - 1] + t->span_len[k - 1] == t->g.buf + bt->off) {
+			t->span_len[k - 1] += bert_tensor_numel(bt);
+			continue;
+		}
+		t->span[k] = t->g.buf + bt->off;
+		t->span_len[k] = bert_tensor_numel(bt);
+		t->nspan++;
 	}
 	return 0;
 }
@@ -115,6 +131,8 @@ void trainer_free(struct trainer *t)
 		t->m->be->free(t->dtargets);
 	free(t->hlogits);
 	free(t->decay);
+	free(t->span);
+	free(t->span_len);
 	free(t->frozen);
 	memset(t, 0, sizeof *t);
 }
@@ -246,36 +264,13 @@ int trainer_step(struct trainer *t)
 {
 	struct bert_model *m = t->m;
 	int n = m->ntensors;
-	float **g = malloc((size_t)n * sizeof *g);
-	size_t *len = malloc((size_t)n * sizeof *len);
-	int k = 0;
-	/* the trained tensors as spans of the gradient buffer, neighbours
-	 * merged: one span (one sumsq, one scale) when nothing is frozen */
-	for (int i = 0; i < n; i++) {
-		if (t->frozen[i])
-			continue;
-		const struct bert_tensor *bt = &m->tensors[i];
-		size_t ne = (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
-		if (k > 0 && g[k - 1] + len[k - 1] == t->g.buf + bt->off) {
-			len[k - 1] += ne;
-			continue;
-		}
-		g[k] = t->g.buf + bt->off;
-		len[k] = ne;
-		k++;
-	}
-	double norm = grad_norm(m->be, g, len, k);
+	double norm = grad_norm(m->be, t->span, t->span_len, t->nspan);
 	t->last_norm = norm;
 	t->last_loss = t->micro ? t->group_loss / t->micro : 0.0;
 	t->last_tokens = t->group_tokens;
-	if (!isfinite(norm)) {
-		free(g);
-		free(len);
+	if (!isfinite(norm))
 		return 1;
-	}
-	grad_clip(m->be, g, len, k, norm, t->o.max_grad_norm);
-	free(g);
-	free(len);
+	grad_clip(m->be, t->span, t->span_len, t->nspan, norm, t->o.max_grad_norm);
 	double lr = sched_lr(&t->sched, t->step);
 	t->last_lr = lr;
 	adamw_tick(&t->opt);
@@ -291,12 +286,8 @@ int trainer_step(struct trainer *t)
 		size_t off = bt->off, end = off;
 		int j = i;
 		while (j < n && !t->frozen[j] && t->decay[j] == t->decay[i] &&
-		       m->tensors[j].off == end) {
-			const struct bert_tensor *tj = &m->tensors[j];
-			end += (size_t)tj->shape[0] *
-			       (tj->ndim == 2 ? (size_t)tj->shape[1] : 1);
-			j++;
-		}
+		       m->tensors[j].off == end)
+			end += bert_tensor_numel(&m->tensors[j++]);
 		adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
 			     end - off, off, (float)lr, t->decay[i]);
 		i = j;
@@ -330,9 +321,7 @@ struct dev_eval {
 
 struct dev_eval *dev_new(const struct bert_model *m)
 {
-	struct dev_eval *d = calloc(1, sizeof *d);
-	if (!d)
-		return NULL;
+	struct dev_eval *d = sift_xcalloc(1, sizeof *d);
 	d->ner = m->head == BERT_HEAD_TOKEN;
 	for (int i = 0; i < m->nlabels; i++)
 		if (!strcmp(m->labels[i], "O"))

@@ -47,6 +47,12 @@ struct trainer {
 	size_t cap_dtargets, cap_hlogits;
 	unsigned char *decay;	/* per tensor: weight decay applies */
 	unsigned char *frozen;	/* per tensor: not trained */
+	/* the trained tensors as spans of the gradient buffer, neighbours
+	 * merged (one span when nothing is frozen): the gradient norm and
+	 * clipping run over these */
+	float **span;
+	size_t *span_len;
+	int nspan;
 	/* progress, all saved in the training state */
 	int64_t step;		/* optimizer steps done */
 	int64_t pos;		/* batch records consumed */

@@ -33,16 +33,18 @@ static int write_random(const char *dir, const struct bert_config *c,
 {
 	int64_t C = c->hidden, I = c->intermediate;
 	int nt = 5 + 16 * c->layers, k = 0;
-	struct sift_st_out *t = calloc((size_t)nt, sizeof *t);
-	char (*names)[96] = calloc((size_t)nt, sizeof *names);
-	float **data = calloc((size_t)nt, sizeof *data);
+	struct sift_st_out *t = sift_xcalloc((size_t)nt, sizeof *t);
+	char (*names)[96] = sift_xcalloc((size_t)nt, sizeof *names);
+	float **data = sift_xcalloc((size_t)nt, sizeof *data);
+	/* a stream of its own: bert_load initialises a new head from seed
+	 * itself, and the two must not draw the same numbers */
 	struct sift_rng r;
-	sift_rng_seed(&r, seed);
+	sift_rng_seed(&r, sift_hash64(seed, 1));
 	/* kind: 0 normal, 1 zeros, 2 ones */
 #define T(kind, d0, d1, ...) do { \
 		snprintf(names[k], sizeof names[k], __VA_ARGS__); \
 		size_t ne_ = (size_t)(d0) * (size_t)((d1) ? (d1) : 1); \
-		float *v_ = malloc(ne_ * sizeof *v_); \
+		float *v_ = sift_xmalloc(ne_ * sizeof *v_); \
 		for (size_t i_ = 0; i_ < ne_; i_++) \
 			v_[i_] = (kind) == 0 ? c->init_range * sift_rng_normal(&r) \
 				: (kind) == 2 ? 1.0f : 0.0f; \
@@ -622,8 +624,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 				const struct bert_tensor *a = &r->m.tensors[i];
 				for (int j = 0; j < bm.ntensors; j++)
 					if (!strcmp(a->name, bm.tensors[j].name)) {
-						size_t ne = (size_t)a->shape[0] *
-							(a->ndim == 2 ? (size_t)a->shape[1] : 1);
+						size_t ne = bert_tensor_numel(a);
 						memcpy(r->best + a->off, bm.params + bm.tensors[j].off,
 						       ne * sizeof(float));
 						break;
