@@ -345,9 +345,7 @@ int main(int argc, char **argv)
 			int nd = no_decay(m.tensors[i].name), j = i;
 			while (j < m.ntensors && no_decay(m.tensors[j].name) == nd &&
 			       m.tensors[j].off == end) {
-				const struct bert_tensor *bt = &m.tensors[j];
-				end += (size_t)bt->shape[0] * (bt->ndim == 2 ? (size_t)bt->shape[1] : 1);
-				j++;
+				end += bert_tensor_numel(&m.tensors[j++]);
 			}
 			be->adamw_update(m.dparams + off, g.buf + off, mom + off, var + off,
 					 end - off, 5e-5f, 0.9f, 0.999f, 1e-8f,

@@ -38,14 +38,20 @@ __global__ void to_bf16_kernel(__nv_bfloat16 *y, const float *x, size_t n)
 		y[i] = __float2bfloat16_rn(x[i]);
 }
 
-__nv_bfloat16 *cuda_to_bf16(int slot, const float *x, size_t n)
+// y = x rounded to bf16, n values
+static void to_bf16(__nv_bfloat16 *y, const float *x, size_t n)
 {
-	__nv_bfloat16 *y = (__nv_bfloat16 *)sift_cuda_scratch(slot, n * sizeof *y);
 	size_t blocks = (n + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
 	if (n) {
 		to_bf16_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(y, x, n);
 		CUDA_LAUNCHED();
 	}
+}
+
+__nv_bfloat16 *cuda_to_bf16(int slot, const float *x, size_t n)
+{
+	__nv_bfloat16 *y = (__nv_bfloat16 *)sift_cuda_scratch(slot, n * sizeof *y);
+	to_bf16(y, x, n);
 	return y;
 }
 
@@ -144,12 +150,7 @@ const __nv_bfloat16 *cuda_weight_bf16(int slot, const float *w, size_t n)
 		r->valid = 0;
 	}
 	if (!r->valid) {
-		size_t blocks = (all + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
-		if (all) {
-			to_bf16_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(r->mirror,
-				(const float *)r->p, all);
-			CUDA_LAUNCHED();
-		}
+		to_bf16(r->mirror, (const float *)r->p, all);
 		r->valid = 1;
 	}
 	return r->mirror + (w - (const float *)r->p);

@@ -52,14 +52,12 @@ void cuda_matmul_backward(float *dinp, float *dweight, float *dbias,
 			  const float *dout, const float *inp,
 			  const float *weight, int N, int C, int OC);
 // column-major GEMM: C(m,n) = alpha * op(A) op(B) + beta * C, batched
-// with strides; in bf16 mode A and B are rounded to bf16 first, an
-// operand flagged in weights (GEMM_*_WEIGHT: a parameter) through its
-// mirror
-enum { GEMM_A_WEIGHT = 1, GEMM_B_WEIGHT = 2 };
+// with strides; in bf16 mode A and B are rounded to bf16 first, A
+// through its mirror when a_weight says it is a parameter
 void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 	       float alpha, const float *A, int lda, long long sa,
 	       const float *B, int ldb, long long sb, float beta, float *Cm,
-	       int ldc, long long sc, int batch, int weights);
+	       int ldc, long long sc, int batch, int a_weight);
 // layernorm.cu
 void cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
 			    const float *weight, const float *bias, int N, int C,

@@ -10,7 +10,7 @@ static size_t span(int ld, int cols, long long stride, int batch)
 void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 	       float alpha, const float *A, int lda, long long sa,
 	       const float *B, int ldb, long long sb, float beta, float *Cm,
-	       int ldc, long long sc, int batch, int weights)
+	       int ldc, long long sc, int batch, int a_weight)
 {
 	struct sift_cuda_ctx *x = sift_cuda_ctx();
 	const void *a = A, *b = B;
@@ -21,10 +21,8 @@ void cuda_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
 		// weight comes from its mirror, already rounded
 		size_t na = span(lda, ta == CUBLAS_OP_N ? k : m, sa, batch);
 		size_t nb = span(ldb, tb == CUBLAS_OP_N ? n : k, sb, batch);
-		a = weights & GEMM_A_WEIGHT ? cuda_weight_bf16(SCR_A16, A, na)
-					    : cuda_to_bf16(SCR_A16, A, na);
-		b = weights & GEMM_B_WEIGHT ? cuda_weight_bf16(SCR_B16, B, nb)
-					    : cuda_to_bf16(SCR_B16, B, nb);
+		a = a_weight ? cuda_weight_bf16(SCR_A16, A, na) : cuda_to_bf16(SCR_A16, A, na);
+		b = cuda_to_bf16(SCR_B16, B, nb);
 		t = CUDA_R_16BF;
 	}
 	if (batch == 1)
@@ -200,7 +198,7 @@ void cuda_matmul_forward(float *out, const float *inp, const float *weight,
 		return;
 	// out^T (OC,N) = weight^T . inp^T in column-major terms
 	cuda_gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, 1.0f, weight, C, 0, inp, C,
-		  0, 0.0f, out, OC, 0, 1, GEMM_A_WEIGHT);
+		  0, 0.0f, out, OC, 0, 1, 1);
 	if (bias) {
 		long n = (long)N * OC;
 		add_bias_kernel<<<sift_ceil_div(n, 256), 256>>>(out, bias, N, OC);
@@ -241,7 +239,7 @@ void cuda_matmul_backward(float *dinp, float *dweight, float *dbias,
 	// dinp (N,C) = dout (N,OC) @ weight (OC,C): dinp^T = weight^T . dout^T
 	if (dinp)
 		cuda_gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, 1.0f, weight, C, 0,
-			  dout, OC, 0, 0.0f, dinp, C, 0, 1, GEMM_A_WEIGHT);
+			  dout, OC, 0, 0.0f, dinp, C, 0, 1, 1);
 	// dweight (OC,C) += dout^T @ inp: dweight^T (C,OC) += inp^T . dout
 	if (dweight)
 		cuda_gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, 1.0f, inp, C, 0,

@@ -3,11 +3,6 @@
 
 #include "rng.h"
 
-static uint64_t mix(uint64_t z)
-{
-	return sift_mix64(z);
-}
-
 void sift_rng_seed(struct sift_rng *r, uint64_t seed)
 {
 	r->s = seed;
@@ -16,7 +11,7 @@ void sift_rng_seed(struct sift_rng *r, uint64_t seed)
 uint64_t sift_rng_next(struct sift_rng *r)
 {
 	r->s += 0x9e3779b97f4a7c15ULL;
-	return mix(r->s);
+	return sift_mix64(r->s);
 }
 
 uint32_t sift_rng_below(struct sift_rng *r, uint32_t n)
