@@ -141,6 +141,7 @@ struct run {
 	struct sift_header h;
 	struct sift_writer w;
 	int log;		/* writing the log stream */
+	int64_t saved_step;	/* the step the checkpoint on disk holds, or -1 */
 	int tty;		/* progress line on stderr */
 	int ner;
 	int lower_better;	/* the metric is the loss */
@@ -204,6 +205,10 @@ static int save(struct run *r)
 {
 	char err[512];
 	struct ckpt_state *s = &r->st;
+	/* a dev round, --save-every and the end of the run can fall on one
+	 * step: the checkpoint of that step is written once */
+	if (r->saved_step == r->t.step)
+		return 0;
 	/* the parameters and moments from the device (on the CPU params is
 	 * dparams and the copy is none) */
 	float *hm, *hv;
@@ -233,6 +238,7 @@ static int save(struct run *r)
 		sift_warn("%s", err);
 		return -1;
 	}
+	r->saved_step = r->t.step;
 	return 0;
 }
 
@@ -422,6 +428,7 @@ static int dev_round(struct run *r)
 	if (evaluate(r, &s) < 0)
 		return -1;
 	r->last_eval = r->t.step;
+	r->saved_step = -1;	/* the best model and patience count move on */
 	double v = metric_of(r, &s);
 	int better = r->st.best_step < 0 ||
 		(r->lower_better ? v < r->st.best_metric : v > r->st.best_metric);
@@ -566,6 +573,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	}
 	r->st.best_step = -1;
+	r->saved_step = -1;
 	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
 	r->lower_better = !strcmp(r->metric, "loss");
 	/* dev scoring has no entity F1 for classes, no macro-F1 for tags:
