@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "hot.h"
 #include "adamw.h"
 #include "stream.h"	/* defines: sift_xcalloc */
 
@@ -51,7 +52,6 @@ void adamw_update(struct adamw *o, const struct sift_backend *be,
 }
 
 #define CHUNK 16384
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 
 /* the sum of squares of a chunk: 16 lanes, then the lanes in double, so
  * that it vectorises and still gives the same bits everywhere */

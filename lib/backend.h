@@ -289,6 +289,10 @@ struct sift_backend *sift_backend_get(const char *name);
  * inference: the OpenMP threads when OpenBLAS runs on one thread and no
  * parallel region is active, else 1 (lib/ops_cpu.c) */
 int sift_cpu_split_threads(void);
+/* the OpenMP threads that split the rows of an sgemm of work = m*n*k
+ * multiply-adds over rows rows (each thread one sgemm, OpenBLAS on one):
+ * sift_cpu_split_threads(), or 1 for a product too small to share */
+int sift_cpu_gemm_threads(size_t work, int rows);
 
 /* CPU forward ops, lib/ops_cpu.c (the table points at these) */
 void sift_cpu_embed_forward(float *out, const int32_t *ids,

@@ -5,15 +5,13 @@
 #include <string.h>
 #include <cblas.h>
 
+#include "hot.h"
 #include "backend.h"	/* defines: sift_att_offset */
 #include "ops_bwd.h"
 #include "rng.h"	/* defines: sift_hash_key, sift_hash_drop */
 
 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MIN 16384
-/* hot loops get AVX-512 and AVX2 clones (no FMA contraction under
- * -std=c11, so every clone computes the same bits) */
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 
 void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
 			     const float *dout, const int32_t *ids,
@@ -35,17 +33,6 @@ void sift_cpu_embed_backward(float *dwte, float *dwpe, float *dwtt,
 		}
 }
 
-/* OpenMP threads for an sgemm of m*n*k: one pool of threads for every
- * op (OpenBLAS on one thread), as sift_cpu_matmul_forward splits */
-static int gemm_threads(size_t work, int rows)
-{
-	int nt = omp_get_max_threads();
-	if (nt > 1 && openblas_get_num_threads() > 1)
-		nt = 1;
-	if (work < ((size_t)1 << 18) || rows < 2 * nt)
-		nt = 1;
-	return nt;
-}
 
 /* columns summed over rows per tile: each column's sum runs over the
  * rows in order, as a loop over one column would, but the tile's rows
@@ -93,7 +80,7 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 	/* dinp (N,C) = dout (N,OC) @ weight (OC,C): blocks of rows; every
 	 * element is the same dot product whatever the split */
 	if (dinp) {
-		int nt = gemm_threads(work, N);
+		int nt = sift_cpu_gemm_threads(work, N);
 		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 		for (int t = 0; t < nt; t++) {
 			int r0 = (int)((int64_t)N * t / nt), r1 = (int)((int64_t)N * (t + 1) / nt);
@@ -105,7 +92,7 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 	}
 	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): blocks of output rows */
 	if (dweight) {
-		int nt = gemm_threads(work, OC);
+		int nt = sift_cpu_gemm_threads(work, OC);
 		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 		for (int t = 0; t < nt; t++) {
 			int o0 = (int)((int64_t)OC * t / nt), o1 = (int)((int64_t)OC * (t + 1) / nt);

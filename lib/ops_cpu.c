@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include "hot.h"
 #include "backend.h"	/* defines: the shapes of every op below */
 #include "rng.h"	/* defines: sift_hash_key, sift_hash_drop (dropout) */
 
@@ -18,14 +19,6 @@
 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MIN 4096
 
-/* the hot loops are compiled for AVX-512 and AVX2 too, chosen at run
- * time; `omp simd` vectorizes them at -O2 */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_ADDRESS__)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
 
 /* exp(x) in float with a relative error below 2e-7, written so that
  * loops over it vectorize: x = n ln2 + r, |r| <= ln2/2, a degree-6
@@ -58,6 +51,14 @@ int sift_cpu_split_threads(void)
 	return omp_get_max_threads();
 }
 
+int sift_cpu_gemm_threads(size_t work, int rows)
+{
+	int nt = sift_cpu_split_threads();
+	if (work < ((size_t)1 << 18) || rows < 2 * nt)
+		nt = 1;
+	return nt;
+}
+
 void sift_cpu_embed_forward(float *out, const int32_t *ids,
 			    const int32_t *type_ids, const int32_t *pos,
 			    const float *wte, const float *wpe,
@@ -87,11 +88,7 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	 * for every op, none spinning against another.  Every element is
 	 * the same dot product whatever the split.
 	 */
-	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-	if (nt > 1 && openblas_get_num_threads() > 1)
-		nt = 1;
-	if ((size_t)N * C * OC < ((size_t)1 << 18) || N < 2 * nt)
-		nt = 1;
+	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, N);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 	for (int t = 0; t < nt; t++) {
 		int r0 = (int)((int64_t)N * t / nt), r1 = (int)((int64_t)N * (t + 1) / nt);

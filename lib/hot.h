@@ -1,0 +1,18 @@
+/* hot.h: HOT, the attribute that compiles a hot CPU loop for AVX-512 and AVX2 too. */
+#ifndef SIFT_HOT_H
+#define SIFT_HOT_H
+
+/*
+ * The clone is chosen at run time; `omp simd` vectorizes the loops at
+ * -O2.  There is no FMA contraction under -std=c11, so every clone
+ * computes the same bits.  Only GCC on x86-64 makes the clones, and not
+ * under AddressSanitizer (its ifunc resolvers run before ASan is up).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_ADDRESS__)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
+#endif
