@@ -108,6 +108,18 @@ static const struct option longopts[] = {
 	{ 0, 0, 0, 0 },
 };
 
+/* "--name" of the long option whose value is ch, for messages */
+static const char *optname(int ch)
+{
+	static char buf[40];
+	for (const struct option *o = longopts; o->name; o++)
+		if (o->val == ch) {
+			snprintf(buf, sizeof buf, "--%s", o->name);
+			return buf;
+		}
+	return "option";
+}
+
 int main(int argc, char **argv)
 {
 	/*
@@ -192,7 +204,7 @@ int main(int argc, char **argv)
 		case O_DROPOUT:
 		case O_ADROPOUT:
 			if (num(optarg, 0, 0.999, &v))
-				return sift_misuse("dropout: bad probability '%s' (0..1)", optarg);
+				return sift_misuse("%s: bad probability '%s' (0..1)", optname(ch), optarg);
 			*(ch == O_DROPOUT ? &c.dropout : &c.attn_dropout) = (float)v;
 			break;
 		case O_SEED:
@@ -203,7 +215,7 @@ int main(int argc, char **argv)
 		case O_FREEZE_LAYERS:
 		case O_PATIENCE:
 			if (num(optarg, 0, 1e6, &v) || v != (int)v)
-				return sift_misuse("bad count '%s'", optarg);
+				return sift_misuse("%s: bad count '%s'", optname(ch), optarg);
 			*(ch == O_PATIENCE ? &c.patience : &c.o.freeze.freeze_layers) = (int)v;
 			break;
 		case O_EVAL_EVERY:
@@ -211,7 +223,7 @@ int main(int argc, char **argv)
 		case O_SAVE_EVERY:
 		case O_STOP_AFTER:
 			if (num(optarg, 1, 1e15, &v) || v != (int64_t)v)
-				return sift_misuse("bad step count '%s'", optarg);
+				return sift_misuse("%s: bad step count '%s'", optname(ch), optarg);
 			*(ch == O_EVAL_EVERY ? &c.eval_every : ch == O_MAX_STEPS ? &c.max_steps :
 			  ch == O_SAVE_EVERY ? &c.save_every : &c.stop_after) = (int64_t)v;
 			break;

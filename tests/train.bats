@@ -283,3 +283,15 @@ Try 'sift-train --help'." ]
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out --task cls $T/tok.b
 	[ "$stderr" = "sift-train: $T/tok.b:1: the stream's task is 'ner', not 'cls'" ]
 }
+
+@test "a bad count, step count or probability names its option" {
+	run sift-train -m $F/tok -o $T/out --patience -1 $T/tok.b
+	assert_failure 2
+	assert_line -n 0 "sift-train: --patience: bad count '-1'"
+	run sift-train -m $F/tok -o $T/out --attn-dropout 2 $T/tok.b
+	assert_failure 2
+	assert_line -n 0 "sift-train: --attn-dropout: bad probability '2' (0..1)"
+	run sift-train -m $F/tok -o $T/out --eval-every 0 $T/tok.b
+	assert_failure 2
+	assert_line -n 0 "sift-train: --eval-every: bad step count '0'"
+}
