@@ -665,6 +665,8 @@ int train_run(const struct run_cfg *c)
 	int status = SIFT_EXIT_DATA;
 	if (sift_read_header(rd, &r.h) < 0) {
 		sift_reader_free(rd);
+		if (fd > 0)
+			close(fd);
 		return SIFT_EXIT_DATA;
 	}
 	if (setup(&r, rd) < 0)
