@@ -293,6 +293,14 @@ int sift_cpu_split_threads(void);
  * multiply-adds over rows rows (each thread one sgemm, OpenBLAS on one):
  * sift_cpu_split_threads(), or 1 for a product too small to share */
 int sift_cpu_gemm_threads(size_t work, int rows);
+/*
+ * What the CPU backend's bits depend on besides the inputs (the thread
+ * count is not among them): the BLAS library with its version and the
+ * kernel core it chose, and the ISA clone of the HOT loops, as one line
+ * such as "OpenBLAS 0.3.21 DYNAMIC_ARCH ...; core Zen; clone avx2".
+ * Recorded in train_state.bin; a resume on another machine warns.
+ */
+const char *sift_cpu_describe(void);
 
 /* CPU forward ops, lib/ops_cpu.c (the table points at these) */
 void sift_cpu_embed_forward(float *out, const int32_t *ids,

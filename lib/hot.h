@@ -10,6 +10,7 @@
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
 	!defined(__SANITIZE_ADDRESS__)
+#define SIFT_HOT_CLONES 1
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HOT

@@ -1,5 +1,6 @@
 /* ops_cpu.c: the forward ops of the CPU backend, OpenBLAS sgemm plus OpenMP loops. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,31 @@ int sift_cpu_split_threads(void)
 	if (omp_in_parallel() || openblas_get_num_threads() > 1)
 		return 1;
 	return omp_get_max_threads();
+}
+
+/* the clone the resolver of a HOT function picks, in target_clones' order */
+static const char *hot_clone(void)
+{
+#ifdef SIFT_HOT_CLONES
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return "avx512f";
+	if (__builtin_cpu_supports("avx2"))
+		return "avx2";
+	return "default";
+#else
+	return "none";
+#endif
+}
+
+const char *sift_cpu_describe(void)
+{
+	static char buf[256];
+	if (!buf[0])
+		snprintf(buf, sizeof buf, "%s; core %s; clone %s",
+			 openblas_get_config(), openblas_get_corename(),
+			 hot_clone());
+	return buf;
 }
 
 int sift_cpu_gemm_threads(size_t work, int rows)
