@@ -285,14 +285,32 @@ extern struct sift_backend sift_backend_cpu;
 /* a backend by name ("cpu", "cuda"), or NULL when not built in */
 struct sift_backend *sift_backend_get(const char *name);
 
-/* the threads over which bert_forward may split a batch's examples for
- * inference: the OpenMP threads when OpenBLAS runs on one thread and no
- * parallel region is active, else 1 (lib/ops_cpu.c) */
+/*
+ * Determinism on the CPU: the same bits for any thread count.  No BLAS
+ * call's set or shape depends on the threads: a product's rows are cut
+ * into sift_cpu_tiles(rows) tiles by the row count alone (a power of
+ * two, at most SIFT_CPU_TILES_MAX, none under SIFT_CPU_TILE_MIN rows but
+ * a lone one), each tile one sgemm with OpenBLAS on one thread, and the
+ * threads only share the tiles out.  Inference cuts a batch's examples
+ * into groups by the same rule.  Every other loop computes each output
+ * element in one thread in a fixed order, and reductions run a fixed
+ * lane count in every ISA clone.
+ */
+#define SIFT_CPU_TILES_MAX 16
+#define SIFT_CPU_TILE_MIN 128
+
+/* the threads over which the CPU ops may share work out: the OpenMP
+ * threads, or 1 inside a parallel region (lib/ops_cpu.c); outside one it
+ * first puts OpenBLAS on one thread, so every product goes through it */
 int sift_cpu_split_threads(void);
-/* the OpenMP threads that split the rows of an sgemm of work = m*n*k
- * multiply-adds over rows rows (each thread one sgemm, OpenBLAS on one):
- * sift_cpu_split_threads(), or 1 for a product too small to share */
-int sift_cpu_gemm_threads(size_t work, int rows);
+/* the threads for a product of work = m*n*k multiply-adds cut into tiles
+ * tiles: sift_cpu_split_threads(), at most tiles, 1 for a small product */
+int sift_cpu_gemm_threads(size_t work, int tiles);
+/* the tile count for rows rows (1, 2, 4 .. SIFT_CPU_TILES_MAX) */
+int sift_cpu_tiles(int rows);
+/* the first row of tile i of k (i = k gives rows): the even cut rounded
+ * up to a multiple of 16 rows */
+int sift_cpu_tile(int rows, int k, int i);
 /*
  * What the CPU backend's bits depend on besides the inputs (the thread
  * count is not among them): the BLAS library with its version and the

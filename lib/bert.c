@@ -898,28 +898,32 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	be->upload(offs, bb->offs, (size_t)(B + 1) * 4);
 	be->upload(cls_rows, bb->cls_rows, (size_t)B * 4);
 
-	int nt = be == &sift_backend_cpu && !train ? sift_cpu_split_threads() : 1;
-	if (nt > B)
-		nt = B;
-	if (nt > 1) {
-		/*
-		 * Inference on the CPU: the examples are split into one
-		 * group per thread, balanced by tokens, and each thread runs
-		 * the whole encoder over its group with single-threaded ops,
-		 * so that threads never wait for each other inside a layer.
-		 * Every row is computed as the serial pass computes it.
-		 */
+	/*
+	 * Inference on the CPU: the examples are cut into groups by the
+	 * rows' tile rule (the examples whose first row falls in tile g),
+	 * and the threads share the groups out, each running the whole
+	 * encoder over its group with single-threaded ops, so that threads
+	 * never wait for each other inside a layer.  The groups depend on
+	 * the batch alone, so the bits do not depend on the thread count.
+	 */
+	int ng = be == &sift_backend_cpu && !train ? sift_cpu_tiles(N) : 1;
+	if (ng > B)
+		ng = B;
+	if (ng > 1) {
+		int nt = sift_cpu_split_threads();
+		if (nt > ng)
+			nt = ng;
 		int bad = 0;
 #pragma omp parallel for schedule(static) num_threads(nt) reduction(|:bad)
-		for (int t = 0; t < nt; t++) {
+		for (int g = 0; g < ng; g++) {
+			int64_t lo_row = sift_cpu_tile(N, ng, g);
+			int64_t hi_row = sift_cpu_tile(N, ng, g + 1);
 			int b0 = 0, b1 = 0;
-			/* group t: the examples whose first row falls in the
-			 * t-th part of the rows */
 			for (int b = 0; b < B; b++) {
 				int64_t r = bb->offs[b];
-				if (r * nt < (int64_t)N * t)
+				if (r < lo_row)
 					b0 = b + 1;
-				if (r * nt < (int64_t)N * (t + 1))
+				if (r < hi_row)
 					b1 = b + 1;
 			}
 			if (b1 <= b0)

@@ -77,25 +77,27 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 		return;
 	}
 	size_t work = (size_t)N * C * OC;
-	/* dinp (N,C) = dout (N,OC) @ weight (OC,C): blocks of rows; every
-	 * element is the same dot product whatever the split */
+	/* dinp (N,C) = dout (N,OC) @ weight (OC,C): tiles of rows, as the
+	 * forward cuts them (by the row count alone, one sgemm each) */
 	if (dinp) {
-		int nt = sift_cpu_gemm_threads(work, N);
+		int k = sift_cpu_tiles(N);
+		int nt = sift_cpu_gemm_threads(work, k);
 		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-		for (int t = 0; t < nt; t++) {
-			int r0 = (int)((int64_t)N * t / nt), r1 = (int)((int64_t)N * (t + 1) / nt);
+		for (int t = 0; t < k; t++) {
+			int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
 			if (r1 > r0)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 					    r1 - r0, C, OC, 1.0f, dout + (size_t)r0 * OC, OC,
 					    weight, C, 0.0f, dinp + (size_t)r0 * C, C);
 		}
 	}
-	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): blocks of output rows */
+	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): tiles of output rows */
 	if (dweight) {
-		int nt = sift_cpu_gemm_threads(work, OC);
+		int k = sift_cpu_tiles(OC);
+		int nt = sift_cpu_gemm_threads(work, k);
 		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-		for (int t = 0; t < nt; t++) {
-			int o0 = (int)((int64_t)OC * t / nt), o1 = (int)((int64_t)OC * (t + 1) / nt);
+		for (int t = 0; t < k; t++) {
+			int o0 = sift_cpu_tile(OC, k, t), o1 = sift_cpu_tile(OC, k, t + 1);
 			if (o1 > o0)
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
 					    o1 - o0, C, N, 1.0f, dout + o0, OC, inp, C,

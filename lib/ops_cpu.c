@@ -47,8 +47,12 @@ static inline float vexpf(float x)
 
 int sift_cpu_split_threads(void)
 {
-	if (omp_in_parallel() || openblas_get_num_threads() > 1)
+	if (omp_in_parallel())
 		return 1;
+	/* OpenBLAS splits a call by its own thread count, so it runs on
+	 * one: the threads are ours, and share out fixed tiles */
+	if (openblas_get_num_threads() != 1)
+		openblas_set_num_threads(1);
 	return omp_get_max_threads();
 }
 
@@ -77,12 +81,29 @@ const char *sift_cpu_describe(void)
 	return buf;
 }
 
-int sift_cpu_gemm_threads(size_t work, int rows)
+int sift_cpu_gemm_threads(size_t work, int tiles)
 {
 	int nt = sift_cpu_split_threads();
-	if (work < ((size_t)1 << 18) || rows < 2 * nt)
+	if (work < ((size_t)1 << 18))
 		nt = 1;
-	return nt;
+	return nt < tiles ? nt : tiles;
+}
+
+int sift_cpu_tiles(int rows)
+{
+	int k = 1;
+	while (k < SIFT_CPU_TILES_MAX && (int64_t)2 * k * SIFT_CPU_TILE_MIN <= rows)
+		k *= 2;
+	return k;
+}
+
+int sift_cpu_tile(int rows, int k, int i)
+{
+	if (i >= k)
+		return rows;
+	/* the even cut, rounded up to a multiple of 16 rows */
+	int64_t r = ((int64_t)rows * i / k + 15) & ~(int64_t)15;
+	return r < rows ? (int)r : rows;
 }
 
 void sift_cpu_embed_forward(float *out, const int32_t *ids,
@@ -109,15 +130,16 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	if (N == 0)
 		return;
 	/*
-	 * With OpenBLAS on one thread, the rows are split into one block
-	 * per OpenMP thread, each an sgemm of its own: one pool of threads
-	 * for every op, none spinning against another.  Every element is
-	 * the same dot product whatever the split.
+	 * The rows are cut into tiles by their count alone, each tile one
+	 * sgemm (OpenBLAS on one thread), and the tiles are shared out over
+	 * the OpenMP threads: one pool of threads for every op, and the same
+	 * BLAS calls, so the same bits, whatever the thread count.
 	 */
-	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, N);
+	int k = sift_cpu_tiles(N);
+	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, k);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-	for (int t = 0; t < nt; t++) {
-		int r0 = (int)((int64_t)N * t / nt), r1 = (int)((int64_t)N * (t + 1) / nt);
+	for (int t = 0; t < k; t++) {
+		int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
 		float beta = 0.0f;
 		if (bias) {
 			for (int r = r0; r < r1; r++)
@@ -132,19 +154,40 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	}
 }
 
-/* one row: mean and variance in double, as a sum in a fixed order */
+/* a row's sums run in 8 double lanes (element c into lane c % 8), then
+ * the lanes pairwise, then the tail: one order in every clone, whatever
+ * its vector width */
+#define LANES 8
+static inline double lanes_sum(const double *l)
+{
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+/* one row: mean and variance in double, as sums in a fixed order */
 HOT static void layernorm_row(float *o, float *mean, float *rstd,
 			      const float *x, const float *weight,
 			      const float *bias, int C, float eps)
 {
-	double s = 0.0;
-#pragma omp simd reduction(+:s)
-	for (int c = 0; c < C; c++)
+	double l[LANES] = { 0 };
+	int c0 = C - C % LANES;
+	for (int c = 0; c < c0; c += LANES)
+#pragma omp simd
+		for (int j = 0; j < LANES; j++)
+			l[j] += x[c + j];
+	double s = lanes_sum(l);
+	for (int c = c0; c < C; c++)
 		s += x[c];
 	float m = (float)(s / C);
-	double v = 0.0;
-#pragma omp simd reduction(+:v)
-	for (int c = 0; c < C; c++) {
+	for (int j = 0; j < LANES; j++)
+		l[j] = 0.0;
+	for (int c = 0; c < c0; c += LANES)
+#pragma omp simd
+		for (int j = 0; j < LANES; j++) {
+			double d = x[c + j] - m;
+			l[j] += d * d;
+		}
+	double v = lanes_sum(l);
+	for (int c = c0; c < C; c++) {
 		double d = x[c] - m;
 		v += d * d;
 	}

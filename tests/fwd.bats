@@ -73,6 +73,19 @@ same_as() {
 	done
 }
 
+@test "MiniLM predicts the same bytes on 1, 2 and 3 threads" {
+	need_model
+	need_data
+	head -1200 $DATA/conll2003/eng.train > $T/c
+	# two batches of 930 and 497 tokens: four and two groups of examples
+	sift-tok -m $MODEL -f conll --iob1-to-iob2 $T/c | sift-batch -b 32 > $T/b
+	for j in 1 2 3; do
+		sift-fwd -j $j -m $MODEL --init-head 1 $T/b > $T/p$j
+	done
+	cmp $T/p1 $T/p2
+	cmp $T/p1 $T/p3
+}
+
 # an encoder without a head, as BertModel saves one: $T/enc
 # (tests/ref/make_fwd_variants.py wrote it from tok-model)
 encoder() {

@@ -143,6 +143,29 @@ Try 'sift-train --help'." ]
 	cmp $T/a/model.safetensors $T/b/model.safetensors
 }
 
+# two batches of real sentences (930 and 497 tokens: four and two row
+# tiles) for MiniLM: $T/real.b
+real_batches() {
+	need_model
+	need_data
+	head -1200 $DATA/conll2003/eng.train > $T/c
+	sift-tok -m $MODEL -f conll --iob1-to-iob2 $T/c | sift-batch -b 32 > $T/real.b
+}
+
+@test "MiniLM trains the same bytes on 1, 2 and 3 threads, and a run stopped on 2 resumes on 1 to them" {
+	real_batches
+	opts="--max-steps 2 --dropout 0.1 --freeze-embeddings"
+	for t in 1 2 3; do
+		OMP_NUM_THREADS=$t sift-train -m $MODEL -o $T/m$t $opts $T/real.b > /dev/null
+	done
+	cmp $T/m1/model.safetensors $T/m2/model.safetensors
+	cmp $T/m1/model.safetensors $T/m3/model.safetensors
+	OMP_NUM_THREADS=2 sift-train -m $MODEL -o $T/r $opts --stop-after 1 $T/real.b > /dev/null
+	! cmp -s $T/m1/model.safetensors $T/r/model.safetensors
+	OMP_NUM_THREADS=1 sift-train -m $MODEL -o $T/r $opts --resume $T/real.b > /dev/null
+	cmp $T/m1/model.safetensors $T/r/model.safetensors
+}
+
 @test "a kill -9 at any moment leaves a loadable checkpoint" {
 	epochs tok 200 > $T/long.b
 	sift-train -m $F/tok -o $T/out --max-steps 2 $T/tok.b > /dev/null

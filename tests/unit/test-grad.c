@@ -265,26 +265,62 @@ static void test_crossentropy(void)
 }
 
 /* ---- the split of the matrix products over threads changes no bit ---- */
+/* shapes with one, two and four row tiles, cuts off multiples of 16 too;
+ * OpenBLAS is left on 2 threads: the backend must put it on one */
 static void test_matmul_threads(void)
 {
-	int N = 300, C = 96, OC = 200;
-	float *inp = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 1),
-	      *dout = randv((size_t)N * OC, 1);
-	float *di[2], *dw[2];
-	openblas_set_num_threads(1);
-	for (int k = 0; k < 2; k++) {
-		omp_set_num_threads(k + 1);
-		di[k] = malloc((size_t)N * C * 4);
-		dw[k] = calloc((size_t)OC * C, 4);
-		sift_cpu_matmul_backward(di[k], dw[k], NULL, dout, inp, w, N, C, OC);
+	static const int shapes[][3] = { { 200, 96, 200 }, { 300, 96, 200 },
+					 { 1000, 64, 520 } };
+	openblas_set_num_threads(2);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+		float *inp = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 1),
+		      *b = randv(OC, 1), *dout = randv((size_t)N * OC, 1);
+		float *out[3], *di[3], *dw[3];
+		for (int k = 0; k < 3; k++) {
+			omp_set_num_threads(k + 1);
+			out[k] = malloc((size_t)N * OC * 4);
+			di[k] = malloc((size_t)N * C * 4);
+			dw[k] = calloc((size_t)OC * C, 4);
+			sift_cpu_matmul_forward(out[k], inp, w, b, N, C, OC);
+			sift_cpu_matmul_backward(di[k], dw[k], NULL, dout, inp,
+						 w, N, C, OC);
+		}
+		for (int k = 1; k < 3; k++) {
+			CHECK(memcmp(out[0], out[k], (size_t)N * OC * 4) == 0);
+			CHECK(memcmp(di[0], di[k], (size_t)N * C * 4) == 0);
+			CHECK(memcmp(dw[0], dw[k], (size_t)OC * C * 4) == 0);
+		}
+		for (int k = 0; k < 3; k++) {
+			free(out[k]);
+			free(di[k]);
+			free(dw[k]);
+		}
+		free(inp); free(w); free(b); free(dout);
 	}
-	CHECK(memcmp(di[0], di[1], (size_t)N * C * 4) == 0);
-	CHECK(memcmp(dw[0], dw[1], (size_t)OC * C * 4) == 0);
-	for (int k = 0; k < 2; k++) {
-		free(di[k]);
-		free(dw[k]);
+	CHECK_EQ_INT(openblas_get_num_threads(), 1);
+}
+
+/* ---- the row tiles: a function of the row count alone ---- */
+static void test_tiles(void)
+{
+	CHECK_EQ_INT(sift_cpu_tiles(1), 1);
+	CHECK_EQ_INT(sift_cpu_tiles(255), 1);
+	CHECK_EQ_INT(sift_cpu_tiles(256), 2);
+	CHECK_EQ_INT(sift_cpu_tiles(1000), 4);
+	CHECK_EQ_INT(sift_cpu_tiles(1 << 20), SIFT_CPU_TILES_MAX);
+	int ok = 1;
+	for (int rows = 1; rows < 5000; rows += 7) {
+		int k = sift_cpu_tiles(rows);
+		ok &= sift_cpu_tile(rows, k, 0) == 0 &&
+		      sift_cpu_tile(rows, k, k) == rows;
+		for (int i = 0; i < k; i++) {
+			int a = sift_cpu_tile(rows, k, i), z = sift_cpu_tile(rows, k, i + 1);
+			/* every tile has rows and starts on a multiple of 16 */
+			ok &= z > a && a % 16 == 0;
+		}
 	}
-	free(inp); free(w); free(dout);
+	CHECK(ok);
 }
 
 /* ---- AdamW: one step by hand from torch's formula ---- */
@@ -314,5 +350,6 @@ int main(void)
 	test_crossentropy();
 	test_adamw();
 	test_matmul_threads();
+	test_tiles();
 	return check_done("test-grad");
 }
