@@ -332,7 +332,7 @@ int main(int argc, char **argv)
 		bert_pack_targets(&m, &bb, head == BERT_HEAD_SEQ ? seqlab : labels, tg);
 		double loss = bert_loss(&m, &ha, tg, &count);
 		be->upload(dtg, tg, (size_t)M * 4);
-		if (bert_backward(&m, &bb, &a, dtg, count, 1.0f, &g, &fo, 1, dseed) < 0)
+		if (bert_backward(&m, &a, dtg, count, 1.0f, &g, &fo, 1, dseed) < 0)
 			sift_die(SIFT_EXIT_DATA, "out of memory for the backward pass");
 		/* global norm, clipping at 1 (torch's clip_grad_norm_), AdamW */
 		float *gp = g.buf;

@@ -4,7 +4,7 @@
 #include "ctx.cuh"
 
 // params, grads, m, v are (n); the scalars are rounded on the host in
-// the order of lib/ops_bwd.c (sift_cpu_adamw_update)
+// the order of lib/cpu_adamw.c (sift_cpu_adamw_update)
 // mirror, when not NULL, gets each new parameter rounded to bf16
 __global__ void adamw_kernel(float *params, __nv_bfloat16 *mirror, const float *grads,
 			     float *m, float *v, size_t n, float step_size,

@@ -16,7 +16,6 @@ extern struct sift_backend sift_backend_cuda;
 
 /* GEMMs with bf16 inputs and fp32 accumulation (1) or plain fp32 (0) */
 void sift_cuda_set_precision(int bf16);
-int sift_cuda_get_precision(void);
 
 /* sum of squares of x (n, device memory), in double, in a fixed order:
  * the gradient norm is sqrt of the sum over all gradient spans */

@@ -40,27 +40,6 @@ template <> __device__ __forceinline__ float from_f<float>(float x) { return x; 
 // round to nearest even: deterministic, so two runs are bit-identical
 template <> __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 
-// 16 bytes of T, loaded and stored as one instruction (callers keep pointers 16-byte aligned)
-template <typename T>
-struct alignas(16) Vec16 {
-	static constexpr int n = 16 / sizeof(T);
-	T v[n];
-};
-
-template <typename T>
-__device__ __forceinline__ Vec16<T> load16(const T *p)
-{
-	Vec16<T> r;
-	*reinterpret_cast<int4 *>(&r) = *reinterpret_cast<const int4 *>(p);
-	return r;
-}
-
-template <typename T>
-__device__ __forceinline__ void store16(T *p, const Vec16<T> &r)
-{
-	*reinterpret_cast<int4 *>(p) = *reinterpret_cast<const int4 *>(&r);
-}
-
 // ---- reductions (fixed order: the same result on every run) ----
 
 __device__ __forceinline__ float warp_sum(float v)
@@ -75,36 +54,6 @@ __device__ __forceinline__ float warp_max(float v)
 	for (int o = 16; o > 0; o >>= 1)
 		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
 	return v;
-}
-
-// sum over the block; every thread gets the result. blockDim.x is a
-// multiple of 32 and at most 1024. Uses 32 floats of shared memory.
-__device__ __forceinline__ float block_sum(float v)
-{
-	__shared__ float part[32];
-	int lane = threadIdx.x % SIFT_WARP, w = threadIdx.x / SIFT_WARP;
-	int nw = blockDim.x / SIFT_WARP;
-	v = warp_sum(v);
-	__syncthreads();	// part[] may still be read by a previous call
-	if (lane == 0)
-		part[w] = v;
-	__syncthreads();
-	v = lane < nw ? part[lane] : 0.0f;
-	return warp_sum(v);
-}
-
-__device__ __forceinline__ float block_max(float v)
-{
-	__shared__ float part[32];
-	int lane = threadIdx.x % SIFT_WARP, w = threadIdx.x / SIFT_WARP;
-	int nw = blockDim.x / SIFT_WARP;
-	v = warp_max(v);
-	__syncthreads();
-	if (lane == 0)
-		part[w] = v;
-	__syncthreads();
-	v = lane < nw ? part[lane] : -INFINITY;
-	return warp_max(v);
 }
 
 #endif

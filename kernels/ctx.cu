@@ -182,7 +182,3 @@ extern "C" void sift_cuda_set_precision(int bf16)
 	sift_cuda_ctx()->bf16 = bf16 != 0;
 }
 
-extern "C" int sift_cuda_get_precision(void)
-{
-	return sift_cuda_ctx()->bf16;
-}

@@ -51,58 +51,6 @@ void adamw_update(struct adamw *o, const struct sift_backend *be,
 			 (int)o->t);
 }
 
-#define CHUNK 16384
-
-/* the sum of squares of a chunk: 16 lanes, then the lanes in double, so
- * that it vectorises and still gives the same bits everywhere */
-HOT static double sumsq(const float *g, size_t n)
-{
-	float lane[16] = { 0 };
-	size_t i = 0;
-	for (; i + 16 <= n; i += 16)
-		for (int j = 0; j < 16; j++)
-			lane[j] += g[i + j] * g[i + j];
-	double s = 0.0;
-	for (int j = 0; j < 16; j++)
-		s += lane[j];
-	for (; i < n; i++)
-		s += (double)g[i] * g[i];
-	return s;
-}
-
-HOT static void scale_span(float *g, size_t n, float c)
-{
-	for (size_t i = 0; i < n; i++)
-		g[i] *= c;
-}
-
-/* the chunks of 16384 floats are summed in parallel, then in order */
-double sift_cpu_sumsq(const float *x, size_t n)
-{
-	size_t nch = (n + CHUNK - 1) / CHUNK;
-	double *part = sift_xcalloc(nch ? nch : 1, sizeof *part);
-	#pragma omp parallel for if (nch > 1)
-	for (size_t c = 0; c < nch; c++) {
-		size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
-		part[c] = sumsq(x + c * CHUNK, end - c * CHUNK);
-	}
-	double s = 0.0;
-	for (size_t c = 0; c < nch; c++)
-		s += part[c];
-	free(part);
-	return s;
-}
-
-void sift_cpu_scale(float *x, size_t n, float s)
-{
-	size_t nch = (n + CHUNK - 1) / CHUNK;
-	#pragma omp parallel for if (nch > 1)
-	for (size_t c = 0; c < nch; c++) {
-		size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
-		scale_span(x + c * CHUNK, end - c * CHUNK, s);
-	}
-}
-
 double grad_norm(const struct sift_backend *be, float *const *grads,
 		 const size_t *lens, int nspans)
 {

@@ -47,8 +47,4 @@ double grad_norm(const struct sift_backend *be, float *const *grads,
 void grad_clip(const struct sift_backend *be, float *const *grads,
 	       const size_t *lens, int nspans, double norm, float max_norm);
 
-/* the CPU backend's sumsq and scale slots (host memory): x is (n) */
-double sift_cpu_sumsq(const float *x, size_t n);
-void sift_cpu_scale(float *x, size_t n, float s);
-
 #endif

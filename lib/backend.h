@@ -1,4 +1,4 @@
-/* backend.h: the op table, one function pointer per op, and its CPU instance. */
+/* backend.h: the op table, one function pointer per op: the contract every backend fills. */
 #ifndef SIFT_BACKEND_H
 #define SIFT_BACKEND_H
 
@@ -10,7 +10,7 @@
  *
  * - A backend is a struct sift_backend: a name, supports_op, memory
  *   functions, and one function pointer per op.  The CPU backend
- *   (sift_backend_cpu, lib/backend.c) is the reference; another backend
+ *   (sift_backend_cpu, lib/backend_cpu.c) is the reference; another backend
  *   (CUDA, the kernels/ directory) fills the same slots and is checked against it.
  *   sift_backend_get("cpu") / ("cuda") finds one by name.
  *
@@ -30,25 +30,30 @@
  *   only, which is exactly what the additive -inf padding mask of
  *   transformers computes.
  *
- * - Forward ops are named <op>_forward and implemented for the CPU in
- *   lib/ops_cpu.c as sift_cpu_<op>_forward.  Backward ops are named
- *   <op>_backward, implemented for the CPU in lib/ops_bwd.c as
- *   sift_cpu_<op>_backward, and their prototypes are fixed below so that
- *   the forward pass, the training loop and the CUDA kernels agree.
+ * - Forward ops are named <op>_forward, backward ops <op>_backward, and
+ *   their prototypes are fixed below so that the forward pass, the
+ *   training loop and the CUDA kernels agree.  An op family lives in one
+ *   file per backend, forward and backward together: lib/cpu_<family>.c
+ *   (sift_cpu_<op>, declared in lib/ops_cpu.h) and its twin
+ *   kernels/<family>.cu, e.g. lib/cpu_layernorm.c and
+ *   kernels/layernorm.cu; tests/unit/test-grad.c checks the CPU
+ *   backward against finite differences and test-backend-ops every
+ *   backend against the CPU.
  *   Backward ops ACCUMULATE (+=) into parameter gradients and OVERWRITE
  *   input gradients (dinp), unless the comment says otherwise.
  *
  * - A slot left NULL means "not supported"; supports_op() reports it, and
  *   the caller says so instead of crashing.
  *
- * - Determinism: for a fixed thread count every op gives bit-identical
- *   results run to run.  No reduction may depend on thread scheduling
- *   (static partitions over rows; a reduction over rows, as in a bias
- *   gradient, is done by one thread per output element in a fixed order).
+ * - Determinism: every op gives bit-identical results run to run; on
+ *   the CPU for any thread count too (lib/ops_cpu.h says how).  No
+ *   reduction may depend on thread scheduling (static partitions over
+ *   rows; a reduction over rows, as in a bias gradient, is done by one
+ *   thread per output element in a fixed order).
  *
  * - Dropout uses the counter-based hash of lib/rng.h: element i is dropped
  *   when sift_hash_uniform(seed, counter + i) < p and the kept ones are
- *   scaled by 1/(1-p) (as dropout_forward of lib/ops_bwd.h).  Its backward is the same op applied to the gradient with the
+ *   scaled by 1/(1-p) (dropout_forward below).  Its backward is the same op applied to the gradient with the
  *   same seed.  bert_forward derives the seed of each dropout site with
  *   bert_dropout_seed() (lib/bert.h).
  */
@@ -67,7 +72,7 @@ enum sift_op {
 	SIFT_OP_SOFTMAX,
 	SIFT_OP_CROSSENTROPY,
 	SIFT_OP_RESIDUAL_LAYERNORM,
-	/* backward and optimizer (lib/ops_bwd.c on the CPU) */
+	/* backward and optimizer */
 	SIFT_OP_EMBED_BWD,
 	SIFT_OP_MATMUL_BWD,
 	SIFT_OP_LAYERNORM_BWD,
@@ -137,7 +142,7 @@ struct sift_backend {
 	 * Attention dropout (p = 0: none) uses seed with counter
 	 * sift_att_offset(offs, b, NH) + (h*len_b + i)*len_b + j, so that an
 	 * example is exactly a padding-free batch of one (B=1, T=len_b) of
-	 * the llm.c-style ops in lib/ops_bwd.h called with that counter.
+	 * the CPU ops (lib/ops_cpu.h) called with that counter.
 	 * T bounds every len_b (the batch's padded length): a GPU sizes its
 	 * launch from it without reading offs back; the CPU ignores it.
 	 * out is (N,C), att is (sift_att_offset(offs, B, NH)), qkv is (N,3C),
@@ -181,7 +186,7 @@ struct sift_backend {
 					   const float *bias, int N, int C,
 					   float eps);
 
-	/* ---- backward and optimizer: lib/ops_bwd.c on the CPU ---- */
+	/* ---- backward and optimizer ---- */
 
 	/* dwte, dwpe, dwtt += scatter of dout; deterministic (no atomics
 	 * whose order varies)
@@ -279,77 +284,13 @@ static inline size_t sift_att_offset(const int32_t *offs, int b, int NH)
 	return s * (size_t)NH;
 }
 
-/* the CPU backend (always present) */
+/* the CPU backend (always present): lib/backend_cpu.c */
 extern struct sift_backend sift_backend_cpu;
+
+/* be's function for op, or NULL when be leaves it out (supports_op) */
+const void *sift_backend_slot(const struct sift_backend *be, enum sift_op op);
 
 /* a backend by name ("cpu", "cuda"), or NULL when not built in */
 struct sift_backend *sift_backend_get(const char *name);
-
-/*
- * Determinism on the CPU: the same bits for any thread count.  No BLAS
- * call's set or shape depends on the threads: a product's rows are cut
- * into sift_cpu_tiles(rows) tiles by the row count alone (a power of
- * two, at most SIFT_CPU_TILES_MAX, none under SIFT_CPU_TILE_MIN rows but
- * a lone one), each tile one sgemm with OpenBLAS on one thread, and the
- * threads only share the tiles out.  Inference cuts a batch's examples
- * into groups by the same rule.  Every other loop computes each output
- * element in one thread in a fixed order, and reductions run a fixed
- * lane count in every ISA clone.
- */
-#define SIFT_CPU_TILES_MAX 16
-#define SIFT_CPU_TILE_MIN 128
-
-/* the threads over which the CPU ops may share work out: the OpenMP
- * threads, or 1 inside a parallel region (lib/ops_cpu.c); outside one it
- * first puts OpenBLAS on one thread, so every product goes through it */
-int sift_cpu_split_threads(void);
-/* the threads for a product of work = m*n*k multiply-adds cut into tiles
- * tiles: sift_cpu_split_threads(), at most tiles, 1 for a small product */
-int sift_cpu_gemm_threads(size_t work, int tiles);
-/* the tile count for rows rows (1, 2, 4 .. SIFT_CPU_TILES_MAX) */
-int sift_cpu_tiles(int rows);
-/* the first row of tile i of k (i = k gives rows): the even cut rounded
- * up to a multiple of 16 rows */
-int sift_cpu_tile(int rows, int k, int i);
-/*
- * What the CPU backend's bits depend on besides the inputs (the thread
- * count is not among them): the BLAS library with its version and the
- * kernel core it chose, and the ISA clone of the HOT loops, as one line
- * such as "OpenBLAS 0.3.21 DYNAMIC_ARCH ...; core Zen; clone avx2".
- * Recorded in train_state.bin; a resume on another machine warns.
- */
-const char *sift_cpu_describe(void);
-
-/* CPU forward ops, lib/ops_cpu.c (the table points at these) */
-void sift_cpu_embed_forward(float *out, const int32_t *ids,
-			    const int32_t *type_ids, const int32_t *pos,
-			    const float *wte, const float *wpe,
-			    const float *wtt, int N, int C);
-void sift_cpu_matmul_forward(float *out, const float *inp,
-			     const float *weight, const float *bias, int N,
-			     int C, int OC);
-void sift_cpu_layernorm_forward(float *out, float *mean, float *rstd,
-				const float *inp, const float *weight,
-				const float *bias, int N, int C, float eps);
-void sift_cpu_gelu_forward(float *out, const float *inp, size_t n);
-void sift_cpu_tanh_forward(float *out, const float *inp, size_t n);
-void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
-				const int32_t *offs, int B, int T, int C,
-				int NH, float p, uint64_t seed);
-void sift_cpu_residual_forward(float *out, const float *a, const float *b,
-			       size_t n);
-void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,
-			      float p, uint64_t seed, uint64_t counter);
-void sift_cpu_gather_rows_forward(float *out, const float *inp,
-				  const int32_t *rows, int M, int C);
-void sift_cpu_softmax_forward(float *probs, const float *logits, int M,
-			      int L);
-void sift_cpu_crossentropy_forward(float *losses, const float *probs,
-				   const int32_t *targets, int M, int L);
-void sift_cpu_residual_layernorm_forward(float *res, float *out, float *mean,
-					 float *rstd, const float *a,
-					 const float *b, const float *weight,
-					 const float *bias, int N, int C,
-					 float eps);
 
 #endif

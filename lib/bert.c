@@ -10,6 +10,7 @@
 
 #include "bert.h"
 #include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
+#include "ops_cpu.h"	/* defines: sift_cpu_tiles, sift_cpu_split_threads (inference groups) */
 #include "safetensors.h"
 
 /* ---- config.json ---- */

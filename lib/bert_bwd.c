@@ -151,8 +151,8 @@ static float head_p(const struct bert_model *m)
 						 : m->cfg.hidden_dropout;
 }
 
-int bert_backward(const struct bert_model *m, const struct bert_batch *bb,
-		  const struct bert_acts *a, const int32_t *targets, int count,
+int bert_backward(const struct bert_model *m, const struct bert_acts *a,
+		  const int32_t *targets, int count,
 		  float scale, struct bert_grads *g,
 		  const struct bert_train_opts *o, int train, uint64_t seed)
 {
@@ -160,7 +160,6 @@ int bert_backward(const struct bert_model *m, const struct bert_batch *bb,
 	const struct bert_config *c = &m->cfg;
 	int N = a->N, B = a->B, C = c->hidden, I = c->intermediate;
 	int NH = c->heads, L = m->nlabels, NL = c->layers;
-	(void)bb;
 	if (scratch(g, m, N, B, a->natt) < 0)
 		return -1;
 	float ph = train ? c->hidden_dropout : 0.0f;

@@ -59,8 +59,8 @@ double bert_loss(const struct bert_model *m, const struct bert_acts *a,
  * masks are regenerated from them.  targets are in the backend's memory
  * (the CPU: host).  0, or -1 when out of memory.
  */
-int bert_backward(const struct bert_model *m, const struct bert_batch *bb,
-		  const struct bert_acts *a, const int32_t *targets, int count,
+int bert_backward(const struct bert_model *m, const struct bert_acts *a,
+		  const int32_t *targets, int count,
 		  float scale, struct bert_grads *g,
 		  const struct bert_train_opts *o, int train, uint64_t seed);
 

@@ -17,15 +17,6 @@ int sched_parse(const char *name, enum sched_kind *k)
 	return 0;
 }
 
-const char *sched_name(enum sched_kind k)
-{
-	switch (k) {
-	case SCHED_CONSTANT: return "constant";
-	case SCHED_COSINE: return "cosine";
-	default: return "linear";
-	}
-}
-
 int64_t sched_warmup_from_ratio(double ratio, int64_t total)
 {
 	return (int64_t)ceil(ratio * (double)total);

@@ -19,7 +19,6 @@ struct sched {
 
 /* "linear", "constant", "cosine": 0, or -1 for an unknown name */
 int sched_parse(const char *name, enum sched_kind *k);
-const char *sched_name(enum sched_kind k);
 /* warmup steps from a ratio of the total, as HF: ceil(ratio * total) */
 int64_t sched_warmup_from_ratio(double ratio, int64_t total);
 /* the learning rate of 0-based optimizer step `step` (the first step of a

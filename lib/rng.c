@@ -29,11 +29,6 @@ uint32_t sift_rng_below(struct sift_rng *r, uint32_t n)
 	return (uint32_t)(m >> 32);
 }
 
-float sift_rng_uniform(struct sift_rng *r)
-{
-	return (float)(sift_rng_next(r) >> 40) * (1.0f / 16777216.0f);
-}
-
 float sift_rng_normal(struct sift_rng *r)
 {
 	double u1 = ((sift_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);

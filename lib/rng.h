@@ -13,8 +13,6 @@ void sift_rng_seed(struct sift_rng *r, uint64_t seed);
 uint64_t sift_rng_next(struct sift_rng *r);
 /* uniform in [0, n), without modulo bias; n > 0 */
 uint32_t sift_rng_below(struct sift_rng *r, uint32_t n);
-/* uniform in [0, 1) with 24 random bits */
-float sift_rng_uniform(struct sift_rng *r);
 /* standard normal (Box-Muller, one value per call) */
 float sift_rng_normal(struct sift_rng *r);
 

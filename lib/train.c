@@ -242,7 +242,7 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 	*loss = l;
 	if (!isfinite(l))
 		return 1;
-	if (bert_backward(t->m, &t->bb, &t->a, dt, count,
+	if (bert_backward(t->m, &t->a, dt, count,
 			  1.0f / (float)t->o.accum, &t->g, &t->o.freeze, 1,
 			  seed) < 0) {
 		snprintf(err, errlen, "out of memory for the backward pass");

@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "check.h"
+#include "ops_cpu.h"	/* defines: sift_cpu_split_threads */
 #include "bert.h"
 #include "rng.h"
 #include "safetensors.h"

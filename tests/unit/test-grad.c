@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "backend.h"	/* defines: the forward ops and sift_att_offset */
-#include "ops_bwd.h"	/* defines: the backward ops under test */
+#include "ops_cpu.h"	/* defines: the CPU ops under test, forward and backward */
 #include "rng.h"
 
 /*

@@ -1,0 +1,115 @@
+/* backend_cpu.c: the CPU backend, the reference: its memory, its threads and its op table (twin of kernels/backend_cuda.cu). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "backend.h"
+#include "ops_cpu.h"	/* defines: the sift_cpu_* ops of the table */
+#include "hot.h"	/* defines: SIFT_HOT_CLONES */
+
+static void *cpu_alloc(size_t bytes)
+{
+	return calloc(1, bytes ? bytes : 1);
+}
+
+static void cpu_free(void *p)
+{
+	free(p);
+}
+
+static void cpu_copy(void *dst, const void *src, size_t bytes)
+{
+	if (dst != src)
+		memcpy(dst, src, bytes);
+}
+
+static void cpu_memset0(void *p, size_t bytes)
+{
+	memset(p, 0, bytes);
+}
+
+static void cpu_sync(void)
+{
+}
+
+static int cpu_supports_op(enum sift_op op);
+
+struct sift_backend sift_backend_cpu = {
+	.name = "cpu",
+	.supports_op = cpu_supports_op,
+	.alloc = cpu_alloc,
+	.free = cpu_free,
+	.upload = cpu_copy,
+	.download = cpu_copy,
+	.memset0 = cpu_memset0,
+	.sync = cpu_sync,
+	.embed_forward = sift_cpu_embed_forward,
+	.matmul_forward = sift_cpu_matmul_forward,
+	.layernorm_forward = sift_cpu_layernorm_forward,
+	.gelu_forward = sift_cpu_gelu_forward,
+	.tanh_forward = sift_cpu_tanh_forward,
+	.attention_forward = sift_cpu_attention_forward,
+	.residual_forward = sift_cpu_residual_forward,
+	.dropout_forward = sift_cpu_dropout_forward,
+	.gather_rows_forward = sift_cpu_gather_rows_forward,
+	.softmax_forward = sift_cpu_softmax_forward,
+	.crossentropy_forward = sift_cpu_crossentropy_forward,
+	.residual_layernorm_forward = sift_cpu_residual_layernorm_forward,
+	.embed_backward = sift_cpu_embed_backward,
+	.matmul_backward = sift_cpu_matmul_backward,
+	.layernorm_backward = sift_cpu_layernorm_backward,
+	.gelu_backward = sift_cpu_gelu_backward,
+	.tanh_backward = sift_cpu_tanh_backward,
+	.attention_backward = sift_cpu_attention_backward,
+	.scatter_rows_backward = sift_cpu_scatter_rows_backward,
+	.crossentropy_backward = sift_cpu_crossentropy_backward,
+	.adamw_update = sift_cpu_adamw_update,
+	.sumsq = sift_cpu_sumsq,
+	.scale = sift_cpu_scale,
+	.residual_layernorm_backward = sift_cpu_residual_layernorm_backward,
+};
+
+static int cpu_supports_op(enum sift_op op)
+{
+	return sift_backend_slot(&sift_backend_cpu, op) != NULL;
+}
+
+
+int sift_cpu_split_threads(void)
+{
+	if (omp_in_parallel())
+		return 1;
+	/* OpenBLAS splits a call by its own thread count, so it runs on
+	 * one: the threads are ours, and share out fixed tiles */
+	if (openblas_get_num_threads() != 1)
+		openblas_set_num_threads(1);
+	return omp_get_max_threads();
+}
+
+/* the clone the resolver of a HOT function picks, in target_clones' order */
+static const char *hot_clone(void)
+{
+#ifdef SIFT_HOT_CLONES
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return "avx512f";
+	if (__builtin_cpu_supports("avx2"))
+		return "avx2";
+	return "default";
+#else
+	return "none";
+#endif
+}
+
+const char *sift_cpu_describe(void)
+{
+	static char buf[256];
+	if (!buf[0])
+		snprintf(buf, sizeof buf, "%s; core %s; clone %s",
+			 openblas_get_config(), openblas_get_corename(),
+			 hot_clone());
+	return buf;
+}

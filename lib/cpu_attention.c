@@ -1,0 +1,239 @@
+/* cpu_attention.c: attention on the CPU, one (example, head) pair per task, forward and backward (twin of kernels/attention.cu). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_cpu.h"	/* defines: every CPU op, the tile rule */
+#include "cpu_common.h"	/* defines: PAR_MIN, sift_vexpf, HOT */
+#include "backend.h"	/* defines: sift_att_offset */
+#include "rng.h"	/* defines: sift_hash_key, sift_hash_drop (attention dropout) */
+
+/* o[e] = sum over j of w[j] v[j*ld + e]; o is (hs), w is (len), v is
+ * (len,ld); inlined with a constant hs, the sum stays in registers */
+static inline __attribute__((always_inline)) void
+weighted_sum(float *o, const float *w, const float *v, int len, size_t ld,
+	     int hs)
+{
+	float acc[hs];
+#pragma omp simd
+	for (int e = 0; e < hs; e++)
+		acc[e] = 0.0f;
+	for (int j = 0; j < len; j++) {
+		float wj = w[j];
+		const float *vr = v + (size_t)j * ld;
+#pragma omp simd
+		for (int e = 0; e < hs; e++)
+			acc[e] += wj * vr[e];
+	}
+#pragma omp simd
+	for (int e = 0; e < hs; e++)
+		o[e] = acc[e];
+}
+
+/* one head of one example: kt is scratch of hs * (len rounded up to 16)
+ * floats, and len more for dropout */
+HOT static void attention_head(float *out, float *att, const float *qkv,
+			       int r0, int len, int h, int C, int NH,
+			       float p, uint64_t seed, size_t base, float *kt)
+{
+	int hs = C / NH;
+	int ldk = (len + 15) & ~15;
+	size_t C3 = (size_t)3 * C;
+	float scale = 1.0f / sqrtf((float)hs);
+	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	/* k of this head, transposed and padded: kt[e*ldk + j] */
+	for (int j = 0; j < len; j++) {
+		const float *k = qkv + (r0 + j) * C3 + C + h * hs;
+		for (int e = 0; e < hs; e++)
+			kt[(size_t)e * ldk + j] = k[e];
+	}
+	for (int e = 0; e < hs; e++)
+		for (int j = len; j < ldk; j++)
+			kt[(size_t)e * ldk + j] = 0.0f;
+	for (int i = 0; i < len; i++) {
+		const float *q = qkv + (r0 + i) * C3 + h * hs;
+		float *a = att + base + (size_t)i * len;
+		float mx = -INFINITY;
+		/* 16 scores at a time, kept in one register */
+		for (int j0 = 0; j0 < len; j0 += 16) {
+			float acc[16];
+#pragma omp simd
+			for (int jj = 0; jj < 16; jj++)
+				acc[jj] = 0.0f;
+			for (int e = 0; e < hs; e++) {
+				float qe = q[e];
+				const float *kr = kt + (size_t)e * ldk + j0;
+#pragma omp simd
+				for (int jj = 0; jj < 16; jj++)
+					acc[jj] += qe * kr[jj];
+			}
+			int n = len - j0 < 16 ? len - j0 : 16;
+			for (int jj = 0; jj < n; jj++) {
+				float d = acc[jj] * scale;
+				a[j0 + jj] = d;
+				mx = d > mx ? d : mx;
+			}
+		}
+		float sum = 0.0f;
+#pragma omp simd
+		for (int j = 0; j < len; j++)
+			a[j] = sift_vexpf(a[j] - mx);
+		for (int j = 0; j < len; j++)
+			sum += a[j];
+		float inv = 1.0f / sum;
+#pragma omp simd
+		for (int j = 0; j < len; j++)
+			a[j] *= inv;
+		float *o = out + (size_t)(r0 + i) * C + h * hs;
+		const float *v = qkv + r0 * C3 + 2 * C + h * hs;
+		float *w = a;
+		if (p > 0.0f) {
+			/* the dropped probabilities, in scratch after kt */
+			w = kt + (size_t)hs * ldk;
+			uint64_t key = sift_hash_key(seed), c0 = base + (size_t)i * len;
+#pragma omp simd
+			for (int j = 0; j < len; j++)
+				w[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : a[j] * keep;
+		}
+		/* the common head sizes with the sum in registers */
+		if (hs == 32)
+			weighted_sum(o, w, v, len, C3, 32);
+		else if (hs == 64)
+			weighted_sum(o, w, v, len, C3, 64);
+		else
+			weighted_sum(o, w, v, len, C3, hs);
+	}
+}
+
+void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
+				const int32_t *offs, int B, int T, int C,
+				int NH, float p, uint64_t seed)
+{
+	(void)T;
+	int hs = C / NH, maxlen = 0;
+	/* the start of each example's block in att: a prefix sum */
+	size_t *attoff = malloc(sizeof(size_t) * (B + 1));
+	if (!attoff)
+		abort();
+	attoff[0] = 0;
+	for (int b = 0; b < B; b++) {
+		size_t l = (size_t)(offs[b + 1] - offs[b]);
+		attoff[b + 1] = attoff[b] + l * l * NH;
+		if ((int)l > maxlen)
+			maxlen = (int)l;
+	}
+	int tasks = B * NH;
+#pragma omp parallel if (offs[B] > 16)
+	{
+		float *kt = malloc(sizeof(float) * (hs + 1) * ((maxlen + 15) & ~15));
+		if (!kt)
+			abort();
+#pragma omp for schedule(static)
+		for (int task = 0; task < tasks; task++) {
+			int b = task / NH, h = task % NH;
+			int len = offs[b + 1] - offs[b];
+			attention_head(out, att, qkv, offs[b], len, h, C, NH, p,
+				       seed, attoff[b] + (size_t)h * len * len, kt);
+		}
+		free(kt);
+	}
+	free(attoff);
+}
+
+/* x . y over n floats in 8 interleaved partial sums, added in a fixed
+ * order: vectorizable, and the same bits in every clone and on any
+ * number of threads */
+static inline float dot8(const float *x, const float *y, int n)
+{
+	float s[8] = { 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f };
+	int d = 0;
+	for (; d + 8 <= n; d += 8)
+		for (int j = 0; j < 8; j++)
+			s[j] += x[d + j] * y[d + j];
+	for (; d < n; d++)
+		s[d & 7] += x[d] * y[d];
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* y += a x over n floats; y and x do not overlap (blocks of 8, which
+ * -O2 vectorizes; each element as in a plain loop) */
+static inline void axpy(float *restrict y, float a, const float *restrict x,
+			int n)
+{
+	int d = 0;
+	for (; d + 8 <= n; d += 8)
+		for (int j = 0; j < 8; j++)
+			y[d + j] += a * x[d + j];
+	for (; d < n; d++)
+		y[d] += a * x[d];
+}
+
+/* the backward pass of one head of one example: its len rows start at
+ * row r0; A and D are its (len,len) probabilities and scratch; base is
+ * the dropout counter of its first probability */
+HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
+				   const float *qkv, const float *A, int r0,
+				   int len, int C, int h, int hs, float scale,
+				   float p, float keep, uint64_t seed,
+				   uint64_t base)
+{
+	size_t C3 = 3 * (size_t)C;
+	uint64_t key = sift_hash_key(seed);
+	for (int t = 0; t < len; t++) {
+		const float *dy = dout + (size_t)(r0 + t) * C + h * hs;
+		const float *a = A + (size_t)t * len;
+		float *da = D + (size_t)t * len;
+		/* dP' = dout v^T; dv += P'^T dout; dP = dP' * dropout mask */
+		for (int t2 = 0; t2 < len; t2++) {
+			float m = 1.0f;
+			if (p > 0.0f)
+				m = sift_hash_drop(key, base + (uint64_t)t * len + t2, p)
+				    ? 0.0f : keep;
+			const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
+			da[t2] = dot8(dy, v, hs) * m;
+			float w = a[t2] * m;
+			if (w != 0.0f)
+				axpy(dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs,
+				     w, dy, hs);
+		}
+		/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
+		float dot = dot8(da, a, len);
+		for (int t2 = 0; t2 < len; t2++)
+			da[t2] = a[t2] * (da[t2] - dot) * scale;
+		/* dq_t = sum dS k; dk_t2 += dS q_t */
+		const float *q = qkv + (size_t)(r0 + t) * C3 + h * hs;
+		float *dq = dqkv + (size_t)(r0 + t) * C3 + h * hs;
+		for (int t2 = 0; t2 < len; t2++) {
+			float g = da[t2];
+			const float *k = qkv + (size_t)(r0 + t2) * C3 + C + h * hs;
+			float *dk = dqkv + (size_t)(r0 + t2) * C3 + C + h * hs;
+			axpy(dq, g, k, hs);
+			axpy(dk, g, q, hs);
+		}
+	}
+}
+
+void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
+				 const float *qkv, const float *att,
+				 const int32_t *offs, int B, int T, int C,
+				 int NH, float p, uint64_t seed)
+{
+	(void)T;
+	int hs = C / NH;
+	size_t C3 = 3 * (size_t)C;
+	float scale = 1.0f / sqrtf((float)hs);
+	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	int N = offs[B];
+	memset(dqkv, 0, (size_t)N * C3 * sizeof *dqkv);
+	/* one (b,h) per iteration: it alone writes the columns of head h in
+	 * the rows of example b, so no two iterations touch the same float */
+	#pragma omp parallel for collapse(2) schedule(static) if ((size_t)N * C > PAR_MIN / 4)
+	for (int b = 0; b < B; b++)
+	for (int h = 0; h < NH; h++) {
+		int r0 = offs[b], len = offs[b + 1] - offs[b];
+		size_t base = sift_att_offset(offs, b, NH) + (size_t)h * len * len;
+		attention_head_bwd(dqkv, datt + base, dout, qkv, att + base, r0, len,
+				   C, h, hs, scale, p, keep, seed, base);
+	}
+}

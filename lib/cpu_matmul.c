@@ -1,0 +1,108 @@
+/* cpu_matmul.c: the matrix product on the CPU, forward and backward: fixed row tiles of single-threaded OpenBLAS calls (twin of kernels/matmul.cu). */
+#include <stdint.h>
+#include <string.h>
+#include <cblas.h>
+
+#include "ops_cpu.h"	/* defines: every CPU op, the tile rule */
+#include "cpu_common.h"	/* defines: PAR_MIN, sift_vexpf, HOT */
+
+int sift_cpu_gemm_threads(size_t work, int tiles)
+{
+	int nt = sift_cpu_split_threads();
+	if (work < ((size_t)1 << 18))
+		nt = 1;
+	return nt < tiles ? nt : tiles;
+}
+
+int sift_cpu_tiles(int rows)
+{
+	int k = 1;
+	while (k < SIFT_CPU_TILES_MAX && (int64_t)2 * k * SIFT_CPU_TILE_MIN <= rows)
+		k *= 2;
+	return k;
+}
+
+int sift_cpu_tile(int rows, int k, int i)
+{
+	if (i >= k)
+		return rows;
+	/* the even cut, rounded up to a multiple of 16 rows */
+	int64_t r = ((int64_t)rows * i / k + 15) & ~(int64_t)15;
+	return r < rows ? (int)r : rows;
+}
+
+void sift_cpu_matmul_forward(float *out, const float *inp,
+			     const float *weight, const float *bias, int N,
+			     int C, int OC)
+{
+	if (N == 0)
+		return;
+	/*
+	 * The rows are cut into tiles by their count alone, each tile one
+	 * sgemm (OpenBLAS on one thread), and the tiles are shared out over
+	 * the OpenMP threads: one pool of threads for every op, and the same
+	 * BLAS calls, so the same bits, whatever the thread count.
+	 */
+	int k = sift_cpu_tiles(N);
+	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, k);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+	for (int t = 0; t < k; t++) {
+		int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
+		float beta = 0.0f;
+		if (bias) {
+			for (int r = r0; r < r1; r++)
+				memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
+			beta = 1.0f;
+		}
+		/* out (n,OC) = inp (n,C) @ weight^T, weight (OC,C) */
+		if (r1 > r0)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+				    r1 - r0, OC, C, 1.0f, inp + (size_t)r0 * C, C,
+				    weight, C, beta, out + (size_t)r0 * OC, OC);
+	}
+}
+
+void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
+			      const float *dout, const float *inp,
+			      const float *weight, int N, int C, int OC)
+{
+	if (N <= 0) {
+		return;
+	}
+	size_t work = (size_t)N * C * OC;
+	/* dinp (N,C) = dout (N,OC) @ weight (OC,C): tiles of rows, as the
+	 * forward cuts them (by the row count alone, one sgemm each) */
+	if (dinp) {
+		int k = sift_cpu_tiles(N);
+		int nt = sift_cpu_gemm_threads(work, k);
+		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+		for (int t = 0; t < k; t++) {
+			int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
+			if (r1 > r0)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+					    r1 - r0, C, OC, 1.0f, dout + (size_t)r0 * OC, OC,
+					    weight, C, 0.0f, dinp + (size_t)r0 * C, C);
+		}
+	}
+	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): tiles of output rows */
+	if (dweight) {
+		int k = sift_cpu_tiles(OC);
+		int nt = sift_cpu_gemm_threads(work, k);
+		#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+		for (int t = 0; t < k; t++) {
+			int o0 = sift_cpu_tile(OC, k, t), o1 = sift_cpu_tile(OC, k, t + 1);
+			if (o1 > o0)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+					    o1 - o0, C, N, 1.0f, dout + o0, OC, inp, C,
+					    1.0f, dweight + (size_t)o0 * C, C);
+		}
+	}
+	if (dbias) {
+		/* tiles of columns over the threads, rows in order inside */
+		int ntile = (OC + COL_TILE - 1) / COL_TILE;
+		#pragma omp parallel for if ((size_t)N * OC > PAR_MIN)
+		for (int tl = 0; tl < ntile; tl++)
+			sift_cpu_col_sums(dbias, NULL, dout, NULL, NULL, NULL, N, OC,
+				 tl * COL_TILE);
+	}
+}
