@@ -204,6 +204,14 @@ hello world"
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
 }
 
+@test "a negative id in tokenizer.json's vocab is an error naming the token" {
+	mkdir $T/m
+	printf '%s\n' '{"model": {"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "hello": -1}}}' > $T/m/tokenizer.json
+	run -1 --separate-stderr bash -c "echo hi | sift-tok -m $T/m"
+	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: bad id for \"hello\""
+	[ -z "$output" ]
+}
+
 @test "the pipelines of the man page's EXAMPLES run" {
 	sift-tok -m $V -f conll --iob1-to-iob2 $F/ner.conll | sift-batch -b 32 > $T/dev.batches
 	run bash -c "sift-cat < $T/dev.batches | jq -c 'select(.B) | [.B, .T]'"
