@@ -204,6 +204,19 @@ hello world"
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
 }
 
+@test "transformers' model_max_length for none (int(1e30)) leaves the limit to the position table" {
+	need_model
+	mkdir $T/m
+	cp $MODEL/vocab.txt $MODEL/config.json $T/m/
+	jq '.model_max_length = "BIG"' $MODEL/tokenizer_config.json |
+		sed 's/"BIG"/1000000000000000019884624838656/' > $T/m/tokenizer_config.json
+	awk 'BEGIN { for (i = 0; i < 600; i++) printf "a "; print "" }' > $T/t.txt
+	run --separate-stderr bash -c "sift-tok -m $T/m $T/t.txt | sift-cat | jq -c 'select(.ids) | .ids | length'"
+	assert_success
+	assert_output 512
+	assert_equal "$stderr" "sift-tok: 1 of 1 texts truncated to 512 tokens"
+}
+
 @test "a negative id in tokenizer.json's vocab is an error naming the token" {
 	mkdir $T/m
 	printf '%s\n' '{"model": {"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "hello": -1}}}' > $T/m/tokenizer.json
