@@ -25,6 +25,9 @@ struct sift_textin {
 	/* TSV/CSV: column indices (0-based, -1 none) */
 	int ct, cb, cl, cti, cto;
 	int cols_done;
+	/* CoNLL: the tag column, 1-based, fixed by the first token line
+	 * (0: not yet) */
+	int tagc;
 };
 
 const char *sift_textin_name(const struct sift_textin *t) { return t->name; }
@@ -233,14 +236,17 @@ static int next_conll(struct sift_textin *t, struct sift_rec *r)
 		}
 		const char *tag = NULL;
 		if (tagged) {
-			int tc = t->o.tag_col < 0 ? n : t->o.tag_col;
-			if (tc > n || (t->o.tag_col < 0 && n < 2)) {
+			/* the last column of the first token line, for the file:
+			 * a shorter line lacks it (its last is another column) */
+			if (!t->tagc)
+				t->tagc = t->o.tag_col > 0 ? t->o.tag_col : n < 2 ? 2 : n;
+			if (t->tagc > n) {
 				free(f);
 				char a[32];
-				snprintf(a, sizeof a, "%d missing", t->o.tag_col < 0 ? 2 : tc);
+				snprintf(a, sizeof a, "%d missing", t->tagc);
 				return err(t, t->lineno, "tag column ", a);
 			}
-			tag = f[tc - 1];
+			tag = f[t->tagc - 1];
 		}
 		if (tagged && !r->tags && wcap == 0) {
 			wcap = 32;

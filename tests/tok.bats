@@ -104,6 +104,19 @@ two"
 	assert_equal "$stderr" "sift-tok: $T/short.conll:4: tag column 3 missing"
 }
 
+@test "the tag column is the last of the first token line for the whole file: a shorter line lacks it" {
+	printf 'EU NNP I-NP I-ORG\nrejects VBZ I-VP O\n\nGerman JJ I-NP\n' > $T/ragged.conll
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f conll $T/ragged.conll > $T/out"
+	assert_equal "$stderr" "sift-tok: $T/ragged.conll:4: tag column 4 missing"
+}
+
+@test "a longer line keeps the tag column of the first token line" {
+	printf 'EU NNP I-NP I-ORG\nrejects VBZ I-VP O extra\n' > $T/ragged.conll
+	run bash -c "sift-tok -m $V -f conll $T/ragged.conll | sift-cat | jq -c 'select(.ids) | .gold'"
+	assert_success
+	assert_output '["I-ORG","O"]'
+}
+
 @test "a missing CSV column is an error naming file and line" {
 	printf '1,"a",b\n2,"c"\n' > $T/x.csv
 	run -1 --separate-stderr bash -c "sift-tok -m $V -f csv --text-b-col 3 $T/x.csv > /dev/null"
