@@ -68,6 +68,19 @@ static int int_opt(const char *name, const char *s, long lo, long hi, int *v)
 	return 0;
 }
 
+/* a column option: a name, or a number in [lo, 2^20] (*num; -1 for a
+ * name); -1 after a misuse message */
+static int col_opt(const char *name, const char *s, long lo, long long *num)
+{
+	char *end;
+
+	*num = -1;
+	(void)strtoll(s, &end, 10);
+	if (end == s || *end)
+		return 0;
+	return sift_int_opt(name, s, lo, 1 << 20, num);
+}
+
 enum {
 	O_TASK = 256, O_LABELS, O_IOB, O_LABEL_ALL, O_MAXLEN, O_STRIDE, O_ENC,
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
@@ -112,6 +125,7 @@ int main(int argc, char **argv)
 	static const char *const fmts[] = { "lines", "conll", "tsv", "csv", "jsonl", "at" };
 	struct sift_tokrun_opts o = { 0 };
 	const char *model = NULL;
+	long long num;
 	int c;
 
 	sift_setprog(argv[0]);
@@ -155,9 +169,21 @@ int main(int argc, char **argv)
 				return sift_misuse("unknown encoding '%s' (utf8 or latin1)", optarg);
 			break;
 		case O_HEADER: o.in.header = 1; break;
-		case O_TEXTCOL: o.in.text_col = optarg; break;
-		case O_TEXTBCOL: o.in.text_b_col = optarg; break;
-		case O_LABELCOL: o.in.label_col = strcmp(optarg, "0") ? optarg : NULL; break;
+		case O_TEXTCOL:
+			if (col_opt("--text-col", optarg, 1, &num) < 0)
+				return SIFT_EXIT_USAGE;
+			o.in.text_col = optarg;
+			break;
+		case O_TEXTBCOL:
+			if (col_opt("--text-b-col", optarg, 1, &num) < 0)
+				return SIFT_EXIT_USAGE;
+			o.in.text_b_col = optarg;
+			break;
+		case O_LABELCOL:
+			if (col_opt("--label-col", optarg, 0, &num) < 0)
+				return SIFT_EXIT_USAGE;
+			o.in.label_col = num ? optarg : NULL;
+			break;
 		case O_WORDCOL:
 			if (int_opt("--word-col", optarg, 1, 1000, &o.in.word_col) < 0)
 				return SIFT_EXIT_USAGE;
@@ -166,8 +192,16 @@ int main(int argc, char **argv)
 			if (int_opt("--tag-col", optarg, 0, 1000, &o.in.tag_col) < 0)
 				return SIFT_EXIT_USAGE;
 			break;
-		case O_TIMECOL: o.in.time_col = optarg; break;
-		case O_TOPICCOL: o.in.topic_col = optarg; break;
+		case O_TIMECOL:
+			if (col_opt("--time-col", optarg, 0, &num) < 0)
+				return SIFT_EXIT_USAGE;
+			o.in.time_col = num ? optarg : "0";
+			break;
+		case O_TOPICCOL:
+			if (col_opt("--topic-col", optarg, 0, &num) < 0)
+				return SIFT_EXIT_USAGE;
+			o.in.topic_col = num ? optarg : "0";
+			break;
 		case O_STRIPDIGITS: o.in.strip_word_digits = 1; break;
 		case O_TIMEKEY: o.in.time_key = optarg; break;
 		case O_TOPICKEY: o.in.topic_key = optarg; break;

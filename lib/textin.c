@@ -1,5 +1,6 @@
 /* textin.c: reads CoNLL, TSV/CSV, JSON lines, text@label and plain-line corpora into sentences and texts. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -401,7 +402,7 @@ static int column(struct sift_textin *t, const char *spec, char **hdr, int nh,
 		return 0;
 	char *end;
 	long v = strtol(spec, &end, 10);
-	if (*end == 0 && v > 0) {
+	if (*end == 0 && v > 0 && v <= INT_MAX) {
 		*col = (int)v - 1;
 		return 0;
 	}

@@ -27,6 +27,19 @@ setup() {
 	assert_equal "${stderr_lines[1]}" "Try 'sift-tok --help'."
 }
 
+@test "a column number past the range is misuse naming the option, not an empty column" {
+	printf '1,hello\n' > $T/x.csv
+	run -2 --separate-stderr sift-tok -m $V -f csv --text-col 4294967296 $T/x.csv
+	assert_equal "$stderr" "sift-tok: --text-col: expected an integer from 1 to 1048576, got '4294967296'
+Try 'sift-tok --help'."
+	[ -z "$output" ]
+	for o in '--text-b-col 1' '--label-col 0' '--time-col 0' '--topic-col 0'; do
+		set -- $o
+		run -2 --separate-stderr sift-tok -m $V -f csv $1 4294967297 $T/x.csv
+		assert_equal "${stderr_lines[0]}" "sift-tok: $1: expected an integer from $2 to 1048576, got '4294967297'"
+	done
+}
+
 @test "a model directory is required" {
 	run -2 --separate-stderr sift-tok x.txt
 	assert_equal "$stderr" "sift-tok: no model: -m DIR is required
@@ -68,6 +81,13 @@ Try 'sift-tok --help'."
 	assert_success
 	assert_output '["O","B-PER","I-PER","B-LOC","I-LOC","B-ORG","I-ORG","B-MISC","I-MISC"]
 [-100,1,2,-100,-100,-100,0,3,-100,-100,0,3,0,0,-100]'
+}
+
+@test "a label twice in --labels is an error naming file and line" {
+	printf 'O\nB-PER\n\nI-PER\nB-PER\n' > $T/labels
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f conll --labels $T/labels $F/ner.conll > $T/out"
+	assert_equal "$stderr" "sift-tok: $T/labels:5: duplicate label 'B-PER'"
+	[ ! -s $T/out ]
 }
 
 @test "a label outside --labels is an error naming file and line, with the records before it intact" {
