@@ -134,8 +134,8 @@ static int next_line(struct sift_textin *t)
 		s += 3;		/* a byte order mark */
 		k -= 3;
 	}
-	size_t need = t->o.latin1 ? 2 * (size_t)k + 1 : (size_t)k + 1;
-	if (need > t->cap) {
+	size_t need = 2 * (size_t)k + 1;
+	if (t->o.latin1 && need > t->cap) {
 		t->cap = need * 2;
 		t->line = sift_xrealloc(t->line, t->cap);
 	}
@@ -152,10 +152,18 @@ static int next_line(struct sift_textin *t)
 		}
 		t->len = j;
 	} else {
-		memcpy(t->line, s, k);
-		t->len = k;
 		if (!valid_utf8(s, k))
 			return err(t, t->lineno, "invalid UTF-8", NULL);
+		/* the line is the buffer read, without a copy: the old line's
+		 * buffer takes the next one */
+		memmove(t->raw, s, k);
+		char *b = t->line;
+		t->line = t->raw;
+		t->raw = b;
+		size_t c = t->cap;
+		t->cap = t->rawcap;
+		t->rawcap = c;
+		t->len = k;
 	}
 	/* NUL would end a C string: U+0001 stands for it, which the tokenizer
 	 * drops just the same, in one code point (the offsets stay right) */
@@ -279,7 +287,9 @@ static int next_lines(struct sift_textin *t, struct sift_rec *r)
 				push_word(r, &wcap, f[i], NULL);
 			free(f);
 		} else {
-			r->text = sift_xstrdup(t->line);
+			r->text = t->line;	/* the buffer itself: a long line once */
+			t->line = NULL;
+			t->cap = 0;
 		}
 		return 1;
 	}
@@ -473,7 +483,6 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		sift_warn("%s:%ld: %s%s", t->name, line, what, a);
 		return -1;
 	}
-	r->text = sift_xstrdup(t->ct >= 0 ? f[t->ct] : "");
 	if (t->cb >= 0)
 		r->text_b = sift_xstrdup(f[t->cb]);
 	if (t->cl >= 0)
@@ -482,6 +491,14 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		r->time = sift_xstrdup(f[t->cti]);
 	if (t->cto >= 0)
 		r->topic = sift_xstrdup(f[t->cto]);
+	/* the text field itself, not a copy (the others copied first: one
+	 * may be the same column) */
+	if (t->ct >= 0) {
+		r->text = f[t->ct];
+		f[t->ct] = NULL;
+	} else {
+		r->text = sift_xstrdup("");
+	}
 	free_fields(f, n);
 	return 1;
 }

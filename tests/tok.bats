@@ -204,6 +204,14 @@ two"
 	assert_equal "$stderr" "sift-tok: 1 of 2 texts truncated to 10 tokens"
 }
 
+@test "a pair past --max-length gives an odd budget's extra token to its longer side, as longest_first" {
+	# budget 10 - 3 = 7: the 20-token text keeps 4, the 15-token one 3
+	printf '1,"%s","%s"\n' "$(printf 'a %.0s' $(seq 20))" "$(printf 'b %.0s' $(seq 15))" > $T/p.csv
+	run --separate-stderr bash -c "sift-tok -m $V -f csv --text-b-col 3 --max-length 10 $T/p.csv | sift-cat | jq -c 'select(.ids) | [.ids, .type_ids]'"
+	assert_success
+	assert_output '[[101,1037,1037,1037,1037,102,1038,1038,1038,102],[0,0,0,0,0,0,1,1,1,1]]'
+}
+
 @test "sentence pairs get token type ids" {
 	printf '1,"Is it?","It is."\n' > $T/p.csv
 	run bash -c "sift-tok -m $V -f csv --text-b-col 3 $T/p.csv | sift-cat | jq -c 'select(.ids) | [.ids, .type_ids, .text_b]'"
