@@ -603,7 +603,12 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 				cps[nc++] = (int32_t)i;
 				i += m < 1 ? 1 : m;
 			}
-			char **tags = sift_xcalloc(nc ? nc : 1, sizeof *tags);
+			/* the spans in order, then applied last first: each
+			 * character takes the last span over it (B- at that span's
+			 * start), skipping those taken through nxt (a union-find of
+			 * the next untagged character), O(length + spans) */
+			struct span { const char *type; int32_t a, b; } *sp = NULL;
+			size_t ns = 0, scap = 0;
 			const char *type;
 			json_t *surf;
 			int bad = 0;
@@ -612,31 +617,51 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 				json_t *spans;
 				json_object_foreach(surf, sk, spans) {
 					size_t si;
-					json_t *sp;
-					json_array_foreach(spans, si, sp) {
-						json_int_t a = json_integer_value(json_array_get(sp, 0));
-						json_int_t b = json_integer_value(json_array_get(sp, 1));
+					json_t *sv;
+					json_array_foreach(spans, si, sv) {
+						json_int_t a = json_integer_value(json_array_get(sv, 0));
+						json_int_t b = json_integer_value(json_array_get(sv, 1));
 						if (a < 0 || b < a || b >= nc) {
 							bad = 1;
 							continue;
 						}
-						size_t tl = strlen(type) + 3;
-						for (json_int_t c = a; c <= b; c++) {
-							free(tags[c]);
-							tags[c] = sift_xmalloc(tl);
-							snprintf(tags[c], tl, "%s-%s", c == a ? "B" : "I", type);
-						}
+						if (ns == scap)
+							sp = sift_xrealloc(sp, (scap = scap * 2 + 16) * sizeof *sp);
+						sp[ns++] = (struct span){ type, (int32_t)a, (int32_t)b };
 					}
 				}
 			}
 			if (bad) {
-				for (int i = 0; i < nc; i++)
-					free(tags[i]);
-				free(tags);
+				free(sp);
 				free(cps);
 				json_decref(j);
 				return err(t, t->lineno, "entity span outside the text", NULL);
 			}
+			char **tags = sift_xcalloc(nc ? nc : 1, sizeof *tags);
+			int32_t *nxt = sift_xmalloc((nc + 1) * sizeof *nxt);
+			for (int i = 0; i <= nc; i++)
+				nxt[i] = i;
+			for (size_t q = ns; q-- > 0;) {
+				for (int32_t c = sp[q].a;;) {
+					int32_t r0 = c;	/* the first untagged from c */
+					while (nxt[r0] != r0)
+						r0 = nxt[r0];
+					while (nxt[c] != r0) {
+						int32_t up = nxt[c];
+						nxt[c] = r0;
+						c = up;
+					}
+					c = r0;
+					if (c > sp[q].b)
+						break;
+					size_t tl = strlen(sp[q].type) + 3;
+					tags[c] = sift_xmalloc(tl);
+					snprintf(tags[c], tl, "%s-%s", c == sp[q].a ? "B" : "I", sp[q].type);
+					nxt[c] = c + 1;
+				}
+			}
+			free(nxt);
+			free(sp);
 			r->nw = nc;
 			r->words = sift_xmalloc((nc ? nc : 1) * sizeof *r->words);
 			r->tags = tags;

@@ -178,6 +178,13 @@ two"
 	assert_output '[["我","在","北","京","大","学"],["O","O","B-organization","I-organization","I-organization","I-organization"],[-1,0,1,2,3,4,5,-1]]'
 }
 
+@test "overlapping CLUENER spans: each character takes the last span over it, B- at that span's start" {
+	printf '%s\n' '{"text": "我在北京大学读书", "label": {"a": {"x": [[0, 5], [6, 7]]}, "b": {"y": [[2, 3], [3, 4]]}}}' > $T/c.json
+	run bash -c "sift-tok -m $V -f jsonl $T/c.json | sift-cat | jq -c 'select(.ids) | .gold'"
+	assert_success
+	assert_output '["B-a","I-a","B-b","B-b","I-b","I-a","B-a","I-a"]'
+}
+
 @test "a sentence longer than the model allows becomes overlapping windows whose keep ranges cover every word once" {
 	awk 'BEGIN { for (i = 0; i < 40; i++) printf "word%d O\n", i }' > $T/long.conll
 	sift-tok -m $V -f conll --max-length 24 --stride 6 $T/long.conll > $T/out
