@@ -445,7 +445,9 @@ static char *hard_text(size_t n, const char *sep)
 		}
 		json_t *j = json_loads(line[0] == '\xef' ? line + 3 : line, 0, NULL);
 		const char *s = json_string_value(json_object_get(j, "text"));
-		size_t sl = s ? strlen(s) : 0, pl = strlen(sep);
+		if (!s)
+			s = "";
+		size_t sl = strlen(s), pl = strlen(sep);
 		t = realloc(t, len + sl + pl + 1);
 		memcpy(t + len, s, sl);
 		memcpy(t + len + sl, sep, pl);
