@@ -68,17 +68,18 @@ static int int_opt(const char *name, const char *s, long lo, long hi, int *v)
 	return 0;
 }
 
-/* a column option: a name, or a number in [lo, 2^20] (*num; -1 for a
- * name); -1 after a misuse message */
-static int col_opt(const char *name, const char *s, long lo, long long *num)
+/* a column option (--text-col and the like): a name, or a number from
+ * lo (1, or 0 for none) to 2^20; NULL for none; -1 after a misuse message */
+static int col_opt(const char *name, const char *s, long lo, const char **v)
 {
 	char *end;
+	long long x;
 
-	*num = -1;
 	(void)strtoll(s, &end, 10);
-	if (end == s || *end)
-		return 0;
-	return sift_int_opt(name, s, lo, 1 << 20, num);
+	if (end != s && !*end && sift_int_opt(name, s, lo, 1 << 20, &x) < 0)
+		return -1;
+	*v = end != s && !*end && x == 0 ? NULL : s;
+	return 0;
 }
 
 enum {
@@ -125,7 +126,6 @@ int main(int argc, char **argv)
 	static const char *const fmts[] = { "lines", "conll", "tsv", "csv", "jsonl", "at" };
 	struct sift_tokrun_opts o = { 0 };
 	const char *model = NULL;
-	long long num;
 	int c;
 
 	sift_setprog(argv[0]);
@@ -170,19 +170,16 @@ int main(int argc, char **argv)
 			break;
 		case O_HEADER: o.in.header = 1; break;
 		case O_TEXTCOL:
-			if (col_opt("--text-col", optarg, 1, &num) < 0)
+			if (col_opt("--text-col", optarg, 1, &o.in.text_col) < 0)
 				return SIFT_EXIT_USAGE;
-			o.in.text_col = optarg;
 			break;
 		case O_TEXTBCOL:
-			if (col_opt("--text-b-col", optarg, 1, &num) < 0)
+			if (col_opt("--text-b-col", optarg, 1, &o.in.text_b_col) < 0)
 				return SIFT_EXIT_USAGE;
-			o.in.text_b_col = optarg;
 			break;
 		case O_LABELCOL:
-			if (col_opt("--label-col", optarg, 0, &num) < 0)
+			if (col_opt("--label-col", optarg, 0, &o.in.label_col) < 0)
 				return SIFT_EXIT_USAGE;
-			o.in.label_col = num ? optarg : NULL;
 			break;
 		case O_WORDCOL:
 			if (int_opt("--word-col", optarg, 1, 1000, &o.in.word_col) < 0)
@@ -193,14 +190,16 @@ int main(int argc, char **argv)
 				return SIFT_EXIT_USAGE;
 			break;
 		case O_TIMECOL:
-			if (col_opt("--time-col", optarg, 0, &num) < 0)
+			if (col_opt("--time-col", optarg, 0, &o.in.time_col) < 0)
 				return SIFT_EXIT_USAGE;
-			o.in.time_col = num ? optarg : "0";
+			if (!o.in.time_col)
+				o.in.time_col = "0";	/* none, not even by name */
 			break;
 		case O_TOPICCOL:
-			if (col_opt("--topic-col", optarg, 0, &num) < 0)
+			if (col_opt("--topic-col", optarg, 0, &o.in.topic_col) < 0)
 				return SIFT_EXIT_USAGE;
-			o.in.topic_col = num ? optarg : "0";
+			if (!o.in.topic_col)
+				o.in.topic_col = "0";
 			break;
 		case O_STRIPDIGITS: o.in.strip_word_digits = 1; break;
 		case O_TIMEKEY: o.in.time_key = optarg; break;
