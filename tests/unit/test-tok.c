@@ -422,6 +422,25 @@ static void test_vocab(void)
 	char *toks[] = { "<pad>", "[UNK]", "[CLS]", "[SEP]", "hello", "##lo" };
 	CHECK(v.hash == sift_vocab_hash(toks, 6));
 	sift_vocab_free(&v);
+	/* transformers' int(1e30) for no maximum, and numbers past a
+	 * double's range, are no maximum: 512 without a config.json */
+	const char *big[] = { "1000000000000000019884624838656", "1e400", "-1e999",
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999" };
+	for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
+		f = fopen(p, "w");
+		fprintf(f, "{\"model_max_length\": %s, \"do_lower_case\": false}", big[i]);
+		fclose(f);
+		CHECK_EQ_INT(sift_vocab_load(&v, dir, err, sizeof err), 0);
+		CHECK_EQ_INT(v.max_len, 512);
+		CHECK_EQ_INT(v.lower, 0);
+		sift_vocab_free(&v);
+	}
 	unlink(p);
 	snprintf(p, sizeof p, "%s/vocab.txt", dir);
 	unlink(p);
