@@ -68,6 +68,20 @@ static int int_opt(const char *name, const char *s, long lo, long hi, int *v)
 	return 0;
 }
 
+/* a column option (--text-col and the like): a name, or a number from
+ * lo (1, or 0 for none) to 2^20; NULL for none; -1 after a misuse message */
+static int col_opt(const char *name, const char *s, long lo, const char **v)
+{
+	char *end;
+	long long x;
+
+	(void)strtoll(s, &end, 10);
+	if (end != s && !*end && sift_int_opt(name, s, lo, 1 << 20, &x) < 0)
+		return -1;
+	*v = end != s && !*end && x == 0 ? NULL : s;
+	return 0;
+}
+
 enum {
 	O_TASK = 256, O_LABELS, O_IOB, O_LABEL_ALL, O_MAXLEN, O_STRIDE, O_ENC,
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
@@ -155,9 +169,18 @@ int main(int argc, char **argv)
 				return sift_misuse("unknown encoding '%s' (utf8 or latin1)", optarg);
 			break;
 		case O_HEADER: o.in.header = 1; break;
-		case O_TEXTCOL: o.in.text_col = optarg; break;
-		case O_TEXTBCOL: o.in.text_b_col = optarg; break;
-		case O_LABELCOL: o.in.label_col = strcmp(optarg, "0") ? optarg : NULL; break;
+		case O_TEXTCOL:
+			if (col_opt("--text-col", optarg, 1, &o.in.text_col) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_TEXTBCOL:
+			if (col_opt("--text-b-col", optarg, 1, &o.in.text_b_col) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_LABELCOL:
+			if (col_opt("--label-col", optarg, 0, &o.in.label_col) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
 		case O_WORDCOL:
 			if (int_opt("--word-col", optarg, 1, 1000, &o.in.word_col) < 0)
 				return SIFT_EXIT_USAGE;
@@ -166,8 +189,18 @@ int main(int argc, char **argv)
 			if (int_opt("--tag-col", optarg, 0, 1000, &o.in.tag_col) < 0)
 				return SIFT_EXIT_USAGE;
 			break;
-		case O_TIMECOL: o.in.time_col = optarg; break;
-		case O_TOPICCOL: o.in.topic_col = optarg; break;
+		case O_TIMECOL:
+			if (col_opt("--time-col", optarg, 0, &o.in.time_col) < 0)
+				return SIFT_EXIT_USAGE;
+			if (!o.in.time_col)
+				o.in.time_col = "0";	/* none, not even by name */
+			break;
+		case O_TOPICCOL:
+			if (col_opt("--topic-col", optarg, 0, &o.in.topic_col) < 0)
+				return SIFT_EXIT_USAGE;
+			if (!o.in.topic_col)
+				o.in.topic_col = "0";
+			break;
 		case O_STRIPDIGITS: o.in.strip_word_digits = 1; break;
 		case O_TIMEKEY: o.in.time_key = optarg; break;
 		case O_TOPICKEY: o.in.topic_key = optarg; break;

@@ -177,6 +177,29 @@ static void emit(struct wstate *st, int32_t c, int32_t src)
 		put(st, c, src, 0);
 }
 
+int sift_bt_ends_word(const struct sift_basictok *bt, int32_t c)
+{
+	if (c < 0x80)	/* as the ASCII fast path below */
+		return c == ' ' || c == '\t' || c == '\n' || c == '\r' || sift_bt_is_punct(c);
+	int strip = bt->strip_accents;
+	const struct sift_bt_exc *e = sift_bt_raw ? NULL : find_exc(c, (bt->lower ? 1 : 0) | (strip ? 2 : 0));
+	if (e)
+		return e->kind != 0;
+	if (sift_bt_is_dropped(c))
+		return 0;
+	if (sift_bt_is_space(c) || (bt->chinese && sift_bt_is_chinese(c)))
+		return 1;
+	if (!sift_bt_is_punct(c) || c == 0x130 || (bt->lower && utf8proc_tolower(c) != c))
+		return 0;
+	if (strip) {
+		utf8proc_int32_t d[32];
+		int last = 0;
+		if (utf8proc_decompose_char(c, d, 32, UTF8PROC_DECOMPOSE, &last) != 1 || d[0] != c)
+			return 0;
+	}
+	return 1;	/* punctuation that stays itself stands alone */
+}
+
 long sift_basictok(const struct sift_basictok *bt, const char *s, size_t n,
 		   int32_t cp0, struct sift_bwords *o, size_t *bad)
 {

@@ -34,6 +34,11 @@ void sift_bwords_free(struct sift_bwords *o);
 long sift_basictok(const struct sift_basictok *bt, const char *s, size_t n,
 		   int32_t cp0, struct sift_bwords *o, size_t *bad);
 
+/* 1 when code point c leaves no word open, whatever came before it (white
+ * space, lone punctuation, a CJK ideograph): a text cut after it
+ * tokenizes as its two halves do */
+int sift_bt_ends_word(const struct sift_basictok *bt, int32_t c);
+
 /* 1: ignore the table of HF's view of newer code points (lib/bertuni.h) */
 extern int sift_bt_raw;
 

@@ -310,6 +310,11 @@ static int is_header(const msgpack_object *o)
 	return sift_get(o, "sift") != NULL;
 }
 
+static int cmp_label(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* parses a header map into h; -1 after a diagnostic */
 static int parse_header(struct sift_reader *r, const msgpack_object *o,
 			struct sift_header *h)
@@ -357,6 +362,19 @@ static int parse_header(struct sift_reader *r, const msgpack_object *o,
 			h->labels[i][e->via.str.size] = 0;
 			h->nlabels++;
 		}
+		/* distinct, or a label id would name two labels: sorted
+		 * copies side by side */
+		char **srt = sift_xmalloc((h->nlabels ? h->nlabels : 1) * sizeof *srt);
+		memcpy(srt, h->labels, h->nlabels * sizeof *srt);
+		qsort(srt, h->nlabels, sizeof *srt, cmp_label);
+		for (int i = 1; i < h->nlabels; i++)
+			if (strcmp(srt[i - 1], srt[i]) == 0) {
+				sift_rerror(r, "key 'labels': label '%s' twice", srt[i]);
+				free(srt);
+				sift_header_free(h);
+				return -1;
+			}
+		free(srt);
 	}
 	const msgpack_object *vo = sift_get(o, "vocab");
 	if (vo) {

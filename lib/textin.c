@@ -1,5 +1,6 @@
 /* textin.c: reads CoNLL, TSV/CSV, JSON lines, text@label and plain-line corpora into sentences and texts. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,9 @@ struct sift_textin {
 	/* TSV/CSV: column indices (0-based, -1 none) */
 	int ct, cb, cl, cti, cto;
 	int cols_done;
+	/* CoNLL: the tag column, 1-based, fixed by the first token line
+	 * (0: not yet) */
+	int tagc;
 };
 
 const char *sift_textin_name(const struct sift_textin *t) { return t->name; }
@@ -130,8 +134,8 @@ static int next_line(struct sift_textin *t)
 		s += 3;		/* a byte order mark */
 		k -= 3;
 	}
-	size_t need = t->o.latin1 ? 2 * (size_t)k + 1 : (size_t)k + 1;
-	if (need > t->cap) {
+	size_t need = 2 * (size_t)k + 1;
+	if (t->o.latin1 && need > t->cap) {
 		t->cap = need * 2;
 		t->line = sift_xrealloc(t->line, t->cap);
 	}
@@ -148,10 +152,18 @@ static int next_line(struct sift_textin *t)
 		}
 		t->len = j;
 	} else {
-		memcpy(t->line, s, k);
-		t->len = k;
 		if (!valid_utf8(s, k))
 			return err(t, t->lineno, "invalid UTF-8", NULL);
+		/* the line is the buffer read, without a copy: the old line's
+		 * buffer takes the next one */
+		memmove(t->raw, s, k);
+		char *b = t->line;
+		t->line = t->raw;
+		t->raw = b;
+		size_t c = t->cap;
+		t->cap = t->rawcap;
+		t->rawcap = c;
+		t->len = k;
 	}
 	/* NUL would end a C string: U+0001 stands for it, which the tokenizer
 	 * drops just the same, in one code point (the offsets stay right) */
@@ -233,14 +245,17 @@ static int next_conll(struct sift_textin *t, struct sift_rec *r)
 		}
 		const char *tag = NULL;
 		if (tagged) {
-			int tc = t->o.tag_col < 0 ? n : t->o.tag_col;
-			if (tc > n || (t->o.tag_col < 0 && n < 2)) {
+			/* the last column of the first token line, for the file:
+			 * a shorter line lacks it (its last is another column) */
+			if (!t->tagc)
+				t->tagc = t->o.tag_col > 0 ? t->o.tag_col : n < 2 ? 2 : n;
+			if (t->tagc > n) {
 				free(f);
 				char a[32];
-				snprintf(a, sizeof a, "%d missing", t->o.tag_col < 0 ? 2 : tc);
+				snprintf(a, sizeof a, "%d missing", t->tagc);
 				return err(t, t->lineno, "tag column ", a);
 			}
-			tag = f[tc - 1];
+			tag = f[t->tagc - 1];
 		}
 		if (tagged && !r->tags && wcap == 0) {
 			wcap = 32;
@@ -272,7 +287,9 @@ static int next_lines(struct sift_textin *t, struct sift_rec *r)
 				push_word(r, &wcap, f[i], NULL);
 			free(f);
 		} else {
-			r->text = sift_xstrdup(t->line);
+			r->text = t->line;	/* the buffer itself: a long line once */
+			t->line = NULL;
+			t->cap = 0;
 		}
 		return 1;
 	}
@@ -395,7 +412,7 @@ static int column(struct sift_textin *t, const char *spec, char **hdr, int nh,
 		return 0;
 	char *end;
 	long v = strtol(spec, &end, 10);
-	if (*end == 0 && v > 0) {
+	if (*end == 0 && v > 0 && v <= INT_MAX) {
 		*col = (int)v - 1;
 		return 0;
 	}
@@ -466,7 +483,6 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		sift_warn("%s:%ld: %s%s", t->name, line, what, a);
 		return -1;
 	}
-	r->text = sift_xstrdup(t->ct >= 0 ? f[t->ct] : "");
 	if (t->cb >= 0)
 		r->text_b = sift_xstrdup(f[t->cb]);
 	if (t->cl >= 0)
@@ -475,6 +491,14 @@ static int next_table(struct sift_textin *t, struct sift_rec *r)
 		r->time = sift_xstrdup(f[t->cti]);
 	if (t->cto >= 0)
 		r->topic = sift_xstrdup(f[t->cto]);
+	/* the text field itself, not a copy (the others copied first: one
+	 * may be the same column) */
+	if (t->ct >= 0) {
+		r->text = f[t->ct];
+		f[t->ct] = NULL;
+	} else {
+		r->text = sift_xstrdup("");
+	}
 	free_fields(f, n);
 	return 1;
 }
@@ -579,7 +603,12 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 				cps[nc++] = (int32_t)i;
 				i += m < 1 ? 1 : m;
 			}
-			char **tags = sift_xcalloc(nc ? nc : 1, sizeof *tags);
+			/* the spans in order, then applied last first: each
+			 * character takes the last span over it (B- at that span's
+			 * start), skipping those taken through nxt (a union-find of
+			 * the next untagged character), O(length + spans) */
+			struct span { const char *type; int32_t a, b; } *sp = NULL;
+			size_t ns = 0, scap = 0;
 			const char *type;
 			json_t *surf;
 			int bad = 0;
@@ -588,31 +617,51 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 				json_t *spans;
 				json_object_foreach(surf, sk, spans) {
 					size_t si;
-					json_t *sp;
-					json_array_foreach(spans, si, sp) {
-						json_int_t a = json_integer_value(json_array_get(sp, 0));
-						json_int_t b = json_integer_value(json_array_get(sp, 1));
+					json_t *sv;
+					json_array_foreach(spans, si, sv) {
+						json_int_t a = json_integer_value(json_array_get(sv, 0));
+						json_int_t b = json_integer_value(json_array_get(sv, 1));
 						if (a < 0 || b < a || b >= nc) {
 							bad = 1;
 							continue;
 						}
-						size_t tl = strlen(type) + 3;
-						for (json_int_t c = a; c <= b; c++) {
-							free(tags[c]);
-							tags[c] = sift_xmalloc(tl);
-							snprintf(tags[c], tl, "%s-%s", c == a ? "B" : "I", type);
-						}
+						if (ns == scap)
+							sp = sift_xrealloc(sp, (scap = scap * 2 + 16) * sizeof *sp);
+						sp[ns++] = (struct span){ type, (int32_t)a, (int32_t)b };
 					}
 				}
 			}
 			if (bad) {
-				for (int i = 0; i < nc; i++)
-					free(tags[i]);
-				free(tags);
+				free(sp);
 				free(cps);
 				json_decref(j);
 				return err(t, t->lineno, "entity span outside the text", NULL);
 			}
+			char **tags = sift_xcalloc(nc ? nc : 1, sizeof *tags);
+			int32_t *nxt = sift_xmalloc((nc + 1) * sizeof *nxt);
+			for (int i = 0; i <= nc; i++)
+				nxt[i] = i;
+			for (size_t q = ns; q-- > 0;) {
+				for (int32_t c = sp[q].a;;) {
+					int32_t r0 = c;	/* the first untagged from c */
+					while (nxt[r0] != r0)
+						r0 = nxt[r0];
+					while (nxt[c] != r0) {
+						int32_t up = nxt[c];
+						nxt[c] = r0;
+						c = up;
+					}
+					c = r0;
+					if (c > sp[q].b)
+						break;
+					size_t tl = strlen(sp[q].type) + 3;
+					tags[c] = sift_xmalloc(tl);
+					snprintf(tags[c], tl, "%s-%s", c == sp[q].a ? "B" : "I", sp[q].type);
+					nxt[c] = c + 1;
+				}
+			}
+			free(nxt);
+			free(sp);
 			r->nw = nc;
 			r->words = sift_xmalloc((nc ? nc : 1) * sizeof *r->words);
 			r->tags = tags;

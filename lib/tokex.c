@@ -1,6 +1,9 @@
 /* tokex.c: tokenizes sentences and texts as BertTokenizerFast and writes them as example records, windows and labels included. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "tokex.h"
 
@@ -77,41 +80,87 @@ static int32_t ncp(const char *s, size_t n)
 	return k;
 }
 
-/* basic tokenizer + WordPiece over a text without special tokens */
-static long encode_plain(struct sift_tokenizer *t, const char *s, size_t n,
-			 int32_t cp0, int32_t word, struct sift_enc *e)
+/* what to keep of a text's tokens: at most keep stored, counted in n
+ * (all of them, or stopping at the first word that reaches stop) */
+struct lim {
+	long keep, stop, n;
+};
+
+/* a piece of about this many bytes at a time: bounded scratch memory */
+#define PIECE 65536
+
+/* the end of a piece of s[p..n) from about p + PIECE: after a character
+ * where no word stays open, else the end of s */
+static size_t piece_end(const struct sift_basictok *bt, const char *s, size_t p,
+			size_t n)
 {
-	struct sift_bwords *bw = &t->bw;
-	sift_bwords_clear(bw);
-	long k = sift_basictok(&t->bt, s, n, cp0, bw, NULL);
-	if (k < 0)
-		return -1;
-	int32_t ends[MAX_WORD_CHARS + 8];
-	for (int i = 0; i < bw->n; i++) {
-		const struct sift_bword *w = &bw->w[i];
-		enc_reserve(e, MAX_WORD_CHARS + 8);
-		int m = sift_wordpiece_word(t->wp, bw->buf + w->off, w->len, (int)w->nchars,
-					    e->ids + e->n, ends, MAX_WORD_CHARS + 8);
-		/* at most one piece per character, and words over the limit
-		 * are one [UNK]: m fits */
-		int32_t b = 0;
-		for (int j = 0; j < m; j++) {
-			e->start[e->n + j] = bw->src[w->off + b];
-			e->end[e->n + j] = bw->src[w->off + ends[j] - 1] + 1;
-			e->word[e->n + j] = word;
-			b = ends[j];
-		}
-		e->n += m;
+	size_t i = p + PIECE;
+	if (i >= n)
+		return n;
+	while (i > p && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;	/* the start of a character */
+	while (i < n) {
+		utf8proc_int32_t u;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+						      (utf8proc_ssize_t)(n - i), &u);
+		if (k < 1)
+			return n;	/* invalid UTF-8: one piece reports it */
+		i += k;
+		if (sift_bt_ends_word(bt, u))
+			return i;
 	}
-	return k;
+	return n;
 }
 
-long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
-		 int32_t cp0, int32_t word, struct sift_enc *e)
+/* basic tokenizer + WordPiece over a text without special tokens, piece
+ * by piece; returns its code points (those of the pieces read, when
+ * stopped), or -1 at invalid UTF-8 */
+static long encode_plain(struct sift_tokenizer *t, const char *s, size_t n,
+			 int32_t cp0, int32_t word, struct sift_enc *e,
+			 struct lim *lim)
+{
+	struct sift_bwords *bw = &t->bw;
+	int32_t ids[MAX_WORD_CHARS + 8], ends[MAX_WORD_CHARS + 8];
+	int32_t cp = cp0;
+	for (size_t p = 0; p < n && lim->n < lim->stop;) {
+		size_t q = piece_end(&t->bt, s, p, n);
+		sift_bwords_clear(bw);
+		long k = sift_basictok(&t->bt, s + p, q - p, cp, bw, NULL);
+		if (k < 0)
+			return -1;
+		for (int i = 0; i < bw->n && lim->n < lim->stop; i++) {
+			const struct sift_bword *w = &bw->w[i];
+			int m = sift_wordpiece_word(t->wp, bw->buf + w->off, w->len, (int)w->nchars,
+						    ids, ends, MAX_WORD_CHARS + 8);
+			/* at most one piece per character, and words over the
+			 * limit are one [UNK]: m fits */
+			long room = lim->keep - lim->n;
+			int keep = room <= 0 ? 0 : room < m ? (int)room : m;
+			enc_reserve(e, keep);
+			int32_t b = 0;
+			for (int j = 0; j < keep; j++) {
+				e->ids[e->n + j] = ids[j];
+				e->start[e->n + j] = bw->src[w->off + b];
+				e->end[e->n + j] = bw->src[w->off + ends[j] - 1] + 1;
+				e->word[e->n + j] = word;
+				b = ends[j];
+			}
+			e->n += keep;
+			lim->n += m;
+		}
+		cp += (int32_t)k;
+		p = q;
+	}
+	return cp - cp0;
+}
+
+/* sift_encode, keeping what lim says */
+static long encode(struct sift_tokenizer *t, const char *s, size_t n,
+		   int32_t cp0, int32_t word, struct sift_enc *e, struct lim *lim)
 {
 	size_t seg = 0;
 	int32_t cp = cp0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && lim->n < lim->stop; i++) {
 		if (!t->spec0[(unsigned char)s[i]])
 			continue;
 		int best = -1;
@@ -125,20 +174,29 @@ long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
 		}
 		if (best < 0)
 			continue;
-		long k = encode_plain(t, s + seg, i - seg, cp, word, e);
+		long k = encode_plain(t, s + seg, i - seg, cp, word, e, lim);
 		if (k < 0)
 			return -1;
 		cp += (int32_t)k;
 		int32_t kl = ncp(s + i, blen);
-		enc_push(e, t->specid[best], cp, cp + kl, word);
+		if (lim->n < lim->keep)
+			enc_push(e, t->specid[best], cp, cp + kl, word);
+		lim->n++;
 		cp += kl;
 		i += blen - 1;
 		seg = i + 1;
 	}
-	long k = encode_plain(t, s + seg, n - seg, cp, word, e);
+	long k = lim->n < lim->stop ? encode_plain(t, s + seg, n - seg, cp, word, e, lim) : 0;
 	if (k < 0)
 		return -1;
 	return cp + k - cp0;
+}
+
+long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
+		 int32_t cp0, int32_t word, struct sift_enc *e)
+{
+	struct lim lim = { LONG_MAX, LONG_MAX, 0 };
+	return encode(t, s, n, cp0, word, e, &lim);
 }
 
 void sift_tokex_init(struct sift_tokex *x, struct sift_tokenizer *tk,
@@ -381,16 +439,24 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 {
 	struct sift_enc *e = &x->e, *f = &x->e2;
 	e->n = f->n = 0;
-	sift_encode(x->tk, text, strlen(text), 0, 0, e);
-	if (text_b)
-		sift_encode(x->tk, text_b, strlen(text_b), 0, 1, f);
-	int n1 = e->n, n2 = f->n;
 	int m = x->max_len - (text_b ? 3 : 2);
+	/* what the truncation needs, not the whole text: m tokens a side
+	 * stored, and counted to past m (the side is cut).  longest_first
+	 * gives an odd m's extra token to the longer side, so a pair there
+	 * counts both sides whole (in the same bounded memory) */
+	long stop = text_b && m % 2 ? LONG_MAX : m + 1;
+	struct lim l1 = { m, stop, 0 }, l2 = { m, stop, 0 };
+	encode(x->tk, text, strlen(text), 0, 0, e, &l1);
+	if (text_b)
+		encode(x->tk, text_b, strlen(text_b), 0, 1, f, &l2);
+	/* counts past INT_MAX are cut at the same m */
+	int n1 = l1.n > INT_MAX / 2 ? INT_MAX / 2 : (int)l1.n;
+	int n2 = l2.n > INT_MAX / 2 ? INT_MAX / 2 : (int)l2.n;
 	if (text_b)
 		longest_first(m, &n1, &n2);
 	else if (n1 > m)
 		n1 = m;
-	if (n1 < e->n || n2 < f->n)
+	if (n1 < l1.n || n2 < l2.n)
 		x->ntrunc++;
 	int T = n1 + 2 + (text_b ? n2 + 1 : 0);
 	int32_t *ids = sift_xmalloc(T * sizeof *ids);

@@ -49,17 +49,33 @@ static int read_labels(const char *path, struct sift_header *h)
 		return -1;
 	}
 	char **l = NULL, *line = NULL;
-	int n = 0, cap = 0;
+	int n = 0, cap = 0, bad = 0;
+	long lineno = 0;
 	size_t lc = 0;
 	ssize_t k;
-	while ((k = getline(&line, &lc, f)) >= 0) {
+	while (!bad && (k = getline(&line, &lc, f)) >= 0) {
+		lineno++;
 		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r' || line[k - 1] == ' '))
 			line[--k] = 0;
-		if (k)
+		if (!k)
+			continue;
+		/* a second copy would shift the ids of the labels after it */
+		for (int i = 0; i < n && !bad; i++)
+			if (strcmp(l[i], line) == 0) {
+				sift_warn("%s:%ld: duplicate label '%s'", path, lineno, line);
+				bad = 1;
+			}
+		if (!bad)
 			addlabel(&l, &n, &cap, line);
 	}
 	free(line);
 	fclose(f);
+	if (bad) {
+		for (int i = 0; i < n; i++)
+			free(l[i]);
+		free(l);
+		return -1;
+	}
 	if (n == 0) {
 		sift_warn("%s:1: empty file", path);
 		return -1;

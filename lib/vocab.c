@@ -67,8 +67,10 @@ static int load_json(struct sift_vocab *v, const char *path, json_t **root,
 	json_object_foreach(voc, key, val) {
 		json_int_t id = json_integer_value(val);
 		if (!json_is_integer(val) || id < 0 || id > 10000000) {
+			/* the key lives in j: into the message before j goes */
+			fail(err, errlen, "%s: bad id for \"%s\"", path, key);
 			json_decref(j);
-			return fail(err, errlen, "%s: bad id for \"%s\"", path, key);
+			return -1;
 		}
 		if (id + 1 > n)
 			n = (int)id + 1;
@@ -84,6 +86,43 @@ static int load_json(struct sift_vocab *v, const char *path, json_t **root,
 		}
 	*root = j;
 	return 0;
+}
+
+/* tokenizer_config.json, its numbers as doubles: transformers writes
+ * int(1e30) as model_max_length when none is set, past any JSON integer
+ * here; a number past a double's range is read as 1e300 (both mean no
+ * maximum) */
+static json_t *load_config(const char *path, json_error_t *je)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return json_load_file(path, 0, je);	/* its error */
+	char *buf = NULL;
+	size_t len = 0, cap = 0, k;
+	do {
+		if (len + 4096 > cap)
+			buf = sift_xrealloc(buf, cap = 2 * cap + 4096 + 8);
+		len += k = fread(buf + len, 1, cap - len - 8, f);
+	} while (k > 0);
+	fclose(f);
+	json_t *j;
+	for (int tries = 0; tries < 64; tries++) {
+		j = json_loadb(buf, len, JSON_DECODE_INT_AS_REAL, je);
+		size_t e = (size_t)je->position, b = e;
+		if (j || strncmp(je->text, "real number overflow", 20) || e > len)
+			break;
+		while (b > 0 && buf[b - 1] && strchr("0123456789eE+-.", buf[b - 1]))
+			b--;
+		if (b == e)
+			break;
+		/* the number ending at e made 1e300, at most 4 bytes longer */
+		buf = sift_xrealloc(buf, len + 8);
+		memmove(buf + b + 5, buf + e, len - e);
+		memcpy(buf + b, "1e300", 5);
+		len = len - (e - b) + 5;
+	}
+	free(buf);
+	return j;
 }
 
 int sift_vocab_id(const struct sift_vocab *v, const char *s)
@@ -143,7 +182,7 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
 	json_error_t je;
-	cfg = json_load_file(path, 0, &je);
+	cfg = load_config(path, &je);
 	if (!cfg && access(path, F_OK) == 0) {
 		json_decref(tj);
 		return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
@@ -168,9 +207,9 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	json_t *mp = mc ? json_object_get(mc, "max_position_embeddings") : NULL;
 	json_int_t npos = json_is_integer(mp) ? json_integer_value(mp) : 0;
 	json_t *ml = cfg ? json_object_get(cfg, "model_max_length") : NULL;
-	json_int_t mlen = json_is_integer(ml) ? json_integer_value(ml) : 0;
+	double mlen = json_is_number(ml) ? json_number_value(ml) : 0;
 	v->max_len = 512;
-	if (mlen > 0 && mlen <= 1000000)
+	if (mlen >= 1 && mlen <= 1000000)	/* 1e30 and up: no maximum */
 		v->max_len = (int)mlen;
 	else if (npos > 0 && npos <= 1000000)
 		v->max_len = (int)npos;

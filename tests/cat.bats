@@ -200,3 +200,16 @@ Try 'sift-cat --help'."
 	assert_success
 	assert_output 1
 }
+
+@test "a header whose labels are not distinct is an error naming record 1, in every reader" {
+	cd $BATS_TEST_TMPDIR
+	printf '%s\n' \
+	  '{"sift":1,"kind":"examples","task":"cls","labels":["neg","pos","neg"]}' \
+	  '{"id":0,"src":"-:1","ids":[101,2204,102],"text":"good","label":1}' |
+	sift-cat > dup.sift
+	run -1 --separate-stderr sift-cat dup.sift
+	assert_equal "$stderr" "sift-cat: dup.sift:1: key 'labels': label 'neg' twice"
+	run -1 --separate-stderr bash -c "sift-batch < dup.sift"
+	assert_equal "$stderr" "sift-batch: stdin:1: key 'labels': label 'neg' twice"
+	[ -z "$output" ]
+}

@@ -27,6 +27,19 @@ setup() {
 	assert_equal "${stderr_lines[1]}" "Try 'sift-tok --help'."
 }
 
+@test "a column number past the range is misuse naming the option, not an empty column" {
+	printf '1,hello\n' > $T/x.csv
+	run -2 --separate-stderr sift-tok -m $V -f csv --text-col 4294967296 $T/x.csv
+	assert_equal "$stderr" "sift-tok: --text-col: expected an integer from 1 to 1048576, got '4294967296'
+Try 'sift-tok --help'."
+	[ -z "$output" ]
+	for o in '--text-b-col 1' '--label-col 0' '--time-col 0' '--topic-col 0'; do
+		set -- $o
+		run -2 --separate-stderr sift-tok -m $V -f csv $1 4294967297 $T/x.csv
+		assert_equal "${stderr_lines[0]}" "sift-tok: $1: expected an integer from $2 to 1048576, got '4294967297'"
+	done
+}
+
 @test "a model directory is required" {
 	run -2 --separate-stderr sift-tok x.txt
 	assert_equal "$stderr" "sift-tok: no model: -m DIR is required
@@ -70,6 +83,13 @@ Try 'sift-tok --help'."
 [-100,1,2,-100,-100,-100,0,3,-100,-100,0,3,0,0,-100]'
 }
 
+@test "a label twice in --labels is an error naming file and line" {
+	printf 'O\nB-PER\n\nI-PER\nB-PER\n' > $T/labels
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f conll --labels $T/labels $F/ner.conll > $T/out"
+	assert_equal "$stderr" "sift-tok: $T/labels:5: duplicate label 'B-PER'"
+	[ ! -s $T/out ]
+}
+
 @test "a label outside --labels is an error naming file and line, with the records before it intact" {
 	printf 'O\nB-PER\nI-PER\nB-LOC\n' > $T/labels
 	run -1 --separate-stderr bash -c "sift-tok -m $V -f conll --iob1-to-iob2 --labels $T/labels $F/ner.conll > $T/out"
@@ -102,6 +122,19 @@ two"
 	printf 'a NN O\nb NN O\n\nc NN\n' > $T/short.conll
 	run -1 --separate-stderr sift-tok -m $V -f conll --tag-col 3 $T/short.conll
 	assert_equal "$stderr" "sift-tok: $T/short.conll:4: tag column 3 missing"
+}
+
+@test "the tag column is the last of the first token line for the whole file: a shorter line lacks it" {
+	printf 'EU NNP I-NP I-ORG\nrejects VBZ I-VP O\n\nGerman JJ I-NP\n' > $T/ragged.conll
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f conll $T/ragged.conll > $T/out"
+	assert_equal "$stderr" "sift-tok: $T/ragged.conll:4: tag column 4 missing"
+}
+
+@test "a longer line keeps the tag column of the first token line" {
+	printf 'EU NNP I-NP I-ORG\nrejects VBZ I-VP O extra\n' > $T/ragged.conll
+	run bash -c "sift-tok -m $V -f conll $T/ragged.conll | sift-cat | jq -c 'select(.ids) | .gold'"
+	assert_success
+	assert_output '["I-ORG","O"]'
 }
 
 @test "a missing CSV column is an error naming file and line" {
@@ -145,6 +178,13 @@ two"
 	assert_output '[["我","在","北","京","大","学"],["O","O","B-organization","I-organization","I-organization","I-organization"],[-1,0,1,2,3,4,5,-1]]'
 }
 
+@test "overlapping CLUENER spans: each character takes the last span over it, B- at that span's start" {
+	printf '%s\n' '{"text": "我在北京大学读书", "label": {"a": {"x": [[0, 5], [6, 7]]}, "b": {"y": [[2, 3], [3, 4]]}}}' > $T/c.json
+	run bash -c "sift-tok -m $V -f jsonl $T/c.json | sift-cat | jq -c 'select(.ids) | .gold'"
+	assert_success
+	assert_output '["B-a","I-a","B-b","B-b","I-b","I-a","B-a","I-a"]'
+}
+
 @test "a sentence longer than the model allows becomes overlapping windows whose keep ranges cover every word once" {
 	awk 'BEGIN { for (i = 0; i < 40; i++) printf "word%d O\n", i }' > $T/long.conll
 	sift-tok -m $V -f conll --max-length 24 --stride 6 $T/long.conll > $T/out
@@ -169,6 +209,14 @@ two"
 	assert_output "10
 3"
 	assert_equal "$stderr" "sift-tok: 1 of 2 texts truncated to 10 tokens"
+}
+
+@test "a pair past --max-length gives an odd budget's extra token to its longer side, as longest_first" {
+	# budget 10 - 3 = 7: the 20-token text keeps 4, the 15-token one 3
+	printf '1,"%s","%s"\n' "$(printf 'a %.0s' $(seq 20))" "$(printf 'b %.0s' $(seq 15))" > $T/p.csv
+	run --separate-stderr bash -c "sift-tok -m $V -f csv --text-b-col 3 --max-length 10 $T/p.csv | sift-cat | jq -c 'select(.ids) | [.ids, .type_ids]'"
+	assert_success
+	assert_output '[[101,1037,1037,1037,1037,102,1038,1038,1038,102],[0,0,0,0,0,0,1,1,1,1]]'
 }
 
 @test "sentence pairs get token type ids" {
@@ -202,6 +250,27 @@ hello world"
 @test "a missing model directory is an error" {
 	run -1 --separate-stderr sift-tok -m $T/nowhere $F/ner.conll
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
+}
+
+@test "transformers' model_max_length for none (int(1e30)) leaves the limit to the position table" {
+	need_model
+	mkdir $T/m
+	cp $MODEL/vocab.txt $MODEL/config.json $T/m/
+	jq '.model_max_length = "BIG"' $MODEL/tokenizer_config.json |
+		sed 's/"BIG"/1000000000000000019884624838656/' > $T/m/tokenizer_config.json
+	awk 'BEGIN { for (i = 0; i < 600; i++) printf "a "; print "" }' > $T/t.txt
+	run --separate-stderr bash -c "sift-tok -m $T/m $T/t.txt | sift-cat | jq -c 'select(.ids) | .ids | length'"
+	assert_success
+	assert_output 512
+	assert_equal "$stderr" "sift-tok: 1 of 1 texts truncated to 512 tokens"
+}
+
+@test "a negative id in tokenizer.json's vocab is an error naming the token" {
+	mkdir $T/m
+	printf '%s\n' '{"model": {"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "hello": -1}}}' > $T/m/tokenizer.json
+	run -1 --separate-stderr bash -c "echo hi | sift-tok -m $T/m"
+	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: bad id for \"hello\""
+	[ -z "$output" ]
 }
 
 @test "the pipelines of the man page's EXAMPLES run" {

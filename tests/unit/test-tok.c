@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <utf8proc.h>
 
 #include "check.h"
@@ -421,11 +422,149 @@ static void test_vocab(void)
 	char *toks[] = { "<pad>", "[UNK]", "[CLS]", "[SEP]", "hello", "##lo" };
 	CHECK(v.hash == sift_vocab_hash(toks, 6));
 	sift_vocab_free(&v);
+	/* transformers' int(1e30) for no maximum, and numbers past a
+	 * double's range, are no maximum: 512 without a config.json */
+	const char *big[] = { "1000000000000000019884624838656", "1e400", "-1e999",
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999"
+			      "99999999999999999999999999999999999999999999999999" };
+	for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
+		f = fopen(p, "w");
+		fprintf(f, "{\"model_max_length\": %s, \"do_lower_case\": false}", big[i]);
+		fclose(f);
+		CHECK_EQ_INT(sift_vocab_load(&v, dir, err, sizeof err), 0);
+		CHECK_EQ_INT(v.max_len, 512);
+		CHECK_EQ_INT(v.lower, 0);
+		sift_vocab_free(&v);
+	}
 	unlink(p);
 	snprintf(p, sizeof p, "%s/vocab.txt", dir);
 	unlink(p);
 	CHECK_EQ_INT(sift_vocab_load(&v, dir, err, sizeof err), -1);
 	rmdir(dir);
+}
+
+/* the texts of hard.jsonl ('[' made '(': no special tokens), joined by
+ * sep, over and over to at least n bytes */
+static char *hard_text(size_t n, const char *sep)
+{
+	FILE *f = fopen(FIX "/hard.jsonl", "r");
+	CHECK(f != NULL);
+	char *t = NULL, *line = NULL;
+	size_t len = 0, lc = 0;
+	while (f && len < n) {
+		ssize_t k = getline(&line, &lc, f);
+		if (k < 0) {
+			rewind(f);
+			continue;
+		}
+		json_t *j = json_loads(line[0] == '\xef' ? line + 3 : line, 0, NULL);
+		const char *s = json_string_value(json_object_get(j, "text"));
+		if (!s)
+			s = "";
+		size_t sl = strlen(s), pl = strlen(sep);
+		t = realloc(t, len + sl + pl + 1);
+		memcpy(t + len, s, sl);
+		memcpy(t + len + sl, sep, pl);
+		len += sl + pl;
+		json_decref(j);
+	}
+	for (size_t i = 0; i < len; i++)
+		if (t[i] == '[')
+			t[i] = '(';
+	if (t)
+		t[len] = 0;
+	free(line);
+	if (f)
+		fclose(f);
+	return t;
+}
+
+/* a text longer than a piece tokenizes as it does in one go: sift_encode
+ * against the basic tokenizer and WordPiece over the whole text */
+static void test_long_text(struct sift_tokenizer *tk)
+{
+	/* hard cases side by side, a run of CJK without blanks, a word
+	 * longer than a piece ([UNK]), punctuation only */
+	size_t part = 200000;
+	char *a = hard_text(part, " "), *b = hard_text(part, "");
+	char *s = malloc(5 * part + 64);
+	size_t n = 0;
+	memcpy(s + n, a, strlen(a)), n += strlen(a);
+	for (int i = 0; n < 2 * part; i++)
+		n += (size_t)sprintf(s + n, "%s", i % 2 ? "\xe6\x88\x91\xe7\x88\xb1\xe3\x80\x82" : "\xe5\x8c\x97");
+	memcpy(s + n, b, strlen(b)), n += strlen(b);
+	memset(s + n, 'a', 100000), n += 100000;
+	memset(s + n, ',', 100000), n += 100000;
+	s[n] = 0;
+	struct sift_enc e = { 0 };
+	CHECK(sift_encode(tk, s, n, 0, 0, &e) > 0);
+	struct sift_bwords o = { 0 };
+	long k = sift_basictok(&tk->bt, s, n, 0, &o, NULL);
+	CHECK(k > 0);
+	int bad = 0, j = 0;
+	int32_t ids[108], ends[108];
+	for (int i = 0; i < o.n && !bad; i++) {
+		const struct sift_bword *w = &o.w[i];
+		int m = sift_wordpiece_word(tk->wp, o.buf + w->off, w->len, (int)w->nchars,
+					    ids, ends, 108);
+		int32_t b0 = 0;
+		for (int q = 0; q < m && !bad; q++, j++) {
+			bad = j >= e.n || e.ids[j] != ids[q] || e.start[j] != o.src[w->off + b0] ||
+			      e.end[j] != o.src[w->off + ends[q] - 1] + 1;
+			b0 = ends[q];
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(e.n, j);
+	CHECK(e.n > 100000);
+	sift_bwords_free(&o);
+	sift_enc_free(&e);
+	free(a);
+	free(b);
+	free(s);
+}
+
+/* a long text for a class keeps what the truncation needs: its scratch
+ * memory stays far below the text's size */
+static void test_long_cls(struct sift_tokenizer *tk)
+{
+	char *s = hard_text(4 << 20, " ");
+	struct sift_header h;
+	sift_header_init(&h, "examples", "cls", "test-tok");
+	FILE *null = fopen("/dev/null", "w");
+	struct sift_writer w;
+	CHECK_EQ_INT(sift_writer_init(&w, null, "null", 1), 0);
+	struct sift_tokex x;
+	sift_tokex_init(&x, tk, SIFT_TASK_CLS, &h);
+	CHECK_EQ_INT(sift_tokex_cls(&x, &w, "-:1", s, NULL, -1), 0);
+	CHECK_EQ_INT(x.ntrunc, 1);
+	CHECK(x.e.cap <= 1024);
+	CHECK(tk->bw.cap <= 1 << 20);
+	CHECK_EQ_INT(sift_tokex_cls(&x, &w, "-:2", "short", s, -1), 0);
+	CHECK_EQ_INT(x.ntrunc, 2);
+	CHECK(x.e.cap <= 1024 && x.e2.cap <= 1024);
+	CHECK(tk->bw.cap <= 1 << 20);
+	sift_tokex_free(&x);
+	sift_writer_close(&w);
+	sift_writer_free(&w);
+	fclose(null);
+	sift_header_free(&h);
+	free(s);
+}
+
+static void test_long(void)
+{
+	struct sift_tokenizer tk;
+	char err[512];
+	CHECK_EQ_INT(sift_tokenizer_open(&tk, FIX "/minilm", err, sizeof err), 0);
+	test_long_text(&tk);
+	test_long_cls(&tk);
+	sift_tokenizer_close(&tk);
 }
 
 int main(int argc, char **argv)
@@ -442,6 +581,7 @@ int main(int argc, char **argv)
 	test_basictok();
 	test_iob();
 	test_csv();
+	test_long();
 	test_passthrough();
 	test_unicode();
 	test_hard("minilm");
