@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report.h"	/* defines: report_eval_ner, report_eval_cls */
+#include "evalpred.h"	/* defines: eval_pred_stream */
 #include "reportmetrics.h"	/* defines: sift_pack_ner_metrics */
 #include "cli.h"
 #include "stream.h"
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		if (!strcmp(h.task, "ner")) {
 			struct sift_ner_counts nc;
 			sift_ner_init(&nc, scheme, mode);
-			status = report_eval_ner(r, &nc);
+			status = eval_pred_stream(r, &nc, NULL);
 			sift_header_set_labels(&out, h.labels, h.nlabels);
 			if (status == 0) {
 				sift_pack_header(&w, &out, 0);
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		} else {
 			struct sift_cls_metrics m;
 			sift_cls_init(&m, h.labels, h.nlabels);
-			status = report_eval_cls(r, &m);
+			status = eval_pred_stream(r, NULL, &m);
 			sift_header_set_labels(&out, m.labels, m.n);
 			if (status == 0) {
 				sift_pack_header(&w, &out, 0);

@@ -39,13 +39,6 @@ long report_parse_window(const char *s);
  * alone) or epoch seconds: 0 and *t, or -1 */
 int report_parse_time(const char *s, size_t n, double *t);
 
-/* sift-eval: every record of a predictions stream scored into c or m
- * (initialised by the caller): windows of a long sentence merged, an id
- * or doc seen twice refused, gold labels required; 0, or -1 after a
- * diagnostic naming the record */
-int report_eval_ner(struct sift_reader *r, struct sift_ner_counts *c);
-int report_eval_cls(struct sift_reader *r, struct sift_cls_metrics *m);
-
 /* each returns 0, -1 after a diagnostic, or SIFT_EXIT_ALERT */
 int report_metrics(struct sift_reader *r, const struct sift_header *h,
 		   const struct report_opts *o, FILE *out);

@@ -1,0 +1,45 @@
+/* evalpred.h: the scoring of prediction records against their gold labels, one rule for sift-eval and for sift-train's dev scoring. */
+#ifndef SIFT_EVALPRED_H
+#define SIFT_EVALPRED_H
+
+#include <msgpack.h>
+
+#include "clsmetrics.h"	/* defines: struct sift_cls_metrics */
+#include "conlleval.h"	/* defines: struct sift_ner_counts, struct sift_ner_merge */
+#include "stream.h"
+
+/* ids (or docs) seen so far, to refuse a sentence scored twice */
+struct eval_seen {
+	unsigned char *bit;
+	size_t cap;
+};
+
+/*
+ * Prediction records scored one at a time into nc (ner: words, pred and
+ * gold tags; the windows of a long sentence merged) or cm (cls/pair:
+ * pred and gold label names), both initialised and owned by the caller.
+ * An id or doc seen twice is refused, gold labels are required.
+ */
+struct eval_pred {
+	struct sift_ner_counts *nc;
+	struct sift_cls_metrics *cm;
+	struct eval_seen ids, docs;
+	struct sift_ner_merge mg;
+};
+
+/* one of nc, cm is NULL */
+void eval_pred_init(struct eval_pred *e, struct sift_ner_counts *nc,
+		    struct sift_cls_metrics *cm);
+/* rec, a record of r's stream (r names it in diagnostics): 0, or -1
+ * after a diagnostic */
+int eval_pred_add(struct eval_pred *e, const struct sift_reader *r,
+		  const msgpack_object *rec);
+/* at the end: the sentences whose windows are incomplete are an error
+ * (0, or -1 after a diagnostic); frees what e holds */
+int eval_pred_end(struct eval_pred *e, const struct sift_reader *r);
+
+/* sift-eval: every record of r into nc or cm; 0, or -1 after a diagnostic */
+int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
+		     struct sift_cls_metrics *cm);
+
+#endif
