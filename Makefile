@@ -20,8 +20,10 @@ LDFLAGS += -fsanitize=address,undefined
 B = build-san
 # a declared msgpack array of 2^32 elements asks msgpack-c for that much
 # memory; the reader reports the failure as an error, which ASan allows
-# only when told to
-export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1
+# only when told to; a leak or any other report exits 86, never 1 or 2,
+# so that a test expecting an error exit still fails on it
+export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1:exitcode=86
+export UBSAN_OPTIONS ?= print_stacktrace=1:exitcode=86
 else
 B = build
 endif
