@@ -47,11 +47,12 @@ BIN_SRC = $(wildcard bin/sift-*.c)
 BINS = $(patsubst bin/%.c,$(B)/%,$(BIN_SRC))
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNITS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+SHIM = $(B)/tests/failio.so
 MAN1 = $(wildcard man/man1/*.1)
 MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
 
-all: cuda-note $(BINS) $(UNITS)
+all: cuda-note $(BINS) $(UNITS) $(SHIM)
 
 cuda-note:
 ifeq ($(NVCC),)
@@ -83,6 +84,12 @@ $(B)/tests/%.o: tests/unit/%.c
 
 $(B)/tests/test-%: $(B)/tests/test-%.o $(B)/libsift.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# tests/faults.bats's LD_PRELOAD shim, without the sanitizers even under
+# SAN=1 (it is preloaded into programs that have them)
+$(SHIM): tests/shim/failio.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -o $@ $< -ldl
 
 # installs the Debian packages that are missing (idempotent), then the model
 deps:
@@ -116,6 +123,11 @@ demo: deps
 bench: all
 	@sh bench/run.sh $(B)
 
+# the long reliability runs (kills, soak, faults, sanitizers): the figures
+# of RELIABILITY.md
+reliability: all
+	@sh scripts/reliability.sh $(B)
+
 # the prepared checks for a machine with a GPU (see sift-cuda(7))
 check-gpu: all
 	@sh scripts/check-gpu.sh
@@ -137,7 +149,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all cuda-note deps model unit bats lint-man test check check-gpu demo bench fuzz install clean
+.PHONY: all cuda-note deps model unit bats lint-man test check reliability check-gpu demo bench fuzz install clean
 .SECONDARY:
 
 -include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/tests/*.d $(B)/kernels/*.d)
