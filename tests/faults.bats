@@ -145,6 +145,35 @@ titles() {
 	printf 'a\nb\n' > $T/labels
 }
 
+@test "sift-tok: a failed write is one error" {
+	titles
+	stream_fails sift-tok "sift-tok -m $TINY --labels $T/labels --task cls $T/lines"
+}
+
+@test "sift-tok reading a pipe: a failed write is one error" {
+	titles
+	stream_fails sift-tok "sift-tok -m $TINY --labels $T/labels --task cls < $T/lines"
+}
+
+@test "sift-tok holding records for their labels: a failed write is one error" {
+	titles
+	sed 's/$/@a/' $T/lines > $T/at
+	stream_fails sift-tok "sift-tok -m $TINY -f at $T/at"
+}
+
+@test "sift-cat: a failed write is one error" {
+	titles
+	sift-tok -m $TINY --labels $T/labels --task cls $T/lines | sift-cat > $T/ex.jsonl
+	stream_fails sift-cat "sift-cat -s $T/ex.jsonl"
+}
+
+@test "sift-train: a failed write of the log is one error" {
+	jq -c -n '[inputs] as $a | ($a[0] | .total = 50 | .epochs = 10),
+		(range(10) as $e | ($a[1:6][] | .epoch = $e), {epoch_end: $e})' \
+		$F/tok.jsonl | sift-cat -s > $T/e10.b
+	stream_fails sift-train "sift-train -m $F/tok -o $T/out $T/e10.b"
+}
+
 @test "sift-batch: a failed write is one error" {
 	titles
 	sift-tok -m $TINY --labels $T/labels --task cls $T/lines > $T/ex
