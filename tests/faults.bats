@@ -13,15 +13,23 @@ setup() {
 }
 
 # runs "$@" with the Nth ($2) call of $1 on a path containing $4 failing
-# with errno $3, and records the failed call in $T/failio.log; ASan, which
+# with errno $3, and records the failed calls in $T/failio.log (afresh); ASan, which
 # wants to be first among the libraries, is told the shim is allowed
+# with SIFT_FAILIO_TALLY set (make reliability), the failed calls are
+# added to that file
 inject() {
-	local op=$1 n=$2 e=$3 p=$4
+	local op=$1 n=$2 e=$3 p=$4 rc=0
 	shift 4
+	rm -f $T/failio.log
 	FAILIO_OP=$op FAILIO_N=$n FAILIO_ERRNO=$e FAILIO_PATH=$p \
 		FAILIO_LOG=$T/failio.log \
 		ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 \
-		LD_PRELOAD=$SHIM "$@"
+		LD_PRELOAD=$SHIM "$@" || rc=$?
+	if [ -n "$SIFT_FAILIO_TALLY" ] && [ -f $T/failio.log ]; then
+		cat $T/failio.log >> "$SIFT_FAILIO_TALLY"
+		echo "run: $op $n $e exit $rc" >> "$SIFT_FAILIO_TALLY"
+	fi
+	return $rc
 }
 
 # "$@" without its stdout (the log stream of sift-train)
@@ -50,7 +58,6 @@ first_checkpoint() {
 # a failed call ($1 $2 $3 on $4) while sift-train writes the next
 # checkpoint over $T/out: exit 1, the one line $5, the previous checkpoint
 save_fails() {
-	rm -f $T/failio.log
 	run -1 --separate-stderr inject "$1" "$2" "$3" "$4" \
 		quiet sift-train -m $F/tok -o $T/out --seed 3 --dropout 0.1 $T/tok.b
 	grep -q "^failio: $1 #" $T/failio.log
@@ -128,7 +135,6 @@ stream_fails() {
 	local prog=$1 cmd=$2 n e
 	for spec in "1 ENOSPC" "40 EIO" "40+ ENOSPC"; do
 		read -r n e <<< "$spec"
-		rm -f $T/failio.log
 		run -1 --separate-stderr inject write $n $e $T/o sh -c "exec $cmd > $T/o"
 		grep -q "^failio: write #" $T/failio.log
 		case $e in

@@ -3,8 +3,8 @@
 # usage: kill-resume.sh model batches workdir kills [seed]
 # Trains model on batches uninterrupted into workdir/full, then again into
 # workdir/k with a checkpoint every step, killed (SIGKILL) kills times once
-# a random step's checkpoint is on disk, plus up to 0.1 s more, each time
-# resumed with --resume.  A run that ends before its kill is compared and
+# the checkpoint of a random step ahead is on disk, plus up to 0.1 s more,
+# each time resumed with --resume.  A run that ends before its kill is compared and
 # the next starts afresh.  Every end must have the bytes of workdir/full.
 # Prints "kill-resume: N kills landed, M runs ended, all with the bytes of
 # the uninterrupted run"; exits 1 at the first difference.
@@ -13,8 +13,6 @@ opts="--lr 1e-3 --weight-decay 0.01 --warmup 2 --accum 2 --dropout 0.2 --seed 7"
 # the bytes do not depend on the thread count; one count all the same
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 sift-train -m "$m" -o "$w/full" $opts "$b" > /dev/null || exit 1
-total=$(sift-train -m "$m" -o "$w/probe" --max-steps 1 "$b" | sift-cat | jq -r 'select(.total_steps) | .total_steps')
-rm -rf "$w/probe"
 
 # the step of the checkpoint in dir $1 (0: none); the state file starts
 # with 8 bytes of magic, then the step as an int64
@@ -30,15 +28,17 @@ same() {
 }
 
 landed=0 ended=0
-awk -v n="$kills" -v s="$seed" -v t="$total" 'BEGIN { srand(s)
-	for (i = 0; i < n; i++) printf "%d %.3f\n", 1 + int(rand() * (t - 1)), rand() * 0.1 }' > "$w/plan"
-while read -r at extra; do
+# each kill: 0 to 9 steps past the checkpoint it resumes from (0: while
+# it starts), then 0 to 0.1 s
+awk -v n="$kills" -v s="$seed" 'BEGIN { srand(s)
+	for (i = 0; i < n; i++) printf "%d %.3f\n", int(rand() * 10), rand() * 0.1 }' > "$w/plan"
+while read -r ahead extra; do
 	r=
 	[ -f "$w/k/train_state.bin" ] && r=--resume
+	at=$(($(step "$w/k") + ahead))
 	sift-train -m "$m" -o "$w/k" $opts --save-every 1 $r "$b" > /dev/null &
 	pid=$!
-	# a kill once the checkpoint of step $at (or a later one) is on disk,
-	# or at once where the checkpoint is past it already
+	# a kill once the checkpoint of step $at (or a later one) is on disk
 	while kill -0 $pid 2>/dev/null && [ "$(step "$w/k")" -lt "$at" ]; do
 		sleep 0.01
 	done
