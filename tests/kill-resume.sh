@@ -4,15 +4,18 @@
 # Trains model on batches uninterrupted into workdir/full, then again into
 # workdir/k with a checkpoint every step, killed (SIGKILL) kills times once
 # the checkpoint of a random step ahead is on disk, plus up to 0.1 s more,
-# each time resumed with --resume.  A run that ends before its kill is compared and
-# the next starts afresh.  Every end must have the bytes of workdir/full.
+# each time resumed with --resume.  A run that ends before its kill is
+# compared and the next starts afresh.  Every end must have the bytes of workdir/full.
 # Prints "kill-resume: N kills landed, M runs ended, all with the bytes of
 # the uninterrupted run"; exits 1 at the first difference.
 m=$1 b=$2 w=$3 kills=$4 seed=${5:-1}
 opts="--lr 1e-3 --weight-decay 0.01 --warmup 2 --accum 2 --dropout 0.2 --seed 7"
-# the bytes do not depend on the thread count; one count all the same
+# one thread count for every run: the bytes are the same at any count only
+# where the CPU backend is deterministic across counts
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-sift-train -m "$m" -o "$w/full" $opts "$b" > /dev/null || exit 1
+sift-train -m "$m" -o "$w/full" $opts "$b" > "$w/full.log" || exit 1
+# the last step: a kill is aimed at no later one (its run would end first)
+total=$(sift-cat "$w/full.log" | jq -r 'select(.end) | .step')
 
 # the step of the checkpoint in dir $1 (0: none); the state file starts
 # with 8 bytes of magic, then the step as an int64
@@ -36,6 +39,7 @@ while read -r ahead extra; do
 	r=
 	[ -f "$w/k/train_state.bin" ] && r=--resume
 	at=$(($(step "$w/k") + ahead))
+	[ "$at" -le "$total" ] || at=$total
 	sift-train -m "$m" -o "$w/k" $opts --save-every 1 $r "$b" > /dev/null &
 	pid=$!
 	# a kill once the checkpoint of step $at (or a later one) is on disk
