@@ -20,8 +20,10 @@ LDFLAGS += -fsanitize=address,undefined
 B = build-san
 # a declared msgpack array of 2^32 elements asks msgpack-c for that much
 # memory; the reader reports the failure as an error, which ASan allows
-# only when told to
-export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1
+# only when told to; a leak or any other report exits 86, never 1 or 2,
+# so that a test expecting an error exit still fails on it
+export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1:exitcode=86
+export UBSAN_OPTIONS ?= print_stacktrace=1:exitcode=86
 else
 B = build
 endif
@@ -45,11 +47,12 @@ BIN_SRC = $(wildcard bin/sift-*.c)
 BINS = $(patsubst bin/%.c,$(B)/%,$(BIN_SRC))
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNITS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+SHIM = $(B)/tests/failio.so
 MAN1 = $(wildcard man/man1/*.1)
 MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
 
-all: cuda-note $(BINS) $(UNITS)
+all: cuda-note $(BINS) $(UNITS) $(SHIM)
 
 cuda-note:
 ifeq ($(NVCC),)
@@ -81,6 +84,12 @@ $(B)/tests/%.o: tests/unit/%.c
 
 $(B)/tests/test-%: $(B)/tests/test-%.o $(B)/libsift.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# tests/faults.bats's LD_PRELOAD shim, without the sanitizers even under
+# SAN=1 (it is preloaded into programs that have them)
+$(SHIM): tests/shim/failio.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -o $@ $< -ldl
 
 # installs the Debian packages that are missing (idempotent), then the model
 deps:
@@ -114,6 +123,11 @@ demo: deps
 bench: all
 	@sh bench/run.sh $(B)
 
+# the long reliability runs (kills, soak, faults, sanitizers): the figures
+# of RELIABILITY.md
+reliability: all
+	@sh scripts/reliability.sh $(B)
+
 # the prepared checks for a machine with a GPU (see sift-cuda(7))
 check-gpu: all
 	@sh scripts/check-gpu.sh
@@ -135,7 +149,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all cuda-note deps model unit bats lint-man test check check-gpu demo bench fuzz install clean
+.PHONY: all cuda-note deps model unit bats lint-man test check reliability check-gpu demo bench fuzz install clean
 .SECONDARY:
 
 -include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/tests/*.d $(B)/kernels/*.d)

@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 		fclose(in);
 	}
 	if (writer_ready) {
-		if (sift_writer_close(&w) < 0)
+		/* a failed write was reported where it failed */
+		if (!ferror(stdout) && sift_writer_close(&w) < 0)
 			status = SIFT_EXIT_DATA;
 		sift_writer_free(&w);
 	}

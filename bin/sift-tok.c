@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 	int nfiles = optind < argc ? argc - optind : 1;
 	int status = sift_tokrun(&tk, &o, files, nfiles, stdout);
 	sift_tokenizer_close(&tk);
-	if (sift_close_stdout() < 0 && status == SIFT_EXIT_OK)
+	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
 	return status;
 }

@@ -227,8 +227,10 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 					goto flush;
 				}
 				sift_rec_free(&r);
-				if (sift_textin_live(in))
-					fflush(out);
+				if (sift_textin_live(in) && sift_writer_flush(&u.w) < 0) {
+					status = SIFT_EXIT_DATA;
+					goto flush;
+				}
 				continue;
 			}
 			if (r.tags)
@@ -284,7 +286,9 @@ done:
 	if (u.x.ntrunc)
 		sift_warn("%ld of %ld texts truncated to %d tokens", u.x.ntrunc, u.x.ndoc,
 			  u.x.max_len);
-	if (u.started && sift_writer_close(&u.w) < 0 && status == SIFT_EXIT_OK)
+	/* a failed write was reported where it failed */
+	if (u.started && !ferror(out) && sift_writer_close(&u.w) < 0 &&
+	    status == SIFT_EXIT_OK)
 		status = SIFT_EXIT_DATA;
 	if (u.started)
 		sift_tokex_free(&u.x);

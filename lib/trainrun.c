@@ -776,8 +776,9 @@ int train_run(const struct run_cfg *c)
 	status = SIFT_EXIT_OK;
 out:
 	if (r.w.f) {
-		/* r.log is cleared after a write error, which was reported */
-		if (r.log && sift_writer_close(&r.w) < 0)
+		/* r.log is cleared after a write error, which was reported;
+		 * so is the stream's error indicator */
+		if (r.log && !ferror(r.w.f) && sift_writer_close(&r.w) < 0)
 			status = SIFT_EXIT_DATA;
 		sift_writer_free(&r.w);
 	}
