@@ -630,3 +630,46 @@ int sift_batch_run(struct sift_reader *r, struct sift_writer *w,
 	}
 	return planned_batches(r, w, h, o, epochs, pad_id, lk);
 }
+
+/* ---- the batch record, read back ---- */
+
+int sift_batch_rec_read(const struct sift_reader *r, const msgpack_object *rec,
+			int ner, int need_labels, struct sift_batch_rec *b)
+{
+	size_t n, nm, nt = 0, nl = 0;
+	memset(b, 0, sizeof *b);
+	if (sift_need_int(r, rec, "B", &b->B) < 0 ||
+	    sift_need_int(r, rec, "T", &b->T) < 0 ||
+	    sift_need_i32s(r, rec, "ids", &b->ids, &n) < 0 ||
+	    sift_opt_i32s(r, rec, "type_ids", &b->type_ids, &nt) < 0 ||
+	    sift_need_u8s(r, rec, "mask", &b->mask, &nm) < 0)
+		return -1;
+	if (!sift_get(rec, "labels") && need_labels) {
+		sift_rerror(r, "missing key 'labels' (training needs gold labels)");
+		return -1;
+	}
+	if (sift_opt_i32s(r, rec, "labels", &b->labels, &nl) < 0)
+		return -1;
+	if (b->B < 1 || b->T < 1 || b->B > (1 << 30) / b->T) {
+		sift_rerror(r, "B=%lld, T=%lld: each must be at least 1 and B*T at most 2^30",
+			    (long long)b->B, (long long)b->T);
+		return -1;
+	}
+	size_t bt = (size_t)b->B * (size_t)b->T;
+	if (n != bt || nm != bt || (b->type_ids && nt != bt) ||
+	    (b->labels && nl != (ner ? bt : (size_t)b->B))) {
+		sift_rerror(r, "array sizes do not match B=%lld, T=%lld",
+			    (long long)b->B, (long long)b->T);
+		return -1;
+	}
+	return 0;
+}
+
+void sift_batch_rec_free(struct sift_batch_rec *b)
+{
+	free(b->ids);
+	free(b->type_ids);
+	free(b->labels);
+	free(b->mask);
+	memset(b, 0, sizeof *b);
+}

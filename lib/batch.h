@@ -105,4 +105,23 @@ int sift_batch_run(struct sift_reader *r, struct sift_writer *w,
 		   struct sift_header *h, const struct sift_batch_opts *o,
 		   int epochs, int32_t pad_id);
 
+/*
+ * The batch record, read back: the one reader of every consumer
+ * (sift-fwd, sift-train and its dev scoring), so the checks are the same
+ * everywhere.  B >= 1, T >= 1, B*T at most 2^30, ids and mask (and
+ * type_ids when present) of B*T entries; labels, when present, of B*T
+ * entries (ner) or B (cls, pair), and required when need_labels.
+ * type_ids and labels are NULL when absent.
+ */
+struct sift_batch_rec {
+	int64_t B, T;
+	int32_t *ids, *type_ids, *labels;
+	uint8_t *mask;
+};
+/* 0, or -1 after a diagnostic naming rec; b is freed either way by
+ * sift_batch_rec_free */
+int sift_batch_rec_read(const struct sift_reader *r, const msgpack_object *rec,
+			int ner, int need_labels, struct sift_batch_rec *b);
+void sift_batch_rec_free(struct sift_batch_rec *b);
+
 #endif

@@ -163,6 +163,15 @@ int eval_pred_add(struct eval_pred *e, const struct sift_reader *r,
 	return e->nc ? add_ner(e, r, rec) : add_cls(e, r, rec);
 }
 
+void eval_pred_free(struct eval_pred *e)
+{
+	sift_ner_merge_free(&e->mg);
+	free(e->ids.bit);
+	free(e->docs.bit);
+	memset(&e->ids, 0, sizeof e->ids);
+	memset(&e->docs, 0, sizeof e->docs);
+}
+
 int eval_pred_end(struct eval_pred *e, const struct sift_reader *r)
 {
 	int status = 0;
@@ -170,11 +179,7 @@ int eval_pred_end(struct eval_pred *e, const struct sift_reader *r)
 		sift_rerror(r, "%s", e->nc->err);
 		status = -1;
 	}
-	sift_ner_merge_free(&e->mg);
-	free(e->ids.bit);
-	free(e->docs.bit);
-	memset(&e->ids, 0, sizeof e->ids);
-	memset(&e->docs, 0, sizeof e->docs);
+	eval_pred_free(e);
 	return status;
 }
 
@@ -189,7 +194,8 @@ int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
 		status = eval_pred_add(&e, r, rec);
 	if (status == 0 && ret < 0)
 		status = -1;
-	if (eval_pred_end(&e, r) < 0)
-		status = -1;
+	if (status == 0)
+		return eval_pred_end(&e, r);
+	eval_pred_free(&e);
 	return status;
 }

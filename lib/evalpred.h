@@ -37,6 +37,8 @@ int eval_pred_add(struct eval_pred *e, const struct sift_reader *r,
 /* at the end: the sentences whose windows are incomplete are an error
  * (0, or -1 after a diagnostic); frees what e holds */
 int eval_pred_end(struct eval_pred *e, const struct sift_reader *r);
+/* frees what e holds, checking nothing (after an error) */
+void eval_pred_free(struct eval_pred *e);
 
 /* sift-eval: every record of r into nc or cm; 0, or -1 after a diagnostic */
 int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,

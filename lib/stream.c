@@ -738,6 +738,18 @@ int sift_writer_init(struct sift_writer *w, FILE *f, const char *name,
 	return 0;
 }
 
+void sift_writer_init_sink(struct sift_writer *w, const char *name,
+			   int (*sink)(void *ctx, const char *buf, size_t n),
+			   void *ctx)
+{
+	memset(w, 0, sizeof *w);
+	w->name = name;
+	w->sink = sink;
+	w->sink_ctx = ctx;
+	msgpack_sbuffer_init(&w->sb);
+	msgpack_packer_init(&w->pk, &w->sb, msgpack_sbuffer_write);
+}
+
 void sift_writer_free(struct sift_writer *w)
 {
 	msgpack_sbuffer_destroy(&w->sb);
@@ -827,6 +839,12 @@ int sift_commit(struct sift_writer *w)
 {
 	if (w->sb.size == 0)
 		return 0;
+	if (w->sink) {
+		int rc = w->sink(w->sink_ctx, w->sb.data, w->sb.size);
+		msgpack_sbuffer_clear(&w->sb);
+		w->nrec++;
+		return rc;
+	}
 	errno = 0;
 	int ret = msgpack_fbuffer_write(w->f, w->sb.data, w->sb.size);
 	msgpack_sbuffer_clear(&w->sb);
@@ -840,6 +858,8 @@ int sift_writer_flush(struct sift_writer *w)
 {
 	if (sift_commit(w) < 0)
 		return -1;
+	if (!w->f)
+		return 0;	/* a sink */
 	errno = 0;
 	if (fflush(w->f) != 0 || ferror(w->f))
 		return write_error(w);

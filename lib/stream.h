@@ -193,11 +193,19 @@ struct sift_writer {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	long nrec;
+	/* with a sink, each committed record goes to sink(ctx, bytes, n)
+	 * instead of f; its return is sift_commit's */
+	int (*sink)(void *ctx, const char *buf, size_t n);
+	void *sink_ctx;
 };
 /* refuses a terminal (returns -1 with a diagnostic) unless force */
 int sift_writer_init(struct sift_writer *w, FILE *f, const char *name,
 		     int force);
 void sift_writer_free(struct sift_writer *w);
+/* a writer whose records go to sink (no file, no terminal check) */
+void sift_writer_init_sink(struct sift_writer *w, const char *name,
+			   int (*sink)(void *ctx, const char *buf, size_t n),
+			   void *ctx);
 /* begins the header map with nextra more key/value pairs to come */
 void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		      int nextra);

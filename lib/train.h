@@ -1,4 +1,4 @@
-/* train.h: one fine-tuning run: micro-batches, optimizer steps, schedule, freezing, dev scoring. */
+/* train.h: one fine-tuning run: micro-batches, optimizer steps, schedule, freezing. */
 #ifndef SIFT_TRAIN_H
 #define SIFT_TRAIN_H
 
@@ -98,33 +98,5 @@ int trainer_group_full(const struct trainer *t);
  * as they were).  t->last_* say what happened.
  */
 int trainer_step(struct trainer *t);
-
-/* dev scores of a model over a batches stream */
-struct dev_scores {
-	double loss;		/* mean cross-entropy over counted targets */
-	double f1, precision, recall;	/* ner: entity level (conlleval) */
-	double accuracy;	/* ner: token accuracy; cls: accuracy */
-	double macro_f1;	/* cls */
-	long n;			/* targets scored */
-};
-
-/*
- * An open dev scorer: call dev_batch per batch, then dev_finish.  ex is
- * the batch record's "ex" array (NULL when absent): with it, NER is
- * scored per word exactly as sift-fwd | sift-eval score it, the windows
- * of a long sentence merged (they must come one after another, as
- * sift-batch without --shuffle keeps them); without it, per labelled
- * token, one sentence per example.  0, or -1 with err set.  dev_finish
- * frees d; -1 when a sentence still waits for windows.
- */
-struct dev_eval;
-struct dev_eval *dev_new(const struct bert_model *m);
-int dev_batch(struct dev_eval *d, struct bert_model *m, struct bert_acts *a,
-	      struct bert_batch *bb, const int32_t *ids,
-	      const int32_t *type_ids, const uint8_t *mask,
-	      const int32_t *labels, int B, int T, const msgpack_object *ex,
-	      char *err, size_t errlen);
-int dev_finish(struct dev_eval *d, struct dev_scores *s, char *err,
-	       size_t errlen);
 
 #endif

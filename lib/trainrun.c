@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "ckpt.h"
+#include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
 #include "rng.h"
 #include "safetensors.h"
 #include "stream.h"
@@ -299,49 +301,6 @@ static void log_end(struct run *r, const char *why)
 	sift_commit(&r->w);
 }
 
-/* reads one batch record's arrays; labels required when need_labels */
-struct rbatch {
-	int64_t B, T;
-	int32_t *ids, *tt, *labels;
-	uint8_t *mask;
-};
-
-static void rbatch_free(struct rbatch *b)
-{
-	free(b->ids);
-	free(b->tt);
-	free(b->labels);
-	free(b->mask);
-	memset(b, 0, sizeof *b);
-}
-
-static int read_batch(struct sift_reader *rd, const msgpack_object *rec,
-		      struct rbatch *b, int ner)
-{
-	size_t n, nm, nl, nt = 0;
-	memset(b, 0, sizeof *b);
-	if (sift_need_int(rd, rec, "B", &b->B) < 0 ||
-	    sift_need_int(rd, rec, "T", &b->T) < 0 ||
-	    sift_need_i32s(rd, rec, "ids", &b->ids, &n) < 0 ||
-	    sift_opt_i32s(rd, rec, "type_ids", &b->tt, &nt) < 0 ||
-	    sift_need_u8s(rd, rec, "mask", &b->mask, &nm) < 0)
-		return -1;
-	if (!sift_get(rec, "labels")) {
-		sift_rerror(rd, "missing key 'labels' (training needs gold labels)");
-		return -1;
-	}
-	if (sift_need_i32s(rd, rec, "labels", &b->labels, &nl) < 0)
-		return -1;
-	size_t bt = (size_t)b->B * (size_t)b->T;
-	if (b->B < 1 || b->T < 1 || n != bt || nm != bt || (b->tt && nt != bt) ||
-	    nl != (ner ? bt : (size_t)b->B)) {
-		sift_rerror(rd, "array sizes do not match B=%lld, T=%lld",
-			    (long long)b->B, (long long)b->T);
-		return -1;
-	}
-	return 0;
-}
-
 /* scores --dev: 0, or -1 (diagnostic printed) */
 static int evaluate(struct run *r, struct dev_scores *s)
 {
@@ -354,7 +313,7 @@ static int evaluate(struct run *r, struct dev_scores *s)
 	struct sift_reader *rd = sift_reader_new(fd, path);
 	struct sift_header h;
 	int rc = -1;
-	struct dev_eval *d = NULL;
+	struct dev_scorer *d = NULL;
 	if (sift_read_header(rd, &h) < 0)
 		goto out_nohdr;
 	if (strcmp(h.kind, "batches") || strcmp(h.task, r->h.task) ||
@@ -367,42 +326,30 @@ static int evaluate(struct run *r, struct dev_scores *s)
 			sift_rerror(rd, "labels differ from the training stream's");
 			goto out;
 		}
-	d = dev_new(&r->m);
+	d = dev_new(&r->m, &h);
+	if (!d) {
+		sift_rerror(rd, "out of memory");
+		goto out;
+	}
 	const msgpack_object *rec;
 	int k;
 	while ((k = sift_read(rd, &rec)) == 1) {
 		if (!sift_get(rec, "B"))
 			continue;	/* epoch markers */
-		struct rbatch b;
-		if (read_batch(rd, rec, &b, r->ner) < 0) {
-			rbatch_free(&b);
+		struct sift_batch_rec b;
+		int bad = sift_batch_rec_read(rd, rec, r->ner, 0, &b) < 0 ||
+			  dev_batch(d, &r->m, &r->da, &r->dbb, rd, rec, &b) < 0;
+		sift_batch_rec_free(&b);
+		if (bad)
 			goto out;
-		}
-		char err[256];
-		if (dev_batch(d, &r->m, &r->da, &r->dbb, b.ids, b.tt, b.mask,
-			      b.labels, (int)b.B, (int)b.T, sift_get(rec, "ex"),
-			      err, sizeof err) < 0) {
-			sift_rerror(rd, "%s", err);
-			rbatch_free(&b);
-			goto out;
-		}
-		rbatch_free(&b);
 	}
 	if (k < 0)
 		goto out;
-	char err[256];
-	rc = dev_finish(d, s, err, sizeof err);
-	d = NULL;
-	if (rc < 0)
-		sift_rerror(rd, "%s", err);
+	rc = dev_finish(d, rd, s);
 out:
+	dev_free(d);
 	sift_header_free(&h);
 out_nohdr:
-	if (d) {
-		struct dev_scores junk;
-		char err[256];
-		dev_finish(d, &junk, err, sizeof err);
-	}
 	sift_reader_free(rd);
 	close(fd);
 	return rc;
@@ -722,9 +669,9 @@ int train_run(const struct run_cfg *c)
 			tstart = now();
 			continue;
 		}
-		struct rbatch b;
-		if (read_batch(rd, rec, &b, r.ner) < 0) {
-			rbatch_free(&b);
+		struct sift_batch_rec b;
+		if (sift_batch_rec_read(rd, rec, r.ner, 1, &b) < 0) {
+			sift_batch_rec_free(&b);
 			goto out;
 		}
 		if (sift_opt_int(rd, rec, "epoch", &e) == 1)
@@ -733,9 +680,9 @@ int train_run(const struct run_cfg *c)
 			tstart = now();
 		double loss;
 		char err[256];
-		int m = trainer_micro(&r.t, b.ids, b.tt, b.mask, b.labels,
+		int m = trainer_micro(&r.t, b.ids, b.type_ids, b.mask, b.labels,
 				      (int)b.B, (int)b.T, &loss, err, sizeof err);
-		rbatch_free(&b);
+		sift_batch_rec_free(&b);
 		if (m < 0) {
 			sift_rerror(rd, "%s", err);
 			goto out;

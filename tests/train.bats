@@ -228,6 +228,32 @@ real_batches() {
 	assert_output true
 }
 
+@test "a shuffled windowed dev set is scored as sift-fwd | sift-eval scores it" {
+	# windows of a sentence scattered over the batches, in any order
+	awk 'BEGIN { srand(11); for (s = 0; s < 10; s++) { n = 24 + 4 * s
+		for (i = 0; i < n; i++)
+			if (rand() < 0.2) print "w" 400 + int(rand() * 40) " B-PER"
+			else print "w" int(rand() * 400) " O"
+		print "" } }' > $T/long.conll
+	printf 'O\nB-PER\nI-PER\nB-LOC\nI-LOC\n' > $T/labels
+	sift-tok -m $F/tok -f conll --labels $T/labels --max-length 16 --stride 4 $T/long.conll > $T/ex
+	sift-batch -b 3 -s --seed 5 $T/ex > $T/dev.b
+	sift-batch -b 4 -e 2 -s --seed 1 $T/ex > $T/train.b
+	sift-train -m $F/tok -o $T/out --lr 1e-2 --dropout 0 --attn-dropout 0 --dev $T/dev.b --eval-every 3 $T/train.b | sift-cat > $T/log
+	best=$(jq -s -c '[.[] | select(.dev)] | max_by(.dev.f1) | .dev.f1' $T/log)
+	sift-fwd -m $T/out $T/dev.b | sift-eval | sift-cat > $T/m
+	run jq -c 'select(.overall) | .overall.f1' $T/m
+	assert_output "$best"
+}
+
+@test "dev accuracy and macro-F1 of a sequence model are sift-eval's of the kept model" {
+	sift-train -m $F/seq -o $T/out --lr 1e-3 --dropout 0 --attn-dropout 0 --dev $T/seq.b --eval-every 1 --metric accuracy $T/seq.b | sift-cat > $T/log
+	best=$(jq -s -c '[.[] | select(.dev)] | max_by(.dev.accuracy) | .dev' $T/log)
+	sift-fwd -m $T/out $T/seq.b | sift-eval | sift-cat > $T/m
+	run jq -c --argjson d "$best" 'select(.accuracy) | [.accuracy == $d.accuracy, .macro.f1 == $d.macro_f1]' $T/m
+	assert_output '[true,true]'
+}
+
 @test "patience stops the run early" {
 	epochs seq 20 > $T/e.b
 	sift-train -m $F/seq -o $T/out --lr 1e-6 --dev $T/seq.b --eval-every 1 --patience 2 --metric loss $T/e.b | sift-cat > $T/log
