@@ -1,6 +1,7 @@
 /* predict.c: prediction records from probabilities, per word (first sub-token) or per text, windows stitched back. */
 #include <string.h>
 
+#include "conlleval.h"	/* defines: sift_ner_check_word0 */
 #include "predict.h"
 
 /* a sentence being assembled from its windows */
@@ -254,9 +255,16 @@ static int one_window(struct sift_pred *p, const struct sift_reader *r,
 		keep1 = keep[1];
 	}
 	free(keep);
-	if ((int)nidx != len || nwin < 1 || win < 0 || win >= nwin || word0 < 0) {
+	if ((int)nidx != len || nwin < 1 || nwin > SIFT_NER_MAX_WORDS ||
+	    win < 0 || win >= nwin) {
 		sift_rerror(r, "example %lld: word_idx has %zu entries for %d tokens, or bad win/nwin",
 			    (long long)id, nidx, len);
+		free(widx);
+		return -1;
+	}
+	char err[96];
+	if (sift_ner_check_word0(word0, err, sizeof err) < 0) {
+		sift_rerror(r, "example %lld: %s", (long long)id, err);
 		free(widx);
 		return -1;
 	}

@@ -129,6 +129,17 @@ encoder() {
 	assert_output "$(seq 0 3)"
 }
 
+@test "a window's word0 past any sentence is an error naming the record, not a crash or a huge allocation" {
+	# 2^62 wrapped to word 0; 2^31 - 648 to a negative index (SIGSEGV)
+	for w0 in 4611686018427387904 2147483000; do
+		printf '%s\n' '{"sift":1,"kind":"batches","task":"ner","labels":["O","B-PER","I-PER","B-LOC","I-LOC"]}' \
+			'{"B":1,"T":3,"ids":[101,184,102],"mask":[1,1,1],"ex":[{"id":0,"words":["a"],"word_idx":[-1,0,-1],"doc":0,"win":0,"nwin":1,"word0":'$w0',"keep":[0,1]}]}' |
+			sift-cat -s > $T/s
+		run -1 --separate-stderr bash -c "sift-fwd -m $F/tok-model $T/s > $T/out"
+		assert_equal "$stderr" "sift-fwd: $T/s:2: example 0: word0 $w0: a sentence of over 16777216 words"
+	done
+}
+
 @test "a stream of another kind is an error naming the record" {
 	echo '{"sift":1,"kind":"examples","task":"ner","labels":["O"]}' | sift-cat -s > $T/s
 	run -1 --separate-stderr sift-fwd -m $F/tok-model $T/s
