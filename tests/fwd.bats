@@ -183,6 +183,38 @@ encoder() {
 	done
 }
 
+@test "a layer_norm_eps not positive and finite is an error naming config.json and the key" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	cp -r $F/tok-model $T/m
+	for eps in -1 0 1e300 '"tiny"'; do
+		jq ".layer_norm_eps = $eps" $F/tok-model/config.json > $T/m/config.json
+		run -1 --separate-stderr sift-fwd -m $T/m $T/s
+		case $eps in
+		'"tiny"') want="layer_norm_eps is not a number" ;;
+		*) want="layer_norm_eps $(printf %g $eps) is not a positive finite float" ;;
+		esac
+		assert_equal "$stderr" "sift-fwd: $T/m/config.json: $want"
+		assert_output ''
+	done
+}
+
+@test "a NaN or infinite weight is an error naming the batch, not NaN probabilities" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	cp -r $F/tok-model $T/m
+	# the first float of bert.embeddings.LayerNorm.bias
+	st=$T/m/model.safetensors
+	n=$(od -An -tu8 -N8 $st | tr -d ' ')
+	at=$(head -c $((8 + n)) $st | tail -c $n |
+		jq '.["bert.embeddings.LayerNorm.bias"] | select(.dtype == "F32") | .data_offsets[0]')
+	for bits in '\x00\x00\xc0\x7f' '\x00\x00\x80\x7f' '\x00\x00\x80\xff'; do
+		printf "$bits" | dd of=$st bs=1 seek=$((8 + n + at)) conv=notrunc status=none
+		run -1 --separate-stderr bash -c "sift-fwd -m $T/m $T/s > $T/out"
+		assert_equal "$stderr" "sift-fwd: $T/s:2: example 0: non-finite logits (a NaN or infinite weight, or an overflow)"
+		run bash -c "sift-cat $T/out | wc -l"
+		assert_output 1
+	done
+}
+
 @test "a model directory without config.json is an error" {
 	sift-cat -s $F/ner.batches.jsonl > $T/s
 	run -1 --separate-stderr sift-fwd -m $T/nothing $T/s
