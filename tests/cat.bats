@@ -32,6 +32,36 @@ setup() {
 	assert_output 1
 }
 
+# a log header and one record: loss NaN (f64), lr 0.5 (f64), p an f32
+# typed array [NaN, Infinity, -Infinity], w the words ["NaN", "a"]
+nonfinite() {
+	printf '\x82\xa4sift\x01\xa4kind\xa3log'
+	printf '\x84\xa4loss\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00\xa2lr\xcb\x3f\xe0\x00\x00\x00\x00\x00\x00'
+	printf '\xa1p\xc7\x0c\x02\x00\x00\xc0\x7f\x00\x00\x80\x7f\x00\x00\x80\xff'
+	printf '\xa1w\x92\xa3NaN\xa1a'
+}
+
+@test "NaN and infinities are printed as the strings NaN, Infinity and -Infinity, not dropped" {
+	nonfinite > $BATS_TEST_TMPDIR/s
+	run sift-cat $BATS_TEST_TMPDIR/s
+	assert_success
+	assert_line --index 1 '{"loss":"NaN","lr":0.5,"p":["NaN","Infinity","-Infinity"],"w":["NaN","a"]}'
+	run bash -c "sift-cat $BATS_TEST_TMPDIR/s | jq -c 'select(.loss) | [.loss, .p[2]]'"
+	assert_output '["NaN","-Infinity"]'
+}
+
+@test "NaN, Infinity and -Infinity read back as numbers where numbers stand, and a round trip keeps every byte" {
+	nonfinite > $BATS_TEST_TMPDIR/want
+	printf '%s\n' '{"sift":1,"kind":"log"}' \
+		'{"loss":"NaN","lr":0.5,"p":["NaN","Infinity","-Infinity"],"w":["NaN","a"]}' |
+		sift-cat -s > $BATS_TEST_TMPDIR/got
+	cmp $BATS_TEST_TMPDIR/want $BATS_TEST_TMPDIR/got
+	sift-cat $BATS_TEST_TMPDIR/want | sift-cat -s | cmp - $BATS_TEST_TMPDIR/want
+	# beside other numbers: an f32 array, NaN in it
+	run bash -c "echo '{\"sift\":1,\"kind\":\"log\"}{\"p\":[0.25,\"Infinity\",1]}' | sed 's/}{/}\n{/' | sift-cat -s | od -An -tx1 -v | tr -d ' \n'"
+	assert_output --partial 'a170c70c020000803e0000807f0000803f'
+}
+
 @test "files named as arguments are read in turn with one header" {
 	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/s
 	run sift-cat $BATS_TEST_TMPDIR/s $BATS_TEST_TMPDIR/s
