@@ -12,7 +12,7 @@
  * read back from them where a number may stand (sift-stream(5)) */
 static const char nan_s[] = "NaN", inf_s[] = "Infinity", ninf_s[] = "-Infinity";
 
-static json_t *real_to_json(double x)
+json_t *sift_json_real(double x)
 {
 	if (isnan(x))
 		return json_string(nan_s);
@@ -52,7 +52,7 @@ static json_t *typed_to_json(enum sift_dtype dt, size_t n, const char *p)
 			break;
 		case SIFT_F32:
 			memcpy(&fv, p + 4 * i, 4);
-			json_array_append_new(a, real_to_json(fv));
+			json_array_append_new(a, sift_json_real(fv));
 			break;
 		case SIFT_U8:
 			json_array_append_new(a, json_integer((unsigned char)p[i]));
@@ -81,7 +81,7 @@ json_t *sift_msg_to_json(const msgpack_object *o)
 		return json_integer(o->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
-		return real_to_json(o->via.f64);
+		return sift_json_real(o->via.f64);
 	case MSGPACK_OBJECT_STR:
 		return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
 	case MSGPACK_OBJECT_BIN:

@@ -197,6 +197,38 @@ time         59.0 s
 tokens/s     3500.0 (mean over 200 steps)"
 }
 
+# a log of steps 1.. with the losses $@ (NaN and Infinity as sift-cat spells them)
+loss_log() {
+	{
+		echo '{"sift":1,"kind":"log","task":"cls","labels":["a","b"]}'
+		i=0
+		for l; do
+			i=$((i + 1))
+			echo "{\"step\":$i,\"epoch\":0,\"loss\":$l,\"lr\":1e-5}"
+		done
+	} | sift-cat -s > $T/log.sift
+}
+
+@test "a log without a finite loss says so, and warns of its NaN losses" {
+	loss_log '"NaN"' '"NaN"' '"Infinity"'
+	run sift-report $T/log.sift
+	assert_success
+	assert_output "steps        1 to 3 (3 log records), 1 epoch
+loss         nan at the first step, inf at the last, no finite loss
+warning      the loss is NaN or infinite at 3 of 3 steps, the first at step 1
+lr           peak 1e-05, last 1e-05
+best dev     no dev scores in the log"
+}
+
+@test "NaN losses are counted and shown, and the lowest loss is the lowest finite one" {
+	loss_log 0.75 '"NaN"' 0.5 '"Infinity"'
+	run sift-report $T/log.sift
+	assert_line --index 1 "loss         0.7500 at the first step, inf at the last, lowest 0.5000 at step 3"
+	assert_line --index 2 "warning      the loss is NaN or infinite at 2 of 4 steps, the first at step 2"
+	run bash -c "sift-report -F json $T/log.sift | jq -c '[.loss_first, .loss_last, .loss_min, .loss_min_step, .loss_nonfinite, .loss_nonfinite_step]'"
+	assert_output '[0.75,"Infinity",0.5,3,2,2]'
+}
+
 @test "a log summary as JSON, ranked by a loss, takes the lowest" {
 	run bash -c "sift-cat -s $E/train-log.jsonl | sift-report -F json -m loss | jq -c '[.metric, .best_step, .best_score]'"
 	assert_output '["loss",200,0.3]'
