@@ -163,6 +163,23 @@ negative 0.700  bad"
 2026-11-28T23:00:00Z,*,4,0.5,0.5"
 }
 
+@test "a day the month does not have, an offset past 23:59 and a time past the year 9999 are errors naming the record and the value" {
+	for t in '"2026-02-30T10:00:00Z"' '"2026-11-29T01:30:00+99:99"' '"99999999999999999999"' 1e30 '"NaN"'; do
+		printf '%s\n' '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' \
+			'{"id":0,"pred":"negative","time":"2026-11-29T01:30:00Z"}' \
+			"{\"id\":1,\"pred\":\"positive\",\"time\":$t}" | sift-cat -s > $T/t.sift
+		run -1 --separate-stderr sift-report -w 1h $T/t.sift
+		case $t in
+		*02-30*) want="time '2026-02-30T10:00:00Z' is a day its month does not have" ;;
+		*99:99*) want="time '2026-11-29T01:30:00+99:99' has an offset outside -23:59 to +23:59" ;;
+		*9999*) want="time '99999999999999999999' is outside the years 0000 to 9999" ;;
+		1e30) want="time 1e+30 is outside the years 0000 to 9999" ;;
+		*) want="time nan is outside the years 0000 to 9999" ;;
+		esac
+		assert_equal "$stderr" "sift-report: $T/t.sift:3: $want"
+	done
+}
+
 @test "a window over records without a time is an error naming the record" {
 	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h"
 	assert_equal "$stderr" "sift-report: stdin:3: no time: --window needs a time on every record"
