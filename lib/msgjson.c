@@ -260,6 +260,18 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 	return status;
 }
 
+/* the n bytes of a header read as every reader reads it (stream.c's
+ * rules, not a copy of them): 0, or -1 after the reader's diagnostic */
+static int check_header(const char *name, const char *buf, size_t n)
+{
+	/* the header is whole in the buffer: the reader never reads fd */
+	struct sift_reader *r = sift_reader_new(-1, name);
+	sift_reader_prime(r, buf, n);
+	int rc = sift_read_header(r, NULL);
+	sift_reader_free(r);
+	return rc;
+}
+
 int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
 			long *nrec, int peeked)
 {
@@ -302,8 +314,16 @@ int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
 			status = -1;
 			break;
 		}
+		size_t at = w->sb.size;
 		sift_json_to_msg(&w->pk, v);
 		json_decref(v);
+		/* a header no reader would take (another version, no kind)
+		 * is refused here, not written */
+		if (*nrec == 0 && check_header(name, w->sb.data + at, w->sb.size - at) < 0) {
+			w->sb.size = at;
+			status = -1;
+			break;
+		}
 		(*nrec)++;
 		if (sift_commit(w) < 0) {
 			status = -1;

@@ -129,13 +129,39 @@ nonfinite() {
 }
 
 @test "an unknown format version is an error" {
-	run -1 --separate-stderr bash -c 'echo "{\"sift\":2,\"kind\":\"log\"}" | sift-cat | sift-cat'
+	# {"sift":2,"kind":"log"}, written by hand: sift-cat -s refuses it
+	run -1 --separate-stderr bash -c "printf '\x82\xa4sift\x02\xa4kind\xa3log' | sift-cat"
 	assert_equal "$stderr" "sift-cat: stdin:1: unknown stream format version 2 (this is version 1)"
 }
 
 @test "a header without a kind is an error naming the key" {
-	run -1 --separate-stderr bash -c 'echo "{\"sift\":1}" | sift-cat | sift-cat'
+	run -1 --separate-stderr bash -c "printf '\x81\xa4sift\x01' | sift-cat"
 	assert_equal "$stderr" "sift-cat: stdin:1: missing key 'kind'"
+}
+
+@test "sift-cat -s refuses a header no reader accepts, and writes nothing" {
+	for h in '{"sift":2,"kind":"log"}' '{"sift":1}' '{"sift":1.5,"kind":"log"}' '{"sift":1,"kind":"log","labels":[1]}'; do
+		run -1 --separate-stderr bash -c "echo '$h' | sift-cat -s > $BATS_TEST_TMPDIR/out"
+		case $h in
+		*2,*) want="unknown stream format version 2 (this is version 1)" ;;
+		*1.5*) want="key 'sift': expected an integer, got a number" ;;
+		*labels*) want="key 'labels': expected an array of strings" ;;
+		*) want="missing key 'kind'" ;;
+		esac
+		assert_equal "$stderr" "sift-cat: stdin:1: $want"
+		[ ! -s $BATS_TEST_TMPDIR/out ]
+	done
+}
+
+@test "the header sift-cat -s writes is read by the other programs" {
+	printf '%s\n' '{"sift":1,"kind":"predictions","task":"cls","labels":["a","b"]}' \
+		'{"id":0,"pred":"a","gold":"a"}' '{"id":1,"pred":"b","gold":"a"}' | sift-cat -s > $BATS_TEST_TMPDIR/p
+	run bash -c "sift-eval $BATS_TEST_TMPDIR/p | sift-cat | jq -c 'select(.accuracy) | .accuracy'"
+	assert_success
+	assert_output 0.5
+	run bash -c "sift-cat -s $S/log.jsonl | sift-report | head -1"
+	assert_success
+	assert_output --partial 'steps'
 }
 
 @test "unknown keys are kept by sift-cat and ignored by readers" {
