@@ -595,7 +595,8 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 	}
 	if (ret < 0)
 		status = -1;
-	qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
+	if (gs.n)	/* no records: gs.g is NULL, which qsort may not take */
+		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	if (status == 0) {
 		monitor_print(out, &gs, o);
 		int alerts = 0;

@@ -180,6 +180,14 @@ negative 0.700  bad"
 	done
 }
 
+@test "monitoring a stream with no records prints no groups" {
+	# qsort was given NULL for no groups (UBSan: make test SAN=1)
+	echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' | sift-cat -s > $T/none.sift
+	run sift-report -w 1h -F csv $T/none.sift
+	assert_success
+	assert_output "window,topic,n,negative,positive"
+}
+
 @test "a window over records without a time is an error naming the record" {
 	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h"
 	assert_equal "$stderr" "sift-report: stdin:3: no time: --window needs a time on every record"
