@@ -560,7 +560,10 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 			    tv->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
 			    tv->type == MSGPACK_OBJECT_FLOAT64 || tv->type == MSGPACK_OBJECT_FLOAT32) {
 				double v;
-				sift_opt_num(r, rec, "time", &v);
+				if (sift_opt_num(r, rec, "time", &v) < 0) {
+					status = -1;	/* past int64: v was never set */
+					break;
+				}
 				t = v;
 				const char *why = report_check_time(t);
 				if (why) {

@@ -180,6 +180,18 @@ negative 0.700  bad"
 	done
 }
 
+@test "an integer time past INT64_MAX is an error naming the record, not a window" {
+	{
+		echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' | sift-cat -s
+		# {"id":0,"pred":"negative","time":2^64-1}
+		printf '\x83\xa2id\x00\xa4pred\xa8negative\xa4time\xcf\xff\xff\xff\xff\xff\xff\xff\xff'
+	} > $T/big.sift
+	run -1 --separate-stderr sift-report -w 1h $T/big.sift
+	[[ "$stderr" == "sift-report: $T/big.sift:2: "* ]]
+	assert_equal "$(echo "$stderr" | wc -l)" 1
+	assert_output ''
+}
+
 @test "monitoring a stream with no records prints no groups" {
 	# qsort was given NULL for no groups (UBSan: make test SAN=1)
 	echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' | sift-cat -s > $T/none.sift
