@@ -260,14 +260,40 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 	return status;
 }
 
-/* the n bytes of a header read as every reader reads it (stream.c's
- * rules, not a copy of them): 0, or -1 after the reader's diagnostic */
-static int check_header(const char *name, const char *buf, size_t n)
+/* the first header written, kept to check the later ones against */
+static char *first_hdr;
+static size_t first_n;
+
+/* the n bytes of a header on line lineno, read as every reader reads it
+ * (stream.c's rules, not a copy of them): the first header, or a later
+ * one that must agree with it.  0, or -1 after the reader's diagnostic */
+static int check_header(const char *name, long lineno, const char *buf,
+			size_t n)
 {
-	/* the header is whole in the buffer: the reader never reads fd */
+	/* the bytes are whole in the buffer: the reader never reads fd */
 	struct sift_reader *r = sift_reader_new(-1, name);
-	sift_reader_prime(r, buf, n);
-	int rc = sift_read_header(r, NULL);
+	const msgpack_object *rec;
+	int rc;
+	if (!first_hdr) {
+		sift_reader_set_recno(r, lineno - 1);
+		sift_reader_prime(r, buf, n);
+		rc = sift_read_header(r, NULL);
+		if (rc == 0) {
+			first_hdr = sift_xmalloc(n);
+			memcpy(first_hdr, buf, n);
+			first_n = n;
+		}
+	} else {
+		/* the first header, this one, and an empty map for
+		 * sift_read to stop at once this one is skipped */
+		sift_reader_prime(r, first_hdr, first_n);
+		rc = sift_read_header(r, NULL);
+		sift_reader_set_recno(r, lineno - 1);
+		sift_reader_prime(r, buf, n);
+		sift_reader_prime(r, "\x80", 1);
+		if (rc == 0)
+			rc = sift_read(r, &rec) == 1 ? 0 : -1;
+	}
 	sift_reader_free(r);
 	return rc;
 }
@@ -315,11 +341,13 @@ int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
 			break;
 		}
 		size_t at = w->sb.size;
+		int is_hdr = *nrec == 0 || json_object_get(v, "sift");
 		sift_json_to_msg(&w->pk, v);
 		json_decref(v);
-		/* a header no reader would take (another version, no kind)
-		 * is refused here, not written */
-		if (*nrec == 0 && check_header(name, w->sb.data + at, w->sb.size - at) < 0) {
+		/* a header no reader would take (another version, no kind,
+		 * a later one that disagrees with the first) is refused
+		 * here, not written */
+		if (is_hdr && check_header(name, lineno, w->sb.data + at, w->sb.size - at) < 0) {
 			w->sb.size = at;
 			status = -1;
 			break;

@@ -153,6 +153,20 @@ nonfinite() {
 	done
 }
 
+@test "sift-cat -s refuses a later header that no reader would take or that disagrees with the first" {
+	run -1 --separate-stderr bash -c "printf '%s\n' '{\"sift\":1,\"kind\":\"log\"}' '{\"step\":1}' '{\"sift\":2,\"kind\":\"log\"}' | sift-cat -s > $BATS_TEST_TMPDIR/out"
+	assert_equal "$stderr" "sift-cat: stdin:3: unknown stream format version 2 (this is version 1)"
+	run -1 --separate-stderr bash -c "sift-cat -s $S/log.jsonl $S/examples.jsonl > $BATS_TEST_TMPDIR/out"
+	assert_equal "$stderr" "sift-cat: $S/examples.jsonl:1: concatenated stream has another kind than the first"
+	# what came before is a stream every reader reads
+	run bash -c "sift-cat $BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_output "$(cat $S/log.jsonl)"
+	# an agreeing header is kept, and skipped by readers
+	run bash -c "sift-cat -s $S/log.jsonl $S/log.jsonl | sift-cat | wc -l"
+	assert_output $((2 * $(wc -l < $S/log.jsonl) - 1))
+}
+
 @test "the header sift-cat -s writes is read by the other programs" {
 	printf '%s\n' '{"sift":1,"kind":"predictions","task":"cls","labels":["a","b"]}' \
 		'{"id":0,"pred":"a","gold":"a"}' '{"id":1,"pred":"b","gold":"a"}' | sift-cat -s > $BATS_TEST_TMPDIR/p
