@@ -13,6 +13,7 @@ struct doc {
 	char **words, **gold;
 	int *pred;		/* label index, -1 for a word without tokens */
 	float *prob;
+	unsigned char *kept;	/* 1 once a window's keep range held the word */
 	int has_gold;
 };
 
@@ -50,6 +51,7 @@ static void doc_free(struct doc *d)
 	free(d->gold);
 	free(d->pred);
 	free(d->prob);
+	free(d->kept);
 	free(d->src);
 	free(d->time);
 	free(d->topic);
@@ -163,12 +165,14 @@ static void doc_grow(struct doc *d, int W)
 		d->gold = sift_xrealloc(d->gold, cap * sizeof *d->gold);
 		d->pred = sift_xrealloc(d->pred, cap * sizeof *d->pred);
 		d->prob = sift_xrealloc(d->prob, cap * sizeof *d->prob);
+		d->kept = sift_xrealloc(d->kept, cap * sizeof *d->kept);
 		d->cap = cap;
 	}
 	for (int i = d->W; i < W; i++) {
 		d->words[i] = d->gold[i] = NULL;
 		d->pred[i] = -1;
 		d->prob[i] = 0.0f;
+		d->kept[i] = 0;
 	}
 	if (W > d->W)
 		d->W = W;
@@ -298,6 +302,7 @@ static int one_window(struct sift_pred *p, const struct sift_reader *r,
 	doc_grow(d, (int)word0 + keep1);
 	for (int k = keep0; k < keep1; k++) {
 		int j = (int)word0 + k;
+		d->kept[j] = 1;
 		free(d->words[j]);
 		d->words[j] = dupobj(&words->via.array.ptr[k]);
 		if (gold) {
@@ -345,6 +350,15 @@ static int one_window(struct sift_pred *p, const struct sift_reader *r,
 		}
 	}
 	free(widx);
+	/* a complete sentence has every word from some window (sift-eval
+	 * refuses a gap, and a far word0 would write millions of "") */
+	if (d->got == d->nwin)
+		for (int i = 0; i < d->W; i++)
+			if (!d->kept[i]) {
+				sift_rerror(r, "sentence %lld: word %d is kept by no window",
+					    (long long)d->id, i);
+				return -1;
+			}
 	/* write the complete sentences at the head, in order */
 	int done = 0;
 	while (done < p->qn && p->q[done].got == p->q[done].nwin) {

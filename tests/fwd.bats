@@ -140,6 +140,17 @@ encoder() {
 	done
 }
 
+@test "a sentence with a word that no window keeps is an error naming the record" {
+	# one window from word 1: word 0 was written as "" with exit 0
+	printf '%s\n' '{"sift":1,"kind":"batches","task":"ner","labels":["O","B-PER","I-PER","B-LOC","I-LOC"]}' \
+		'{"B":1,"T":3,"ids":[101,184,102],"mask":[1,1,1],"ex":[{"id":0,"words":["a"],"word_idx":[-1,0,-1],"doc":0,"win":0,"nwin":1,"word0":1,"keep":[0,1]}]}' |
+		sift-cat -s > $T/s
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/tok-model $T/s > $T/out"
+	assert_equal "$stderr" "sift-fwd: $T/s:2: sentence 0: word 0 is kept by no window"
+	run bash -c "sift-cat $T/out | wc -l"
+	assert_output 1
+}
+
 @test "a stream of another kind is an error naming the record" {
 	echo '{"sift":1,"kind":"examples","task":"ner","labels":["O"]}' | sift-cat -s > $T/s
 	run -1 --separate-stderr sift-fwd -m $F/tok-model $T/s
