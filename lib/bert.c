@@ -1,5 +1,6 @@
 /* bert.c: loads a Hugging Face BERT checkpoint into one fp32 buffer and runs its forward pass. */
 #include <errno.h>
+#include <math.h>		/* defines: isfinite */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,29 @@ static float get_num(json_t *root, const char *key, float def)
 {
 	json_t *v = json_object_get(root, key);
 	return json_is_number(v) ? (float)json_number_value(v) : def;
+}
+
+/* a number that must be positive and finite once a float (layer_norm_eps:
+ * 0, below 0, NaN or past FLT_MAX would make every output NaN) */
+static int get_pos(json_t *root, const char *key, float def, float *out,
+		   const char *path, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+	if (!v || json_is_null(v)) {
+		*out = def;
+		return 0;
+	}
+	float x = json_is_number(v) ? (float)json_number_value(v) : 0.0f;
+	if (!(x > 0.0f) || !isfinite(x)) {
+		if (json_is_number(v))
+			snprintf(err, errlen, "%s: %s %g is not a positive finite float",
+				 path, key, json_number_value(v));
+		else
+			snprintf(err, errlen, "%s: %s is not a number", path, key);
+		return -1;
+	}
+	*out = x;
+	return 0;
 }
 
 void bert_config_free(struct bert_config *c)
@@ -95,7 +119,8 @@ int bert_config_load(struct bert_config *c, const char *dir, char *err,
 			 path, c->hidden, c->heads);
 		goto fail;
 	}
-	c->ln_eps = get_num(root, "layer_norm_eps", 1e-12f);
+	if (get_pos(root, "layer_norm_eps", 1e-12f, &c->ln_eps, path, err, errlen))
+		goto fail;
 	c->init_range = get_num(root, "initializer_range", 0.02f);
 	c->hidden_dropout = get_num(root, "hidden_dropout_prob", 0.1f);
 	c->attn_dropout = get_num(root, "attention_probs_dropout_prob", 0.1f);

@@ -1,4 +1,5 @@
 /* clsmetrics.c: accuracy, per-class and averaged precision/recall/F1 from a confusion matrix. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +40,27 @@ int sift_cls_label(struct sift_cls_metrics *m, const char *s, int add)
 	if (!add)
 		return -1;
 	int n = m->n + 1;
-	long *conf = xrealloc(NULL, (size_t)n * n * sizeof *conf);
-	memset(conf, 0, (size_t)n * n * sizeof *conf);
-	for (int g = 0; g < m->n; g++)
-		for (int p = 0; p < m->n; p++)
-			conf[g * n + p] = m->conf[g * m->n + p];
-	free(m->conf);
-	m->conf = conf;
-	m->labels = xrealloc(m->labels, n * sizeof *m->labels);
+	if (n > m->cap) {
+		/* grows by half: moving the rows costs O(n^2) over all the
+		 * labels, not O(n^3) */
+		if (m->cap > (INT_MAX - 8) / 3 * 2) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+		int cap = m->cap < 8 ? 8 : m->cap + m->cap / 2;
+		long *conf = calloc((size_t)cap * cap, sizeof *conf);
+		if (!conf) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+		for (int g = 0; g < m->n; g++)
+			memcpy(conf + (size_t)g * cap, m->conf + (size_t)g * m->cap,
+			       m->n * sizeof *conf);
+		free(m->conf);
+		m->conf = conf;
+		m->labels = xrealloc(m->labels, cap * sizeof *m->labels);
+		m->cap = cap;
+	}
 	size_t len = strlen(s);
 	m->labels[m->n] = xrealloc(NULL, len + 1);
 	memcpy(m->labels[m->n], s, len + 1);
@@ -59,7 +73,7 @@ int sift_cls_add_count(struct sift_cls_metrics *m, int gold, int pred,
 {
 	if (gold < 0 || gold >= m->n || pred < 0 || pred >= m->n)
 		return -1;
-	m->conf[gold * m->n + pred] += count;
+	m->conf[(size_t)gold * m->cap + pred] += count;
 	m->total += count;
 	return 0;
 }
@@ -86,7 +100,7 @@ double sift_cls_accuracy(const struct sift_cls_metrics *m)
 {
 	long ok = 0;
 	for (int k = 0; k < m->n; k++)
-		ok += m->conf[k * m->n + k];
+		ok += sift_cls_count(m, k, k);
 	return ratio(ok, m->total);
 }
 
@@ -94,11 +108,11 @@ double sift_cls_accuracy(const struct sift_cls_metrics *m)
 static void sums(const struct sift_cls_metrics *m, int k, long *tp,
 		 long *support, long *predicted)
 {
-	*tp = m->conf[k * m->n + k];
+	*tp = sift_cls_count(m, k, k);
 	*support = *predicted = 0;
 	for (int j = 0; j < m->n; j++) {
-		*support += m->conf[k * m->n + j];
-		*predicted += m->conf[j * m->n + k];
+		*support += sift_cls_count(m, k, j);
+		*predicted += sift_cls_count(m, j, k);
 	}
 }
 

@@ -3,7 +3,8 @@
 #define SIFT_CLSMETRICS_H
 
 /*
- * The matrix counts conf[gold * n + pred].  Per class, as
+ * The matrix counts conf[gold * cap + pred] (sift_cls_count), its rows
+ * cap cells apart so that a new label does not move them.  Per class, as
  * sklearn.metrics.precision_recall_fscore_support with labels= every
  * label and zero_division=0: precision = tp/(tp+fp), recall = tp/support,
  * f1 = 2tp/(support + predicted); macro = the plain mean over all labels
@@ -14,9 +15,17 @@
 struct sift_cls_metrics {
 	int n;			/* labels */
 	char **labels;		/* n strings, owned */
-	long *conf;		/* n*n, row = gold, column = predicted */
+	int cap;		/* labels the matrix has room for, >= n */
+	long *conf;		/* cap*cap, row = gold, column = predicted */
 	long total;
 };
+
+/* examples of gold label gold predicted as pred */
+static inline long sift_cls_count(const struct sift_cls_metrics *m, int gold,
+				  int pred)
+{
+	return m->conf[(size_t)gold * m->cap + pred];
+}
 
 struct sift_prf {
 	double precision, recall, f1;

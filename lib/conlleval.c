@@ -670,6 +670,20 @@ void sift_ner_merge_free(struct sift_ner_merge *m)
 	sift_ner_merge_init(m);
 }
 
+/* the merged sentence is an array of word0 + keep1 words: a word0
+ * past any real sentence would overflow its size, or ask for gigabytes */
+int sift_ner_check_word0(int64_t word0, char *err, size_t nerr)
+{
+	if (word0 >= 0 && word0 <= SIFT_NER_MAX_WORDS)
+		return 0;
+	if (word0 < 0)
+		snprintf(err, nerr, "word0 %lld: below 0", (long long)word0);
+	else
+		snprintf(err, nerr, "word0 %lld: a sentence of over %d words",
+			 (long long)word0, SIFT_NER_MAX_WORDS);
+	return -1;
+}
+
 int sift_ner_merge_add(struct sift_ner_merge *m, struct sift_ner_counts *c,
 		       int64_t doc, int64_t nwin, int64_t word0, int64_t keep0,
 		       int64_t keep1, const char *const *gold,
@@ -680,15 +694,8 @@ int sift_ner_merge_add(struct sift_ner_merge *m, struct sift_ner_counts *c,
 			 "keep: expected [from,to) within the %zu words", n);
 		return -1;
 	}
-	/* the merged sentence is an array of word0 + keep1 words: a word0
-	 * past any real sentence would overflow its size, or ask for
-	 * gigabytes */
-	if (word0 > SIFT_NER_MAX_WORDS) {
-		snprintf(c->err, sizeof c->err,
-			 "word0 %lld: a sentence of over %d words", (long long)word0,
-			 SIFT_NER_MAX_WORDS);
+	if (sift_ner_check_word0(word0, c->err, sizeof c->err) < 0)
 		return -1;
-	}
 	if (m->doc >= 0 && m->doc != doc) {
 		snprintf(c->err, sizeof c->err,
 			 "doc %lld: only %lld of its %lld windows came before doc %lld",

@@ -81,6 +81,10 @@ void sift_ner_merge_init(struct sift_ner_merge *m);
 void sift_ner_merge_free(struct sift_ner_merge *m);
 /* the most words a merged sentence may have: word0 beyond it is refused */
 #define SIFT_NER_MAX_WORDS (1 << 24)
+/* 0 when a window may start at word word0 of its sentence (0 to
+ * SIFT_NER_MAX_WORDS), else -1 with the reason in err: the one rule of
+ * every reader that stitches windows (sift-eval, sift-fwd) */
+int sift_ner_check_word0(int64_t word0, char *err, size_t nerr);
 /* window of doc with nwin windows: tags[i] is word word0+i of the
  * sentence; it owns words [keep0,keep1) of the window.  1 when this
  * completed the sentence and it was scored into c, 0 while windows are

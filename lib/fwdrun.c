@@ -1,6 +1,7 @@
 /* fwdrun.c: the sift-fwd run: a batches stream in, the model over each batch, a predictions stream out. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>		/* defines: isfinite */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,6 +62,15 @@ static int open_model(struct bert_model *m, const char *dir,
 	return 0;
 }
 
+/* the index of the first NaN or infinity of x[0..n-1], n when none */
+static size_t first_nonfinite(const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return i;
+	return n;
+}
+
 /* runs every batch of r; 0, or -1 with a diagnostic printed */
 static int run_batches(struct sift_reader *r, struct bert_model *m,
 	       const struct sift_header *h, struct sift_writer *w)
@@ -70,7 +80,7 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 	bert_acts_init(&a);
 	int ner = m->head == BERT_HEAD_TOKEN;
 	struct sift_pred *pred = sift_pred_new(ner, m->labels, m->nlabels, h);
-	float *probs = NULL;
+	float *probs = NULL, *logits = NULL;
 	size_t cap = 0;
 	const msgpack_object *rec;
 	int ret, status = 0;
@@ -119,8 +129,23 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 		if (need > cap) {
 			cap = need;
 			probs = sift_xrealloc(probs, cap * sizeof *probs);
+			logits = sift_xrealloc(logits, cap * sizeof *logits);
 		}
 		m->be->download(probs, a.probs, need * sizeof *probs);
+		/* a NaN or infinite weight (or an overflow) ends in NaN
+		 * probabilities and all-O tags: refuse them, once a batch */
+		m->be->download(logits, a.logits, need * sizeof *logits);
+		size_t bad_at = first_nonfinite(logits, need);
+		if (bad_at < need) {
+			int row = (int)(bad_at / (size_t)m->nlabels), b = row;
+			if (ner)
+				for (b = 0; b < bb.B - 1 && bb.offs[b + 1] <= row; b++)
+					;
+			sift_rerror(r, "example %d: non-finite logits (a NaN or infinite weight, or an overflow)",
+				    b);
+			status = -1;
+			break;
+		}
 		if (sift_pred_batch(pred, r, rec, &bb, probs, w) < 0) {
 			status = -1;
 			break;
@@ -137,6 +162,7 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 		status = -1;
 	sift_pred_free(pred);
 	free(probs);
+	free(logits);
 	bert_acts_free(&a);
 	bert_batch_free(&bb);
 	return status;

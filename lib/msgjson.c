@@ -1,11 +1,42 @@
 /* msgjson.c: conversion between msgpack objects and JSON values for sift-cat. */
 #include <errno.h>
+#include <math.h>		/* defines: isnan, isinf, NAN, INFINITY */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msgjson.h"
 #include "stream.h"
+
+/* JSON has no NaN or infinity: they are spelled as these strings, and
+ * read back from them where a number may stand (sift-stream(5)) */
+static const char nan_s[] = "NaN", inf_s[] = "Infinity", ninf_s[] = "-Infinity";
+
+json_t *sift_json_real(double x)
+{
+	if (isnan(x))
+		return json_string(nan_s);
+	if (isinf(x))
+		return json_string(x > 0 ? inf_s : ninf_s);
+	return json_real(x);
+}
+
+/* 1 with *x set when v is one of the spellings of a non-finite number */
+static int nonfinite_str(const json_t *v, double *x)
+{
+	if (!json_is_string(v))
+		return 0;
+	const char *s = json_string_value(v);
+	if (!strcmp(s, nan_s))
+		*x = NAN;
+	else if (!strcmp(s, inf_s))
+		*x = INFINITY;
+	else if (!strcmp(s, ninf_s))
+		*x = -INFINITY;
+	else
+		return 0;
+	return 1;
+}
 
 static json_t *typed_to_json(enum sift_dtype dt, size_t n, const char *p)
 {
@@ -21,7 +52,7 @@ static json_t *typed_to_json(enum sift_dtype dt, size_t n, const char *p)
 			break;
 		case SIFT_F32:
 			memcpy(&fv, p + 4 * i, 4);
-			json_array_append_new(a, json_real(fv));
+			json_array_append_new(a, sift_json_real(fv));
 			break;
 		case SIFT_U8:
 			json_array_append_new(a, json_integer((unsigned char)p[i]));
@@ -50,7 +81,7 @@ json_t *sift_msg_to_json(const msgpack_object *o)
 		return json_integer(o->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
-		return json_real(o->via.f64);
+		return sift_json_real(o->via.f64);
 	case MSGPACK_OBJECT_STR:
 		return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
 	case MSGPACK_OBJECT_BIN:
@@ -89,11 +120,13 @@ json_t *sift_msg_to_json(const msgpack_object *o)
 	return json_null();
 }
 
-/* 1 when v is a non-empty array of numbers; *ints when all are int32 */
+/* 1 when v is a non-empty array of numbers, some of them perhaps
+ * spelled "NaN", "Infinity" or "-Infinity"; *ints when all are int32 */
 static int numeric_array(const json_t *v, int *ints)
 {
 	size_t i;
 	json_t *e;
+	double f;
 
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return 0;
@@ -104,6 +137,8 @@ static int numeric_array(const json_t *v, int *ints)
 			if (x < INT32_MIN || x > INT32_MAX)
 				*ints = 0;
 		} else if (json_is_real(e)) {
+			*ints = 0;
+		} else if (nonfinite_str(e, &f)) {
 			*ints = 0;
 		} else {
 			return 0;
@@ -118,6 +153,7 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 	const char *k;
 	json_t *e;
 	int ints;
+	double x;
 
 	switch (json_typeof(v)) {
 	case JSON_NULL:
@@ -136,7 +172,10 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 		msgpack_pack_double(pk, json_real_value(v));
 		break;
 	case JSON_STRING:
-		sift_pack_strn(pk, json_string_value(v), json_string_length(v));
+		if (nonfinite_str(v, &x))
+			msgpack_pack_double(pk, x);
+		else
+			sift_pack_strn(pk, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_ARRAY:
 		if (numeric_array(v, &ints)) {
@@ -150,15 +189,23 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 			} else {
 				float *a = sift_xmalloc(4 * n);
 				json_array_foreach(v, i, e)
-					a[i] = (float)json_number_value(e);
+					a[i] = nonfinite_str(e, &x) ? (float)x :
+						(float)json_number_value(e);
 				sift_pack_f32s(pk, a, n);
 				free(a);
 			}
 			break;
 		}
+		/* the strings of an array of other strings are text
+		 * (words, labels), whatever they spell */
 		msgpack_pack_array(pk, json_array_size(v));
-		json_array_foreach(v, i, e)
-			sift_json_to_msg(pk, e);
+		json_array_foreach(v, i, e) {
+			if (json_is_string(e))
+				sift_pack_strn(pk, json_string_value(e),
+					       json_string_length(e));
+			else
+				sift_json_to_msg(pk, e);
+		}
 		break;
 	case JSON_OBJECT:
 		msgpack_pack_map(pk, json_object_size(v));
@@ -213,6 +260,44 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 	return status;
 }
 
+/* the first header written, kept to check the later ones against */
+static char *first_hdr;
+static size_t first_n;
+
+/* the n bytes of a header on line lineno, read as every reader reads it
+ * (stream.c's rules, not a copy of them): the first header, or a later
+ * one that must agree with it.  0, or -1 after the reader's diagnostic */
+static int check_header(const char *name, long lineno, const char *buf,
+			size_t n)
+{
+	/* the bytes are whole in the buffer: the reader never reads fd */
+	struct sift_reader *r = sift_reader_new(-1, name);
+	const msgpack_object *rec;
+	int rc;
+	if (!first_hdr) {
+		sift_reader_set_recno(r, lineno - 1);
+		sift_reader_prime(r, buf, n);
+		rc = sift_read_header(r, NULL);
+		if (rc == 0) {
+			first_hdr = sift_xmalloc(n);
+			memcpy(first_hdr, buf, n);
+			first_n = n;
+		}
+	} else {
+		/* the first header, this one, and an empty map for
+		 * sift_read to stop at once this one is skipped */
+		sift_reader_prime(r, first_hdr, first_n);
+		rc = sift_read_header(r, NULL);
+		sift_reader_set_recno(r, lineno - 1);
+		sift_reader_prime(r, buf, n);
+		sift_reader_prime(r, "\x80", 1);
+		if (rc == 0)
+			rc = sift_read(r, &rec) == 1 ? 0 : -1;
+	}
+	sift_reader_free(r);
+	return rc;
+}
+
 int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
 			long *nrec, int peeked)
 {
@@ -255,8 +340,18 @@ int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
 			status = -1;
 			break;
 		}
+		size_t at = w->sb.size;
+		int is_hdr = *nrec == 0 || json_object_get(v, "sift");
 		sift_json_to_msg(&w->pk, v);
 		json_decref(v);
+		/* a header no reader would take (another version, no kind,
+		 * a later one that disagrees with the first) is refused
+		 * here, not written */
+		if (is_hdr && check_header(name, lineno, w->sb.data + at, w->sb.size - at) < 0) {
+			w->sb.size = at;
+			status = -1;
+			break;
+		}
 		(*nrec)++;
 		if (sift_commit(w) < 0) {
 			status = -1;

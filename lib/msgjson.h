@@ -7,6 +7,8 @@
 
 #include "stream.h"
 
+/* x as JSON: a real, or the string "NaN", "Infinity" or "-Infinity" */
+json_t *sift_json_real(double x);
 /* a new reference; typed arrays become plain JSON arrays of numbers */
 json_t *sift_msg_to_json(const msgpack_object *o);
 /* packs v; a non-empty JSON array of numbers becomes a typed array (i32

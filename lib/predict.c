@@ -1,6 +1,7 @@
 /* predict.c: prediction records from probabilities, per word (first sub-token) or per text, windows stitched back. */
 #include <string.h>
 
+#include "conlleval.h"	/* defines: sift_ner_check_word0 */
 #include "predict.h"
 
 /* a sentence being assembled from its windows */
@@ -12,6 +13,7 @@ struct doc {
 	char **words, **gold;
 	int *pred;		/* label index, -1 for a word without tokens */
 	float *prob;
+	unsigned char *kept;	/* 1 once a window's keep range held the word */
 	int has_gold;
 };
 
@@ -49,6 +51,7 @@ static void doc_free(struct doc *d)
 	free(d->gold);
 	free(d->pred);
 	free(d->prob);
+	free(d->kept);
 	free(d->src);
 	free(d->time);
 	free(d->topic);
@@ -162,12 +165,14 @@ static void doc_grow(struct doc *d, int W)
 		d->gold = sift_xrealloc(d->gold, cap * sizeof *d->gold);
 		d->pred = sift_xrealloc(d->pred, cap * sizeof *d->pred);
 		d->prob = sift_xrealloc(d->prob, cap * sizeof *d->prob);
+		d->kept = sift_xrealloc(d->kept, cap * sizeof *d->kept);
 		d->cap = cap;
 	}
 	for (int i = d->W; i < W; i++) {
 		d->words[i] = d->gold[i] = NULL;
 		d->pred[i] = -1;
 		d->prob[i] = 0.0f;
+		d->kept[i] = 0;
 	}
 	if (W > d->W)
 		d->W = W;
@@ -254,9 +259,16 @@ static int one_window(struct sift_pred *p, const struct sift_reader *r,
 		keep1 = keep[1];
 	}
 	free(keep);
-	if ((int)nidx != len || nwin < 1 || win < 0 || win >= nwin || word0 < 0) {
+	if ((int)nidx != len || nwin < 1 || nwin > SIFT_NER_MAX_WORDS ||
+	    win < 0 || win >= nwin) {
 		sift_rerror(r, "example %lld: word_idx has %zu entries for %d tokens, or bad win/nwin",
 			    (long long)id, nidx, len);
+		free(widx);
+		return -1;
+	}
+	char err[96];
+	if (sift_ner_check_word0(word0, err, sizeof err) < 0) {
+		sift_rerror(r, "example %lld: %s", (long long)id, err);
 		free(widx);
 		return -1;
 	}
@@ -290,6 +302,7 @@ static int one_window(struct sift_pred *p, const struct sift_reader *r,
 	doc_grow(d, (int)word0 + keep1);
 	for (int k = keep0; k < keep1; k++) {
 		int j = (int)word0 + k;
+		d->kept[j] = 1;
 		free(d->words[j]);
 		d->words[j] = dupobj(&words->via.array.ptr[k]);
 		if (gold) {
@@ -337,6 +350,15 @@ static int one_window(struct sift_pred *p, const struct sift_reader *r,
 		}
 	}
 	free(widx);
+	/* a complete sentence has every word from some window (sift-eval
+	 * refuses a gap, and a far word0 would write millions of "") */
+	if (d->got == d->nwin)
+		for (int i = 0; i < d->W; i++)
+			if (!d->kept[i]) {
+				sift_rerror(r, "sentence %lld: word %d is kept by no window",
+					    (long long)d->id, i);
+				return -1;
+			}
 	/* write the complete sentences at the head, in order */
 	int done = 0;
 	while (done < p->qn && p->q[done].got == p->q[done].nwin) {

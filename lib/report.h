@@ -36,8 +36,12 @@ int report_parse_alert(const char *s, struct report_alert *a);
 /* "90s" "15m" "1h" "1d" "1w" or plain seconds: seconds, or -1 */
 long report_parse_window(const char *s);
 /* ISO 8601 ("2026-11-29T08:00:00Z", offsets, a space for T, a date
- * alone) or epoch seconds: 0 and *t, or -1 */
-int report_parse_time(const char *s, size_t n, double *t);
+ * alone) or epoch seconds: 0 and *t, or -1 and *why, the end of a
+ * sentence "time 'S' ..." (not a time, no such day, a bad offset, out
+ * of range) */
+int report_parse_time(const char *s, size_t n, double *t, const char **why);
+/* NULL when t (epoch seconds) is in the years 0000 to 9999, else why not */
+const char *report_check_time(double t);
 
 /* each returns 0, -1 after a diagnostic, or SIFT_EXIT_ALERT */
 int report_metrics(struct sift_reader *r, const struct sift_header *h,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msgjson.h"	/* defines: sift_json_real */
 #include "report.h"
 #include "svgplot.h"
 
@@ -82,6 +83,8 @@ struct summary {
 	long records, steps;
 	double first_step, last_step, epochs;
 	double loss_first, loss_last, loss_min, loss_min_step;
+	long loss_finite;	/* steps whose loss is a finite number */
+	double loss_bad_step;	/* the first step with a NaN or infinite loss */
 	double lr_peak, lr_last;
 	double best, best_step, best_epoch, last_score, last_score_step;
 	const char *metric;
@@ -98,9 +101,15 @@ static void summary_text(FILE *f, const struct summary *s)
 	fprintf(f, "steps        %.0f to %.0f (%ld log records), %.0f epoch%s\n",
 		s->first_step, s->last_step, s->records, s->epochs,
 		s->epochs == 1 ? "" : "s");
-	if (s->steps)
+	if (s->steps && s->loss_finite)
 		fprintf(f, "loss         %.4f at the first step, %.4f at the last, lowest %.4f at step %.0f\n",
 			s->loss_first, s->loss_last, s->loss_min, s->loss_min_step);
+	else if (s->steps)
+		fprintf(f, "loss         %.4f at the first step, %.4f at the last, no finite loss\n",
+			s->loss_first, s->loss_last);
+	if (s->loss_finite < s->steps)
+		fprintf(f, "warning      the loss is NaN or infinite at %ld of %ld steps, the first at step %.0f\n",
+			s->steps - s->loss_finite, s->steps, s->loss_bad_step);
 	if (s->lr_peak > 0)
 		fprintf(f, "lr           peak %.3g, last %.3g\n", s->lr_peak, s->lr_last);
 	if (s->devs)
@@ -126,26 +135,32 @@ static void summary_json(FILE *f, const struct summary *s)
 	json_object_set_new(j, "last_step", json_integer((json_int_t)s->last_step));
 	json_object_set_new(j, "epochs", json_integer((json_int_t)s->epochs));
 	if (s->steps) {
-		json_object_set_new(j, "loss_first", json_real(s->loss_first));
-		json_object_set_new(j, "loss_last", json_real(s->loss_last));
+		json_object_set_new(j, "loss_first", sift_json_real(s->loss_first));
+		json_object_set_new(j, "loss_last", sift_json_real(s->loss_last));
+	}
+	if (s->loss_finite) {
 		json_object_set_new(j, "loss_min", json_real(s->loss_min));
 		json_object_set_new(j, "loss_min_step", json_integer((json_int_t)s->loss_min_step));
 	}
+	if (s->loss_finite < s->steps) {
+		json_object_set_new(j, "loss_nonfinite", json_integer(s->steps - s->loss_finite));
+		json_object_set_new(j, "loss_nonfinite_step", json_integer((json_int_t)s->loss_bad_step));
+	}
 	if (s->devs) {
 		json_object_set_new(j, "metric", json_string(s->metric));
-		json_object_set_new(j, "best_score", json_real(s->best));
+		json_object_set_new(j, "best_score", sift_json_real(s->best));
 		json_object_set_new(j, "best_step", json_integer((json_int_t)s->best_step));
 		json_object_set_new(j, "best_epoch", json_integer((json_int_t)s->best_epoch));
-		json_object_set_new(j, "last_score", json_real(s->last_score));
+		json_object_set_new(j, "last_score", sift_json_real(s->last_score));
 	}
 	if (s->end[0]) {
 		json_object_set_new(j, "end", json_string(s->end));
 		json_object_set_new(j, "kept_step", json_integer((json_int_t)s->kept_step));
 	}
 	if (!isnan(s->elapsed))
-		json_object_set_new(j, "time_s", json_real(s->elapsed));
+		json_object_set_new(j, "time_s", sift_json_real(s->elapsed));
 	if (s->tps_n)
-		json_object_set_new(j, "tokens_per_s", json_real(s->tps_sum / s->tps_n));
+		json_object_set_new(j, "tokens_per_s", sift_json_real(s->tps_sum / s->tps_n));
 	json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 	fputc('\n', f);
 	json_decref(j);
@@ -227,16 +242,21 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 		if (epoch + 1 > s.epochs)
 			s.epochs = epoch + 1;
 		if (num_at(rec, "loss", &v)) {
-			if (!s.steps++) {
+			if (!s.steps++)
 				s.loss_first = v;
-				s.loss_min = INFINITY;
-			}
 			s.loss_last = v;
-			if (v < s.loss_min) {
-				s.loss_min = v;
-				s.loss_min_step = step;
+			/* a NaN or infinite loss is counted and shown, never
+			 * taken for the lowest nor drawn */
+			if (!isfinite(v)) {
+				if (s.steps - s.loss_finite == 1)
+					s.loss_bad_step = step;
+			} else {
+				if (!s.loss_finite++ || v < s.loss_min) {
+					s.loss_min = v;
+					s.loss_min_step = step;
+				}
+				push(&loss, step, v);
 			}
-			push(&loss, step, v);
 		}
 		if (num_at(rec, "lr", &v)) {
 			if (v > s.lr_peak)

@@ -87,7 +87,7 @@ void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
 		struct sift_prf p = sift_cls_class(m, k);
 		long predicted = 0;
 		for (int g = 0; g < m->n; g++)
-			predicted += m->conf[g * m->n + k];
+			predicted += sift_cls_count(m, g, k);
 		sift_pack_str(pk, m->labels[k]);
 		msgpack_pack_map(pk, 5);
 		kd(pk, "precision", p.precision);
@@ -104,7 +104,7 @@ void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
 	for (int g = 0; g < m->n; g++) {
 		msgpack_pack_array(pk, m->n);
 		for (int p = 0; p < m->n; p++)
-			msgpack_pack_int64(pk, m->conf[g * m->n + p]);
+			msgpack_pack_int64(pk, sift_cls_count(m, g, p));
 	}
 }
 

@@ -63,10 +63,27 @@ static int digits(const char *p, const char *e, int n)
 	return v;
 }
 
-int report_parse_time(const char *s, size_t n, double *t)
+static int month_days(int Y, int M)
+{
+	static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = Y % 4 == 0 && (Y % 100 != 0 || Y % 400 == 0);
+	return M == 2 && leap ? 29 : d[M - 1];
+}
+
+const char *report_check_time(double t)
+{
+	/* 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z: what ISO 8601's
+	 * four-digit years can name, and a window start a long holds */
+	if (!(t >= -62167219200.0 && t < 253402300800.0))
+		return "is outside the years 0000 to 9999";
+	return NULL;
+}
+
+int report_parse_time(const char *s, size_t n, double *t, const char **why)
 {
 	const char *p = s, *e = s + n;
 	char buf[64];
+	*why = "is neither ISO 8601 nor epoch seconds";
 	if (n == 0 || n >= sizeof buf)
 		return -1;
 	/* epoch seconds */
@@ -78,13 +95,19 @@ int report_parse_time(const char *s, size_t n, double *t)
 		buf[n] = 0;
 		char *end;
 		*t = strtod(buf, &end);
-		return *end ? -1 : 0;
+		if (*end)
+			return -1;
+		return (*why = report_check_time(*t)) ? -1 : 0;
 	}
 	int Y = digits(p, e, 4), M, D, h = 0, mi = 0, sec = 0;
 	double frac = 0;
 	if (Y < 0 || p[4] != '-' || (M = digits(p + 5, e, 2)) < 1 || M > 12 ||
 	    e - p < 10 || p[7] != '-' || (D = digits(p + 8, e, 2)) < 1 || D > 31)
 		return -1;
+	if (D > month_days(Y, M)) {
+		*why = "is a day its month does not have";
+		return -1;
+	}
 	p += 10;
 	long off = 0;
 	if (p < e && (*p == 'T' || *p == 't' || *p == ' ')) {
@@ -111,12 +134,16 @@ int report_parse_time(const char *s, size_t n, double *t)
 			if ((oh = digits(p, e, 2)) < 0)
 				return -1;
 			p += 2;
-			if (p < e && *p == ':')
-				p++;
-			if (p < e && (om = digits(p, e, 2)) < 0)
+			int colon = p < e && *p == ':';
+			p += colon;
+			if ((p < e || colon) && (om = digits(p, e, 2)) < 0)
 				return -1;
 			if (p < e)
 				p += 2;
+			if (oh > 23 || om > 59) {
+				*why = "has an offset outside -23:59 to +23:59";
+				return -1;
+			}
 			off = sign * (oh * 3600L + om * 60L);
 		}
 	}
@@ -130,7 +157,7 @@ int report_parse_time(const char *s, size_t n, double *t)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	*t = (double)timegm(&tm) - off + frac;
-	return 0;
+	return (*why = report_check_time(*t)) ? -1 : 0;
 }
 
 /* ---- readable predictions ---- */
@@ -522,6 +549,7 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 		long window = LONG_MIN;
 		if (o->window) {
 			double t;
+			const char *why;
 			const msgpack_object *tv = sift_get(rec, "time");
 			if (!tv) {
 				sift_rerror(r, "no time: --window needs a time on every record");
@@ -532,14 +560,22 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 			    tv->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
 			    tv->type == MSGPACK_OBJECT_FLOAT64 || tv->type == MSGPACK_OBJECT_FLOAT32) {
 				double v;
-				sift_opt_num(r, rec, "time", &v);
+				if (sift_opt_num(r, rec, "time", &v) < 0) {
+					status = -1;	/* past int64: v was never set */
+					break;
+				}
 				t = v;
+				const char *why = report_check_time(t);
+				if (why) {
+					sift_rerror(r, "time %.17g %s", t, why);
+					status = -1;
+					break;
+				}
 			} else if (sift_need_str(r, rec, "time", &ts, &tl) < 0) {
 				status = -1;
 				break;
-			} else if (report_parse_time(ts, tl, &t) < 0) {
-				sift_rerror(r, "time '%.*s' is neither ISO 8601 nor epoch seconds",
-					    (int)tl, ts);
+			} else if (report_parse_time(ts, tl, &t, &why) < 0) {
+				sift_rerror(r, "time '%.*s' %s", (int)tl, ts, why);
 				status = -1;
 				break;
 			}
@@ -562,7 +598,8 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 	}
 	if (ret < 0)
 		status = -1;
-	qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
+	if (gs.n)	/* no records: gs.g is NULL, which qsort may not take */
+		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	if (status == 0) {
 		monitor_print(out, &gs, o);
 		int alerts = 0;

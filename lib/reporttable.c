@@ -143,7 +143,7 @@ static void cls_confusion(FILE *f, const struct sift_cls_metrics *m)
 	for (int g = 0; g < m->n; g++) {
 		fprintf(f, "%*s ", width, m->labels[g]);
 		for (int p = 0; p < m->n; p++)
-			fprintf(f, " %*ld", cw, m->conf[g * m->n + p]);
+			fprintf(f, " %*ld", cw, sift_cls_count(m, g, p));
 		fputc('\n', f);
 	}
 }
@@ -183,7 +183,7 @@ static void cls_markdown(FILE *f, const struct sift_cls_metrics *m, int digits)
 		md_cell(f, m->labels[g]);
 		fputs(" |", f);
 		for (int p = 0; p < m->n; p++)
-			fprintf(f, " %ld |", m->conf[g * m->n + p]);
+			fprintf(f, " %ld |", sift_cls_count(m, g, p));
 		fputc('\n', f);
 	}
 }

@@ -207,6 +207,11 @@ long sift_reader_recno(const struct sift_reader *r)
 	return r->recno;
 }
 
+void sift_reader_set_recno(struct sift_reader *r, long recno)
+{
+	r->recno = recno;
+}
+
 const char *sift_reader_name(const struct sift_reader *r)
 {
 	return r->name;

@@ -152,6 +152,9 @@ const msgpack_object *sift_reader_header_obj(struct sift_reader *r);
 int sift_read(struct sift_reader *r, const msgpack_object **rec);
 /* 1-based number of the record last read (the header is record 1) */
 long sift_reader_recno(const struct sift_reader *r);
+/* numbers the next record read recno + 1: for bytes that came from
+ * elsewhere, such as line recno + 1 of sift-cat's JSON input */
+void sift_reader_set_recno(struct sift_reader *r, long recno);
 const char *sift_reader_name(const struct sift_reader *r);
 /* "prog: name:recno: msg" on stderr */
 void sift_rerror(const struct sift_reader *r, const char *fmt, ...)

@@ -32,6 +32,36 @@ setup() {
 	assert_output 1
 }
 
+# a log header and one record: loss NaN (f64), lr 0.5 (f64), p an f32
+# typed array [NaN, Infinity, -Infinity], w the words ["NaN", "a"]
+nonfinite() {
+	printf '\x82\xa4sift\x01\xa4kind\xa3log'
+	printf '\x84\xa4loss\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00\xa2lr\xcb\x3f\xe0\x00\x00\x00\x00\x00\x00'
+	printf '\xa1p\xc7\x0c\x02\x00\x00\xc0\x7f\x00\x00\x80\x7f\x00\x00\x80\xff'
+	printf '\xa1w\x92\xa3NaN\xa1a'
+}
+
+@test "NaN and infinities are printed as the strings NaN, Infinity and -Infinity, not dropped" {
+	nonfinite > $BATS_TEST_TMPDIR/s
+	run sift-cat $BATS_TEST_TMPDIR/s
+	assert_success
+	assert_line --index 1 '{"loss":"NaN","lr":0.5,"p":["NaN","Infinity","-Infinity"],"w":["NaN","a"]}'
+	run bash -c "sift-cat $BATS_TEST_TMPDIR/s | jq -c 'select(.loss) | [.loss, .p[2]]'"
+	assert_output '["NaN","-Infinity"]'
+}
+
+@test "NaN, Infinity and -Infinity read back as numbers where numbers stand, and a round trip keeps every byte" {
+	nonfinite > $BATS_TEST_TMPDIR/want
+	printf '%s\n' '{"sift":1,"kind":"log"}' \
+		'{"loss":"NaN","lr":0.5,"p":["NaN","Infinity","-Infinity"],"w":["NaN","a"]}' |
+		sift-cat -s > $BATS_TEST_TMPDIR/got
+	cmp $BATS_TEST_TMPDIR/want $BATS_TEST_TMPDIR/got
+	sift-cat $BATS_TEST_TMPDIR/want | sift-cat -s | cmp - $BATS_TEST_TMPDIR/want
+	# beside other numbers: an f32 array, NaN in it
+	run bash -c "echo '{\"sift\":1,\"kind\":\"log\"}{\"p\":[0.25,\"Infinity\",1]}' | sed 's/}{/}\n{/' | sift-cat -s | od -An -tx1 -v | tr -d ' \n'"
+	assert_output --partial 'a170c70c020000803e0000807f0000803f'
+}
+
 @test "files named as arguments are read in turn with one header" {
 	sift-cat < $S/examples.jsonl > $BATS_TEST_TMPDIR/s
 	run sift-cat $BATS_TEST_TMPDIR/s $BATS_TEST_TMPDIR/s
@@ -99,13 +129,53 @@ setup() {
 }
 
 @test "an unknown format version is an error" {
-	run -1 --separate-stderr bash -c 'echo "{\"sift\":2,\"kind\":\"log\"}" | sift-cat | sift-cat'
+	# {"sift":2,"kind":"log"}, written by hand: sift-cat -s refuses it
+	run -1 --separate-stderr bash -c "printf '\x82\xa4sift\x02\xa4kind\xa3log' | sift-cat"
 	assert_equal "$stderr" "sift-cat: stdin:1: unknown stream format version 2 (this is version 1)"
 }
 
 @test "a header without a kind is an error naming the key" {
-	run -1 --separate-stderr bash -c 'echo "{\"sift\":1}" | sift-cat | sift-cat'
+	run -1 --separate-stderr bash -c "printf '\x81\xa4sift\x01' | sift-cat"
 	assert_equal "$stderr" "sift-cat: stdin:1: missing key 'kind'"
+}
+
+@test "sift-cat -s refuses a header no reader accepts, and writes nothing" {
+	for h in '{"sift":2,"kind":"log"}' '{"sift":1}' '{"sift":1.5,"kind":"log"}' '{"sift":1,"kind":"log","labels":[1]}'; do
+		run -1 --separate-stderr bash -c "echo '$h' | sift-cat -s > $BATS_TEST_TMPDIR/out"
+		case $h in
+		*2,*) want="unknown stream format version 2 (this is version 1)" ;;
+		*1.5*) want="key 'sift': expected an integer, got a number" ;;
+		*labels*) want="key 'labels': expected an array of strings" ;;
+		*) want="missing key 'kind'" ;;
+		esac
+		assert_equal "$stderr" "sift-cat: stdin:1: $want"
+		[ ! -s $BATS_TEST_TMPDIR/out ]
+	done
+}
+
+@test "sift-cat -s refuses a later header that no reader would take or that disagrees with the first" {
+	run -1 --separate-stderr bash -c "printf '%s\n' '{\"sift\":1,\"kind\":\"log\"}' '{\"step\":1}' '{\"sift\":2,\"kind\":\"log\"}' | sift-cat -s > $BATS_TEST_TMPDIR/out"
+	assert_equal "$stderr" "sift-cat: stdin:3: unknown stream format version 2 (this is version 1)"
+	run -1 --separate-stderr bash -c "sift-cat -s $S/log.jsonl $S/examples.jsonl > $BATS_TEST_TMPDIR/out"
+	assert_equal "$stderr" "sift-cat: $S/examples.jsonl:1: concatenated stream has another kind than the first"
+	# what came before is a stream every reader reads
+	run bash -c "sift-cat $BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_output "$(cat $S/log.jsonl)"
+	# an agreeing header is kept, and skipped by readers
+	run bash -c "sift-cat -s $S/log.jsonl $S/log.jsonl | sift-cat | wc -l"
+	assert_output $((2 * $(wc -l < $S/log.jsonl) - 1))
+}
+
+@test "the header sift-cat -s writes is read by the other programs" {
+	printf '%s\n' '{"sift":1,"kind":"predictions","task":"cls","labels":["a","b"]}' \
+		'{"id":0,"pred":"a","gold":"a"}' '{"id":1,"pred":"b","gold":"a"}' | sift-cat -s > $BATS_TEST_TMPDIR/p
+	run bash -c "sift-eval $BATS_TEST_TMPDIR/p | sift-cat | jq -c 'select(.accuracy) | .accuracy'"
+	assert_success
+	assert_output 0.5
+	run bash -c "sift-cat -s $S/log.jsonl | sift-report | head -1"
+	assert_success
+	assert_output --partial 'steps'
 }
 
 @test "unknown keys are kept by sift-cat and ignored by readers" {

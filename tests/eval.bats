@@ -280,3 +280,18 @@ Try 'sift-eval --help'."
 	assert_failure 1
 	assert_output 'sift-eval: stdin:2: id 9999999999: over 2147483647'
 }
+
+@test "2,000 distinct labels are scored: accuracy and macro-F1 of a construction" {
+	# texts 0..999 right; 1000..1999 each predicted as its neighbour's
+	# label (1000 as 1001, 1001 as 1000, ...): f1 1 for half the labels,
+	# 0 for the other half
+	{
+		echo '{"sift":1,"kind":"predictions","task":"cls","labels":[]}'
+		awk 'BEGIN { for (i = 0; i < 2000; i++)
+			printf "{\"id\":%d,\"pred\":\"L%d\",\"gold\":\"L%d\"}\n", i,
+				i < 1000 ? i : (i % 2 ? i - 1 : i + 1), i }'
+	} | sift-cat -s > $BATS_TEST_TMPDIR/p
+	run bash -c "sift-eval $BATS_TEST_TMPDIR/p | sift-cat | jq -c 'select(.accuracy) | [(.labels | length), .accuracy, .macro.f1, .classes.L999.f1, .classes.L1999.f1, .confusion[1999][1998]]'"
+	assert_success
+	assert_output '[2000,0.5,0.5,1,0,1]'
+}

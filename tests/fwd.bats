@@ -142,6 +142,28 @@ encoder() {
 	assert_output "$(seq 0 3)"
 }
 
+@test "a window's word0 past any sentence is an error naming the record, not a crash or a huge allocation" {
+	# 2^62 wrapped to word 0; 2^31 - 648 to a negative index (SIGSEGV)
+	for w0 in 4611686018427387904 2147483000; do
+		printf '%s\n' '{"sift":1,"kind":"batches","task":"ner","labels":["O","B-PER","I-PER","B-LOC","I-LOC"]}' \
+			'{"B":1,"T":3,"ids":[101,184,102],"mask":[1,1,1],"ex":[{"id":0,"words":["a"],"word_idx":[-1,0,-1],"doc":0,"win":0,"nwin":1,"word0":'$w0',"keep":[0,1]}]}' |
+			sift-cat -s > $T/s
+		run -1 --separate-stderr bash -c "sift-fwd -m $F/tok-model $T/s > $T/out"
+		assert_equal "$stderr" "sift-fwd: $T/s:2: example 0: word0 $w0: a sentence of over 16777216 words"
+	done
+}
+
+@test "a sentence with a word that no window keeps is an error naming the record" {
+	# one window from word 1: word 0 was written as "" with exit 0
+	printf '%s\n' '{"sift":1,"kind":"batches","task":"ner","labels":["O","B-PER","I-PER","B-LOC","I-LOC"]}' \
+		'{"B":1,"T":3,"ids":[101,184,102],"mask":[1,1,1],"ex":[{"id":0,"words":["a"],"word_idx":[-1,0,-1],"doc":0,"win":0,"nwin":1,"word0":1,"keep":[0,1]}]}' |
+		sift-cat -s > $T/s
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/tok-model $T/s > $T/out"
+	assert_equal "$stderr" "sift-fwd: $T/s:2: sentence 0: word 0 is kept by no window"
+	run bash -c "sift-cat $T/out | wc -l"
+	assert_output 1
+}
+
 @test "a stream of another kind is an error naming the record" {
 	echo '{"sift":1,"kind":"examples","task":"ner","labels":["O"]}' | sift-cat -s > $T/s
 	run -1 --separate-stderr sift-fwd -m $F/tok-model $T/s
@@ -182,6 +204,38 @@ encoder() {
 		mv $T/m32.safetensors $T/m/model.safetensors
 		sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $T/m > $T/b
 		cmp $T/a $T/b
+	done
+}
+
+@test "a layer_norm_eps not positive and finite is an error naming config.json and the key" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	cp -r $F/tok-model $T/m
+	for eps in -1 0 1e300 '"tiny"'; do
+		jq ".layer_norm_eps = $eps" $F/tok-model/config.json > $T/m/config.json
+		run -1 --separate-stderr sift-fwd -m $T/m $T/s
+		case $eps in
+		'"tiny"') want="layer_norm_eps is not a number" ;;
+		*) want="layer_norm_eps $(printf %g $eps) is not a positive finite float" ;;
+		esac
+		assert_equal "$stderr" "sift-fwd: $T/m/config.json: $want"
+		assert_output ''
+	done
+}
+
+@test "a NaN or infinite weight is an error naming the batch, not NaN probabilities" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	cp -r $F/tok-model $T/m
+	# the first float of bert.embeddings.LayerNorm.bias
+	st=$T/m/model.safetensors
+	n=$(od -An -tu8 -N8 $st | tr -d ' ')
+	at=$(head -c $((8 + n)) $st | tail -c $n |
+		jq '.["bert.embeddings.LayerNorm.bias"] | select(.dtype == "F32") | .data_offsets[0]')
+	for bits in '\x00\x00\xc0\x7f' '\x00\x00\x80\x7f' '\x00\x00\x80\xff'; do
+		printf "$bits" | dd of=$st bs=1 seek=$((8 + n + at)) conv=notrunc status=none
+		run -1 --separate-stderr bash -c "sift-fwd -m $T/m $T/s > $T/out"
+		assert_equal "$stderr" "sift-fwd: $T/s:2: example 0: non-finite logits (a NaN or infinite weight, or an overflow)"
+		run bash -c "sift-cat $T/out | wc -l"
+		assert_output 1
 	done
 }
 

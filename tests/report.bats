@@ -163,6 +163,43 @@ negative 0.700  bad"
 2026-11-28T23:00:00Z,*,4,0.5,0.5"
 }
 
+@test "a day the month does not have, an offset past 23:59 and a time past the year 9999 are errors naming the record and the value" {
+	for t in '"2026-02-30T10:00:00Z"' '"2026-11-29T01:30:00+99:99"' '"99999999999999999999"' 1e30 '"NaN"'; do
+		printf '%s\n' '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' \
+			'{"id":0,"pred":"negative","time":"2026-11-29T01:30:00Z"}' \
+			"{\"id\":1,\"pred\":\"positive\",\"time\":$t}" | sift-cat -s > $T/t.sift
+		run -1 --separate-stderr sift-report -w 1h $T/t.sift
+		case $t in
+		*02-30*) want="time '2026-02-30T10:00:00Z' is a day its month does not have" ;;
+		*99:99*) want="time '2026-11-29T01:30:00+99:99' has an offset outside -23:59 to +23:59" ;;
+		*9999*) want="time '99999999999999999999' is outside the years 0000 to 9999" ;;
+		1e30) want="time 1e+30 is outside the years 0000 to 9999" ;;
+		*) want="time nan is outside the years 0000 to 9999" ;;
+		esac
+		assert_equal "$stderr" "sift-report: $T/t.sift:3: $want"
+	done
+}
+
+@test "an integer time past INT64_MAX is an error naming the record, not a window" {
+	{
+		echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' | sift-cat -s
+		# {"id":0,"pred":"negative","time":2^64-1}
+		printf '\x83\xa2id\x00\xa4pred\xa8negative\xa4time\xcf\xff\xff\xff\xff\xff\xff\xff\xff'
+	} > $T/big.sift
+	run -1 --separate-stderr sift-report -w 1h $T/big.sift
+	[[ "$stderr" == "sift-report: $T/big.sift:2: "* ]]
+	assert_equal "$(echo "$stderr" | wc -l)" 1
+	assert_output ''
+}
+
+@test "monitoring a stream with no records prints no groups" {
+	# qsort was given NULL for no groups (UBSan: make test SAN=1)
+	echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' | sift-cat -s > $T/none.sift
+	run sift-report -w 1h -F csv $T/none.sift
+	assert_success
+	assert_output "window,topic,n,negative,positive"
+}
+
 @test "a window over records without a time is an error naming the record" {
 	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h"
 	assert_equal "$stderr" "sift-report: stdin:3: no time: --window needs a time on every record"
@@ -195,6 +232,38 @@ best dev     f1 0.8342 at step 150 (epoch 1); last 0.8297 at step 200
 end          done; the trainer kept step 150
 time         59.0 s
 tokens/s     3500.0 (mean over 200 steps)"
+}
+
+# a log of steps 1.. with the losses $@ (NaN and Infinity as sift-cat spells them)
+loss_log() {
+	{
+		echo '{"sift":1,"kind":"log","task":"cls","labels":["a","b"]}'
+		i=0
+		for l; do
+			i=$((i + 1))
+			echo "{\"step\":$i,\"epoch\":0,\"loss\":$l,\"lr\":1e-5}"
+		done
+	} | sift-cat -s > $T/log.sift
+}
+
+@test "a log without a finite loss says so, and warns of its NaN losses" {
+	loss_log '"NaN"' '"NaN"' '"Infinity"'
+	run sift-report $T/log.sift
+	assert_success
+	assert_output "steps        1 to 3 (3 log records), 1 epoch
+loss         nan at the first step, inf at the last, no finite loss
+warning      the loss is NaN or infinite at 3 of 3 steps, the first at step 1
+lr           peak 1e-05, last 1e-05
+best dev     no dev scores in the log"
+}
+
+@test "NaN losses are counted and shown, and the lowest loss is the lowest finite one" {
+	loss_log 0.75 '"NaN"' 0.5 '"Infinity"'
+	run sift-report $T/log.sift
+	assert_line --index 1 "loss         0.7500 at the first step, inf at the last, lowest 0.5000 at step 3"
+	assert_line --index 2 "warning      the loss is NaN or infinite at 2 of 4 steps, the first at step 2"
+	run bash -c "sift-report -F json $T/log.sift | jq -c '[.loss_first, .loss_last, .loss_min, .loss_min_step, .loss_nonfinite, .loss_nonfinite_step]'"
+	assert_output '[0.75,"Infinity",0.5,3,2,2]'
 }
 
 @test "a log summary as JSON, ranked by a loss, takes the lowest" {

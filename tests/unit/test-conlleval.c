@@ -231,8 +231,38 @@ static void classification(void)
 	CHECK_CLOSE(sift_cls_average(&m, SIFT_AVG_MICRO).f1, 0.66666666666666663, 0, 1e-15);
 	sift_cls_add_str(&m, "d", "a");
 	CHECK_EQ_INT(m.n, 4);
-	CHECK_EQ_INT(m.conf[3 * 4 + 0], 1);
-	CHECK_EQ_INT(m.conf[0], 2);
+	CHECK_EQ_INT(sift_cls_count(&m, 3, 0), 1);
+	CHECK_EQ_INT(sift_cls_count(&m, 0, 0), 2);
+	sift_cls_free(&m);
+}
+
+/* 2,000 labels met one at a time (sift-eval on a stream of new names):
+ * the matrix grows geometrically, so it moves a few times, not once per
+ * label (that copied it whole each time: O(L^3)) */
+static void many_labels(void)
+{
+	struct sift_cls_metrics m;
+	sift_cls_init(&m, NULL, 0);
+	char g[16], p[16];
+	int moves = 0;
+	const long *conf = NULL;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(g, sizeof g, "g%d", i);
+		snprintf(p, sizeof p, "p%d", i);
+		sift_cls_add_str(&m, g, i % 2 ? p : g);
+		if (m.conf != conf)
+			moves++;
+		conf = m.conf;
+	}
+	CHECK_EQ_INT(m.n, 1500);
+	CHECK(moves < 32);
+	/* g998 is label 1497, g999 1498, p999 1499 */
+	CHECK_EQ_INT(sift_cls_count(&m, 1497, 1497), 1);
+	CHECK_EQ_INT(sift_cls_count(&m, 1498, 1498), 0);
+	CHECK_EQ_INT(sift_cls_count(&m, 1498, 1499), 1);
+	CHECK_CLOSE(sift_cls_accuracy(&m), 0.5, 0, 0);
+	/* g even: f1 1 (500); g odd and p: f1 0 (1000) */
+	CHECK_CLOSE(sift_cls_macro_f1(&m), 500.0 / 1500, 0, 1e-15);
 	sift_cls_free(&m);
 }
 
@@ -246,5 +276,6 @@ int main(void)
 	by_ids();
 	windows();
 	classification();
+	many_labels();
 	return check_done("test-conlleval");
 }

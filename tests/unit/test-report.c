@@ -1,4 +1,5 @@
 /* test-report.c: sift-report's parsers (times, windows, alert rules) and the SVG axis ticks. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,9 +10,18 @@
 static double when(const char *s)
 {
 	double t = -1;
-	if (report_parse_time(s, strlen(s), &t) < 0)
+	const char *why;
+	if (report_parse_time(s, strlen(s), &t, &why) < 0)
 		return -1;
 	return t;
+}
+
+/* why s is not a time, or "" when it is one */
+static const char *why_not(const char *s)
+{
+	double t;
+	const char *why;
+	return report_parse_time(s, strlen(s), &t, &why) < 0 ? why : "";
 }
 
 static void times(void)
@@ -32,6 +42,20 @@ static void times(void)
 	CHECK(when("2026-11-29T25:00:00Z") < 0);
 	CHECK(when("2026-11-29T08:00:00Zjunk") < 0);
 	CHECK(when("") < 0);
+	/* no such day, a bad offset, years past 9999 */
+	CHECK_STR(why_not("2026-02-30"), "is a day its month does not have");
+	CHECK_STR(why_not("2026-04-31T00:00Z"), "is a day its month does not have");
+	CHECK_STR(why_not("2100-02-29"), "is a day its month does not have");
+	CHECK_CLOSE(when("2000-02-29"), 951782400, 0, 0);
+	CHECK_STR(why_not("2026-11-29T08:00:00+99:99"), "has an offset outside -23:59 to +23:59");
+	CHECK_STR(why_not("2026-11-29T08:00:00+05:60"), "has an offset outside -23:59 to +23:59");
+	CHECK_STR(why_not("2026-11-29T08:00:00+05:"), "is neither ISO 8601 nor epoch seconds");
+	CHECK_CLOSE(when("2026-11-29T08:00:00+23:59"), 1795939200 - 86340, 0, 0);
+	CHECK_STR(why_not("9223372036854775808"), "is outside the years 0000 to 9999");
+	CHECK_STR(why_not("253402300800"), "is outside the years 0000 to 9999");
+	CHECK_CLOSE(when("253402300799"), 253402300799, 0, 0);
+	CHECK_STR(why_not("0000-01-01T00:00+00:01"), "is outside the years 0000 to 9999");
+	CHECK(report_check_time(NAN) != NULL);
 }
 
 static void windows(void)
