@@ -543,6 +543,15 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	if (!sift_get(ho, "total"))
 		total = -1;
+	/* a count no stream can hold (the --max-steps bound) is a broken
+	 * header, not a schedule of 10^18 steps */
+	const int64_t most = 1000000000000000LL;
+	if (c->max_steps <= 0 && (total > most || epochs > most)) {
+		sift_rerror(rd, "key '%s': %lld is out of range (at most %lld)",
+			    total > most ? "total" : "epochs",
+			    (long long)(total > most ? total : epochs), (long long)most);
+		return -1;
+	}
 	r->total = c->max_steps > 0 ? c->max_steps
 		: train_total_steps(total, epochs, c->o.accum);
 	if (r->total < 0) {

@@ -258,6 +258,13 @@ Try 'sift-train --help'." ]
 	[[ "$stderr" == "sift-train: $T/cut:"*"truncated record"* ]]
 }
 
+@test "a header epoch count no stream can hold is an error naming the key" {
+	sed '1s/"epochs": 1/"epochs": 9223372036854775807/' $F/tok.jsonl | sift-cat -s > $T/huge
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out $T/huge
+	[ "$stderr" = "sift-train: $T/huge:1: key 'epochs': 9223372036854775807 is out of range (at most 1000000000000000)" ]
+	[ ! -e $T/out ]
+}
+
 @test "a stream without labels cannot be trained on" {
 	jq -c 'del(.labels) | if .sift then .labels = ["O","B-PER","I-PER","B-LOC","I-LOC"] else . end' $F/tok.jsonl | sift-cat -s > $T/nolab
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/nolab
