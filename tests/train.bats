@@ -265,6 +265,25 @@ Try 'sift-train --help'." ]
 	[ ! -e $T/out ]
 }
 
+@test "a config with vocab_size 0 names vocab_size" {
+	jq '.vocab_size = 0' $F/tok/config.json > $T/config.json
+	run -1 --separate-stderr sift-train --config $T/config.json -o $T/out $T/tok.b
+	[ "$stderr" = "sift-train: $T/config.json: vocab_size is 0" ]
+}
+
+@test "a config too large to train is refused before anything is drawn" {
+	jq '.num_hidden_layers = 1000 | .hidden_size = 4096 | .intermediate_size = 16384' $F/tok/config.json > $T/config.json
+	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
+	[[ "$stderr" == "sift-train: $T/config.json: 2.01e+11 parameters (1000 layers of hidden_size 4096), more than the "*" allowed" ]]
+	[ ! -e $T/out ]
+}
+
+@test "a config error names the config file given, not a copy" {
+	echo '{"vocab_size": 10' > $T/broken.json
+	run -1 --separate-stderr sift-train --config $T/broken.json -o $T/out $T/tok.b
+	[[ "$stderr" == "sift-train: $T/broken.json:"* ]]
+}
+
 @test "a stream without labels cannot be trained on" {
 	jq -c 'del(.labels) | if .sift then .labels = ["O","B-PER","I-PER","B-LOC","I-LOC"] else . end' $F/tok.jsonl | sift-cat -s > $T/nolab
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/nolab
