@@ -193,6 +193,8 @@ struct sift_writer {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	long nrec;
+	int failed;		/* a write error was reported: the rest of
+				 * the stream is dropped without another */
 };
 /* refuses a terminal (returns -1 with a diagnostic) unless force */
 int sift_writer_init(struct sift_writer *w, FILE *f, const char *name,

@@ -189,6 +189,11 @@ hello world"
 	assert_equal "${stderr_lines[0]}" "sift-tok: stdout: write error: No space left on device"
 }
 
+@test "a full disk is one write error, not one per check" {
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f jsonl $F/hard.jsonl > /dev/full"
+	assert_equal "$stderr" "sift-tok: stdout: write error: No space left on device"
+}
+
 @test "a model directory without vocab.txt is read from tokenizer.json" {
 	need_model
 	mkdir $T/m

@@ -284,6 +284,13 @@ Try 'sift-train --help'." ]
 	[[ "$stderr" == "sift-train: $T/broken.json:"* ]]
 }
 
+@test "an integer past the int64 range is reported as out of range" {
+	# JSON cannot say 2^64-1: the header's total 5 (a fixint) becomes a uint 64
+	perl -0777 -pe 's/\xa5total\x05/\xa5total\xcf\xff\xff\xff\xff\xff\xff\xff\xff/' $T/tok.b > $T/big
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/big
+	[ "$stderr" = "sift-train: $T/big:1: key 'total': integer 18446744073709551615 out of range" ]
+}
+
 @test "a stream without labels cannot be trained on" {
 	jq -c 'del(.labels) | if .sift then .labels = ["O","B-PER","I-PER","B-LOC","I-LOC"] else . end' $F/tok.jsonl | sift-cat -s > $T/nolab
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/nolab
