@@ -209,6 +209,14 @@ encoder() {
 	assert_equal "$stderr" "sift-fwd: stdout: write error: No space left on device"
 }
 
+@test "a terminal is refused with the misuse status, as in every program" {
+	command -v script > /dev/null || skip "script(1) not installed"
+	sift-cat -s $F/cls.batches.jsonl > $T/s
+	run script -qec "sift-fwd -m $F/cls-model $T/s" /dev/null
+	assert_failure 2
+	assert_output --partial "sift-fwd: refusing to write a binary stream to a terminal"
+}
+
 @test "a closed pipe ends quietly" {
 	sift-cat -s $F/ner.batches.jsonl > $T/s
 	run --separate-stderr bash -c "set -o pipefail; sift-fwd -m $F/tok-model $T/s | head -c 1 > /dev/null"

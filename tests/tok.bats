@@ -194,6 +194,13 @@ hello world"
 	assert_equal "$stderr" "sift-tok: stdout: write error: No space left on device"
 }
 
+@test "a terminal is refused with the misuse status, as in every program" {
+	command -v script > /dev/null || skip "script(1) not installed"
+	run script -qec "sift-tok -m $V -f jsonl $F/hard.jsonl" /dev/null
+	assert_failure 2
+	assert_output --partial "sift-tok: refusing to write a binary stream to a terminal"
+}
+
 @test "a model directory without vocab.txt is read from tokenizer.json" {
 	need_model
 	mkdir $T/m

@@ -265,6 +265,13 @@ Try 'sift-train --help'." ]
 	[ ! -e $T/out ]
 }
 
+@test "an integer past the int64 range is reported as out of range" {
+	# JSON cannot say 2^64-1: the header's total 5 (a fixint) becomes a uint 64
+	perl -0777 -pe 's/\xa5total\x05/\xa5total\xcf\xff\xff\xff\xff\xff\xff\xff\xff/' $T/tok.b > $T/big
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/big
+	[ "$stderr" = "sift-train: $T/big:1: key 'total': integer 18446744073709551615 out of range" ]
+}
+
 @test "a config with vocab_size 0 names vocab_size" {
 	jq '.vocab_size = 0' $F/tok/config.json > $T/config.json
 	run -1 --separate-stderr sift-train --config $T/config.json -o $T/out $T/tok.b
@@ -282,13 +289,6 @@ Try 'sift-train --help'." ]
 	echo '{"vocab_size": 10' > $T/broken.json
 	run -1 --separate-stderr sift-train --config $T/broken.json -o $T/out $T/tok.b
 	[[ "$stderr" == "sift-train: $T/broken.json:"* ]]
-}
-
-@test "an integer past the int64 range is reported as out of range" {
-	# JSON cannot say 2^64-1: the header's total 5 (a fixint) becomes a uint 64
-	perl -0777 -pe 's/\xa5total\x05/\xa5total\xcf\xff\xff\xff\xff\xff\xff\xff\xff/' $T/tok.b > $T/big
-	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/big
-	[ "$stderr" = "sift-train: $T/big:1: key 'total': integer 18446744073709551615 out of range" ]
 }
 
 @test "a stream without labels cannot be trained on" {
