@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "bert.h"
+#include "modelfile.h"	/* defines: sift_model_json */
 #include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
 #include "safetensors.h"
 
@@ -62,16 +63,9 @@ int bert_config_read(struct bert_config *c, const char *path, char *err,
 		     size_t errlen)
 {
 	memset(c, 0, sizeof *c);
-	json_error_t je;
-	json_t *root = json_load_file(path, 0, &je);
-	if (!root) {
-		if (je.line < 1)
-			snprintf(err, errlen, "%s: %s", path, je.text);
-		else
-			snprintf(err, errlen, "%s:%d: %s", path, je.line,
-				 je.text);
+	json_t *root = sift_model_json(path, err, errlen);
+	if (!root)
 		return -1;
-	}
 	c->json = root;
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "%s: not a JSON object", path);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "modelfile.h"	/* defines: sift_model_fopen */
 
 #define MAGIC "SIFTTS01"
 
@@ -95,9 +96,10 @@ int ckpt_check_dir(const char *out_dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int copy_file(const char *from, const char *to)
+static int copy_file(const char *from, const char *to, char *err,
+		     size_t errlen)
 {
-	FILE *in = fopen(from, "rb");
+	FILE *in = sift_model_fopen(from, err, errlen);
 	if (!in)
 		return errno == ENOENT ? 0 : -1;
 	FILE *out = fopen(to, "wb");
@@ -198,8 +200,12 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 		for (size_t i = 0; i < sizeof tok_files / sizeof *tok_files; i++) {
 			snprintf(p, sizeof p, "%s/%s", src_dir, tok_files[i]);
 			snprintf(q, sizeof q, "%s/%s", tmp, tok_files[i]);
-			if (copy_file(p, q) < 0) {
-				snprintf(err, errlen, "%s: cannot copy to %s", p, tmp);
+			char why[600] = "";
+			if (copy_file(p, q, why, sizeof why) < 0) {
+				if (why[0])
+					snprintf(err, errlen, "%s", why);
+				else
+					snprintf(err, errlen, "%s: cannot copy to %s", p, tmp);
 				goto fail;
 			}
 		}
@@ -255,11 +261,9 @@ int ckpt_load_state(const char *out_dir, struct ckpt_state *st,
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/" CKPT_STATE_NAME, out_dir);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	FILE *f = sift_model_fopen(path, err, errlen);
+	if (!f)
 		return -1;
-	}
 	char magic[8];
 	int64_t iv[9], nn = -1;
 	double dv[2];

@@ -201,6 +201,15 @@ hello world"
 	assert_output --partial "sift-tok: refusing to write a binary stream to a terminal"
 }
 
+@test "a FIFO as a tokenizer file is refused at once, naming it" {
+	T=$BATS_TEST_TMPDIR
+	for f in vocab.txt tokenizer_config.json; do
+		rm -rf $T/m && cp -r $V $T/m && rm -f $T/m/$f && mkfifo $T/m/$f
+		run -1 --separate-stderr timeout 10 sift-tok -m $T/m -f jsonl $F/hard.jsonl
+		assert_equal "$stderr" "sift-tok: $T/m/$f: not a regular file (a FIFO)"
+	done
+}
+
 @test "a model directory without vocab.txt is read from tokenizer.json" {
 	need_model
 	mkdir $T/m

@@ -291,6 +291,27 @@ Try 'sift-train --help'." ]
 	[[ "$stderr" == "sift-train: $T/broken.json:"* ]]
 }
 
+@test "a FIFO or a directory as a model file is refused at once, naming it" {
+	for f in model.safetensors config.json vocab.txt; do
+		rm -rf $T/m && cp -r $F/tok $T/m && rm $T/m/$f && mkfifo $T/m/$f
+		run -1 --separate-stderr timeout 10 sift-train -m $T/m -o $T/out $T/tok.b
+		assert_equal "$stderr" "sift-train: $T/m/$f: not a regular file (a FIFO)"
+	done
+	rm -rf $T/m && cp -r $F/tok $T/m && rm $T/m/model.safetensors && mkdir $T/m/model.safetensors
+	run -1 --separate-stderr timeout 10 sift-train -m $T/m -o $T/out $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/m/model.safetensors: not a regular file (a directory)"
+	mkfifo $T/config.json
+	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/config.json: not a regular file (a FIFO)"
+}
+
+@test "a FIFO as the state file of --resume is refused at once" {
+	sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	rm $T/out/train_state.bin && mkfifo $T/out/train_state.bin
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out --resume $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/out/train_state.bin: not a regular file (a FIFO)"
+}
+
 @test "a stream without labels cannot be trained on" {
 	jq -c 'del(.labels) | if .sift then .labels = ["O","B-PER","I-PER","B-LOC","I-LOC"] else . end' $F/tok.jsonl | sift-cat -s > $T/nolab
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/nolab
