@@ -528,6 +528,15 @@ static int setup(struct run *r, struct sift_reader *rd)
 	}
 	r->st.best_step = -1;
 	r->saved_step = -1;
+	/* what the bits depend on besides the inputs, recorded in the state;
+	 * SIFT_TEST_DESCRIBE stands in for it (for tests only) */
+	char describe[sizeof r->st.describe];
+	const char *td = getenv("SIFT_TEST_DESCRIBE");
+	if (td)
+		snprintf(describe, sizeof describe, "%s", td);
+	else
+		snprintf(describe, sizeof describe, "%s; %s", be->name, sift_cpu_describe());
+	snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
 	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
 	r->lower_better = !strcmp(r->metric, "loss");
 	/* dev scoring has no entity F1 for classes, no macro-F1 for tags:
@@ -573,14 +582,29 @@ static int setup(struct run *r, struct sift_reader *rd)
 		r->t.step = r->st.step;
 		r->t.pos = r->st.pos;
 		r->t.opt.t = r->st.adam_t;
+		/* the state must be the one saved with the model beside it */
+		struct bert_model bm;
+		if (bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
+			      0, 0, err, sizeof err) < 0) {
+			sift_warn("%s", err);
+			return -1;
+		}
+		if (ckpt_model_hash(&bm, bm.params) != r->st.model_hash) {
+			sift_warn("%s/" CKPT_STATE_NAME ": not the state of the model.safetensors beside it (saved with another model)",
+				  c->out_dir);
+			bert_free(&bm);
+			return -1;
+		}
+		/* the same bytes as an uninterrupted run hold for one machine
+		 * and build; another one is within floating-point tolerance */
+		if (strcmp(r->st.describe, describe)) {
+			if (r->st.describe[0])
+				sift_warn("%s: saved by another machine or build (%s), resumed on %s; the result may differ from an uninterrupted run's in the last bits",
+					  c->out_dir, r->st.describe, describe);
+			snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
+		}
 		if (r->best && r->st.best_step >= 0) {
 			/* the best parameters are the checkpoint's model */
-			struct bert_model bm;
-			if (bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
-				      0, 0, err, sizeof err) < 0) {
-				sift_warn("%s", err);
-				return -1;
-			}
 			/* by name: the saved model may lack the pooler */
 			for (int i = 0; i < r->m.ntensors; i++) {
 				const struct bert_tensor *a = &r->m.tensors[i];
@@ -592,8 +616,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 						break;
 					}
 			}
-			bert_free(&bm);
 		}
+		bert_free(&bm);
 	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
 		sift_warn("%s", err);
 		return -1;
@@ -602,7 +626,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 	return 0;
 }
 
-int train_run(const struct run_cfg *c)
+/* the run, with out_dir's lock held */
+static int run_locked(const struct run_cfg *c)
 {
 	struct run r;
 	memset(&r, 0, sizeof r);
@@ -747,5 +772,19 @@ out:
 	free(r.hv);
 	if (r.m.params)
 		bert_free(&r.m);
+	return status;
+}
+
+int train_run(const struct run_cfg *c)
+{
+	/* one run writes out_dir at a time: a second fails here, at once */
+	char err[9000];
+	int lock = ckpt_lock(c->out_dir, err, sizeof err);
+	if (lock < 0) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	int status = run_locked(c);
+	close(lock);
 	return status;
 }

@@ -159,6 +159,46 @@ Try 'sift-train --help'." ]
 	done
 }
 
+@test "a second run on the same output fails at once and the first one's checkpoint loads" {
+	command -v flock > /dev/null || skip "flock(1) not installed"
+	# the first run holds the lock while it waits for its stream
+	mkfifo $T/feed
+	sift-train -m $F/tok -o $T/out $T/feed > $T/log1 2> $T/err1 &
+	pid=$!
+	exec 7> $T/feed
+	while flock -n $T/.out.sift-lock true; do sleep 0.05; done
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out/ $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/out/: in use by another sift-train ($T/.out.sift-lock is locked)"
+	cat $T/tok.b >&7
+	exec 7>&-
+	wait $pid
+	[ ! -s $T/err1 ]
+	run sift-fwd -m $T/out $T/tok.b
+	assert_success
+	# and the next run may go on
+	sift-train -m $F/tok -o $T/out $T/tok.b > /dev/null
+}
+
+@test "a training state that does not belong to the model beside it is refused" {
+	sift-train -m $F/tok -o $T/a --stop-after 2 --lr 1e-3 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/b --stop-after 3 --lr 1e-3 $T/tok.b > /dev/null
+	cp $T/b/train_state.bin $T/a/train_state.bin
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/a --resume --lr 1e-3 $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/a/train_state.bin: not the state of the model.safetensors beside it (saved with another model)"
+}
+
+@test "a resume on another machine or build warns once and goes on" {
+	SIFT_TEST_DESCRIBE="machine A" sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	SIFT_TEST_DESCRIBE="machine B" run -0 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out --resume $T/tok.b > $T/log"
+	assert_equal "$stderr" "sift-train: $T/out: saved by another machine or build (machine A), resumed on machine B; the result may differ from an uninterrupted run's in the last bits"
+	run jq -r 'select(.end) | .end' <(sift-cat $T/log)
+	assert_output done
+	# the same machine: no warning
+	sift-train -m $F/tok -o $T/o2 --stop-after 2 $T/tok.b > /dev/null
+	run -0 --separate-stderr bash -c "sift-train -m $F/tok -o $T/o2 --resume $T/tok.b > /dev/null"
+	[ -z "$stderr" ]
+}
+
 @test "a NaN loss stops the run with its step and keeps the last checkpoint" {
 	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b > /dev/null
 	cp $T/out/model.safetensors $T/before
