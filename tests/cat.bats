@@ -132,7 +132,7 @@ setup() {
 }
 
 @test "a full disk for a written stream is one message, never 'Success'" {
-	run -1 --separate-stderr bash -c "sift-cat -s $S/examples.jsonl > /dev/full"
+	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/train/tok.jsonl > /dev/full"
 	assert_equal "$stderr" "sift-cat: stdout: write error: No space left on device"
 }
 

@@ -166,7 +166,16 @@ Try 'sift-train --help'." ]
 	sift-train -m $F/tok -o $T/out $T/feed > $T/log1 2> $T/err1 &
 	pid=$!
 	exec 7> $T/feed
-	while flock -n $T/.out.sift-lock true; do sleep 0.05; done
+	# (at most 200 looks: a run that never locks fails the test)
+	for i in $(seq 200); do
+		flock -n $T/.out.sift-lock true || break
+		sleep 0.05
+	done
+	if flock -n $T/.out.sift-lock true; then
+		exec 7>&-
+		kill $pid
+		fail "the first run holds no lock"
+	fi
 	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out/ $T/tok.b
 	assert_equal "$stderr" "sift-train: $T/out/: in use by another sift-train ($T/.out.sift-lock is locked)"
 	cat $T/tok.b >&7
