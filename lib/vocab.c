@@ -145,6 +145,7 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	cfg = sift_model_json(path, err, errlen);
 	if (!cfg && errno != ENOENT) {
 		json_decref(tj);
+		sift_vocab_free(v);
 		return -1;
 	}
 	v->lower = 1;
@@ -169,6 +170,7 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	if (mfd < 0 && errno != ENOENT) {
 		json_decref(cfg);
 		json_decref(tj);
+		sift_vocab_free(v);
 		return -1;
 	}
 	json_error_t je;
