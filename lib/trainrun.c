@@ -24,13 +24,13 @@ static double now(void)
 
 /* ---- random initialisation from a config alone ---- */
 
-/* the most parameters --config may ask for: 2^31 (over 6 times
- * BERT-large), and training's copies (parameters, gradients, AdamW's
- * two moments, the best model: 20 bytes a parameter) within the
- * machine's memory; checked before anything is drawn */
+/* the most parameters --config may ask for: 2^30 (3 times BERT-large;
+ * MiniLM with 1000 layers is 1.77e9), and training's copies (parameters,
+ * gradients, AdamW's two moments, the best model: 20 bytes a parameter)
+ * within the machine's memory; checked before anything is drawn */
 static double max_train_params(void)
 {
-	double most = 2147483648.0;
+	double most = 1073741824.0;
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	if (pages > 0 && psize > 0 && (double)pages * psize / 20 < most)
 		most = (double)pages * psize / 20;

@@ -332,6 +332,10 @@ Try 'sift-train --help'." ]
 	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
 	[[ "$stderr" == "sift-train: $T/config.json: 2.01e+11 parameters (1000 layers of hidden_size 4096), more than the "*" allowed" ]]
 	[ ! -e $T/out ]
+	# MiniLM's shape with 1000 layers
+	jq '.vocab_size = 30522 | .hidden_size = 384 | .num_attention_heads = 12 | .intermediate_size = 1536 | .num_hidden_layers = 1000' $F/tok/config.json > $T/config.json
+	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
+	[[ "$stderr" == "sift-train: $T/config.json: 1.79e+09 parameters (1000 layers of hidden_size 384), more than the "*" allowed" ]]
 }
 
 @test "a config error names the config file given, not a copy" {
