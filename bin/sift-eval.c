@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 		status = -1;
 	}
 	if (status == 0 && sift_writer_init(&w, stdout, "stdout", force) < 0)
-		status = -1;
+		status = -2;	/* a terminal: misuse, as everywhere */
 	else if (status == 0) {
 		struct sift_header out;
 		sift_header_init(&out, "metrics", h.task, NULL);
@@ -131,5 +131,6 @@ int main(int argc, char **argv)
 	sift_reader_free(r);
 	if (fd > 0)
 		close(fd);
-	return status == 0 ? SIFT_EXIT_OK : SIFT_EXIT_DATA;
+	return status == 0 ? SIFT_EXIT_OK :
+		status == -2 ? SIFT_EXIT_USAGE : SIFT_EXIT_DATA;
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "bert.h"
+#include "modelfile.h"	/* defines: sift_model_json */
 #include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
 #include "ops_cpu.h"	/* defines: sift_cpu_tiles, sift_cpu_split_threads (inference groups) */
 #include "safetensors.h"
@@ -78,19 +79,18 @@ void bert_config_free(struct bert_config *c)
 int bert_config_load(struct bert_config *c, const char *dir, char *err,
 		     size_t errlen)
 {
-	memset(c, 0, sizeof *c);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/config.json", dir);
-	json_error_t je;
-	json_t *root = json_load_file(path, 0, &je);
-	if (!root) {
-		if (je.line < 1)
-			snprintf(err, errlen, "%s: %s", path, je.text);
-		else
-			snprintf(err, errlen, "%s:%d: %s", path, je.line,
-				 je.text);
+	return bert_config_read(c, path, err, errlen);
+}
+
+int bert_config_read(struct bert_config *c, const char *path, char *err,
+		     size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	json_t *root = sift_model_json(path, err, errlen);
+	if (!root)
 		return -1;
-	}
 	c->json = root;
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "%s: not a JSON object", path);
@@ -111,11 +111,23 @@ int bert_config_load(struct bert_config *c, const char *dir, char *err,
 	    get_int(root, "type_vocab_size", 2, &c->type_vocab, path, err, errlen) ||
 	    get_int(root, "pad_token_id", 0, &c->pad_token_id, path, err, errlen))
 		goto fail;
-	if (c->hidden < 1 || c->heads < 1 || c->hidden % c->heads ||
-	    c->layers < 1 || c->vocab_size < 1 || c->intermediate < 1 ||
-	    c->max_pos < 1 || c->type_vocab < 1) {
+	/* a size of 0 names its key; then the heads must divide the width */
+	const struct { const char *key; int v; } sz[] = {
+		{ "vocab_size", c->vocab_size }, { "hidden_size", c->hidden },
+		{ "num_hidden_layers", c->layers },
+		{ "num_attention_heads", c->heads },
+		{ "intermediate_size", c->intermediate },
+		{ "max_position_embeddings", c->max_pos },
+		{ "type_vocab_size", c->type_vocab },
+	};
+	for (size_t i = 0; i < sizeof sz / sizeof *sz; i++)
+		if (sz[i].v < 1) {
+			snprintf(err, errlen, "%s: %s is 0", path, sz[i].key);
+			goto fail;
+		}
+	if (c->hidden % c->heads) {
 		snprintf(err, errlen,
-			 "%s: hidden_size %d is not a multiple of num_attention_heads %d, or a size is 0",
+			 "%s: hidden_size %d is not a multiple of num_attention_heads %d",
 			 path, c->hidden, c->heads);
 		goto fail;
 	}
@@ -507,6 +519,78 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 	return 0;
 fail:
 	sift_st_close(&f);
+	bert_free(m);
+	return -1;
+}
+
+/* the parameters of config c with head (and the pooler a sequence head
+ * brings), counted in double so that no size overflows */
+static double count_params(const struct bert_config *c, enum bert_head head,
+			   int nlabels)
+{
+	double C = c->hidden, I = c->intermediate;
+	double n = C * ((double)c->vocab_size + c->max_pos + c->type_vocab + 2);
+	n += c->layers * (4 * C * C + 2 * C * I + 9 * C + I);
+	if (head == BERT_HEAD_SEQ)
+		n += C * C + C;
+	if (head != BERT_HEAD_NONE)
+		n += (double)nlabels * (C + 1);
+	return n;
+}
+
+int bert_new(struct bert_model *m, struct bert_config *c, enum bert_head head,
+	     char *const *labels, int nlabels, uint64_t init_seed,
+	     double max_params, const char *name, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	m->cfg = *c;
+	memset(c, 0, sizeof *c);
+	m->head = head;
+	if (head != BERT_HEAD_NONE && nlabels < 1) {
+		snprintf(err, errlen, "%s: no labels for the head", name);
+		goto fail;
+	}
+	double n = count_params(&m->cfg, head, nlabels);
+	if (max_params > 0 && n > max_params) {
+		snprintf(err, errlen,
+			 "%s: %.3g parameters (%d layers of hidden_size %d), more than the %.3g allowed",
+			 name, n, m->cfg.layers, m->cfg.hidden, max_params);
+		goto fail;
+	}
+	m->has_pooler = head == BERT_HEAD_SEQ;
+	m->nlabels = head != BERT_HEAD_NONE ? nlabels : 0;
+	if (m->nlabels) {
+		m->labels = calloc(nlabels, sizeof *m->labels);
+		if (!m->labels)
+			goto oom;
+		for (int i = 0; i < nlabels; i++)
+			if (!(m->labels[i] = strdup(labels[i])))
+				goto oom;
+	}
+	layout(m);
+	m->params = calloc(m->nparams, sizeof(float));
+	m->p.layer = calloc(m->cfg.layers, sizeof *m->p.layer);
+	if (!m->params || !m->p.layer || !m->tensors)
+		goto oom;
+	views(m, m->params, &m->p);
+	/* the head as bert_load initialises a missing one: normal weights,
+	 * zero biases, drawn in tensor order from init_seed */
+	struct sift_rng rng;
+	sift_rng_seed(&rng, init_seed);
+	for (int i = 0; i < m->ntensors; i++) {
+		struct bert_tensor *bt = &m->tensors[i];
+		if (bt->head && bt->ndim == 2)
+			init_normal(m->params + bt->off, bert_tensor_numel(bt),
+				    m->cfg.init_range, &rng);
+	}
+	m->head_initialised = head != BERT_HEAD_NONE;
+	m->be = &sift_backend_cpu;
+	m->dparams = m->params;
+	m->dp = m->p;
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: out of memory for %.0f parameters", name, n);
+fail:
 	bert_free(m);
 	return -1;
 }

@@ -24,6 +24,9 @@ struct bert_config {
 /* reads dir/config.json; 0, or -1 with a message in err */
 int bert_config_load(struct bert_config *c, const char *dir, char *err,
 		     size_t errlen);
+/* the same from the file path itself (messages name path) */
+int bert_config_read(struct bert_config *c, const char *path, char *err,
+		     size_t errlen);
 void bert_config_free(struct bert_config *c);
 
 enum bert_head {
@@ -109,6 +112,19 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 	      char *const *labels, int nlabels, int allow_init,
 	      uint64_t init_seed, char *err, size_t errlen);
 void bert_free(struct bert_model *m);
+
+/*
+ * A model of config c in memory, without a file: c is taken over (and
+ * zeroed; bert_free frees it).  Every encoder parameter is 0, for the
+ * caller to fill through m->tensors; the head (and the pooler of a
+ * sequence head) is initialised from init_seed exactly as bert_load
+ * initialises a checkpoint's missing head.  The size is checked before
+ * anything is allocated: more than max_params parameters (> 0) is an
+ * error.  0, or -1 with a message naming name in err.
+ */
+int bert_new(struct bert_model *m, struct bert_config *c, enum bert_head head,
+	     char *const *labels, int nlabels, uint64_t init_seed,
+	     double max_params, const char *name, char *err, size_t errlen);
 
 /* writes the parameters as model.safetensors (Hugging Face names with
  * the "bert." prefix for the encoder when there is a head) and

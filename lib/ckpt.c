@@ -5,14 +5,16 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "modelfile.h"	/* defines: sift_model_fopen */
 
-#define MAGIC "SIFTTS01"
+#define MAGIC "SIFTTS02"
 
 static const char *const tok_files[] = {
 	"vocab.txt", "tokenizer_config.json", "tokenizer.json",
@@ -59,6 +61,14 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* the process's umask (umask(2) can only be read by setting it) */
+static mode_t umask_now(void)
+{
+	mode_t u = umask(0);
+	umask(u);
+	return u;
+}
+
 static int fsync_path(const char *path)
 {
 	int fd = open(path, O_RDONLY);
@@ -67,6 +77,63 @@ static int fsync_path(const char *path)
 	int rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+int ckpt_lock(const char *out_dir, char *err, size_t errlen)
+{
+	char parent[4096], base[4096], p[8400], pre[4200];
+	split(out_dir, parent, base, sizeof parent);
+	snprintf(p, sizeof p, "%s/.%s.sift-lock", parent, base);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot lock: %s: %s", out_dir, p,
+			 strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen,
+				 "%s: in use by another sift-train (%s is locked)",
+				 out_dir, p);
+		else
+			snprintf(err, errlen, "%s: cannot lock: %s: %s", out_dir,
+				 p, strerror(e));
+		close(fd);
+		return -1;
+	}
+	/* nobody else writes out_dir now: a temporary directory is a
+	 * leftover of a killed save */
+	snprintf(pre, sizeof pre, ".%s.sift-tmp", base);
+	DIR *d = opendir(parent);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, pre, strlen(pre))) {
+			snprintf(p, sizeof p, "%s/%s", parent, e->d_name);
+			rm_rf(p);
+		}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+/* the tensors bert_save writes of a checkpoint (ckpt_save's view) */
+static int saved(const struct bert_model *m, const struct bert_tensor *t)
+{
+	return m->head != BERT_HEAD_TOKEN || strncmp(t->name, "pooler.", 7);
+}
+
+uint64_t ckpt_model_hash(const struct bert_model *m, const float *params)
+{
+	uint64_t h = FNV0;
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct bert_tensor *t = &m->tensors[i];
+		if (!saved(m, t))
+			continue;
+		h = fnv(h, t->name, strlen(t->name) + 1);
+		h = fnv(h, params + t->off, bert_tensor_numel(t) * sizeof(float));
+	}
+	return h;
 }
 
 int ckpt_check_dir(const char *out_dir, char *err, size_t errlen)
@@ -95,9 +162,10 @@ int ckpt_check_dir(const char *out_dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int copy_file(const char *from, const char *to)
+static int copy_file(const char *from, const char *to, char *err,
+		     size_t errlen)
 {
-	FILE *in = fopen(from, "rb");
+	FILE *in = sift_model_fopen(from, err, errlen);
 	if (!in)
 		return errno == ENOENT ? 0 : -1;
 	FILE *out = fopen(to, "wb");
@@ -145,8 +213,12 @@ static int write_state(const char *path, const struct ckpt_state *st,
 	int64_t iv[9] = { st->step, st->pos, st->recs, st->epoch, st->adam_t,
 			  st->seed, st->total_steps, st->best_step, st->bad_evals };
 	double dv[2] = { st->best_metric, st->elapsed };
+	char desc[sizeof st->describe] = { 0 };
+	snprintf(desc, sizeof desc, "%s", st->describe);
 	put(&w, iv, sizeof iv);
 	put(&w, dv, sizeof dv);
+	put(&w, &st->model_hash, sizeof st->model_hash);
+	put(&w, desc, sizeof desc);
 	int64_t nn = (int64_t)n;
 	put(&w, &nn, sizeof nn);
 	put(&w, params, n * sizeof *params);
@@ -169,13 +241,13 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 {
 	char parent[4096], base[4096], tmp[8400], p[9000], q[9000];
 	split(out_dir, parent, base, sizeof parent);
-	snprintf(tmp, sizeof tmp, "%s/.%s.sift-tmp", parent, base);
-	/* a leftover of a killed save */
-	rm_rf(tmp);
-	if (mkdir(tmp, 0777) != 0) {
+	/* unique per save (ckpt_lock removes the leftovers of killed ones) */
+	snprintf(tmp, sizeof tmp, "%s/.%s.sift-tmp.XXXXXX", parent, base);
+	if (!mkdtemp(tmp)) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
+	chmod(tmp, 0777 & ~umask_now());
 	/* a token head has no pooler in transformers: a pooler that came with
 	 * the initial encoder is not saved (nor trained) */
 	struct bert_model view = *m;
@@ -187,9 +259,11 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 	}
 	view.ntensors = 0;
 	for (int i = 0; i < m->ntensors; i++)
-		if (m->head != BERT_HEAD_TOKEN || strncmp(m->tensors[i].name, "pooler.", 7))
+		if (saved(m, &m->tensors[i]))
 			keep[view.ntensors++] = m->tensors[i];
 	view.tensors = keep;
+	struct ckpt_state st2 = *st;
+	st2.model_hash = ckpt_model_hash(m, model_params);
 	int rc = bert_save(&view, tmp, err, errlen);
 	free(keep);
 	if (rc < 0)
@@ -198,13 +272,17 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 		for (size_t i = 0; i < sizeof tok_files / sizeof *tok_files; i++) {
 			snprintf(p, sizeof p, "%s/%s", src_dir, tok_files[i]);
 			snprintf(q, sizeof q, "%s/%s", tmp, tok_files[i]);
-			if (copy_file(p, q) < 0) {
-				snprintf(err, errlen, "%s: cannot copy to %s", p, tmp);
+			char why[600] = "";
+			if (copy_file(p, q, why, sizeof why) < 0) {
+				if (why[0])
+					snprintf(err, errlen, "%s", why);
+				else
+					snprintf(err, errlen, "%s: cannot copy to %s", p, tmp);
 				goto fail;
 			}
 		}
 	snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, tmp);
-	if (write_state(p, st, params, am, av, n) < 0) {
+	if (write_state(p, &st2, params, am, av, n) < 0) {
 		snprintf(err, errlen, "%s: %s", p, strerror(errno));
 		goto fail;
 	}
@@ -255,18 +333,24 @@ int ckpt_load_state(const char *out_dir, struct ckpt_state *st,
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/" CKPT_STATE_NAME, out_dir);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	FILE *f = sift_model_fopen(path, err, errlen);
+	if (!f)
 		return -1;
-	}
-	char magic[8];
+	char magic[8], desc[sizeof st->describe];
 	int64_t iv[9], nn = -1;
 	double dv[2];
-	uint64_t h = FNV0, want;
-	int ok = fread(magic, 1, 8, f) == 8 && !memcmp(magic, MAGIC, 8);
+	uint64_t h = FNV0, want, mh;
+	int ok = fread(magic, 1, 8, f) == 8;
+	if (ok && !memcmp(magic, "SIFTTS", 6) && memcmp(magic, MAGIC, 8)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: a state file of another version (%.8s, this is %s)",
+			 path, magic, MAGIC);
+		return -1;
+	}
+	ok = ok && !memcmp(magic, MAGIC, 8);
 	if (ok)
 		ok = fread(iv, sizeof iv, 1, f) == 1 && fread(dv, sizeof dv, 1, f) == 1 &&
+		     fread(&mh, sizeof mh, 1, f) == 1 && fread(desc, sizeof desc, 1, f) == 1 &&
 		     fread(&nn, sizeof nn, 1, f) == 1;
 	if (!ok) {
 		fclose(f);
@@ -282,6 +366,8 @@ int ckpt_load_state(const char *out_dir, struct ckpt_state *st,
 	h = fnv(h, magic, 8);
 	h = fnv(h, iv, sizeof iv);
 	h = fnv(h, dv, sizeof dv);
+	h = fnv(h, &mh, sizeof mh);
+	h = fnv(h, desc, sizeof desc);
 	h = fnv(h, &nn, sizeof nn);
 	float *arr[3] = { params, am, av };
 	for (int i = 0; i < 3 && ok; i++) {
@@ -306,5 +392,8 @@ int ckpt_load_state(const char *out_dir, struct ckpt_state *st,
 	st->bad_evals = iv[8];
 	st->best_metric = dv[0];
 	st->elapsed = dv[1];
+	st->model_hash = mh;
+	desc[sizeof desc - 1] = 0;
+	memcpy(st->describe, desc, sizeof desc);
 	return 0;
 }

@@ -16,15 +16,21 @@
  *   tokenizer.json, special_tokens_map.json   it has them
  *   train_state.bin                     CKPT_STATE_NAME, below
  * It is written whole into a temporary directory next to OUT_DIR (in its
- * parent), every file and the directory are fsynced, and the temporary
- * directory then replaces OUT_DIR in one renameat2(RENAME_EXCHANGE) (a
- * plain rename the first time); the old copy is then removed.  A crash
- * or kill -9 at any moment leaves either the old or the new checkpoint.
+ * parent, .BASE.sift-tmp.XXXXXX, unique per save), every file and the
+ * directory are fsynced, and the temporary directory then replaces
+ * OUT_DIR in one renameat2(RENAME_EXCHANGE) (a plain rename the first
+ * time); the old copy is then removed.  A crash or kill -9 at any moment
+ * leaves either the old or the new checkpoint.
  *
- * train_state.bin, little-endian: the 8 bytes "SIFTTS01", then the int64
- * and double fields of struct ckpt_state in order, then n (int64), the
- * current parameters, AdamW's m and v (n floats each), and last the
- * FNV-1a 64 hash of everything before it.
+ * One run at a time writes OUT_DIR: ckpt_lock takes an flock on
+ * .BASE.sift-lock in the parent (not in OUT_DIR, which the swap
+ * replaces; and the parent exists before OUT_DIR does).
+ *
+ * train_state.bin, little-endian: the 8 bytes "SIFTTS02", then the int64
+ * and double fields of struct ckpt_state in order, model_hash (uint64),
+ * describe (256 bytes, NUL padded), then n (int64), the current
+ * parameters, AdamW's m and v (n floats each), and last the FNV-1a 64
+ * hash of everything before it.
  */
 #define CKPT_STATE_NAME "train_state.bin"
 
@@ -40,7 +46,23 @@ struct ckpt_state {
 	int64_t bad_evals;	/* dev evaluations since the best (patience) */
 	double best_metric;	/* the best dev score so far */
 	double elapsed;		/* seconds of training before this run */
+	uint64_t model_hash;	/* ckpt_model_hash of the model.safetensors
+				 * saved with it (set by ckpt_save) */
+	char describe[256];	/* what the bits depend on besides the
+				 * inputs: backend, BLAS, core, clone */
 };
+
+/*
+ * Takes the lock of OUT_DIR for this process (released at exit or by
+ * close): the descriptor, or -1 with a message in err, at once when
+ * another process holds it.  Under the lock, the leftovers of killed
+ * saves (.BASE.sift-tmp*) are removed.
+ */
+int ckpt_lock(const char *out_dir, char *err, size_t errlen);
+
+/* FNV-1a 64 of the tensors a checkpoint saves of m (names and values
+ * params; a token head's pooler is not saved, so not hashed) */
+uint64_t ckpt_model_hash(const struct bert_model *m, const float *params);
 
 /*
  * Refuses an OUT_DIR that exists, is not empty and is no checkpoint
@@ -52,7 +74,8 @@ int ckpt_check_dir(const char *out_dir, char *err, size_t errlen);
  * Saves a checkpoint atomically.  The Hugging Face model is m's tensors
  * with values model_params (the current parameters, or the best ones
  * under --dev); the state holds st, params (the current parameters), am
- * and av (AdamW's moments), n floats each.  src_dir: where to copy the
+ * and av (AdamW's moments), n floats each, with st->model_hash set to
+ * the hash of the model saved beside it.  src_dir: where to copy the
  * tokenizer files from (NULL: none).  0, or -1 with a message in err
  * (OUT_DIR is then untouched).
  */

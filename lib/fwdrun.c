@@ -177,7 +177,7 @@ int fwd_run(const struct fwd_cfg *c)
 	}
 	struct sift_writer w;
 	if (sift_writer_init(&w, stdout, "stdout", c->force) < 0)
-		return SIFT_EXIT_DATA;
+		return SIFT_EXIT_USAGE;	/* a terminal: misuse, as everywhere */
 	struct sift_reader *r = sift_reader_new(fd, c->input);
 	struct sift_header h, out;
 	struct bert_model m;

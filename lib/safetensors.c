@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "modelfile.h"	/* defines: sift_model_open */
 #include "safetensors.h"
 
 static size_t dtype_size(const char *s)
@@ -41,11 +42,9 @@ int sift_st_open(struct sift_st_file *f, const char *path, char *err,
 		 size_t errlen)
 {
 	memset(f, 0, sizeof *f);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	int fd = sift_model_open(path, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

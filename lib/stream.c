@@ -529,8 +529,15 @@ int sift_opt_int(const struct sift_reader *r, const msgpack_object *map,
 	const msgpack_object *o = sift_get(map, key);
 	if (!o)
 		return 0;
-	if (as_int(o, v) < 0)
-		return mistyped(r, key, "an integer", o);
+	if (as_int(o, v) < 0) {
+		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return mistyped(r, key, "an integer", o);
+		/* an integer, but past int64 */
+		if (r)
+			sift_rerror(r, "key '%s': integer %llu out of range", key,
+				    (unsigned long long)o->via.u64);
+		return -1;
+	}
 	return 1;
 }
 
@@ -553,6 +560,8 @@ int sift_opt_num(const struct sift_reader *r, const msgpack_object *map,
 		*v = o->via.f64;
 	else if (as_int(o, &i) == 0)
 		*v = (double)i;
+	else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		*v = (double)o->via.u64;	/* past int64, still a number */
 	else
 		return mistyped(r, key, "a number", o);
 	return 1;
@@ -830,18 +839,37 @@ void sift_pack_obj(msgpack_packer *pk, const msgpack_object *o)
 	msgpack_pack_object(pk, *o);
 }
 
+/* set once a write error on stdout was reported, so that the checks
+ * after it (the next record, the flush, sift_close_stdout) stay quiet:
+ * one full disk, one message */
+static int stdout_reported;
+
 static int write_error(struct sift_writer *w)
 {
 	if (errno == EPIPE) {
 		/* the reader is gone: a normal end, not an error */
 		exit(SIFT_EXIT_OK);
 	}
-	sift_warn("%s: write error: %s", w->name, strerror(errno));
+	if (!w->failed) {
+		/* errno 0: the stream's error flag without a cause (never
+		 * "Success") */
+		if (errno)
+			sift_warn("%s: write error: %s", w->name, strerror(errno));
+		else
+			sift_warn("%s: write error", w->name);
+	}
+	w->failed = 1;
+	if (w->f == stdout)
+		stdout_reported = 1;
 	return -1;
 }
 
 int sift_commit(struct sift_writer *w)
 {
+	if (w->failed) {
+		msgpack_sbuffer_clear(&w->sb);
+		return -1;
+	}
 	if (w->sb.size == 0)
 		return 0;
 	if (w->sink) {
@@ -882,14 +910,27 @@ int sift_close_stdout(void)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno == EPIPE)
 			return 0;
-		sift_warn("stdout: write error: %s", errno ? strerror(errno) : "unknown");
+		if (stdout_reported)
+			return -1;
+		stdout_reported = 1;
+		if (errno)
+			sift_warn("stdout: write error: %s", strerror(errno));
+		else
+			sift_warn("stdout: write error");
 		return -1;
 	}
+	errno = 0;
 	if (fclose(stdout) != 0) {
 		if (errno == EPIPE)
 			return 0;
-		sift_warn("stdout: write error: %s", strerror(errno));
+		if (stdout_reported)
+			return -1;
+		stdout_reported = 1;
+		if (errno)
+			sift_warn("stdout: write error: %s", strerror(errno));
+		else
+			sift_warn("stdout: write error");
 		return -1;
 	}
-	return 0;
+	return stdout_reported ? -1 : 0;
 }

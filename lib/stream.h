@@ -200,8 +200,11 @@ struct sift_writer {
 	 * instead of f; its return is sift_commit's */
 	int (*sink)(void *ctx, const char *buf, size_t n);
 	void *sink_ctx;
+	int failed;		/* a write error was reported: the rest of
+				 * the stream is dropped without another */
 };
-/* refuses a terminal (returns -1 with a diagnostic) unless force */
+/* refuses a terminal (returns -1 with a diagnostic) unless force; every
+ * program then exits SIFT_EXIT_USAGE (misuse, as gzip's refusal) */
 int sift_writer_init(struct sift_writer *w, FILE *f, const char *name,
 		     int force);
 void sift_writer_free(struct sift_writer *w);

@@ -177,7 +177,7 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 	memset(&u, 0, sizeof u);
 	u.o = o;
 	if (sift_writer_init(&u.w, out, "stdout", o->force) < 0)
-		return SIFT_EXIT_DATA;
+		return SIFT_EXIT_USAGE;	/* a terminal: misuse, as everywhere */
 	int status = SIFT_EXIT_OK;
 	struct held *held = NULL;
 	int nheld = 0, hcap = 0, fi = 0, streaming = 0;

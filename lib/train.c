@@ -27,14 +27,20 @@ int64_t train_total_steps(int64_t total, int64_t epochs, int accum)
 		return -1;
 	if (epochs < 1)
 		epochs = 1;
+	if (accum < 1)
+		accum = 1;
+	/* epochs of per batches, the first `extra` with one more: each
+	 * epoch steps ceil(nb / accum) times.  In closed form (a loop over
+	 * the epochs would spin on a huge count); no step count exceeds
+	 * the batch count, so the sum is at most total and cannot overflow */
 	int64_t per = total / epochs, extra = total % epochs;
-	/* epochs of per batches (the first `extra` have one more) */
-	int64_t steps = 0;
-	for (int64_t e = 0; e < epochs; e++) {
-		int64_t nb = per + (e < extra ? 1 : 0);
-		steps += (nb + accum - 1) / accum;
-	}
-	return steps;
+	int64_t a = accum;
+	int64_t full = per / a + (per % a != 0);
+	if (extra == 0)
+		return epochs * full;
+	/* extra > 0: per < total, so per + 1 does not overflow */
+	int64_t more = (per + 1) / a + ((per + 1) % a != 0);
+	return extra * more + (epochs - extra) * full;
 }
 
 /* no weight decay on biases and LayerNorm weights (HF Trainer's rule) */

@@ -12,6 +12,7 @@
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "ckpt.h"
 #include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
+#include "ops_cpu.h"	/* defines: sift_cpu_describe */
 #include "rng.h"
 #include "safetensors.h"
 #include "stream.h"
@@ -26,112 +27,57 @@ static double now(void)
 
 /* ---- random initialisation from a config alone ---- */
 
-/* writes dir/model.safetensors with the encoder initialised as
- * transformers' BertPreTrainedModel._init_weights does: normal(0, range)
- * weights and embeddings (the padding row zero), zero biases, LayerNorm
- * weight 1 and bias 0; the head is left to bert_load */
-static int write_random(const char *dir, const struct bert_config *c,
-			uint64_t seed, char *err, size_t errlen)
+/* the most parameters --config may ask for: 2^30 (3 times BERT-large;
+ * MiniLM with 1000 layers is 1.77e9), and training's copies (parameters,
+ * gradients, AdamW's two moments, the best model: 20 bytes a parameter)
+ * within the machine's memory; checked before anything is drawn */
+static double max_train_params(void)
 {
-	int64_t C = c->hidden, I = c->intermediate;
-	int nt = 5 + 16 * c->layers, k = 0;
-	struct sift_st_out *t = sift_xcalloc((size_t)nt, sizeof *t);
-	char (*names)[96] = sift_xcalloc((size_t)nt, sizeof *names);
-	float **data = sift_xcalloc((size_t)nt, sizeof *data);
-	/* a stream of its own: bert_load initialises a new head from seed
-	 * itself, and the two must not draw the same numbers */
-	struct sift_rng r;
-	sift_rng_seed(&r, sift_hash64(seed, 1));
-	/* kind: 0 normal, 1 zeros, 2 ones */
-#define T(kind, d0, d1, ...) do { \
-		snprintf(names[k], sizeof names[k], __VA_ARGS__); \
-		size_t ne_ = (size_t)(d0) * (size_t)((d1) ? (d1) : 1); \
-		float *v_ = sift_xmalloc(ne_ * sizeof *v_); \
-		for (size_t i_ = 0; i_ < ne_; i_++) \
-			v_[i_] = (kind) == 0 ? c->init_range * sift_rng_normal(&r) \
-				: (kind) == 2 ? 1.0f : 0.0f; \
-		data[k] = v_; t[k].name = names[k]; t[k].data = v_; \
-		t[k].ndim = (d1) ? 2 : 1; t[k].shape[0] = (d0); t[k].shape[1] = (d1); \
-		k++; } while (0)
-	T(0, c->vocab_size, C, "embeddings.word_embeddings.weight");
-	if (c->pad_token_id >= 0 && c->pad_token_id < c->vocab_size)
-		memset(data[0] + (size_t)c->pad_token_id * C, 0, C * sizeof(float));
-	T(0, c->max_pos, C, "embeddings.position_embeddings.weight");
-	T(0, c->type_vocab, C, "embeddings.token_type_embeddings.weight");
-	T(2, C, 0, "embeddings.LayerNorm.weight");
-	T(1, C, 0, "embeddings.LayerNorm.bias");
-	for (int l = 0; l < c->layers; l++) {
-		static const char *const q[3] = { "query", "key", "value" };
-		for (int i = 0; i < 3; i++) {
-			T(0, C, C, "encoder.layer.%d.attention.self.%s.weight", l, q[i]);
-			T(1, C, 0, "encoder.layer.%d.attention.self.%s.bias", l, q[i]);
-		}
-		T(0, C, C, "encoder.layer.%d.attention.output.dense.weight", l);
-		T(1, C, 0, "encoder.layer.%d.attention.output.dense.bias", l);
-		T(2, C, 0, "encoder.layer.%d.attention.output.LayerNorm.weight", l);
-		T(1, C, 0, "encoder.layer.%d.attention.output.LayerNorm.bias", l);
-		T(0, I, C, "encoder.layer.%d.intermediate.dense.weight", l);
-		T(1, I, 0, "encoder.layer.%d.intermediate.dense.bias", l);
-		T(0, C, I, "encoder.layer.%d.output.dense.weight", l);
-		T(1, C, 0, "encoder.layer.%d.output.dense.bias", l);
-		T(2, C, 0, "encoder.layer.%d.output.LayerNorm.weight", l);
-		T(1, C, 0, "encoder.layer.%d.output.LayerNorm.bias", l);
-	}
-#undef T
-	char path[4200];
-	snprintf(path, sizeof path, "%s/model.safetensors", dir);
-	int rc = sift_st_write(path, t, k, err, errlen);
-	for (int i = 0; i < k; i++)
-		free(data[i]);
-	free(data);
-	free(names);
-	free(t);
-	return rc;
+	double most = 1073741824.0;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	if (pages > 0 && psize > 0 && (double)pages * psize / 20 < most)
+		most = (double)pages * psize / 20;
+	return most;
 }
 
-static int copy_to(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-	char buf[1 << 14];
-	size_t n;
-	int rc = in && out ? 0 : -1;
-	while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			rc = -1;
-	if (in)
-		fclose(in);
-	if (out && fclose(out))
-		rc = -1;
-	return rc;
-}
-
-/* a model from --config FILE: a scratch directory with the config and a
- * random model.safetensors, loaded by bert_load, then removed */
+/* a model from --config FILE, built in memory (no file is written): the
+ * encoder initialised as transformers' BertPreTrainedModel._init_weights
+ * does, normal(0, range) weights and embeddings (the padding row zero),
+ * zero biases, LayerNorm weight 1 and bias 0; the head as bert_load
+ * initialises a missing one */
 static int load_random(struct bert_model *m, const char *config,
 		       enum bert_head head, char **labels, int nlabels,
 		       uint64_t seed, char *err, size_t errlen)
 {
-	char dir[] = "/tmp/sift-train-XXXXXX", p[256], q[256];
-	if (!mkdtemp(dir)) {
-		snprintf(err, errlen, "cannot make a scratch directory: %s", strerror(errno));
-		return -1;
-	}
-	snprintf(p, sizeof p, "%s/config.json", dir);
-	snprintf(q, sizeof q, "%s/model.safetensors", dir);
-	int rc = -1;
 	struct bert_config c;
-	if (copy_to(config, p) < 0)
-		snprintf(err, errlen, "%s: cannot read", config);
-	else if (bert_config_load(&c, dir, err, errlen) == 0) {
-		rc = write_random(dir, &c, seed, err, errlen);
-		bert_config_free(&c);
-		if (rc == 0)
-			rc = bert_load(m, dir, head, labels, nlabels, 1, seed, err, errlen);
+	if (bert_config_read(&c, config, err, errlen) < 0)
+		return -1;
+	if (bert_new(m, &c, head, labels, nlabels, seed, max_train_params(),
+		     config, err, errlen) < 0)
+		return -1;
+	/* a stream of its own: the head is drawn from seed itself, and the
+	 * two must not draw the same numbers */
+	struct sift_rng r;
+	sift_rng_seed(&r, sift_hash64(seed, 1));
+	const struct bert_config *k = &m->cfg;
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct bert_tensor *t = &m->tensors[i];
+		if (t->head)
+			continue;
+		float *v = m->params + t->off;
+		size_t ne = bert_tensor_numel(t), nlen = strlen(t->name);
+		if (t->ndim == 2) {
+			for (size_t j = 0; j < ne; j++)
+				v[j] = k->init_range * sift_rng_normal(&r);
+		} else if (nlen > 16 && !strcmp(t->name + nlen - 16, "LayerNorm.weight")) {
+			for (size_t j = 0; j < ne; j++)
+				v[j] = 1.0f;
+		}	/* biases stay 0 */
 	}
-	unlink(p);
-	unlink(q);
-	rmdir(dir);
-	return rc;
+	if (k->pad_token_id >= 0 && k->pad_token_id < k->vocab_size)
+		memset(m->p.wte + (size_t)k->pad_token_id * k->hidden, 0,
+		       (size_t)k->hidden * sizeof(float));
+	return 0;
 }
 
 /* ---- the run ---- */
@@ -490,6 +436,15 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	if (!sift_get(ho, "total"))
 		total = -1;
+	/* a count no stream can hold (the --max-steps bound) is a broken
+	 * header, not a schedule of 10^18 steps */
+	const int64_t most = 1000000000000000LL;
+	if (c->max_steps <= 0 && (total > most || epochs > most)) {
+		sift_rerror(rd, "key '%s': %lld is out of range (at most %lld)",
+			    total > most ? "total" : "epochs",
+			    (long long)(total > most ? total : epochs), (long long)most);
+		return -1;
+	}
 	r->total = c->max_steps > 0 ? c->max_steps
 		: train_total_steps(total, epochs, c->o.accum);
 	if (r->total < 0) {
@@ -521,6 +476,15 @@ static int setup(struct run *r, struct sift_reader *rd)
 	}
 	r->st.best_step = -1;
 	r->saved_step = -1;
+	/* what the bits depend on besides the inputs, recorded in the state;
+	 * SIFT_TEST_DESCRIBE stands in for it (for tests only) */
+	char describe[sizeof r->st.describe];
+	const char *td = getenv("SIFT_TEST_DESCRIBE");
+	if (td)
+		snprintf(describe, sizeof describe, "%s", td);
+	else
+		snprintf(describe, sizeof describe, "%s; %s", be->name, sift_cpu_describe());
+	snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
 	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
 	r->lower_better = !strcmp(r->metric, "loss");
 	/* dev scoring has no entity F1 for classes, no macro-F1 for tags:
@@ -566,14 +530,29 @@ static int setup(struct run *r, struct sift_reader *rd)
 		r->t.step = r->st.step;
 		r->t.pos = r->st.pos;
 		r->t.opt.t = r->st.adam_t;
+		/* the state must be the one saved with the model beside it */
+		struct bert_model bm;
+		if (bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
+			      0, 0, err, sizeof err) < 0) {
+			sift_warn("%s", err);
+			return -1;
+		}
+		if (ckpt_model_hash(&bm, bm.params) != r->st.model_hash) {
+			sift_warn("%s/" CKPT_STATE_NAME ": not the state of the model.safetensors beside it (saved with another model)",
+				  c->out_dir);
+			bert_free(&bm);
+			return -1;
+		}
+		/* the same bytes as an uninterrupted run hold for one machine
+		 * and build; another one is within floating-point tolerance */
+		if (strcmp(r->st.describe, describe)) {
+			if (r->st.describe[0])
+				sift_warn("%s: saved by another machine or build (%s), resumed on %s; the result may differ from an uninterrupted run's in the last bits",
+					  c->out_dir, r->st.describe, describe);
+			snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
+		}
 		if (r->best && r->st.best_step >= 0) {
 			/* the best parameters are the checkpoint's model */
-			struct bert_model bm;
-			if (bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
-				      0, 0, err, sizeof err) < 0) {
-				sift_warn("%s", err);
-				return -1;
-			}
 			/* by name: the saved model may lack the pooler */
 			for (int i = 0; i < r->m.ntensors; i++) {
 				const struct bert_tensor *a = &r->m.tensors[i];
@@ -585,8 +564,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 						break;
 					}
 			}
-			bert_free(&bm);
 		}
+		bert_free(&bm);
 	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
 		sift_warn("%s", err);
 		return -1;
@@ -595,7 +574,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 	return 0;
 }
 
-int train_run(const struct run_cfg *c)
+/* the run, with out_dir's lock held */
+static int run_locked(const struct run_cfg *c)
 {
 	struct run r;
 	memset(&r, 0, sizeof r);
@@ -741,5 +721,19 @@ out:
 	free(r.hv);
 	if (r.m.params)
 		bert_free(&r.m);
+	return status;
+}
+
+int train_run(const struct run_cfg *c)
+{
+	/* one run writes out_dir at a time: a second fails here, at once */
+	char err[9000];
+	int lock = ckpt_lock(c->out_dir, err, sizeof err);
+	if (lock < 0) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	int status = run_locked(c);
+	close(lock);
 	return status;
 }

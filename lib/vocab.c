@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "modelfile.h"	/* defines: sift_model_fopen, sift_model_json */
 #include "stream.h"	/* defines: sift_vocab_hash, sift_x* */
 #include "vocab.h"
 
@@ -52,10 +53,9 @@ static int load_txt(struct sift_vocab *v, FILE *f)
 static int load_json(struct sift_vocab *v, const char *path, json_t **root,
 		     char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je);
+	json_t *j = sift_model_json(path, err, errlen);
 	if (!j)
-		return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		return -1;
 	json_t *voc = json_object_get(json_object_get(j, "model"), "vocab");
 	if (!json_is_object(voc)) {
 		json_decref(j);
@@ -92,11 +92,18 @@ static int load_json(struct sift_vocab *v, const char *path, json_t **root,
  * int(1e30) as model_max_length when none is set, past any JSON integer
  * here; a number past a double's range is read as 1e300 (both mean no
  * maximum) */
-static json_t *load_config(const char *path, json_error_t *je)
+static json_t *load_config(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return json_load_file(path, 0, je);	/* its error */
+	json_error_t jerr, *je = &jerr;
+	int fd = sift_model_open(path, err, errlen);
+	if (fd < 0)
+		return NULL;	/* errno ENOENT: there is none */
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
 	char *buf = NULL;
 	size_t len = 0, cap = 0, k;
 	do {
@@ -122,6 +129,13 @@ static json_t *load_config(const char *path, json_error_t *je)
 		len = len - (e - b) + 5;
 	}
 	free(buf);
+	if (!j) {
+		if (je->line < 1)
+			snprintf(err, errlen, "%s: %s", path, je->text);
+		else
+			snprintf(err, errlen, "%s:%d: %s", path, je->line, je->text);
+		errno = EINVAL;
+	}
 	return j;
 }
 
@@ -159,7 +173,7 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	memset(v, 0, sizeof *v);
 
 	snprintf(path, sizeof path, "%s/vocab.txt", dir);
-	FILE *f = fopen(path, "r");
+	FILE *f = sift_model_fopen(path, err, errlen);
 	if (f) {
 		int r = load_txt(v, f);
 		fclose(f);
@@ -172,7 +186,7 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 		if (load_json(v, path, &tj, err, errlen) < 0)
 			return -1;
 	} else {
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;	/* err says why */
 	}
 	if (v->n == 0) {
 		json_decref(tj);
@@ -181,11 +195,11 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	v->hash = sift_vocab_hash(v->tok, v->n);
 
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-	json_error_t je;
-	cfg = load_config(path, &je);
-	if (!cfg && access(path, F_OK) == 0) {
+	cfg = load_config(path, err, errlen);
+	if (!cfg && errno != ENOENT) {
 		json_decref(tj);
-		return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		sift_vocab_free(v);
+		return -1;
 	}
 	v->lower = 1;
 	v->strip_accents = -1;
@@ -203,7 +217,19 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	/* model_max_length where it is a real bound (HF writes 1e30 for
 	 * "none"), else the position table of config.json, else 512 */
 	snprintf(path, sizeof path, "%s/config.json", dir);
-	json_t *mc = json_load_file(path, 0, &je);
+	/* read if it can be (a tokenizer alone has none, a broken one is
+	 * sift-fwd's to report), but a FIFO must not hang the open */
+	int mfd = sift_model_open(path, err, errlen);
+	if (mfd < 0 && errno != ENOENT) {
+		json_decref(cfg);
+		json_decref(tj);
+		sift_vocab_free(v);
+		return -1;
+	}
+	json_error_t je;
+	json_t *mc = mfd >= 0 ? json_loadfd(mfd, 0, &je) : NULL;
+	if (mfd >= 0)
+		close(mfd);
 	json_t *mp = mc ? json_object_get(mc, "max_position_embeddings") : NULL;
 	json_int_t npos = json_is_integer(mp) ? json_integer_value(mp) : 0;
 	json_t *ml = cfg ? json_object_get(cfg, "model_max_length") : NULL;

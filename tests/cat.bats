@@ -201,6 +201,11 @@ nonfinite() {
 	assert_equal "$stderr" "sift-cat: stdout: write error: No space left on device"
 }
 
+@test "a full disk for a written stream is one message, never 'Success'" {
+	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/train/tok.jsonl > /dev/full"
+	assert_equal "$stderr" "sift-cat: stdout: write error: No space left on device"
+}
+
 @test "a reader that closes the pipe ends sift-cat quietly" {
 	for i in $(seq 2000); do sed -n 2p $S/examples.jsonl; done > $BATS_TEST_TMPDIR/many
 	cat $S/examples.jsonl $BATS_TEST_TMPDIR/many > $BATS_TEST_TMPDIR/big.jsonl

@@ -218,7 +218,8 @@ Try 'sift-eval --help'."
 	command -v script > /dev/null || skip "script(1) not installed"
 	stream fpb-allagree
 	run script -qec "sift-eval $T/fpb-allagree.sift" /dev/null
-	assert_failure
+	assert_failure 2
+	assert_output --partial "sift-eval: refusing to write a binary stream to a terminal"
 }
 
 @test "predictions cut at every byte offset never crash sift-eval and always say why" {

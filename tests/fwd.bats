@@ -239,10 +239,19 @@ encoder() {
 	done
 }
 
+@test "a FIFO as a model file is refused at once, naming it" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	for f in model.safetensors config.json; do
+		rm -rf $T/m && cp -r $F/tok-model $T/m && rm $T/m/$f && mkfifo $T/m/$f
+		run -1 --separate-stderr timeout 10 sift-fwd -m $T/m $T/s
+		assert_equal "$stderr" "sift-fwd: $T/m/$f: not a regular file (a FIFO)"
+	done
+}
+
 @test "a model directory without config.json is an error" {
 	sift-cat -s $F/ner.batches.jsonl > $T/s
 	run -1 --separate-stderr sift-fwd -m $T/nothing $T/s
-	assert_equal "$stderr" "sift-fwd: $T/nothing/config.json: unable to open $T/nothing/config.json: No such file or directory"
+	assert_equal "$stderr" "sift-fwd: $T/nothing/config.json: No such file or directory"
 }
 
 @test "no model is misuse" {
@@ -274,6 +283,14 @@ encoder() {
 	sift-cat -s $F/cls.batches.jsonl > $T/s
 	run -1 --separate-stderr bash -c "sift-fwd -m $F/cls-model $T/s > /dev/full"
 	assert_equal "$stderr" "sift-fwd: stdout: write error: No space left on device"
+}
+
+@test "a terminal is refused with the misuse status, as in every program" {
+	command -v script > /dev/null || skip "script(1) not installed"
+	sift-cat -s $F/cls.batches.jsonl > $T/s
+	run script -qec "sift-fwd -m $F/cls-model $T/s" /dev/null
+	assert_failure 2
+	assert_output --partial "sift-fwd: refusing to write a binary stream to a terminal"
 }
 
 @test "a closed pipe ends quietly" {

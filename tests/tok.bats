@@ -237,6 +237,27 @@ hello world"
 	assert_equal "${stderr_lines[0]}" "sift-tok: stdout: write error: No space left on device"
 }
 
+@test "a full disk is one write error, not one per check" {
+	run -1 --separate-stderr bash -c "sift-tok -m $V -f jsonl $F/hard.jsonl > /dev/full"
+	assert_equal "$stderr" "sift-tok: stdout: write error: No space left on device"
+}
+
+@test "a terminal is refused with the misuse status, as in every program" {
+	command -v script > /dev/null || skip "script(1) not installed"
+	run script -qec "sift-tok -m $V -f jsonl $F/hard.jsonl" /dev/null
+	assert_failure 2
+	assert_output --partial "sift-tok: refusing to write a binary stream to a terminal"
+}
+
+@test "a FIFO as a tokenizer file is refused at once, naming it" {
+	T=$BATS_TEST_TMPDIR
+	for f in vocab.txt tokenizer_config.json; do
+		rm -rf $T/m && cp -r $V $T/m && rm -f $T/m/$f && mkfifo $T/m/$f
+		run -1 --separate-stderr timeout 10 sift-tok -m $T/m -f jsonl $F/hard.jsonl
+		assert_equal "$stderr" "sift-tok: $T/m/$f: not a regular file (a FIFO)"
+	done
+}
+
 @test "a model directory without vocab.txt is read from tokenizer.json" {
 	need_model
 	mkdir $T/m

@@ -182,6 +182,55 @@ real_batches() {
 	done
 }
 
+@test "a second run on the same output fails at once and the first one's checkpoint loads" {
+	command -v flock > /dev/null || skip "flock(1) not installed"
+	# the first run holds the lock while it waits for its stream
+	mkfifo $T/feed
+	sift-train -m $F/tok -o $T/out $T/feed > $T/log1 2> $T/err1 &
+	pid=$!
+	exec 7> $T/feed
+	# (at most 200 looks: a run that never locks fails the test)
+	for i in $(seq 200); do
+		flock -n $T/.out.sift-lock true || break
+		sleep 0.05
+	done
+	if flock -n $T/.out.sift-lock true; then
+		exec 7>&-
+		kill $pid
+		fail "the first run holds no lock"
+	fi
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out/ $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/out/: in use by another sift-train ($T/.out.sift-lock is locked)"
+	cat $T/tok.b >&7
+	exec 7>&-
+	wait $pid
+	[ ! -s $T/err1 ]
+	run sift-fwd -m $T/out $T/tok.b
+	assert_success
+	# and the next run may go on
+	sift-train -m $F/tok -o $T/out $T/tok.b > /dev/null
+}
+
+@test "a training state that does not belong to the model beside it is refused" {
+	sift-train -m $F/tok -o $T/a --stop-after 2 --lr 1e-3 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/b --stop-after 3 --lr 1e-3 $T/tok.b > /dev/null
+	cp $T/b/train_state.bin $T/a/train_state.bin
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/a --resume --lr 1e-3 $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/a/train_state.bin: not the state of the model.safetensors beside it (saved with another model)"
+}
+
+@test "a resume on another machine or build warns once and goes on" {
+	SIFT_TEST_DESCRIBE="machine A" sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	SIFT_TEST_DESCRIBE="machine B" run -0 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out --resume $T/tok.b > $T/log"
+	assert_equal "$stderr" "sift-train: $T/out: saved by another machine or build (machine A), resumed on machine B; the result may differ from an uninterrupted run's in the last bits"
+	run jq -r 'select(.end) | .end' <(sift-cat $T/log)
+	assert_output done
+	# the same machine: no warning
+	sift-train -m $F/tok -o $T/o2 --stop-after 2 $T/tok.b > /dev/null
+	run -0 --separate-stderr bash -c "sift-train -m $F/tok -o $T/o2 --resume $T/tok.b > /dev/null"
+	[ -z "$stderr" ]
+}
+
 @test "a NaN loss stops the run with its step and keeps the last checkpoint" {
 	sift-train -m $F/tok -o $T/out $PARITY $T/tok.b > /dev/null
 	cp $T/out/model.safetensors $T/before
@@ -305,6 +354,64 @@ real_batches() {
 	head -c 900 $T/tok.b > $T/cut
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/cut
 	[[ "$stderr" == "sift-train: $T/cut:"*"truncated record"* ]]
+}
+
+@test "a header epoch count no stream can hold is an error naming the key" {
+	sed '1s/"epochs": 1/"epochs": 9223372036854775807/' $F/tok.jsonl | sift-cat -s > $T/huge
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out $T/huge
+	[ "$stderr" = "sift-train: $T/huge:1: key 'epochs': 9223372036854775807 is out of range (at most 1000000000000000)" ]
+	[ ! -e $T/out ]
+}
+
+@test "an integer past the int64 range is reported as out of range" {
+	# JSON cannot say 2^64-1: the header's total 5 (a fixint) becomes a uint 64
+	perl -0777 -pe 's/\xa5total\x05/\xa5total\xcf\xff\xff\xff\xff\xff\xff\xff\xff/' $T/tok.b > $T/big
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/big
+	[ "$stderr" = "sift-train: $T/big:1: key 'total': integer 18446744073709551615 out of range" ]
+}
+
+@test "a config with vocab_size 0 names vocab_size" {
+	jq '.vocab_size = 0' $F/tok/config.json > $T/config.json
+	run -1 --separate-stderr sift-train --config $T/config.json -o $T/out $T/tok.b
+	[ "$stderr" = "sift-train: $T/config.json: vocab_size is 0" ]
+}
+
+@test "a config too large to train is refused before anything is drawn" {
+	jq '.num_hidden_layers = 1000 | .hidden_size = 4096 | .intermediate_size = 16384' $F/tok/config.json > $T/config.json
+	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
+	[[ "$stderr" == "sift-train: $T/config.json: 2.01e+11 parameters (1000 layers of hidden_size 4096), more than the "*" allowed" ]]
+	[ ! -e $T/out ]
+	# MiniLM's shape with 1000 layers
+	jq '.vocab_size = 30522 | .hidden_size = 384 | .num_attention_heads = 12 | .intermediate_size = 1536 | .num_hidden_layers = 1000' $F/tok/config.json > $T/config.json
+	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
+	[[ "$stderr" == "sift-train: $T/config.json: 1.79e+09 parameters (1000 layers of hidden_size 384), more than the "*" allowed" ]]
+}
+
+@test "a config error names the config file given, not a copy" {
+	echo '{"vocab_size": 10' > $T/broken.json
+	run -1 --separate-stderr sift-train --config $T/broken.json -o $T/out $T/tok.b
+	[[ "$stderr" == "sift-train: $T/broken.json:"* ]]
+}
+
+@test "a FIFO or a directory as a model file is refused at once, naming it" {
+	for f in model.safetensors config.json vocab.txt; do
+		rm -rf $T/m && cp -r $F/tok $T/m && rm $T/m/$f && mkfifo $T/m/$f
+		run -1 --separate-stderr timeout 10 sift-train -m $T/m -o $T/out $T/tok.b
+		assert_equal "$stderr" "sift-train: $T/m/$f: not a regular file (a FIFO)"
+	done
+	rm -rf $T/m && cp -r $F/tok $T/m && rm $T/m/model.safetensors && mkdir $T/m/model.safetensors
+	run -1 --separate-stderr timeout 10 sift-train -m $T/m -o $T/out $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/m/model.safetensors: not a regular file (a directory)"
+	mkfifo $T/config.json
+	run -1 --separate-stderr timeout 10 sift-train --config $T/config.json -o $T/out $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/config.json: not a regular file (a FIFO)"
+}
+
+@test "a FIFO as the state file of --resume is refused at once" {
+	sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	rm $T/out/train_state.bin && mkfifo $T/out/train_state.bin
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out --resume $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/out/train_state.bin: not a regular file (a FIFO)"
 }
 
 @test "a stream without labels cannot be trained on" {

@@ -355,6 +355,14 @@ static void test_sched(void)
 	CHECK_EQ_INT(sched_warmup_from_ratio(0.1, 25), 3);
 	CHECK_EQ_INT(train_total_steps(10, 2, 3), 4);	/* 5 per epoch: 2 + 2 */
 	CHECK_EQ_INT(train_total_steps(-1, 1, 1), -1);
+	/* closed form: huge counts neither spin nor overflow */
+	CHECK_EQ_INT(train_total_steps(5, INT64_MAX, 1), 5);
+	CHECK_EQ_INT(train_total_steps(5, INT64_MAX, 2), 5);	/* 5 epochs of 1 */
+	CHECK_EQ_INT(train_total_steps(INT64_MAX, 1, 1), INT64_MAX);
+	CHECK_EQ_INT(train_total_steps(INT64_MAX, 1, 7), INT64_MAX / 7);	/* 7 divides it */
+	CHECK_EQ_INT(train_total_steps(INT64_MAX, 2, 1000000), 2 * (INT64_MAX / 2 / 1000000 + 1));
+	CHECK_EQ_INT(train_total_steps(11, 3, 2), 6);	/* 4, 4, 3 batches: 2 + 2 + 2 */
+	CHECK_EQ_INT(train_total_steps(10, 3, 4), 3);	/* 4, 3, 3: 1 + 1 + 1 */
 }
 
 int main(void)
