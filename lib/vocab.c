@@ -124,20 +124,23 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	if (f) {
 		int r = load_txt(v, f);
 		fclose(f);
-		if (r < 0)
-			return fail(err, errlen, "%s: %s", path, strerror(errno));
+		if (r < 0) {
+			fail(err, errlen, "%s: %s", path, strerror(errno));
+			goto bad;
+		}
 	} else if (errno == ENOENT) {
 		snprintf(path, sizeof path, "%s/tokenizer.json", dir);
 		if (access(path, R_OK) != 0)
 			return fail(err, errlen, "%s: no vocab.txt or tokenizer.json", dir);
 		if (load_json(v, path, &tj, err, errlen) < 0)
-			return -1;
+			goto bad;
 	} else {
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	if (v->n == 0) {
 		json_decref(tj);
-		return fail(err, errlen, "%s: empty vocabulary", path);
+		fail(err, errlen, "%s: empty vocabulary", path);
+		goto bad;
 	}
 	v->hash = sift_vocab_hash(v->tok, v->n);
 
@@ -146,7 +149,8 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	cfg = json_load_file(path, 0, &je);
 	if (!cfg && access(path, F_OK) == 0) {
 		json_decref(tj);
-		return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		goto bad;
 	}
 	v->lower = 1;
 	v->strip_accents = -1;
@@ -191,10 +195,16 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	json_decref(cfg);
 	json_decref(tj);
 	snprintf(path, sizeof path, "%s", dir);
-	if (v->unk < 0 || v->cls < 0 || v->sep < 0)
-		return fail(err, errlen, "%s: vocabulary lacks %s, %s or %s", path,
-			    v->unk_s, v->cls_s, v->sep_s);
+	if (v->unk < 0 || v->cls < 0 || v->sep < 0) {
+		fail(err, errlen, "%s: vocabulary lacks %s, %s or %s", path,
+		     v->unk_s, v->cls_s, v->sep_s);
+		goto bad;
+	}
 	return 0;
+bad:
+	/* a failed load leaves nothing to free */
+	sift_vocab_free(v);
+	return -1;
 }
 
 void sift_vocab_free(struct sift_vocab *v)
