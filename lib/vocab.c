@@ -146,7 +146,9 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
 	json_error_t je;
-	cfg = json_load_file(path, 0, &je);
+	/* numbers as doubles: transformers writes int(1e30), past jansson's
+	 * integers, as the model_max_length of a model without a bound */
+	cfg = json_load_file(path, JSON_DECODE_INT_AS_REAL, &je);
 	if (!cfg && access(path, F_OK) == 0) {
 		json_decref(tj);
 		fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
@@ -172,9 +174,9 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	json_t *mp = mc ? json_object_get(mc, "max_position_embeddings") : NULL;
 	json_int_t npos = json_is_integer(mp) ? json_integer_value(mp) : 0;
 	json_t *ml = cfg ? json_object_get(cfg, "model_max_length") : NULL;
-	json_int_t mlen = json_is_integer(ml) ? json_integer_value(ml) : 0;
+	double mlen = json_is_number(ml) ? json_number_value(ml) : 0;
 	v->max_len = 512;
-	if (mlen > 0 && mlen <= 1000000)
+	if (mlen > 0 && mlen <= 1000000 && mlen == (int)mlen)
 		v->max_len = (int)mlen;
 	else if (npos > 0 && npos <= 1000000)
 		v->max_len = (int)npos;

@@ -199,6 +199,18 @@ hello world"
 	assert_success
 }
 
+@test "a model_max_length of transformers' int(1e30) means no bound of the tokenizer's own" {
+	mkdir $T/m
+	cp $V/vocab.txt $T/m/
+	sed 's/"model_max_length": 512/"model_max_length": 1000000000000000019884624838656/' \
+		$V/tokenizer_config.json > $T/m/tokenizer_config.json
+	grep -q 1000000000000000019884624838656 $T/m/tokenizer_config.json
+	sift-tok -m $V -f conll $F/ner.conll | sift-cat > $T/a
+	sift-tok -m $T/m -f conll $F/ner.conll | sift-cat > $T/b
+	run diff $T/a $T/b
+	assert_success
+}
+
 @test "a missing model directory is an error" {
 	run -1 --separate-stderr sift-tok -m $T/nowhere $F/ner.conll
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
