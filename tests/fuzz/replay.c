@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 /* FUZZ_TARGETS: X(name) for each target; its LLVMFuzzerTestOneInput is
  * compiled as fuzz_name.  FUZZ_DIR: tests/fuzz of the source tree. */
@@ -22,11 +20,10 @@ static const struct target {
 #undef X
 };
 
-/* the sanitizers report to the saved stderr while the readers' own
- * diagnostics go to /dev/null (weak: absent without a sanitizer) */
-extern void __sanitizer_set_report_fd(void *fd) __attribute__((weak));
-
-static int verbose, quiet = -1, saved = -1;
+/* the readers' own diagnostics (stdio's stderr) go to /dev/null; the
+ * sanitizers write to file descriptor 2 themselves, which stays open */
+static int verbose;
+static FILE *quiet;
 
 static int run_file(const struct target *t, const char *path)
 {
@@ -50,11 +47,11 @@ static int run_file(const struct target *t, const char *path)
 	if (verbose)
 		printf("test-fuzz-replay: %s %s\n", t->name, path);
 	fflush(stdout);
+	FILE *err = stderr;
 	if (!verbose)
-		dup2(quiet, 2);
+		stderr = quiet;	/* glibc's stderr is a variable */
 	t->fn(in, n);
-	if (!verbose)
-		dup2(saved, 2);
+	stderr = err;
 	free(in);
 	return 0;
 }
@@ -89,12 +86,8 @@ int main(int argc, char **argv)
 	int pass = 0, fail = 0;
 	if (argc > 1 && !strcmp(argv[1], "-v"))
 		verbose = 1, argc--, argv++;
-	quiet = open("/dev/null", O_WRONLY);
-	saved = dup(2);
-	if (quiet < 0 || saved < 0)
+	if (!(quiet = fopen("/dev/null", "w")))
 		return 1;
-	if (__sanitizer_set_report_fd)
-		__sanitizer_set_report_fd((void *)(intptr_t)saved);
 	for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
 		const struct target *t = &targets[i];
 		if (argc > 1 && strcmp(argv[1], t->name))
