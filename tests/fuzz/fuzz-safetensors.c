@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sift_st_find(&f, t->name) == NULL)
 			abort();
 		if (t->dtype != SIFT_ST_OTHER) {
-			size_t es = t->dtype == SIFT_ST_F32 ? 4 : 2;
-			if (t->nelem * es != t->nbytes)
+			size_t es = t->dtype == SIFT_ST_F32 ? 4 : 2, bytes;
+			if (__builtin_mul_overflow(t->nelem, es, &bytes) || bytes != t->nbytes)
 				abort();
 			float *out = malloc(t->nelem ? t->nelem * sizeof *out : 1);
 			if (!out)
