@@ -75,8 +75,16 @@ static int load_json(struct sift_vocab *v, const char *path, json_t **root,
 	}
 	v->tok = sift_xcalloc(n, sizeof *v->tok);
 	v->n = n;
-	json_object_foreach(voc, key, val)
-		v->tok[json_integer_value(val)] = sift_xstrdup(key);
+	json_object_foreach(voc, key, val) {
+		json_int_t id = json_integer_value(val);
+		if (v->tok[id]) {	/* one of them would be lost */
+			fail(err, errlen, "%s: id %lld given to \"%s\" and \"%s\"",
+			     path, (long long)id, v->tok[id], key);
+			json_decref(j);
+			return -1;
+		}
+		v->tok[id] = sift_xstrdup(key);
+	}
 	for (int i = 0; i < n; i++)
 		if (!v->tok[i]) {
 			json_decref(j);

@@ -211,6 +211,13 @@ hello world"
 	assert_success
 }
 
+@test "a tokenizer.json that gives one id to two tokens is an error" {
+	mkdir $T/m
+	printf '%s' '{"model":{"vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"x":0}}}' > $T/m/tokenizer.json
+	run -1 --separate-stderr sift-tok -m $T/m $F/ner.conll
+	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: id 0 given to \"[PAD]\" and \"x\""
+}
+
 @test "a missing model directory is an error" {
 	run -1 --separate-stderr sift-tok -m $T/nowhere $F/ner.conll
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
