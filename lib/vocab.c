@@ -67,8 +67,9 @@ static int load_json(struct sift_vocab *v, const char *path, json_t **root,
 	json_object_foreach(voc, key, val) {
 		json_int_t id = json_integer_value(val);
 		if (!json_is_integer(val) || id < 0 || id > 10000000) {
-			json_decref(j);
-			return fail(err, errlen, "%s: bad id for \"%s\"", path, key);
+			fail(err, errlen, "%s: bad id for \"%s\"", path, key);
+			json_decref(j);	/* frees key */
+			return -1;
 		}
 		if (id + 1 > n)
 			n = (int)id + 1;

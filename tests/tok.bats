@@ -218,6 +218,13 @@ hello world"
 	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: id 0 given to \"[PAD]\" and \"x\""
 }
 
+@test "a tokenizer.json id that is not a count names its token" {
+	mkdir $T/m
+	printf '%s' '{"model":{"vocab":{"[PAD]":0,"[UNK]":-1}}}' > $T/m/tokenizer.json
+	run -1 --separate-stderr sift-tok -m $T/m $F/ner.conll
+	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: bad id for \"[UNK]\""
+}
+
 @test "a missing model directory is an error" {
 	run -1 --separate-stderr sift-tok -m $T/nowhere $F/ner.conll
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
