@@ -11,6 +11,10 @@ data=${FUZZ_DATA:-/work/shared/data}
 # a declared msgpack array of 2^32 elements asks msgpack-c for that much
 # memory; the reader reports the failure as an error
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:max_allocation_size_mb=1024}
+# where the targets write their inputs as files: libFuzzer ends a run
+# without the targets' atexit clean-up
+export TMPDIR=$PWD/build-fuzz/tmp
+mkdir -p "$TMPDIR"
 status=0
 summary=build-fuzz/summary.txt
 : >"$summary"
