@@ -118,10 +118,22 @@ int sift_st_open(struct sift_st_file *f, const char *path, char *err,
 			SIFT_ST_OTHER;
 		t->ndim = (int)json_array_size(sh);
 		t->nelem = 1;
+		int bad = 0;
 		for (int d = 0; d < t->ndim; d++) {
 			json_int_t n = json_integer_value(json_array_get(sh, d));
 			t->shape[d] = n;
-			t->nelem *= (size_t)n;
+			/* a count, and nelem times an element (8 bytes at
+			 * most) fits: else a wrapped product could match the
+			 * offsets */
+			if (n < 0 || (n && t->nelem > SIZE_MAX / 8 / (size_t)n))
+				bad = 1;
+			else
+				t->nelem *= (size_t)n;
+		}
+		if (bad) {
+			snprintf(err, errlen, "%s: tensor %s: bad shape", path, key);
+			json_decref(root);
+			goto fail;
 		}
 		json_int_t a = json_integer_value(json_array_get(off, 0));
 		json_int_t b = json_integer_value(json_array_get(off, 1));

@@ -80,7 +80,8 @@ static void copyfield(char *dst, size_t cap, const char *s, size_t n)
 {
 	if (n >= cap)
 		n = cap - 1;
-	memcpy(dst, s, n);
+	if (n)		/* an empty msgpack string may have a NULL ptr */
+		memcpy(dst, s, n);
 	dst[n] = 0;
 }
 
@@ -363,7 +364,8 @@ static int parse_header(struct sift_reader *r, const msgpack_object *o,
 				return -1;
 			}
 			h->labels[i] = sift_xmalloc(e->via.str.size + 1);
-			memcpy(h->labels[i], e->via.str.ptr, e->via.str.size);
+			if (e->via.str.size)
+				memcpy(h->labels[i], e->via.str.ptr, e->via.str.size);
 			h->labels[i][e->via.str.size] = 0;
 			h->nlabels++;
 		}
@@ -689,12 +691,14 @@ static int fetch_nums(const struct sift_reader *r, const msgpack_object *map,
 				goto bad;
 		}
 		if (want == WANT_I32) {
-			if (d != (double)(int32_t)d || d < INT32_MIN || d > INT32_MAX)
+			/* the range first: casting a value outside it (or NaN)
+			 * is undefined */
+			if (!(d >= INT32_MIN && d <= INT32_MAX) || d != (double)(int32_t)d)
 				goto bad;
 			int32_t v = (int32_t)d;
 			memcpy(buf + 4 * i, &v, 4);
 		} else if (want == WANT_U8) {
-			if (d != (double)(uint8_t)d || d < 0 || d > 255)
+			if (!(d >= 0 && d <= 255) || d != (double)(uint8_t)d)
 				goto bad;
 			buf[i] = (char)(uint8_t)d;
 		} else {

@@ -384,7 +384,8 @@ static int read_row(struct sift_textin *t, char ***fields, int *n)
 				*fields = sift_xrealloc(*fields, cap * sizeof **fields);
 			}
 			char *f = sift_xmalloc(blen + 1);
-			memcpy(f, buf, blen);
+			if (blen)	/* buf is NULL before the first byte */
+				memcpy(f, buf, blen);
 			f[blen] = 0;
 			(*fields)[(*n)++] = f;
 			blen = 0;

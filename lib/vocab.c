@@ -77,8 +77,16 @@ static int load_json(struct sift_vocab *v, const char *path, json_t **root,
 	}
 	v->tok = sift_xcalloc(n, sizeof *v->tok);
 	v->n = n;
-	json_object_foreach(voc, key, val)
-		v->tok[json_integer_value(val)] = sift_xstrdup(key);
+	json_object_foreach(voc, key, val) {
+		json_int_t id = json_integer_value(val);
+		if (v->tok[id]) {	/* one of them would be lost */
+			fail(err, errlen, "%s: id %lld given to \"%s\" and \"%s\"",
+			     path, (long long)id, v->tok[id], key);
+			json_decref(j);
+			return -1;
+		}
+		v->tok[id] = sift_xstrdup(key);
+	}
 	for (int i = 0; i < n; i++)
 		if (!v->tok[i]) {
 			json_decref(j);
@@ -177,20 +185,23 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	if (f) {
 		int r = load_txt(v, f);
 		fclose(f);
-		if (r < 0)
-			return fail(err, errlen, "%s: %s", path, strerror(errno));
+		if (r < 0) {
+			fail(err, errlen, "%s: %s", path, strerror(errno));
+			goto bad;
+		}
 	} else if (errno == ENOENT) {
 		snprintf(path, sizeof path, "%s/tokenizer.json", dir);
 		if (access(path, R_OK) != 0)
 			return fail(err, errlen, "%s: no vocab.txt or tokenizer.json", dir);
 		if (load_json(v, path, &tj, err, errlen) < 0)
-			return -1;
+			goto bad;
 	} else {
 		return -1;	/* err says why */
 	}
 	if (v->n == 0) {
 		json_decref(tj);
-		return fail(err, errlen, "%s: empty vocabulary", path);
+		fail(err, errlen, "%s: empty vocabulary", path);
+		goto bad;
 	}
 	v->hash = sift_vocab_hash(v->tok, v->n);
 
@@ -256,10 +267,16 @@ int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 	json_decref(cfg);
 	json_decref(tj);
 	snprintf(path, sizeof path, "%s", dir);
-	if (v->unk < 0 || v->cls < 0 || v->sep < 0)
-		return fail(err, errlen, "%s: vocabulary lacks %s, %s or %s", path,
-			    v->unk_s, v->cls_s, v->sep_s);
+	if (v->unk < 0 || v->cls < 0 || v->sep < 0) {
+		fail(err, errlen, "%s: vocabulary lacks %s, %s or %s", path,
+		     v->unk_s, v->cls_s, v->sep_s);
+		goto bad;
+	}
 	return 0;
+bad:
+	/* a failed load leaves nothing to free */
+	sift_vocab_free(v);
+	return -1;
 }
 
 void sift_vocab_free(struct sift_vocab *v)

@@ -20,7 +20,8 @@ struct sift_vocab {
 };
 
 /* reads DIR/vocab.txt (or DIR/tokenizer.json where it is absent) and
- * DIR/tokenizer_config.json; 0, or -1 with a message in err */
+ * DIR/tokenizer_config.json; 0, or -1 with a message in err (and
+ * nothing in v to free) */
 int sift_vocab_load(struct sift_vocab *v, const char *dir, char *err,
 		    size_t errlen);
 void sift_vocab_free(struct sift_vocab *v);

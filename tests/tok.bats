@@ -268,6 +268,32 @@ hello world"
 	assert_success
 }
 
+@test "a model_max_length of transformers' int(1e30) means no bound of the tokenizer's own" {
+	mkdir $T/m
+	cp $V/vocab.txt $T/m/
+	sed 's/"model_max_length": 512/"model_max_length": 1000000000000000019884624838656/' \
+		$V/tokenizer_config.json > $T/m/tokenizer_config.json
+	grep -q 1000000000000000019884624838656 $T/m/tokenizer_config.json
+	sift-tok -m $V -f conll $F/ner.conll | sift-cat > $T/a
+	sift-tok -m $T/m -f conll $F/ner.conll | sift-cat > $T/b
+	run diff $T/a $T/b
+	assert_success
+}
+
+@test "a tokenizer.json that gives one id to two tokens is an error" {
+	mkdir $T/m
+	printf '%s' '{"model":{"vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"x":0}}}' > $T/m/tokenizer.json
+	run -1 --separate-stderr sift-tok -m $T/m $F/ner.conll
+	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: id 0 given to \"[PAD]\" and \"x\""
+}
+
+@test "a tokenizer.json id that is not a count names its token" {
+	mkdir $T/m
+	printf '%s' '{"model":{"vocab":{"[PAD]":0,"[UNK]":-1}}}' > $T/m/tokenizer.json
+	run -1 --separate-stderr sift-tok -m $T/m $F/ner.conll
+	assert_equal "$stderr" "sift-tok: $T/m/tokenizer.json: bad id for \"[UNK]\""
+}
+
 @test "a missing model directory is an error" {
 	run -1 --separate-stderr sift-tok -m $T/nowhere $F/ner.conll
 	assert_equal "$stderr" "sift-tok: $T/nowhere: no vocab.txt or tokenizer.json"
