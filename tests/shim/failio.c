@@ -7,7 +7,8 @@
  *   FAILIO_N      the call to fail, 1-based; "N+" fails it and every later
  *                 one (a disk that stays full)
  *   FAILIO_ERRNO  ENOSPC (the default) or EIO
- *   FAILIO_PATH   only calls on a path containing this string count (the
+ *   FAILIO_PATH   only calls on a path containing this string count, a "*"
+ *                 in it matching any characters (the
  *                 file behind the descriptor, or either name of a rename)
  *   FAILIO_LOG    a file that gets one line per failed call
  * A failed stdio call sets the stream's error indicator and writes nothing,
@@ -17,6 +18,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,20 @@ static const char *fd_path(int fd, char *buf, size_t n)
 	return buf;
 }
 
+/* whether path contains sub; a '*' in sub matches any characters (a
+ * temporary directory's name has a random part) */
+static int path_is(const char *path, const char *sub)
+{
+	if (!path)
+		return 0;
+	if (strchr(sub, '*')) {
+		char pat[4096];
+		snprintf(pat, sizeof pat, "*%s*", sub);
+		return fnmatch(pat, path, 0) == 0;
+	}
+	return strstr(path, sub) != NULL;
+}
+
 /* whether this call of op, on path a (or b), is to fail; sets errno */
 static int should_fail(const char *op, const char *a, const char *b)
 {
@@ -41,7 +57,7 @@ static int should_fail(const char *op, const char *a, const char *b)
 	const char *sub = getenv("FAILIO_PATH");
 	if (!want || !n || strcmp(want, op))
 		return 0;
-	if (sub && *sub && !(a && strstr(a, sub)) && !(b && strstr(b, sub)))
+	if (sub && *sub && !path_is(a, sub) && !path_is(b, sub))
 		return 0;
 	char *end;
 	long at = strtol(n, &end, 10);
