@@ -169,6 +169,7 @@ int main(int argc, char **argv)
 	/* one diagnostic per failure: after one, no more checks of stdout */
 	if (ret < 0 || sift_writer_close(&w) < 0 || sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
+	status = sift_writer_status(&w, status);
 out:
 	sift_writer_free(&w);
 	sift_header_free(&h);

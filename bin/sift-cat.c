@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 		/* a failed write was reported where it failed */
 		if (!ferror(stdout) && sift_writer_close(&w) < 0)
 			status = SIFT_EXIT_DATA;
+		status = sift_writer_status(&w, status);
 		sift_writer_free(&w);
 	}
 	sift_header_free(&first);

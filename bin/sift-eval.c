@@ -124,6 +124,8 @@ int main(int argc, char **argv)
 			status = -1;
 		if (sift_writer_close(&w) < 0)
 			status = -1;
+		if (w.closed)
+			status = 0;	/* the reader went away: a normal end */
 		sift_writer_free(&w);
 		sift_header_free(&out);
 	}

@@ -206,6 +206,7 @@ int fwd_run(const struct fwd_cfg *c)
 	/* a write error was reported where it happened */
 	if (!ferror(w.f) && sift_writer_close(&w) < 0)
 		status = SIFT_EXIT_DATA;
+	status = sift_writer_status(&w, status);
 	sift_header_free(&out);
 done_model:
 	bert_free(&m);

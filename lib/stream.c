@@ -847,12 +847,19 @@ void sift_pack_obj(msgpack_packer *pk, const msgpack_object *o)
  * after it (the next record, the flush, sift_close_stdout) stay quiet:
  * one full disk, one message */
 static int stdout_reported;
+/* set once stdout's reader went away (EPIPE): a normal end, not said */
+static int stdout_gone;
 
 static int write_error(struct sift_writer *w)
 {
 	if (errno == EPIPE) {
-		/* the reader is gone: a normal end, not an error */
-		exit(SIFT_EXIT_OK);
+		/* the reader is gone: not an error of ours, and not said here;
+		 * a program whose output is its product ends quietly with 0
+		 * (sift_writer_status), sift-train goes on without its log */
+		w->closed = w->failed = 1;
+		if (w->f == stdout)
+			stdout_gone = 1;
+		return -1;
 	}
 	if (!w->failed) {
 		/* errno 0: the stream's error flag without a cause (never
@@ -903,6 +910,11 @@ int sift_writer_flush(struct sift_writer *w)
 	return 0;
 }
 
+int sift_writer_status(const struct sift_writer *w, int status)
+{
+	return w->closed ? SIFT_EXIT_OK : status;
+}
+
 int sift_writer_close(struct sift_writer *w)
 {
 	return sift_writer_flush(w);
@@ -910,6 +922,8 @@ int sift_writer_close(struct sift_writer *w)
 
 int sift_close_stdout(void)
 {
+	if (stdout_gone)
+		return 0;
 	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno == EPIPE)

@@ -202,6 +202,9 @@ struct sift_writer {
 	void *sink_ctx;
 	int failed;		/* a write error was reported: the rest of
 				 * the stream is dropped without another */
+	int closed;		/* the reader went away (EPIPE): failed is set
+				 * too, and nothing was said; the program
+				 * decides what that means */
 };
 /* refuses a terminal (returns -1 with a diagnostic) unless force; every
  * program then exits SIFT_EXIT_USAGE (misuse, as gzip's refusal) */
@@ -215,15 +218,19 @@ void sift_writer_init_sink(struct sift_writer *w, const char *name,
 /* begins the header map with nextra more key/value pairs to come */
 void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		      int nextra);
-/* ends a record (header included): writes it out.  A reader that closed
- * the pipe ends the program with status 0; another error is -1. */
+/* ends a record (header included): writes it out.  0, or -1: after a
+ * write error, with its diagnostic (once a stream), or, with nothing
+ * said and w->closed set, when the reader closed the pipe.  The library
+ * never ends the program: the caller decides (sift_writer_status). */
 int sift_commit(struct sift_writer *w);
 /* commits and flushes, so that what was written reaches the reader now
- * (a live pipe); as sift_commit, a closed pipe exits 0, another error is
- * -1 with a diagnostic */
+ * (a live pipe); returns as sift_commit */
 int sift_writer_flush(struct sift_writer *w);
 /* the last flush, and its check */
 int sift_writer_close(struct sift_writer *w);
+/* a program's exit status for a stream that is its product: status, or
+ * SIFT_EXIT_OK once the reader has gone (a normal end, as for head) */
+int sift_writer_status(const struct sift_writer *w, int status);
 
 void sift_pack_str(msgpack_packer *pk, const char *s);
 void sift_pack_strn(msgpack_packer *pk, const char *s, size_t n);

@@ -291,6 +291,8 @@ done:
 	    status == SIFT_EXIT_OK)
 		status = SIFT_EXIT_DATA;
 	if (u.started)
+		status = sift_writer_status(&u.w, status);
+	if (u.started)
 		sift_tokex_free(&u.x);
 	sift_writer_free(&u.w);
 	sift_header_free(&u.h);

@@ -192,10 +192,16 @@ static int save(struct run *r)
 
 /* ends a log record and flushes it, so that a live reader (sift-report)
  * sees every step; a reader that went away ends the run (status 0) */
+/* a closed log reader (sift-train | head) stops the log, not the run:
+ * the model is the product, and it is trained and saved as planned */
 static int log_flush(struct run *r)
 {
 	if (sift_writer_flush(&r->w) < 0) {
 		r->log = 0;
+		if (r->w.closed) {
+			sift_warn("stdout: the log's reader went away; training goes on without the log");
+			return 0;
+		}
 		return -1;
 	}
 	return 0;
@@ -610,7 +616,7 @@ static int run_locked(const struct run_cfg *c)
 		sift_pack_str(&r.w.pk, "total_steps");
 		msgpack_pack_int64(&r.w.pk, r.total);
 		sift_header_free(&lh);
-		if (sift_commit(&r.w) < 0)
+		if (log_flush(&r) < 0)
 			goto out;
 	}
 	r.t0 = now();
@@ -705,7 +711,8 @@ out:
 	if (r.w.f) {
 		/* r.log is cleared after a write error, which was reported;
 		 * so is the stream's error indicator */
-		if (r.log && !ferror(r.w.f) && sift_writer_close(&r.w) < 0)
+		if (r.log && !ferror(r.w.f) && sift_writer_close(&r.w) < 0 &&
+		    !r.w.closed)
 			status = SIFT_EXIT_DATA;
 		sift_writer_free(&r.w);
 	}

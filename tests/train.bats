@@ -420,6 +420,29 @@ real_batches() {
 	[ "$stderr" = "sift-train: $T/nolab:2: missing key 'labels' (training needs gold labels)" ]
 }
 
+@test "a log reader that goes away stops the log, not the training: the checkpoint is written" {
+	epochs tok 3 > $T/e3.b
+	sift-train -m $F/tok -o $T/want --dropout 0.1 $T/e3.b > /dev/null
+	run bash -c "sift-train -m $F/tok -o $T/out --dropout 0.1 $T/e3.b 2> $T/err | head -c 10 > /dev/null; echo \${PIPESTATUS[0]}"
+	assert_output 0
+	cmp $T/want/model.safetensors $T/out/model.safetensors
+	run cat $T/err
+	assert_output "sift-train: stdout: the log's reader went away; training goes on without the log"
+}
+
+@test "a reader that goes away ends sift-fwd, sift-tok, sift-batch and sift-cat quietly with 0" {
+	sift-cat -s $FIXTURES/fwd/ner.batches.jsonl > $T/b
+	yes 'hello world' | head -50000 > $T/lines
+	run bash -c "sift-tok -m $F/tok -f lines $T/lines | head -c 10 > /dev/null; echo \${PIPESTATUS[0]}"
+	assert_output 0
+	run bash -c "sift-tok -m $F/tok -f lines $T/lines | sift-batch | head -c 10 > /dev/null; echo \${PIPESTATUS[*]}"
+	assert_output "0 0 0"
+	run bash -c "sift-tok -m $F/tok -f lines $T/lines | sift-cat | head -1 > /dev/null; echo \${PIPESTATUS[*]}"
+	assert_output "0 0 0"
+	run bash -c "cat $T/b $T/b $T/b | sift-fwd -m $FIXTURES/fwd/tok-model | head -c 10 > /dev/null; echo \${PIPESTATUS[*]}"
+	assert_output "0 0 0"
+}
+
 @test "a full disk for the log is an error" {
 	run -1 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out $T/tok.b > /dev/full"
 	[ "$stderr" = "sift-train: stdout: write error: No space left on device" ]
