@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prog.h"	/* defines: sift_oom */
 #include "clsmetrics.h"
 
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
+		sift_oom(0);
 	}
 	return p;
 }
@@ -44,14 +44,12 @@ int sift_cls_label(struct sift_cls_metrics *m, const char *s, int add)
 		/* grows by half: moving the rows costs O(n^2) over all the
 		 * labels, not O(n^3) */
 		if (m->cap > (INT_MAX - 8) / 3 * 2) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
+			sift_oom(0);
 		}
 		int cap = m->cap < 8 ? 8 : m->cap + m->cap / 2;
 		long *conf = calloc((size_t)cap * cap, sizeof *conf);
 		if (!conf) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
+			sift_oom(0);
 		}
 		for (int g = 0; g < m->n; g++)
 			memcpy(conf + (size_t)g * cap, m->conf + (size_t)g * m->cap,

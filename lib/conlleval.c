@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prog.h"	/* defines: sift_oom */
 #include "conlleval.h"
 
 /* a string slice; tags are never copied while a sentence is scored */
@@ -105,8 +106,7 @@ static struct sift_ner_type *type_get(struct sift_ner_counts *c, struct sv name)
 		c->cap = c->cap ? 2 * c->cap : 8;
 		struct sift_ner_type *t = realloc(c->types, c->cap * sizeof *t);
 		if (!t) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
+			sift_oom(0);
 		}
 		c->types = t;
 	}
@@ -117,8 +117,7 @@ static struct sift_ner_type *type_get(struct sift_ner_counts *c, struct sv name)
 	memset(t, 0, sizeof *t);
 	t->name = malloc(name.n + 1);
 	if (!t->name) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
+		sift_oom(0);
 	}
 	memcpy(t->name, name.p, name.n);
 	t->name[name.n] = 0;
@@ -261,8 +260,7 @@ static void ents_push(struct ents *e, size_t start, size_t end, struct sv type)
 		e->cap = e->cap ? 2 * e->cap : 16;
 		struct ent *v = realloc(e->v, e->cap * sizeof *v);
 		if (!v) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
+			sift_oom(0);
 		}
 		e->v = v;
 	}
@@ -396,8 +394,7 @@ static int strict_entities(struct sift_ner_counts *c, const char *const *tags,
 {
 	struct stok *ext = malloc((n + 1) * sizeof *ext);
 	if (!ext) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
+		sift_oom(0);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (stok_make(tags[i], c->scheme, &ext[i], c->err, sizeof c->err)) {
@@ -520,8 +517,7 @@ long sift_ner_spans(struct sift_ner_counts *c, const char *const *tags,
 	if (e.n) {
 		*out = malloc(e.n * sizeof **out);
 		if (!*out) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
+			sift_oom(0);
 		}
 	}
 	for (size_t i = 0; i < e.n; i++)
@@ -537,8 +533,7 @@ int sift_ner_add_ids(struct sift_ner_counts *c, char *const *labels,
 {
 	const char **g = malloc((2 * n + 1) * sizeof *g);
 	if (!g) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
+		sift_oom(0);
 	}
 	const char **p = g + n;
 	for (size_t i = 0; i < n; i++) {
@@ -639,8 +634,7 @@ static char *dup(const char *s)
 	size_t n = strlen(s) + 1;
 	char *d = malloc(n);
 	if (!d) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
+		sift_oom(0);
 	}
 	return memcpy(d, s, n);
 }
@@ -713,8 +707,7 @@ int sift_ner_merge_add(struct sift_ner_merge *m, struct sift_ner_counts *c,
 		char **g = realloc(m->gold, cap * sizeof *g);
 		char **p = g ? realloc(m->pred, cap * sizeof *p) : NULL;
 		if (!g || !p) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
+			sift_oom(0);
 		}
 		m->gold = g;
 		m->pred = p;

@@ -6,6 +6,7 @@
 
 #include "ops_cpu.h"	/* defines: every CPU op, the tile rule */
 #include "cpu_common.h"	/* defines: PAR_MIN, sift_vexpf, HOT */
+#include "prog.h"	/* defines: sift_xmalloc (out of memory, one way) */
 #include "backend.h"	/* defines: sift_att_offset */
 #include "rng.h"	/* defines: sift_hash_key, sift_hash_drop (attention dropout) */
 
@@ -113,9 +114,7 @@ void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
 	(void)T;
 	int hs = C / NH, maxlen = 0;
 	/* the start of each example's block in att: a prefix sum */
-	size_t *attoff = malloc(sizeof(size_t) * (B + 1));
-	if (!attoff)
-		abort();
+	size_t *attoff = sift_xmalloc(sizeof(size_t) * (B + 1));
 	attoff[0] = 0;
 	for (int b = 0; b < B; b++) {
 		size_t l = (size_t)(offs[b + 1] - offs[b]);
@@ -126,9 +125,7 @@ void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
 	int tasks = B * NH;
 #pragma omp parallel if (offs[B] > 16)
 	{
-		float *kt = malloc(sizeof(float) * (hs + 1) * ((maxlen + 15) & ~15));
-		if (!kt)
-			abort();
+		float *kt = sift_xmalloc(sizeof(float) * (hs + 1) * ((maxlen + 15) & ~15));
 #pragma omp for schedule(static)
 		for (int task = 0; task < tasks; task++) {
 			int b = task / NH, h = task % NH;

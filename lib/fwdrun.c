@@ -8,6 +8,7 @@
 
 #include "bert.h"	/* defines: bert_load, bert_pack, bert_forward */
 #include "fwdrun.h"
+#include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */
 #include "stream.h"
 
@@ -88,34 +89,15 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 	while ((ret = sift_read(r, &rec)) > 0) {
 		if (sift_get(rec, "epoch_end"))
 			continue;
-		int64_t B, T;
-		int32_t *ids = NULL, *tids = NULL;
-		uint8_t *mask = NULL;
-		size_t n1, n2 = 0, n3;
-		if (sift_need_int(r, rec, "B", &B) < 0 ||
-		    sift_need_int(r, rec, "T", &T) < 0 ||
-		    sift_need_i32s(r, rec, "ids", &ids, &n1) < 0 ||
-		    sift_opt_i32s(r, rec, "type_ids", &tids, &n2) < 0 ||
-		    sift_need_u8s(r, rec, "mask", &mask, &n3) < 0) {
-			free(ids);
-			free(tids);
-			status = -1;
-			break;
-		}
-		int bad = B < 1 || T < 1 || B * T > (1 << 30) ||
-			n1 != (size_t)(B * T) || n3 != n1 || (tids && n2 != n1);
-		if (bad)
-			sift_rerror(r, "ids, type_ids and mask must hold B*T = %lld entries",
-				    (long long)(B * T));
-		else if (bert_pack(&bb, ids, tids, mask, (int)B, (int)T, err,
-				   sizeof err) || bert_check_batch(m, &bb, err,
-								   sizeof err)) {
+		struct sift_batch_rec b;
+		int bad = sift_batch_rec_read(r, rec, ner, 0, &b) < 0;
+		if (!bad && (bert_pack(&bb, b.ids, b.type_ids, b.mask, (int)b.B,
+				       (int)b.T, err, sizeof err) ||
+			     bert_check_batch(m, &bb, err, sizeof err))) {
 			sift_rerror(r, "%s", err);
 			bad = 1;
 		}
-		free(ids);
-		free(tids);
-		free(mask);
+		sift_batch_rec_free(&b);
 		if (bad) {
 			status = -1;
 			break;

@@ -1,7 +1,6 @@
 /* stream.c: reading and writing sift streams with msgpack-c, record by record. */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,69 +9,6 @@
 #include <msgpack/fbuffer.h>
 
 #include "stream.h"
-
-const char *sift_prog = "sift";
-
-void sift_setprog(const char *argv0)
-{
-	const char *s = strrchr(argv0, '/');
-	sift_prog = s ? s + 1 : argv0;
-	/* a reader that goes away is a normal end: see sift_commit() */
-	signal(SIGPIPE, SIG_IGN);
-}
-
-void sift_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", sift_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void sift_die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", sift_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(status);
-}
-
-void *sift_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		sift_die(SIFT_EXIT_DATA, "out of memory (%zu bytes)", n);
-	return p;
-}
-
-void *sift_xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz ? sz : 1);
-	if (!p)
-		sift_die(SIFT_EXIT_DATA, "out of memory (%zu x %zu bytes)", n, sz);
-	return p;
-}
-
-void *sift_xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		sift_die(SIFT_EXIT_DATA, "out of memory (%zu bytes)", n);
-	return p;
-}
-
-char *sift_xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	return memcpy(sift_xmalloc(n), s, n);
-}
 
 /* headers */
 
@@ -163,7 +99,7 @@ struct sift_reader *sift_reader_new(int fd, const char *name)
 	r->fd = fd;
 	r->name = (!name || strcmp(name, "-") == 0) ? "stdin" : name;
 	if (!msgpack_unpacker_init(&r->up, 1 << 16))
-		sift_die(SIFT_EXIT_DATA, "out of memory");
+		sift_oom(1 << 16);
 	msgpack_unpacked_init(&r->rec);
 	msgpack_unpacked_init(&r->hdr);
 	return r;
@@ -198,14 +134,9 @@ void sift_reader_prime(struct sift_reader *r, const void *buf, size_t n)
 {
 	if (msgpack_unpacker_buffer_capacity(&r->up) < n &&
 	    !msgpack_unpacker_reserve_buffer(&r->up, n))
-		sift_die(SIFT_EXIT_DATA, "out of memory");
+		sift_oom(n);
 	memcpy(msgpack_unpacker_buffer(&r->up), buf, n);
 	msgpack_unpacker_buffer_consumed(&r->up, n);
-}
-
-long sift_reader_recno(const struct sift_reader *r)
-{
-	return r->recno;
 }
 
 void sift_reader_set_recno(struct sift_reader *r, long recno)

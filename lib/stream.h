@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <msgpack.h>
 
+#include "prog.h"	/* defines: exit statuses, sift_warn, sift_x* allocators, SIFT_VERSION */
+
 /*
  * The format is specified in man/man5/sift-stream.5; this is its C side.
  *
@@ -78,13 +80,6 @@
 #define SIFT_FORMAT 1
 #define SIFT_IGNORE (-100)
 
-/* exit statuses, the same in every program */
-enum sift_exit {
-	SIFT_EXIT_OK = 0,
-	SIFT_EXIT_DATA = 1,	/* bad input, I/O, device */
-	SIFT_EXIT_USAGE = 2,	/* misuse of options */
-	SIFT_EXIT_ALERT = 3,	/* sift-report: a threshold was crossed */
-};
 
 enum sift_dtype {
 	SIFT_I32 = 1,
@@ -103,17 +98,6 @@ struct sift_header {
 	char producer[64];	/* "sift-tok 0.1" */
 };
 
-/* program name for diagnostics; set once by each main */
-extern const char *sift_prog;
-void sift_setprog(const char *argv0);
-/* "prog: msg" on stderr */
-void sift_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void sift_die(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-void *sift_xmalloc(size_t n);
-void *sift_xcalloc(size_t n, size_t sz);
-void *sift_xrealloc(void *p, size_t n);
-char *sift_xstrdup(const char *s);
 
 /* header helpers */
 void sift_header_init(struct sift_header *h, const char *kind,
@@ -150,8 +134,6 @@ const msgpack_object *sift_reader_header_obj(struct sift_reader *r);
 /* next record: 1, 0 at the end, -1 with a diagnostic printed.
  * *rec stays valid until the next call. */
 int sift_read(struct sift_reader *r, const msgpack_object **rec);
-/* 1-based number of the record last read (the header is record 1) */
-long sift_reader_recno(const struct sift_reader *r);
 /* numbers the next record read recno + 1: for bytes that came from
  * elsewhere, such as line recno + 1 of sift-cat's JSON input */
 void sift_reader_set_recno(struct sift_reader *r, long recno);
@@ -243,6 +225,5 @@ void sift_pack_obj(msgpack_packer *pk, const msgpack_object *o);
 /* checks stdout at exit the way jq does: 0, or -1 with a diagnostic */
 int sift_close_stdout(void);
 
-#define SIFT_VERSION "0.1"
 
 #endif

@@ -34,11 +34,6 @@ struct sift_textin {
 const char *sift_textin_name(const struct sift_textin *t) { return t->name; }
 int sift_textin_live(const struct sift_textin *t) { return t->live; }
 
-int sift_textfmt_words(const struct sift_textin_opts *o)
-{
-	return o->fmt == SIFT_FMT_CONLL || o->words || o->chars;
-}
-
 static int err(struct sift_textin *t, long line, const char *msg, const char *arg)
 {
 	if (arg)

@@ -59,7 +59,5 @@ void sift_rec_free(struct sift_rec *r);
 const char *sift_textin_name(const struct sift_textin *t);
 /* the input is a pipe or terminal: flush each record */
 int sift_textin_live(const struct sift_textin *t);
-/* the format uses sentences of words (NER) */
-int sift_textfmt_words(const struct sift_textin_opts *o);
 
 #endif
