@@ -8,27 +8,30 @@
 
 #include <cblas.h>	/* defines: openblas_set_num_threads */
 
-#include "adamw.h"	/* defines: grad_norm, grad_clip (through the backend) */
 #include "backend.h"
 #include "bert.h"
-#include "bert_bwd.h"
 #include "device.h"
 #include "rng.h"
 #include "stream.h"	/* defines: sift_setprog, sift_die, exit statuses */
+#include "train.h"	/* defines: trainer_init, trainer_micro, trainer_step */
 #ifdef SIFT_CUDA
 #include "../kernels/backend_cuda.h"	/* defines: sift_cuda_set_precision, sift_cuda_describe */
 #endif
 
 /*
- * Not an installed program: scripts/check-gpu.sh and bench/bench-cuda.sh
- * build it.  Each step draws a batch from the seed alone (so every
- * backend sees the same batches), runs bert_forward, the loss, and
- * bert_backward with dropout, clips the global gradient norm at 1 and
- * takes an AdamW step (lr 5e-5, weight decay 0.01 except biases and
- * LayerNorm).  It prints one line per step with the loss and norm in
- * %a (exact) and %.9g, then a hash of the final parameters, so two runs
- * can be compared bit for bit.  With --bench W it runs W untimed steps
- * first and prints tokens/s and model FLOPs utilisation.
+ * Not an installed program: scripts/check-gpu.sh, bench/bench-cuda.sh
+ * and scripts/check-cuda-emu.sh build it.  Each step draws a batch from
+ * the seed alone (so every backend sees the same batches) and hands it
+ * to the library's trainer (lib/train.c), the step sift-train takes:
+ * trainer_micro (forward with dropout, loss, backward), trainer_step
+ * (global gradient norm clipped at 1, AdamW at a constant lr 5e-5
+ * without warmup, weight decay 0.01 except biases and LayerNorm; the
+ * token head's pooler frozen), dropout seeded by trainer_batch_seed.
+ * It prints one line per step with the loss and norm in %a (exact) and
+ * %.9g, then a hash of the final parameters, so two runs can be
+ * compared bit for bit; a loss or norm that is not finite is an error.
+ * With --bench W it runs W untimed steps first and prints tokens/s and
+ * model FLOPs utilisation.
  */
 
 static const char usage[] =
@@ -174,11 +177,6 @@ static void profile_report(int steps, double step_s)
 	       1e3 * sum / steps, 1e3 * step_s / steps);
 }
 
-static int no_decay(const char *name)
-{
-	return strstr(name, "bias") != NULL || strstr(name, "LayerNorm") != NULL;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -273,26 +271,25 @@ int main(int argc, char **argv)
 	       be->name, sift_precision_name(prec), head == BERT_HEAD_SEQ ? "seq" : "token",
 	       cf->layers, cf->hidden, cf->heads, m.nparams, m.nparams - nemb, B, T, L);
 
-	struct bert_grads g;
-	struct bert_acts a;
-	struct bert_batch bb;
-	struct bert_train_opts fo = { 0, 0 };
-	memset(&bb, 0, sizeof bb);
-	if (bert_grads_init(&g, &m) < 0)
-		sift_die(SIFT_EXIT_DATA, "out of memory for the gradients");
-	bert_grads_zero(&g, &m);
-	bert_acts_init(&a);
-	float *mom = be->alloc(m.nparams * sizeof(float));
-	float *var = be->alloc(m.nparams * sizeof(float));
+	/* the training step of sift-train, with this program's settings */
+	int total = steps + (warm > 0 ? warm : 0);
+	struct train_opts o;
+	struct trainer tr;
+	train_opts_default(&o);
+	o.lr = 5e-5;
+	o.sched = SCHED_CONSTANT;
+	o.warmup = 0;
+	o.weight_decay = 0.01f;
+	o.max_grad_norm = 1.0f;
+	o.seed = seed;
+	if (trainer_init(&tr, &m, &o, total, err, sizeof err) < 0)
+		sift_die(SIFT_EXIT_DATA, "%s", err);
 	int32_t *ids = malloc((size_t)B * T * 4), *labels = malloc((size_t)B * T * 4);
-	int32_t *tg = malloc((size_t)B * T * 4), *seqlab = malloc((size_t)B * 4);
+	int32_t *seqlab = malloc((size_t)B * 4);
 	uint8_t *mask = malloc((size_t)B * T);
-	float *logits = malloc((size_t)B * T * (L > 0 ? L : 1) * sizeof(float));
-	int32_t *dtg = be->alloc((size_t)B * T * 4);
-	if (!mom || !var || !ids || !labels || !tg || !seqlab || !mask || !logits || !dtg)
+	if (!ids || !labels || !seqlab || !mask)
 		sift_die(SIFT_EXIT_DATA, "out of memory");
 
-	int total = steps + (warm > 0 ? warm : 0);
 	double t0 = 0.0;
 	long tokens = 0;
 	for (int step = 0; step < total; step++) {
@@ -318,44 +315,22 @@ int main(int argc, char **argv)
 			}
 			seqlab[b] = (int32_t)sift_rng_below(&r, (uint32_t)L);
 		}
-		if (bert_pack(&bb, ids, NULL, mask, B, T, err, sizeof err) < 0)
-			sift_die(SIFT_EXIT_DATA, "%s", err);
-		tokens += bb.N;
-		uint64_t dseed = seed + 7919u * (uint64_t)step;
-		if (bert_forward(&m, &bb, &a, 1, dseed) < 0)
-			sift_die(SIFT_EXIT_DATA, "out of memory for the activations");
-		/* the loss from a host copy of the logits */
-		int M = head == BERT_HEAD_SEQ ? bb.B : bb.N, count = 0;
-		be->download(logits, a.logits, (size_t)M * L * sizeof(float));
-		struct bert_acts ha = a;
-		ha.logits = logits;
-		bert_pack_targets(&m, &bb, head == BERT_HEAD_SEQ ? seqlab : labels, tg);
-		double loss = bert_loss(&m, &ha, tg, &count);
-		be->upload(dtg, tg, (size_t)M * 4);
-		if (bert_backward(&m, &a, dtg, count, 1.0f, &g, &fo, 1, dseed) < 0)
-			sift_die(SIFT_EXIT_DATA, "out of memory for the backward pass");
-		/* global norm, clipping at 1 (torch's clip_grad_norm_), AdamW */
-		float *gp = g.buf;
-		size_t n = m.nparams;
-		double norm = grad_norm(be, &gp, &n, 1);
-		grad_clip(be, &gp, &n, 1, norm, 1.0f);
-		/* neighbours with the same decay in one call, as lib/train.c */
-		for (int i = 0; i < m.ntensors;) {
-			size_t off = m.tensors[i].off, end = off;
-			int nd = no_decay(m.tensors[i].name), j = i;
-			while (j < m.ntensors && no_decay(m.tensors[j].name) == nd &&
-			       m.tensors[j].off == end) {
-				end += bert_tensor_numel(&m.tensors[j++]);
-			}
-			be->adamw_update(m.dparams + off, g.buf + off, mom + off, var + off,
-					 end - off, 5e-5f, 0.9f, 0.999f, 1e-8f,
-					 nd ? 0.0f : 0.01f, step + 1);
-			i = j;
-		}
-		bert_grads_zero(&g, &m);
+		double loss;
+		int k = trainer_micro(&tr, ids, NULL, mask,
+				      head == BERT_HEAD_SEQ ? seqlab : labels, B, T,
+				      &loss, err, sizeof err);
+		if (k < 0)
+			sift_die(SIFT_EXIT_DATA, "step %d: %s", step + 1, err);
+		if (k == 1)
+			sift_die(SIFT_EXIT_DATA, "step %d: loss is %s", step + 1,
+				 isnan(loss) ? "nan" : "inf");
+		if (trainer_step(&tr) == 1)
+			sift_die(SIFT_EXIT_DATA, "step %d: gradient norm is %s", step + 1,
+				 isnan(tr.last_norm) ? "nan" : "inf");
+		tokens += tr.last_tokens;
 		if (warm < 0)
-			printf("step %d loss %a norm %a  (%.9g %.9g)\n", step + 1, loss, norm,
-			       loss, norm);
+			printf("step %d loss %a norm %a  (%.9g %.9g)\n", step + 1, loss,
+			       tr.last_norm, loss, tr.last_norm);
 	}
 	be->sync();
 	if (warm >= 0) {
@@ -381,11 +356,8 @@ int main(int argc, char **argv)
 		h = (h ^ p[i]) * 0x100000001b3ULL;
 	printf("params_hash %016llx\n", (unsigned long long)h);
 	free(hp);
-	free(ids); free(labels); free(tg); free(seqlab); free(mask); free(logits);
-	be->free(mom); be->free(var); be->free(dtg);
-	bert_batch_free(&bb);
-	bert_acts_free(&a);
-	bert_grads_free(&g, &m);
+	free(ids); free(labels); free(seqlab); free(mask);
+	trainer_free(&tr);
 	bert_free(&m);
 	return 0;
 }

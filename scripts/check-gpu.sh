@@ -5,7 +5,8 @@
 #  1. builds (make all) and bench/cuda-train.c
 #  2. tests/unit/test-backend-ops: every op, cuda against cpu, per-op bounds
 #  3. 50 training steps of a small random BERT on the same batches on cpu
-#     and cuda: loss curves within 1e-3 relative (fp32) and 5e-2
+#     and cuda (bench/cuda-train.c: synthetic batches through lib/train.c's
+#     trainer, sift-train's step): loss curves within 1e-3 relative (fp32) and 5e-2
 #     absolute (bf16)
 #  4. the same cuda run twice, fp32 and bf16: bit-identical logs and
 #     final parameters
