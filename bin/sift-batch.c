@@ -57,7 +57,6 @@ int main(int argc, char **argv)
 	long long v, epochs = 1;
 	int64_t pad = -1;
 	int c, force = 0;
-	char *end;
 
 	sift_setprog(argv[0]);
 	opterr = 0;
@@ -77,11 +76,8 @@ int main(int argc, char **argv)
 			o.shuffle = 1;
 			break;
 		case 'S':
-			errno = 0;
-			o.seed = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || errno || strchr(optarg, '-'))
-				return sift_misuse("--seed: expected an integer from 0 to "
-					      "18446744073709551615, got '%s'", optarg);
+			if (sift_seed_opt("--seed", optarg, &o.seed) < 0)
+				return SIFT_EXIT_USAGE;
 			break;
 		case 'P':
 			if (sift_int_opt("--pool", optarg, 0, 1 << 20, &v) < 0)
@@ -101,11 +97,9 @@ int main(int argc, char **argv)
 			pad = v;
 			break;
 		case 'F': {
-			errno = 0;
-			double s = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(s >= 0.001 && s <= 86400))
-				return sift_misuse("--flush-after: expected seconds from 0.001 "
-					      "to 86400, got '%s'", optarg);
+			double s;
+			if (sift_double_opt("--flush-after", optarg, 0.001, 86400, &s) < 0)
+				return SIFT_EXIT_USAGE;
 			o.flush_ms = (int)(s * 1000 + 0.5);
 			break;
 		}
@@ -116,10 +110,8 @@ int main(int argc, char **argv)
 			return sift_help(usage, help);
 		case 'V':
 			return sift_version();
-		case ':':
-			return sift_misuse("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return sift_misuse("unknown option '%s'", argv[optind - 1]);
+			return sift_opt_error(c, argv, longopts);
 		}
 	}
 	if (argc - optind > 1)

@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	long long v;
 
 	sift_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "jsfp:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jsfp:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': mode = TO_JSON; break;
 		case 's': mode = FROM_JSON; break;
@@ -56,8 +57,7 @@ int main(int argc, char **argv)
 		case 'V':
 			return sift_version();
 		default:
-			fputs("Try 'sift-cat --help'.\n", stderr);
-			return SIFT_EXIT_USAGE;
+			return sift_opt_error(c, argv, opts);
 		}
 	}
 

@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	int force = 0, c;
 
 	sift_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "s:m:fh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:m:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (sift_ner_parse_scheme(optarg, &scheme) < 0)
@@ -59,8 +60,7 @@ int main(int argc, char **argv)
 		case 'V':
 			return sift_version();
 		default:
-			fputs("Try 'sift-eval --help'.\n", stderr);
-			return SIFT_EXIT_USAGE;
+			return sift_opt_error(c, argv, opts);
 		}
 	}
 	if (argc - optind > 1)

@@ -1,5 +1,4 @@
 /* sift-fwd: runs a BERT model over batches and writes one prediction per sentence or text. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -33,15 +32,6 @@ static const char help[] =
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
 
-static int parse_u64(const char *s, unsigned long long max,
-		     unsigned long long *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *s && *s != '-' && !*end && !errno && *v <= max ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -57,21 +47,23 @@ int main(int argc, char **argv)
 	};
 	const char *model = NULL;
 	int force = 0, init = 0, c;
-	unsigned long long seed = 0, threads = 0;
+	uint64_t seed = 0;
+	long long threads = 0;
 	enum sift_device_req req = SIFT_DEVICE_CPU, dev;
 	enum sift_precision prec = SIFT_PREC_FP32;
 	sift_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "m:j:fh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:j:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'I':
-			if (parse_u64(optarg, UINT64_MAX, &seed))
-				return sift_misuse("--init-head: expected a seed (an integer >= 0), got '%s'", optarg);
+			if (sift_seed_opt("--init-head", optarg, &seed) < 0)
+				return SIFT_EXIT_USAGE;
 			init = 1;
 			break;
 		case 'j':
-			if (parse_u64(optarg, 1024, &threads) || threads < 1)
-				return sift_misuse("--threads: expected an integer from 1 to 1024, got '%s'", optarg);
+			if (sift_int_opt("--threads", optarg, 1, 1024, &threads) < 0)
+				return SIFT_EXIT_USAGE;
 			break;
 		case 'D':
 			if (sift_device_parse(optarg, &req))
@@ -87,8 +79,7 @@ int main(int argc, char **argv)
 		case 'V':
 			return sift_version();
 		default:
-			fputs("Try 'sift-fwd --help'.\n", stderr);
-			return SIFT_EXIT_USAGE;
+			return sift_opt_error(c, argv, opts);
 		}
 	}
 	if (!model)

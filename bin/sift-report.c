@@ -61,7 +61,8 @@ int main(int argc, char **argv)
 	int c;
 
 	sift_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "F:d:p:m:cw:ta:n:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":F:d:p:m:cw:ta:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (!strcmp(optarg, "text"))
@@ -113,8 +114,7 @@ int main(int argc, char **argv)
 		case 'V':
 			return sift_version();
 		default:
-			fputs("Try 'sift-report --help'.\n", stderr);
-			return SIFT_EXIT_USAGE;
+			return sift_opt_error(c, argv, opts);
 		}
 	}
 	if (argc - optind > 1)

@@ -129,12 +129,13 @@ int main(int argc, char **argv)
 	int c;
 
 	sift_setprog(argv[0]);
+	opterr = 0;
 	o.in.fmt = SIFT_FMT_LINES;
 	o.in.tag_col = -1;
 	o.in.text_col = "2";
 	o.in.label_col = "1";
 	o.stride = -1;
-	while ((c = getopt_long(argc, argv, "m:f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'f': {
@@ -215,8 +216,7 @@ int main(int argc, char **argv)
 		case O_VERSION:
 			return sift_version();
 		default:
-			fputs("Try 'sift-tok --help'.\n", stderr);
-			return SIFT_EXIT_USAGE;
+			return sift_opt_error(c, argv, longopts);
 		}
 	}
 	if (!model)

@@ -1,5 +1,4 @@
 /* sift-train: fine-tunes a BERT model on a batches stream and writes a Hugging Face checkpoint. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,15 +56,6 @@ static const char help[] =
 	"  -f, --force            write the log stream even to a terminal\n"
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
-
-/* strict number parsing: the whole argument, finite, within [lo, hi] */
-static int num(const char *s, double lo, double hi, double *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtod(s, &end);
-	return *s && !*end && !errno && *v >= lo && *v <= hi ? 0 : -1;
-}
 
 enum {
 	O_CONFIG = 256, O_LR, O_WD, O_WARMUP, O_WRATIO, O_SCHED, O_CLIP,
@@ -142,8 +132,10 @@ int main(int argc, char **argv)
 	enum sift_device_req req = SIFT_DEVICE_CPU, dev;
 	enum sift_precision prec = SIFT_PREC_FP32;
 	double v;
+	long long n;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "m:o:fh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":m:o:fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': c.model_dir = optarg; break;
 		case O_CONFIG: c.config = optarg; break;
@@ -176,64 +168,66 @@ int main(int argc, char **argv)
 				return sift_misuse("--schedule: unknown schedule '%s'", optarg);
 			break;
 		case O_LR:
-			if (num(optarg, 0, 1e3, &v)) return sift_misuse("--lr: bad value '%s'", optarg);
+			if (sift_double_opt("--lr", optarg, 0, 1e3, &v) < 0)
+				return SIFT_EXIT_USAGE;
 			c.o.lr = v;
 			break;
 		case O_WD:
-			if (num(optarg, 0, 1e3, &v)) return sift_misuse("--weight-decay: bad value '%s'", optarg);
+			if (sift_double_opt("--weight-decay", optarg, 0, 1e3, &v) < 0)
+				return SIFT_EXIT_USAGE;
 			c.o.weight_decay = (float)v;
 			break;
 		case O_WARMUP:
-			if (num(optarg, 0, 1e15, &v) || v != (int64_t)v)
-				return sift_misuse("--warmup: bad step count '%s'", optarg);
-			c.o.warmup = (int64_t)v;
+			if (sift_int_opt("--warmup", optarg, 0, 1000000000000000, &n) < 0)
+				return SIFT_EXIT_USAGE;
+			c.o.warmup = n;
 			break;
 		case O_WRATIO:
-			if (num(optarg, 0, 1, &v)) return sift_misuse("--warmup-ratio: bad value '%s' (0..1)", optarg);
+			if (sift_double_opt("--warmup-ratio", optarg, 0, 1, &v) < 0)
+				return SIFT_EXIT_USAGE;
 			c.o.warmup_ratio = v;
 			break;
 		case O_CLIP:
-			if (num(optarg, 0, 1e30, &v)) return sift_misuse("--max-grad-norm: bad value '%s'", optarg);
+			if (sift_double_opt("--max-grad-norm", optarg, 0, 1e30, &v) < 0)
+				return SIFT_EXIT_USAGE;
 			c.o.max_grad_norm = (float)v;
 			break;
 		case O_ACCUM:
-			if (num(optarg, 1, 1e6, &v) || v != (int)v)
-				return sift_misuse("--accum: bad count '%s'", optarg);
-			c.o.accum = (int)v;
+			if (sift_int_opt("--accum", optarg, 1, 1000000, &n) < 0)
+				return SIFT_EXIT_USAGE;
+			c.o.accum = (int)n;
 			break;
 		case O_DROPOUT:
 		case O_ADROPOUT:
-			if (num(optarg, 0, 0.999, &v))
-				return sift_misuse("%s: bad probability '%s' (0..1)", optname(ch), optarg);
+			if (sift_double_opt(optname(ch), optarg, 0, 0.999, &v) < 0)
+				return SIFT_EXIT_USAGE;
 			*(ch == O_DROPOUT ? &c.dropout : &c.attn_dropout) = (float)v;
 			break;
 		case O_SEED:
-			if (num(optarg, 0, 9.007199254740992e15, &v) || v != (int64_t)v)
-				return sift_misuse("--seed: bad seed '%s'", optarg);
-			c.o.seed = (uint64_t)v;
+			if (sift_seed_opt("--seed", optarg, &c.o.seed) < 0)
+				return SIFT_EXIT_USAGE;
 			break;
 		case O_FREEZE_LAYERS:
 		case O_PATIENCE:
-			if (num(optarg, 0, 1e6, &v) || v != (int)v)
-				return sift_misuse("%s: bad count '%s'", optname(ch), optarg);
-			*(ch == O_PATIENCE ? &c.patience : &c.o.freeze.freeze_layers) = (int)v;
+			if (sift_int_opt(optname(ch), optarg, 0, 1000000, &n) < 0)
+				return SIFT_EXIT_USAGE;
+			*(ch == O_PATIENCE ? &c.patience : &c.o.freeze.freeze_layers) = (int)n;
 			break;
 		case O_EVAL_EVERY:
 		case O_MAX_STEPS:
 		case O_SAVE_EVERY:
 		case O_STOP_AFTER:
-			if (num(optarg, 1, 1e15, &v) || v != (int64_t)v)
-				return sift_misuse("%s: bad step count '%s'", optname(ch), optarg);
+			if (sift_int_opt(optname(ch), optarg, 1, 1000000000000000, &n) < 0)
+				return SIFT_EXIT_USAGE;
 			*(ch == O_EVAL_EVERY ? &c.eval_every : ch == O_MAX_STEPS ? &c.max_steps :
-			  ch == O_SAVE_EVERY ? &c.save_every : &c.stop_after) = (int64_t)v;
+			  ch == O_SAVE_EVERY ? &c.save_every : &c.stop_after) = n;
 			break;
 		case 'h':
 			return sift_help(usage, help);
 		case O_VERSION:
 			return sift_version();
 		default:
-			fputs("Try 'sift-train --help'.\n", stderr);
-			return SIFT_EXIT_USAGE;
+			return sift_opt_error(ch, argv, longopts);
 		}
 	}
 	if (!c.model_dir == !c.config)

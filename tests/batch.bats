@@ -215,7 +215,7 @@ EOF
 	assert_failure 2
 	run sift-batch --flush-after 0 < /dev/null
 	assert_failure 2
-	assert_line -n 0 "sift-batch: --flush-after: expected seconds from 0.001 to 86400, got '0'"
+	assert_line -n 0 "sift-batch: --flush-after: expected a number from 0.001 to 86400, got '0'"
 	run sift-batch --flush-after soon < /dev/null
 	assert_failure 2
 }
@@ -396,8 +396,8 @@ EOF
 	assert_equal "$stderr" "sift-batch: $T/nonesuch: No such file or directory"
 }
 
-@test "an unknown option is misuse" {
-	run -2 --separate-stderr sift-batch --bogus
+@test "an unknown option is misuse, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-batch --bogus=1
 	assert_equal "$stderr" "sift-batch: unknown option '--bogus'
 Try 'sift-batch --help'."
 }
@@ -411,10 +411,12 @@ Try 'sift-batch --help'."
 Try 'sift-batch --help'."
 }
 
-@test "a negative seed is misuse" {
-	run -2 --separate-stderr sift-batch --seed -1
-	assert_equal "$stderr" "sift-batch: --seed: expected an integer from 0 to 18446744073709551615, got '-1'
+@test "a seed that is no integer from 0 to 2^64-1 is misuse, with the words of every program" {
+	for s in '-1' '+1' ' 1' '1e3' '18446744073709551616'; do
+		run -2 --separate-stderr sift-batch --seed "$s" < /dev/null
+		assert_equal "$stderr" "sift-batch: --seed: expected an integer from 0 to 18446744073709551615, got '$s'
 Try 'sift-batch --help'."
+	done
 }
 
 @test "an option without its value is misuse" {

@@ -242,9 +242,9 @@ nonfinite() {
 	assert_equal "$stderr" ""
 }
 
-@test "an unknown option is misuse" {
-	run -2 --separate-stderr sift-cat --bogus
-	assert_equal "$stderr" "sift-cat: unrecognized option '--bogus'
+@test "an unknown option is misuse, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-cat --bogus=1
+	assert_equal "$stderr" "sift-cat: unknown option '--bogus'
 Try 'sift-cat --help'."
 }
 

@@ -214,6 +214,12 @@ Try 'sift-eval --help'."
 	assert_regex "$stderr" "^sift-eval: stdout: "
 }
 
+@test "an unknown option is misuse, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-eval --bogus=1
+	assert_equal "$stderr" "sift-eval: unknown option '--bogus'
+Try 'sift-eval --help'."
+}
+
 @test "a binary stream is not written to a terminal" {
 	command -v script > /dev/null || skip "script(1) not installed"
 	stream fpb-allagree

@@ -259,9 +259,13 @@ encoder() {
 	assert_equal "$stderr" "$(printf "sift-fwd: a model is needed (-m DIR)\nTry 'sift-fwd --help'.")"
 }
 
-@test "an unknown option is misuse" {
-	run -2 --separate-stderr sift-fwd --bogus
-	assert_equal "$stderr" "$(printf "sift-fwd: unrecognized option '--bogus'\nTry 'sift-fwd --help'.")"
+@test "an unknown option is misuse, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-fwd --bogus=1
+	assert_equal "$stderr" "sift-fwd: unknown option '--bogus'
+Try 'sift-fwd --help'."
+	run -2 --separate-stderr $SIFT_BIN/sift-fwd -m
+	assert_equal "$stderr" "sift-fwd: option '-m' needs a value
+Try 'sift-fwd --help'."
 }
 
 @test "a bad thread count is misuse" {
@@ -269,9 +273,12 @@ encoder() {
 	assert_equal "$stderr" "$(printf "sift-fwd: --threads: expected an integer from 1 to 1024, got '0'\nTry 'sift-fwd --help'.")"
 }
 
-@test "a bad seed is misuse" {
-	run -2 --separate-stderr sift-fwd -m $F/tok-model --init-head -1
-	assert_equal "$stderr" "$(printf "sift-fwd: --init-head: expected a seed (an integer >= 0), got '-1'\nTry 'sift-fwd --help'.")"
+@test "a seed that is no integer from 0 to 2^64-1 is misuse, with the words of every program" {
+	for s in '-1' '+1' ' 1' '1e3' '18446744073709551616'; do
+		run -2 --separate-stderr sift-fwd -m $F/tok-model --init-head "$s" < /dev/null
+		assert_equal "$stderr" "sift-fwd: --init-head: expected an integer from 0 to 18446744073709551615, got '$s'
+Try 'sift-fwd --help'."
+	done
 }
 
 @test "two input files are misuse" {

@@ -291,6 +291,12 @@ best dev     no dev scores in the log"
 	assert_equal "$stderr" "sift-report: stdin:1: expected a metrics, log or predictions stream, got batches"
 }
 
+@test "an unknown option is misuse, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-report --bogus=1
+	assert_equal "$stderr" "sift-report: unknown option '--bogus'
+Try 'sift-report --help'."
+}
+
 @test "an unknown format is misuse" {
 	run -2 --separate-stderr sift-report -F html
 	assert_equal "$stderr" "sift-report: --format: expected text, markdown, json or csv, got 'html'

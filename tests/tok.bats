@@ -22,9 +22,10 @@ setup() {
 	assert_output "sift-tok 0.1"
 }
 
-@test "an unknown option is misuse" {
-	run -2 --separate-stderr sift-tok --bogus
-	assert_equal "${stderr_lines[1]}" "Try 'sift-tok --help'."
+@test "an unknown option is misuse, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-tok --bogus=1
+	assert_equal "$stderr" "sift-tok: unknown option '--bogus'
+Try 'sift-tok --help'."
 }
 
 @test "a column number past the range is misuse naming the option, not an empty column" {

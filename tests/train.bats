@@ -51,13 +51,34 @@ Try 'sift-train --help'." ]
 
 @test "a bad learning rate is a usage error" {
 	run -2 --separate-stderr sift-train -m $F/tok -o $T/out --lr fast $T/tok.b
-	[ "$stderr" = "sift-train: --lr: bad value 'fast'
+	[ "$stderr" = "sift-train: --lr: expected a number from 0 to 1000, got 'fast'
 Try 'sift-train --help'." ]
 }
 
-@test "an unknown option is a usage error" {
-	run -2 --separate-stderr sift-train --bogus
-	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
+@test "an unknown option is a usage error, named as typed, after the program's name and not its path" {
+	run -2 --separate-stderr $SIFT_BIN/sift-train --bogus=1
+	assert_equal "$stderr" "sift-train: unknown option '--bogus'
+Try 'sift-train --help'."
+	run -2 --separate-stderr $SIFT_BIN/sift-train --max-steps
+	assert_equal "$stderr" "sift-train: option '--max-steps' needs a value
+Try 'sift-train --help'."
+}
+
+@test "a seed that is no integer from 0 to 2^64-1 is misuse, with the words of every program" {
+	for s in '-1' '+1' ' 1' '1e3' '18446744073709551616'; do
+		run -2 --separate-stderr sift-train -m $F/tok -o $T/out --seed "$s" $T/tok.b
+		assert_equal "$stderr" "sift-train: --seed: expected an integer from 0 to 18446744073709551615, got '$s'
+Try 'sift-train --help'."
+	done
+	[ ! -e $T/out ]
+}
+
+@test "a seed past 2^53 trains and resumes: every program takes seeds up to 2^64-1" {
+	sift-train -m $F/tok -o $T/out --max-steps 2 --stop-after 1 --seed 18446744073709551615 $T/tok.b > /dev/null
+	run sift-train -m $F/tok -o $T/out --resume --max-steps 2 --seed 18446744073709551615 $T/tok.b
+	assert_success
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/out --resume --max-steps 2 --seed 18446744073709551614 $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/out: saved with another seed or step total; resume with the same options and stream"
 }
 
 @test "5 steps of a token model predict as PyTorch after the same 5 AdamW steps" {
@@ -466,11 +487,11 @@ real_batches() {
 @test "a bad count, step count or probability names its option" {
 	run sift-train -m $F/tok -o $T/out --patience -1 $T/tok.b
 	assert_failure 2
-	assert_line -n 0 "sift-train: --patience: bad count '-1'"
+	assert_line -n 0 "sift-train: --patience: expected an integer from 0 to 1000000, got '-1'"
 	run sift-train -m $F/tok -o $T/out --attn-dropout 2 $T/tok.b
 	assert_failure 2
-	assert_line -n 0 "sift-train: --attn-dropout: bad probability '2' (0..1)"
+	assert_line -n 0 "sift-train: --attn-dropout: expected a number from 0 to 0.999, got '2'"
 	run sift-train -m $F/tok -o $T/out --eval-every 0 $T/tok.b
 	assert_failure 2
-	assert_line -n 0 "sift-train: --eval-every: bad step count '0'"
+	assert_line -n 0 "sift-train: --eval-every: expected an integer from 1 to 1000000000000000, got '0'"
 }
