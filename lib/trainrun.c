@@ -543,7 +543,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 			sift_warn("%s", err);
 			return -1;
 		}
-		if (ckpt_model_hash(&bm, bm.params) != r->st.model_hash) {
+		if (bm.nparams != r->m.nparams ||
+		    ckpt_model_hash(&bm, bm.params) != r->st.model_hash) {
 			sift_warn("%s/" CKPT_STATE_NAME ": not the state of the model.safetensors beside it (saved with another model)",
 				  c->out_dir);
 			bert_free(&bm);
@@ -558,18 +559,9 @@ static int setup(struct run *r, struct sift_reader *rd)
 			snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
 		}
 		if (r->best && r->st.best_step >= 0) {
-			/* the best parameters are the checkpoint's model */
-			/* by name: the saved model may lack the pooler */
-			for (int i = 0; i < r->m.ntensors; i++) {
-				const struct bert_tensor *a = &r->m.tensors[i];
-				for (int j = 0; j < bm.ntensors; j++)
-					if (!strcmp(a->name, bm.tensors[j].name)) {
-						size_t ne = bert_tensor_numel(a);
-						memcpy(r->best + a->off, bm.params + bm.tensors[j].off,
-						       ne * sizeof(float));
-						break;
-					}
-			}
+			/* the best parameters are the checkpoint's model, loaded
+			 * with the run's head and labels: the same layout */
+			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
 		}
 		bert_free(&bm);
 	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
