@@ -103,8 +103,6 @@ struct run {
 	int64_t tokens;		/* real tokens trained on by this process */
 	float *hm, *hv;		/* host copies of AdamW's moments when they
 				 * live on a device (NULL on the CPU) */
-	struct bert_acts da;	/* dev activations */
-	struct bert_batch dbb;
 	const char *src_dir;	/* tokenizer files come from here */
 };
 
@@ -253,7 +251,9 @@ static void log_end(struct run *r, const char *why)
 	sift_commit(&r->w);
 }
 
-/* scores --dev: 0, or -1 (diagnostic printed) */
+/* scores --dev: 0, or -1 (diagnostic printed).  In the trainer's
+ * activations and batch: a dev round comes between optimizer steps (no
+ * micro-batch open), so no forward pass there awaits its backward */
 static int evaluate(struct run *r, struct dev_scores *s)
 {
 	const char *path = r->c->dev;
@@ -290,7 +290,7 @@ static int evaluate(struct run *r, struct dev_scores *s)
 			continue;	/* epoch markers */
 		struct sift_batch_rec b;
 		int bad = sift_batch_rec_read(rd, rec, r->ner, 0, &b) < 0 ||
-			  dev_batch(d, &r->m, &r->da, &r->dbb, rd, rec, &b) < 0;
+			  dev_batch(d, &r->m, &r->t.a, &r->t.bb, rd, rec, &b) < 0;
 		sift_batch_rec_free(&b);
 		if (bad)
 			goto out;
@@ -580,7 +580,6 @@ static int run_locked(const struct run_cfg *c)
 	r.c = c;
 	r.src_dir = c->model_dir;
 	r.last_eval = -1;
-	bert_acts_init(&r.da);
 	int fd = strcmp(c->input, "-") ? open(c->input, O_RDONLY) : 0;
 	if (fd < 0) {
 		sift_warn("%s: %s", c->input, strerror(errno));
@@ -713,8 +712,6 @@ out:
 	if (fd > 0)
 		close(fd);
 	trainer_free(&r.t);
-	bert_acts_free(&r.da);
-	bert_batch_free(&r.dbb);
 	free(r.best);
 	free(r.hm);
 	free(r.hv);

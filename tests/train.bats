@@ -262,6 +262,19 @@ st_header() {
 	cmp $T/before $T/out/model.safetensors
 }
 
+@test "dev rounds between steps leave the training as it was" {
+	# the trained parameters and AdamW's moments in the state (after the
+	# header's 360 bytes, before the hash) are those of a run without --dev
+	for task in tok seq; do
+		epochs $task 2 > $T/e.b
+		opts="--accum 2 --dropout 0.1 --lr 1e-3"
+		sift-train -m $F/$task -o $T/$task-plain $opts $T/e.b > /dev/null
+		sift-train -m $F/$task -o $T/$task-dev $opts --dev $T/$task.b --eval-every 1 $T/e.b > /dev/null
+		n=$(($(stat -c %s $T/$task-plain/train_state.bin) - 360 - 8))
+		cmp -i 360 -n $n $T/$task-plain/train_state.bin $T/$task-dev/train_state.bin
+	done
+}
+
 @test "dev scores in the log are sift-eval's scores of the kept model" {
 	sift-train -m $F/tok -o $T/out $PARITY --dev $T/tok.b --eval-every 2 $T/tok.b | sift-cat > $T/log
 	run jq -c 'select(.dev) | .step' $T/log
