@@ -448,8 +448,11 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 		for (int i = 0; i < n; i++)
 			m->labels[i] = strdup(src[i]);
 	}
-	m->has_pooler = find(&f, prefix, "pooler.dense.weight", 1) != NULL ||
-		m->head == BERT_HEAD_SEQ;
+	/* transformers' token head has no pooler (add_pooling_layer=False):
+	 * one in the file is not loaded; a sequence head needs one */
+	m->has_pooler = m->head == BERT_HEAD_SEQ ||
+		(m->head == BERT_HEAD_NONE &&
+		 find(&f, prefix, "pooler.dense.weight", 1) != NULL);
 	layout(m);
 	m->params = malloc(m->nparams * sizeof(float));
 	m->p.layer = calloc(m->cfg.layers, sizeof *m->p.layer);

@@ -77,7 +77,7 @@ static inline size_t bert_tensor_numel(const struct bert_tensor *t)
 struct bert_model {
 	struct bert_config cfg;
 	enum bert_head head;
-	int has_pooler;
+	int has_pooler;		/* never with a token head */
 	int nlabels;		/* head labels (0 without a head) */
 	char **labels;		/* owned */
 	size_t nparams;
@@ -104,8 +104,10 @@ int bert_upload(struct bert_model *m, const struct sift_backend *be);
  * the label set the caller needs (NULL: the config's id2label).  When
  * the checkpoint lacks the head's tensors, they are initialised as
  * transformers does (normal(0, initializer_range), zero bias) from
- * init_seed if allow_init, else that is an error.  The pooler is loaded
- * when present (and initialised likewise when a sequence head needs it).
+ * init_seed if allow_init, else that is an error.  The pooler: a
+ * sequence head has one (loaded, else initialised likewise), a token
+ * head none (as transformers' BertForTokenClassification: one in the
+ * file is not loaded), no head the file's if it has one.
  * Returns 0, or -1 with a message in err naming the tensor or file.
  */
 int bert_load(struct bert_model *m, const char *dir, enum bert_head head,

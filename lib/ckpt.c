@@ -117,19 +117,11 @@ int ckpt_lock(const char *out_dir, char *err, size_t errlen)
 	return fd;
 }
 
-/* the tensors bert_save writes of a checkpoint (ckpt_save's view) */
-static int saved(const struct bert_model *m, const struct bert_tensor *t)
-{
-	return m->head != BERT_HEAD_TOKEN || strncmp(t->name, "pooler.", 7);
-}
-
 uint64_t ckpt_model_hash(const struct bert_model *m, const float *params)
 {
 	uint64_t h = FNV0;
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct bert_tensor *t = &m->tensors[i];
-		if (!saved(m, t))
-			continue;
 		h = fnv(h, t->name, strlen(t->name) + 1);
 		h = fnv(h, params + t->off, bert_tensor_numel(t) * sizeof(float));
 	}
@@ -248,25 +240,12 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 		return -1;
 	}
 	chmod(tmp, 0777 & ~umask_now());
-	/* a token head has no pooler in transformers: a pooler that came with
-	 * the initial encoder is not saved (nor trained) */
+	/* m's tensors with the values model_params */
 	struct bert_model view = *m;
 	view.params = (float *)model_params;
-	struct bert_tensor *keep = malloc((size_t)m->ntensors * sizeof *keep);
-	if (!keep) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	view.ntensors = 0;
-	for (int i = 0; i < m->ntensors; i++)
-		if (saved(m, &m->tensors[i]))
-			keep[view.ntensors++] = m->tensors[i];
-	view.tensors = keep;
 	struct ckpt_state st2 = *st;
 	st2.model_hash = ckpt_model_hash(m, model_params);
-	int rc = bert_save(&view, tmp, err, errlen);
-	free(keep);
-	if (rc < 0)
+	if (bert_save(&view, tmp, err, errlen) < 0)
 		goto fail;
 	if (src_dir)
 		for (size_t i = 0; i < sizeof tok_files / sizeof *tok_files; i++) {

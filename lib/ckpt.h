@@ -10,8 +10,7 @@
 /*
  * A checkpoint is a directory OUT_DIR holding
  *   model.safetensors, config.json     (bert_save: transformers' names,
- *                                        architectures, id2label/label2id;
- *                                        no pooler for a token head)
+ *                                        architectures, id2label/label2id)
  *   vocab.txt, tokenizer_config.json,   copied from the initial model when
  *   tokenizer.json, special_tokens_map.json   it has them
  *   train_state.bin                     CKPT_STATE_NAME, below
@@ -60,8 +59,8 @@ struct ckpt_state {
  */
 int ckpt_lock(const char *out_dir, char *err, size_t errlen);
 
-/* FNV-1a 64 of the tensors a checkpoint saves of m (names and values
- * params; a token head's pooler is not saved, so not hashed) */
+/* FNV-1a 64 of the tensors of m (names) with the values params: those a
+ * checkpoint saves */
 uint64_t ckpt_model_hash(const struct bert_model *m, const float *params);
 
 /*

@@ -52,13 +52,8 @@ static int decays(const char *name)
 	return strstr(name, "LayerNorm") == NULL;
 }
 
-static int is_frozen(const char *name, const struct bert_train_opts *f,
-		     enum bert_head head)
+static int is_frozen(const char *name, const struct bert_train_opts *f)
 {
-	/* transformers' token head has no pooler: one loaded with the
-	 * encoder stays as it was (and is not saved) */
-	if (head == BERT_HEAD_TOKEN && !strncmp(name, "pooler.", 7))
-		return 1;
 	if (!strncmp(name, "embeddings.", 11))
 		return f->freeze_embeddings || f->freeze_layers > 0;
 	int l;
@@ -107,7 +102,7 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct bert_tensor *bt = &m->tensors[i];
 		t->decay[i] = (unsigned char)decays(bt->name);
-		t->frozen[i] = (unsigned char)is_frozen(bt->name, &o->freeze, m->head);
+		t->frozen[i] = (unsigned char)is_frozen(bt->name, &o->freeze);
 		if (t->frozen[i])
 			continue;
 		int k = t->nspan;

@@ -103,8 +103,6 @@ struct run {
 	int64_t tokens;		/* real tokens trained on by this process */
 	float *hm, *hv;		/* host copies of AdamW's moments when they
 				 * live on a device (NULL on the CPU) */
-	struct bert_acts da;	/* dev activations */
-	struct bert_batch dbb;
 	const char *src_dir;	/* tokenizer files come from here */
 };
 
@@ -253,7 +251,9 @@ static void log_end(struct run *r, const char *why)
 	sift_commit(&r->w);
 }
 
-/* scores --dev: 0, or -1 (diagnostic printed) */
+/* scores --dev: 0, or -1 (diagnostic printed).  In the trainer's
+ * activations and batch: a dev round comes between optimizer steps (no
+ * micro-batch open), so no forward pass there awaits its backward */
 static int evaluate(struct run *r, struct dev_scores *s)
 {
 	const char *path = r->c->dev;
@@ -290,7 +290,7 @@ static int evaluate(struct run *r, struct dev_scores *s)
 			continue;	/* epoch markers */
 		struct sift_batch_rec b;
 		int bad = sift_batch_rec_read(rd, rec, r->ner, 0, &b) < 0 ||
-			  dev_batch(d, &r->m, &r->da, &r->dbb, rd, rec, &b) < 0;
+			  dev_batch(d, &r->m, &r->t.a, &r->t.bb, rd, rec, &b) < 0;
 		sift_batch_rec_free(&b);
 		if (bad)
 			goto out;
@@ -543,7 +543,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 			sift_warn("%s", err);
 			return -1;
 		}
-		if (ckpt_model_hash(&bm, bm.params) != r->st.model_hash) {
+		if (bm.nparams != r->m.nparams ||
+		    ckpt_model_hash(&bm, bm.params) != r->st.model_hash) {
 			sift_warn("%s/" CKPT_STATE_NAME ": not the state of the model.safetensors beside it (saved with another model)",
 				  c->out_dir);
 			bert_free(&bm);
@@ -558,18 +559,9 @@ static int setup(struct run *r, struct sift_reader *rd)
 			snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
 		}
 		if (r->best && r->st.best_step >= 0) {
-			/* the best parameters are the checkpoint's model */
-			/* by name: the saved model may lack the pooler */
-			for (int i = 0; i < r->m.ntensors; i++) {
-				const struct bert_tensor *a = &r->m.tensors[i];
-				for (int j = 0; j < bm.ntensors; j++)
-					if (!strcmp(a->name, bm.tensors[j].name)) {
-						size_t ne = bert_tensor_numel(a);
-						memcpy(r->best + a->off, bm.params + bm.tensors[j].off,
-						       ne * sizeof(float));
-						break;
-					}
-			}
+			/* the best parameters are the checkpoint's model, loaded
+			 * with the run's head and labels: the same layout */
+			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
 		}
 		bert_free(&bm);
 	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
@@ -588,7 +580,6 @@ static int run_locked(const struct run_cfg *c)
 	r.c = c;
 	r.src_dir = c->model_dir;
 	r.last_eval = -1;
-	bert_acts_init(&r.da);
 	int fd = strcmp(c->input, "-") ? open(c->input, O_RDONLY) : 0;
 	if (fd < 0) {
 		sift_warn("%s: %s", c->input, strerror(errno));
@@ -721,8 +712,6 @@ out:
 	if (fd > 0)
 		close(fd);
 	trainer_free(&r.t);
-	bert_acts_free(&r.da);
-	bert_batch_free(&r.dbb);
 	free(r.best);
 	free(r.hm);
 	free(r.hv);

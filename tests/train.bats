@@ -187,6 +187,29 @@ real_batches() {
 	cmp $T/m1/model.safetensors $T/r/model.safetensors
 }
 
+# the JSON header of safetensors file $1
+st_header() {
+	local n
+	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+	tail -c +9 "$1" | head -c "$n"
+}
+
+@test "a MiniLM token head holds no pooler: BertForTokenClassification's tensors, and a state of as many parameters" {
+	real_batches
+	sift-train -m $MODEL -o $T/out --max-steps 1 $T/real.b > /dev/null
+	# MiniLM has a pooler; BertForTokenClassification (add_pooling_layer
+	# False) saves the other encoder parameters under bert. (position_ids
+	# is a buffer transformers no longer saves), then the classifier
+	want=$(st_header $MODEL/model.safetensors | jq -c '[keys[] | select(. != "__metadata__" and . != "embeddings.position_ids" and (startswith("pooler.") | not)) | "bert." + .] + ["classifier.bias", "classifier.weight"] | sort')
+	got=$(st_header $T/out/model.safetensors | jq -c '[keys[] | select(. != "__metadata__")] | sort')
+	assert_equal "$got" "$want"
+	# the state's parameter count (int64 at byte 360) is the model's: no
+	# pooler is carried in memory beside it
+	total=$(st_header $T/out/model.safetensors | jq '[to_entries[] | select(.key != "__metadata__") | .value.shape | reduce .[] as $d (1; . * $d)] | add')
+	n=$(od -An -t d8 -j 360 -N 8 $T/out/train_state.bin | tr -d ' ')
+	assert_equal "$n" "$total"
+}
+
 @test "a kill -9 at any moment leaves a loadable checkpoint" {
 	epochs tok 200 > $T/long.b
 	sift-train -m $F/tok -o $T/out --max-steps 2 $T/tok.b > /dev/null
@@ -258,6 +281,19 @@ real_batches() {
 	run -1 --separate-stderr sift-train -m $F/nan -o $T/out $T/tok.b
 	[ "$stderr" = "sift-train: step 1: loss is nan; stopping (the last checkpoint is kept)" ]
 	cmp $T/before $T/out/model.safetensors
+}
+
+@test "dev rounds between steps leave the training as it was" {
+	# the trained parameters and AdamW's moments in the state (after the
+	# header's 360 bytes, before the hash) are those of a run without --dev
+	for task in tok seq; do
+		epochs $task 2 > $T/e.b
+		opts="--accum 2 --dropout 0.1 --lr 1e-3"
+		sift-train -m $F/$task -o $T/$task-plain $opts $T/e.b > /dev/null
+		sift-train -m $F/$task -o $T/$task-dev $opts --dev $T/$task.b --eval-every 1 $T/e.b > /dev/null
+		n=$(($(stat -c %s $T/$task-plain/train_state.bin) - 360 - 8))
+		cmp -i 360 -n $n $T/$task-plain/train_state.bin $T/$task-dev/train_state.bin
+	done
 }
 
 @test "dev scores in the log are sift-eval's scores of the kept model" {
