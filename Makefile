@@ -45,6 +45,9 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 BIN_SRC = $(wildcard bin/sift-*.c)
 BINS = $(patsubst bin/%.c,$(B)/%,$(BIN_SRC))
+# the programs written in POSIX sh (bin/sift-NAME.sh), installed as sift-NAME
+SH_SRC = $(wildcard bin/sift-*.sh)
+SH_BINS = $(patsubst bin/%.sh,$(B)/%,$(SH_SRC))
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNITS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 SHIM = $(B)/tests/failio.so
@@ -54,7 +57,7 @@ MAN1 = $(wildcard man/man1/*.1)
 MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
 
-all: cuda-note $(BINS) $(UNITS) $(SHIM)
+all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM)
 
 cuda-note:
 ifeq ($(NVCC),)
@@ -78,6 +81,10 @@ $(B)/bin/%.o: bin/%.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/sift-%: $(B)/bin/sift-%.o $(B)/libsift.a
+
+$(B)/sift-%: bin/sift-%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%.o: tests/unit/%.c
@@ -111,8 +118,14 @@ bats: $(BINS)
 lint-man:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
 
+# the shell programs and pipelines, where shellcheck is installed
+lint-sh:
+	@if command -v shellcheck >/dev/null; then \
+	  { [ -z "$(SH_SRC)" ] || shellcheck -s sh $(SH_SRC); } && shellcheck -s sh -S warning pipelines/*.sh; \
+	else echo "sift: shellcheck not found; shell programs not linted"; fi
+
 # every test, ending with one line: "check: N passed, N failed, N skipped"
-test: all lint-man
+test: all lint-man lint-sh
 	@sh scripts/runtests.sh $(B)
 
 check: deps
@@ -201,7 +214,7 @@ fuzz: $(patsubst %,build-fuzz/fuzz-%,$(or $(TARGET),$(FUZZ_TARGETS)))
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(BINS) $(SH_BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
@@ -209,7 +222,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all cuda-note deps model unit bats lint-man test check reliability check-gpu demo bench fuzz install clean
+.PHONY: all cuda-note deps model unit bats lint-man lint-sh test check reliability check-gpu demo bench fuzz install clean
 .SECONDARY:
 
 -include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/tests/*.d $(B)/tests/fuzz/*.d $(B)/kernels/*.d build-fuzz/lib/*.d build-fuzz/*.d)

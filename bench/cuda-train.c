@@ -13,7 +13,7 @@
 #include "device.h"
 #include "rng.h"
 #include "stream.h"	/* defines: sift_setprog, sift_die, exit statuses */
-#include "train.h"	/* defines: trainer_init, trainer_micro, trainer_step */
+#include "trainer.h"	/* defines: trainer_init, trainer_micro, trainer_step */
 #ifdef SIFT_CUDA
 #include "../kernels/backend_cuda.h"	/* defines: sift_cuda_set_precision, sift_cuda_describe */
 #endif
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	enum sift_device_req req = SIFT_DEVICE_AUTO, dev;
+	enum sift_device_req req = SIFT_DEVICE_AUTO, device;
 	enum sift_precision prec = SIFT_PREC_FP32;
 	enum bert_head head = BERT_HEAD_SEQ;
 	int steps = 50, B = 8, T = 64, varlen = 0, warm = -1, prof = 0, c;
@@ -229,20 +229,20 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return SIFT_EXIT_USAGE;
 	}
-	if (sift_device_resolve(req, &dev, err, sizeof err) < 0)
+	if (sift_device_resolve(req, &device, err, sizeof err) < 0)
 		sift_die(SIFT_EXIT_DATA, "%s", err);
-	if (prec == SIFT_PREC_BF16 && dev != SIFT_DEVICE_CUDA)
+	if (prec == SIFT_PREC_BF16 && device != SIFT_DEVICE_CUDA)
 		sift_die(SIFT_EXIT_USAGE, "--precision bf16 needs the cuda device");
-	struct sift_backend *be = sift_backend_get(sift_device_name(dev));
+	struct sift_backend *be = sift_backend_get(sift_device_name(device));
 	if (!be)
-		sift_die(SIFT_EXIT_DATA, "%s: backend not built in", sift_device_name(dev));
+		sift_die(SIFT_EXIT_DATA, "%s: backend not built in", sift_device_name(device));
 	if (prof)
 		be = profiled(be);
 	/* as sift-train: the products split their rows over the OpenMP
 	 * threads, OpenBLAS's own threads would only spin against them */
 	openblas_set_num_threads(1);
 #ifdef SIFT_CUDA
-	if (dev == SIFT_DEVICE_CUDA) {
+	if (device == SIFT_DEVICE_CUDA) {
 		char desc[256] = "";
 		sift_cuda_set_precision(prec == SIFT_PREC_BF16);
 		if (sift_cuda_describe(0, desc, sizeof desc) == 0)
@@ -273,9 +273,9 @@ int main(int argc, char **argv)
 
 	/* the training step of sift-train, with this program's settings */
 	int total = steps + (warm > 0 ? warm : 0);
-	struct train_opts o;
+	struct trainer_opts o;
 	struct trainer tr;
-	train_opts_default(&o);
+	trainer_opts_default(&o);
 	o.lr = 5e-5;
 	o.sched = SCHED_CONSTANT;
 	o.warmup = 0;

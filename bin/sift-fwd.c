@@ -11,7 +11,7 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: sift-fwd -m model [-f] [-j threads] [--device dev]"
+	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
 	" [--precision fp32|bf16] [--init-head seed] [file]\n";
 
 static const char help[] =
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	int force = 0, init = 0, c;
 	uint64_t seed = 0;
 	long long threads = 0;
-	enum sift_device_req req = SIFT_DEVICE_CPU, dev;
+	enum sift_device_req req = SIFT_DEVICE_CPU, device;
 	enum sift_precision prec = SIFT_PREC_FP32;
 	sift_setprog(argv[0]);
 	opterr = 0;
@@ -93,18 +93,18 @@ int main(int argc, char **argv)
 		omp_set_num_threads((int)threads);
 	openblas_set_num_threads(1);
 	char err[512];
-	if (sift_device_resolve(req, &dev, err, sizeof err)) {
+	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;
 	}
-	if (sift_device_set_precision(dev, prec, err, sizeof err))
+	if (sift_device_set_precision(device, prec, err, sizeof err))
 		return sift_misuse("%s", err);
 	struct fwd_cfg cfg = {
 		.model_dir = model, .input = path, .init = init, .seed = seed,
-		.force = force, .be = sift_backend_get(sift_device_name(dev)),
+		.force = force, .be = sift_backend_get(sift_device_name(device)),
 	};
 	if (!cfg.be) {
-		sift_warn("%s: the device's backend is not built in", sift_device_name(dev));
+		sift_warn("%s: the device's backend is not built in", sift_device_name(device));
 		return SIFT_EXIT_DATA;
 	}
 	return fwd_run(&cfg);

@@ -19,7 +19,7 @@ static const char usage[] =
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
-	" [--device dev] [--precision fp32|bf16] [file]\n";
+	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
 	"Fine-tune a BERT encoder with a token or sequence classification head\n"
@@ -126,10 +126,10 @@ int main(int argc, char **argv)
 	sift_setprog(argv[0]);
 	struct run_cfg c;
 	memset(&c, 0, sizeof c);
-	train_opts_default(&c.o);
+	trainer_opts_default(&c.o);
 	c.dropout = c.attn_dropout = -1.0f;
 	c.input = "-";
-	enum sift_device_req req = SIFT_DEVICE_CPU, dev;
+	enum sift_device_req req = SIFT_DEVICE_CPU, device;
 	enum sift_precision prec = SIFT_PREC_FP32;
 	double v;
 	long long n;
@@ -245,15 +245,15 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		c.input = argv[optind];
 	char err[256];
-	if (sift_device_resolve(req, &dev, err, sizeof err)) {
+	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;
 	}
-	if (sift_device_set_precision(dev, prec, err, sizeof err))
+	if (sift_device_set_precision(device, prec, err, sizeof err))
 		return sift_misuse("%s", err);
-	c.be = sift_backend_get(sift_device_name(dev));
+	c.be = sift_backend_get(sift_device_name(device));
 	if (!c.be) {
-		sift_warn("%s: backend not built in", sift_device_name(dev));
+		sift_warn("%s: backend not built in", sift_device_name(device));
 		return SIFT_EXIT_DATA;
 	}
 	/* one pool of threads: the matrix products split their rows over

@@ -93,6 +93,18 @@ const char *sift_op_name(enum sift_op op);
 
 struct sift_backend {
 	const char *name;
+	int host_memory;	/* 1: its memory is the host's, so a pointer
+				 * is good on both sides and the copies of
+				 * upload and download may be skipped */
+	/* what its bits depend on beyond its name (BLAS, kernels, vector
+	 * unit), recorded in training state; NULL: the name says it all */
+	const char *(*describe)(void);
+	/* inference only: cuts a batch of rows into k <= max groups whose
+	 * encoders run side by side, one thread each: fills cut[0..k]
+	 * (cut[0] = 0, cut[k] = rows) by the row count alone, sets
+	 * *threads, returns k; NULL: the batch runs as one group */
+	int (*row_groups)(int rows, int *cut, int max, int *threads);
+#define SIFT_MAX_ROW_GROUPS 64
 	int (*supports_op)(enum sift_op op);
 	void *(*alloc)(size_t bytes);		/* zeroed; NULL when out of memory */
 	void (*free)(void *p);

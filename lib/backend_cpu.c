@@ -37,8 +37,24 @@ static void cpu_sync(void)
 
 static int cpu_supports_op(enum sift_op op);
 
+/* the inference groups: the rows' tile rule (see ops_cpu.h) */
+static int cpu_row_groups(int rows, int *cut, int max, int *threads)
+{
+	int k = sift_cpu_tiles(rows);
+	if (k > max)
+		k = max;
+	for (int i = 0; i <= k; i++)
+		cut[i] = i == k ? rows : sift_cpu_tile(rows, k, i);
+	int nt = sift_cpu_split_threads();
+	*threads = nt > k ? k : nt;
+	return k;
+}
+
 struct sift_backend sift_backend_cpu = {
 	.name = "cpu",
+	.host_memory = 1,
+	.describe = sift_cpu_describe,
+	.row_groups = cpu_row_groups,
 	.supports_op = cpu_supports_op,
 	.alloc = cpu_alloc,
 	.free = cpu_free,

@@ -7,6 +7,19 @@
 
 #include "stream.h"	/* defines: sift_reader, sift_writer, msgpack_object */
 
+/*
+ * "Batch" names one thing at four stages; the words used for each:
+ *   plan         the grouping of one epoch's examples (struct sift_plan,
+ *                sift_batch_run): which examples go together, in what order;
+ *   batch record one padded group as written in a batches stream
+ *                (sift_pack_batch) and read back (struct sift_batch_rec,
+ *                sift_batch_rec_read): the only reader, for every consumer;
+ *   model input  a batch record's arrays as the model takes them
+ *                (struct bert_batch in bert.h);
+ *   micro-batch  one batch record in the trainer (trainer.h): accum of them
+ *                make one optimizer step.
+ */
+
 struct sift_batch_opts {
 	int batch_size;		/* most examples per batch, >= 1 */
 	int64_t max_tokens;	/* most padded tokens B*T per batch, 0: no cap */

@@ -12,7 +12,6 @@
 #include "bert.h"
 #include "modelfile.h"	/* defines: sift_model_json */
 #include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
-#include "ops_cpu.h"	/* defines: sift_cpu_tiles, sift_cpu_split_threads (inference groups) */
 #include "safetensors.h"
 
 /* ---- config.json ---- */
@@ -605,7 +604,7 @@ int bert_upload(struct bert_model *m, const struct sift_backend *be)
 	if (m->dp.layer != m->p.layer)
 		free(m->dp.layer);
 	m->be = be;
-	if (be == &sift_backend_cpu) {
+	if (be->host_memory) {
 		m->dparams = m->params;
 		m->dp = m->p;
 		return 0;
@@ -1012,25 +1011,23 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	be->upload(cls_rows, bb->cls_rows, (size_t)B * 4);
 
 	/*
-	 * Inference on the CPU: the examples are cut into groups by the
-	 * rows' tile rule (the examples whose first row falls in tile g),
-	 * and the threads share the groups out, each running the whole
-	 * encoder over its group with single-threaded ops, so that threads
-	 * never wait for each other inside a layer.  The groups depend on
-	 * the batch alone, so the bits do not depend on the thread count.
+	 * Inference on a backend that cuts rows into groups (the CPU: by
+	 * its tile rule): the examples whose first row falls in group g
+	 * run together, and the threads share the groups out, each running
+	 * the whole encoder over its group with single-threaded ops, so
+	 * that threads never wait for each other inside a layer.  The
+	 * groups depend on the batch alone, so the bits do not depend on
+	 * the thread count.
 	 */
-	int ng = be == &sift_backend_cpu && !train ? sift_cpu_tiles(N) : 1;
-	if (ng > B)
-		ng = B;
+	int cut[SIFT_MAX_ROW_GROUPS + 1], nt = 1;
+	int ng = be->row_groups && !train ?
+		be->row_groups(N, cut, B < SIFT_MAX_ROW_GROUPS ? B : SIFT_MAX_ROW_GROUPS, &nt) : 1;
 	if (ng > 1) {
-		int nt = sift_cpu_split_threads();
-		if (nt > ng)
-			nt = ng;
 		int bad = 0;
 #pragma omp parallel for schedule(static) num_threads(nt) reduction(|:bad)
 		for (int g = 0; g < ng; g++) {
-			int64_t lo_row = sift_cpu_tile(N, ng, g);
-			int64_t hi_row = sift_cpu_tile(N, ng, g + 1);
+			int64_t lo_row = cut[g];
+			int64_t hi_row = cut[g + 1];
 			int b0 = 0, b1 = 0;
 			for (int b = 0; b < B; b++) {
 				int64_t r = bb->offs[b];

@@ -34,9 +34,9 @@ int sift_precision_parse(const char *s, enum sift_precision *p)
 	return 0;
 }
 
-const char *sift_device_name(enum sift_device_req dev)
+const char *sift_device_name(enum sift_device_req device)
 {
-	return dev == SIFT_DEVICE_CUDA ? "cuda" : dev == SIFT_DEVICE_CPU ? "cpu" : "auto";
+	return device == SIFT_DEVICE_CUDA ? "cuda" : device == SIFT_DEVICE_CPU ? "cpu" : "auto";
 }
 
 const char *sift_precision_name(enum sift_precision p)
@@ -64,19 +64,19 @@ int sift_device_cuda_count(char *why, size_t n)
 #endif
 }
 
-int sift_device_resolve(enum sift_device_req req, enum sift_device_req *dev,
+int sift_device_resolve(enum sift_device_req req, enum sift_device_req *device,
 			char *err, size_t errlen)
 {
 	char why[160] = "";
 	int n;
 
 	if (req == SIFT_DEVICE_CPU) {
-		*dev = SIFT_DEVICE_CPU;
+		*device = SIFT_DEVICE_CPU;
 		return 0;
 	}
 	if (!sift_device_have_cuda()) {
 		if (req == SIFT_DEVICE_AUTO) {
-			*dev = SIFT_DEVICE_CPU;
+			*device = SIFT_DEVICE_CPU;
 			return 0;
 		}
 		snprintf(err, errlen, "cuda: not built with CUDA support");
@@ -84,21 +84,21 @@ int sift_device_resolve(enum sift_device_req req, enum sift_device_req *dev,
 	}
 	n = sift_device_cuda_count(why, sizeof why);
 	if (n > 0) {
-		*dev = SIFT_DEVICE_CUDA;
+		*device = SIFT_DEVICE_CUDA;
 		return 0;
 	}
 	if (req == SIFT_DEVICE_AUTO) {
-		*dev = SIFT_DEVICE_CPU;
+		*device = SIFT_DEVICE_CPU;
 		return 0;
 	}
 	snprintf(err, errlen, "cuda: no GPU found (%s)", why);
 	return -1;
 }
 
-int sift_device_set_precision(enum sift_device_req dev, enum sift_precision p,
+int sift_device_set_precision(enum sift_device_req device, enum sift_precision p,
 			      char *err, size_t errlen)
 {
-	if (dev != SIFT_DEVICE_CUDA) {
+	if (device != SIFT_DEVICE_CUDA) {
 		if (p == SIFT_PREC_FP32)
 			return 0;
 		snprintf(err, errlen, "bf16 precision needs the cuda device");

@@ -23,24 +23,24 @@ int sift_device_parse(const char *s, enum sift_device_req *req);
 /* "fp32" "bf16": 0 with *p set, -1 for anything else (misuse) */
 int sift_precision_parse(const char *s, enum sift_precision *p);
 /* "cpu" or "cuda" */
-const char *sift_device_name(enum sift_device_req dev);
+const char *sift_device_name(enum sift_device_req device);
 const char *sift_precision_name(enum sift_precision p);
 
 /*
- * Resolves a request to SIFT_DEVICE_CPU or SIFT_DEVICE_CUDA in *dev.
+ * Resolves a request to SIFT_DEVICE_CPU or SIFT_DEVICE_CUDA in *device.
  * Returns 0, or -1 with the reason in err (the caller prints it after
  * its program name and exits 1):
  *   "cuda: no GPU found (no CUDA-capable device is detected)"
  *   "cuda: not built with CUDA support"
  */
-int sift_device_resolve(enum sift_device_req req, enum sift_device_req *dev,
+int sift_device_resolve(enum sift_device_req req, enum sift_device_req *device,
 			char *err, size_t errlen);
 /*
  * Applies --precision to the resolved device.  bf16 on the cpu device is
  * refused: -1 with "bf16 precision needs the cuda device" in err (misuse,
  * exit 2).  Call once, after sift_device_resolve and before any op.
  */
-int sift_device_set_precision(enum sift_device_req dev, enum sift_precision p,
+int sift_device_set_precision(enum sift_device_req device, enum sift_precision p,
 			      char *err, size_t errlen);
 /* 1 when this build has the CUDA backend */
 int sift_device_have_cuda(void);

@@ -72,7 +72,7 @@ static const struct bert_acts *host_acts(struct dev_scorer *d,
 					 struct bert_acts *tmp, int M)
 {
 	const struct bert_model *m = d->m;
-	if (m->be == &sift_backend_cpu)
+	if (m->be->host_memory)
 		return a;
 	size_t n = (size_t)M * (size_t)m->nlabels;
 	if (2 * n > d->cap_h) {

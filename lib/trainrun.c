@@ -1,4 +1,4 @@
-/* trainrun.c: the sift-train loop: a batches stream in, optimizer steps, dev scoring, checkpoints, a log stream out. */
+/* trainrun.c: sift-train's driver (as fwdrun.c is sift-fwd's): a batches stream in, the trainer's steps, dev scoring, checkpoints, a log stream out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -12,7 +12,6 @@
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "ckpt.h"
 #include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
-#include "ops_cpu.h"	/* defines: sift_cpu_describe */
 #include "rng.h"
 #include "safetensors.h"
 #include "stream.h"
@@ -134,7 +133,7 @@ static void progress(struct run *r, int final)
  * the host copies (allocated once); NULL pointers when out of memory */
 static void host_moments(struct run *r, float **m, float **v)
 {
-	if (r->m.be == &sift_backend_cpu) {
+	if (r->m.be->host_memory) {
 		*m = r->t.opt.m;
 		*v = r->t.opt.v;
 		return;
@@ -452,7 +451,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	}
 	r->total = c->max_steps > 0 ? c->max_steps
-		: train_total_steps(total, epochs, c->o.accum);
+		: trainer_total_steps(total, epochs, c->o.accum);
 	if (r->total < 0) {
 		sift_rerror(rd, "the header has no batch total; give --max-steps");
 		return -1;
@@ -489,7 +488,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 	if (td)
 		snprintf(describe, sizeof describe, "%s", td);
 	else
-		snprintf(describe, sizeof describe, "%s; %s", be->name, sift_cpu_describe());
+		snprintf(describe, sizeof describe, "%s%s%s", be->name,
+			 be->describe ? "; " : "", be->describe ? be->describe() : "");
 	snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
 	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
 	r->lower_better = !strcmp(r->metric, "loss");

@@ -1,10 +1,10 @@
-/* trainrun.h: the sift-train loop: a batches stream in, optimizer steps, dev scoring, checkpoints, a log stream out. */
+/* trainrun.h: sift-train's driver (as fwdrun.h is sift-fwd's): a batches stream in, the trainer's steps, dev scoring, checkpoints, a log stream out. */
 #ifndef SIFT_TRAINRUN_H
 #define SIFT_TRAINRUN_H
 
 #include <stdint.h>
 
-#include "train.h"
+#include "trainer.h"
 
 struct run_cfg {
 	const char *model_dir;	/* -m: initial model (NULL with --config) */
@@ -15,7 +15,7 @@ struct run_cfg {
 	const char *task;	/* --task, checked against the header; NULL */
 	const char *metric;	/* --metric f1|accuracy|macro_f1|loss; NULL:
 				 * f1 for ner, accuracy otherwise */
-	struct train_opts o;
+	struct trainer_opts o;
 	float dropout;		/* hidden dropout, < 0: the config's */
 	float attn_dropout;	/* attention dropout, < 0: the config's */
 	int64_t max_steps;	/* > 0: the run's total steps (schedule too) */

@@ -36,12 +36,12 @@ slice "$DATA/conll2003/eng.train" "$SENTENCES" > "$OUT/train.conll"
 slice "$DATA/conll2003/eng.testa" $((SENTENCES / 4)) > "$OUT/dev.conll"
 
 echo "demo: fine-tuning $MODEL on $SENTENCES CoNLL-2003 sentences, $EPOCHS epochs"
-OUT=$OUT/run MODEL=$MODEL EPOCHS=$EPOCHS LR=$LR BATCH=16 \
+env OUT="$OUT/run" MODEL="$MODEL" EPOCHS="$EPOCHS" LR="$LR" BATCH=16 \
 	sh pipelines/ner-train.sh "$OUT/train.conll" "$OUT/dev.conll"
 
 echo
 echo "demo: tagging and scoring the dev slice with the fine-tuned model"
-OUT=$OUT/predict FORMAT=conll sh pipelines/ner-predict.sh "$OUT/run/model" \
+env OUT="$OUT/predict" FORMAT=conll sh pipelines/ner-predict.sh "$OUT/run/model" \
 	"$OUT/dev.conll" | tail -n 8
 echo
 echo "demo: the model is in $OUT/run/model, its curves in $OUT/run/curves.svg"

@@ -1,6 +1,6 @@
-/* train.h: one fine-tuning run: micro-batches, optimizer steps, schedule, freezing. */
-#ifndef SIFT_TRAIN_H
-#define SIFT_TRAIN_H
+/* trainer.h: the trainer, one optimizer step at a time: micro-batches, gradient accumulation, AdamW, the schedule, freezing. */
+#ifndef SIFT_TRAINER_H
+#define SIFT_TRAINER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "bert_bwd.h"
 #include "lrsched.h"
 
-struct train_opts {
+struct trainer_opts {
 	double lr;		/* peak learning rate (5e-5) */
 	float weight_decay;	/* decoupled, not on biases/LayerNorm (0) */
 	int64_t warmup;		/* warmup steps; -1: from warmup_ratio */
@@ -23,16 +23,16 @@ struct train_opts {
 	struct bert_train_opts freeze;
 };
 
-void train_opts_default(struct train_opts *o);
+void trainer_opts_default(struct trainer_opts *o);
 
 /* the optimizer steps of a stream of total batches over epochs with
  * accumulation accum: a short group at an epoch end still steps, as HF
  * Trainer does; -1 when total is unknown (< 0) */
-int64_t train_total_steps(int64_t total, int64_t epochs, int accum);
+int64_t trainer_total_steps(int64_t total, int64_t epochs, int accum);
 
 struct trainer {
 	struct bert_model *m;
-	struct train_opts o;
+	struct trainer_opts o;
 	struct sched sched;
 	struct bert_grads g;
 	struct bert_acts a;
@@ -66,7 +66,7 @@ struct trainer {
 
 /* 0, or -1 with a message in err */
 int trainer_init(struct trainer *t, struct bert_model *m,
-		 const struct train_opts *o, int64_t total_steps, char *err,
+		 const struct trainer_opts *o, int64_t total_steps, char *err,
 		 size_t errlen);
 void trainer_free(struct trainer *t);
 

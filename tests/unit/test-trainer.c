@@ -1,4 +1,4 @@
-/* test-train.c: gradients and AdamW steps of small models against PyTorch/transformers fixtures. */
+/* test-trainer.c: gradients and AdamW steps of small models against PyTorch/transformers fixtures. */
 #include <stdint.h>
 #include <string.h>
 #include <jansson.h>
@@ -6,7 +6,7 @@
 #include "check.h"
 #include "lrsched.h"
 #include "safetensors.h"
-#include "train.h"
+#include "trainer.h"
 
 /*
  * tests/ref/make_train_fixtures.py wrote, for a token and a sequence
@@ -131,8 +131,8 @@ static void run(const char *name, enum bert_head head)
 	if (rc)
 		return;
 	bert_upload(&m, &sift_backend_cpu);
-	struct train_opts o;
-	train_opts_default(&o);
+	struct trainer_opts o;
+	trainer_opts_default(&o);
 	o.lr = 1e-3;
 	o.weight_decay = 0.01f;
 	o.warmup = 2;
@@ -186,7 +186,7 @@ static void run(const char *name, enum bert_head head)
 			fprintf(stderr, "%s %s %.3g\n", name, hn, w);
 		if (w > 1.0) {
 			badg++;
-			fprintf(stderr, "test-train: %s: gradient of %s off by %.3g x tolerance\n",
+			fprintf(stderr, "test-trainer: %s: gradient of %s off by %.3g x tolerance\n",
 				name, hn, w);
 		}
 		free(r);
@@ -221,7 +221,7 @@ static void run(const char *name, enum bert_head head)
 		double w = worst(m.params + m.tensors[i].off, r, n, 1e-6, 1e-4);
 		if (w > 1.0) {
 			badp++;
-			fprintf(stderr, "test-train: %s: %s after 5 steps off by %.3g x tolerance\n",
+			fprintf(stderr, "test-trainer: %s: %s after 5 steps off by %.3g x tolerance\n",
 				name, hn, w);
 		}
 		free(r);
@@ -238,7 +238,7 @@ static void run(const char *name, enum bert_head head)
 	bert_upload(&m, &sift_backend_cpu);
 	o.accum = 2;
 	o.warmup = 1;
-	CHECK(trainer_init(&t, &m, &o, train_total_steps(5, 1, 2), err, sizeof err) == 0);
+	CHECK(trainer_init(&t, &m, &o, trainer_total_steps(5, 1, 2), err, sizeof err) == 0);
 	CHECK_EQ_INT(t.sched.total, 3);
 	for (int s = 0; s < 5; s++) {
 		b = &bs[s];
@@ -261,7 +261,7 @@ static void run(const char *name, enum bert_head head)
 		double w = worst(m.params + m.tensors[i].off, r, n, 1e-6, 1e-4);
 		if (w > 1.0) {
 			badp++;
-			fprintf(stderr, "test-train: %s: %s after 3 accumulated steps off by %.3g x tolerance\n",
+			fprintf(stderr, "test-trainer: %s: %s after 3 accumulated steps off by %.3g x tolerance\n",
 				name, hn, w);
 		}
 		free(r);
@@ -298,8 +298,8 @@ static void test_bad_grad(float bad, int at)
 	CHECK(bert_load(&m, FIX "tok", BERT_HEAD_TOKEN, labels, nlabels, 0, 0,
 			err, sizeof err) == 0);
 	bert_upload(&m, &sift_backend_cpu);
-	struct train_opts o;
-	train_opts_default(&o);
+	struct trainer_opts o;
+	trainer_opts_default(&o);
 	struct trainer t;
 	CHECK(trainer_init(&t, &m, &o, 5, err, sizeof err) == 0);
 	double loss;
@@ -353,16 +353,16 @@ static void test_sched(void)
 	CHECK_CLOSE(sched_lr(&s, 1), 0.5, 1e-12, 0);
 	CHECK_CLOSE(sched_lr(&s, 9), 1.0, 1e-12, 0);
 	CHECK_EQ_INT(sched_warmup_from_ratio(0.1, 25), 3);
-	CHECK_EQ_INT(train_total_steps(10, 2, 3), 4);	/* 5 per epoch: 2 + 2 */
-	CHECK_EQ_INT(train_total_steps(-1, 1, 1), -1);
+	CHECK_EQ_INT(trainer_total_steps(10, 2, 3), 4);	/* 5 per epoch: 2 + 2 */
+	CHECK_EQ_INT(trainer_total_steps(-1, 1, 1), -1);
 	/* closed form: huge counts neither spin nor overflow */
-	CHECK_EQ_INT(train_total_steps(5, INT64_MAX, 1), 5);
-	CHECK_EQ_INT(train_total_steps(5, INT64_MAX, 2), 5);	/* 5 epochs of 1 */
-	CHECK_EQ_INT(train_total_steps(INT64_MAX, 1, 1), INT64_MAX);
-	CHECK_EQ_INT(train_total_steps(INT64_MAX, 1, 7), INT64_MAX / 7);	/* 7 divides it */
-	CHECK_EQ_INT(train_total_steps(INT64_MAX, 2, 1000000), 2 * (INT64_MAX / 2 / 1000000 + 1));
-	CHECK_EQ_INT(train_total_steps(11, 3, 2), 6);	/* 4, 4, 3 batches: 2 + 2 + 2 */
-	CHECK_EQ_INT(train_total_steps(10, 3, 4), 3);	/* 4, 3, 3: 1 + 1 + 1 */
+	CHECK_EQ_INT(trainer_total_steps(5, INT64_MAX, 1), 5);
+	CHECK_EQ_INT(trainer_total_steps(5, INT64_MAX, 2), 5);	/* 5 epochs of 1 */
+	CHECK_EQ_INT(trainer_total_steps(INT64_MAX, 1, 1), INT64_MAX);
+	CHECK_EQ_INT(trainer_total_steps(INT64_MAX, 1, 7), INT64_MAX / 7);	/* 7 divides it */
+	CHECK_EQ_INT(trainer_total_steps(INT64_MAX, 2, 1000000), 2 * (INT64_MAX / 2 / 1000000 + 1));
+	CHECK_EQ_INT(trainer_total_steps(11, 3, 2), 6);	/* 4, 4, 3 batches: 2 + 2 + 2 */
+	CHECK_EQ_INT(trainer_total_steps(10, 3, 4), 3);	/* 4, 3, 3: 1 + 1 + 1 */
 }
 
 int main(void)
@@ -375,5 +375,5 @@ int main(void)
 		test_bad_grad(INFINITY, at);
 		test_bad_grad(-INFINITY, at);
 	}
-	return check_done("test-train");
+	return check_done("test-trainer");
 }

@@ -1,4 +1,4 @@
-/* train.c: one fine-tuning run: micro-batches, optimizer steps, schedule, freezing. */
+/* trainer.c: the trainer, one optimizer step at a time: micro-batches, gradient accumulation, AdamW, the schedule, freezing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,9 +6,9 @@
 
 #include "rng.h"	/* defines: sift_hash64 */
 #include "stream.h"	/* defines: SIFT_IGNORE */
-#include "train.h"
+#include "trainer.h"
 
-void train_opts_default(struct train_opts *o)
+void trainer_opts_default(struct trainer_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->lr = 5e-5;
@@ -21,7 +21,7 @@ void train_opts_default(struct train_opts *o)
 	o->seed = 42;
 }
 
-int64_t train_total_steps(int64_t total, int64_t epochs, int accum)
+int64_t trainer_total_steps(int64_t total, int64_t epochs, int accum)
 {
 	if (total < 0)
 		return -1;
@@ -63,7 +63,7 @@ static int is_frozen(const char *name, const struct bert_train_opts *f)
 }
 
 int trainer_init(struct trainer *t, struct bert_model *m,
-		 const struct train_opts *o, int64_t total_steps, char *err,
+		 const struct trainer_opts *o, int64_t total_steps, char *err,
 		 size_t errlen)
 {
 	memset(t, 0, sizeof *t);
@@ -149,7 +149,7 @@ static const struct bert_acts *host_logits(const struct bert_model *m,
 					   struct bert_acts *tmp, float **buf,
 					   size_t *cap, int M)
 {
-	if (m->be == &sift_backend_cpu)
+	if (m->be->host_memory)
 		return a;
 	size_t n = (size_t)M * (size_t)m->nlabels;
 	if (n > *cap) {
@@ -171,7 +171,7 @@ static const int32_t *device_targets(const struct bert_model *m,
 				     const int32_t *targets, int32_t **dbuf,
 				     size_t *cap, int M)
 {
-	if (m->be == &sift_backend_cpu)
+	if (m->be->host_memory)
 		return targets;
 	if ((size_t)M > *cap) {
 		if (*dbuf)
