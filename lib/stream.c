@@ -781,6 +781,16 @@ static int stdout_reported;
 /* set once stdout's reader went away (EPIPE): a normal end, not said */
 static int stdout_gone;
 
+/* "name: write error: cause"; errno 0 is the stream's error flag without
+ * a cause, said without one (never "Success") */
+static void warn_write_error(const char *name)
+{
+	if (errno)
+		sift_warn("%s: write error: %s", name, strerror(errno));
+	else
+		sift_warn("%s: write error", name);
+}
+
 static int write_error(struct sift_writer *w)
 {
 	if (errno == EPIPE) {
@@ -792,14 +802,8 @@ static int write_error(struct sift_writer *w)
 			stdout_gone = 1;
 		return -1;
 	}
-	if (!w->failed) {
-		/* errno 0: the stream's error flag without a cause (never
-		 * "Success") */
-		if (errno)
-			sift_warn("%s: write error: %s", w->name, strerror(errno));
-		else
-			sift_warn("%s: write error", w->name);
-	}
+	if (!w->failed)
+		warn_write_error(w->name);
 	w->failed = 1;
 	if (w->f == stdout)
 		stdout_reported = 1;
@@ -856,30 +860,18 @@ int sift_close_stdout(void)
 	if (stdout_gone)
 		return 0;
 	errno = 0;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno == EPIPE)
-			return 0;
-		if (stdout_reported)
-			return -1;
-		stdout_reported = 1;
-		if (errno)
-			sift_warn("stdout: write error: %s", strerror(errno));
-		else
-			sift_warn("stdout: write error");
-		return -1;
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	if (!bad) {
+		errno = 0;
+		bad = fclose(stdout) != 0;
 	}
-	errno = 0;
-	if (fclose(stdout) != 0) {
-		if (errno == EPIPE)
-			return 0;
-		if (stdout_reported)
-			return -1;
-		stdout_reported = 1;
-		if (errno)
-			sift_warn("stdout: write error: %s", strerror(errno));
-		else
-			sift_warn("stdout: write error");
+	if (!bad)
+		return stdout_reported ? -1 : 0;
+	if (errno == EPIPE)
+		return 0;
+	if (stdout_reported)
 		return -1;
-	}
-	return stdout_reported ? -1 : 0;
+	stdout_reported = 1;
+	warn_write_error("stdout");
+	return -1;
 }
