@@ -605,6 +605,9 @@ static int group_cut(struct sift_tokex *x, struct sift_writer *w)
 		nb = 1;
 		L = g->n;
 	}
+	/* a block is of many texts: no text's time and topic */
+	const char *time = x->time, *topic = x->topic;
+	x->time = x->topic = NULL;
 	for (int b = 0; b < nb && rc == 0; b++) {
 		int a = b * L;
 		while (k + 1 < x->ngtext && x->gstart[k + 1] <= a)
@@ -617,6 +620,8 @@ static int group_cut(struct sift_tokex *x, struct sift_writer *w)
 			}
 		rc = write_mlm(x, w, x->gsrc[k], NULL, g, a, a + L, w0);
 	}
+	x->time = time;
+	x->topic = topic;
 	x->ndrop += g->n - (long)nb * L;
 	g->n = 0;
 	for (int i = 0; i < x->ngtext; i++)

@@ -578,3 +578,12 @@ Try 'sift-tok --help'."
 	assert_success
 	assert_output '[[101,2986,2154,102],false]'
 }
+
+@test "an mlm example of one text keeps its time and topic, a block of grouped texts has none" {
+	printf '%s\n' '{"text": "Profits fell .", "time": "t1", "topic": "A"}' '{"text": "Sales rose .", "time": "t2", "topic": "B"}' > $T/n.jsonl
+	run bash -c "sift-tok -m $V -f jsonl --task mlm $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_output '["t1","A"]
+["t2","B"]'
+	run bash -c "sift-tok -m $V -f jsonl --task mlm --group-texts $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic, (.ids | length)]'"
+	assert_output '[null,null,10]'
+}
