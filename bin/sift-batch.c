@@ -13,7 +13,8 @@
 
 static const char usage[] =
 	"usage: sift-batch [-fs] [-b n] [-e n] [-t n] [--drop-last] [--pad-id id]"
-	" [--pool n] [--seed seed] [--flush-after sec] [file]\n";
+	" [--pool n] [--seed seed] [--flush-after sec] [--mlm-probability p]"
+	" [--whole-word-mask] [file]\n";
 
 static const char help[] =
 	"Group the examples of an examples stream (from sift-tok) into batches\n"
@@ -32,6 +33,11 @@ static const char help[] =
 	"      --flush-after S write a short batch when the input pauses for S\n"
 	"                      seconds (a live feed; not with -s or -e)\n"
 	"      --pad-id ID     token id of padding (default: the header's pad_id, or 0)\n"
+	"      --mlm-probability P\n"
+	"                      mlm: the chance of each token to be masked (default\n"
+	"                      0.15); masks are drawn from --seed, epoch and example\n"
+	"      --whole-word-mask\n"
+	"                      mlm: choose whole words, every token of a word or none\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
@@ -48,6 +54,8 @@ int main(int argc, char **argv)
 		{ "drop-last", no_argument, NULL, 'd' },
 		{ "pad-id", required_argument, NULL, 'p' },
 		{ "flush-after", required_argument, NULL, 'F' },
+		{ "mlm-probability", required_argument, NULL, 'M' },
+		{ "whole-word-mask", no_argument, NULL, 'W' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -57,6 +65,9 @@ int main(int argc, char **argv)
 	long long v, epochs = 1;
 	int64_t pad = -1;
 	int c, force = 0;
+	struct sift_mlm mlm = { .p = 0.15 };
+	const char *mlm_opt = NULL;	/* the first mlm option given */
+	int32_t *special = NULL;
 
 	sift_setprog(argv[0]);
 	opterr = 0;
@@ -103,6 +114,18 @@ int main(int argc, char **argv)
 			o.flush_ms = (int)(s * 1000 + 0.5);
 			break;
 		}
+		case 'M':
+			if (sift_double_opt("--mlm-probability", optarg, 0, 1, &mlm.p) < 0)
+				return SIFT_EXIT_USAGE;
+			if (mlm.p <= 0 || mlm.p >= 1)
+				return sift_misuse("--mlm-probability: expected a number between "
+						   "0 and 1, both excluded, got '%s'", optarg);
+			mlm_opt = mlm_opt ? mlm_opt : "--mlm-probability";
+			break;
+		case 'W':
+			mlm.whole_word = 1;
+			mlm_opt = mlm_opt ? mlm_opt : "--whole-word-mask";
+			break;
 		case 'f':
 			force = 1;
 			break;
@@ -157,12 +180,40 @@ int main(int argc, char **argv)
 			pad = 0;
 	}
 
+	if (strcmp(h.task, "mlm") == 0) {
+		/* the masking's constants, from the examples header */
+		int64_t mask_id;
+		size_t ns;
+		if (sift_need_int(r, hobj, "mask_id", &mask_id) < 0 ||
+		    sift_need_i32s(r, hobj, "special_ids", &special, &ns) < 0) {
+			status = SIFT_EXIT_DATA;
+			goto out;
+		}
+		if (mask_id < 0 || h.vocab_size <= 0 || mask_id >= h.vocab_size) {
+			sift_rerror(r, "key 'mask_id': %" PRId64 " is no token id of a vocabulary "
+				    "of %" PRId64, mask_id, h.vocab_size);
+			status = SIFT_EXIT_DATA;
+			goto out;
+		}
+		mlm.seed = o.seed;
+		mlm.mask_id = (int32_t)mask_id;
+		mlm.vocab_size = h.vocab_size;
+		mlm.special = special;
+		mlm.nspecial = (int)ns;
+		o.mlm = &mlm;
+	} else if (mlm_opt) {
+		status = sift_misuse("%s: masking is for an mlm examples stream, %s has "
+				     "task '%s'", mlm_opt, sift_reader_name(r), h.task);
+		goto out;
+	}
+
 	int ret = sift_batch_run(r, &w, &h, &o, (int)epochs, (int32_t)pad);
 	/* one diagnostic per failure: after one, no more checks of stdout */
 	if (ret < 0 || sift_writer_close(&w) < 0 || sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
 	status = sift_writer_status(&w, status);
 out:
+	free(special);
 	sift_writer_free(&w);
 	sift_header_free(&h);
 	sift_reader_free(r);

@@ -10,7 +10,7 @@
 
 static const char usage[] =
 	"usage: sift-tok -m dir [-f format] [--task task] [--labels file]"
-	" [--iob1-to-iob2] [--label-all] [--max-length n] [--stride n]"
+	" [--iob1-to-iob2] [--label-all] [--group-texts] [--max-length n] [--stride n]"
 	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
 	" [--label-col col] [--time-col col] [--topic-col col] [--word-col n]"
 	" [--tag-col n] [--strip-word-digits] [--text-key key] [--text-b-key key]"
@@ -24,10 +24,13 @@ static const char help[] =
 	"\n"
 	"  -m, --model DIR       the model directory\n"
 	"  -f, --format F        lines (default), conll, tsv, csv, jsonl, at (text@label)\n"
-	"      --task T          ner, cls or pair (default: from the input)\n"
+	"      --task T          ner, cls, pair or mlm (default: from the input; mlm:\n"
+	"                        plain text for masked language modelling)\n"
 	"      --labels FILE     the label set, one a line (default: sorted, from the data)\n"
 	"      --iob1-to-iob2    convert IOB1 tags (CoNLL-2003) to IOB2\n"
 	"      --label-all       label every sub-token (B- continues as I-), not the first\n"
+	"      --group-texts     mlm: texts joined and cut into blocks of --max-length\n"
+	"                        tokens, as run_mlm.py's group_texts\n"
 	"      --max-length N    tokens per example (default: the model's)\n"
 	"      --stride N        tokens shared by overlapping NER windows (default 128)\n"
 	"      --encoding E      utf8 (default) or latin1\n"
@@ -86,7 +89,7 @@ enum {
 	O_TASK = 256, O_LABELS, O_IOB, O_LABEL_ALL, O_MAXLEN, O_STRIDE, O_ENC,
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
 	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_CHARS, O_FORCE, O_VERSION,
-	O_TIMECOL, O_TOPICCOL, O_TIMEKEY, O_TOPICKEY, O_STRIPDIGITS,
+	O_TIMECOL, O_TOPICCOL, O_TIMEKEY, O_TOPICKEY, O_STRIPDIGITS, O_GROUP,
 };
 
 static const struct option longopts[] = {
@@ -96,6 +99,7 @@ static const struct option longopts[] = {
 	{ "labels", required_argument, 0, O_LABELS },
 	{ "iob1-to-iob2", no_argument, 0, O_IOB },
 	{ "label-all", no_argument, 0, O_LABEL_ALL },
+	{ "group-texts", no_argument, 0, O_GROUP },
 	{ "max-length", required_argument, 0, O_MAXLEN },
 	{ "stride", required_argument, 0, O_STRIDE },
 	{ "encoding", required_argument, 0, O_ENC },
@@ -148,13 +152,15 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_TASK:
-			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
+			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair") &&
+			    strcmp(optarg, "mlm"))
 				return sift_misuse("unknown task '%s'", optarg);
 			o.task = optarg;
 			break;
 		case O_LABELS: o.labels = optarg; break;
 		case O_IOB: o.iob1_to_iob2 = 1; break;
 		case O_LABEL_ALL: o.label_all = 1; break;
+		case O_GROUP: o.group_texts = 1; break;
 		case O_MAXLEN:
 			if (int_opt("--max-length", optarg, 3, 1 << 20, &o.max_len) < 0)
 				return SIFT_EXIT_USAGE;
@@ -221,6 +227,11 @@ int main(int argc, char **argv)
 	}
 	if (!model)
 		return sift_misuse("%s", "no model: -m DIR is required");
+	int mlm = o.task && !strcmp(o.task, "mlm");
+	if (o.group_texts && !mlm)
+		return sift_misuse("%s", "--group-texts: only with --task mlm");
+	if (mlm && o.labels)
+		return sift_misuse("%s", "--labels: --task mlm has no labels");
 
 	struct sift_tokenizer tk;
 	char err[512];

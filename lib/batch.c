@@ -346,7 +346,68 @@ void sift_example_free(struct sift_example *e)
 	free(e->type_ids);
 	free(e->labels);
 	free(e->meta);
+	free(e->word_idx);
 	memset(e, 0, sizeof *e);
+}
+
+/* an examples record as sift_example_read reads it, and, for masking,
+ * its id (the record's, else its place in the stream) and word_idx */
+static int read_example(const struct sift_reader *r, const msgpack_object *rec,
+			enum sift_label_kind lk, const struct sift_batch_opts *o,
+			int64_t place, struct sift_example *e)
+{
+	size_t n;
+
+	if (sift_example_read(r, rec, lk, e) < 0)
+		return -1;
+	e->id = place;
+	if (!o->mlm)
+		return 0;
+	if (sift_opt_int(r, rec, "id", &e->id) < 0 ||
+	    sift_opt_i32s(r, rec, "word_idx", &e->word_idx, &n) < 0)
+		goto fail;
+	if (e->word_idx && n != e->T) {
+		bad(r, "word_idx has %zu elements, ids has %u", n, e->T);
+		goto fail;
+	}
+	if (o->mlm->whole_word && !e->word_idx) {
+		bad(r, "missing key 'word_idx' (whole-word masking needs the words)");
+		goto fail;
+	}
+	return 0;
+fail:
+	sift_example_free(e);
+	return -1;
+}
+
+/* sift_pack_batch, the examples masked first when o->mlm says so */
+static void pack(struct sift_writer *w, struct sift_example *const *ex, int B,
+		 int epoch, int32_t pad, enum sift_label_kind lk,
+		 const struct sift_batch_opts *o)
+{
+	if (!o->mlm) {
+		sift_pack_batch(w, ex, B, epoch, pad, lk);
+		return;
+	}
+	/* masked copies: the originals are masked afresh every epoch */
+	struct sift_example *m = sift_xcalloc(B, sizeof *m);
+	struct sift_example **ptr = sift_xcalloc(B, sizeof *ptr);
+	for (int b = 0; b < B; b++) {
+		m[b] = *ex[b];
+		m[b].ids = sift_xmalloc(ex[b]->T * sizeof *m[b].ids);
+		memcpy(m[b].ids, ex[b]->ids, ex[b]->T * sizeof *m[b].ids);
+		m[b].labels = sift_xmalloc(ex[b]->T * sizeof *m[b].labels);
+		sift_mlm_mask(o->mlm, epoch, ex[b]->id, ex[b]->word_idx, m[b].ids,
+			      m[b].labels, ex[b]->T);
+		ptr[b] = &m[b];
+	}
+	sift_pack_batch(w, ptr, B, epoch, pad, SIFT_LABELS_TOKEN);
+	for (int b = 0; b < B; b++) {
+		free(m[b].ids);
+		free(m[b].labels);
+	}
+	free(m);
+	free(ptr);
 }
 
 void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
@@ -423,7 +484,8 @@ static int own_key(const msgpack_object *k)
 {
 	static const char *const keys[] = {
 		"sift", "kind", "task", "labels", "vocab", "producer",
-		"total", "epochs", "batch_size", "seed",
+		"total", "epochs", "batch_size", "seed", "mlm_probability",
+		"whole_word",
 	};
 	if (k->type != MSGPACK_OBJECT_STR)
 		return 0;
@@ -445,7 +507,7 @@ static int write_header(struct sift_writer *w, struct sift_header *h,
 		pass += !own_key(&in->via.map.ptr[i].key);
 	snprintf(h->kind, sizeof h->kind, "batches");
 	snprintf(h->producer, sizeof h->producer, "sift-batch %s", SIFT_VERSION);
-	sift_pack_header(w, h, 4 + (int)pass);
+	sift_pack_header(w, h, 4 + (int)pass + (o->mlm ? 2 : 0));
 	sift_pack_str(&w->pk, "total");
 	msgpack_pack_int64(&w->pk, total);
 	sift_pack_str(&w->pk, "epochs");
@@ -454,6 +516,15 @@ static int write_header(struct sift_writer *w, struct sift_header *h,
 	msgpack_pack_int(&w->pk, o->batch_size);
 	sift_pack_str(&w->pk, "seed");
 	msgpack_pack_uint64(&w->pk, o->seed);
+	if (o->mlm) {
+		sift_pack_str(&w->pk, "mlm_probability");
+		msgpack_pack_double(&w->pk, o->mlm->p);
+		sift_pack_str(&w->pk, "whole_word");
+		if (o->mlm->whole_word)
+			msgpack_pack_true(&w->pk);
+		else
+			msgpack_pack_false(&w->pk);
+	}
 	for (uint32_t i = 0; i < in->via.map.size; i++) {
 		if (own_key(&in->via.map.ptr[i].key))
 			continue;
@@ -480,6 +551,7 @@ struct open_batch {
 	struct sift_cut c;
 	int32_t pad;
 	enum sift_label_kind lk;
+	const struct sift_batch_opts *o;
 };
 
 /* writes the open batch (if any) and flushes it down the pipe: when it is
@@ -489,7 +561,7 @@ static int emit_open(void *arg)
 	struct open_batch *b = arg;
 	if (b->c.n == 0)
 		return 0;
-	sift_pack_batch(b->w, b->ptr, b->c.n, 0, b->pad, b->lk);
+	pack(b->w, b->ptr, b->c.n, 0, b->pad, b->lk, b->o);
 	for (int i = 0; i < b->c.n; i++)
 		sift_example_free(&b->ex[i]);
 	b->c = (struct sift_cut){ 0, 0 };
@@ -504,10 +576,11 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 {
 	struct open_batch b = {
 		w, sift_xcalloc(o->batch_size, sizeof *b.ex),
-		sift_xcalloc(o->batch_size, sizeof *b.ptr), { 0, 0 }, pad, lk
+		sift_xcalloc(o->batch_size, sizeof *b.ptr), { 0, 0 }, pad, lk, o
 	};
 	const msgpack_object *rec;
 	int ret, status = 0;
+	int64_t place = 0;
 
 	for (int i = 0; i < o->batch_size; i++)
 		b.ptr[i] = &b.ex[i];
@@ -515,7 +588,7 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 		sift_reader_on_idle(r, o->flush_ms, emit_open, &b);
 	while ((ret = sift_read(r, &rec)) > 0) {
 		struct sift_example e;
-		if (sift_example_read(r, rec, lk, &e) < 0) {
+		if (read_example(r, rec, lk, o, place++, &e) < 0) {
 			ret = -1;
 			break;
 		}
@@ -534,7 +607,7 @@ static int stream_batches(struct sift_reader *r, struct sift_writer *w,
 	if (status == 0) {
 		/* after a bad record, the examples before it still go out */
 		if (b.c.n > 0 && (ret < 0 || !o->drop_last || b.c.n == o->batch_size)) {
-			sift_pack_batch(w, b.ptr, b.c.n, 0, pad, lk);
+			pack(w, b.ptr, b.c.n, 0, pad, lk, o);
 			if (sift_commit(w) < 0)
 				status = -1;
 		}
@@ -568,7 +641,7 @@ static int planned_batches(struct sift_reader *r, struct sift_writer *w,
 			ex = sift_xrealloc(ex, cap * sizeof *ex);
 			len = sift_xrealloc(len, cap * sizeof *len);
 		}
-		if (sift_example_read(r, rec, lk, &ex[n]) < 0) {
+		if (read_example(r, rec, lk, o, (int64_t)n, &ex[n]) < 0) {
 			ret = -1;
 			break;
 		}
@@ -599,7 +672,7 @@ static int planned_batches(struct sift_reader *r, struct sift_writer *w,
 			int B = (int)(p.start[k + 1] - p.start[k]);
 			for (int b = 0; b < B; b++)
 				ptr[b] = &ex[p.idx[p.start[k] + b]];
-			sift_pack_batch(w, ptr, B, e, pad, lk);
+			pack(w, ptr, B, e, pad, lk, o);
 			if (sift_commit(w) < 0)
 				status = -1;
 		}

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlmmask.h"	/* defines: struct sift_mlm */
 #include "stream.h"	/* defines: sift_reader, sift_writer, msgpack_object */
 
 /*
@@ -29,6 +30,8 @@ struct sift_batch_opts {
 	int drop_last;		/* drop the short last batch of each epoch */
 	int flush_ms;		/* > 0: streaming only, write the open batch
 				 * when the input is silent this long */
+	const struct sift_mlm *mlm;	/* mask every example (task mlm):
+				 * labels are made here; NULL: none */
 };
 
 /*
@@ -80,6 +83,8 @@ struct sift_example {
 	int64_t label;
 	char *meta;		/* the record without ids, type_ids, offsets and */
 	size_t nmeta;		/* labels, as packed msgpack (a map) */
+	int64_t id;		/* mlm: the record's id, else its 0-based place */
+	int32_t *word_idx;	/* mlm: T, or NULL */
 };
 
 enum sift_label_kind {
@@ -101,6 +106,7 @@ void sift_example_free(struct sift_example *e);
  *   with 0; mask u8[B*T]; labels i32[B*T] padded with -100 (token) or
  *   i32[B] (example), only when some example has labels, -100 for those
  *   that have none; epoch int; ex [map] the examples' metadata.
+ * sift_batch_run masks mlm examples (opts mlm) before they are packed.
  */
 void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
 		     int B, int epoch, int32_t pad_id, enum sift_label_kind lk);
@@ -112,7 +118,9 @@ void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
  * full (header total -1); otherwise it reads every example, plans every
  * epoch and announces their batches in total.  Each epoch ends with
  * {"epoch_end": e}.  0, or -1 after a diagnostic; after a bad record,
- * what was written stays a valid stream.
+ * what was written stays a valid stream.  With o->mlm, each example is
+ * masked by sift_mlm_mask for its (epoch, id), whatever batch it is in,
+ * and the batches carry its labels (i32[B*T], -100 on padding).
  */
 int sift_batch_run(struct sift_reader *r, struct sift_writer *w,
 		   struct sift_header *h, const struct sift_batch_opts *o,

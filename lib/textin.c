@@ -271,7 +271,7 @@ static int next_lines(struct sift_textin *t, struct sift_rec *r)
 {
 	int k;
 	while ((k = next_line(t)) > 0) {
-		if (blank(t->line))
+		if (blank(t->line) && !t->o.keep_blank)
 			continue;
 		r->line = t->lineno;
 		if (t->o.words) {
@@ -740,7 +740,7 @@ int sift_textin_next(struct sift_textin *t, struct sift_rec *r)
 		if (r->text && (t->o.chars || t->o.words))
 			text_to_words(r, t->o.chars);
 	}
-	if (k == 0 && t->nrec == 0)
+	if (k == 0 && t->nrec == 0 && !t->o.allow_empty)
 		return err(t, t->lineno ? t->lineno : 1,
 			   t->lineno ? "no examples" : "empty file", NULL);
 	return k;

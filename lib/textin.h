@@ -34,6 +34,8 @@ struct sift_textin_opts {
 	const char *time_key, *topic_key;
 	int words;		/* lines, jsonl: split texts into words (NER) */
 	int chars;		/* lines, jsonl: split texts into characters (NER) */
+	int keep_blank;		/* lines: a blank line is a text too (mlm groups) */
+	int allow_empty;	/* no record at all is no error (mlm) */
 };
 
 /* one input record: a sentence of words (tags optional) or a text or pair */

@@ -84,6 +84,7 @@ static int32_t ncp(const char *s, size_t n)
  * (all of them, or stopping at the first word that reaches stop) */
 struct lim {
 	long keep, stop, n;
+	int32_t *wnext;	/* not NULL: each word its own index, *wnext the next */
 };
 
 /* a piece of about this many bytes at a time: bounded scratch memory */
@@ -142,11 +143,13 @@ static long encode_plain(struct sift_tokenizer *t, const char *s, size_t n,
 				e->ids[e->n + j] = ids[j];
 				e->start[e->n + j] = bw->src[w->off + b];
 				e->end[e->n + j] = bw->src[w->off + ends[j] - 1] + 1;
-				e->word[e->n + j] = word;
+				e->word[e->n + j] = lim->wnext ? *lim->wnext : word;
 				b = ends[j];
 			}
 			e->n += keep;
 			lim->n += m;
+			if (lim->wnext)
+				(*lim->wnext)++;
 		}
 		cp += (int32_t)k;
 		p = q;
@@ -180,7 +183,10 @@ static long encode(struct sift_tokenizer *t, const char *s, size_t n,
 		cp += (int32_t)k;
 		int32_t kl = ncp(s + i, blen);
 		if (lim->n < lim->keep)
-			enc_push(e, t->specid[best], cp, cp + kl, word);
+			enc_push(e, t->specid[best], cp, cp + kl,
+				 lim->wnext ? *lim->wnext : word);
+		if (lim->wnext)
+			(*lim->wnext)++;
 		lim->n++;
 		cp += kl;
 		i += blen - 1;
@@ -195,7 +201,7 @@ static long encode(struct sift_tokenizer *t, const char *s, size_t n,
 long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
 		 int32_t cp0, int32_t word, struct sift_enc *e)
 {
-	struct lim lim = { LONG_MAX, LONG_MAX, 0 };
+	struct lim lim = { LONG_MAX, LONG_MAX, 0, NULL };
 	return encode(t, s, n, cp0, word, e, &lim);
 }
 
@@ -230,6 +236,9 @@ void sift_tokex_free(struct sift_tokex *x)
 	free(x->b_to_i);
 	sift_enc_free(&x->e);
 	sift_enc_free(&x->e2);
+	sift_enc_free(&x->g);
+	for (int i = 0; i < x->ngtext; i++)
+		free(x->gsrc[i]);
 }
 
 static void pack_key(msgpack_packer *pk, const char *k)
@@ -445,7 +454,7 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 	 * gives an odd m's extra token to the longer side, so a pair there
 	 * counts both sides whole (in the same bounded memory) */
 	long stop = text_b && m % 2 ? LONG_MAX : m + 1;
-	struct lim l1 = { m, stop, 0 }, l2 = { m, stop, 0 };
+	struct lim l1 = { m, stop, 0, NULL }, l2 = { m, stop, 0, NULL };
 	encode(x->tk, text, strlen(text), 0, 0, e, &l1);
 	if (text_b)
 		encode(x->tk, text_b, strlen(text_b), 0, 1, f, &l2);
@@ -517,4 +526,143 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 	x->nex++;
 	x->ndoc++;
 	return sift_commit(w);
+}
+
+/* whether Python's str.isspace() holds for s (run_mlm.py --line_by_line
+ * drops such lines, and empty ones) */
+static int py_blank(const char *s)
+{
+	static const int32_t ws[] = {
+		0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0,
+		0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
+		0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+	};
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	while (*p) {
+		utf8proc_int32_t u;
+		utf8proc_ssize_t k = utf8proc_iterate(p, -1, &u);
+		if (k < 1)
+			return 0;
+		size_t i = 0;
+		while (i < sizeof ws / sizeof *ws && ws[i] != u)
+			i++;
+		if (i == sizeof ws / sizeof *ws)
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
+/* one mlm example: tokens [a, b) of e, word numbers less w0 (-1 stays) */
+static int write_mlm(struct sift_tokex *x, struct sift_writer *w, const char *src,
+		     const char *text, const struct sift_enc *e, int a, int b,
+		     int32_t w0)
+{
+	int T = b - a;
+	int32_t *off = sift_xmalloc(2 * T * sizeof *off);
+	int32_t *widx = sift_xmalloc(T * sizeof *widx);
+	for (int i = 0; i < T; i++) {
+		off[2 * i] = e->start[a + i];
+		off[2 * i + 1] = e->end[a + i];
+		widx[i] = e->word[a + i] < 0 ? -1 : e->word[a + i] - w0;
+	}
+	msgpack_packer *pk = &w->pk;
+	msgpack_pack_map(pk, 5 + (text != NULL) + npass(x));
+	pack_key(pk, "id");
+	msgpack_pack_int64(pk, x->nex);
+	pack_key(pk, "src");
+	sift_pack_str(pk, src);
+	pack_key(pk, "ids");
+	sift_pack_i32s(pk, e->ids + a, T);
+	pack_key(pk, "offsets");
+	sift_pack_i32s(pk, off, 2 * T);
+	if (text) {
+		pack_key(pk, "text");
+		sift_pack_str(pk, text);
+	}
+	pack_key(pk, "word_idx");
+	sift_pack_i32s(pk, widx, T);
+	pack_pass(x, pk);
+	free(off);
+	free(widx);
+	x->nex++;
+	return sift_commit(w);
+}
+
+/*
+ * run_mlm.py's group_texts: the texts of a group, each as the tokenizer
+ * gives it ([CLS] text [SEP], never truncated), one after another, cut
+ * into blocks of max_len tokens; the short end is dropped, unless the
+ * group is shorter than one block: then it is one short block.  A block
+ * begins and ends wherever the cut falls, [CLS] and [SEP] of the texts
+ * inside it.
+ */
+static int group_cut(struct sift_tokex *x, struct sift_writer *w)
+{
+	struct sift_enc *g = &x->g;
+	int L = x->max_len, nb = g->n / L, rc = 0, k = 0;
+	if (nb == 0 && g->n > 0) {
+		nb = 1;
+		L = g->n;
+	}
+	/* a block is of many texts: no text's time and topic */
+	const char *time = x->time, *topic = x->topic;
+	x->time = x->topic = NULL;
+	for (int b = 0; b < nb && rc == 0; b++) {
+		int a = b * L;
+		while (k + 1 < x->ngtext && x->gstart[k + 1] <= a)
+			k++;	/* the text of the block's first token */
+		int32_t w0 = 0;
+		for (int i = a; i < a + L; i++)
+			if (g->word[i] >= 0) {
+				w0 = g->word[i];
+				break;
+			}
+		rc = write_mlm(x, w, x->gsrc[k], NULL, g, a, a + L, w0);
+	}
+	x->time = time;
+	x->topic = topic;
+	x->ndrop += g->n - (long)nb * L;
+	g->n = 0;
+	for (int i = 0; i < x->ngtext; i++)
+		free(x->gsrc[i]);
+	x->ngtext = 0;
+	x->gword = 0;
+	return rc;
+}
+
+int sift_tokex_mlm(struct sift_tokex *x, struct sift_writer *w,
+		   const char *src, const char *text)
+{
+	struct sift_tokenizer *tk = x->tk;
+	if (x->group) {
+		struct sift_enc *g = &x->g;
+		struct lim lim = { LONG_MAX, LONG_MAX, 0, &x->gword };
+		x->gstart[x->ngtext] = g->n;
+		x->gsrc[x->ngtext++] = sift_xstrdup(src);
+		enc_push(g, tk->v.cls, -1, -1, -1);
+		encode(tk, text, strlen(text), 0, 0, g, &lim);
+		enc_push(g, tk->v.sep, -1, -1, -1);
+		x->ndoc++;
+		return x->ngtext == SIFT_GROUP_TEXTS ? group_cut(x, w) : 0;
+	}
+	if (py_blank(text))
+		return 0;
+	struct sift_enc *e = &x->e;
+	int m = x->max_len - 2;
+	int32_t word = 0;
+	struct lim lim = { m, m + 1, 0, &word };
+	e->n = 0;
+	enc_push(e, tk->v.cls, -1, -1, -1);	/* lim counts the text's tokens only */
+	encode(tk, text, strlen(text), 0, 0, e, &lim);
+	if (lim.n > m)
+		x->ntrunc++;
+	enc_push(e, tk->v.sep, -1, -1, -1);
+	x->ndoc++;
+	return write_mlm(x, w, src, text, e, 0, e->n, 0);
+}
+
+int sift_tokex_mlm_end(struct sift_tokex *x, struct sift_writer *w)
+{
+	return x->group && x->ngtext ? group_cut(x, w) : 0;
 }

@@ -38,7 +38,11 @@ void sift_enc_free(struct sift_enc *e);
 long sift_encode(struct sift_tokenizer *t, const char *s, size_t n,
 		 int32_t cp0, int32_t word, struct sift_enc *e);
 
-enum sift_task { SIFT_TASK_NER, SIFT_TASK_CLS, SIFT_TASK_PAIR };
+enum sift_task { SIFT_TASK_NER, SIFT_TASK_CLS, SIFT_TASK_PAIR, SIFT_TASK_MLM };
+
+/* run_mlm.py's group_texts works on the texts of one datasets.map batch:
+ * its default batch size */
+#define SIFT_GROUP_TEXTS 1000
 
 struct sift_tokex {
 	struct sift_tokenizer *tk;
@@ -52,10 +56,19 @@ struct sift_tokex {
 	long ndoc;		/* sentences or texts seen */
 	long ntrunc;		/* texts truncated */
 	long nwin;		/* sentences split into windows */
+	int group;		/* mlm: texts grouped into blocks of max_len */
+	long ndrop;		/* mlm groups: tokens of the short ends dropped */
 	/* time and topic of the next sentence or text (every window of it),
 	 * passed through to predictions; NULL: none */
 	const char *time, *topic;
 	struct sift_enc e, e2;
+	/* mlm groups: the tokens of the open group of texts, where each text
+	 * begins in them and its src, and the next word's number */
+	struct sift_enc g;
+	int32_t gstart[SIFT_GROUP_TEXTS];
+	char *gsrc[SIFT_GROUP_TEXTS];
+	int ngtext;
+	int32_t gword;
 };
 
 void sift_tokex_init(struct sift_tokex *x, struct sift_tokenizer *tk,
@@ -70,5 +83,13 @@ int sift_tokex_ner(struct sift_tokex *x, struct sift_writer *w,
 int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 		   const char *src, const char *text, const char *text_b,
 		   int label);
+/* mlm: one text.  Alone: [CLS] text [SEP] truncated to max_len, an
+ * empty or blank text skipped (run_mlm.py --line_by_line).  With group:
+ * the text joins the open group, which is cut into blocks once it holds
+ * SIFT_GROUP_TEXTS texts (see group_cut in tokex.c).  0 or -1. */
+int sift_tokex_mlm(struct sift_tokex *x, struct sift_writer *w,
+		   const char *src, const char *text);
+/* mlm with group: cuts the open group into blocks (at the end of input) */
+int sift_tokex_mlm_end(struct sift_tokex *x, struct sift_writer *w);
 
 #endif

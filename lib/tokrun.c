@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"	/* defines: sift_misuse */
 #include "tokrun.h"
 
 void sift_iob1_to_iob2(char **tags, int n)
@@ -94,6 +95,7 @@ struct run {
 	const struct sift_tokrun_opts *o;
 	int started;
 	int nertask;
+	int mlm;
 	int *lab;
 	int labcap;
 };
@@ -107,15 +109,38 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 	snprintf(u->h.vocab_hash, sizeof u->h.vocab_hash, "%016llx",
 		 (unsigned long long)tk->v.hash);
 	sift_tokex_init(&u->x, tk, !strcmp(u->h.task, "ner") ? SIFT_TASK_NER :
-			!strcmp(u->h.task, "pair") ? SIFT_TASK_PAIR : SIFT_TASK_CLS, &u->h);
+			!strcmp(u->h.task, "pair") ? SIFT_TASK_PAIR :
+			u->mlm ? SIFT_TASK_MLM : SIFT_TASK_CLS, &u->h);
 	if (u->o->max_len > 0 && u->o->max_len < u->x.max_len)
 		u->x.max_len = u->o->max_len;
 	if (u->o->stride >= 0)
 		u->x.stride = u->o->stride;
 	u->x.label_all = u->o->label_all;
-	sift_pack_header(&u->w, &u->h, 1);
+	u->x.group = u->mlm && u->o->group_texts;
+	sift_pack_header(&u->w, &u->h, u->mlm ? 4 : 1);
 	sift_pack_str(&u->w.pk, "pad_id");
 	msgpack_pack_int(&u->w.pk, tk->v.pad >= 0 ? tk->v.pad : 0);
+	if (u->mlm) {
+		/* no label set; [MASK]; the tokens masking never chooses: those
+		 * of HF's special_tokens_mask ([CLS], [SEP], padding), not [UNK]
+		 * and not [MASK] */
+		sift_pack_str(&u->w.pk, "labels");
+		msgpack_pack_array(&u->w.pk, 0);
+		sift_pack_str(&u->w.pk, "mask_id");
+		msgpack_pack_int(&u->w.pk, tk->v.mask);
+		int32_t sp[3];
+		int ns = 0;
+		const int cand[3] = { tk->v.cls, tk->v.sep, tk->v.pad };
+		for (int i = 0; i < 3; i++) {
+			int dup = cand[i] < 0;
+			for (int j = 0; j < ns; j++)
+				dup |= sp[j] == cand[i];
+			if (!dup)
+				sp[ns++] = cand[i];
+		}
+		sift_pack_str(&u->w.pk, "special_ids");
+		sift_pack_i32s(&u->w.pk, sp, ns);
+	}
 	return sift_commit(&u->w);
 }
 
@@ -151,6 +176,8 @@ static int emit(struct run *u, const char *file, const char *src, struct sift_re
 		sift_warn("%s:%ld: a sentence of words where a text was expected", file, r->line);
 		return -1;
 	}
+	if (u->mlm)
+		return sift_tokex_mlm(&u->x, &u->w, src, r->text);	/* labels ignored */
 	int label = -1;
 	if (r->label && u->h.nlabels) {
 		label = sift_label_index(&u->h, r->label, strlen(r->label));
@@ -186,6 +213,25 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 	int nl = 0, lcap = 0;
 	char src[4200];
 	struct sift_rec r;
+	struct sift_textin_opts in_o = o->in;
+
+	u.mlm = o->task && !strcmp(o->task, "mlm");
+	if (u.mlm) {
+		if (tk->v.mask < 0 || tk->v.cls < 0 || tk->v.sep < 0) {
+			sift_warn("%s", "--task mlm: the vocabulary lacks [MASK], [CLS] or [SEP]");
+			sift_writer_free(&u.w);
+			return SIFT_EXIT_DATA;
+		}
+		if (o->max_len > tk->v.max_len) {
+			sift_writer_free(&u.w);
+			return sift_misuse("--max-length %d: over the model's limit of %d tokens",
+					   o->max_len, tk->v.max_len);
+		}
+		/* no text at all is an empty stream; a blank line is a text of a
+		 * group (run_mlm.py's datasets keep it: [CLS] [SEP]) */
+		in_o.allow_empty = 1;
+		in_o.keep_blank = o->group_texts;
+	}
 
 	if (o->labels) {
 		sift_header_init(&u.h, "examples", "", "sift-tok " SIFT_VERSION);
@@ -197,7 +243,7 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 	/* the first record settles the task; without --labels, labels in the
 	 * data mean reading everything before the header */
 	for (; fi < nfiles; fi++) {
-		in = sift_textin_open(files[fi], &o->in);
+		in = sift_textin_open(files[fi], &in_o);
 		if (!in) {
 			status = SIFT_EXIT_DATA;
 			goto flush;
@@ -216,7 +262,7 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 				u.h.labels = keep;
 				u.h.nlabels = nk;
 				u.nertask = !strcmp(task, "ner");
-				streaming = o->labels || !(r.tags || r.label);
+				streaming = o->labels || !(r.tags || r.label) || u.mlm;
 			}
 			snprintf(src, sizeof src, "%s:%ld", sift_textin_name(in), r.line);
 			if (streaming) {
@@ -254,6 +300,15 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 		sift_textin_close(in);
 		in = NULL;
 	}
+	if (u.mlm && !u.started) {
+		/* no text at all: the header alone */
+		sift_header_init(&u.h, "examples", "mlm", "sift-tok " SIFT_VERSION);
+		if (start(&u, tk) < 0)
+			status = SIFT_EXIT_DATA;
+	}
+	/* the last group of texts, cut into blocks */
+	if (u.mlm && status == SIFT_EXIT_OK && sift_tokex_mlm_end(&u.x, &u.w) < 0)
+		status = SIFT_EXIT_DATA;
 flush:
 	/* held records (all of them, or those before an error) go out under
 	 * a header with the labels seen */
@@ -285,6 +340,10 @@ done:
 	sift_textin_close(in);
 	if (u.x.ntrunc)
 		sift_warn("%ld of %ld texts truncated to %d tokens", u.x.ntrunc, u.x.ndoc,
+			  u.x.max_len);
+	if (u.x.ndrop)
+		sift_warn("%ld tokens dropped: the short ends of groups of %d texts cut into "
+			  "blocks of %d, as run_mlm.py drops them", u.x.ndrop, SIFT_GROUP_TEXTS,
 			  u.x.max_len);
 	/* a failed write was reported where it failed */
 	if (u.started && !ferror(out) && sift_writer_close(&u.w) < 0 &&

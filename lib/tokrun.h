@@ -9,7 +9,8 @@
 
 struct sift_tokrun_opts {
 	struct sift_textin_opts in;
-	const char *task;	/* "ner", "cls", "pair" or NULL: from the input */
+	const char *task;	/* "ner", "cls", "pair", "mlm" or NULL: from the input */
+	int group_texts;	/* mlm: run_mlm.py's group_texts */
 	const char *labels;	/* --labels FILE, or NULL */
 	int iob1_to_iob2;
 	int label_all;

@@ -554,3 +554,168 @@ EOF2
 [1,"Markets rose."]
 EOF2
 }
+
+# n examples of an mlm stream, lengths 3..52: token t of each is 1000 + t,
+# words of 1 to 3 tokens (word_idx), [CLS] and [SEP] at the ends
+gen_mlm() {
+	awk -v n="$1" 'BEGIN {
+		print "{\"sift\":1,\"kind\":\"examples\",\"task\":\"mlm\",\"labels\":[],\"vocab\":{\"size\":30522,\"hash\":\"1a8955ef43215668\"},\"producer\":\"gen\",\"pad_id\":0,\"mask_id\":103,\"special_ids\":[101,102,0]}"
+		for (i = 0; i < n; i++) {
+			len = 3 + (i * 37) % 50
+			ids = "101"; w = "-1"; word = -1; left = 0
+			for (t = 1; t < len - 1; t++) {
+				if (left == 0) { word++; left = 1 + (i + t) % 3 }
+				left--
+				ids = ids "," (1000 + t); w = w "," word
+			}
+			printf "{\"id\":%d,\"src\":\"gen:%d\",\"ids\":[%s,102],\"word_idx\":[%s,-1]}\n", i, i + 1, ids, w
+		}
+	}' | sift-cat -s
+}
+
+# per example, sorted by id: its masked ids and labels without padding
+masks() {
+	unpadded | jq -s -c 'sort_by(.id)[] | {id, ids, labels}'
+}
+
+@test "mlm batches label the original id where a token is chosen, -100 elsewhere and on padding, never [CLS] or [SEP]" {
+	gen_mlm 400 | sift-batch -b 16 > $T/s
+	unpadded < $T/s > $T/u
+	# 400 examples, 10,800 tokens that may be chosen at 0.15: 1620 +- 5 sigma (37.1)
+	run jq -s -c '[
+		(map(.labels | to_entries[] | select(.value != -100) | .value == 1000 + .key) | all),
+		(map(.labels | first, last) | unique),
+		(map(.ids | first, last) | unique),
+		(map(.padlab[]) | unique),
+		(map(.pad[]) | unique),
+		(map(.labels[] | select(. != -100)) | length | . > 1620 - 5 * 37.1 and . < 1620 + 5 * 37.1)]' $T/u
+	assert_success
+	assert_output '[true,[-100],[101,102],[-100],[0],true]'
+}
+
+@test "mlm chosen tokens become [MASK], a random id or themselves, and unchosen ones stay" {
+	gen_mlm 400 | sift-batch -b 16 > $T/s
+	unpadded < $T/s > $T/u
+	run jq -s -c '[.[] | [.ids, .labels] | transpose[] |
+		if .[1] == -100 then (if .[0] >= 1000 or .[0] == 101 or .[0] == 102 then "kept" else "changed" end)
+		elif .[0] == 103 then "mask" elif .[0] == .[1] then "same" else "random" end] |
+		group_by(.) | map({(.[0]): length}) | add |
+		[.changed, .kept > 9000, .mask > 0.8 * 1620 - 5 * 40, .same > 0, .random > 0]' $T/u
+	assert_success
+	assert_output '[null,true,true,true,true]'
+}
+
+@test "the mlm batches header names the masking and passes mask_id and special_ids through" {
+	gen_mlm 3 > $T/ex
+	sift-batch --mlm-probability 0.25 --whole-word-mask --seed 9 $T/ex > $T/s
+	run bash -c "sift-cat $T/s | head -1"
+	assert_success
+	assert_output '{"sift":1,"kind":"batches","task":"mlm","vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-batch 0.1","total":-1,"epochs":1,"batch_size":32,"seed":9,"mlm_probability":0.25,"whole_word":true,"pad_id":0,"mask_id":103,"special_ids":[101,102,0]}'
+}
+
+# the batches of one epoch of a planned stream, as a stream of their own
+epoch_of() {
+	sift-cat | jq -c --argjson e "$1" 'select(.sift or .epoch == $e)' | sift-cat -s
+}
+
+@test "the same seed gives the same masks, byte for byte, and another epoch or seed others" {
+	gen_mlm 200 > $T/ex
+	sift-batch --seed 5 $T/ex > $T/a
+	sift-batch --seed 5 $T/ex > $T/b
+	cmp $T/a $T/b
+	masks < $T/a > $T/ma
+	[ "$(wc -l < $T/ma)" -eq 200 ]
+	sift-batch --seed 6 $T/ex | masks > $T/mc
+	! cmp -s $T/ma $T/mc
+	# epoch 0 of a planned run masks as the stream does; epoch 1 anew
+	sift-batch --seed 5 -e 2 $T/ex > $T/p
+	epoch_of 0 < $T/p | masks > $T/m0
+	epoch_of 1 < $T/p | masks > $T/m1
+	cmp $T/ma $T/m0
+	[ "$(wc -l < $T/m1)" -eq 200 ]
+	! cmp -s $T/ma $T/m1
+}
+
+@test "an example's mask does not depend on the batch size, bucketing, shuffling or streaming" {
+	gen_mlm 300 > $T/ex
+	sift-batch -b 1 --seed 3 --whole-word-mask $T/ex | masks > $T/ref
+	[ "$(wc -l < $T/ref)" -eq 300 ]
+	for o in '-b 7' '-b 64 -t 500' '-s --pool 3 -b 5' '-s --pool 0 -b 32'; do
+		sift-batch $o --seed 3 --whole-word-mask $T/ex | masks > $T/got
+		cmp $T/ref $T/got
+	done
+}
+
+@test "--whole-word-mask chooses every token of a word or none" {
+	gen_mlm 400 | sift-batch --whole-word-mask --seed 2 | sift-cat > $T/j
+	run jq -s -c '[.[] | select(.B) | . as $x | range(.B) as $b | $x.ex[$b].word_idx as $w |
+		[range($w | length)] | map({w: $w[.], c: ($x.labels[$b * $x.T + .] != -100)}) |
+		map(select(.w >= 0)) | group_by(.w)[] | map(.c) | unique | length] | [max, length > 5000]' $T/j
+	assert_success
+	assert_output '[1,true]'
+	run jq -s '[.[] | select(.B) | .labels[] | select(. != -100)] | length > 500' $T/j
+	assert_output true
+}
+
+@test "masking options on a stream that is not mlm are misuse" {
+	gen 3 > $T/cls
+	run -2 --separate-stderr sift-batch --whole-word-mask $T/cls
+	assert_equal "$stderr" "sift-batch: --whole-word-mask: masking is for an mlm examples stream, $T/cls has task 'cls'
+Try 'sift-batch --help'."
+	[ -z "$output" ]
+}
+
+@test "an mlm probability of 0, 1 or beyond is misuse" {
+	for p in 0 1 1.5 -0.1 x; do
+		run -2 --separate-stderr sift-batch --mlm-probability $p
+		assert_equal "${stderr_lines[1]}" "Try 'sift-batch --help'."
+		[[ "${stderr_lines[0]}" == "sift-batch: --mlm-probability: expected a number "* ]]
+	done
+}
+
+@test "an mlm stream without mask_id or special_ids is an error naming the header" {
+	printf '%s\n' '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"x"},"special_ids":[101]}' |
+		sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:1: missing key 'mask_id'"
+	printf '%s\n' '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"x"},"mask_id":103}' |
+		sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:1: missing key 'special_ids'"
+	printf '%s\n' '{"sift":1,"kind":"examples","task":"mlm","mask_id":103,"special_ids":[101]}' |
+		sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:1: key 'mask_id': 103 is no token id of a vocabulary of 0"
+}
+
+@test "whole-word masking of examples without word_idx is an error naming the record" {
+	printf '%s\n' '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"x"},"mask_id":103,"special_ids":[101,102]}' \
+		'{"id":0,"ids":[101,2000,102]}' | sift-cat -s > $T/s
+	run -1 --separate-stderr sift-batch --whole-word-mask $T/s
+	assert_equal "$stderr" "sift-batch: $T/s:2: missing key 'word_idx' (whole-word masking needs the words)"
+	run -0 sift-batch $T/s
+}
+
+@test "the man page's mlm examples run: three epochs of whole-word masks, and a fixed dev set" {
+	need_model
+	printf '%s\n' 'Stocks rallied on Tuesday after the central bank held rates.' \
+		'The unaffable striker scored twice in the second half.' \
+		'Researchers unveiled a chip that sorts photons.' > $T/news.txt
+	cp $T/news.txt $T/dev.txt
+	# the fourth and fifth literal displays of EXAMPLES, run in $T
+	for n in 4 5; do
+		sed -n '/^\.Sh EXAMPLES/,/^\.Sh DIAGNOSTICS/p' $BATS_TEST_DIRNAME/../man/man1/sift-batch.1 |
+			awk -v n=$n '/^\.Bd/ { k++; on = 1; next } /^\.Ed/ { on = 0 } on && k == n' > $T/example$n.sh
+	done
+	grep -q -- '--task mlm -f lines news.txt' $T/example4.sh
+	grep -q -- '--seed 7 > dev.batches' $T/example5.sh
+	cd $T
+	run sh -c "$(sed "s|models/all-MiniLM-L6-v2|$MODEL|" $T/example4.sh)"
+	assert_success
+	run bash -c "sift-cat mlm.batches | jq -s -c '[.[0].whole_word, ([.[] | select(.B) | .epoch] | unique), ([.[] | select(.B) | .labels[]] | length > 0)]'"
+	assert_output '[true,[0,1,2],true]'
+	sh -c "$(sed "s|models/all-MiniLM-L6-v2|$MODEL|" $T/example5.sh)"
+	mv dev.batches dev1.batches
+	sh -c "$(sed "s|models/all-MiniLM-L6-v2|$MODEL|" $T/example5.sh)"
+	cmp dev.batches dev1.batches
+}

@@ -353,6 +353,11 @@ hello world"
 	    weiboNER_2nd_conll.dev > weibo-dev.examples
 	run bash -c "sift-cat < weibo-dev.examples | jq -c 'select(.ids) | .words'"
 	assert_output '["她","友"]'
+	for i in $(seq 40); do echo "Stocks rallied on Tuesday as the central bank held rates, line $i."; done > news.txt
+	sift-tok -m $V --task mlm --group-texts \
+	    --max-length 128 news.txt | sift-batch -s -e 3 > mlm.batches
+	run bash -c "sift-cat < mlm.batches | jq -s -c '[.[0].task, ([.[] | select(.B) | .T] | unique), ([.[] | select(.B) | .epoch] | unique)]'"
+	assert_output '["mlm",[128],[0,1,2]]'
 }
 
 @test "a NUL byte in the input is dropped as Hugging Face drops it, offsets counting it" {
@@ -471,4 +476,114 @@ hello world"
 	assert_success
 	# 44 words in the three splits are two U+FFFD (emoji lost), 16 in dev
 	assert_output '[270,14509,16]'
+}
+
+@test "--task mlm writes a header with no labels, the [MASK] id and the ids masking never chooses" {
+	printf 'a b\n' > $T/a.txt
+	run bash -c "sift-tok -m $V --task mlm $T/a.txt | sift-cat | head -1"
+	assert_success
+	assert_output '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-tok 0.1","pad_id":0,"labels":[],"mask_id":103,"special_ids":[101,102,0]}'
+}
+
+@test "mlm examples are one a line, [CLS] text [SEP], with the word of each token and blank lines skipped" {
+	printf 'Hello world, unaffable things!\n\n \t\nThe [MASK] sat.\n' > $T/a.txt
+	run bash -c "sift-tok -m $V --task mlm $T/a.txt | sift-cat | tail -n +2"
+	assert_success
+	assert_output "{\"id\":0,\"src\":\"$T/a.txt:1\",\"ids\":[101,7592,2088,1010,14477,20961,3468,2477,999,102],\"offsets\":[-1,-1,0,5,6,11,11,12,13,16,16,19,19,22,23,29,29,30,-1,-1],\"text\":\"Hello world, unaffable things!\",\"word_idx\":[-1,0,1,2,3,3,3,4,5,-1]}
+{\"id\":1,\"src\":\"$T/a.txt:4\",\"ids\":[101,1996,103,2938,1012,102],\"offsets\":[-1,-1,0,3,4,10,11,14,14,15,-1,-1],\"text\":\"The [MASK] sat.\",\"word_idx\":[-1,0,1,2,3,-1]}"
+}
+
+@test "a line of Unicode white space only is skipped as run_mlm.py --line_by_line skips it" {
+	printf '\xc2\xa0\xe3\x80\x80\nok\n' > $T/a.txt
+	run bash -c "sift-tok -m $V --task mlm $T/a.txt | sift-cat | jq -c 'select(.ids) | .ids'"
+	assert_success
+	assert_output '[101,7929,102]'
+}
+
+@test "mlm texts longer than --max-length are truncated with a count on stderr" {
+	printf 'one two three four five\nsix\n' > $T/a.txt
+	run --separate-stderr bash -c "sift-tok -m $V --task mlm --max-length 4 $T/a.txt | sift-cat | jq -c 'select(.ids) | [.ids, .word_idx]'"
+	assert_success
+	assert_output '[[101,2028,2048,102],[-1,0,1,-1]]
+[[101,2416,102],[-1,0,-1]]'
+	assert_equal "$stderr" "sift-tok: 1 of 2 texts truncated to 4 tokens"
+}
+
+@test "--group-texts cuts the texts into blocks with their [CLS] and [SEP] inside, and drops the short end with a count" {
+	printf 'Hello world, unaffable things!\n\n   \nThe [MASK] sat.\n' > $T/a.txt
+	run --separate-stderr bash -c "sift-tok -m $V --task mlm --group-texts --max-length 6 $T/a.txt | sift-cat | jq -c 'select(.ids) | [.src, .ids, .word_idx]'"
+	assert_success
+	# line 2 and line 3 are texts too, each [CLS] [SEP], as datasets reads a text file
+	assert_output "[\"$T/a.txt:1\",[101,7592,2088,1010,14477,20961],[-1,0,1,2,3,3]]
+[\"$T/a.txt:1\",[3468,2477,999,102,101,102],[0,1,2,-1,-1,-1]]
+[\"$T/a.txt:3\",[101,102,101,1996,103,2938],[-1,-1,-1,0,1,2]]"
+	assert_equal "$stderr" "sift-tok: 2 tokens dropped: the short ends of groups of 1000 texts cut into blocks of 6, as run_mlm.py drops them"
+}
+
+@test "a word cut between two blocks begins the next block as a word of its own" {
+	printf 'unaffable!\n' > $T/a.txt
+	run bash -c "sift-tok -m $V --task mlm --group-texts --max-length 3 $T/a.txt | sift-cat | jq -c 'select(.ids) | [.ids, .word_idx]'"
+	assert_success
+	assert_output '[[101,14477,20961],[-1,0,0]]
+[[3468,999,102],[0,1,-1]]'
+}
+
+@test "texts shorter together than one block make one short block, as run_mlm.py keeps them" {
+	printf 'a\nb\n' > $T/a.txt
+	run --separate-stderr bash -c "sift-tok -m $V --task mlm --group-texts $T/a.txt | sift-cat | jq -c 'select(.ids) | .ids'"
+	assert_success
+	assert_output '[101,1037,102,101,1038,102]'
+	[ -z "$stderr" ]
+}
+
+@test "mlm word_idx starts a word at every token without ## and only there, as the whole-word collator's rule" {
+	need_data
+	head -n 300 $DATA/ag_news/test.csv > $T/ag.csv
+	for g in '' '--group-texts --max-length 64'; do
+		# token id and word, a line "-1 -2" where each example begins
+		sift-tok -m $V -f csv --text-col 3 --task mlm $g $T/ag.csv 2>/dev/null | sift-cat |
+			jq -r 'select(.ids) | "-1 -2", ([.ids, .word_idx] | transpose | .[] | "\(.[0]) \(.[1])")' > $T/tw
+		run awk -v vocab=$V/vocab.txt 'BEGIN { while ((getline t < vocab) > 0) tok[n++] = t }
+			$2 >= 0 { cont = substr(tok[$1], 1, 2) == "##"; same = prev >= 0 && $2 == prev
+				if (same != cont && !(prev == -2 && cont)) bad++; ntok++ }
+			{ prev = $2 } END { print bad + 0, (ntok > 5000) }' $T/tw
+		assert_output '0 1'
+	done
+}
+
+@test "empty input with --task mlm is a stream of the header alone" {
+	run bash -c "printf '' | sift-tok -m $V --task mlm | sift-cat"
+	assert_success
+	assert_output '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-tok 0.1","pad_id":0,"labels":[],"mask_id":103,"special_ids":[101,102,0]}'
+}
+
+@test "an mlm block size over the model's limit is misuse naming the option and the limit" {
+	printf 'a\n' > $T/a.txt
+	run -2 --separate-stderr sift-tok -m $V --task mlm --group-texts --max-length 513 $T/a.txt
+	assert_equal "$stderr" "sift-tok: --max-length 513: over the model's limit of 512 tokens
+Try 'sift-tok --help'."
+	[ -z "$output" ]
+}
+
+@test "--group-texts without --task mlm, and --labels with it, are misuse" {
+	run -2 --separate-stderr sift-tok -m $V --group-texts x.txt
+	assert_equal "${stderr_lines[0]}" "sift-tok: --group-texts: only with --task mlm"
+	run -2 --separate-stderr sift-tok -m $V --task mlm --labels x x.txt
+	assert_equal "${stderr_lines[0]}" "sift-tok: --labels: --task mlm has no labels"
+}
+
+@test "mlm on CSV ignores the label column" {
+	printf 'pos,fine day\n' > $T/a.csv
+	run bash -c "sift-tok -m $V -f csv --task mlm $T/a.csv | sift-cat | jq -c 'select(.ids) | [.ids, has(\"label\")]'"
+	assert_success
+	assert_output '[[101,2986,2154,102],false]'
+}
+
+@test "an mlm example of one text keeps its time and topic, a block of grouped texts has none" {
+	printf '%s\n' '{"text": "Profits fell .", "time": "t1", "topic": "A"}' '{"text": "Sales rose .", "time": "t2", "topic": "B"}' > $T/n.jsonl
+	run bash -c "sift-tok -m $V -f jsonl --task mlm $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic]'"
+	assert_output '["t1","A"]
+["t2","B"]'
+	run bash -c "sift-tok -m $V -f jsonl --task mlm --group-texts $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic, (.ids | length)]'"
+	assert_output '[null,null,10]'
 }

@@ -161,10 +161,13 @@ static int run_tok(const char *args, uint64_t **hashes, size_t *nh, FILE *lines)
 	return ok && st == 0 ? 0 : -1;
 }
 
-static void test_datasets(void)
+/* the data sets of cases (cases.tsv, or mlm-cases.tsv of make_mlm_fixtures.py) */
+static void test_datasets(const char *cases)
 {
 	const char *data = getenv("SIFT_DATA") ? getenv("SIFT_DATA") : "../shared/data";
-	FILE *f = fopen(FIX "/cases.tsv", "r");
+	char cpath[256];
+	snprintf(cpath, sizeof cpath, "%s/%s", FIX, cases);
+	FILE *f = fopen(cpath, "r");
 	CHECK(f != NULL);
 	if (!f)
 		return;
@@ -586,6 +589,7 @@ int main(int argc, char **argv)
 	test_unicode();
 	test_hard("minilm");
 	test_hard("cased");
-	test_datasets();
+	test_datasets("cases.tsv");
+	test_datasets("mlm-cases.tsv");
 	return check_done("test-tok");
 }
