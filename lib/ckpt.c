@@ -79,6 +79,71 @@ static int fsync_path(const char *path)
 	return rc;
 }
 
+/* mkdir -p dir: 0, or -1 with errno of the component that failed in
+ * *bad (a prefix of dir) */
+static int mkdirs(const char *dir, char *bad, size_t n)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s", dir);
+	for (char *s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = 0;
+		struct stat sb;
+		if (mkdir(p, 0777) < 0 && (errno != EEXIST || stat(p, &sb) < 0 ||
+					   !S_ISDIR(sb.st_mode))) {
+			if (errno == EEXIST)
+				errno = ENOTDIR;
+			snprintf(bad, n, "%s", p);
+			return -1;
+		}
+		if (!c)
+			return 0;
+		*s = c;
+		while (s[1] == '/')
+			s++;
+	}
+}
+
+int ckpt_prepare(const char *out_dir, char *err, size_t errlen)
+{
+	char parent[4096], base[4096], path[4096], bad[4096];
+	split(out_dir, parent, base, sizeof parent);
+	/* out_dir without its trailing slashes: "link/" is the link too */
+	snprintf(path, sizeof path, "%s", out_dir);
+	for (size_t l = strlen(path); l > 1 && path[l - 1] == '/'; l--)
+		path[l - 1] = 0;
+	struct stat sb;
+	if (lstat(path, &sb) == 0) {
+		if (S_ISLNK(sb.st_mode)) {
+			snprintf(err, errlen, "%s: a symbolic link; name the directory it points to, or a new one, and switch the link after training",
+				 out_dir);
+			return -2;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a directory",
+				 out_dir);
+			return -1;
+		}
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
+		return -1;
+	}
+	if (mkdirs(parent, bad, sizeof bad) < 0) {
+		snprintf(err, errlen, "%s: cannot create %s: %s", out_dir, bad,
+			 strerror(errno));
+		return -1;
+	}
+	/* the lock, every save and the swap are made in the parent */
+	if (access(parent, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "%s: cannot write in %s: %s", out_dir,
+			 parent, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int ckpt_lock(const char *out_dir, char *err, size_t errlen)
 {
 	char parent[4096], base[4096], p[8400], pre[4200];

@@ -64,6 +64,15 @@ int ckpt_lock(const char *out_dir, char *err, size_t errlen);
 uint64_t ckpt_model_hash(const struct bert_model *m, const float *params);
 
 /*
+ * Makes OUT_DIR ready to be written, before anything is read: a missing
+ * parent is created (as mkdir -p does), and must be writable; OUT_DIR
+ * must be absent or a directory.  0; -1 with a message in err; -2 when
+ * OUT_DIR is a symbolic link (the swap would replace the link with a
+ * directory: misuse).
+ */
+int ckpt_prepare(const char *out_dir, char *err, size_t errlen);
+
+/*
  * Refuses an OUT_DIR that exists, is not empty and is no checkpoint
  * (it would be replaced whole): 0, or -1 with a message in err.
  */

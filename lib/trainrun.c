@@ -564,9 +564,6 @@ static int setup(struct run *r, struct sift_reader *rd)
 			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
 		}
 		bert_free(&bm);
-	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
-		sift_warn("%s", err);
-		return -1;
 	}
 	r->step0 = r->t.step;
 	return 0;
@@ -722,11 +719,22 @@ out:
 
 int train_run(const struct run_cfg *c)
 {
-	/* one run writes out_dir at a time: a second fails here, at once */
+	/* -o, before anything is read: its parent made, a link refused */
 	char err[9000];
+	int k = ckpt_prepare(c->out_dir, err, sizeof err);
+	if (k < 0) {
+		sift_warn("%s", err);
+		return k == -2 ? SIFT_EXIT_USAGE : SIFT_EXIT_DATA;
+	}
+	/* one run writes out_dir at a time: a second fails here, at once */
 	int lock = ckpt_lock(c->out_dir, err, sizeof err);
 	if (lock < 0) {
 		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	if (!c->resume && ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		close(lock);
 		return SIFT_EXIT_DATA;
 	}
 	int status = run_locked(c);

@@ -31,7 +31,8 @@ struct run_cfg {
 				 * NULL: the CPU */
 };
 
-/* runs it; returns the exit status (diagnostics already printed) */
+/* runs it; returns the exit status (diagnostics already printed): -o
+ * is checked (its parent made) before anything is read */
 int train_run(const struct run_cfg *c);
 
 #endif

@@ -531,3 +531,53 @@ st_header() {
 	assert_failure 2
 	assert_line -n 0 "sift-train: --eval-every: expected an integer from 1 to 1000000000000000, got '0'"
 }
+
+# ---- -o: checked before anything is read ----
+
+@test "a missing parent of -o is created, as mkdir -p does" {
+	cd $T
+	sift-train -m $F/tok -o runs/ner/v1 $T/tok.b > /dev/null
+	run sift-fwd -m runs/ner/v1 $T/tok.b
+	assert_success
+}
+
+@test "an -o under a file is an error naming both, before the input is read" {
+	echo x > $T/file
+	mkfifo $T/feed
+	# nobody writes the FIFO: a run that read its input first would hang
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/file/out $T/feed
+	assert_equal "$stderr" "sift-train: $T/file/out: cannot create $T/file: Not a directory"
+	assert_equal "$output" ""
+}
+
+@test "an -o that is a file is an error before the input is read" {
+	echo precious > $T/out
+	mkfifo $T/feed
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out $T/feed
+	assert_equal "$stderr" "sift-train: $T/out: exists and is not a directory"
+	assert_equal "$output" ""
+	[ "$(cat $T/out)" = precious ]
+}
+
+@test "a directory that is no checkpoint is refused before the input is read" {
+	mkdir $T/mine
+	echo precious > $T/mine/notes
+	mkfifo $T/feed
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/mine $T/feed
+	assert_equal "$stderr" "sift-train: $T/mine: exists and is not a sift-train checkpoint (it would be replaced)"
+	assert_equal "$output" ""
+}
+
+@test "a symbolic link as -o is misuse, and the link and its target stay as they were" {
+	sift-train -m $F/tok -o $T/v1 --max-steps 2 $T/tok.b > /dev/null
+	ln -s v1 $T/current
+	cp $T/v1/model.safetensors $T/before
+	for o in $T/current $T/current/; do
+		run -2 --separate-stderr sift-train -m $F/tok -o $o $T/tok.b
+		assert_equal "$stderr" "sift-train: $o: a symbolic link; name the directory it points to, or a new one, and switch the link after training"
+		assert_equal "$output" ""
+		[ -L $T/current ]
+		assert_equal "$(readlink $T/current)" v1
+		cmp $T/before $T/v1/model.safetensors
+	done
+}
