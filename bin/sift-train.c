@@ -19,6 +19,7 @@ static const char usage[] =
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
+	" [--no-state]"
 	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
@@ -51,6 +52,7 @@ static const char help[] =
 	"      --save-every N     checkpoint every N steps\n"
 	"      --stop-after N     checkpoint and stop after N steps\n"
 	"      --resume           continue from the checkpoint in DIR\n"
+	"      --no-state         write no train_state.bin (no --resume then)\n"
 	"      --device D         auto, cpu (default) or cuda\n"
 	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force            write the log stream even to a terminal\n"
@@ -62,7 +64,7 @@ enum {
 	O_ACCUM, O_DROPOUT, O_ADROPOUT, O_SEED, O_TASK, O_FREEZE_EMB,
 	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
-	O_DEVICE, O_PRECISION,
+	O_DEVICE, O_PRECISION, O_NO_STATE,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +92,7 @@ static const struct option longopts[] = {
 	{ "save-every", required_argument, 0, O_SAVE_EVERY },
 	{ "stop-after", required_argument, 0, O_STOP_AFTER },
 	{ "resume", no_argument, 0, O_RESUME },
+	{ "no-state", no_argument, 0, O_NO_STATE },
 	{ "device", required_argument, 0, O_DEVICE },
 	{ "precision", required_argument, 0, O_PRECISION },
 	{ "force", no_argument, 0, 'f' },
@@ -143,6 +146,7 @@ int main(int argc, char **argv)
 		case 'f': c.force = 1; break;
 		case O_FREEZE_EMB: c.o.freeze.freeze_embeddings = 1; break;
 		case O_RESUME: c.resume = 1; break;
+		case O_NO_STATE: c.no_state = 1; break;
 		case O_DEV: c.dev = optarg; break;
 		case O_DEVICE:
 			if (sift_device_parse(optarg, &req))
@@ -251,6 +255,7 @@ int main(int argc, char **argv)
 	}
 	if (sift_device_set_precision(device, prec, err, sizeof err))
 		return sift_misuse("%s", err);
+	c.precision = sift_precision_name(prec);
 	c.be = sift_backend_get(sift_device_name(device));
 	if (!c.be) {
 		sift_warn("%s: backend not built in", sift_device_name(device));

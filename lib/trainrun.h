@@ -26,6 +26,8 @@ struct run_cfg {
 	int patience;		/* > 0: stop after K evaluations without a
 				 * better dev score */
 	int resume;		/* continue from out_dir's training state */
+	int no_state;		/* --no-state: checkpoints without the state */
+	const char *precision;	/* --precision, for the run record */
 	int force;		/* write the log stream even to a terminal */
 	const struct sift_backend *be;	/* where the ops run (--device);
 				 * NULL: the CPU */

@@ -581,3 +581,93 @@ st_header() {
 		cmp $T/before $T/v1/model.safetensors
 	done
 }
+
+# ---- --no-state, sift-train.json, train.log ----
+
+@test "--no-state writes a model without train_state.bin that sift-fwd loads and --resume refuses" {
+	sift-train -m $F/tok -o $T/full --lr 1e-3 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/rel --lr 1e-3 --save-every 2 --no-state $T/tok.b > /dev/null
+	[ ! -e $T/rel/train_state.bin ]
+	cmp $T/full/model.safetensors $T/rel/model.safetensors
+	assert_equal "$(jq .state $T/rel/sift-train.json)" false
+	run sift-fwd -m $T/rel $T/tok.b
+	assert_success
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/rel --lr 1e-3 --resume $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/rel: a model without train_state.bin (saved with --no-state, or the file removed): nothing to resume"
+	# it is a checkpoint all the same: the next run may replace it
+	sift-train -m $F/tok -o $T/rel --no-state $T/tok.b > /dev/null
+}
+
+@test "removing train_state.bin from a checkpoint leaves a model sift-fwd loads" {
+	sift-train -m $F/tok -o $T/out --lr 1e-3 $T/tok.b > /dev/null
+	sift-fwd -m $T/out $T/tok.b > $T/want
+	rm $T/out/train_state.bin
+	sift-fwd -m $T/out $T/tok.b > $T/got
+	cmp $T/want $T/got
+}
+
+@test "sift-train.json records the task, labels, options, input and steps of the model beside it" {
+	epochs tok 2 > $T/e2.b
+	sift-train -m $F/tok -o $T/out --lr 1e-3 --accum 2 --seed 9 --dropout 0.1 --max-steps 5 $T/e2.b > /dev/null
+	run jq -c '[.program, .version, .task, .labels, .steps, .best_step, .end, .state]' $T/out/sift-train.json
+	assert_output '["sift-train","0.1","ner",["O","B-PER","I-PER","B-LOC","I-LOC"],5,5,"max_steps",true]'
+	run jq -c '.options | [.lr, .seed, .accum, .dropout, .schedule, .max_steps, .total_steps, .device, .precision]' $T/out/sift-train.json
+	assert_output '[0.001,9,2,0.1,"linear",5,5,"cpu","fp32"]'
+	# steps of 2 batches, the third a short group ended by the epoch
+	# marker: 9 batches and that marker make the 5 steps
+	run jq -c '.input | [.path, .batches, .records]' $T/out/sift-train.json
+	assert_output "[\"$T/e2.b\",9,10]"
+	run jq -e '(.date | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and (.model.hash | test("^[0-9a-f]{16}$")) and .model.path != null and .elapsed >= 0' $T/out/sift-train.json
+	assert_success
+	# the same stream, the same input hash; another stream, another
+	sift-train -m $F/tok -o $T/again --lr 1e-3 --accum 2 --seed 9 --dropout 0.1 --max-steps 5 $T/e2.b > /dev/null
+	assert_equal "$(jq .input.hash $T/again/sift-train.json)" "$(jq .input.hash $T/out/sift-train.json)"
+	sift-train -m $F/tok -o $T/other --lr 1e-3 $T/tok.b > /dev/null
+	[ "$(jq .input.hash $T/other/sift-train.json)" != "$(jq .input.hash $T/out/sift-train.json)" ]
+}
+
+@test "sift-train.json has the last dev scores of the log and the dev file" {
+	sift-train -m $F/tok -o $T/out --lr 1e-2 --dev $T/tok.b --eval-every 2 $T/tok.b | sift-cat > $T/log
+	# sift-cat prints 9 digits, sift-train.json 15
+	run jq -e --slurpfile log $T/log '([$log[] | select(.dev)] | last) as $d
+		| .dev.last_step == $d.step and .dev.metric == "f1"
+		  and ([.dev.last.f1, .dev.last.loss, .dev.last.accuracy] as $j
+		       | [$d.dev.f1, $d.dev.loss, $d.dev.accuracy] as $l
+		       | [$j, $l] | transpose | all((.[0] - .[1]) | fabs < 1e-8))' $T/out/sift-train.json
+	assert_success
+	assert_equal "$(jq -r '.dev.path' $T/out/sift-train.json)" "$T/tok.b"
+	run jq -e '.dev.hash | test("^[0-9a-f]{16}$")' $T/out/sift-train.json
+	assert_success
+}
+
+@test "train.log is the log stream, whether stdout took it or not, and sift-report reads it" {
+	sift-train -m $F/tok -o $T/out $T/tok.b > $T/log
+	cmp $T/log $T/out/train.log
+	run bash -c "sift-report $T/out/train.log | grep '^end'"
+	assert_output 'end          done; the trainer kept step 5'
+	# a log reader gone at the first bytes: train.log has every record
+	sift-train -m $F/tok -o $T/o2 $T/tok.b 2> /dev/null | head -c 10 > /dev/null
+	run bash -c "sift-cat $T/o2/train.log | jq -c '[.step, .end]' | tr '\n' ' '"
+	assert_output '[null,null] [1,null] [2,null] [3,null] [4,null] [5,null] [5,"done"] '
+}
+
+@test "a resumed run's train.log holds the steps of both runs" {
+	sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/out --resume $T/tok.b > /dev/null
+	run bash -c "sift-cat $T/out/train.log | jq -c 'select(.loss) | .step' | tr '\n' ' '"
+	assert_output "1 2 3 4 5 "
+	run bash -c "sift-report $T/out/train.log | grep '^end'"
+	assert_output 'end          done; the trainer kept step 5'
+}
+
+@test "the run-record example of the man page works" {
+	cd $T
+	mkdir -p tests/fixtures && ln -s $F tests/fixtures/train
+	run bash -c "sift-cat -s tests/fixtures/train/tok.jsonl |
+sift-train -m tests/fixtures/train/tok -o runs/tok --no-state > /dev/null &&
+jq -c '[.steps, .options.seed, .state]' runs/tok/sift-train.json &&
+sift-report runs/tok/train.log | grep '^end'"
+	assert_success
+	assert_output '[5,42,false]
+end          done; the trainer kept step 5'
+}
