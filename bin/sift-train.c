@@ -1,5 +1,6 @@
 /* sift-train: fine-tunes a BERT model on a batches stream and writes a Hugging Face checkpoint. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,6 +112,16 @@ static const char *optname(int ch)
 			return buf;
 		}
 	return "option";
+}
+
+/* SIGTERM or SIGINT, once: the run saves at the next step boundary and
+ * ends; SA_RESETHAND gives a second one its default action (the end,
+ * at once) */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
 }
 
 int main(int argc, char **argv)
@@ -264,6 +275,23 @@ int main(int argc, char **argv)
 	/* one pool of threads: the matrix products split their rows over
 	 * the OpenMP threads, so OpenBLAS's own would only spin against them */
 	openblas_set_num_threads(1);
+	/* SA_RESTART: a write to the log pipe or a checkpoint file goes on
+	 * after the handler; the stream reader waits in poll, which the
+	 * signal ends all the same */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGTERM, SIGINT };
+	for (int i = 0; i < 2; i++) {
+		/* one ignored at the start (nohup, a background job of sh)
+		 * stays ignored */
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+	c.stop = &stop_signal;
 	int status = train_run(&c);
 	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <jansson.h>	/* defines: json_*, for sift-train.json */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,9 @@ struct run {
 	uint64_t dev_hash;	/* of the dev records, after a dev round */
 	struct dev_scores last_dev;	/* of the round at last_eval */
 	const char *end;	/* why the run ended, NULL while it runs */
+	/* at the last optimizer-step boundary: what a signal in the middle
+	 * of a group saves (a micro-batch changes the gradients only) */
+	struct { int64_t recs, pos, epoch; uint64_t in_hash; } mark;
 };
 
 /* h and the FNV-1a 64 of record o as msgpack packs it again (the
@@ -304,12 +308,13 @@ static char *run_record(const struct run *r, int state)
 	return t;
 }
 
-/* a checkpoint of this step (with the state unless --no-state) */
-static int save(struct run *r)
+/* a checkpoint of this step (with the state unless --no-state; state 1:
+ * with it whatever the options, as a signal's) */
+static int save(struct run *r, int state)
 {
 	char err[9000];
 	struct ckpt_state *s = &r->st;
-	int state = !r->c->no_state;
+	state = state || !r->c->no_state;
 	/* a dev round, --save-every and the end of the run can fall on one
 	 * step: the checkpoint of that step is written once, and then only
 	 * its record and log follow the log */
@@ -588,7 +593,7 @@ static int dev_round(struct run *r)
 		if (log_flush(r) < 0)
 			return -1;
 	}
-	if (save(r) < 0)
+	if (save(r, 0) < 0)
 		return -1;
 	return r->c->patience > 0 && r->st.bad_evals >= r->c->patience;
 }
@@ -617,7 +622,7 @@ static int after_group(struct run *r, double tstart)
 		if (d > 0)
 			return 2;
 	} else if (c->save_every > 0 && r->t.step % c->save_every == 0) {
-		if (save(r) < 0)
+		if (save(r, 0) < 0)
 			return -1;
 	}
 	if (r->total > 0 && r->t.step >= r->total)
@@ -822,6 +827,43 @@ static int setup(struct run *r, struct sift_reader *rd)
 	return 0;
 }
 
+/* after SIGTERM or SIGINT, at an optimizer-step boundary: the
+ * checkpoint of the last step, with its state, unless this process took
+ * none; the exit status */
+static int stopped(struct run *r)
+{
+	const struct run_cfg *c = r->c;
+	int sig = *c->stop;
+	const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+	if (r->t.step == r->step0) {
+		/* no step in this process: dir is as it was */
+		if (r->step0 == 0)
+			sift_warn("%s: stopped before the first step; nothing saved", name);
+		else
+			sift_warn("%s: checkpoint at step %lld in %s; --resume continues",
+				  name, (long long)r->step0, c->out_dir);
+		return SIFT_EXIT_SIGNAL + sig;
+	}
+	if (r->tty)
+		fputc('\n', stderr);
+	if (r->t.micro > 0) {
+		/* in the middle of a group: the checkpoint of the step before
+		 * it, whose parameters and moments these still are */
+		r->st.recs = r->mark.recs;
+		r->t.pos = r->mark.pos;
+		r->st.epoch = r->mark.epoch;
+		r->in_hash = r->mark.in_hash;
+		r->t.micro = 0;
+	}
+	log_end(r, "stopped");
+	if (save(r, 1) < 0)
+		return SIFT_EXIT_DATA;
+	log_out(r);
+	sift_warn("%s: checkpoint at step %lld in %s; --resume continues", name,
+		  (long long)r->t.step, c->out_dir);
+	return SIFT_EXIT_SIGNAL + sig;
+}
+
 /* the run, with out_dir's lock held */
 static int run_locked(const struct run_cfg *c)
 {
@@ -836,11 +878,16 @@ static int run_locked(const struct run_cfg *c)
 		return SIFT_EXIT_DATA;
 	}
 	struct sift_reader *rd = sift_reader_new(fd, c->input);
+	if (c->stop)
+		sift_reader_stop_on(rd, c->stop);
 	int status = SIFT_EXIT_DATA;
-	if (sift_read_header(rd, &r.h) < 0) {
+	int hk = sift_read_header(rd, &r.h);
+	if (hk < 0) {
 		sift_reader_free(rd);
 		if (fd > 0)
 			close(fd);
+		if (hk == -2)
+			return stopped(&r);
 		return SIFT_EXIT_DATA;
 	}
 	if (setup(&r, rd) < 0)
@@ -862,13 +909,25 @@ static int run_locked(const struct run_cfg *c)
 	r.t0 = now();
 	const msgpack_object *rec;
 	int64_t recs = 0;
-	int k, stop = 0;
+	int k = 0, stop = 0;
 	double tstart = now();
 	const char *why = "done";
 	r.in_hash = CKPT_FNV0;
 	if (r.total > 0 && r.t.step >= r.total)
 		stop = 1;
-	while (!stop && (k = sift_read(rd, &rec)) == 1) {
+	while (!stop) {
+		if (r.t.micro == 0) {
+			r.mark.recs = r.st.recs;
+			r.mark.pos = r.t.pos;
+			r.mark.epoch = r.st.epoch;
+			r.mark.in_hash = r.in_hash;
+		}
+		if (c->stop && *c->stop) {
+			stop = 4;
+			break;
+		}
+		if ((k = sift_read(rd, &rec)) != 1)
+			break;
 		r.in_hash = rec_hash(&r, r.in_hash, rec);
 		if (recs++ < r.st.recs)
 			continue;	/* consumed before the resumed checkpoint */
@@ -929,6 +988,13 @@ static int run_locked(const struct run_cfg *c)
 			stop = s;
 		}
 	}
+	/* the input ended or was given up after a signal */
+	if (!stop && k != -1 && c->stop && *c->stop)
+		stop = 4;
+	if (stop == 4) {
+		status = stopped(&r);
+		goto out;
+	}
 	if (!stop && k < 0)
 		goto out;
 	if (!stop && r.t.micro > 0) {
@@ -946,7 +1012,7 @@ static int run_locked(const struct run_cfg *c)
 		c->max_steps > 0 && r.t.step >= c->max_steps ? "max_steps" : "done";
 	progress(&r, 1);
 	log_end(&r, why);
-	if (save(&r) < 0)
+	if (save(&r, 0) < 0)
 		goto out;
 	log_out(&r);
 	status = SIFT_EXIT_OK;

@@ -582,6 +582,127 @@ st_header() {
 	done
 }
 
+# ---- SIGTERM and SIGINT ----
+
+# starts sift-train on the FIFO $T/feed in the background with options
+# "$@" (job control on: a background job's SIGINT is not ignored), its log
+# in $T/log, its stderr in $T/err; $pid; fd 7 writes the FIFO
+start_fed() {
+	mkfifo $T/feed
+	set -m
+	sift-train -m $F/tok -o $T/out "$@" $T/feed > $T/log 2> $T/err &
+	pid=$!
+	set +m
+	exec 7> $T/feed
+}
+
+# waits (at most 400 looks) until the log has step $1; then until the run
+# waits for input (its main thread in poll, where /proc says so)
+wait_step() {
+	local i
+	for i in $(seq 400); do
+		sift-cat $T/log 2> /dev/null | jq -e "select(.loss and .step == $1)" > /dev/null && break
+		sleep 0.05
+	done
+	for i in $(seq 100); do
+		grep -q poll /proc/$pid/wchan 2> /dev/null && break
+		sleep 0.02
+	done
+}
+
+# the waited-for run's exit status; a run that does not end fails the test
+end_of_run() {
+	local i
+	for i in $(seq 400); do
+		kill -0 $pid 2> /dev/null || break
+		sleep 0.05
+	done
+	if kill -0 $pid 2> /dev/null; then
+		exec 7>&-
+		kill -9 $pid
+		fail "sift-train did not stop on its signal while it waited for input"
+	fi
+	rc=0
+	wait $pid || rc=$?
+	exec 7>&-
+}
+
+@test "SIGTERM saves a checkpoint at the step boundary, exits 143, and --resume ends with an uninterrupted run's bytes" {
+	opts="--lr 1e-3 --dropout 0.2 --seed 7"
+	sift-train -m $F/tok -o $T/full $opts $T/tok.b > /dev/null
+	start_fed $opts
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	assert_equal "$(cat $T/err)" "sift-train: SIGTERM: checkpoint at step 2 in $T/out; --resume continues"
+	[ -f $T/out/train_state.bin ]
+	assert_equal "$(jq -c '[.steps, .end, .state, .input.batches]' $T/out/sift-train.json)" '[2,"stopped",true,2]'
+	run jq -r 'select(.end) | .end' <(sift-cat $T/log)
+	assert_output stopped
+	# the whole stream again, from the start
+	sift-train -m $F/tok -o $T/out $opts --resume $T/tok.b > /dev/null
+	cmp $T/full/model.safetensors $T/out/model.safetensors
+}
+
+@test "SIGINT in the middle of an accumulation group saves the step before it, exits 130, and resumes to the same bytes" {
+	opts="--lr 1e-3 --accum 2 --dropout 0.2 --seed 3"
+	sift-train -m $F/tok -o $T/full $opts $T/tok.b > /dev/null
+	start_fed $opts
+	# 3 batches: step 1, then half a group
+	head -4 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 1
+	kill -INT $pid
+	end_of_run
+	assert_equal "$rc" 130
+	assert_equal "$(cat $T/err)" "sift-train: SIGINT: checkpoint at step 1 in $T/out; --resume continues"
+	assert_equal "$(jq -c '[.steps, .input.batches, .input.records]' $T/out/sift-train.json)" '[1,2,2]'
+	sift-train -m $F/tok -o $T/out $opts --resume $T/tok.b > /dev/null
+	cmp $T/full/model.safetensors $T/out/model.safetensors
+}
+
+@test "a signal before the first step exits with its status and leaves -o untouched" {
+	start_fed
+	# the header only: the run waits for its first batch
+	head -1 $F/tok.jsonl | sift-cat -s >&7
+	for i in $(seq 100); do
+		grep -q poll /proc/$pid/wchan 2> /dev/null && [ -s $T/log ] && break
+		sleep 0.05
+	done
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	assert_equal "$(cat $T/err)" "sift-train: SIGTERM: stopped before the first step; nothing saved"
+	[ ! -e $T/out ]
+}
+
+@test "a second SIGTERM while the first one's checkpoint is written leaves a whole checkpoint" {
+	start_fed --save-every 1
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	# the second one ends the run at once wherever it lands (its default
+	# action): the checkpoint is the one before or the new one
+	kill -TERM $pid
+	kill -TERM $pid 2> /dev/null || true
+	end_of_run
+	assert_equal "$rc" 143
+	run sift-fwd -m $T/out $T/tok.b
+	assert_success
+	[ "$(od -An -j8 -N8 -t d8 $T/out/train_state.bin | tr -d ' ')" = 2 ]
+}
+
+@test "a signal's checkpoint keeps its training state under --no-state" {
+	start_fed --no-state --save-every 1
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	[ -f $T/out/train_state.bin ]
+	assert_equal "$(jq -c '[.steps, .state]' $T/out/sift-train.json)" '[2,true]'
+}
+
 # ---- --no-state, sift-train.json, train.log ----
 
 @test "--no-state writes a model without train_state.bin that sift-fwd loads and --resume refuses" {
