@@ -601,7 +601,8 @@ start_fed() {
 wait_step() {
 	local i
 	for i in $(seq 400); do
-		sift-cat $T/log 2> /dev/null | jq -e "select(.loss and .step == $1)" > /dev/null && break
+		# (not jq -e: jq 1.6 exits 0 on an empty input)
+		[ "$(sift-cat $T/log 2> /dev/null | jq "select(.loss and .step == $1) | .step")" = "$1" ] && break
 		sleep 0.05
 	done
 	for i in $(seq 100); do
