@@ -1,5 +1,6 @@
 /* sift-train: fine-tunes a BERT model on a batches stream and writes a Hugging Face checkpoint. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ static const char usage[] =
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
+	" [--no-state]"
 	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
@@ -51,6 +53,7 @@ static const char help[] =
 	"      --save-every N     checkpoint every N steps\n"
 	"      --stop-after N     checkpoint and stop after N steps\n"
 	"      --resume           continue from the checkpoint in DIR\n"
+	"      --no-state         write no train_state.bin (no --resume then)\n"
 	"      --device D         auto, cpu (default) or cuda\n"
 	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force            write the log stream even to a terminal\n"
@@ -62,7 +65,7 @@ enum {
 	O_ACCUM, O_DROPOUT, O_ADROPOUT, O_SEED, O_TASK, O_FREEZE_EMB,
 	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
-	O_DEVICE, O_PRECISION,
+	O_DEVICE, O_PRECISION, O_NO_STATE,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +93,7 @@ static const struct option longopts[] = {
 	{ "save-every", required_argument, 0, O_SAVE_EVERY },
 	{ "stop-after", required_argument, 0, O_STOP_AFTER },
 	{ "resume", no_argument, 0, O_RESUME },
+	{ "no-state", no_argument, 0, O_NO_STATE },
 	{ "device", required_argument, 0, O_DEVICE },
 	{ "precision", required_argument, 0, O_PRECISION },
 	{ "force", no_argument, 0, 'f' },
@@ -108,6 +112,16 @@ static const char *optname(int ch)
 			return buf;
 		}
 	return "option";
+}
+
+/* SIGTERM or SIGINT, once: the run saves at the next step boundary and
+ * ends; SA_RESETHAND gives a second one its default action (the end,
+ * at once) */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
 }
 
 int main(int argc, char **argv)
@@ -143,6 +157,7 @@ int main(int argc, char **argv)
 		case 'f': c.force = 1; break;
 		case O_FREEZE_EMB: c.o.freeze.freeze_embeddings = 1; break;
 		case O_RESUME: c.resume = 1; break;
+		case O_NO_STATE: c.no_state = 1; break;
 		case O_DEV: c.dev = optarg; break;
 		case O_DEVICE:
 			if (sift_device_parse(optarg, &req))
@@ -251,6 +266,7 @@ int main(int argc, char **argv)
 	}
 	if (sift_device_set_precision(device, prec, err, sizeof err))
 		return sift_misuse("%s", err);
+	c.precision = sift_precision_name(prec);
 	c.be = sift_backend_get(sift_device_name(device));
 	if (!c.be) {
 		sift_warn("%s: backend not built in", sift_device_name(device));
@@ -259,6 +275,23 @@ int main(int argc, char **argv)
 	/* one pool of threads: the matrix products split their rows over
 	 * the OpenMP threads, so OpenBLAS's own would only spin against them */
 	openblas_set_num_threads(1);
+	/* SA_RESTART: a write to the log pipe or a checkpoint file goes on
+	 * after the handler; the stream reader waits in poll, which the
+	 * signal ends all the same */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGTERM, SIGINT };
+	for (int i = 0; i < 2; i++) {
+		/* one ignored at the start (nohup, a background job of sh)
+		 * stays ignored */
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+	c.stop = &stop_signal;
 	int status = train_run(&c);
 	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;

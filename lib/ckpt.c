@@ -31,7 +31,12 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-#define FNV0 0xcbf29ce484222325ULL
+#define FNV0 CKPT_FNV0
+
+uint64_t ckpt_fnv(uint64_t h, const void *p, size_t n)
+{
+	return fnv(h, p, n);
+}
 
 /* the parent directory and base name of path */
 static void split(const char *path, char *parent, char *base, size_t n)
@@ -77,6 +82,71 @@ static int fsync_path(const char *path)
 	int rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+/* mkdir -p dir: 0, or -1 with errno of the component that failed in
+ * *bad (a prefix of dir) */
+static int mkdirs(const char *dir, char *bad, size_t n)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s", dir);
+	for (char *s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = 0;
+		struct stat sb;
+		if (mkdir(p, 0777) < 0 && (errno != EEXIST || stat(p, &sb) < 0 ||
+					   !S_ISDIR(sb.st_mode))) {
+			if (errno == EEXIST)
+				errno = ENOTDIR;
+			snprintf(bad, n, "%s", p);
+			return -1;
+		}
+		if (!c)
+			return 0;
+		*s = c;
+		while (s[1] == '/')
+			s++;
+	}
+}
+
+int ckpt_prepare(const char *out_dir, char *err, size_t errlen)
+{
+	char parent[4096], base[4096], path[4096], bad[4096];
+	split(out_dir, parent, base, sizeof parent);
+	/* out_dir without its trailing slashes: "link/" is the link too */
+	snprintf(path, sizeof path, "%s", out_dir);
+	for (size_t l = strlen(path); l > 1 && path[l - 1] == '/'; l--)
+		path[l - 1] = 0;
+	struct stat sb;
+	if (lstat(path, &sb) == 0) {
+		if (S_ISLNK(sb.st_mode)) {
+			snprintf(err, errlen, "%s: a symbolic link; name the directory it points to, or a new one, and switch the link after training",
+				 out_dir);
+			return -2;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a directory",
+				 out_dir);
+			return -1;
+		}
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
+		return -1;
+	}
+	if (mkdirs(parent, bad, sizeof bad) < 0) {
+		snprintf(err, errlen, "%s: cannot create %s: %s", out_dir, bad,
+			 strerror(errno));
+		return -1;
+	}
+	/* the lock, every save and the swap are made in the parent */
+	if (access(parent, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "%s: cannot write in %s: %s", out_dir,
+			 parent, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int ckpt_lock(const char *out_dir, char *err, size_t errlen)
@@ -143,15 +213,48 @@ int ckpt_check_dir(const char *out_dir, char *err, size_t errlen)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			entries++;
 	closedir(d);
-	char p[4200];
+	char p[4200], q[4200];
 	snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, out_dir);
-	if (entries && access(p, F_OK) != 0) {
+	snprintf(q, sizeof q, "%s/" CKPT_RECORD_NAME, out_dir);
+	if (entries && access(p, F_OK) != 0 && access(q, F_OK) != 0) {
 		snprintf(err, errlen,
 			 "%s: exists and is not a sift-train checkpoint (it would be replaced)",
 			 out_dir);
 		return -1;
 	}
 	return 0;
+}
+
+int ckpt_check_resume(const char *out_dir, char *err, size_t errlen)
+{
+	char p[4200], q[4200];
+	snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, out_dir);
+	snprintf(q, sizeof q, "%s/model.safetensors", out_dir);
+	struct stat sb;
+	if (lstat(p, &sb) < 0 && errno == ENOENT && lstat(q, &sb) == 0) {
+		snprintf(err, errlen,
+			 "%s: a model without " CKPT_STATE_NAME " (saved with --no-state, or the file removed): nothing to resume",
+			 out_dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* path holds the n bytes of data (on disk with sync): 0, or -1 (errno
+ * set) */
+static int write_file(const char *path, const void *data, size_t n, int sync)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	int bad = fwrite(data, 1, n, f) != n || fflush(f) || (sync && fsync(fileno(f)));
+	int e = errno;
+	if (fclose(f) && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	errno = e;
+	return bad ? -1 : 0;
 }
 
 static int copy_file(const char *from, const char *to, char *err,
@@ -228,7 +331,8 @@ static int write_state(const char *path, const struct ckpt_state *st,
 int ckpt_save(const char *out_dir, const struct bert_model *m,
 	      const float *model_params, const char *src_dir,
 	      const struct ckpt_state *st, const float *params,
-	      const float *am, const float *av, size_t n, char *err,
+	      const float *am, const float *av, size_t n,
+	      const struct ckpt_file *extra, int nextra, char *err,
 	      size_t errlen)
 {
 	char parent[4096], base[4096], tmp[8400], p[9000], q[9000];
@@ -243,8 +347,6 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 	/* m's tensors with the values model_params */
 	struct bert_model view = *m;
 	view.params = (float *)model_params;
-	struct ckpt_state st2 = *st;
-	st2.model_hash = ckpt_model_hash(m, model_params);
 	if (bert_save(&view, tmp, err, errlen) < 0)
 		goto fail;
 	if (src_dir)
@@ -260,10 +362,22 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 				goto fail;
 			}
 		}
-	snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, tmp);
-	if (write_state(p, &st2, params, am, av, n) < 0) {
-		snprintf(err, errlen, "%s: %s", p, strerror(errno));
-		goto fail;
+	if (st) {
+		struct ckpt_state st2 = *st;
+		st2.model_hash = ckpt_model_hash(m, model_params);
+		snprintf(p, sizeof p, "%s/" CKPT_STATE_NAME, tmp);
+		if (write_state(p, &st2, params, am, av, n) < 0) {
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
+			goto fail;
+		}
+	}
+	for (int i = 0; i < nextra; i++) {
+		snprintf(p, sizeof p, "%s/%s", tmp, extra[i].name);
+		/* synced below, with every file */
+		if (write_file(p, extra[i].data, extra[i].len, 0) < 0) {
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
+			goto fail;
+		}
 	}
 	/* every file, then the directory, on disk before the swap */
 	DIR *d = opendir(tmp);
@@ -304,6 +418,23 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 fail:
 	rm_rf(tmp);
 	return -1;
+}
+
+int ckpt_update(const char *out_dir, const struct ckpt_file *f, int nf,
+		char *err, size_t errlen)
+{
+	char p[4200], q[4200];
+	for (int i = 0; i < nf; i++) {
+		snprintf(p, sizeof p, "%s/.%s.sift-new", out_dir, f[i].name);
+		snprintf(q, sizeof q, "%s/%s", out_dir, f[i].name);
+		if (write_file(p, f[i].data, f[i].len, 1) < 0 || rename(p, q) < 0) {
+			snprintf(err, errlen, "%s: %s", q, strerror(errno));
+			unlink(p);
+			return -1;
+		}
+	}
+	fsync_path(out_dir);
+	return 0;
 }
 
 int ckpt_load_state(const char *out_dir, struct ckpt_state *st,

@@ -12,6 +12,8 @@ enum sift_exit {
 	SIFT_EXIT_DATA = 1,	/* bad input, I/O, device */
 	SIFT_EXIT_USAGE = 2,	/* misuse of options */
 	SIFT_EXIT_ALERT = 3,	/* sift-report: a threshold was crossed */
+	SIFT_EXIT_SIGNAL = 128,	/* sift-train: stopped by a signal, plus its
+				 * number (SIGTERM 143, SIGINT 130) */
 };
 
 /* program name for diagnostics; set once by each main */

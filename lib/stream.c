@@ -90,6 +90,7 @@ struct sift_reader {
 	int idle_done;		/* fn called since the last input */
 	int (*idle_fn)(void *);
 	void *idle_arg;
+	const volatile sig_atomic_t *stop;	/* sift_reader_stop_on */
 };
 
 struct sift_reader *sift_reader_new(int fd, const char *name)
@@ -123,6 +124,12 @@ void sift_reader_on_idle(struct sift_reader *r, int ms, int (*fn)(void *),
 	r->idle_fn = fn;
 	r->idle_arg = arg;
 	r->idle_done = 0;
+}
+
+void sift_reader_stop_on(struct sift_reader *r,
+			 const volatile sig_atomic_t *flag)
+{
+	r->stop = flag;
 }
 
 void sift_reader_set_readsize(struct sift_reader *r, size_t n)
@@ -208,6 +215,16 @@ static int next_object(struct sift_reader *r, msgpack_unpacked *u)
 				if (r->idle_fn(r->idle_arg) < 0)
 					return -1;
 			}
+		}
+		/* wait in poll, which a signal ends; read once there is input
+		 * (or an end, or an error, which read reports) */
+		for (int k = 0; r->stop && k <= 0;) {
+			if (*r->stop)
+				return -2;
+			struct pollfd p = { .fd = r->fd, .events = POLLIN };
+			k = poll(&p, 1, 1000);
+			if (k < 0 && errno != EINTR)
+				break;
 		}
 		ssize_t n;
 		do
@@ -355,7 +372,7 @@ int sift_read_header(struct sift_reader *r, struct sift_header *h)
 		return -1;
 	}
 	if (ret < 0)
-		return -1;
+		return ret;
 	if (r->hdr.data.type != MSGPACK_OBJECT_MAP || !is_header(&r->hdr.data)) {
 		sift_rerror(r, "not a sift stream (the first record is no header)");
 		return -1;

@@ -2,6 +2,7 @@
 #ifndef SIFT_STREAM_H
 #define SIFT_STREAM_H
 
+#include <signal.h>	/* defines: sig_atomic_t */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,14 +126,21 @@ void sift_reader_set_readsize(struct sift_reader *r, size_t n);
  * what it holds while nothing comes. */
 void sift_reader_on_idle(struct sift_reader *r, int ms, int (*fn)(void *),
 			 void *arg);
+/* a reader waiting for input gives up once *flag is nonzero (set by a
+ * signal handler: the wait is a poll(2), which a signal always ends,
+ * SA_RESTART or not, and which looks at the flag at least every
+ * second): sift_read and sift_read_header then return -2, nothing said */
+void sift_reader_stop_on(struct sift_reader *r,
+			 const volatile sig_atomic_t *flag);
 /* hands the reader bytes already taken from its descriptor (a peek) */
 void sift_reader_prime(struct sift_reader *r, const void *buf, size_t n);
-/* reads the header; 0, or -1 with a diagnostic printed */
+/* reads the header; 0, or -1 with a diagnostic printed (-2:
+ * sift_reader_stop_on) */
 int sift_read_header(struct sift_reader *r, struct sift_header *h);
 /* the header as a map, for kind-specific keys; valid until free */
 const msgpack_object *sift_reader_header_obj(struct sift_reader *r);
-/* next record: 1, 0 at the end, -1 with a diagnostic printed.
- * *rec stays valid until the next call. */
+/* next record: 1, 0 at the end, -1 with a diagnostic printed (-2:
+ * sift_reader_stop_on).  *rec stays valid until the next call. */
 int sift_read(struct sift_reader *r, const msgpack_object **rec);
 /* numbers the next record read recno + 1: for bytes that came from
  * elsewhere, such as line recno + 1 of sift-cat's JSON input */

@@ -1,7 +1,9 @@
 /* trainrun.c: sift-train's driver (as fwdrun.c is sift-fwd's): a batches stream in, the trainer's steps, dev scoring, checkpoints, a log stream out. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>	/* defines: json_*, for sift-train.json */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "ckpt.h"
+#include "modelfile.h"	/* defines: sift_model_fopen */
 #include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
 #include "rng.h"
 #include "safetensors.h"
@@ -103,7 +106,33 @@ struct run {
 	float *hm, *hv;		/* host copies of AdamW's moments when they
 				 * live on a device (NULL on the CPU) */
 	const char *src_dir;	/* tokenizer files come from here */
+	/* the log stream as written so far (train.log), stdout or not */
+	char *lg;
+	size_t lglen, lgcap;
+	size_t saved_lglen;	/* of the checkpoint on disk */
+	int saved_state;	/* it holds train_state.bin */
+	msgpack_sbuffer hb;	/* a record packed again, to hash it */
+	uint64_t in_hash;	/* of the input records consumed */
+	uint64_t init_hash;	/* ckpt_model_hash of the initial model */
+	int64_t epochs;		/* the header's */
+	uint64_t dev_hash;	/* of the dev records, after a dev round */
+	struct dev_scores last_dev;	/* of the round at last_eval */
+	const char *end;	/* why the run ended, NULL while it runs */
+	/* at the last optimizer-step boundary: what a signal in the middle
+	 * of a group saves (a micro-batch changes the gradients only) */
+	struct { int64_t recs, pos, epoch; uint64_t in_hash; } mark;
 };
+
+/* h and the FNV-1a 64 of record o as msgpack packs it again (the
+ * smallest encodings: the hash does not depend on the writer's) */
+static uint64_t rec_hash(struct run *r, uint64_t h, const msgpack_object *o)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_clear(&r->hb);
+	msgpack_packer_init(&pk, &r->hb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *o);
+	return ckpt_fnv(h, r->hb.data, r->hb.size);
+}
 
 static double elapsed(const struct run *r)
 {
@@ -146,20 +175,178 @@ static void host_moments(struct run *r, float **m, float **v)
 	*v = r->hv;
 }
 
-static int save(struct run *r)
+static const char *const sched_names[] = { "linear", "constant", "cosine" };
+
+/* a float as the shortest decimal that reads back as it (0.1, not
+ * 0.100000001490116) */
+static json_t *jfloat(float f)
 {
-	char err[512];
+	char b[32];
+	for (int d = 6; d <= 9; d++) {
+		snprintf(b, sizeof b, "%.*g", d, f);
+		if (strtof(b, NULL) == f)
+			break;
+	}
+	return json_real(strtod(b, NULL));
+}
+
+static json_t *jhash(uint64_t h)
+{
+	char b[17];
+	snprintf(b, sizeof b, "%016llx", (unsigned long long)h);
+	return json_string(b);
+}
+
+static json_t *jpath(const char *p)
+{
+	return p ? json_string(p) : json_null();
+}
+
+static json_t *jscores(const struct run *r, const struct dev_scores *s)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "loss", json_real(s->loss));
+	json_object_set_new(j, "accuracy", json_real(s->accuracy));
+	if (r->ner) {
+		json_object_set_new(j, "f1", json_real(s->f1));
+		json_object_set_new(j, "precision", json_real(s->precision));
+		json_object_set_new(j, "recall", json_real(s->recall));
+	} else {
+		json_object_set_new(j, "macro_f1", json_real(s->macro_f1));
+	}
+	json_object_set_new(j, "n", json_integer(s->n));
+	return j;
+}
+
+/* sift-train.json of the checkpoint being written (state: it holds
+ * train_state.bin): a string to free, NULL when out of memory */
+static char *run_record(const struct run *r, int state)
+{
+	const struct run_cfg *c = r->c;
+	const struct trainer_opts *o = &c->o;
+	char date[32];
+	time_t now_t = time(NULL);
+	struct tm tm;
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now_t, &tm));
+	json_t *j = json_object(), *a, *x;
+	json_object_set_new(j, "program", json_string("sift-train"));
+	json_object_set_new(j, "version", json_string(SIFT_VERSION));
+	json_object_set_new(j, "date", json_string(date));
+	json_object_set_new(j, "task", json_string(r->h.task));
+	a = json_array();
+	for (int i = 0; i < r->h.nlabels; i++)
+		json_array_append_new(a, json_string(r->h.labels[i]));
+	json_object_set_new(j, "labels", a);
+	x = json_object();
+	json_object_set_new(x, "path", jpath(c->model_dir));
+	json_object_set_new(x, "config", jpath(c->config));
+	json_object_set_new(x, "hash", jhash(r->init_hash));
+	json_object_set_new(j, "model", x);
+	x = json_object();
+	json_object_set_new(x, "path", json_string(c->input));
+	json_object_set_new(x, "records", json_integer(r->st.recs));
+	json_object_set_new(x, "batches", json_integer(r->t.pos));
+	json_object_set_new(x, "hash", jhash(r->in_hash));
+	json_object_set_new(j, "input", x);
+	if (c->dev) {
+		x = json_object();
+		json_object_set_new(x, "path", json_string(c->dev));
+		json_object_set_new(x, "hash", r->last_eval >= 0 ? jhash(r->dev_hash) : json_null());
+		json_object_set_new(x, "metric", json_string(r->metric));
+		json_object_set_new(x, "best", r->st.best_step >= 0 ? json_real(r->st.best_metric) : json_null());
+		json_object_set_new(x, "last_step", r->last_eval >= 0 ? json_integer(r->last_eval) : json_null());
+		json_object_set_new(x, "last", r->last_eval >= 0 ? jscores(r, &r->last_dev) : json_null());
+		json_object_set_new(j, "dev", x);
+	} else {
+		json_object_set_new(j, "dev", json_null());
+	}
+	x = json_object();
+	json_object_set_new(x, "lr", json_real(o->lr));
+	json_object_set_new(x, "weight_decay", jfloat(o->weight_decay));
+	json_object_set_new(x, "schedule", json_string(sched_names[o->sched]));
+	json_object_set_new(x, "warmup", json_integer(r->t.sched.warmup));
+	json_object_set_new(x, "max_grad_norm", jfloat(o->max_grad_norm));
+	json_object_set_new(x, "accum", json_integer(o->accum));
+	json_object_set_new(x, "dropout", jfloat(r->m.cfg.hidden_dropout));
+	json_object_set_new(x, "attn_dropout", jfloat(r->m.cfg.attn_dropout));
+	/* JSON readers hold integers to 2^63-1 at best, jq to 2^53 */
+	if (o->seed <= INT64_MAX) {
+		json_object_set_new(x, "seed", json_integer((json_int_t)o->seed));
+	} else {
+		char b[24];
+		snprintf(b, sizeof b, "%llu", (unsigned long long)o->seed);
+		json_object_set_new(x, "seed", json_string(b));
+	}
+	json_object_set_new(x, "freeze_embeddings", json_boolean(o->freeze.freeze_embeddings));
+	json_object_set_new(x, "freeze_layers", json_integer(o->freeze.freeze_layers));
+	json_object_set_new(x, "epochs", json_integer(r->epochs));
+	json_object_set_new(x, "max_steps", c->max_steps > 0 ? json_integer(c->max_steps) : json_null());
+	json_object_set_new(x, "total_steps", json_integer(r->total));
+	json_object_set_new(x, "eval_every", json_integer(c->eval_every));
+	json_object_set_new(x, "patience", json_integer(c->patience));
+	json_object_set_new(x, "device", json_string(r->m.be->name));
+	json_object_set_new(x, "precision", json_string(c->precision ? c->precision : "fp32"));
+	json_object_set_new(j, "options", x);
+	json_object_set_new(j, "steps", json_integer(r->t.step));
+	json_object_set_new(j, "best_step", json_integer(r->st.best_step >= 0 ? r->st.best_step : r->t.step));
+	json_object_set_new(j, "end", r->end ? json_string(r->end) : json_null());
+	json_object_set_new(j, "elapsed", json_real(elapsed(r)));
+	json_object_set_new(j, "state", json_boolean(state));
+	char *out = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	json_decref(j);
+	if (!out)
+		return NULL;
+	/* one line more: a text file */
+	size_t n = strlen(out);
+	char *t = realloc(out, n + 2);
+	if (!t) {
+		free(out);
+		return NULL;
+	}
+	t[n] = '\n';
+	t[n + 1] = 0;
+	return t;
+}
+
+/* a checkpoint of this step (with the state unless --no-state; state 1:
+ * with it whatever the options, as a signal's) */
+static int save(struct run *r, int state)
+{
+	char err[9000];
 	struct ckpt_state *s = &r->st;
+	state = state || !r->c->no_state;
 	/* a dev round, --save-every and the end of the run can fall on one
-	 * step: the checkpoint of that step is written once */
-	if (r->saved_step == r->t.step)
-		return 0;
+	 * step: the checkpoint of that step is written once, and then only
+	 * its record and log follow the log */
+	int written = r->saved_step == r->t.step && (r->saved_state || !state);
+	char *rec = run_record(r, written ? r->saved_state : state);
+	if (!rec) {
+		sift_warn("out of memory for the checkpoint");
+		return -1;
+	}
+	struct ckpt_file files[2] = {
+		{ CKPT_RECORD_NAME, rec, strlen(rec) },
+		{ CKPT_LOG_NAME, r->lg, r->lglen },
+	};
+	if (written) {
+		int rc = 0;
+		if (r->lglen != r->saved_lglen) {
+			rc = ckpt_update(r->c->out_dir, files, 2, err, sizeof err);
+			if (rc < 0)
+				sift_warn("%s", err);
+			else
+				r->saved_lglen = r->lglen;
+		}
+		free(rec);
+		return rc;
+	}
 	/* the parameters and moments from the device (on the CPU params is
 	 * dparams and the copy is none) */
 	float *hm, *hv;
 	size_t bytes = r->m.nparams * sizeof(float);
 	host_moments(r, &hm, &hv);
 	if (!hm || !hv) {
+		free(rec);
 		sift_warn("out of memory for the checkpoint");
 		return -1;
 	}
@@ -176,23 +363,44 @@ static int save(struct run *r)
 	double el0 = s->elapsed;
 	s->elapsed = elapsed(r);
 	int rc = ckpt_save(r->c->out_dir, &r->m, r->best ? r->best : r->m.params,
-			   r->src_dir, s, r->m.params, hm, hv,
-			   r->m.nparams, err, sizeof err);
+			   r->src_dir, state ? s : NULL, r->m.params, hm, hv,
+			   r->m.nparams, files, 2, err, sizeof err);
 	s->elapsed = el0;
+	free(rec);
 	if (rc < 0) {
 		sift_warn("%s", err);
 		return -1;
 	}
 	r->saved_step = r->t.step;
+	r->saved_state = state;
+	r->saved_lglen = r->lglen;
 	return 0;
 }
 
-/* ends a log record and flushes it, so that a live reader (sift-report)
- * sees every step; a reader that went away ends the run (status 0) */
+/* the record packed so far, into the copy for train.log */
+static void log_keep(struct run *r)
+{
+	msgpack_sbuffer *sb = &r->w.sb;
+	if (r->lglen + sb->size > r->lgcap) {
+		r->lgcap = 2 * (r->lglen + sb->size) + 4096;
+		r->lg = sift_xrealloc(r->lg, r->lgcap);
+	}
+	memcpy(r->lg + r->lglen, sb->data, sb->size);
+	r->lglen += sb->size;
+}
+
+/* ends a log record: kept for train.log, and flushed to stdout when the
+ * log goes there, so that a live reader (sift-report) sees every step;
+ * a reader that went away ends the run (status 0) */
 /* a closed log reader (sift-train | head) stops the log, not the run:
  * the model is the product, and it is trained and saved as planned */
 static int log_flush(struct run *r)
 {
+	log_keep(r);
+	if (!r->log) {
+		msgpack_sbuffer_clear(&r->w.sb);
+		return 0;
+	}
 	if (sift_writer_flush(&r->w) < 0) {
 		r->log = 0;
 		if (r->w.closed) {
@@ -206,8 +414,6 @@ static int log_flush(struct run *r)
 
 static int log_step(struct run *r, double secs)
 {
-	if (!r->log)
-		return 0;
 	msgpack_packer *pk = &r->w.pk;
 	msgpack_pack_map(pk, 8);
 	sift_pack_str(pk, "step");
@@ -229,10 +435,11 @@ static int log_step(struct run *r, double secs)
 	return log_flush(r);
 }
 
+/* the end record, kept for the last checkpoint's train.log; log_out
+ * writes it out once that checkpoint is saved */
 static void log_end(struct run *r, const char *why)
 {
-	if (!r->log)
-		return;
+	r->end = why;
 	msgpack_packer *pk = &r->w.pk;
 	msgpack_pack_map(pk, 5);
 	sift_pack_str(pk, "step");
@@ -247,7 +454,15 @@ static void log_end(struct run *r, const char *why)
 	 * last one */
 	sift_pack_str(pk, "best_step");
 	msgpack_pack_int64(pk, r->st.best_step >= 0 ? r->st.best_step : r->t.step);
-	sift_commit(&r->w);
+	log_keep(r);
+}
+
+static void log_out(struct run *r)
+{
+	if (r->log)
+		sift_commit(&r->w);
+	else
+		msgpack_sbuffer_clear(&r->w.sb);
 }
 
 /* scores --dev: 0, or -1 (diagnostic printed).  In the trainer's
@@ -284,7 +499,9 @@ static int evaluate(struct run *r, struct dev_scores *s)
 	}
 	const msgpack_object *rec;
 	int k;
+	uint64_t hash = CKPT_FNV0;
 	while ((k = sift_read(rd, &rec)) == 1) {
+		hash = rec_hash(r, hash, rec);
 		if (!sift_get(rec, "B"))
 			continue;	/* epoch markers */
 		struct sift_batch_rec b;
@@ -297,6 +514,7 @@ static int evaluate(struct run *r, struct dev_scores *s)
 	if (k < 0)
 		goto out;
 	rc = dev_finish(d, rd, s);
+	r->dev_hash = hash;
 out:
 	dev_free(d);
 	sift_header_free(&h);
@@ -326,6 +544,7 @@ static int dev_round(struct run *r)
 	if (evaluate(r, &s) < 0)
 		return -1;
 	r->last_eval = r->t.step;
+	r->last_dev = s;
 	r->saved_step = -1;	/* the best model and patience count move on */
 	double v = metric_of(r, &s);
 	int better = r->st.best_step < 0 ||
@@ -338,7 +557,7 @@ static int dev_round(struct run *r)
 	} else {
 		r->st.bad_evals++;
 	}
-	if (r->log) {
+	{
 		msgpack_packer *pk = &r->w.pk;
 		msgpack_pack_map(pk, 5);
 		sift_pack_str(pk, "step");
@@ -374,7 +593,7 @@ static int dev_round(struct run *r)
 		if (log_flush(r) < 0)
 			return -1;
 	}
-	if (save(r) < 0)
+	if (save(r, 0) < 0)
 		return -1;
 	return r->c->patience > 0 && r->st.bad_evals >= r->c->patience;
 }
@@ -403,13 +622,45 @@ static int after_group(struct run *r, double tstart)
 		if (d > 0)
 			return 2;
 	} else if (c->save_every > 0 && r->t.step % c->save_every == 0) {
-		if (save(r) < 0)
+		if (save(r, 0) < 0)
 			return -1;
 	}
 	if (r->total > 0 && r->t.step >= r->total)
 		return 1;
 	if (c->stop_after > 0 && r->t.step >= c->stop_after)
 		return 3;
+	return 0;
+}
+
+/* the checkpoint's train.log, which this run's log continues (none
+ * before this version: the log starts here) */
+static int load_log(struct run *r)
+{
+	char path[4200], err[600];
+	snprintf(path, sizeof path, "%s/" CKPT_LOG_NAME, r->c->out_dir);
+	FILE *f = sift_model_fopen(path, err, sizeof err);
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		sift_warn("%s", err);
+		return -1;
+	}
+	char buf[1 << 16];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+		if (r->lglen + n > r->lgcap) {
+			r->lgcap = 2 * (r->lglen + n);
+			r->lg = sift_xrealloc(r->lg, r->lgcap);
+		}
+		memcpy(r->lg + r->lglen, buf, n);
+		r->lglen += n;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		sift_warn("%s: read error", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -441,6 +692,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	if (!sift_get(ho, "total"))
 		total = -1;
+	r->epochs = epochs;
 	/* a count no stream can hold (the --max-steps bound) is a broken
 	 * header, not a schedule of 10^18 steps */
 	const int64_t most = 1000000000000000LL;
@@ -466,6 +718,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		sift_warn("%s", err);
 		return -1;
 	}
+	r->init_hash = ckpt_model_hash(&r->m, r->m.params);
 	if (c->dropout >= 0)
 		r->m.cfg.hidden_dropout = c->dropout;
 	if (c->attn_dropout >= 0)
@@ -564,12 +817,51 @@ static int setup(struct run *r, struct sift_reader *rd)
 			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
 		}
 		bert_free(&bm);
-	} else if (ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
-		sift_warn("%s", err);
-		return -1;
+		if (load_log(r) < 0)
+			return -1;
+		r->saved_step = r->t.step;
+		r->saved_state = 1;
+		r->saved_lglen = r->lglen;
 	}
 	r->step0 = r->t.step;
 	return 0;
+}
+
+/* after SIGTERM or SIGINT, at an optimizer-step boundary: the
+ * checkpoint of the last step, with its state, unless this process took
+ * none; the exit status */
+static int stopped(struct run *r)
+{
+	const struct run_cfg *c = r->c;
+	int sig = *c->stop;
+	const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+	if (r->t.step == r->step0) {
+		/* no step in this process: dir is as it was */
+		if (r->step0 == 0)
+			sift_warn("%s: stopped before the first step; nothing saved", name);
+		else
+			sift_warn("%s: checkpoint at step %lld in %s; --resume continues",
+				  name, (long long)r->step0, c->out_dir);
+		return SIFT_EXIT_SIGNAL + sig;
+	}
+	if (r->tty)
+		fputc('\n', stderr);
+	if (r->t.micro > 0) {
+		/* in the middle of a group: the checkpoint of the step before
+		 * it, whose parameters and moments these still are */
+		r->st.recs = r->mark.recs;
+		r->t.pos = r->mark.pos;
+		r->st.epoch = r->mark.epoch;
+		r->in_hash = r->mark.in_hash;
+		r->t.micro = 0;
+	}
+	log_end(r, "stopped");
+	if (save(r, 1) < 0)
+		return SIFT_EXIT_DATA;
+	log_out(r);
+	sift_warn("%s: checkpoint at step %lld in %s; --resume continues", name,
+		  (long long)r->t.step, c->out_dir);
+	return SIFT_EXIT_SIGNAL + sig;
 }
 
 /* the run, with out_dir's lock held */
@@ -586,39 +878,57 @@ static int run_locked(const struct run_cfg *c)
 		return SIFT_EXIT_DATA;
 	}
 	struct sift_reader *rd = sift_reader_new(fd, c->input);
+	if (c->stop)
+		sift_reader_stop_on(rd, c->stop);
 	int status = SIFT_EXIT_DATA;
-	if (sift_read_header(rd, &r.h) < 0) {
+	int hk = sift_read_header(rd, &r.h);
+	if (hk < 0) {
 		sift_reader_free(rd);
 		if (fd > 0)
 			close(fd);
+		if (hk == -2)
+			return stopped(&r);
 		return SIFT_EXIT_DATA;
 	}
 	if (setup(&r, rd) < 0)
 		goto out;
 	r.tty = isatty(2);
 	r.log = c->force || !isatty(1);
-	if (r.log) {
-		if (sift_writer_init(&r.w, stdout, "stdout", 1) < 0)
-			goto out;
-		struct sift_header lh;
-		sift_header_init(&lh, "log", r.h.task, "sift-train " SIFT_VERSION);
-		sift_header_set_labels(&lh, r.h.labels, r.h.nlabels);
-		sift_pack_header(&r.w, &lh, 1);
-		sift_pack_str(&r.w.pk, "total_steps");
-		msgpack_pack_int64(&r.w.pk, r.total);
-		sift_header_free(&lh);
-		if (log_flush(&r) < 0)
-			goto out;
-	}
+	/* the log is packed whether stdout takes it or not: train.log */
+	if (sift_writer_init(&r.w, stdout, "stdout", 1) < 0)
+		goto out;
+	struct sift_header lh;
+	sift_header_init(&lh, "log", r.h.task, "sift-train " SIFT_VERSION);
+	sift_header_set_labels(&lh, r.h.labels, r.h.nlabels);
+	sift_pack_header(&r.w, &lh, 1);
+	sift_pack_str(&r.w.pk, "total_steps");
+	msgpack_pack_int64(&r.w.pk, r.total);
+	sift_header_free(&lh);
+	if (log_flush(&r) < 0)
+		goto out;
 	r.t0 = now();
 	const msgpack_object *rec;
 	int64_t recs = 0;
-	int k, stop = 0;
+	int k = 0, stop = 0;
 	double tstart = now();
 	const char *why = "done";
+	r.in_hash = CKPT_FNV0;
 	if (r.total > 0 && r.t.step >= r.total)
 		stop = 1;
-	while (!stop && (k = sift_read(rd, &rec)) == 1) {
+	while (!stop) {
+		if (r.t.micro == 0) {
+			r.mark.recs = r.st.recs;
+			r.mark.pos = r.t.pos;
+			r.mark.epoch = r.st.epoch;
+			r.mark.in_hash = r.in_hash;
+		}
+		if (c->stop && *c->stop) {
+			stop = 4;
+			break;
+		}
+		if ((k = sift_read(rd, &rec)) != 1)
+			break;
+		r.in_hash = rec_hash(&r, r.in_hash, rec);
 		if (recs++ < r.st.recs)
 			continue;	/* consumed before the resumed checkpoint */
 		r.st.recs = recs;
@@ -678,6 +988,13 @@ static int run_locked(const struct run_cfg *c)
 			stop = s;
 		}
 	}
+	/* the input ended or was given up after a signal */
+	if (!stop && k != -1 && c->stop && *c->stop)
+		stop = 4;
+	if (stop == 4) {
+		status = stopped(&r);
+		goto out;
+	}
 	if (!stop && k < 0)
 		goto out;
 	if (!stop && r.t.micro > 0) {
@@ -694,9 +1011,10 @@ static int run_locked(const struct run_cfg *c)
 	why = stop == 2 ? "early_stop" : stop == 3 ? "stopped" :
 		c->max_steps > 0 && r.t.step >= c->max_steps ? "max_steps" : "done";
 	progress(&r, 1);
-	if (save(&r) < 0)
-		goto out;
 	log_end(&r, why);
+	if (save(&r, 0) < 0)
+		goto out;
+	log_out(&r);
 	status = SIFT_EXIT_OK;
 out:
 	if (r.w.f) {
@@ -715,6 +1033,8 @@ out:
 	free(r.best);
 	free(r.hm);
 	free(r.hv);
+	free(r.lg);
+	msgpack_sbuffer_destroy(&r.hb);
 	if (r.m.params)
 		bert_free(&r.m);
 	return status;
@@ -722,11 +1042,23 @@ out:
 
 int train_run(const struct run_cfg *c)
 {
-	/* one run writes out_dir at a time: a second fails here, at once */
+	/* -o, before anything is read: its parent made, a link refused */
 	char err[9000];
+	int k = ckpt_prepare(c->out_dir, err, sizeof err);
+	if (k < 0) {
+		sift_warn("%s", err);
+		return k == -2 ? SIFT_EXIT_USAGE : SIFT_EXIT_DATA;
+	}
+	/* one run writes out_dir at a time: a second fails here, at once */
 	int lock = ckpt_lock(c->out_dir, err, sizeof err);
 	if (lock < 0) {
 		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	if (c->resume ? ckpt_check_resume(c->out_dir, err, sizeof err) < 0
+		      : ckpt_check_dir(c->out_dir, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		close(lock);
 		return SIFT_EXIT_DATA;
 	}
 	int status = run_locked(c);

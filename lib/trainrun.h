@@ -2,6 +2,7 @@
 #ifndef SIFT_TRAINRUN_H
 #define SIFT_TRAINRUN_H
 
+#include <signal.h>	/* defines: sig_atomic_t */
 #include <stdint.h>
 
 #include "trainer.h"
@@ -26,12 +27,20 @@ struct run_cfg {
 	int patience;		/* > 0: stop after K evaluations without a
 				 * better dev score */
 	int resume;		/* continue from out_dir's training state */
+	int no_state;		/* --no-state: checkpoints without the state
+				 * (a signal's still has it) */
+	const char *precision;	/* --precision, for the run record */
+	const volatile sig_atomic_t *stop;	/* set to SIGTERM or SIGINT by
+				 * the main's handler: save at the next step
+				 * boundary and return SIFT_EXIT_SIGNAL + it;
+				 * NULL: none */
 	int force;		/* write the log stream even to a terminal */
 	const struct sift_backend *be;	/* where the ops run (--device);
 				 * NULL: the CPU */
 };
 
-/* runs it; returns the exit status (diagnostics already printed) */
+/* runs it; returns the exit status (diagnostics already printed): -o
+ * is checked (its parent made) before anything is read */
 int train_run(const struct run_cfg *c);
 
 #endif

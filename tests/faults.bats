@@ -44,6 +44,8 @@ still_prev() {
 	cmp $T/prev/train_state.bin $T/out/train_state.bin
 	cmp $T/prev/config.json $T/out/config.json
 	cmp $T/prev/vocab.txt $T/out/vocab.txt
+	cmp $T/prev/sift-train.json $T/out/sift-train.json
+	cmp $T/prev/train.log $T/out/train.log
 	! compgen -G "$T/.out.sift-tmp*" > /dev/null
 	sift-fwd -m $T/out $T/tok.b > $T/pred
 	[ "$(sift-cat $T/pred | wc -l)" -gt 1 ]
@@ -88,6 +90,10 @@ save_fails() {
 		"sift-train: $F/tok/vocab.txt: cannot copy to $tmp"
 	save_fails write 3 ENOSPC "$tmp/train_state.bin" \
 		"sift-train: $tmp/train_state.bin: No space left on device"
+	save_fails write 1 ENOSPC "$tmp/sift-train.json" \
+		"sift-train: $tmp/sift-train.json: No space left on device"
+	save_fails write 1 EIO "$tmp/train.log" \
+		"sift-train: $tmp/train.log: Input/output error"
 }
 
 @test "a disk that stays full during the next checkpoint leaves the previous one" {

@@ -1,9 +1,10 @@
 #!/bin/sh
-# kill-resume.sh: kill -9 sift-train at random steps, resume, compare bytes.
+# kill-resume.sh: kill sift-train at random steps, resume, compare bytes.
 # usage: kill-resume.sh model batches workdir kills [seed]
 # Trains model on batches uninterrupted into workdir/full, then again into
-# workdir/k with a checkpoint every step, killed (SIGKILL) kills times once
-# the checkpoint of a random step ahead is on disk, plus up to 0.1 s more,
+# workdir/k with a checkpoint every step, killed (SIGKILL, or SIGTERM,
+# which saves at the next step and exits 143) kills times once the
+# checkpoint of a random step ahead is on disk, plus up to 0.1 s more,
 # each time resumed with --resume.  A run that ends before its kill is
 # compared and the next starts afresh.  Every end must have the bytes of workdir/full.
 # Prints "kill-resume: N kills landed, M runs ended, all with the bytes of
@@ -32,28 +33,29 @@ same() {
 
 landed=0 ended=0
 # each kill: 0 to 9 steps past the checkpoint it resumes from (0: while
-# it starts), then 0 to 0.1 s
+# it starts), then 0 to 0.1 s, then SIGKILL or SIGTERM
 awk -v n="$kills" -v s="$seed" 'BEGIN { srand(s)
-	for (i = 0; i < n; i++) printf "%d %.3f\n", int(rand() * 10), rand() * 0.1 }' > "$w/plan"
-while read -r ahead extra; do
+	for (i = 0; i < n; i++) printf "%d %.3f %s\n", int(rand() * 10), rand() * 0.1,
+		i % 2 ? "TERM" : "KILL" }' > "$w/plan"
+while read -r ahead extra sig; do
 	r=
 	[ -f "$w/k/train_state.bin" ] && r=--resume
 	at=$(($(step "$w/k") + ahead))
 	[ "$at" -le "$total" ] || at=$total
-	sift-train -m "$m" -o "$w/k" $opts --save-every 1 $r "$b" > /dev/null &
+	sift-train -m "$m" -o "$w/k" $opts --save-every 1 $r "$b" > /dev/null 2> "$w/err" &
 	pid=$!
 	# a kill once the checkpoint of step $at (or a later one) is on disk
 	while kill -0 $pid 2>/dev/null && [ "$(step "$w/k")" -lt "$at" ]; do
 		sleep 0.01
 	done
 	sleep "$extra"
-	kill -9 $pid 2>/dev/null
+	kill -"$sig" $pid 2>/dev/null
 	{ wait $pid; } 2>/dev/null
 	rc=$?
 	case $rc in
-	137) landed=$((landed + 1)) ;;
+	137|143) landed=$((landed + 1)) ;;
 	0) same; ended=$((ended + 1)); rm -rf "$w/k" ;;
-	*) echo "kill-resume: sift-train exited $rc" >&2; exit 1 ;;
+	*) cat "$w/err" >&2; echo "kill-resume: sift-train exited $rc" >&2; exit 1 ;;
 	esac
 done < "$w/plan"
 r=

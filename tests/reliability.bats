@@ -17,7 +17,7 @@ epochs() {
 }
 
 # make reliability runs it with SIFT_KILLS=24 and more epochs
-@test "kill -9 at random steps, each followed by --resume, ends with the bytes of an uninterrupted run" {
+@test "kill -9 or SIGTERM at random steps, each followed by --resume, ends with the bytes of an uninterrupted run" {
 	epochs tok ${SIFT_KILL_EPOCHS:-10} > $T/long.b
 	run -0 sh $BATS_TEST_DIRNAME/kill-resume.sh $F/tok $T/long.b $T ${SIFT_KILLS:-4} ${SIFT_KILL_SEED:-1}
 	assert_output --regexp '^kill-resume: [0-9]+ kills landed, [0-9]+ runs ended, all with the bytes of the uninterrupted run$'

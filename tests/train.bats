@@ -531,3 +531,265 @@ st_header() {
 	assert_failure 2
 	assert_line -n 0 "sift-train: --eval-every: expected an integer from 1 to 1000000000000000, got '0'"
 }
+
+# ---- -o: checked before anything is read ----
+
+@test "a missing parent of -o is created, as mkdir -p does" {
+	cd $T
+	sift-train -m $F/tok -o runs/ner/v1 $T/tok.b > /dev/null
+	run sift-fwd -m runs/ner/v1 $T/tok.b
+	assert_success
+}
+
+@test "an -o under a file is an error naming both, before the input is read" {
+	echo x > $T/file
+	mkfifo $T/feed
+	# nobody writes the FIFO: a run that read its input first would hang
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/file/out $T/feed
+	assert_equal "$stderr" "sift-train: $T/file/out: cannot create $T/file: Not a directory"
+	assert_equal "$output" ""
+}
+
+@test "an -o that is a file is an error before the input is read" {
+	echo precious > $T/out
+	mkfifo $T/feed
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/out $T/feed
+	assert_equal "$stderr" "sift-train: $T/out: exists and is not a directory"
+	assert_equal "$output" ""
+	[ "$(cat $T/out)" = precious ]
+}
+
+@test "a directory that is no checkpoint is refused before the input is read" {
+	mkdir $T/mine
+	echo precious > $T/mine/notes
+	mkfifo $T/feed
+	run -1 --separate-stderr timeout 10 sift-train -m $F/tok -o $T/mine $T/feed
+	assert_equal "$stderr" "sift-train: $T/mine: exists and is not a sift-train checkpoint (it would be replaced)"
+	assert_equal "$output" ""
+}
+
+@test "a symbolic link as -o is misuse, and the link and its target stay as they were" {
+	sift-train -m $F/tok -o $T/v1 --max-steps 2 $T/tok.b > /dev/null
+	ln -s v1 $T/current
+	cp $T/v1/model.safetensors $T/before
+	for o in $T/current $T/current/; do
+		run -2 --separate-stderr sift-train -m $F/tok -o $o $T/tok.b
+		assert_equal "$stderr" "sift-train: $o: a symbolic link; name the directory it points to, or a new one, and switch the link after training"
+		assert_equal "$output" ""
+		[ -L $T/current ]
+		assert_equal "$(readlink $T/current)" v1
+		cmp $T/before $T/v1/model.safetensors
+	done
+}
+
+# ---- SIGTERM and SIGINT ----
+
+# starts sift-train on the FIFO $T/feed in the background with options
+# "$@" (job control on: a background job's SIGINT is not ignored), its log
+# in $T/log, its stderr in $T/err; $pid; fd 7 writes the FIFO
+start_fed() {
+	mkfifo $T/feed
+	set -m
+	sift-train -m $F/tok -o $T/out "$@" $T/feed > $T/log 2> $T/err &
+	pid=$!
+	set +m
+	exec 7> $T/feed
+}
+
+# waits (at most 400 looks) until the log has step $1; then until the run
+# waits for input (its main thread in poll, where /proc says so)
+wait_step() {
+	local i
+	for i in $(seq 400); do
+		# (not jq -e: jq 1.6 exits 0 on an empty input)
+		[ "$(sift-cat $T/log 2> /dev/null | jq "select(.loss and .step == $1) | .step")" = "$1" ] && break
+		sleep 0.05
+	done
+	for i in $(seq 100); do
+		grep -q poll /proc/$pid/wchan 2> /dev/null && break
+		sleep 0.02
+	done
+}
+
+# the waited-for run's exit status; a run that does not end fails the test
+end_of_run() {
+	local i
+	for i in $(seq 400); do
+		kill -0 $pid 2> /dev/null || break
+		sleep 0.05
+	done
+	if kill -0 $pid 2> /dev/null; then
+		exec 7>&-
+		kill -9 $pid
+		fail "sift-train did not stop on its signal while it waited for input"
+	fi
+	rc=0
+	wait $pid || rc=$?
+	exec 7>&-
+}
+
+@test "SIGTERM saves a checkpoint at the step boundary, exits 143, and --resume ends with an uninterrupted run's bytes" {
+	opts="--lr 1e-3 --dropout 0.2 --seed 7"
+	sift-train -m $F/tok -o $T/full $opts $T/tok.b > /dev/null
+	start_fed $opts
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	assert_equal "$(cat $T/err)" "sift-train: SIGTERM: checkpoint at step 2 in $T/out; --resume continues"
+	[ -f $T/out/train_state.bin ]
+	assert_equal "$(jq -c '[.steps, .end, .state, .input.batches]' $T/out/sift-train.json)" '[2,"stopped",true,2]'
+	run jq -r 'select(.end) | .end' <(sift-cat $T/log)
+	assert_output stopped
+	# the whole stream again, from the start
+	sift-train -m $F/tok -o $T/out $opts --resume $T/tok.b > /dev/null
+	cmp $T/full/model.safetensors $T/out/model.safetensors
+}
+
+@test "SIGINT in the middle of an accumulation group saves the step before it, exits 130, and resumes to the same bytes" {
+	opts="--lr 1e-3 --accum 2 --dropout 0.2 --seed 3"
+	sift-train -m $F/tok -o $T/full $opts $T/tok.b > /dev/null
+	start_fed $opts
+	# 3 batches: step 1, then half a group
+	head -4 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 1
+	kill -INT $pid
+	end_of_run
+	assert_equal "$rc" 130
+	assert_equal "$(cat $T/err)" "sift-train: SIGINT: checkpoint at step 1 in $T/out; --resume continues"
+	assert_equal "$(jq -c '[.steps, .input.batches, .input.records]' $T/out/sift-train.json)" '[1,2,2]'
+	sift-train -m $F/tok -o $T/out $opts --resume $T/tok.b > /dev/null
+	cmp $T/full/model.safetensors $T/out/model.safetensors
+}
+
+@test "a signal before the first step exits with its status and leaves -o untouched" {
+	start_fed
+	# the header only: the run waits for its first batch
+	head -1 $F/tok.jsonl | sift-cat -s >&7
+	for i in $(seq 100); do
+		grep -q poll /proc/$pid/wchan 2> /dev/null && [ -s $T/log ] && break
+		sleep 0.05
+	done
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	assert_equal "$(cat $T/err)" "sift-train: SIGTERM: stopped before the first step; nothing saved"
+	[ ! -e $T/out ]
+}
+
+@test "a second SIGTERM while the first one's checkpoint is written leaves a whole checkpoint" {
+	start_fed --save-every 1
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	# the second one ends the run at once wherever it lands (its default
+	# action): the checkpoint is the one before or the new one
+	kill -TERM $pid
+	kill -TERM $pid 2> /dev/null || true
+	end_of_run
+	assert_equal "$rc" 143
+	run sift-fwd -m $T/out $T/tok.b
+	assert_success
+	[ "$(od -An -j8 -N8 -t d8 $T/out/train_state.bin | tr -d ' ')" = 2 ]
+}
+
+@test "a signal's checkpoint keeps its training state under --no-state" {
+	start_fed --no-state --save-every 1
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	[ -f $T/out/train_state.bin ]
+	assert_equal "$(jq -c '[.steps, .state]' $T/out/sift-train.json)" '[2,true]'
+}
+
+# ---- --no-state, sift-train.json, train.log ----
+
+@test "--no-state writes a model without train_state.bin that sift-fwd loads and --resume refuses" {
+	sift-train -m $F/tok -o $T/full --lr 1e-3 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/rel --lr 1e-3 --save-every 2 --no-state $T/tok.b > /dev/null
+	[ ! -e $T/rel/train_state.bin ]
+	cmp $T/full/model.safetensors $T/rel/model.safetensors
+	assert_equal "$(jq .state $T/rel/sift-train.json)" false
+	run sift-fwd -m $T/rel $T/tok.b
+	assert_success
+	run -1 --separate-stderr sift-train -m $F/tok -o $T/rel --lr 1e-3 --resume $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/rel: a model without train_state.bin (saved with --no-state, or the file removed): nothing to resume"
+	# it is a checkpoint all the same: the next run may replace it
+	sift-train -m $F/tok -o $T/rel --no-state $T/tok.b > /dev/null
+}
+
+@test "removing train_state.bin from a checkpoint leaves a model sift-fwd loads" {
+	sift-train -m $F/tok -o $T/out --lr 1e-3 $T/tok.b > /dev/null
+	sift-fwd -m $T/out $T/tok.b > $T/want
+	rm $T/out/train_state.bin
+	sift-fwd -m $T/out $T/tok.b > $T/got
+	cmp $T/want $T/got
+}
+
+@test "sift-train.json records the task, labels, options, input and steps of the model beside it" {
+	epochs tok 2 > $T/e2.b
+	sift-train -m $F/tok -o $T/out --lr 1e-3 --accum 2 --seed 9 --dropout 0.1 --max-steps 5 $T/e2.b > /dev/null
+	run jq -c '[.program, .version, .task, .labels, .steps, .best_step, .end, .state]' $T/out/sift-train.json
+	assert_output '["sift-train","0.1","ner",["O","B-PER","I-PER","B-LOC","I-LOC"],5,5,"max_steps",true]'
+	run jq -c '.options | [.lr, .seed, .accum, .dropout, .schedule, .max_steps, .total_steps, .device, .precision]' $T/out/sift-train.json
+	assert_output '[0.001,9,2,0.1,"linear",5,5,"cpu","fp32"]'
+	# steps of 2 batches, the third a short group ended by the epoch
+	# marker: 9 batches and that marker make the 5 steps
+	run jq -c '.input | [.path, .batches, .records]' $T/out/sift-train.json
+	assert_output "[\"$T/e2.b\",9,10]"
+	run jq -e '(.date | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and (.model.hash | test("^[0-9a-f]{16}$")) and .model.path != null and .elapsed >= 0' $T/out/sift-train.json
+	assert_success
+	# the same stream, the same input hash; another stream, another
+	sift-train -m $F/tok -o $T/again --lr 1e-3 --accum 2 --seed 9 --dropout 0.1 --max-steps 5 $T/e2.b > /dev/null
+	assert_equal "$(jq .input.hash $T/again/sift-train.json)" "$(jq .input.hash $T/out/sift-train.json)"
+	sift-train -m $F/tok -o $T/other --lr 1e-3 $T/tok.b > /dev/null
+	[ "$(jq .input.hash $T/other/sift-train.json)" != "$(jq .input.hash $T/out/sift-train.json)" ]
+}
+
+@test "sift-train.json has the last dev scores of the log and the dev file" {
+	sift-train -m $F/tok -o $T/out --lr 1e-2 --dev $T/tok.b --eval-every 2 $T/tok.b | sift-cat > $T/log
+	# sift-cat prints 9 digits, sift-train.json 15
+	run jq -e --slurpfile log $T/log '([$log[] | select(.dev)] | last) as $d
+		| .dev.last_step == $d.step and .dev.metric == "f1"
+		  and ([.dev.last.f1, .dev.last.loss, .dev.last.accuracy] as $j
+		       | [$d.dev.f1, $d.dev.loss, $d.dev.accuracy] as $l
+		       | [$j, $l] | transpose | all((.[0] - .[1]) | fabs < 1e-8))' $T/out/sift-train.json
+	assert_success
+	assert_equal "$(jq -r '.dev.path' $T/out/sift-train.json)" "$T/tok.b"
+	run jq -e '.dev.hash | test("^[0-9a-f]{16}$")' $T/out/sift-train.json
+	assert_success
+}
+
+@test "train.log is the log stream, whether stdout took it or not, and sift-report reads it" {
+	sift-train -m $F/tok -o $T/out $T/tok.b > $T/log
+	cmp $T/log $T/out/train.log
+	run bash -c "sift-report $T/out/train.log | grep '^end'"
+	assert_output 'end          done; the trainer kept step 5'
+	# a log reader gone at the first bytes: train.log has every record
+	sift-train -m $F/tok -o $T/o2 $T/tok.b 2> /dev/null | head -c 10 > /dev/null
+	run bash -c "sift-cat $T/o2/train.log | jq -c '[.step, .end]' | tr '\n' ' '"
+	assert_output '[null,null] [1,null] [2,null] [3,null] [4,null] [5,null] [5,"done"] '
+}
+
+@test "a resumed run's train.log holds the steps of both runs" {
+	sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	sift-train -m $F/tok -o $T/out --resume $T/tok.b > /dev/null
+	run bash -c "sift-cat $T/out/train.log | jq -c 'select(.loss) | .step' | tr '\n' ' '"
+	assert_output "1 2 3 4 5 "
+	run bash -c "sift-report $T/out/train.log | grep '^end'"
+	assert_output 'end          done; the trainer kept step 5'
+}
+
+@test "the run-record example of the man page works" {
+	cd $T
+	mkdir -p tests/fixtures && ln -s $F tests/fixtures/train
+	run bash -c "sift-cat -s tests/fixtures/train/tok.jsonl |
+sift-train -m tests/fixtures/train/tok -o runs/tok --no-state > /dev/null &&
+jq -c '[.steps, .options.seed, .state]' runs/tok/sift-train.json &&
+sift-report runs/tok/train.log | grep '^end'"
+	assert_success
+	assert_output '[5,42,false]
+end          done; the trainer kept step 5'
+}

@@ -1,8 +1,10 @@
 /* test-stream.c: round trips, byte-at-a-time reads, truncation and garbage for the stream reader. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -260,6 +262,59 @@ static void test_vocab_hash(void)
 	CHECK(sift_vocab_hash(t, 2) == 0x78ed6781f136a14eULL);
 }
 
+static volatile sig_atomic_t got;
+
+static void on_usr1(int sig)
+{
+	got = sig;
+}
+
+/* a reader given a flag gives up waiting for input once a signal sets
+ * it (sift-train's SIGTERM), and never reads past it */
+static void test_stop_on(void)
+{
+	size_t len, rec_end[4];
+	char *buf = make_stream(&len, "0000000000000000", rec_end);
+	int fd[2];
+	CHECK(pipe(fd) == 0);
+	/* the header and one record, the writer kept open: a live input
+	 * that went silent */
+	CHECK(write(fd[1], buf, rec_end[1]) == (ssize_t)rec_end[1]);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	struct sift_reader *r = sift_reader_new(fd[0], "pipe");
+	sift_reader_stop_on(r, &got);
+	struct sift_header h;
+	const msgpack_object *rec;
+	CHECK(sift_read_header(r, &h) == 0);
+	sift_header_free(&h);
+	CHECK(sift_read(r, &rec) == 1);
+	/* the signal comes while the reader waits (or just before) */
+	pid_t child = fork();
+	if (child == 0) {
+		usleep(100000);
+		kill(getppid(), SIGUSR1);
+		_exit(0);
+	}
+	CHECK(sift_read(r, &rec) == -2);
+	CHECK(got == SIGUSR1);
+	waitpid(child, NULL, 0);
+	sift_reader_free(r);
+	/* a flag set before the first read: not even the header is read */
+	r = sift_reader_new(fd[0], "pipe");
+	sift_reader_stop_on(r, &got);
+	CHECK(sift_read_header(r, &h) == -2);
+	sift_reader_free(r);
+	close(fd[0]);
+	close(fd[1]);
+	signal(SIGUSR1, SIG_DFL);
+	free(buf);
+}
+
 int main(void)
 {
 	sift_setprog("test-stream");
@@ -269,5 +324,6 @@ int main(void)
 	test_garbage();
 	test_typed_conversion();
 	test_vocab_hash();
+	test_stop_on();
 	return check_done("test-stream");
 }
