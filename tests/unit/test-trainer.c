@@ -89,8 +89,8 @@ static float *ref(const struct sift_st_file *f, const char *name, size_t *n)
 static void hf_name(const struct bert_model *m, const struct bert_tensor *bt,
 		    char *out, size_t n)
 {
-	snprintf(out, n, "%s%s", strncmp(bt->name, "classifier", 10) ? "bert." : "",
-		 bt->name);
+	int top = !strncmp(bt->name, "classifier", 10) || !strncmp(bt->name, "cls.", 4);
+	snprintf(out, n, "%s%s", top ? "" : "bert.", bt->name);
 	(void)m;
 }
 
@@ -162,6 +162,11 @@ static void run(const char *name, enum bert_head head)
 						bad++;
 				}
 		CHECK_EQ_INT(bad, 0);
+	} else if (head == BERT_HEAD_MLM) {
+		/* the logits of the labelled rows only, (M,V) in row order */
+		CHECK(t.bb.M > 0);
+		CHECK(n == (size_t)t.bb.M * m.cfg.vocab_size);
+		CHECK(worst(t.a.logits, r, n, 1e-5, 1e-4) <= 1.0);
 	} else {
 		CHECK(n == (size_t)b->B * nlabels);
 		CHECK(worst(t.a.logits, r, n, 1e-5, 1e-4) <= 1.0);
@@ -370,6 +375,7 @@ int main(void)
 	test_sched();
 	run("tok", BERT_HEAD_TOKEN);
 	run("seq", BERT_HEAD_SEQ);
+	run("mlm", BERT_HEAD_MLM);
 	for (int at = 0; at < 3; at++) {
 		test_bad_grad(NAN, at);
 		test_bad_grad(INFINITY, at);
