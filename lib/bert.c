@@ -491,6 +491,15 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 			m->labels[i] = strdup(src[i]);
 	}
 	m->nout = m->head == BERT_HEAD_MLM ? m->cfg.vocab_size : m->nlabels;
+	/* the MLM decoder is the word embeddings; a checkpoint whose own
+	 * decoder weight is not would be trained as another model */
+	if (m->head == BERT_HEAD_MLM &&
+	    json_is_false(json_object_get(m->cfg.json, "tie_word_embeddings"))) {
+		snprintf(err, errlen,
+			 "%s: tie_word_embeddings is false; only a decoder tied to the word embeddings is supported",
+			 dir);
+		goto fail;
+	}
 	/* transformers' token and MLM heads have no pooler
 	 * (add_pooling_layer=False): one in the file is not loaded; a
 	 * sequence head needs one */

@@ -1,5 +1,7 @@
 /* test-trainer.c: gradients and AdamW steps of small models against PyTorch/transformers fixtures. */
+#include <limits.h>	/* defines: PATH_MAX */
 #include <stdint.h>
+#include <stdlib.h>	/* defines: realpath */
 #include <string.h>
 #include <unistd.h>	/* defines: rmdir */
 #include <jansson.h>
@@ -364,6 +366,7 @@ static const struct bert_tensor *tensor(const struct bert_model *m,
 static void test_mlm_load(void)
 {
 	char err[512];
+	char *labs3[] = { "O", "B-PER", "I-PER" };
 	struct bert_model m, m2;
 	CHECK(bert_load(&m, FIX "tok", BERT_HEAD_MLM, NULL, 0, 0, 0, err, sizeof err) == -1);
 	CHECK(strstr(err, "no trained head") != NULL);
@@ -395,9 +398,28 @@ static void test_mlm_load(void)
 	bert_free(&m2);
 	bert_free(&m);
 
+	/* an untied decoder is refused, not trained as a tied one */
+	char udir[] = "/tmp/test-trainer-untiedXXXXXX", up[160], ust[160];
+	CHECK(mkdtemp(udir) != NULL);
+	snprintf(up, sizeof up, "%s/config.json", udir);
+	snprintf(ust, sizeof ust, "%s/model.safetensors", udir);
+	json_t *uc = json_load_file(FIX "mlm/config.json", 0, NULL);
+	json_object_set_new(uc, "tie_word_embeddings", json_false());
+	CHECK(json_dump_file(uc, up, 0) == 0);
+	json_decref(uc);
+	char real[PATH_MAX];
+	CHECK(realpath(FIX "mlm/model.safetensors", real) != NULL);
+	CHECK(symlink(real, ust) == 0);
+	CHECK(bert_load(&m, udir, BERT_HEAD_MLM, NULL, 0, 1, 1, err, sizeof err) == -1);
+	CHECK(strstr(err, "tie_word_embeddings is false") != NULL);
+	CHECK(bert_load(&m, udir, BERT_HEAD_TOKEN, labs3, 3, 1, 1, err, sizeof err) == 0);
+	bert_free(&m);
+	unlink(ust);
+	unlink(up);
+	rmdir(udir);
+
 	/* an MLM checkpoint as a classifier's start: cls.* is not read */
-	char *labs[] = { "O", "B-PER", "I-PER" };
-	CHECK(bert_load(&m, FIX "mlm", BERT_HEAD_TOKEN, labs, 3, 1, 1, err, sizeof err) == 0);
+	CHECK(bert_load(&m, FIX "mlm", BERT_HEAD_TOKEN, labs3, 3, 1, 1, err, sizeof err) == 0);
 	int cls = 0;
 	for (int i = 0; i < m.ntensors; i++)
 		cls += !strncmp(m.tensors[i].name, "cls.", 4);
