@@ -534,11 +534,18 @@ st_header() {
 
 # ---- --task mlm: BertForMaskedLM (tests/ref/make_mlm_train_fixtures.py) ----
 
-# the tensor names of a safetensors file, from its JSON header
+# the tensor names of safetensors file $1, sorted
 st_names() {
-	local n
-	n=$(od -An -tu8 -N8 "$1" | tr -d ' ')
-	tail -c +9 "$1" | head -c "$n" | jq -r 'keys[] | select(. != "__metadata__")'
+	st_header "$1" | jq -r 'keys[] | select(. != "__metadata__")'
+}
+
+# the bytes of tensor $2 of safetensors file $1
+st_bytes() {
+	local n a b
+	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+	a=$(st_header "$1" | jq -r --arg t "$2" '.[$t].data_offsets[0]')
+	b=$(st_header "$1" | jq -r --arg t "$2" '.[$t].data_offsets[1]')
+	tail -c +$((9 + n + a)) "$1" | head -c $((b - a))
 }
 
 # a stream of $1's fixture with its ids folded into the mlm fixture's
@@ -569,7 +576,8 @@ small_vocab() {
 	sift-train --task mlm -m $F/mlm -o $T/out --lr 1e-3 $T/mlm.b > /dev/null
 	run jq -c '[.architectures, has("id2label")]' $T/out/config.json
 	assert_output '[["BertForMaskedLM"],false]'
-	run bash -c "st_names() { $(declare -f st_names | tail -n +2); }; st_names $T/out/model.safetensors | grep -v '^bert\.'"
+	st_names $T/out/model.safetensors > $T/names
+	run grep -v '^bert\.' $T/names
 	assert_output 'cls.predictions.bias
 cls.predictions.transform.LayerNorm.bias
 cls.predictions.transform.LayerNorm.weight
@@ -644,9 +652,11 @@ Try 'sift-train --help'."
 	run jq -c '.architectures' $T/ner/config.json $T/cls/config.json
 	assert_output '["BertForTokenClassification"]
 ["BertForSequenceClassification"]'
-	run bash -c "st_names() { $(declare -f st_names | tail -n +2); }; st_names $T/ner/model.safetensors | grep -c '^cls\.'"
+	st_names $T/ner/model.safetensors > $T/names
+	run grep -c '^cls\.' $T/names
 	assert_output 0
-	run bash -c "st_names() { $(declare -f st_names | tail -n +2); }; st_names $T/cls/model.safetensors | grep -v '^bert\.encoder\.'"
+	st_names $T/cls/model.safetensors > $T/names
+	run grep -v '^bert\.encoder\.' $T/names
 	assert_output 'bert.embeddings.LayerNorm.bias
 bert.embeddings.LayerNorm.weight
 bert.embeddings.position_embeddings.weight
@@ -685,16 +695,11 @@ classifier.weight'
 @test "freezing the embeddings leaves the tied word embeddings as they were and trains the MLM head" {
 	sift-cat -s $F/mlm.jsonl > $T/mlm.b
 	sift-train -m $F/mlm -o $T/out --freeze-embeddings --lr 1e-2 $T/mlm.b > /dev/null
-	# the word embeddings are the first tensor: 100 x 32 floats after the
-	# JSON header, in both files
-	n=$(od -An -tu8 -N8 $F/mlm/model.safetensors | tr -d ' ')
-	a=$(tail -c +9 $F/mlm/model.safetensors | head -c "$n" | jq -r '."bert.embeddings.word_embeddings.weight".data_offsets[0]')
-	m=$(od -An -tu8 -N8 $T/out/model.safetensors | tr -d ' ')
-	b=$(tail -c +9 $T/out/model.safetensors | head -c "$m" | jq -r '."bert.embeddings.word_embeddings.weight".data_offsets[0]')
-	cmp -n 12800 <(tail -c +$((9 + n + a)) $F/mlm/model.safetensors) <(tail -c +$((9 + m + b)) $T/out/model.safetensors)
-	c=$(tail -c +9 $F/mlm/model.safetensors | head -c "$n" | jq -r '."cls.predictions.bias".data_offsets[0]')
-	d=$(tail -c +9 $T/out/model.safetensors | head -c "$m" | jq -r '."cls.predictions.bias".data_offsets[0]')
-	! cmp -s -n 400 <(tail -c +$((9 + n + c)) $F/mlm/model.safetensors) <(tail -c +$((9 + m + d)) $T/out/model.safetensors)
+	w=bert.embeddings.word_embeddings.weight
+	cmp <(st_bytes $F/mlm/model.safetensors $w) <(st_bytes $T/out/model.safetensors $w)
+	[ "$(st_bytes $T/out/model.safetensors $w | wc -c)" = 12800 ]
+	! cmp -s <(st_bytes $F/mlm/model.safetensors cls.predictions.bias) \
+		<(st_bytes $T/out/model.safetensors cls.predictions.bias)
 }
 
 @test "MiniLM, a BertModel, gets a new MLM head from the seed and trains it" {
@@ -705,7 +710,8 @@ classifier.weight'
 	sift-train -m $MODEL -o $T/c --max-steps 2 --seed 4 $T/mlm.b > /dev/null
 	cmp $T/a/model.safetensors $T/b/model.safetensors
 	! cmp -s $T/a/model.safetensors $T/c/model.safetensors
-	run bash -c "st_names() { $(declare -f st_names | tail -n +2); }; st_names $T/a/model.safetensors | grep -c '^cls\.predictions\.'"
+	st_names $T/a/model.safetensors > $T/names
+	run grep -c '^cls\.predictions\.' $T/names
 	assert_output 5
 	run jq -c '.architectures' $T/a/config.json
 	assert_output '["BertForMaskedLM"]'
@@ -718,4 +724,13 @@ classifier.weight'
 		--lr 1e-3 --dev $T/mlm.b $T/mlm.b | sift-report"
 	assert_success
 	assert_line --regexp '^best dev     loss '
+}
+
+@test "MiniLM's MLM head trains the same bytes on 1 and 3 threads" {
+	need_model
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	for t in 1 3; do
+		OMP_NUM_THREADS=$t sift-train -m $MODEL -o $T/m$t --max-steps 2 --dropout 0.1 $T/mlm.b > /dev/null
+	done
+	cmp $T/m1/model.safetensors $T/m3/model.safetensors
 }
