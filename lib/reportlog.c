@@ -72,11 +72,12 @@ static const char *const auto_metrics[] = {
 	"f1", "accuracy", "overall.f1", "macro_f1", "macro.f1",
 };
 
-/* a loss is better lower, any other score higher */
+/* a loss or a perplexity is better lower, any other score higher */
 static int lower_better(const char *metric)
 {
 	size_t n = strlen(metric);
-	return n >= 4 && !strcmp(metric + n - 4, "loss");
+	return (n >= 4 && !strcmp(metric + n - 4, "loss")) ||
+	       (n >= 10 && !strcmp(metric + n - 10, "perplexity"));
 }
 
 struct summary {
