@@ -110,13 +110,16 @@ int bert_upload(struct bert_model *m, const struct sift_backend *be);
 /*
  * Loads dir (config.json and model.safetensors).  head: the head wanted
  * (BERT_HEAD_NONE: the one the config names, or none).  labels/nlabels:
- * the label set the caller needs (NULL: the config's id2label).  When
- * the checkpoint lacks the head's tensors, they are initialised as
- * transformers does (normal(0, initializer_range), zero bias) from
- * init_seed if allow_init, else that is an error.  The pooler: a
- * sequence head has one (loaded, else initialised likewise), a token
- * head none (as transformers' BertForTokenClassification: one in the
- * file is not loaded), no head the file's if it has one.
+ * the label set the caller needs (NULL: the config's id2label; unused
+ * for BERT_HEAD_MLM, whose outputs are the vocabulary).  When the
+ * checkpoint lacks the head's tensors, they are initialised as
+ * transformers does (normal(0, initializer_range) weights, LayerNorm
+ * weight 1, zero biases) from init_seed if allow_init, else that is an
+ * error; tensors of another head in the file are not read.  The pooler:
+ * a sequence head has one (loaded, else initialised likewise), a token
+ * or MLM head none (as transformers' BertForTokenClassification and
+ * BertForMaskedLM: one in the file is not loaded), no head the file's
+ * if it has one.  An MLM head needs tie_word_embeddings (not false).
  * Returns 0, or -1 with a message in err naming the tensor or file.
  */
 int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
