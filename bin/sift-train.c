@@ -16,7 +16,7 @@ static const char usage[] =
 	"usage: sift-train (-m dir | --config file) -o dir [-f] [--lr x]"
 	" [--weight-decay x] [--warmup n | --warmup-ratio x]"
 	" [--schedule linear|constant|cosine] [--max-grad-norm x] [--accum n]"
-	" [--dropout p] [--attn-dropout p] [--seed n] [--task ner|cls|pair]"
+	" [--dropout p] [--attn-dropout p] [--seed n] [--task ner|cls|pair|mlm]"
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
@@ -24,8 +24,9 @@ static const char usage[] =
 	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
-	"Fine-tune a BERT encoder with a token or sequence classification head\n"
-	"on a batches stream (from sift-batch; stdin by default), one AdamW step\n"
+	"Fine-tune a BERT encoder with a token or sequence classification head,\n"
+	"or train it with the masked language model head (--task mlm), on a\n"
+	"batches stream (from sift-batch; stdin by default), one AdamW step\n"
 	"per batch or per --accum batches, and write a checkpoint that\n"
 	"transformers loads into dir.  A log stream goes to stdout.\n"
 	"\n"
@@ -48,7 +49,7 @@ static const char help[] =
 	"      --dev FILE         score this batches stream at each epoch end\n"
 	"      --eval-every N     and every N steps; keep the best model\n"
 	"      --patience K       stop after K scores without improvement\n"
-	"      --metric M         f1 (ner), accuracy (cls), macro_f1 or loss\n"
+	"      --metric M         f1 (ner), accuracy (cls), macro_f1 or loss (mlm)\n"
 	"      --max-steps N      train N steps (the schedule spans them)\n"
 	"      --save-every N     checkpoint every N steps\n"
 	"      --stop-after N     checkpoint and stop after N steps\n"
@@ -168,8 +169,9 @@ int main(int argc, char **argv)
 				return sift_misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
 			break;
 		case O_TASK:
-			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") && strcmp(optarg, "pair"))
-				return sift_misuse("--task: '%s' is not ner, cls or pair", optarg);
+			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") &&
+			    strcmp(optarg, "pair") && strcmp(optarg, "mlm"))
+				return sift_misuse("--task: '%s' is not ner, cls, pair or mlm", optarg);
 			c.task = optarg;
 			break;
 		case O_METRIC:

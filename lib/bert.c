@@ -213,6 +213,8 @@ enum bert_head bert_head_of_arch(const char *arch)
 		return BERT_HEAD_TOKEN;
 	if (!strcmp(arch, "BertForSequenceClassification"))
 		return BERT_HEAD_SEQ;
+	if (!strcmp(arch, "BertForMaskedLM"))
+		return BERT_HEAD_MLM;
 	return BERT_HEAD_NONE;
 }
 
@@ -273,7 +275,14 @@ static void layout(struct bert_model *m)
 		add_tensor(m, &off, "pooler.dense.weight", C, C, 1);
 		add_tensor(m, &off, "pooler.dense.bias", C, 0, 1);
 	}
-	if (m->head != BERT_HEAD_NONE) {
+	if (m->head == BERT_HEAD_MLM) {
+		/* BertForMaskedLM's cls.predictions; its decoder is wte */
+		add_tensor(m, &off, "cls.predictions.transform.dense.weight", C, C, 1);
+		add_tensor(m, &off, "cls.predictions.transform.dense.bias", C, 0, 1);
+		add_tensor(m, &off, "cls.predictions.transform.LayerNorm.weight", C, 0, 1);
+		add_tensor(m, &off, "cls.predictions.transform.LayerNorm.bias", C, 0, 1);
+		add_tensor(m, &off, "cls.predictions.bias", c->vocab_size, 0, 1);
+	} else if (m->head != BERT_HEAD_NONE) {
 		add_tensor(m, &off, "classifier.weight", m->nlabels, C, 1);
 		add_tensor(m, &off, "classifier.bias", m->nlabels, 0, 1);
 	}
@@ -309,11 +318,18 @@ static void views(const struct bert_model *m, float *base,
 		L->ln2_b = base + t[k++].off;
 	}
 	p->pool_w = p->pool_b = p->cls_w = p->cls_b = NULL;
+	p->mlm_w = p->mlm_b = p->mlm_ln_w = p->mlm_ln_b = p->mlm_bias = NULL;
 	if (m->has_pooler) {
 		p->pool_w = base + t[k++].off;
 		p->pool_b = base + t[k++].off;
 	}
-	if (m->head != BERT_HEAD_NONE) {
+	if (m->head == BERT_HEAD_MLM) {
+		p->mlm_w = base + t[k++].off;
+		p->mlm_b = base + t[k++].off;
+		p->mlm_ln_w = base + t[k++].off;
+		p->mlm_ln_b = base + t[k++].off;
+		p->mlm_bias = base + t[k++].off;
+	} else if (m->head != BERT_HEAD_NONE) {
 		p->cls_w = base + t[k++].off;
 		p->cls_b = base + t[k++].off;
 	}
@@ -327,6 +343,14 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
+/* whether a tensor of ours sits at the top level of the file, beside
+ * the encoder's prefix: the classifier and BertForMaskedLM's cls.* (the
+ * pooler sits with the encoder) */
+static int top_level(const char *name)
+{
+	return !strncmp(name, "classifier", 10) || !strncmp(name, "cls.", 4);
+}
+
 /* the checkpoint tensor for our name, trying the encoder prefix and the
  * old gamma/beta names of LayerNorm */
 static const struct sift_st_tensor *
@@ -335,10 +359,11 @@ find(const struct sift_st_file *f, const char *prefix, const char *name,
 {
 	char nm[256];
 	const struct sift_st_tensor *t;
-	/* the classifier sits at the top level; the pooler with the encoder */
-	if (head && !strncmp(name, "classifier", 10)) {
+	if (head && top_level(name)) {
 		if ((t = sift_st_find(f, name)))
 			return t;
+		if (!strncmp(name, "cls.", 4))
+			prefix = "";	/* for the old names below */
 	}
 	snprintf(nm, sizeof nm, "%s%s", prefix, name);
 	if ((t = sift_st_find(f, nm)))
@@ -375,6 +400,22 @@ static void init_normal(float *w, size_t n, float std, struct sift_rng *r)
 {
 	for (size_t i = 0; i < n; i++)
 		w[i] = sift_rng_normal(r) * std;
+}
+
+/* a head tensor as transformers' _init_weights makes it: normal(0,
+ * std) weights, LayerNorm weights 1, biases 0 (cls.predictions.bias
+ * included) */
+static void init_head(const struct bert_tensor *bt, float *dst, float std,
+		      struct sift_rng *r)
+{
+	size_t ne = bert_tensor_numel(bt);
+	if (bt->ndim == 2)
+		init_normal(dst, ne, std, r);
+	else if (ends_with(bt->name, "LayerNorm.weight"))
+		for (size_t i = 0; i < ne; i++)
+			dst[i] = 1.0f;
+	else
+		memset(dst, 0, ne * sizeof(float));
 }
 
 int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
@@ -414,10 +455,12 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 	}
 	m->head = head != BERT_HEAD_NONE ? head : bert_head_of_arch(m->cfg.arch);
 	const struct sift_st_tensor *cw = NULL;
-	if (m->head != BERT_HEAD_NONE)
+	int classifier = m->head == BERT_HEAD_TOKEN || m->head == BERT_HEAD_SEQ;
+	if (classifier)
 		cw = find(&f, prefix, "classifier.weight", 1);
-	/* the labels: the caller's, else the config's */
-	if (m->head != BERT_HEAD_NONE) {
+	/* the labels: the caller's, else the config's (the MLM head has
+	 * none: its outputs are the vocabulary) */
+	if (classifier) {
 		char *const *src = labels ? labels : m->cfg.labels;
 		int n = labels ? nlabels : m->cfg.nlabels;
 		if (!labels && cw && cw->ndim == 2 && cw->shape[0] != n) {
@@ -447,8 +490,19 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 		for (int i = 0; i < n; i++)
 			m->labels[i] = strdup(src[i]);
 	}
-	/* transformers' token head has no pooler (add_pooling_layer=False):
-	 * one in the file is not loaded; a sequence head needs one */
+	m->nout = m->head == BERT_HEAD_MLM ? m->cfg.vocab_size : m->nlabels;
+	/* the MLM decoder is the word embeddings; a checkpoint whose own
+	 * decoder weight is not would be trained as another model */
+	if (m->head == BERT_HEAD_MLM &&
+	    json_is_false(json_object_get(m->cfg.json, "tie_word_embeddings"))) {
+		snprintf(err, errlen,
+			 "%s: tie_word_embeddings is false; only a decoder tied to the word embeddings is supported",
+			 dir);
+		goto fail;
+	}
+	/* transformers' token and MLM heads have no pooler
+	 * (add_pooling_layer=False): one in the file is not loaded; a
+	 * sequence head needs one */
 	m->has_pooler = m->head == BERT_HEAD_SEQ ||
 		(m->head == BERT_HEAD_NONE &&
 		 find(&f, prefix, "pooler.dense.weight", 1) != NULL);
@@ -466,7 +520,6 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 	for (int i = 0; i < m->ntensors; i++) {
 		struct bert_tensor *bt = &m->tensors[i];
 		float *dst = m->params + bt->off;
-		size_t ne = bert_tensor_numel(bt);
 		const struct sift_st_tensor *t = find(&f, prefix, bt->name, bt->head);
 		if (!t) {
 			if (!bt->head) {
@@ -480,12 +533,7 @@ int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
 					 path, bt->name);
 				goto fail;
 			}
-			/* as transformers' _init_weights: normal weights,
-			 * zero biases */
-			if (bt->ndim == 2)
-				init_normal(dst, ne, m->cfg.init_range, &rng);
-			else
-				memset(dst, 0, ne * sizeof(float));
+			init_head(bt, dst, m->cfg.init_range, &rng);
 			m->head_initialised = 1;
 			continue;
 		}
@@ -535,7 +583,9 @@ static double count_params(const struct bert_config *c, enum bert_head head,
 	n += c->layers * (4 * C * C + 2 * C * I + 9 * C + I);
 	if (head == BERT_HEAD_SEQ)
 		n += C * C + C;
-	if (head != BERT_HEAD_NONE)
+	if (head == BERT_HEAD_MLM)
+		n += C * C + 3 * C + c->vocab_size;
+	else if (head != BERT_HEAD_NONE)
 		n += (double)nlabels * (C + 1);
 	return n;
 }
@@ -548,7 +598,9 @@ int bert_new(struct bert_model *m, struct bert_config *c, enum bert_head head,
 	m->cfg = *c;
 	memset(c, 0, sizeof *c);
 	m->head = head;
-	if (head != BERT_HEAD_NONE && nlabels < 1) {
+	if (head == BERT_HEAD_MLM)
+		nlabels = 0;
+	else if (head != BERT_HEAD_NONE && nlabels < 1) {
 		snprintf(err, errlen, "%s: no labels for the head", name);
 		goto fail;
 	}
@@ -561,6 +613,7 @@ int bert_new(struct bert_model *m, struct bert_config *c, enum bert_head head,
 	}
 	m->has_pooler = head == BERT_HEAD_SEQ;
 	m->nlabels = head != BERT_HEAD_NONE ? nlabels : 0;
+	m->nout = head == BERT_HEAD_MLM ? m->cfg.vocab_size : m->nlabels;
 	if (m->nlabels) {
 		m->labels = calloc(nlabels, sizeof *m->labels);
 		if (!m->labels)
@@ -576,14 +629,14 @@ int bert_new(struct bert_model *m, struct bert_config *c, enum bert_head head,
 		goto oom;
 	views(m, m->params, &m->p);
 	/* the head as bert_load initialises a missing one: normal weights,
-	 * zero biases, drawn in tensor order from init_seed */
+	 * LayerNorm weights 1, zero biases, drawn in tensor order from
+	 * init_seed */
 	struct sift_rng rng;
 	sift_rng_seed(&rng, init_seed);
 	for (int i = 0; i < m->ntensors; i++) {
 		struct bert_tensor *bt = &m->tensors[i];
-		if (bt->head && bt->ndim == 2)
-			init_normal(m->params + bt->off, bert_tensor_numel(bt),
-				    m->cfg.init_range, &rng);
+		if (bt->head)
+			init_head(bt, m->params + bt->off, m->cfg.init_range, &rng);
 	}
 	m->head_initialised = head != BERT_HEAD_NONE;
 	m->be = &sift_backend_cpu;
@@ -638,8 +691,8 @@ int bert_save(const struct bert_model *m, const char *dir, char *err,
 	const char *prefix = m->head != BERT_HEAD_NONE ? "bert." : "";
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct bert_tensor *bt = &m->tensors[i];
-		int top = !strncmp(bt->name, "classifier", 10);
-		snprintf(names[i], sizeof names[i], "%s%s", top ? "" : prefix,
+		snprintf(names[i], sizeof names[i], "%s%s",
+			 top_level(bt->name) ? "" : prefix,
 			 bt->name);
 		t[i].name = names[i];
 		t[i].ndim = bt->ndim;
@@ -660,11 +713,11 @@ int bert_save(const struct bert_model *m, const char *dir, char *err,
 		c = json_object();
 	const char *arch = m->head == BERT_HEAD_TOKEN ? "BertForTokenClassification" :
 		m->head == BERT_HEAD_SEQ ? "BertForSequenceClassification" :
-		"BertModel";
+		m->head == BERT_HEAD_MLM ? "BertForMaskedLM" : "BertModel";
 	json_t *a = json_array();
 	json_array_append_new(a, json_string(arch));
 	json_object_set_new(c, "architectures", a);
-	if (m->head != BERT_HEAD_NONE) {
+	if (m->nlabels > 0) {
 		json_t *id2 = json_object(), *l2 = json_object();
 		for (int i = 0; i < m->nlabels; i++) {
 			char k[16];
@@ -698,6 +751,7 @@ void bert_batch_free(struct bert_batch *bb)
 	free(bb->pos);
 	free(bb->offs);
 	free(bb->cls_rows);
+	free(bb->mlm_rows);
 	memset(bb, 0, sizeof *bb);
 }
 
@@ -759,6 +813,22 @@ int bert_pack(struct bert_batch *bb, const int32_t *ids,
 	bb->B = B;
 	bb->T = T;
 	bb->N = n;
+	bb->M = 0;
+	return 0;
+}
+
+int bert_pack_mlm(struct bert_batch *bb, const int32_t *labels)
+{
+	if (grow((void **)&bb->mlm_rows, &bb->cap_M, (size_t)bb->N, 4) < 0)
+		return -1;
+	int M = 0;
+	for (int b = 0; b < bb->B; b++) {
+		int r0 = bb->offs[b], len = bb->offs[b + 1] - r0;
+		for (int t = 0; t < len; t++)
+			if (labels[(size_t)b * bb->T + t] != -100)
+				bb->mlm_rows[M++] = r0 + t;
+	}
+	bb->M = M;
 	return 0;
 }
 
@@ -814,14 +884,17 @@ void bert_acts_free(struct bert_acts *a)
 	memset(a, 0, sizeof *a);
 }
 
-/* points the views at buf for N rows, B examples, natt attention floats
- * per layer; with base NULL only counts.  Returns the floats needed. */
+/* points the views at buf for N rows, B examples, MM labelled rows (an
+ * MLM head), natt attention floats per layer; with base NULL only
+ * counts.  Returns the floats needed. */
 static size_t place(struct bert_acts *a, const struct bert_model *m,
-		    float *base, size_t N, size_t B, size_t natt, int train)
+		    float *base, size_t N, size_t B, size_t MM, size_t natt,
+		    int train)
 {
-	size_t C = m->cfg.hidden, I = m->cfg.intermediate, L = m->nlabels;
+	size_t C = m->cfg.hidden, I = m->cfg.intermediate, L = m->nout;
 	size_t off = 0;
-	size_t M = m->head == BERT_HEAD_TOKEN ? N : B;
+	size_t M = m->head == BERT_HEAD_TOKEN ? N :
+		m->head == BERT_HEAD_MLM ? MM : B;
 #define TAKE(ptr, n) do { if (base) (ptr) = base + off; off += (n); \
 		off = (off + 15) & ~(size_t)15; } while (0)
 	TAKE(a->emb, N * C);
@@ -869,8 +942,16 @@ static size_t place(struct bert_acts *a, const struct bert_model *m,
 	TAKE(a->cls, B * C);
 	TAKE(a->pool_pre, B * C);
 	TAKE(a->pooled, B * C);
-	if (train)
+	if (train && m->head != BERT_HEAD_MLM)
 		TAKE(a->head_in, M * C);
+	if (m->head == BERT_HEAD_MLM) {
+		TAKE(a->mlm_in, MM * C);
+		TAKE(a->mlm_pre, MM * C);
+		TAKE(a->mlm_act, MM * C);
+		TAKE(a->mlm_h, MM * C);
+		TAKE(a->mlm_mean, MM);
+		TAKE(a->mlm_rstd, MM);
+	}
 	TAKE(a->logits, M * (L ? L : 1));
 	TAKE(a->probs, M * (L ? L : 1));
 #undef TAKE
@@ -972,7 +1053,8 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		a->ln2_mean = v + 13 * nl; a->ln2_rstd = v + 14 * nl;
 	}
 	size_t natt = sift_att_offset(bb->offs, B, NH);
-	size_t need = place(a, m, NULL, N, B, natt, train);
+	int M = m->head == BERT_HEAD_MLM ? bb->M : 0;
+	size_t need = place(a, m, NULL, N, B, M, natt, train);
 	if (need > a->cap) {
 		be->free(a->buf);
 		/* some headroom, so that slowly growing batches do not
@@ -985,14 +1067,15 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		}
 		a->cap = cap;
 	}
-	place(a, m, a->buf, N, B, natt, train);
+	place(a, m, a->buf, N, B, M, natt, train);
 	a->N = N;
 	a->B = B;
+	a->M = M;
 	a->T = bb->T;
 	a->natt = natt;
 	a->shared = !train;
 	/* the batch, in the backend's memory */
-	int nin = 3 * N + 2 * B + 1;
+	int nin = 3 * N + 2 * B + 1 + M;
 	if (nin > a->cap_in) {
 		be->free(a->in);
 		a->cap_in = nin + nin / 4;
@@ -1004,11 +1087,14 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	}
 	int32_t *ids = a->in, *tids = ids + N, *pos = tids + N;
 	int32_t *offs = pos + N, *cls_rows = offs + B + 1;
+	int32_t *mlm_rows = cls_rows + B;
 	be->upload(ids, bb->ids, (size_t)N * 4);
 	be->upload(tids, bb->type_ids, (size_t)N * 4);
 	be->upload(pos, bb->pos, (size_t)N * 4);
 	be->upload(offs, bb->offs, (size_t)(B + 1) * 4);
 	be->upload(cls_rows, bb->cls_rows, (size_t)B * 4);
+	if (M)
+		be->upload(mlm_rows, bb->mlm_rows, (size_t)M * 4);
 
 	/*
 	 * Inference on a backend that cuts rows into groups (the CPU: by
@@ -1080,6 +1166,22 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		be->matmul_forward(a->logits, a->head_in, p->cls_w, p->cls_b,
 				   B, C, L);
 		be->softmax_forward(a->probs, a->logits, B, L);
+	} else if (m->head == BERT_HEAD_MLM && M > 0) {
+		int V = m->nout;
+		/* only the M labelled rows go through the head: the (M,V)
+		 * product is the cost, not (N,V) */
+		be->gather_rows_forward(a->mlm_in, a->out, mlm_rows, M, C);
+		/* mlm_pre = mlm_in @ dense^T + b; mlm_act = gelu(mlm_pre) */
+		be->matmul_forward(a->mlm_pre, a->mlm_in, p->mlm_w, p->mlm_b,
+				   M, C, C);
+		be->gelu_forward(a->mlm_act, a->mlm_pre, (size_t)M * C);
+		be->layernorm_forward(a->mlm_h, a->mlm_mean, a->mlm_rstd,
+				      a->mlm_act, p->mlm_ln_w, p->mlm_ln_b, M, C,
+				      c->ln_eps);
+		/* the decoder, tied: logits = mlm_h @ wte^T + bias */
+		be->matmul_forward(a->logits, a->mlm_h, p->wte, p->mlm_bias,
+				   M, C, V);
+		be->softmax_forward(a->probs, a->logits, M, V);
 	}
 	return 0;
 }

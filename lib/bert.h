@@ -33,6 +33,8 @@ enum bert_head {
 	BERT_HEAD_NONE = 0,	/* encoder only */
 	BERT_HEAD_TOKEN,	/* BertForTokenClassification: (N,L) logits */
 	BERT_HEAD_SEQ,		/* BertForSequenceClassification: (B,L) logits */
+	BERT_HEAD_MLM,		/* BertForMaskedLM: (M,V) logits of the M
+				 * labelled (masked) rows only */
 };
 
 /* the head that config.json's architectures names, BERT_HEAD_NONE else */
@@ -57,15 +59,21 @@ struct bert_params {
 	struct bert_layer *layer;	/* [layers] */
 	float *pool_w, *pool_b;	/* (C,C), (C) pooler.dense; NULL without */
 	float *cls_w, *cls_b;	/* (L,C), (L) classifier; NULL without */
+	/* the MLM head (NULL without): cls.predictions.transform.dense
+	 * (C,C), (C), its LayerNorm (C), (C), and cls.predictions.bias (V);
+	 * the decoder weight is wte itself (tied) */
+	float *mlm_w, *mlm_b, *mlm_ln_w, *mlm_ln_b, *mlm_bias;
 };
 
 /* one tensor of the Hugging Face layout, as a view of the buffer */
 struct bert_tensor {
-	char name[96];		/* Hugging Face name, without "bert." */
+	char name[96];		/* Hugging Face name, without "bert." (the
+				 * head's classifier.* and cls.* are top-level
+				 * names in the file) */
 	size_t off;		/* offset in floats from the buffer start */
 	int ndim;
 	int64_t shape[2];
-	int head;		/* 1 for pooler/classifier tensors */
+	int head;		/* 1 for pooler/classifier/cls.* tensors */
 };
 
 /* the floats a tensor holds */
@@ -78,8 +86,9 @@ struct bert_model {
 	struct bert_config cfg;
 	enum bert_head head;
 	int has_pooler;		/* never with a token head */
-	int nlabels;		/* head labels (0 without a head) */
+	int nlabels;		/* head labels (0 without a head, and for MLM) */
 	char **labels;		/* owned */
+	int nout;		/* logit columns: nlabels, vocab_size for MLM */
 	size_t nparams;
 	float *params;		/* ONE buffer of nparams floats, host memory */
 	struct bert_params p;	/* views into params */
@@ -101,13 +110,16 @@ int bert_upload(struct bert_model *m, const struct sift_backend *be);
 /*
  * Loads dir (config.json and model.safetensors).  head: the head wanted
  * (BERT_HEAD_NONE: the one the config names, or none).  labels/nlabels:
- * the label set the caller needs (NULL: the config's id2label).  When
- * the checkpoint lacks the head's tensors, they are initialised as
- * transformers does (normal(0, initializer_range), zero bias) from
- * init_seed if allow_init, else that is an error.  The pooler: a
- * sequence head has one (loaded, else initialised likewise), a token
- * head none (as transformers' BertForTokenClassification: one in the
- * file is not loaded), no head the file's if it has one.
+ * the label set the caller needs (NULL: the config's id2label; unused
+ * for BERT_HEAD_MLM, whose outputs are the vocabulary).  When the
+ * checkpoint lacks the head's tensors, they are initialised as
+ * transformers does (normal(0, initializer_range) weights, LayerNorm
+ * weight 1, zero biases) from init_seed if allow_init, else that is an
+ * error; tensors of another head in the file are not read.  The pooler:
+ * a sequence head has one (loaded, else initialised likewise), a token
+ * or MLM head none (as transformers' BertForTokenClassification and
+ * BertForMaskedLM: one in the file is not loaded), no head the file's
+ * if it has one.  An MLM head needs tie_word_embeddings (not false).
  * Returns 0, or -1 with a message in err naming the tensor or file.
  */
 int bert_load(struct bert_model *m, const char *dir, enum bert_head head,
@@ -141,7 +153,9 @@ struct bert_batch {
 	int32_t *ids, *type_ids, *pos;	/* (N) */
 	int32_t *offs;			/* (B+1) */
 	int32_t *cls_rows;		/* (B): offs[0..B-1] */
-	size_t cap_N, cap_B;
+	int M;				/* MLM: the labelled rows */
+	int32_t *mlm_rows;		/* (M), ascending (bert_pack_mlm) */
+	size_t cap_N, cap_B, cap_M;
 };
 
 /* packs a padded batch: ids, type_ids (NULL: zeros) and mask are (B,T);
@@ -151,6 +165,11 @@ int bert_pack(struct bert_batch *bb, const int32_t *ids,
 	      const int32_t *type_ids, const uint8_t *mask, int B, int T,
 	      char *err, size_t errlen);
 void bert_batch_free(struct bert_batch *bb);
+/* after bert_pack, for an MLM head: the packed rows whose label (B,T,
+ * as on the stream) is not -100 become bb->mlm_rows, the rows the head
+ * runs on (bb->M of them; padding never counts).  0, or -1 when out of
+ * memory */
+int bert_pack_mlm(struct bert_batch *bb, const int32_t *labels);
 /* checks a packed batch against the model: ids below the vocabulary,
  * type ids below the type vocabulary, lengths within the positions;
  * 0, or -1 with a message naming the example in err */
@@ -183,6 +202,11 @@ int bert_check_batch(const struct bert_model *m, const struct bert_batch *bb,
  *   seq:    cls (B,C) the [CLS] rows of the last ln2; pool_pre (B,C) =
  *           cls @ pool_w^T + pool_b; pooled (B,C) = tanh(pool_pre);
  *           head_in (B,C) = dropout(pooled); logits, probs (B,L)
+ *   mlm:    mlm_in (M,C) the labelled rows of the last ln2 (mlm_rows);
+ *           mlm_pre (M,C) = mlm_in @ mlm_w^T + mlm_b; mlm_act (M,C) =
+ *           gelu(mlm_pre); mlm_h (M,C) = LayerNorm(mlm_act) with
+ *           mlm_mean, mlm_rstd (M); logits, probs (M,V) with logits =
+ *           mlm_h @ wte^T + mlm_bias (no dropout in this head)
  *   none:   only the encoder; ln2 of the last layer is the output.
  * Per-layer arrays are [layers] of pointers into the buffer.  With
  * train = 0 the layers share their buffers (only the last layer's values
@@ -191,8 +215,9 @@ int bert_check_batch(const struct bert_model *m, const struct bert_batch *bb,
 struct bert_acts {
 	const struct sift_backend *be;	/* whose memory buf is in */
 	int32_t *in;		/* the batch in be's memory: ids, type_ids,
-				 * pos (N each), offs (B+1), cls_rows (B) */
-	int N, B, T;		/* the shape of the last forward pass */
+				 * pos (N each), offs (B+1), cls_rows (B),
+				 * mlm_rows (M) */
+	int N, B, T, M;		/* the shape of the last forward pass */
 	size_t natt;		/* floats of att per layer */
 	int cap_in;		/* int32s in in */
 	size_t cap;		/* floats in buf */
@@ -205,6 +230,7 @@ struct bert_acts {
 	      **ln1_rstd, **fch, **fch_gelu, **fcproj, **res2, **ln2,
 	      **ln2_mean, **ln2_rstd;
 	float *cls, *pool_pre, *pooled, *head_in, *logits, *probs;
+	float *mlm_in, *mlm_pre, *mlm_act, *mlm_h, *mlm_mean, *mlm_rstd;
 	float *out;		/* (N,C): ln2 of the last layer */
 };
 

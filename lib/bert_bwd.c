@@ -47,6 +47,11 @@ int bert_grads_init(struct bert_grads *g, const struct bert_model *m)
 	q->pool_b = rebase(m, p->pool_b, g->buf);
 	q->cls_w = rebase(m, p->cls_w, g->buf);
 	q->cls_b = rebase(m, p->cls_b, g->buf);
+	q->mlm_w = rebase(m, p->mlm_w, g->buf);
+	q->mlm_b = rebase(m, p->mlm_b, g->buf);
+	q->mlm_ln_w = rebase(m, p->mlm_ln_w, g->buf);
+	q->mlm_ln_b = rebase(m, p->mlm_ln_b, g->buf);
+	q->mlm_bias = rebase(m, p->mlm_bias, g->buf);
 	return 0;
 }
 
@@ -65,20 +70,26 @@ void bert_grads_zero(struct bert_grads *g, const struct bert_model *m)
 	m->be->memset0(g->buf, g->n * sizeof(float));
 }
 
-/* grows the scratch for N rows, B examples of at most T tokens */
+/* grows the scratch for N rows, B examples of at most T tokens, M
+ * labelled rows (an MLM head) */
 static int scratch(struct bert_grads *g, const struct bert_model *m, int N,
-		   int B, size_t natt)
+		   int B, int M, size_t natt)
 {
-	if ((size_t)N <= g->cap_N && (size_t)B <= g->cap_B && natt <= g->cap_att)
+	if ((size_t)N <= g->cap_N && (size_t)B <= g->cap_B &&
+	    (size_t)M <= g->cap_M && natt <= g->cap_att)
 		return 0;
 	size_t cN = (size_t)N > g->cap_N ? (size_t)N : g->cap_N;
 	size_t cB = (size_t)B > g->cap_B ? (size_t)B : g->cap_B;
+	size_t cM = (size_t)M > g->cap_M ? (size_t)M : g->cap_M;
 	size_t cA = natt > g->cap_att ? natt : g->cap_att;
 	size_t C = m->cfg.hidden, I = m->cfg.intermediate;
-	size_t L = m->nlabels > 0 ? m->nlabels : 1;
+	size_t L = m->nout > 0 ? m->nout : 1;
+	/* dlogits: (M,V) for MLM (never (N,V)), else (N,L) or (B,L) */
+	size_t nlog = m->head == BERT_HEAD_MLM ? (cM ? cM : 1) * L
+		: (cN > cB ? cN : cB) * L;
 	size_t sizes[12] = {
 		cN * C, cN * C, cN * C, cN * C, cN * I, cN * I, cN * 3 * C,
-		cA, (cN > cB ? cN : cB) * L,
+		cA, nlog,
 		(cN > cB ? cN : cB) * C, cB * C, cB * C,
 	};
 	size_t total = 0;
@@ -100,6 +111,7 @@ static int scratch(struct bert_grads *g, const struct bert_model *m, int N,
 	}
 	g->cap_N = cN;
 	g->cap_B = cB;
+	g->cap_M = cM;
 	g->cap_att = cA;
 	return 0;
 }
@@ -109,6 +121,16 @@ void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
 {
 	if (m->head == BERT_HEAD_SEQ) {
 		memcpy(out, labels, (size_t)bb->B * sizeof *out);
+		return;
+	}
+	if (m->head == BERT_HEAD_MLM) {
+		/* the labels of the rows bert_pack_mlm chose, in their order */
+		for (int i = 0; i < bb->M; i++) {
+			int r = bb->mlm_rows[i], b = 0;
+			while (bb->offs[b + 1] <= r)
+				b++;
+			out[i] = labels[(size_t)b * bb->T + (r - bb->offs[b])];
+		}
 		return;
 	}
 	for (int b = 0; b < bb->B; b++) {
@@ -121,7 +143,9 @@ void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
 double bert_loss(const struct bert_model *m, const struct bert_acts *a,
 		 const int32_t *targets, int *count)
 {
-	int M = m->head == BERT_HEAD_SEQ ? a->B : a->N, L = m->nlabels;
+	int M = m->head == BERT_HEAD_SEQ ? a->B :
+		m->head == BERT_HEAD_MLM ? a->M : a->N;
+	int L = m->nout;
 	double loss = 0.0;
 	int cnt = 0;
 	for (int i = 0; i < M; i++) {
@@ -159,14 +183,15 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 	const struct sift_backend *be = m->be;
 	const struct bert_config *c = &m->cfg;
 	int N = a->N, B = a->B, C = c->hidden, I = c->intermediate;
-	int NH = c->heads, L = m->nlabels, NL = c->layers;
-	if (scratch(g, m, N, B, a->natt) < 0)
+	int NH = c->heads, L = m->nout, NL = c->layers;
+	if (scratch(g, m, N, B, a->M, a->natt) < 0)
 		return -1;
 	float ph = train ? c->hidden_dropout : 0.0f;
 	float pa = train ? c->attn_dropout : 0.0f;
 	float pc = train ? head_p(m) : 0.0f;
 	const int32_t *ids = a->in, *type_ids = a->in + N, *pos = a->in + 2 * N;
 	const int32_t *offs = a->in + 3 * N, *cls_rows = offs + B + 1;
+	const int32_t *mlm_rows = cls_rows + B;
 	const struct bert_params *p = &m->dp;
 	struct bert_params *d = &g->g;
 	int fl = o ? o->freeze_layers : 0;
@@ -192,6 +217,25 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 				    a->head_in, p->cls_w, N, C, L);
 		be->dropout_forward(g->dx, g->dhead, (size_t)N * C, pc,
 				    bert_dropout_seed(seed, 4 * NL + 1), 0);
+	} else if (m->head == BERT_HEAD_MLM) {
+		int M = a->M;
+		if (M == 0)
+			return 0;	/* nothing labelled: no gradient */
+		be->crossentropy_backward(g->dlogits, a->probs, targets, M, L, sc);
+		/* the tied decoder: its weight gradient adds into wte's,
+		 * where the embeddings' adds later (both accumulate); none
+		 * when the embeddings are frozen, as in transformers, where
+		 * the one tensor is frozen for both uses */
+		be->matmul_backward(g->dhead, fe ? NULL : d->wte, d->mlm_bias,
+				    g->dlogits, a->mlm_h, p->wte, M, C, L);
+		be->layernorm_backward(g->dtmp, d->mlm_ln_w, d->mlm_ln_b,
+				       g->dhead, a->mlm_act, p->mlm_ln_w,
+				       a->mlm_mean, a->mlm_rstd, M, C);
+		be->gelu_backward(g->dtmp, a->mlm_pre, g->dtmp, (size_t)M * C);
+		be->matmul_backward(g->dln, d->mlm_w, d->mlm_b, g->dtmp,
+				    a->mlm_in, p->mlm_w, M, C, C);
+		be->memset0(g->dx, (size_t)N * C * sizeof(float));
+		be->scatter_rows_backward(g->dx, g->dln, mlm_rows, M, C);
 	} else {
 		return -1;
 	}

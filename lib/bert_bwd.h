@@ -18,7 +18,7 @@ struct bert_grads {
 	struct bert_params g;	/* views into buf, as m->dp into m->dparams */
 	/* scratch */
 	float *s;
-	size_t cap_N, cap_B, cap_att;
+	size_t cap_N, cap_B, cap_M, cap_att;
 	float *dx, *dres, *dln, *dtmp, *dI, *dI2, *dqkv, *datt, *dlogits,
 	      *dhead, *dB1, *dB2;
 };
@@ -36,8 +36,9 @@ void bert_grads_zero(struct bert_grads *g, const struct bert_model *m);
 
 /*
  * Packs the stream's targets for the head: ner labels (B,T) padded ->
- * (N) packed rows of bb; cls/pair labels (B) -> (B).  out has room for
- * bb->N (token head) or bb->B (sequence head) entries.
+ * (N) packed rows of bb; cls/pair labels (B) -> (B); mlm labels (B,T)
+ * -> (M), those of bb->mlm_rows (bert_pack_mlm first).  out has room
+ * for bb->N (token or MLM head) or bb->B (sequence head) entries.
  */
 void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
 		       const int32_t *labels, int32_t *out);

@@ -1,4 +1,5 @@
 /* devscore.c: scores a model on a dev batches stream as sift-fwd | sift-eval would, plus the mean loss. */
+#include <math.h>	/* defines: exp */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@
 struct dev_scorer {
 	const struct bert_model *m;
 	int ner;
+	int mlm;			/* no predictions: loss and accuracy */
+	long hits;			/* mlm: argmax = label */
 	struct sift_pred *pred;
 	struct sift_writer w;		/* its records go to sink() */
 	struct eval_pred ev;
@@ -52,9 +55,12 @@ struct dev_scorer *dev_new(const struct bert_model *m, const struct sift_header 
 		return NULL;
 	d->m = m;
 	d->ner = m->head == BERT_HEAD_TOKEN;
+	d->mlm = m->head == BERT_HEAD_MLM;
+	msgpack_unpacked_init(&d->up);
+	if (d->mlm)
+		return d;
 	d->pred = sift_pred_new(d->ner, m->labels, m->nlabels, in);
 	sift_writer_init_sink(&d->w, "dev predictions", sink, d);
-	msgpack_unpacked_init(&d->up);
 	if (d->ner) {
 		sift_ner_init(&d->nc, SIFT_SCHEME_IOB2, SIFT_MODE_CONLLEVAL);
 		eval_pred_init(&d->ev, &d->nc, NULL);
@@ -74,7 +80,7 @@ static const struct bert_acts *host_acts(struct dev_scorer *d,
 	const struct bert_model *m = d->m;
 	if (m->be->host_memory)
 		return a;
-	size_t n = (size_t)M * (size_t)m->nlabels;
+	size_t n = (size_t)M * (size_t)m->nout;
 	if (2 * n > d->cap_h) {
 		free(d->hbuf);
 		d->hbuf = malloc(2 * n * sizeof *d->hbuf);
@@ -101,7 +107,15 @@ int dev_batch(struct dev_scorer *d, struct bert_model *m, struct bert_acts *a,
 		sift_rerror(r, "%s", err);
 		return -1;
 	}
-	int L = m->nlabels, M = d->ner ? bb->N : bb->B;
+	if (d->mlm && !b->labels) {
+		sift_rerror(r, "missing key 'labels' (mlm dev scoring needs the masked tokens)");
+		return -1;
+	}
+	if (d->mlm && bert_pack_mlm(bb, b->labels) < 0) {
+		sift_rerror(r, "out of memory");
+		return -1;
+	}
+	int L = m->nout, M = d->mlm ? bb->M : d->ner ? bb->N : bb->B;
 	if ((size_t)M > d->cap) {
 		free(d->targets);
 		d->targets = malloc((size_t)M * sizeof *d->targets);
@@ -136,6 +150,18 @@ int dev_batch(struct dev_scorer *d, struct bert_model *m, struct bert_acts *a,
 		d->loss += l * cnt;
 		d->count += cnt;
 	}
+	if (d->mlm) {
+		/* masked-token accuracy: the first highest logit is the label */
+		for (int i = 0; i < M; i++) {
+			const float *x = hp->logits + (size_t)i * L;
+			int best = 0;
+			for (int j = 1; j < L; j++)
+				if (x[j] > x[best])
+					best = j;
+			d->hits += best == d->targets[i];
+		}
+		return 0;
+	}
 	d->r = r;
 	if (sift_pred_batch(d->pred, r, rec, bb, hp->probs, &d->w) < 0)
 		return -1;
@@ -147,6 +173,13 @@ int dev_finish(struct dev_scorer *d, const struct sift_reader *r,
 {
 	int rc = 0;
 	memset(s, 0, sizeof *s);
+	if (d->mlm) {
+		s->loss = d->count ? d->loss / d->count : 0.0;
+		s->perplexity = exp(s->loss);
+		s->accuracy = d->count ? (double)d->hits / d->count : 0.0;
+		s->n = d->count;
+		return 0;
+	}
 	if (sift_pred_finish(d->pred, r) < 0)
 		rc = -1;
 	d->ended = 1;
@@ -170,6 +203,13 @@ void dev_free(struct dev_scorer *d)
 {
 	if (!d)
 		return;
+	if (d->mlm) {
+		msgpack_unpacked_destroy(&d->up);
+		free(d->targets);
+		free(d->hbuf);
+		free(d);
+		return;
+	}
 	if (!d->ended)
 		eval_pred_free(&d->ev);
 	if (d->ner)

@@ -10,8 +10,10 @@
 struct dev_scores {
 	double loss;		/* mean cross-entropy over counted targets */
 	double f1, precision, recall;	/* ner: entity level (conlleval) */
-	double accuracy;	/* ner: token accuracy; cls: accuracy */
+	double accuracy;	/* ner: token accuracy; cls: accuracy; mlm:
+				 * masked-token accuracy (argmax = label) */
 	double macro_f1;	/* cls */
+	double perplexity;	/* mlm: exp(loss) */
 	long n;			/* targets scored */
 };
 
@@ -24,8 +26,10 @@ struct dev_scores {
  * lib/evalpred.c (sift-eval's rule), so the scores are those of
  * sift-fwd | sift-eval on the same model, to the last digit.  The loss
  * is the mean cross-entropy over the labelled targets, as training takes
- * it.  Every function returns 0, or -1 after a diagnostic naming the
- * record of r.
+ * it.  An MLM head is scored on its labelled (masked) tokens alone:
+ * the loss, its perplexity and the masked-token accuracy, with no
+ * prediction records.  Every function returns 0, or -1 after a
+ * diagnostic naming the record of r.
  */
 struct dev_scorer;
 /* NULL when out of memory */

@@ -31,6 +31,8 @@ static int open_model(struct bert_model *m, const char *dir,
 	}
 	enum bert_head has = bert_head_of_arch(c.arch);
 	bert_config_free(&c);
+	if (has == BERT_HEAD_MLM)
+		has = BERT_HEAD_NONE;	/* no classifier: its cls.* are not read */
 	if (has != BERT_HEAD_NONE && has != want) {
 		sift_warn("%s: the model is a %s classifier but the input's task is %s",
 			  dir, has == BERT_HEAD_TOKEN ? "token" : "sequence", h->task);

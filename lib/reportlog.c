@@ -72,11 +72,12 @@ static const char *const auto_metrics[] = {
 	"f1", "accuracy", "overall.f1", "macro_f1", "macro.f1",
 };
 
-/* a loss is better lower, any other score higher */
+/* a loss or a perplexity is better lower, any other score higher */
 static int lower_better(const char *metric)
 {
 	size_t n = strlen(metric);
-	return n >= 4 && !strcmp(metric + n - 4, "loss");
+	return (n >= 4 && !strcmp(metric + n - 4, "loss")) ||
+	       (n >= 10 && !strcmp(metric + n - 10, "perplexity"));
 }
 
 struct summary {
@@ -227,10 +228,13 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 	struct summary s = { 0 };
 	int ret, status = 0;
 	double t0 = NAN, t1 = NAN;
-	(void)h;
 	s.elapsed = NAN;
 	s.metric = o->metric;
-	s.best = o->metric && lower_better(o->metric) ? INFINITY : -INFINITY;
+	/* an mlm run ranks its dev rounds by the loss, as sift-train keeps
+	 * its model by it; the masked-token accuracy is beside it */
+	if (!s.metric && h && !strcmp(h->task, "mlm"))
+		s.metric = "loss";
+	s.best = s.metric && lower_better(s.metric) ? INFINITY : -INFINITY;
 	while ((ret = sift_read(r, &rec)) > 0) {
 		double step, v, epoch = 0;
 		if (!num_at(rec, "step", &step))

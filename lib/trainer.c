@@ -151,7 +151,7 @@ static const struct bert_acts *host_logits(const struct bert_model *m,
 {
 	if (m->be->host_memory)
 		return a;
-	size_t n = (size_t)M * (size_t)m->nlabels;
+	size_t n = (size_t)M * (size_t)m->nout;
 	if (n > *cap) {
 		free(*buf);
 		*buf = malloc(n * sizeof **buf);
@@ -192,6 +192,10 @@ static int pack(struct trainer *t, const int32_t *ids, const int32_t *type_ids,
 	if (bert_pack(&t->bb, ids, type_ids, mask, B, T, err, errlen) < 0 ||
 	    bert_check_batch(t->m, &t->bb, err, errlen) < 0)
 		return -1;
+	if (t->m->head == BERT_HEAD_MLM && bert_pack_mlm(&t->bb, labels) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	size_t need = (size_t)(t->bb.N > B ? t->bb.N : B);
 	if (need > t->cap_targets) {
 		free(t->targets);
@@ -220,12 +224,14 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		return -1;
 	}
 	int count = 0;
-	int M = t->m->head == BERT_HEAD_SEQ ? B : t->bb.N;
+	int M = t->m->head == BERT_HEAD_SEQ ? B :
+		t->m->head == BERT_HEAD_MLM ? t->bb.M : t->bb.N;
 	for (int i = 0; i < M; i++)
 		if (t->targets[i] != SIFT_IGNORE &&
-		    (t->targets[i] < 0 || t->targets[i] >= t->m->nlabels)) {
-			snprintf(err, errlen, "label id %d outside 0..%d",
-				 t->targets[i], t->m->nlabels - 1);
+		    (t->targets[i] < 0 || t->targets[i] >= t->m->nout)) {
+			snprintf(err, errlen, "%s id %d outside 0..%d",
+				 t->m->head == BERT_HEAD_MLM ? "mlm label token" : "label",
+				 t->targets[i], t->m->nout - 1);
 			return -1;
 		}
 	struct bert_acts ha;

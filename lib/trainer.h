@@ -76,7 +76,7 @@ uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos);
 /*
  * Forward and backward of one micro-batch (a padded batch from the
  * stream: ids, type_ids (NULL: zeros), mask (B,T); labels (B,T) for a
- * token head, (B) for a sequence head).  Gradients accumulate, scaled
+ * token or MLM head, (B) for a sequence head).  Gradients accumulate, scaled
  * by 1/accum.  Returns 0 and the loss in *loss; 1 when the loss is not
  * finite (nothing accumulated); -1 with a message in err for bad input.
  */

@@ -94,6 +94,7 @@ struct run {
 	int64_t saved_step;	/* the step the checkpoint on disk holds, or -1 */
 	int tty;		/* progress line on stderr */
 	int ner;
+	int mlm;		/* task mlm: BertForMaskedLM, no labels */
 	int lower_better;	/* the metric is the loss */
 	const char *metric;
 	float *best;		/* best parameters (host), with --dev */
@@ -505,7 +506,7 @@ static int evaluate(struct run *r, struct dev_scores *s)
 		if (!sift_get(rec, "B"))
 			continue;	/* epoch markers */
 		struct sift_batch_rec b;
-		int bad = sift_batch_rec_read(rd, rec, r->ner, 0, &b) < 0 ||
+		int bad = sift_batch_rec_read(rd, rec, r->ner || r->mlm, 0, &b) < 0 ||
 			  dev_batch(d, &r->m, &r->t.a, &r->t.bb, rd, rec, &b) < 0;
 		sift_batch_rec_free(&b);
 		if (bad)
@@ -577,7 +578,10 @@ static int dev_round(struct run *r)
 		msgpack_pack_double(pk, s.loss);
 		sift_pack_str(pk, "accuracy");
 		msgpack_pack_double(pk, s.accuracy);
-		if (r->ner) {
+		if (r->mlm) {
+			sift_pack_str(pk, "perplexity");
+			msgpack_pack_double(pk, s.perplexity);
+		} else if (r->ner) {
 			sift_pack_str(pk, "f1");
 			msgpack_pack_double(pk, s.f1);
 			sift_pack_str(pk, "precision");
@@ -677,11 +681,12 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	}
 	r->ner = !strcmp(r->h.task, "ner");
-	if (!r->ner && strcmp(r->h.task, "cls") && strcmp(r->h.task, "pair")) {
-		sift_rerror(rd, "task '%s' cannot be trained (ner, cls or pair)", r->h.task);
+	r->mlm = !strcmp(r->h.task, "mlm");
+	if (!r->ner && !r->mlm && strcmp(r->h.task, "cls") && strcmp(r->h.task, "pair")) {
+		sift_rerror(rd, "task '%s' cannot be trained (ner, cls, pair or mlm)", r->h.task);
 		return -1;
 	}
-	if (r->h.nlabels < 1) {
+	if (r->h.nlabels < 1 && !r->mlm) {
 		sift_rerror(rd, "the header has no labels");
 		return -1;
 	}
@@ -708,7 +713,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 		sift_rerror(rd, "the header has no batch total; give --max-steps");
 		return -1;
 	}
-	enum bert_head head = r->ner ? BERT_HEAD_TOKEN : BERT_HEAD_SEQ;
+	enum bert_head head = r->ner ? BERT_HEAD_TOKEN :
+		r->mlm ? BERT_HEAD_MLM : BERT_HEAD_SEQ;
 	int rc = c->config
 		? load_random(&r->m, c->config, head, r->h.labels, r->h.nlabels,
 			      c->o.seed, err, sizeof err)
@@ -744,11 +750,16 @@ static int setup(struct run *r, struct sift_reader *rd)
 		snprintf(describe, sizeof describe, "%s%s%s", be->name,
 			 be->describe ? "; " : "", be->describe ? be->describe() : "");
 	snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
-	r->metric = c->metric ? c->metric : r->ner ? "f1" : "accuracy";
+	r->metric = c->metric ? c->metric : r->ner ? "f1" : r->mlm ? "loss" : "accuracy";
 	r->lower_better = !strcmp(r->metric, "loss");
 	/* dev scoring has no entity F1 for classes, no macro-F1 for tags:
 	 * such a metric would read 0 every time and keep the first model */
-	if (!strcmp(r->metric, r->ner ? "macro_f1" : "f1")) {
+	if (r->mlm && strcmp(r->metric, "loss") && strcmp(r->metric, "accuracy")) {
+		sift_warn("--metric %s: not a score of mlm dev data (loss or accuracy)",
+			  r->metric);
+		return -1;
+	}
+	if (!r->mlm && !strcmp(r->metric, r->ner ? "macro_f1" : "f1")) {
 		sift_warn("--metric %s: not a score of %s dev data (%s)", r->metric,
 			  r->ner ? "ner" : "cls and pair",
 			  r->ner ? "f1, accuracy or loss" : "accuracy, macro_f1 or loss");
@@ -957,7 +968,7 @@ static int run_locked(const struct run_cfg *c)
 			continue;
 		}
 		struct sift_batch_rec b;
-		if (sift_batch_rec_read(rd, rec, r.ner, 1, &b) < 0) {
+		if (sift_batch_rec_read(rd, rec, r.ner || r.mlm, 1, &b) < 0) {
 			sift_batch_rec_free(&b);
 			goto out;
 		}

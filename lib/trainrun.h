@@ -15,7 +15,8 @@ struct run_cfg {
 	const char *dev;	/* --dev batches stream, or NULL */
 	const char *task;	/* --task, checked against the header; NULL */
 	const char *metric;	/* --metric f1|accuracy|macro_f1|loss; NULL:
-				 * f1 for ner, accuracy otherwise */
+				 * f1 for ner, loss for mlm, accuracy
+				 * otherwise */
 	struct trainer_opts o;
 	float dropout;		/* hidden dropout, < 0: the config's */
 	float attn_dropout;	/* attention dropout, < 0: the config's */

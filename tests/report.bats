@@ -271,6 +271,30 @@ best dev     no dev scores in the log"
 	assert_output '["loss",200,0.3]'
 }
 
+# an mlm log with dev rounds at steps 1, 2, 3: the loss lowest at 2, the
+# accuracy highest at 3
+mlm_log() {
+	{
+		echo '{"sift":1,"kind":"log","task":"mlm"}'
+		echo '{"step":1,"epoch":0,"loss":5.0,"lr":1e-5}'
+		echo '{"step":1,"epoch":0,"dev":{"loss":4.0,"accuracy":0.1,"perplexity":54.6,"n":9}}'
+		echo '{"step":2,"epoch":0,"loss":4.0,"lr":1e-5}'
+		echo '{"step":2,"epoch":0,"dev":{"loss":3.0,"accuracy":0.2,"perplexity":20.1,"n":9}}'
+		echo '{"step":3,"epoch":0,"loss":3.0,"lr":1e-5}'
+		echo '{"step":3,"epoch":0,"dev":{"loss":3.5,"accuracy":0.3,"perplexity":33.1,"n":9}}'
+	} | sift-cat -s > $T/mlm.sift
+}
+
+@test "an mlm log is ranked by its dev loss unless a metric is named, and a perplexity is better lower" {
+	mlm_log
+	run bash -c "sift-report $T/mlm.sift | grep '^best dev'"
+	assert_output "best dev     loss 3.0000 at step 2 (epoch 0); last 3.5000 at step 3"
+	run bash -c "sift-report -m perplexity $T/mlm.sift | grep '^best dev'"
+	assert_output "best dev     perplexity 20.1000 at step 2 (epoch 0); last 33.1000 at step 3"
+	run bash -c "sift-report -m accuracy $T/mlm.sift | grep '^best dev'"
+	assert_output "best dev     accuracy 0.3000 at step 3 (epoch 0); last 0.3000 at step 3"
+}
+
 @test "the plot of a log is an SVG with three panels and the best score marked" {
 	sift-cat -s $E/train-log.jsonl > $T/log.sift
 	run sift-report -p $T/run.svg $T/log.sift

@@ -793,3 +793,206 @@ sift-report runs/tok/train.log | grep '^end'"
 	assert_output '[5,42,false]
 end          done; the trainer kept step 5'
 }
+
+# ---- --task mlm: BertForMaskedLM (tests/ref/make_mlm_train_fixtures.py) ----
+
+# the tensor names of safetensors file $1, sorted
+st_names() {
+	st_header "$1" | jq -r 'keys[] | select(. != "__metadata__")'
+}
+
+# the bytes of tensor $2 of safetensors file $1
+st_bytes() {
+	local n a b
+	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+	a=$(st_header "$1" | jq -r --arg t "$2" '.[$t].data_offsets[0]')
+	b=$(st_header "$1" | jq -r --arg t "$2" '.[$t].data_offsets[1]')
+	tail -c +$((9 + n + a)) "$1" | head -c $((b - a))
+}
+
+# a stream of $1's fixture with its ids folded into the mlm fixture's
+# vocabulary of 100 (special ids stay)
+small_vocab() {
+	jq -c 'if .ids then .ids |= map(. % 100) else . end' $F/$1.jsonl | sift-cat -s
+}
+
+@test "an mlm stream trains BertForMaskedLM: the task from the header, losses and gradient norms PyTorch's" {
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	sift-train -m $F/mlm -o $T/out $PARITY $T/mlm.b | sift-cat > $T/log
+	run jq -r 'select(.sift) | .task' $T/log
+	assert_output "mlm"
+	# loss and clip_grad_norm_ of make_mlm_train_fixtures.py's 5 steps
+	run jq -e -s '[.[] | select(.grad_norm)] as $s
+		| [4.56462287902832, 4.72365665435791, 4.600239276885986,
+		   4.636728763580322, 4.540508270263672] as $l
+		| [4.004062175750732, 5.920198440551758, 4.733514308929443,
+		   3.6477224826812744, 8.26482105255127] as $g
+		| ($s | length) == 5
+		  and ([[$s[].loss], $l] | transpose | all((.[0] - .[1]) | fabs < 1e-4))
+		  and ([[$s[].grad_norm], $g] | transpose | all((.[0] - .[1]) | fabs < 1e-4))' $T/log
+	assert_success
+}
+
+@test "an mlm checkpoint is a BertForMaskedLM directory: encoder under bert., cls.predictions, no decoder tensors" {
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	sift-train --task mlm -m $F/mlm -o $T/out --lr 1e-3 $T/mlm.b > /dev/null
+	run jq -c '[.architectures, has("id2label")]' $T/out/config.json
+	assert_output '[["BertForMaskedLM"],false]'
+	st_names $T/out/model.safetensors > $T/names
+	run grep -v '^bert\.' $T/names
+	assert_output 'cls.predictions.bias
+cls.predictions.transform.LayerNorm.bias
+cls.predictions.transform.LayerNorm.weight
+cls.predictions.transform.dense.bias
+cls.predictions.transform.dense.weight'
+	# the same names as transformers' own save of the initial model
+	diff <(st_names $F/mlm/model.safetensors) <(st_names $T/out/model.safetensors)
+	cmp $F/mlm/vocab.txt $T/out/vocab.txt
+}
+
+@test "mlm dev rounds log the loss, its perplexity and the masked-token accuracy, and keep the lowest loss" {
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	epochs mlm 2 > $T/e.b
+	sift-train -m $F/mlm -o $T/out --lr 1e-3 --dev $T/mlm.b --eval-every 3 $T/e.b > $T/raw
+	sift-cat $T/raw > $T/log
+	run jq -c 'select(.dev) | [.step, (.dev | keys), .dev.n]' $T/log
+	assert_output '[3,["accuracy","loss","n","perplexity"],16]
+[5,["accuracy","loss","n","perplexity"],16]
+[6,["accuracy","loss","n","perplexity"],16]
+[9,["accuracy","loss","n","perplexity"],16]
+[10,["accuracy","loss","n","perplexity"],16]'
+	run jq -e -s '[.[] | select(.dev) | .dev] | all(
+		((.perplexity / (.loss | exp)) - 1 | fabs) < 1e-6
+		and .accuracy >= 0 and .accuracy <= 1 and .loss > 0)' $T/log
+	assert_success
+	# the kept step is the lowest dev loss, and sift-report ranks by it
+	best=$(jq -s -r '[.[] | select(.dev)] | min_by(.dev.loss) | .step' $T/log)
+	run jq -r 'select(.end) | .best_step' $T/log
+	assert_output "$best"
+	run bash -c "sift-report $T/raw | grep '^best dev'"
+	assert_output --regexp "^best dev     loss [0-9.]+ at step $best "
+}
+
+@test "mlm dev scores are those of the saved model's logits" {
+	# a dev round after the last step scores the model that is saved:
+	# training once more from it, with lr 0, scores it the same
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	sift-train -m $F/mlm -o $T/a --lr 1e-3 --dev $T/mlm.b $T/mlm.b | sift-cat > $T/log1
+	sift-train -m $T/a -o $T/b --lr 0 --max-steps 1 --dev $T/mlm.b $T/mlm.b | sift-cat > $T/log2
+	a=$(jq -c 'select(.dev) | .dev' $T/log1 | tail -n 1)
+	b=$(jq -c 'select(.dev) | .dev' $T/log2 | tail -n 1)
+	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+
+@test "an mlm metric other than loss or accuracy is refused" {
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	run -1 --separate-stderr sift-train -m $F/mlm -o $T/out --dev $T/mlm.b --metric f1 $T/mlm.b
+	assert_equal "$stderr" "sift-train: --metric f1: not a score of mlm dev data (loss or accuracy)"
+	run -0 sift-train -m $F/mlm -o $T/out --dev $T/mlm.b --metric accuracy $T/mlm.b
+	[ ! -e $T/out2 ]
+}
+
+@test "--task mlm takes mlm and refuses another task's stream" {
+	run -1 --separate-stderr sift-train -m $F/mlm -o $T/out --task mlm $T/tok.b
+	assert_equal "$stderr" "sift-train: $T/tok.b:1: the stream's task is 'ner', not 'mlm'"
+	run -2 --separate-stderr sift-train -m $F/mlm -o $T/out --task qa $T/tok.b
+	assert_equal "$stderr" "sift-train: --task: 'qa' is not ner, cls, pair or mlm
+Try 'sift-train --help'."
+}
+
+@test "an mlm label outside the vocabulary is an error naming the record" {
+	jq -c 'if .B then .labels[1] = 100 else . end' $F/mlm.jsonl | sift-cat -s > $T/bad.b
+	run -1 --separate-stderr sift-train -m $F/mlm -o $T/out $T/bad.b
+	assert_equal "$stderr" "sift-train: $T/bad.b:2: mlm label token id 100 outside 0..99"
+}
+
+@test "an MLM checkpoint starts a ner or cls model without its cls.predictions tensors" {
+	small_vocab tok > $T/tok100.b
+	small_vocab seq > $T/seq100.b
+	sift-train -m $F/mlm -o $T/ner --lr 1e-3 $T/tok100.b > /dev/null
+	sift-train -m $F/mlm -o $T/cls --lr 1e-3 $T/seq100.b > /dev/null
+	run jq -c '.architectures' $T/ner/config.json $T/cls/config.json
+	assert_output '["BertForTokenClassification"]
+["BertForSequenceClassification"]'
+	st_names $T/ner/model.safetensors > $T/names
+	run grep -c '^cls\.' $T/names
+	assert_output 0
+	st_names $T/cls/model.safetensors > $T/names
+	run grep -v '^bert\.encoder\.' $T/names
+	assert_output 'bert.embeddings.LayerNorm.bias
+bert.embeddings.LayerNorm.weight
+bert.embeddings.position_embeddings.weight
+bert.embeddings.token_type_embeddings.weight
+bert.embeddings.word_embeddings.weight
+bert.pooler.dense.bias
+bert.pooler.dense.weight
+classifier.bias
+classifier.weight'
+	run -0 sift-fwd -m $T/ner $T/tok100.b
+	run -0 sift-fwd -m $T/cls $T/seq100.b
+}
+
+@test "sift-train's MLM output fine-tunes for cls, and sift-fwd takes it as a model without a classifier" {
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	small_vocab seq > $T/seq100.b
+	sift-train -m $F/mlm -o $T/mlm --lr 1e-3 $T/mlm.b > /dev/null
+	run -1 --separate-stderr sift-fwd -m $T/mlm $T/seq100.b
+	assert_equal "$stderr" "sift-fwd: $T/mlm: the model has no trained head; give --init-head SEED to initialise one"
+	sift-train -m $T/mlm -o $T/cls --lr 1e-3 $T/seq100.b | sift-cat > $T/log
+	run jq -e -s '[.[] | select(.loss) | .loss] | length == 5 and all(isfinite)' $T/log
+	assert_success
+	run -0 sift-fwd -m $T/cls $T/seq100.b
+}
+
+@test "an mlm run resumed after an interruption ends with the bytes of an uninterrupted one" {
+	epochs mlm 3 > $T/e3.b
+	opts="--lr 1e-3 --weight-decay 0.01 --warmup 2 --accum 2 --dropout 0.2 --seed 7"
+	sift-train -m $F/mlm -o $T/full $opts $T/e3.b > /dev/null
+	sift-train -m $F/mlm -o $T/half $opts --stop-after 4 $T/e3.b > /dev/null
+	! cmp -s $T/full/model.safetensors $T/half/model.safetensors
+	sift-train -m $F/mlm -o $T/half $opts --resume $T/e3.b > /dev/null
+	cmp $T/full/model.safetensors $T/half/model.safetensors
+}
+
+@test "freezing the embeddings leaves the tied word embeddings as they were and trains the MLM head" {
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	sift-train -m $F/mlm -o $T/out --freeze-embeddings --lr 1e-2 $T/mlm.b > /dev/null
+	w=bert.embeddings.word_embeddings.weight
+	cmp <(st_bytes $F/mlm/model.safetensors $w) <(st_bytes $T/out/model.safetensors $w)
+	[ "$(st_bytes $T/out/model.safetensors $w | wc -c)" = 12800 ]
+	! cmp -s <(st_bytes $F/mlm/model.safetensors cls.predictions.bias) \
+		<(st_bytes $T/out/model.safetensors cls.predictions.bias)
+}
+
+@test "MiniLM, a BertModel, gets a new MLM head from the seed and trains it" {
+	need_model
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	sift-train -m $MODEL -o $T/a --max-steps 2 --seed 3 $T/mlm.b > /dev/null
+	sift-train -m $MODEL -o $T/b --max-steps 2 --seed 3 $T/mlm.b > /dev/null
+	sift-train -m $MODEL -o $T/c --max-steps 2 --seed 4 $T/mlm.b > /dev/null
+	cmp $T/a/model.safetensors $T/b/model.safetensors
+	! cmp -s $T/a/model.safetensors $T/c/model.safetensors
+	st_names $T/a/model.safetensors > $T/names
+	run grep -c '^cls\.predictions\.' $T/names
+	assert_output 5
+	run jq -c '.architectures' $T/a/config.json
+	assert_output '["BertForMaskedLM"]'
+}
+
+@test "the sift-train(1) mlm example runs" {
+	cd $BATS_TEST_DIRNAME/..
+	run bash -c "sift-cat -s tests/fixtures/train/mlm.jsonl > $T/mlm.b &&
+		sift-train --task mlm -m tests/fixtures/train/mlm -o $T/mlm \
+		--lr 1e-3 --dev $T/mlm.b $T/mlm.b | sift-report"
+	assert_success
+	assert_line --regexp '^best dev     loss '
+}
+
+@test "MiniLM's MLM head trains the same bytes on 1 and 3 threads" {
+	need_model
+	sift-cat -s $F/mlm.jsonl > $T/mlm.b
+	for t in 1 3; do
+		OMP_NUM_THREADS=$t sift-train -m $MODEL -o $T/m$t --max-steps 2 --dropout 0.1 $T/mlm.b > /dev/null
+	done
+	cmp $T/m1/model.safetensors $T/m3/model.safetensors
+}

@@ -1,6 +1,9 @@
 /* test-trainer.c: gradients and AdamW steps of small models against PyTorch/transformers fixtures. */
+#include <limits.h>	/* defines: PATH_MAX */
 #include <stdint.h>
+#include <stdlib.h>	/* defines: realpath */
 #include <string.h>
+#include <unistd.h>	/* defines: rmdir */
 #include <jansson.h>
 
 #include "check.h"
@@ -89,8 +92,8 @@ static float *ref(const struct sift_st_file *f, const char *name, size_t *n)
 static void hf_name(const struct bert_model *m, const struct bert_tensor *bt,
 		    char *out, size_t n)
 {
-	snprintf(out, n, "%s%s", strncmp(bt->name, "classifier", 10) ? "bert." : "",
-		 bt->name);
+	int top = !strncmp(bt->name, "classifier", 10) || !strncmp(bt->name, "cls.", 4);
+	snprintf(out, n, "%s%s", top ? "" : "bert.", bt->name);
 	(void)m;
 }
 
@@ -162,6 +165,11 @@ static void run(const char *name, enum bert_head head)
 						bad++;
 				}
 		CHECK_EQ_INT(bad, 0);
+	} else if (head == BERT_HEAD_MLM) {
+		/* the logits of the labelled rows only, (M,V) in row order */
+		CHECK(t.bb.M > 0);
+		CHECK(n == (size_t)t.bb.M * m.cfg.vocab_size);
+		CHECK(worst(t.a.logits, r, n, 1e-5, 1e-4) <= 1.0);
 	} else {
 		CHECK(n == (size_t)b->B * nlabels);
 		CHECK(worst(t.a.logits, r, n, 1e-5, 1e-4) <= 1.0);
@@ -337,6 +345,180 @@ static void test_bad_grad(float bad, int at)
 	free(labels);
 }
 
+/* the tensor of m named name, or NULL */
+static const struct bert_tensor *tensor(const struct bert_model *m,
+					const char *name)
+{
+	for (int i = 0; i < m->ntensors; i++)
+		if (!strcmp(m->tensors[i].name, name))
+			return &m->tensors[i];
+	return NULL;
+}
+
+/*
+ * The MLM head's loading: a model without one (the token fixture, a
+ * BertForTokenClassification as all-MiniLM-L6-v2 is a BertModel) gets
+ * one as transformers' _init_weights makes it, drawn from the seed; an
+ * MLM checkpoint loaded for a classifier leaves cls.* out; sift's MLM
+ * checkpoint loads back to the same bits, under the names transformers
+ * saves (no decoder tensors: they are tied).
+ */
+static void test_mlm_load(void)
+{
+	char err[512];
+	char *labs3[] = { "O", "B-PER", "I-PER" };
+	struct bert_model m, m2;
+	CHECK(bert_load(&m, FIX "tok", BERT_HEAD_MLM, NULL, 0, 0, 0, err, sizeof err) == -1);
+	CHECK(strstr(err, "no trained head") != NULL);
+	CHECK(bert_load(&m, FIX "tok", BERT_HEAD_MLM, NULL, 0, 1, 7, err, sizeof err) == 0);
+	CHECK(m.head == BERT_HEAD_MLM && m.head_initialised && !m.has_pooler);
+	CHECK_EQ_INT(m.nlabels, 0);
+	CHECK_EQ_INT(m.nout, m.cfg.vocab_size);
+	CHECK(tensor(&m, "classifier.weight") == NULL);
+	int C = m.cfg.hidden, V = m.cfg.vocab_size, ones = 0, zeros = 0;
+	for (int i = 0; i < C; i++) {
+		ones += m.p.mlm_ln_w[i] == 1.0f;
+		zeros += (m.p.mlm_ln_b[i] == 0.0f) + (m.p.mlm_b[i] == 0.0f);
+	}
+	for (int i = 0; i < V; i++)
+		zeros += m.p.mlm_bias[i] == 0.0f;
+	CHECK_EQ_INT(ones, C);
+	CHECK_EQ_INT(zeros, 2 * C + V);
+	double ss = 0.0;
+	for (int i = 0; i < C * C; i++)
+		ss += (double)m.p.mlm_w[i] * m.p.mlm_w[i];
+	double sd = sqrt(ss / (C * C));
+	CHECK(sd > 0.8 * m.cfg.init_range && sd < 1.2 * m.cfg.init_range);
+	/* the seed decides the draw */
+	CHECK(bert_load(&m2, FIX "tok", BERT_HEAD_MLM, NULL, 0, 1, 7, err, sizeof err) == 0);
+	CHECK(memcmp(m.params, m2.params, m.nparams * sizeof(float)) == 0);
+	bert_free(&m2);
+	CHECK(bert_load(&m2, FIX "tok", BERT_HEAD_MLM, NULL, 0, 1, 8, err, sizeof err) == 0);
+	CHECK(memcmp(m.p.mlm_w, m2.p.mlm_w, (size_t)C * C * sizeof(float)) != 0);
+	bert_free(&m2);
+	bert_free(&m);
+
+	/* an untied decoder is refused, not trained as a tied one */
+	char udir[] = "/tmp/test-trainer-untiedXXXXXX", up[160], ust[160];
+	CHECK(mkdtemp(udir) != NULL);
+	snprintf(up, sizeof up, "%s/config.json", udir);
+	snprintf(ust, sizeof ust, "%s/model.safetensors", udir);
+	json_t *uc = json_load_file(FIX "mlm/config.json", 0, NULL);
+	json_object_set_new(uc, "tie_word_embeddings", json_false());
+	CHECK(json_dump_file(uc, up, 0) == 0);
+	json_decref(uc);
+	char real[PATH_MAX];
+	CHECK(realpath(FIX "mlm/model.safetensors", real) != NULL);
+	CHECK(symlink(real, ust) == 0);
+	CHECK(bert_load(&m, udir, BERT_HEAD_MLM, NULL, 0, 1, 1, err, sizeof err) == -1);
+	CHECK(strstr(err, "tie_word_embeddings is false") != NULL);
+	CHECK(bert_load(&m, udir, BERT_HEAD_TOKEN, labs3, 3, 1, 1, err, sizeof err) == 0);
+	bert_free(&m);
+	unlink(ust);
+	unlink(up);
+	rmdir(udir);
+
+	/* an MLM checkpoint as a classifier's start: cls.* is not read */
+	CHECK(bert_load(&m, FIX "mlm", BERT_HEAD_TOKEN, labs3, 3, 1, 1, err, sizeof err) == 0);
+	int cls = 0;
+	for (int i = 0; i < m.ntensors; i++)
+		cls += !strncmp(m.tensors[i].name, "cls.", 4);
+	CHECK_EQ_INT(cls, 0);
+	CHECK(m.p.mlm_w == NULL && m.nout == 3 && !m.has_pooler);
+	bert_free(&m);
+
+	/* the architecture names the head; save and load back */
+	CHECK(bert_load(&m, FIX "mlm", BERT_HEAD_NONE, NULL, 0, 0, 0, err, sizeof err) == 0);
+	CHECK(m.head == BERT_HEAD_MLM && !m.head_initialised);
+	char dir[] = "/tmp/test-trainer-mlmXXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(bert_save(&m, dir, err, sizeof err) == 0);
+	char path[128];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	struct sift_st_file f;
+	CHECK(sift_st_open(&f, path, err, sizeof err) == 0);
+	CHECK(sift_st_find(&f, "cls.predictions.bias") != NULL);
+	CHECK(sift_st_find(&f, "cls.predictions.transform.LayerNorm.weight") != NULL);
+	CHECK(sift_st_find(&f, "bert.embeddings.word_embeddings.weight") != NULL);
+	CHECK(sift_st_find(&f, "cls.predictions.decoder.weight") == NULL);
+	CHECK_EQ_INT(f.ntensors, m.ntensors);
+	sift_st_close(&f);
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	json_t *cj = json_load_file(path, 0, NULL);
+	CHECK(cj != NULL);
+	CHECK(!strcmp(json_string_value(json_array_get(json_object_get(cj, "architectures"), 0)),
+		      "BertForMaskedLM"));
+	CHECK(json_object_get(cj, "id2label") == NULL);
+	json_decref(cj);
+	CHECK(bert_load(&m2, dir, BERT_HEAD_NONE, NULL, 0, 0, 0, err, sizeof err) == 0);
+	CHECK(m2.head == BERT_HEAD_MLM && m2.nparams == m.nparams);
+	CHECK(memcmp(m.params, m2.params, m.nparams * sizeof(float)) == 0);
+	bert_free(&m2);
+	bert_free(&m);
+	remove(path);
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	remove(path);
+	rmdir(dir);
+}
+
+/*
+ * Freezing with the tied decoder: --freeze-embeddings leaves the word
+ * embeddings as they were (transformers freezes the one tensor for both
+ * of its uses) and trains the MLM head; a batch with no labelled token
+ * has a loss of 0 over 0 tokens and adds no gradient.
+ */
+static void test_mlm_freeze(void)
+{
+	char err[512], **labels = NULL;
+	int nlabels = 0;
+	struct jbatch bs[5];
+	CHECK_EQ_INT(read_fixture(FIX "mlm.jsonl", &labels, &nlabels, bs, 5), 5);
+	struct bert_model m;
+	CHECK(bert_load(&m, FIX "mlm", BERT_HEAD_MLM, NULL, 0, 0, 0, err, sizeof err) == 0);
+	size_t nw = (size_t)m.cfg.vocab_size * m.cfg.hidden;
+	float *wte = malloc(nw * sizeof *wte), *head = malloc(m.cfg.hidden * sizeof *head);
+	memcpy(wte, m.p.wte, nw * sizeof *wte);
+	memcpy(head, m.p.mlm_b, m.cfg.hidden * sizeof *head);
+	struct trainer_opts o;
+	trainer_opts_default(&o);
+	o.lr = 1e-3;
+	o.freeze.freeze_embeddings = 1;
+	struct trainer t;
+	CHECK(trainer_init(&t, &m, &o, 5, err, sizeof err) == 0);
+	double loss;
+	/* batch 0 without its labels: nothing to learn from */
+	size_t bt = (size_t)bs[0].B * bs[0].T;
+	int32_t *none = malloc(bt * sizeof *none);
+	for (size_t i = 0; i < bt; i++)
+		none[i] = -100;
+	CHECK(trainer_micro(&t, bs[0].ids, bs[0].tt, bs[0].mask, none, bs[0].B,
+			    bs[0].T, &loss, err, sizeof err) == 0);
+	CHECK(loss == 0.0);
+	CHECK_EQ_INT(t.bb.M, 0);
+	int nz = 0;
+	for (size_t i = 0; i < t.g.n; i++)
+		nz += t.g.buf[i] != 0.0f;
+	CHECK_EQ_INT(nz, 0);
+	free(none);
+	CHECK(trainer_step(&t) == 0);
+	for (int s = 1; s < 5; s++) {
+		struct jbatch *b = &bs[s];
+		CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels, b->B,
+				    b->T, &loss, err, sizeof err) == 0);
+		CHECK(trainer_step(&t) == 0);
+	}
+	CHECK(memcmp(wte, m.p.wte, nw * sizeof *wte) == 0);
+	CHECK(memcmp(head, m.p.mlm_b, m.cfg.hidden * sizeof *head) != 0);
+	free(wte);
+	free(head);
+	trainer_free(&t);
+	bert_free(&m);
+	for (int k = 0; k < 5; k++) {
+		free(bs[k].ids); free(bs[k].tt); free(bs[k].labels); free(bs[k].mask);
+	}
+	free(labels);
+}
+
 /* transformers' get_*_schedule_with_warmup values */
 static void test_sched(void)
 {
@@ -370,6 +552,9 @@ int main(void)
 	test_sched();
 	run("tok", BERT_HEAD_TOKEN);
 	run("seq", BERT_HEAD_SEQ);
+	run("mlm", BERT_HEAD_MLM);
+	test_mlm_load();
+	test_mlm_freeze();
 	for (int at = 0; at < 3; at++) {
 		test_bad_grad(NAN, at);
 		test_bad_grad(INFINITY, at);
