@@ -1,0 +1,181 @@
+#!/usr/bin/env bats
+# docs.bats: the commands of README.md and of the man pages' EXAMPLES run
+# as written, on small slices of the real data sets.
+#
+# What runs, so that a new block is tested by default:
+# - README.md: every code block, fenced or indented by four spaces, in
+#   order, each as `sh -e BLOCK` in one temporary directory (a block sees
+#   the files of the blocks before it), unless its first line is in
+#   README_NOT_RUN below.
+# - a man page: every `.Bd -literal` display and every `.Dl` line of its
+#   EXAMPLES, roff's escapes undone (\e \- \(aq \&), in order, the same
+#   way, unless a line of it is in MAN_NOT_RUN below.
+# Each block must exit 0 with nothing on stderr, and the test checks what
+# it claims to make.  The test makes the files the commands name
+# (train.conll, dev.conll, news.txt ...) from slices of $SIFT_DATA and the
+# fixtures, and links models/all-MiniLM-L6-v2 to the model; it changes
+# nothing in a command but the install prefix /usr/local (the test installs
+# into a temporary one), and it may set what a pipeline reads from the
+# environment (EPOCHS=1).
+
+load helper
+
+REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+TINY=$BATS_TEST_DIRNAME/fixtures/pipelines/tiny
+
+# README blocks not run, by their first line: they install system packages
+# or take the whole build and test time
+README_NOT_RUN='make demo     # installs what is missing, builds, runs the main job
+make deps                 # Debian packages and the model (idempotent)'
+
+# man page blocks not run: page, a line of the block, why
+MAN_NOT_RUN='sift-batch.1|tail -f news.txt | sift-tok -m model -f lines |an endless feed, never exits (tests/pipelines.bats runs a live feed)
+sift-report.1|sift-cat preds.jsonl | sift-report -c | perl conlleval.pl|needs conlleval.pl, which is not in the repository
+sift-report.1|[ $? -eq 3 ] && mail -s '"'sentiment alert'"' ops < report.txt|sends mail
+sift-train.1|sift-cat -s tests/fixtures/train/tok.jsonl |writes /tmp/m, outside the test directory'
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+}
+
+# the first n sentences of a CoNLL file, -DOCSTART- lines left out
+conll_head() {
+	awk -v n="$2" '/^-DOCSTART-/ { getline; next } NF == 0 && ++k >= n { exit } { print }' "$1"
+}
+
+# the words of the first n sentences of a CoNLL file, a sentence a line
+conll_lines() {
+	conll_head "$1" "$2" | awk 'NF { s = s (s ? " " : "") $1; next } s { print s; s = "" } END { if (s) print s }'
+}
+
+# the code blocks of README.md, into $1/1.sh, $1/2.sh ... in order
+readme_blocks() {
+	mkdir -p "$1"
+	awk -v d="$1" '
+		/^```/ { if (fence) { fence = 0; close(f) } else { fence = 1; f = d "/" ++n ".sh" } next }
+		fence { print > f; next }
+		/^    / && (blank || ind) { if (!ind) { ind = 1; f = d "/" ++n ".sh" } sub(/^    /, ""); print > f; blank = 0; next }
+		{ if (ind && NF) { ind = 0; close(f) } blank = (NF == 0) }
+	' "$REPO/README.md"
+}
+
+# the displays and .Dl lines of a man page's EXAMPLES, into $2/1.sh ...
+man_blocks() {
+	mkdir -p "$2"
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$1" | awk -v d="$2" '
+		/^\.Bd -literal/ { on = 1; f = d "/" ++n ".sh"; next }
+		/^\.Ed/ { on = 0; close(f); next }
+		on { print > f; next }
+		/^\.Dl / { sub(/^\.Dl /, ""); f = d "/" ++n ".sh"; print > f; close(f) }
+	'
+	for f in "$2"/*.sh; do
+		[ -f "$f" ] || continue
+		sed -i "s/\\\\(aq/'/g; s/\\\\-/-/g; s/\\\\&//g; s/\\\\e/\\\\/g" "$f"
+	done
+}
+
+# whether block file $2 of page $1 is listed in MAN_NOT_RUN
+man_not_run() {
+	echo "$MAN_NOT_RUN" | while IFS='|' read -r page line why; do
+		[ "$page" = "$1" ] || continue
+		grep -qxF -- "$line" "$2" && { echo "$why"; return 0; }
+	done
+}
+
+# runs the blocks in directory $1, in order, in the working directory,
+# each as sh -e: it must exit 0 with an empty stderr; those that $2 (a
+# function: block file -> reason) names are skipped and noted in $T/not-run
+run_blocks() {
+	local dir=$1 skip=$2 nb blk why
+	nb=$(find "$dir" -name '*.sh' | wc -l)
+	[ "$nb" -gt 0 ] || fail "no blocks in $dir"
+	for blk in $(seq "$nb"); do
+		why=$($skip "$dir/$blk.sh")
+		if [ -n "$why" ]; then
+			echo "$(head -n 1 "$dir/$blk.sh"): $why" >> "$T/not-run"
+			continue
+		fi
+		run --separate-stderr sh -e "$dir/$blk.sh"
+		[ "$status" -eq 0 ] && [ -z "$stderr" ] ||
+			fail "block $blk exited $status: $(cat "$dir/$blk.sh")
+stderr: $stderr"
+		printf '%s\n' "$output" > "$dir/$blk.out"
+	done
+}
+
+readme_not_run() {
+	first=$(head -n 1 "$1")
+	echo "$README_NOT_RUN" | grep -qxF -- "$first" && echo "not run by tests"
+	return 0
+}
+
+# the files the README and sift(7) name: CoNLL-2003 train and dev as
+# train.conll and dev.conll, three test sentences as news.txt, the model
+ner_files() {
+	conll_head $DATA/conll2003/eng.train 16 > train.conll
+	conll_head $DATA/conll2003/eng.testa 8 > dev.conll
+	conll_lines $DATA/conll2003/eng.testb 3 > news.txt
+	mkdir -p models
+	ln -s "$MODEL" models/all-MiniLM-L6-v2
+	# TODO(branch strain): sift-train -o makes the missing parents of its
+	# directory there; drop this mkdir once strain is merged (neither the
+	# README nor sift(7) makes runs/)
+	mkdir -p runs
+}
+
+# checks what the NER example claims: runs/ner a model sift-fwd loads,
+# trained with dev scored (an f1), and news.txt tagged word for word
+check_ner_example() {
+	[ -f runs/ner/config.json ] && [ -f runs/ner/model.safetensors ] || fail "no model in runs/ner"
+	run --separate-stderr sh -c 'sift-fwd -m runs/ner < dev.batches | sift-cat | jq -c "select(.pred)" | wc -l'
+	assert_success
+	assert_output 8
+	grep -q '^best dev  *f1 ' "$1" || fail "no dev f1 in the report: $(cat "$1")"
+	# the tagged sentences, their brackets taken out, are news.txt
+	tail -n 3 "$1" | sed 's/\[[A-Z]* //g; s/\]//g' > tagged
+	diff tagged news.txt
+}
+
+@test "make install puts the pipelines in PREFIX/share/sift/pipelines, and they run from another directory" {
+	need_data
+	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; esac) > $T/make.out 2>&1 ||
+		fail "make install: $(cat $T/make.out)"
+	P=$T/prefix/share/sift/pipelines
+	for f in ner-train.sh ner-predict.sh sentiment-train.sh; do
+		[ -x $P/$f ] || fail "$f not installed"
+	done
+	conll_head $DATA/conll2003/eng.train 20 > $T/train.conll
+	conll_head $DATA/conll2003/eng.testa 5 > $T/dev.conll
+	printf 'John Smith lives in Paris .\n' > $T/news.txt
+	# installed, the model is a required setting
+	cd /
+	run --separate-stderr env -u MODEL PATH=$T/prefix/bin:$PATH sh $P/ner-train.sh $T/train.conll $T/dev.conll
+	assert_failure 2
+	assert_equal "$stderr" "ner-train: MODEL not set (a model directory)"
+	run --separate-stderr env -u MODEL -u SIFT_DATA PATH=$T/prefix/bin:$PATH MODEL=$TINY sh $P/ner-train.sh
+	assert_failure 2
+	assert_equal "$stderr" "usage: ner-train.sh train.conll dev.conll (or set SIFT_DATA)"
+	# the installed programs, from /, on tiny data
+	PATH=$T/prefix/bin:$PATH MODEL=$TINY OUT=$T/run EPOCHS=1 run sh $P/ner-train.sh $T/train.conll $T/dev.conll
+	assert_success
+	assert_output --partial "best dev     f1"
+	PATH=$T/prefix/bin:$PATH OUT=$T/pred run sh $P/ner-predict.sh $T/run/model $T/news.txt
+	assert_success
+	[ -s $T/pred/predictions ]
+	[ ! -e /runs ]
+}
+
+@test "from a checkout, ner-train.sh finds the checkout's model and data from any directory" {
+	need_model
+	need_data
+	# the defaults only: no MODEL, no SIFT_DATA, no files; a sift-tok that
+	# notes its arguments and fails stands in for the run (the whole of
+	# eng.train is too long for a test)
+	mkdir $T/bin
+	printf '#!/bin/sh\necho "$@" >> %s/args; exit 1\n' $T > $T/bin/sift-tok
+	chmod +x $T/bin/sift-tok
+	cd /
+	run env -u MODEL -u SIFT_DATA PATH=$T/bin:$PATH OUT=$T/run sh $REPO/pipelines/ner-train.sh
+	assert_failure 1
+	assert_equal "$(head -n 1 $T/args)" "-m $REPO/models/all-MiniLM-L6-v2 -f conll --iob1-to-iob2 $REPO/../shared/data/conll2003/eng.train $REPO/../shared/data/conll2003/eng.testa"
+}
