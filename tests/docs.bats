@@ -136,6 +136,52 @@ check_ner_example() {
 	diff tagged news.txt
 }
 
+@test "README.md: every code block is a fenced or an indented block the test finds" {
+	readme_blocks $T/b
+	# each command line of README.md is in a block the test runs or lists
+	n=$(find $T/b -name '*.sh' | wc -l)
+	[ "$n" -ge 4 ]
+	grep -qxF 'sift-tok -m runs/ner -f lines --words news.txt | sift-batch |' $T/b/1.sh
+	# every exception still names a block
+	echo "$README_NOT_RUN" | while read -r line; do
+		cat $T/b/*.sh | grep -qxF -- "$line" || fail "README_NOT_RUN: no block starts '$line'"
+	done
+}
+
+@test "the README's commands run as written: a model sift-fwd loads, dev scored, text tagged, an installed job" {
+	need_model
+	need_data
+	cd $T
+	ner_files
+	readme_blocks $T/b
+	# the jobs block runs the installed pipelines: installed here
+	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; esac) > $T/make.out 2>&1 ||
+		fail "make install: $(cat $T/make.out)"
+	grep -l '^P=/usr/local/share/sift/pipelines$' $T/b/*.sh > $T/jobs
+	[ "$(wc -l < $T/jobs)" -eq 1 ]
+	sed -i "s|^P=/usr/local/|P=$T/prefix/|" "$(cat $T/jobs)"
+	EPOCHS=1 run_blocks $T/b readme_not_run
+	check_ner_example $T/b/1.out
+	# the job: a model, and the tagged text
+	[ -f runs/job/model/config.json ]
+	grep -q '^best dev  *f1 ' runs/job/report.txt
+	assert_equal "$(grep -c . $T/not-run)" 2
+}
+
+@test "sift(7)'s examples run as written: a model sift-fwd loads, dev scored, text tagged" {
+	need_model
+	need_data
+	cd $T
+	ner_files
+	man_blocks $REPO/man/man7/sift.7 $T/b
+	run_blocks $T/b man_not_run_sift7
+	check_ner_example $T/b/1.out
+	# the look inside dev.batches: one batch of 8 sentences
+	assert_equal "$(head -c 3 $T/b/2.out)" '[8,'
+}
+
+man_not_run_sift7() { man_not_run sift.7 "$1"; }
+
 @test "make install puts the pipelines in PREFIX/share/sift/pipelines, and they run from another directory" {
 	need_data
 	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; esac) > $T/make.out 2>&1 ||
