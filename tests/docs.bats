@@ -28,11 +28,18 @@ TINY=$BATS_TEST_DIRNAME/fixtures/pipelines/tiny
 README_NOT_RUN='make demo     # installs what is missing, builds, runs the main job
 make deps                 # Debian packages and the model (idempotent)'
 
-# man page blocks not run: page, a line of the block, why
-MAN_NOT_RUN='sift-batch.1|tail -f news.txt | sift-tok -m model -f lines |an endless feed, never exits (tests/pipelines.bats runs a live feed)
-sift-report.1|sift-cat preds.jsonl | sift-report -c | perl conlleval.pl|needs conlleval.pl, which is not in the repository
-sift-report.1|[ $? -eq 3 ] && mail -s '"'sentiment alert'"' ops < report.txt|sends mail
-sift-train.1|sift-cat -s tests/fixtures/train/tok.jsonl |writes /tmp/m, outside the test directory'
+# man page blocks not run: page@@a line of the block@@why
+MAN_NOT_RUN='sift-batch.1@@tail -f news.txt | sift-tok -m model -f lines |@@an endless feed, never exits (tests/pipelines.bats runs a live feed)
+sift-report.1@@sift-cat preds.jsonl | sift-report -c | perl conlleval.pl@@needs conlleval.pl, which is not in the repository
+sift-report.1@@[ $? -eq 3 ] && mail -s '"'sentiment alert'"' ops < report.txt@@sends mail (and exits 3 by design)
+sift-train.1@@sift-cat -s tests/fixtures/train/tok.jsonl |@@writes /tmp/m, outside the test directory'
+
+# man page blocks that exit with another status than 0, by design:
+# page@@a line of the block@@status
+MAN_EXIT='sift-tok.1@@sift-tok -m run/model -f jsonl --time-key published \@@3'
+
+# the man pages of section 1 whose EXAMPLES this file runs: all of them
+MAN1_RUN='sift-batch sift-cat sift-eval sift-fwd sift-report sift-tok sift-train'
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -74,19 +81,23 @@ man_blocks() {
 	done
 }
 
-# whether block file $2 of page $1 is listed in MAN_NOT_RUN
-man_not_run() {
-	echo "$MAN_NOT_RUN" | while IFS='|' read -r page line why; do
-		[ "$page" = "$1" ] || continue
-		grep -qxF -- "$line" "$2" && { echo "$why"; return 0; }
+# the field of list $1 (page@@line@@value) for page $2 and a line of
+# block file $3
+man_listed() {
+	echo "$1" | while read -r entry; do
+		page=${entry%%@@*} rest=${entry#*@@}
+		[ "$page" = "$2" ] || continue
+		grep -qxF -- "${rest%%@@*}" "$3" && { echo "${rest#*@@}"; break; }
 	done
+	return 0
 }
 
 # runs the blocks in directory $1, in order, in the working directory,
-# each as sh -e: it must exit 0 with an empty stderr; those that $2 (a
-# function: block file -> reason) names are skipped and noted in $T/not-run
+# each as sh -e: it must exit 0 (or what function $3 says for the block
+# file) with an empty stderr; those that function $2 gives a reason for
+# are skipped and noted in $T/not-run
 run_blocks() {
-	local dir=$1 skip=$2 nb blk why
+	local dir=$1 skip=$2 want=${3:-} nb blk why st
 	nb=$(find "$dir" -name '*.sh' | wc -l)
 	[ "$nb" -gt 0 ] || fail "no blocks in $dir"
 	for blk in $(seq "$nb"); do
@@ -95,12 +106,27 @@ run_blocks() {
 			echo "$(head -n 1 "$dir/$blk.sh"): $why" >> "$T/not-run"
 			continue
 		fi
+		st=0
+		[ -z "$want" ] || st=$($want "$dir/$blk.sh")
 		run --separate-stderr sh -e "$dir/$blk.sh"
-		[ "$status" -eq 0 ] && [ -z "$stderr" ] ||
+		[ "$status" -eq "${st:-0}" ] && [ -z "$stderr" ] ||
 			fail "block $blk exited $status: $(cat "$dir/$blk.sh")
 stderr: $stderr"
 		printf '%s\n' "$output" > "$dir/$blk.out"
 	done
+}
+
+# for run_blocks on the man page $PAGE (sift-tok.1)
+man_not_run() { man_listed "$MAN_NOT_RUN" "$PAGE" "$1"; }
+man_exit() { man_listed "$MAN_EXIT" "$PAGE" "$1"; }
+
+# runs the EXAMPLES of man page $1 (sift-tok.1) in the working directory;
+# block i's stdout is then in $T/b/i.out
+run_man() {
+	PAGE=$1
+	local sec=${1##*.}
+	man_blocks "$REPO/man/man$sec/$1" $T/b
+	run_blocks $T/b man_not_run man_exit
 }
 
 readme_not_run() {
@@ -173,14 +199,11 @@ check_ner_example() {
 	need_data
 	cd $T
 	ner_files
-	man_blocks $REPO/man/man7/sift.7 $T/b
-	run_blocks $T/b man_not_run_sift7
+	run_man sift.7
 	check_ner_example $T/b/1.out
 	# the look inside dev.batches: one batch of 8 sentences
 	assert_equal "$(head -c 3 $T/b/2.out)" '[8,'
 }
-
-man_not_run_sift7() { man_not_run sift.7 "$1"; }
 
 @test "make install puts the pipelines in PREFIX/share/sift/pipelines, and they run from another directory" {
 	need_data
@@ -224,4 +247,127 @@ man_not_run_sift7() { man_not_run sift.7 "$1"; }
 	run env -u MODEL -u SIFT_DATA PATH=$T/bin:$PATH OUT=$T/run sh $REPO/pipelines/ner-train.sh
 	assert_failure 1
 	assert_equal "$(head -n 1 $T/args)" "-m $REPO/models/all-MiniLM-L6-v2 -f conll --iob1-to-iob2 $REPO/../shared/data/conll2003/eng.train $REPO/../shared/data/conll2003/eng.testa"
+}
+
+# the files that the man pages of section 1 name, from slices of the data
+# sets and the fixtures: CoNLL-2003 as eng.train, eng.testa, eng.testb,
+# Financial PhraseBank, AG News, Weibo NER, predictions, a training log
+man1_files() {
+	mkdir -p models
+	ln -s "$MODEL" models/all-MiniLM-L6-v2
+	conll_head $DATA/conll2003/eng.train 32 > eng.train
+	conll_head $DATA/conll2003/eng.testa 8 > eng.testa
+	conll_head $DATA/conll2003/eng.testb 8 > eng.testb
+	head -n 20 $DATA/financial_phrasebank/Sentences_AllAgree.txt > Sentences_AllAgree.txt
+	head -n 20 $DATA/ag_news/test.csv > test.csv
+	conll_head $DATA/weibo_ner/weiboNER_2nd_conll.dev 4 > weiboNER_2nd_conll.dev
+	zcat $FIXTURES/eval/conll-testa-iob1.jsonl.gz | head -n 200 > preds.jsonl
+	zcat $FIXTURES/eval/fpb-allagree.jsonl.gz | sift-cat > preds.sift
+	cp preds.sift news.sift
+	sift-cat < $FIXTURES/eval/train-log.jsonl > train.log
+	sift-tok -m models/all-MiniLM-L6-v2 -f at --encoding latin1 Sentences_AllAgree.txt > train.sift
+}
+
+@test "every man page of section 1 has its EXAMPLES run here, and every exception names a block" {
+	got=$(cd $REPO/man/man1 && ls sift-*.1 | sed 's/\.1$//' | tr '\n' ' ')
+	assert_equal "$got" "$MAN1_RUN "
+	echo "$MAN_NOT_RUN
+$MAN_EXIT" | while read -r entry; do
+		page=${entry%%@@*} rest=${entry#*@@}
+		rm -rf $T/b
+		man_blocks $REPO/man/man${page##*.}/$page $T/b
+		cat $T/b/*.sh | grep -qxF -- "${rest%%@@*}" || fail "$page has no block with '${rest%%@@*}'"
+	done
+}
+
+@test "sift-eval(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	run_man sift-eval.1
+	grep -q '^accuracy: ' $T/b/1.out
+	assert_equal "$(jq -r '.overall | has("f1")' $T/b/2.out)" true
+	grep -Eqx '0\.[0-9]+' $T/b/3.out
+}
+
+@test "sift-fwd(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	# a fine-tuned NER model: the tiny encoder, a few steps on eng.train
+	printf '%s\n' O B-LOC B-MISC B-ORG B-PER I-LOC I-MISC I-ORG I-PER > $T/labels9
+	sift-tok -m $TINY -f conll --iob1-to-iob2 --labels $T/labels9 eng.train |
+		sift-batch -s -e 1 -b 8 | sift-train -m $TINY -o model > /dev/null
+	run_man sift-fwd.1
+	assert_equal "$(sed -n 2p $T/b/1.out | jq -r '.overall.sentences')" 8
+	assert_equal "$(jq -s -c '(.[0].labels | length) as $n | [.[1:][] | .probs | length == $n] | all' $T/b/2.out)" true
+	assert_equal "$(grep -c . $T/b/2.out)" 21
+}
+
+@test "sift-cat(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	run_man sift-cat.1
+	[ -s $T/b/1.out ]
+	assert_equal "$(sift-cat one.sift | jq -c 'select(.B) | .ids')" '[101,2204,102]'
+}
+
+@test "sift-report(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	run_man sift-report.1
+	grep -q '^accuracy: ' $T/b/1.out
+	grep -q '<svg' run.svg
+	assert_equal "$(grep -c . $T/not-run)" 2
+}
+
+@test "sift-tok(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	# a sentiment classifier (a fixture) with the first 1000 tokens of
+	# the MiniLM vocabulary as its own, and news with a time and a ticker
+	mkdir -p run/model
+	cp $FIXTURES/fwd/cls-model/* $MODEL/tokenizer_config.json run/model/
+	head -n 1000 $MODEL/vocab.txt > run/model/vocab.txt
+	printf '%s\n' '{"text": "Profits fell .", "published": "2026-11-29T08:05:00Z", "ticker": "ACME"}' \
+		'{"text": "Sales rose .", "published": "2026-11-29T09:10:00Z", "ticker": "BETA"}' > news.jsonl
+	run_man sift-tok.1
+	assert_equal "$(sift-cat dev.batches | jq -s '[.[] | select(.B) | .B] | add')" 8
+	assert_equal "$(sed -n 1p $T/b/2.out | jq -r .kind)" examples
+	assert_equal "$(sift-cat agnews.examples | jq -s '[.[] | select(.text_b)] | length')" 20
+	grep -Eq '^2026-11-29T09:00:00Z +BETA +1 ' $T/b/4.out
+	[ "$(sift-cat weibo-dev.examples | jq -s '[.[] | select(.ids)] | length')" -ge 3 ]
+}
+
+@test "sift-batch(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	run_man sift-batch.1
+	assert_equal "$(sift-cat train.batches | head -n 1 | jq .epochs)" 3
+	assert_equal "$(grep -c . $T/not-run)" 1
+}
+
+@test "sift-train(1)'s examples run as written" {
+	need_model
+	need_data
+	cd $T
+	man1_files
+	# a base model (the tiny encoder), and more than 100 steps of batches
+	ln -s $TINY base
+	sift-tok -m base -f conll --iob1-to-iob2 eng.train | sift-batch -s -e 8 -b 2 > train.batches
+	run_man sift-train.1
+	[ -f ner-model/model.safetensors ]
+	grep -q '"dev"' <(sift-cat train.log)
+	assert_equal "$(sift-cat log1 | tail -n 1 | jq -c '[.step, .end]')" '[100,"stopped"]'
+	assert_equal "$(sift-cat log2 | tail -n 1 | jq -r .end)" done
 }
