@@ -234,8 +234,7 @@ check_ner_example() {
 	[ ! -e /runs ]
 }
 
-@test "from a checkout, ner-train.sh finds the checkout's model and data from any directory" {
-	need_model
+@test "from a checkout, ner-train.sh and sentiment-train.sh find the checkout's model and data from any directory" {
 	need_data
 	# the defaults only: no MODEL, no SIFT_DATA, no files; a sift-tok that
 	# notes its arguments and fails stands in for the run (the whole of
@@ -247,6 +246,11 @@ check_ner_example() {
 	run env -u MODEL -u SIFT_DATA PATH=$T/bin:$PATH OUT=$T/run sh $REPO/pipelines/ner-train.sh
 	assert_failure 1
 	assert_equal "$(head -n 1 $T/args)" "-m $REPO/models/all-MiniLM-L6-v2 -f conll --iob1-to-iob2 $REPO/../shared/data/conll2003/eng.train $REPO/../shared/data/conll2003/eng.testa"
+	rm $T/args
+	run env -u MODEL -u SIFT_DATA PATH=$T/bin:$PATH OUT=$T/run2 sh $REPO/pipelines/sentiment-train.sh
+	assert_failure 1
+	assert_equal "$(head -n 1 $T/args)" "-m $REPO/models/all-MiniLM-L6-v2 -f at --encoding latin1 --task cls --labels $T/run2/labels.txt $T/run2/dev.txt"
+	cmp $T/run2/dev.txt <(awk 'NR % 10 == 0' $REPO/../shared/data/financial_phrasebank/Sentences_66Agree.txt)
 }
 
 # the files that the man pages of section 1 name, from slices of the data
