@@ -3,6 +3,9 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+# the shell pipelines of the jobs (pipelines/*.sh but demo.sh, which runs
+# the build tree's programs)
+PIPEDIR ?= $(PREFIX)/share/sift/pipelines
 DESTDIR ?=
 
 CC ?= cc
@@ -56,6 +59,7 @@ UNITS += $(B)/tests/test-fuzz-replay
 MAN1 = $(wildcard man/man1/*.1)
 MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
+PIPES = $(filter-out pipelines/demo.sh,$(wildcard pipelines/*.sh))
 
 all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM)
 
@@ -213,11 +217,12 @@ fuzz: $(patsubst %,build-fuzz/fuzz-%,$(or $(TARGET),$(FUZZ_TARGETS)))
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(or $(TARGET),$(FUZZ_TARGETS))
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(PIPEDIR)
 	install -m 755 $(BINS) $(SH_BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(PIPES) $(DESTDIR)$(PIPEDIR)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -4,18 +4,33 @@
 #
 # usage: pipelines/ner-train.sh [train.conll [dev.conll]]
 #
+# Run from a checkout (pipelines/ beside Makefile), MODEL and SIFT_DATA
+# default to the checkout's models/all-MiniLM-L6-v2 and ../shared/data,
+# wherever the working directory is; installed
+# ($PREFIX/share/sift/pipelines), MODEL must be set, and SIFT_DATA or the
+# file arguments.  The sift programs come from PATH; OUT is relative to
+# the working directory.
+#
 # Settings (environment, with their defaults):
 #   MODEL=models/all-MiniLM-L6-v2  the pretrained encoder (a Hugging Face dir)
 #   OUT=runs/ner       where the fine-tuned model, streams and report go
 #   EPOCHS=3 BATCH=32 MAX_TOKENS=4096 SEED=1 LR=5e-5
 #   SCHEME=iob1        the tag scheme of the input (iob1: CoNLL-2003, iob2)
 #   TAG_COL=           CoNLL tag column (default: the last)
-#   SIFT_DATA=../shared/data
+#   SIFT_DATA=../shared/data   where conll2003/ is (beside the checkout)
 set -eu
-DATA=${SIFT_DATA:-../shared/data}
+# the checkout this script is in, if it is in one
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$top/Makefile" ] && [ -d "$top/lib" ]; then
+	MODEL=${MODEL:-$top/models/all-MiniLM-L6-v2}
+	SIFT_DATA=${SIFT_DATA:-$top/../shared/data}
+fi
+[ -n "${MODEL:-}" ] || { echo "ner-train: MODEL not set (a model directory)" >&2; exit 2; }
+[ $# -ge 2 ] || [ -n "${SIFT_DATA:-}" ] ||
+	{ echo "usage: ner-train.sh train.conll dev.conll (or set SIFT_DATA)" >&2; exit 2; }
+DATA=${SIFT_DATA:-}
 TRAIN=${1:-$DATA/conll2003/eng.train}
 DEV=${2:-$DATA/conll2003/eng.testa}
-MODEL=${MODEL:-models/all-MiniLM-L6-v2}
 OUT=${OUT:-runs/ner}
 EPOCHS=${EPOCHS:-3}
 BATCH=${BATCH:-32}

@@ -8,14 +8,29 @@
 # split: every DEV_EVERY-th row (10: 10%) is held out for dev, the rest
 # trains.
 #
+# Run from a checkout (pipelines/ beside Makefile), MODEL and SIFT_DATA
+# default to the checkout's models/all-MiniLM-L6-v2 and ../shared/data,
+# wherever the working directory is; installed
+# ($PREFIX/share/sift/pipelines), MODEL must be set, and SIFT_DATA or the
+# file argument.  The sift programs come from PATH; OUT is relative to
+# the working directory.
+#
 # Settings (environment, with their defaults):
 #   MODEL=models/all-MiniLM-L6-v2  OUT=runs/sentiment
 #   EPOCHS=4 BATCH=32 SEED=1 LR=3e-5 DEV_EVERY=10
-#   SIFT_DATA=../shared/data
+#   SIFT_DATA=../shared/data   where financial_phrasebank/ is (beside the checkout)
 set -eu
-DATA=${SIFT_DATA:-../shared/data}
+# the checkout this script is in, if it is in one
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$top/Makefile" ] && [ -d "$top/lib" ]; then
+	MODEL=${MODEL:-$top/models/all-MiniLM-L6-v2}
+	SIFT_DATA=${SIFT_DATA:-$top/../shared/data}
+fi
+[ -n "${MODEL:-}" ] || { echo "sentiment-train: MODEL not set (a model directory)" >&2; exit 2; }
+[ $# -ge 1 ] || [ -n "${SIFT_DATA:-}" ] ||
+	{ echo "usage: sentiment-train.sh Sentences_XXAgree.txt (or set SIFT_DATA)" >&2; exit 2; }
+DATA=${SIFT_DATA:-}
 SRC=${1:-$DATA/financial_phrasebank/Sentences_66Agree.txt}
-MODEL=${MODEL:-models/all-MiniLM-L6-v2}
 OUT=${OUT:-runs/sentiment}
 EPOCHS=${EPOCHS:-4}
 BATCH=${BATCH:-32}
