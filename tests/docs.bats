@@ -143,10 +143,8 @@ ner_files() {
 	conll_lines $DATA/conll2003/eng.testb 3 > news.txt
 	mkdir -p models
 	ln -s "$MODEL" models/all-MiniLM-L6-v2
-	# TODO(branch strain): sift-train -o makes the missing parents of its
-	# directory there; drop this mkdir once strain is merged (neither the
-	# README nor sift(7) makes runs/)
-	mkdir -p runs
+	# no runs/: sift-train -o makes the missing parents of its directory,
+	# and neither the README nor sift(7) makes it
 }
 
 # checks what the NER example claims: runs/ner a model sift-fwd loads,
