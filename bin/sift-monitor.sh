@@ -63,6 +63,20 @@ while [ $# -gt 0 ]; do
 		set -- "$opt" "$val" "$@"
 		continue
 		;;
+	-[ev]?*)
+		# -ev as -e -v
+		rest=${opt#-?}
+		shift
+		set -- "${opt%"$rest"}" "-$rest" "$@"
+		continue
+		;;
+	-[abFfkmnsw]?*)
+		# -n5 as -n 5
+		rest=${opt#-?}
+		shift
+		set -- "${opt%"$rest"}" "$rest" "$@"
+		continue
+		;;
 	-m | --model) need "$@"; model=$2; shift ;;
 	-s | --state) need "$@"; state=$2; shift ;;
 	-a | --alert)

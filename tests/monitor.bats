@@ -100,6 +100,10 @@ news() {
 	run -3 sift-monitor -m $T/pos -n 1 -a 'positive>0.5' --state $T/s.json $T/n.jsonl
 	run -3 sift-monitor -m $T/pos -n 1 -a 'positive>0.5' --state $T/s.json --every-run $T/n.jsonl
 	assert_line --index 0 --partial 'ALERT positive>0.5 '
+	# short options bundle as getopt's do
+	run -3 --separate-stderr sift-monitor -m$T/pos -n1 -apositive\>0.5 -s $T/s.json -ev $T/n.jsonl
+	assert_line --index 0 --regexp '^window '
+	assert_equal "$stderr" "sift-monitor: model $T/pos"
 	run -3 sift-monitor -m $T/pos -n 1 -a 'positive>0.5' $T/n.jsonl
 	run -3 sift-monitor -m $T/pos -n 1 -a 'positive>0.5' $T/n.jsonl
 }
