@@ -152,11 +152,10 @@ int main(int argc, char **argv)
 		sift_warn("%s: %s", name, strerror(errno));
 		return SIFT_EXIT_DATA;
 	}
-	/* a pipe, FIFO, terminal or socket is live: each line goes out
-	 * when it is written, not when a buffer fills */
+	/* a pipe, FIFO, terminal or socket is live: each prediction goes
+	 * out when it is read, not when a buffer fills */
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	o.live = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode);
 	struct sift_reader *r = sift_reader_new(fd, name);
 	struct sift_header h;
 	int status;

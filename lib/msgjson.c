@@ -237,8 +237,11 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 		json_dumpf(j, stdout, flags);
 		putchar('\n');
 		json_decref(j);
-		if (live)
-			fflush(stdout);
+		if (live && fflush(stdout) != 0 && errno == EPIPE) {
+			clearerr(stdout);
+			sift_reader_free(r);
+			return 0;
+		}
 	} else {
 		const char *d = sift_header_diff(first, &h);
 		sift_header_free(&h);
@@ -253,8 +256,12 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 		json_dumpf(j, stdout, flags);
 		putchar('\n');
 		json_decref(j);
-		if (live)
-			fflush(stdout);
+		if (live && fflush(stdout) != 0 && errno == EPIPE) {
+			/* the reader is gone: a normal end, as when the
+			 * buffer fills (sift_close_stdout stays quiet) */
+			clearerr(stdout);
+			break;
+		}
 		if (ferror(stdout))
 			break;
 	}

@@ -1,5 +1,6 @@
 /* reportpred.c: predictions made readable (entities inline, CoNLL columns, labels beside texts) and monitored over time windows. */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -175,6 +176,17 @@ static void conll_word(FILE *f, const char *w)
 		fputc(isspace((unsigned char)*w) ? '_' : *w, f);
 }
 
+/* after a record of a live input, out goes out now: 1 when its reader
+ * has gone (a normal end, as for head), else 0 (another error stays on
+ * out for sift_close_stdout to report) */
+static int live_flush(const struct report_opts *o, FILE *out)
+{
+	if (!o->live || fflush(out) == 0 || errno != EPIPE)
+		return 0;
+	clearerr(out);
+	return 1;
+}
+
 static void ner_inline(FILE *f, char **words, size_t n,
 		       const struct sift_ner_span *sp, long ns)
 {
@@ -330,9 +342,9 @@ static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *ou
 		free(words);
 		free(pred);
 		free(gold);
-		if (bad) {
+		if (bad || live_flush(o, out)) {
 			sift_ner_free(&c);
-			return -1;
+			return bad ? -1 : 0;
 		}
 	}
 	sift_ner_free(&c);
@@ -476,6 +488,8 @@ static int show_cls(struct sift_reader *r, const struct sift_header *h,
 			fputc('\n', out);
 		}
 		free(probs);
+		if (live_flush(o, out))
+			return 0;
 	}
 	return ret < 0 ? -1 : 0;
 }

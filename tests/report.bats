@@ -538,3 +538,14 @@ negative>0.5,2026-11-29T08:00:00Z,ACME,negative,1,2,2,1,1,0.800000012,2026-11-29
 	run -0 bash -c "exec 3<>$T/fifo; cat $T/p.sift >&3; timeout 5 head -n 1 < <(sift-report $T/fifo 3>&-)"
 	assert_output 'positive 0.800  good day'
 }
+
+@test "a reader that goes away ends sift-report quietly with 0, from a pipe too" {
+	for ((i = 0; i < 3000; i++)); do
+		echo "{\"id\":$i,\"text\":\"headline $i\",\"pred\":\"negative\",\"probs\":[0.5,0.25,0.25]}"
+	done | preds big.sift
+	for f in text json; do
+		run -0 --separate-stderr bash -c "cat $T/big.sift | sift-report -F $f | head -n 1 > /dev/null; echo \${PIPESTATUS[1]}"
+		assert_output 0
+		assert_equal "$stderr" ''
+	done
+}
