@@ -23,7 +23,7 @@ static const char help[] =
 	"with --plot, an SVG of its curves; predictions become text with the\n"
 	"entities marked, CoNLL columns, or labels beside the texts, and with\n"
 	"--window, --by-topic or --alert, shares of each label per group.\n"
-	"Output is written line by line when the input is not a regular file.\n"
+	"Predictions go out one by one when the input is not a regular file.\n"
 	"\n"
 	"  -F, --format F      text (default), markdown, json or csv\n"
 	"  -d, --digits N      digits of classification tables (default 2)\n"
