@@ -183,32 +183,32 @@ fi
 stage() {
 	name=$1
 	shift
-	"$@" 2> "$tmp/$name.err" || echo "$?" > "$tmp/$name.rc"
+	# the shell's own word on a killed stage ("Killed") is not the news
+	{ "$@" 2> "$tmp/$name.err" || echo "$?" > "$tmp/$name.rc"; } 2> /dev/null
 }
 stage tok sift-tok -m "$resolved" -f "$input" --task cls "$@" |
 	stage batch sift-batch -b "$batch" |
 	stage fwd sift-fwd -m "$resolved" |
 	stage report report > "$tmp/out"
 
-# the stage to blame: the first that failed saying why (a stage after it
-# failed for want of input; one before it, if any, died of a closed pipe,
-# silently); else the first that failed
+# the stage to blame is the first that failed: the stages after it failed
+# for want of input; none before it failed of a closed pipe, for a sift
+# program whose reader goes away ends with 0
 failed=
 for name in tok batch fwd report; do
 	[ -e "$tmp/$name.rc" ] || continue
 	[ "$name" = report ] && [ "$(cat "$tmp/report.rc")" -eq 3 ] && continue
-	[ -n "$failed" ] || failed=$name
-	if [ -s "$tmp/$name.err" ]; then
-		failed=$name
-		break
-	fi
+	failed=$name
+	break
 done
 if [ -n "$failed" ]; then
-	if [ -s "$tmp/$failed.err" ]; then
+	rc=$(cat "$tmp/$failed.rc")
+	# its message, or for one killed by a signal (128 + its number),
+	# the status
+	if [ "$rc" -le 128 ] && [ -s "$tmp/$failed.err" ]; then
 		head -n 1 "$tmp/$failed.err" >&2
 	else
-		printf '%s: sift-%s exited with status %s\n' "$prog" "$failed" \
-			"$(cat "$tmp/$failed.rc")" >&2
+		printf '%s: sift-%s exited with status %s\n' "$prog" "$failed" "$rc" >&2
 	fi
 	exit 1
 fi

@@ -172,6 +172,13 @@ EOF
 	assert_output ''
 	assert_equal "$stderr" "sift-fwd: stdin:3: out of memory"
 	cmp $T/s.json $T/before.json
+	# killed in the middle of its output: it is named, not the stage
+	# after it that found a truncated record
+	printf '#!/bin/sh\n%s/sift-fwd "$@" | head -c 200\nkill -9 $$\n' $SIFT_BIN > $T/fake/sift-fwd
+	PATH=$T/fake:$PATH run -1 --separate-stderr sift-monitor -m $T/pos -n 1 -a 'neutral<0.5' --state $T/s.json $T/n9.jsonl
+	assert_output ''
+	assert_equal "$stderr" "sift-monitor: sift-fwd exited with status 137"
+	cmp $T/s.json $T/before.json
 }
 
 @test "a model that is not there is an error naming it" {
