@@ -549,3 +549,18 @@ negative>0.5,2026-11-29T08:00:00Z,ACME,negative,1,2,2,1,1,0.800000012,2026-11-29
 		assert_equal "$stderr" ''
 	done
 }
+
+@test "the man page's examples of --state and of alerts for jq run as written" {
+	{ hour 08 ACME negative 3; hour 08 BETA positive 2; } | preds news.sift
+	cd $T
+	man=$BATS_TEST_DIRNAME/../man/man1/sift-report.1
+	state=$(grep -x "sift-report .* -s alerts.json news.sift" $man)
+	jq=$(sed -n "s/^\.Dl \(sift-report .*jq 'select(.alert)'\)$/\1/p" $man)
+	[ -n "$state" ] && [ -n "$jq" ]
+	run -3 sh -c "$state"
+	assert_line --index 0 'ALERT negative>0.4 window 2026-11-29T08:00:00Z topic ACME: negative = 1.000 (3 of 3)'
+	run -0 sh -c "$state"
+	assert_output ''
+	run -0 sh -c "$jq | jq -c '[.rule, .group.topic]'"
+	assert_output '["negative>0.4","ACME"]'
+}
