@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "msgjson.h"
@@ -93,11 +94,15 @@ int main(int argc, char **argv)
 			status = SIFT_EXIT_DATA;
 			break;
 		}
+		/* a pipe, FIFO, terminal or socket is live: each record
+		 * goes out as soon as it is read, not when a buffer fills */
+		struct stat st;
+		int live = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode);
 		int m = mode;
 		if (m == AUTO)
 			m = strchr("{ \t\r\n", first_byte) ? FROM_JSON : TO_JSON;
 		if (m == TO_JSON) {
-			if (sift_stream_to_json(fd, name, &first, &first_byte, 1, precision) < 0)
+			if (sift_stream_to_json(fd, name, &first, &first_byte, 1, precision, live) < 0)
 				status = SIFT_EXIT_DATA;
 			if (fd != 0)
 				close(fd);
@@ -113,7 +118,7 @@ int main(int argc, char **argv)
 			}
 			writer_ready = 1;
 		}
-		if (sift_json_to_stream(in, name, &w, &nrec, first_byte) < 0)
+		if (sift_json_to_stream(in, name, &w, &nrec, first_byte, live) < 0)
 			status = SIFT_EXIT_DATA;
 		fclose(in);
 	}

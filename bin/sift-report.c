@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report.h"	/* defines: report_metrics, report_log, report_predictions */
@@ -12,8 +13,8 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: sift-report [-ct] [-a rule] [-d digits] [-F format] [-m metric]"
-	" [-n count] [-p file] [-w window] [file]\n";
+	"usage: sift-report [-ceqt] [-a rule] [-d digits] [-F format] [-k count]"
+	" [-m metric] [-n count] [-p file] [-s file] [-w window] [file]\n";
 
 static const char help[] =
 	"Make a sift stream readable.  The kind of stream decides what comes out:\n"
@@ -22,6 +23,7 @@ static const char help[] =
 	"with --plot, an SVG of its curves; predictions become text with the\n"
 	"entities marked, CoNLL columns, or labels beside the texts, and with\n"
 	"--window, --by-topic or --alert, shares of each label per group.\n"
+	"Predictions go out one by one when the input is not a regular file.\n"
 	"\n"
 	"  -F, --format F      text (default), markdown, json or csv\n"
 	"  -d, --digits N      digits of classification tables (default 2)\n"
@@ -30,11 +32,17 @@ static const char help[] =
 	"                      f1, accuracy, overall.f1, macro_f1, macro.f1)\n"
 	"  -c, --conll         NER predictions: word gold pred columns for conlleval\n"
 	"  -w, --window DUR    classification predictions: group by time windows of\n"
-	"                      DUR (90s, 15m, 1h, 1d, 1w), aligned on the epoch, UTC\n"
+	"                      DUR (90s, 15m, 1h, 1d, 1w), aligned on the epoch, UTC;\n"
+	"                      records without a time form the group untimed\n"
 	"  -t, --by-topic      classification predictions: group by topic\n"
 	"  -a, --alert RULE    LABEL>SHARE, >=, < or <= (0.4 or 40%): print an ALERT\n"
 	"                      line per group that crosses it and exit 3\n"
 	"  -n, --min-count N   alert only for groups of at least N predictions (1)\n"
+	"  -k, --top N         show the N most confident texts of an alert (3)\n"
+	"  -s, --state FILE    remember ongoing alerts in FILE: a rule and topic\n"
+	"                      alert once, again only after the condition cleared\n"
+	"  -e, --every-run     with --state, alert for ongoing conditions too\n"
+	"  -q, --alerts-only   monitoring: the alerts without the table\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
 
@@ -50,19 +58,23 @@ int main(int argc, char **argv)
 		{ "by-topic", no_argument, NULL, 't' },
 		{ "alert", required_argument, NULL, 'a' },
 		{ "min-count", required_argument, NULL, 'n' },
+		{ "top", required_argument, NULL, 'k' },
+		{ "state", required_argument, NULL, 's' },
+		{ "every-run", no_argument, NULL, 'e' },
+		{ "alerts-only", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	static struct report_alert alerts[64];
 	struct report_opts o = { .format = REPORT_TEXT, .digits = 2, .min_count = 1,
-				 .alerts = alerts };
+				 .alerts = alerts, .top = 3 };
 	long long v;
 	int c;
 
 	sift_setprog(argv[0]);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":F:d:p:m:cw:ta:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":F:d:p:m:cw:ta:n:k:s:eqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (!strcmp(optarg, "text"))
@@ -109,6 +121,20 @@ int main(int argc, char **argv)
 				return SIFT_EXIT_USAGE;
 			o.min_count = (long)v;
 			break;
+		case 'k':
+			if (sift_int_opt("--top", optarg, 0, 1000, &v) < 0)
+				return SIFT_EXIT_USAGE;
+			o.top = (int)v;
+			break;
+		case 's':
+			o.state = optarg;
+			break;
+		case 'e':
+			o.every_run = 1;
+			break;
+		case 'q':
+			o.alerts_only = 1;
+			break;
 		case 'h':
 			return sift_help(usage, help);
 		case 'V':
@@ -126,6 +152,10 @@ int main(int argc, char **argv)
 		sift_warn("%s: %s", name, strerror(errno));
 		return SIFT_EXIT_DATA;
 	}
+	/* a pipe, FIFO, terminal or socket is live: each prediction goes
+	 * out when it is read, not when a buffer fills */
+	struct stat st;
+	o.live = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode);
 	struct sift_reader *r = sift_reader_new(fd, name);
 	struct sift_header h;
 	int status;

@@ -218,7 +218,7 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 }
 
 int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
-			const void *peeked, size_t npeeked, int precision)
+			const void *peeked, size_t npeeked, int precision, int live)
 {
 	struct sift_reader *r = sift_reader_new(fd, name);
 	struct sift_header h;
@@ -237,6 +237,11 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 		json_dumpf(j, stdout, flags);
 		putchar('\n');
 		json_decref(j);
+		if (live && fflush(stdout) != 0 && errno == EPIPE) {
+			clearerr(stdout);
+			sift_reader_free(r);
+			return 0;
+		}
 	} else {
 		const char *d = sift_header_diff(first, &h);
 		sift_header_free(&h);
@@ -251,6 +256,12 @@ int sift_stream_to_json(int fd, const char *name, struct sift_header *first,
 		json_dumpf(j, stdout, flags);
 		putchar('\n');
 		json_decref(j);
+		if (live && fflush(stdout) != 0 && errno == EPIPE) {
+			/* the reader is gone: a normal end, as when the
+			 * buffer fills (sift_close_stdout stays quiet) */
+			clearerr(stdout);
+			break;
+		}
 		if (ferror(stdout))
 			break;
 	}
@@ -299,7 +310,7 @@ static int check_header(const char *name, long lineno, const char *buf,
 }
 
 int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
-			long *nrec, int peeked)
+			long *nrec, int peeked, int live)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -353,7 +364,7 @@ int sift_json_to_stream(FILE *in, const char *name, struct sift_writer *w,
 			break;
 		}
 		(*nrec)++;
-		if (sift_commit(w) < 0) {
+		if ((live ? sift_writer_flush(w) : sift_commit(w)) < 0) {
 			status = -1;
 			break;
 		}

@@ -29,6 +29,11 @@ struct report_opts {
 	long min_count;		/* alerts only for groups of at least this many */
 	struct report_alert *alerts;
 	int nalerts;
+	int top;		/* alerts: the most confident texts shown (3) */
+	const char *state;	/* alerts: the file of ongoing ones, or NULL */
+	int every_run;		/* alerts: ongoing ones too, with a state */
+	int alerts_only;	/* monitoring: the alerts, not the table */
+	int live;		/* predictions: flush after each record */
 };
 
 /* "negative>0.4", "negative>=40%": 0, or -1 when malformed */

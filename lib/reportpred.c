@@ -1,5 +1,6 @@
 /* reportpred.c: predictions made readable (entities inline, CoNLL columns, labels beside texts) and monitored over time windows. */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -7,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "alertstate.h"	/* defines: alert_state_load, alert_state_see */
 #include "conlleval.h"	/* defines: sift_ner_spans */
+#include "msgjson.h"	/* defines: sift_msg_to_json */
 #include "report.h"
 #include "reportmetrics.h"	/* defines: sift_get_strs */
 
@@ -173,6 +176,17 @@ static void conll_word(FILE *f, const char *w)
 		fputc(isspace((unsigned char)*w) ? '_' : *w, f);
 }
 
+/* after a record of a live input, out goes out now: 1 when its reader
+ * has gone (a normal end, as for head), else 0 (another error stays on
+ * out for sift_close_stdout to report) */
+static int live_flush(const struct report_opts *o, FILE *out)
+{
+	if (!o->live || fflush(out) == 0 || errno != EPIPE)
+		return 0;
+	clearerr(out);
+	return 1;
+}
+
 static void ner_inline(FILE *f, char **words, size_t n,
 		       const struct sift_ner_span *sp, long ns)
 {
@@ -328,9 +342,9 @@ static int show_ner(struct sift_reader *r, const struct report_opts *o, FILE *ou
 		free(words);
 		free(pred);
 		free(gold);
-		if (bad) {
+		if (bad || live_flush(o, out)) {
 			sift_ner_free(&c);
-			return -1;
+			return bad ? -1 : 0;
 		}
 	}
 	sift_ner_free(&c);
@@ -344,54 +358,160 @@ static void flat(FILE *f, const char *s, size_t n)
 		fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
 }
 
-static int show_cls(struct sift_reader *r, const struct sift_header *h, FILE *out)
+/* a CSV field, quoted when it must be */
+static void csv_field(FILE *f, const char *s, size_t n)
 {
+	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
+	    !memchr(s, '\r', n)) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			fputc('"', f);
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+/* a markdown table cell: one line, '|' escaped */
+static void md_cell(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '|')
+			fputc('\\', f);
+		fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
+	}
+}
+
+/* copies the keys of rec that are there into j, in this order */
+static void copy_keys(json_t *j, const msgpack_object *rec, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		const msgpack_object *v = sift_get(rec, *keys);
+		if (v)
+			json_object_set_new(j, *keys, sift_msg_to_json(v));
+	}
+}
+
+static int show_cls(struct sift_reader *r, const struct sift_header *h,
+		    const struct report_opts *o, FILE *out)
+{
+	static const char *const head[] = { "id", "src", "text", "text_b", "pred", NULL };
+	static const char *const tail[] = { "gold", "time", "topic", NULL };
 	const msgpack_object *rec;
 	int ret, width = 1;
 	for (int k = 0; k < h->nlabels; k++)
 		if ((int)strlen(h->labels[k]) > width)
 			width = (int)strlen(h->labels[k]);
-	while ((ret = sift_read(r, &rec)) > 0) {
+	if (o->format == REPORT_CSV)
+		fputs("id,pred,prob,gold,text,text_b\n", out);
+	for (long nrec = 0; (ret = sift_read(r, &rec)) > 0; nrec++) {
 		const char *pred, *gold, *text, *tb;
-		uint32_t pl, gl, tl = 0, bl = 0;
+		uint32_t pl, gl = 0, tl = 0, bl = 0;
 		float *probs = NULL;
 		size_t np = 0;
-		int hg, ht, hb;
+		int hg, ht, hb, hi;
+		int64_t id;
 		if (sift_need_str(r, rec, "pred", &pred, &pl) < 0 ||
 		    (hg = sift_opt_str(r, rec, "gold", &gold, &gl)) < 0 ||
 		    (ht = sift_opt_str(r, rec, "text", &text, &tl)) < 0 ||
-		    (hb = sift_opt_str(r, rec, "text_b", &tb, &bl)) < 0)
+		    (hb = sift_opt_str(r, rec, "text_b", &tb, &bl)) < 0 ||
+		    (hi = sift_opt_int(r, rec, "id", &id)) < 0)
 			return -1;
 		if (sift_get(rec, "probs") && sift_need_f32s(r, rec, "probs", &probs, &np) < 0)
 			return -1;
 		int k = sift_label_index(h, pred, pl);
-		fprintf(out, "%-*.*s", width, (int)pl, pred);
-		if (k >= 0 && (size_t)k < np)
-			fprintf(out, " %.3f", probs[k]);
-		else
-			fputs("     -", out);
-		fputs("  ", out);
-		if (ht)
-			flat(out, text, tl);
-		if (hb) {
-			fputs(" || ", out);
-			flat(out, tb, bl);
+		int hp = k >= 0 && (size_t)k < np;
+		if (o->format == REPORT_JSON) {
+			/* the record's own keys, and the probability of pred */
+			json_t *j = json_object();
+			copy_keys(j, rec, head);
+			json_object_set_new(j, "prob", hp ? json_real(probs[k]) : json_null());
+			copy_keys(j, rec, tail);
+			json_dumpf(j, out, JSON_COMPACT | JSON_PRESERVE_ORDER |
+				   JSON_REAL_PRECISION(9));
+			fputc('\n', out);
+			json_decref(j);
+		} else if (o->format == REPORT_CSV) {
+			if (hi)
+				fprintf(out, "%lld", (long long)id);
+			fputc(',', out);
+			csv_field(out, pred, pl);
+			fputc(',', out);
+			if (hp)
+				fprintf(out, "%.9g", probs[k]);
+			fputc(',', out);
+			csv_field(out, hg ? gold : "", gl);
+			fputc(',', out);
+			csv_field(out, ht ? text : "", tl);
+			fputc(',', out);
+			csv_field(out, hb ? tb : "", bl);
+			fputc('\n', out);
+		} else if (o->format == REPORT_MARKDOWN) {
+			if (!nrec)	/* no records: no table */
+				fputs("| id | pred | prob | gold | text |\n|--:|:--|--:|:--|:--|\n", out);
+			fputs("| ", out);
+			if (hi)
+				fprintf(out, "%lld", (long long)id);
+			fputs(" | ", out);
+			md_cell(out, pred, pl);
+			fputs(" | ", out);
+			if (hp)
+				fprintf(out, "%.3f", probs[k]);
+			fputs(" | ", out);
+			md_cell(out, hg ? gold : "", gl);
+			fputs(" | ", out);
+			if (ht)
+				md_cell(out, text, tl);
+			if (hb) {
+				fputs(" \\|\\| ", out);
+				md_cell(out, tb, bl);
+			}
+			fputs(" |\n", out);
+		} else {
+			fprintf(out, "%-*.*s", width, (int)pl, pred);
+			if (hp)
+				fprintf(out, " %.3f", probs[k]);
+			else
+				fputs("     -", out);
+			fputs("  ", out);
+			if (ht)
+				flat(out, text, tl);
+			if (hb) {
+				fputs(" || ", out);
+				flat(out, tb, bl);
+			}
+			if (hg && (gl != pl || memcmp(gold, pred, pl)))
+				fprintf(out, "  [gold: %.*s]", (int)gl, gold);
+			fputc('\n', out);
 		}
-		if (hg && (gl != pl || memcmp(gold, pred, pl)))
-			fprintf(out, "  [gold: %.*s]", (int)gl, gold);
-		fputc('\n', out);
 		free(probs);
+		if (live_flush(o, out))
+			return 0;
 	}
 	return ret < 0 ? -1 : 0;
 }
 
 /* ---- monitoring ---- */
 
+/* LONG_MIN: no --window, one window for all; LONG_MAX: no time */
+#define ALL_TIME LONG_MIN
+#define UNTIMED LONG_MAX
+
+/* one of the most confident predictions of a label in a group */
+struct pick {
+	double prob;		/* NaN without probs: ranks last */
+	json_t *j;		/* {"text", "prob", "time"[, "id"]}, NULL = free */
+};
+
 struct group {
-	long window;		/* start, seconds since the epoch; LONG_MIN = all */
+	long window;		/* start, seconds since the epoch, or the above */
 	char *topic;		/* NULL = all */
 	long n;
 	long *count;		/* per label */
+	struct pick *top;	/* per label, top picks each; NULL without alerts */
 };
 
 struct groups {
@@ -399,6 +519,7 @@ struct groups {
 	size_t n, cap;
 	int nl;			/* labels */
 	char **labels;
+	int ntop;		/* picks per label */
 };
 
 static int group_cmp(const void *a, const void *b)
@@ -431,13 +552,47 @@ static struct group *group_get(struct groups *gs, long window, const char *topic
 	g->topic = topic ? strndup(topic, tl) : NULL;
 	g->n = 0;
 	g->count = sift_xcalloc(gs->nl, sizeof *g->count);
+	g->top = gs->ntop ? sift_xcalloc((size_t)gs->nl * gs->ntop, sizeof *g->top) : NULL;
 	return g;
+}
+
+/* a before b: more confident, NaN last; equals keep the earlier record */
+static int more_confident(double a, double b)
+{
+	return !isnan(a) && (isnan(b) || a > b);
+}
+
+/* keeps rec among the n most confident picks p[0..n) */
+static void pick_add(struct pick *p, int n, double prob, const msgpack_object *rec)
+{
+	int at = 0;
+	while (at < n && p[at].j && !more_confident(prob, p[at].prob))
+		at++;
+	if (at == n)
+		return;
+	json_decref(p[n - 1].j);
+	memmove(p + at + 1, p + at, (size_t)(n - 1 - at) * sizeof *p);
+	json_t *j = json_object();
+	const msgpack_object *v;
+	json_object_set_new(j, "text", (v = sift_get(rec, "text")) ? sift_msg_to_json(v) : json_null());
+	if ((v = sift_get(rec, "text_b")))
+		json_object_set_new(j, "text_b", sift_msg_to_json(v));
+	json_object_set_new(j, "prob", isnan(prob) ? json_null() : json_real(prob));
+	json_object_set_new(j, "time", (v = sift_get(rec, "time")) ? sift_msg_to_json(v) : json_null());
+	if ((v = sift_get(rec, "id")))
+		json_object_set_new(j, "id", sift_msg_to_json(v));
+	p[at].prob = prob;
+	p[at].j = j;
 }
 
 static void window_name(char *buf, size_t n, long w)
 {
-	if (w == LONG_MIN) {
+	if (w == ALL_TIME) {
 		snprintf(buf, n, "all");
+		return;
+	}
+	if (w == UNTIMED) {
+		snprintf(buf, n, "untimed");
 		return;
 	}
 	time_t t = (time_t)w;
@@ -457,6 +612,17 @@ static int crossed(const struct report_alert *a, double share)
 	return share <= a->value;
 }
 
+/* the rule as a state key: label, operator, the shortest exact fraction
+ * ("negative>40%" and "negative>0.4" are one rule) */
+static void rule_key(char *buf, size_t n, const struct report_alert *a)
+{
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, n, "%s%s%.*g", a->label, a->op, p, a->value);
+		if (strtod(buf + strlen(a->label) + strlen(a->op), NULL) == a->value)
+			return;
+	}
+}
+
 static void monitor_print(FILE *out, const struct groups *gs, const struct report_opts *o)
 {
 	char wb[32];
@@ -469,7 +635,10 @@ static void monitor_print(FILE *out, const struct groups *gs, const struct repor
 		for (int k = 0; k < gs->nl; k++)
 			fprintf(out, ",%s", gs->labels[k]);
 		fputc('\n', out);
-	} else if (o->format == REPORT_MARKDOWN) {
+	}
+	if (!gs->n)	/* no predictions: nothing (csv: its header) */
+		return;
+	if (o->format == REPORT_MARKDOWN) {
 		fputs("| window | topic | n |", out);
 		for (int k = 0; k < gs->nl; k++)
 			fprintf(out, " %s |", gs->labels[k]);
@@ -524,17 +693,158 @@ static void monitor_print(FILE *out, const struct groups *gs, const struct repor
 	}
 }
 
+/* a JSON string or number as text, "-" for null */
+static void json_text(FILE *f, const json_t *v, int md)
+{
+	if (json_is_string(v)) {
+		if (md)
+			md_cell(f, json_string_value(v), json_string_length(v));
+		else
+			flat(f, json_string_value(v), json_string_length(v));
+	} else if (json_is_number(v)) {
+		report_num(f, json_number_value(v));
+	} else {
+		fputc('-', f);
+	}
+}
+
+/* one alert: the group, the share against the rule, the top picks */
+static void alert_print(FILE *out, const struct report_opts *o, const struct groups *gs,
+			const struct group *g, const struct report_alert *al,
+			const char *rule, int k, int fresh, int *ncsv)
+{
+	char wb[32];
+	double s = (double)g->count[k] / (double)g->n;
+	const struct pick *p = g->top ? &g->top[(size_t)k * gs->ntop] : NULL;
+	int np = 0;
+	while (p && np < gs->ntop && p[np].j)
+		np++;
+	window_name(wb, sizeof wb, g->window);
+	if (o->format == REPORT_JSON) {
+		json_t *j = json_object(), *grp = json_object(), *top = json_array();
+		json_object_set_new(j, "alert", json_true());
+		json_object_set_new(j, "rule", json_string(rule));
+		json_object_set_new(grp, "window", json_string(wb));
+		json_object_set_new(grp, "topic", g->topic ? json_string(g->topic) : json_null());
+		json_object_set_new(j, "group", grp);
+		json_object_set_new(j, "label", json_string(al->label));
+		json_object_set_new(j, "share", json_real(s));
+		json_object_set_new(j, "threshold", json_real(al->value));
+		json_object_set_new(j, "op", json_string(al->op));
+		json_object_set_new(j, "count", json_integer(g->count[k]));
+		json_object_set_new(j, "n", json_integer(g->n));
+		json_object_set_new(j, "new", json_boolean(fresh));
+		for (int i = 0; i < np; i++)
+			json_array_append(top, p[i].j);
+		json_object_set_new(j, "top", top);
+		json_dumpf(j, out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		fputc('\n', out);
+		json_decref(j);
+		return;
+	}
+	if (o->format == REPORT_CSV) {
+		/* a second table after the groups' */
+		if ((*ncsv)++ == 0)
+			fprintf(out, "%srule,window,topic,label,share,count,n,new,rank,prob,time,text\n",
+				o->alerts_only ? "" : "\n");
+		for (int i = 0; i < (np ? np : 1); i++) {
+			csv_field(out, rule, strlen(rule));
+			fprintf(out, ",%s,", wb);
+			if (g->topic)
+				csv_field(out, g->topic, strlen(g->topic));
+			fprintf(out, ",%s,", al->label);
+			report_num(out, s);
+			fprintf(out, ",%ld,%ld,%d,", g->count[k], g->n, fresh);
+			if (np) {
+				const json_t *t = json_object_get(p[i].j, "time"),
+					*x = json_object_get(p[i].j, "text");
+				fprintf(out, "%d,", i + 1);
+				if (!isnan(p[i].prob))
+					fprintf(out, "%.9g", p[i].prob);
+				fputc(',', out);
+				if (json_is_string(t))
+					csv_field(out, json_string_value(t), json_string_length(t));
+				else if (json_is_number(t))
+					report_num(out, json_number_value(t));
+				fputc(',', out);
+				if (json_is_string(x))
+					csv_field(out, json_string_value(x), json_string_length(x));
+			} else {
+				fputs(",,,", out);
+			}
+			fputc('\n', out);
+		}
+		return;
+	}
+	int md = o->format == REPORT_MARKDOWN;
+	fprintf(out, "%s %s window %s topic %s: %s = %.3f (%ld of %ld)\n",
+		md ? "**ALERT**" : "ALERT", al->text, wb, g->topic ? g->topic : "*",
+		al->label, s, g->count[k], g->n);
+	for (int i = 0; i < np; i++) {
+		fputs(md ? "- " : "  ", out);
+		if (isnan(p[i].prob))
+			fputs("    -", out);
+		else
+			fprintf(out, "%.3f", p[i].prob);
+		fputs("  ", out);
+		json_text(out, json_object_get(p[i].j, "time"), md);
+		fputs("  ", out);
+		json_text(out, json_object_get(p[i].j, "text"), md);
+		fputc('\n', out);
+	}
+}
+
+/* the time of rec as its window start, or UNTIMED: 0, or -1 after a
+ * diagnostic */
+static int record_window(struct sift_reader *r, const msgpack_object *rec, long len,
+			 long *window)
+{
+	double t;
+	const char *why, *ts;
+	uint32_t tl;
+	const msgpack_object *tv = sift_get(rec, "time");
+	if (!tv || tv->type == MSGPACK_OBJECT_NIL) {
+		*window = UNTIMED;
+		return 0;
+	}
+	if (tv->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    tv->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+	    tv->type == MSGPACK_OBJECT_FLOAT64 || tv->type == MSGPACK_OBJECT_FLOAT32) {
+		if (sift_opt_num(r, rec, "time", &t) < 0)
+			return -1;	/* past int64: t was never set */
+		if ((why = report_check_time(t))) {
+			sift_rerror(r, "time %.17g %s", t, why);
+			return -1;
+		}
+	} else if (sift_need_str(r, rec, "time", &ts, &tl) < 0) {
+		return -1;
+	} else if (report_parse_time(ts, tl, &t, &why) < 0) {
+		sift_rerror(r, "time '%.*s' %s", (int)tl, ts, why);
+		return -1;
+	}
+	*window = (long)floor(t / len) * len;
+	return 0;
+}
+
 static int monitor(struct sift_reader *r, const struct sift_header *h,
 		   const struct report_opts *o, FILE *out)
 {
 	struct groups gs = { 0 };
+	struct alert_state st = { 0 };
 	const msgpack_object *rec;
-	int ret, status = 0;
+	int ret = 0, status = 0;
 	gs.nl = h->nlabels;
 	gs.labels = h->labels;
-	while ((ret = sift_read(r, &rec)) > 0) {
-		const char *pred, *ts, *topic = NULL;
-		uint32_t pl, tl = 0, topl = 0;
+	gs.ntop = o->nalerts ? o->top : 0;
+	/* the labels some rule names: only theirs are ranked */
+	char *ranked = sift_xcalloc(gs.nl ? gs.nl : 1, 1);
+	for (int a = 0; a < o->nalerts; a++)
+		ranked[sift_label_index(h, o->alerts[a].label, strlen(o->alerts[a].label))] = 1;
+	if (o->state && o->nalerts && alert_state_load(&st, o->state) < 0)
+		status = -1;
+	while (status == 0 && (ret = sift_read(r, &rec)) > 0) {
+		const char *pred, *topic = NULL;
+		uint32_t pl, topl = 0;
 		if (sift_need_str(r, rec, "pred", &pred, &pl) < 0) {
 			status = -1;
 			break;
@@ -546,40 +856,10 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 			status = -1;
 			break;
 		}
-		long window = LONG_MIN;
-		if (o->window) {
-			double t;
-			const char *why;
-			const msgpack_object *tv = sift_get(rec, "time");
-			if (!tv) {
-				sift_rerror(r, "no time: --window needs a time on every record");
-				status = -1;
-				break;
-			}
-			if (tv->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-			    tv->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
-			    tv->type == MSGPACK_OBJECT_FLOAT64 || tv->type == MSGPACK_OBJECT_FLOAT32) {
-				double v;
-				if (sift_opt_num(r, rec, "time", &v) < 0) {
-					status = -1;	/* past int64: v was never set */
-					break;
-				}
-				t = v;
-				const char *why = report_check_time(t);
-				if (why) {
-					sift_rerror(r, "time %.17g %s", t, why);
-					status = -1;
-					break;
-				}
-			} else if (sift_need_str(r, rec, "time", &ts, &tl) < 0) {
-				status = -1;
-				break;
-			} else if (report_parse_time(ts, tl, &t, &why) < 0) {
-				sift_rerror(r, "time '%.*s' %s", (int)tl, ts, why);
-				status = -1;
-				break;
-			}
-			window = (long)floor(t / o->window) * o->window;
+		long window = ALL_TIME;
+		if (o->window && record_window(r, rec, o->window, &window) < 0) {
+			status = -1;
+			break;
 		}
 		if (o->by_topic) {
 			int has = sift_opt_str(r, rec, "topic", &topic, &topl);
@@ -595,43 +875,64 @@ static int monitor(struct sift_reader *r, const struct sift_header *h,
 		struct group *g = group_get(&gs, window, topic, topl);
 		g->n++;
 		g->count[k]++;
+		if (g->top && ranked[k]) {
+			float *probs = NULL;
+			size_t np = 0;
+			if (sift_get(rec, "probs") && sift_need_f32s(r, rec, "probs", &probs, &np) < 0) {
+				status = -1;
+				break;
+			}
+			pick_add(&g->top[(size_t)k * gs.ntop], gs.ntop,
+				 (size_t)k < np ? probs[k] : NAN, rec);
+			free(probs);
+		}
 	}
 	if (ret < 0)
 		status = -1;
 	if (gs.n)	/* no records: gs.g is NULL, which qsort may not take */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	if (status == 0) {
-		monitor_print(out, &gs, o);
-		int alerts = 0;
-		char wb[32];
+		if (!o->alerts_only)
+			monitor_print(out, &gs, o);
+		int alerts = 0, ncsv = 0;
+		char wb[32], rule[96];
+		/* in window order: a rule and topic's state follows the
+		 * groups in time, untimed ones last */
 		for (size_t i = 0; i < gs.n; i++) {
 			const struct group *g = &gs.g[i];
 			if (g->n < o->min_count)
 				continue;
 			for (int a = 0; a < o->nalerts; a++) {
 				const struct report_alert *al = &o->alerts[a];
-				int k = -1;
-				for (int j = 0; j < gs.nl; j++)
-					if (!strcmp(gs.labels[j], al->label))
-						k = j;
-				double s = (double)g->count[k] / (double)g->n;
-				if (!crossed(al, s))
-					continue;
+				int k = sift_label_index(h, al->label, strlen(al->label));
+				int c = crossed(al, (double)g->count[k] / (double)g->n);
+				int fresh = c;
+				rule_key(rule, sizeof rule, al);
 				window_name(wb, sizeof wb, g->window);
-				fprintf(out, "ALERT %s window %s topic %s: %s = %.3f (%ld of %ld)\n",
-					al->text, wb, g->topic ? g->topic : "*", al->label, s,
-					g->count[k], g->n);
+				if (st.alerts)
+					fresh = alert_state_see(&st, rule, g->topic, c, wb,
+								g->count[k], g->n);
+				if (!c || (!fresh && !o->every_run))
+					continue;
+				alert_print(out, o, &gs, g, al, rule, k, fresh, &ncsv);
 				alerts++;
 			}
 		}
-		if (alerts)
+		if (st.alerts && alert_state_save(&st) < 0)
+			status = -1;
+		else if (alerts)
 			status = SIFT_EXIT_ALERT;
 	}
 	for (size_t i = 0; i < gs.n; i++) {
 		free(gs.g[i].topic);
 		free(gs.g[i].count);
+		for (size_t p = 0; gs.g[i].top && p < (size_t)gs.nl * gs.ntop; p++)
+			json_decref(gs.g[i].top[p].j);
+		free(gs.g[i].top);
 	}
 	free(gs.g);
+	free(ranked);
+	alert_state_free(&st);
 	return status;
 }
 
@@ -657,5 +958,5 @@ int report_predictions(struct sift_reader *r, const struct sift_header *h,
 		}
 	if (monitoring)
 		return monitor(r, h, o, out);
-	return is_ner ? show_ner(r, o, out) : show_cls(r, h, out);
+	return is_ner ? show_ner(r, o, out) : show_cls(r, h, o, out);
 }

@@ -288,3 +288,19 @@ Try 'sift-cat --help'."
 	assert_equal "$stderr" "sift-batch: stdin:1: key 'labels': label 'neg' twice"
 	[ -z "$output" ]
 }
+
+@test "a stream from a FIFO comes out as JSON lines record by record, before the writer closes" {
+	T=$BATS_TEST_TMPDIR
+	sift-cat -s $S/predictions.jsonl > $T/p.sift
+	mkfifo $T/fifo
+	# fd 3 keeps the FIFO open for writing; sift-cat must not hold it
+	run -0 bash -c "exec 3<>$T/fifo; cat $T/p.sift >&3; timeout 5 head -n 2 < <(sift-cat $T/fifo 3>&-)"
+	assert_output "$(head -n 2 $S/predictions.jsonl)"
+}
+
+@test "JSON lines from a FIFO come out as stream records one by one, before the writer closes" {
+	T=$BATS_TEST_TMPDIR
+	head -n 2 $S/predictions.jsonl | sift-cat -s > $T/two.sift
+	mkfifo $T/fifo
+	run -0 bash -c "exec 3<>$T/fifo; head -n 2 $S/predictions.jsonl >&3; timeout 5 head -c $(stat -c %s $T/two.sift) < <(sift-cat -s $T/fifo 3>&-) | cmp - $T/two.sift"
+}

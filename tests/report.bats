@@ -200,9 +200,34 @@ negative 0.700  bad"
 	assert_output "window,topic,n,negative,positive"
 }
 
-@test "a window over records without a time is an error naming the record" {
-	run -1 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h"
-	assert_equal "$stderr" "sift-report: stdin:3: no time: --window needs a time on every record"
+@test "records without a time form the group untimed, after the windows, never an error" {
+	run -0 --separate-stderr bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h -F csv"
+	assert_output "window,topic,n,negative,neutral,positive
+2026-11-29T08:00:00Z,*,1,0,0,1
+untimed,*,1,1,0,0"
+	assert_equal "$stderr" ""
+}
+
+@test "an untimed group can alert like any other" {
+	run -3 bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -w 1h -q -a 'negative>0.5'"
+	assert_output "ALERT negative>0.5 window untimed topic *: negative = 1.000 (1 of 1)
+  0.700  -  bad"
+}
+
+@test "a predictions stream without records is a quiet success" {
+	echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","positive"]}' | sift-cat -s > $T/none.sift
+	for f in text json markdown; do
+		run -0 --separate-stderr sift-report -w 1h -t -a 'negative>0.4' -F $f $T/none.sift
+		assert_output ''
+		assert_equal "$stderr" ""
+		run -0 sift-report -F $f $T/none.sift
+		assert_output ''
+	done
+}
+
+@test "an empty input is an error: every program writes its header even without records" {
+	run -1 --separate-stderr sift-report -w 1h < /dev/null
+	assert_equal "$stderr" "sift-report: stdin: empty stream (no header)"
 }
 
 @test "monitoring NER predictions is an error" {
@@ -383,4 +408,183 @@ Try 'sift-report --help'."
 	run sift-cat -p 4294967305 < /dev/null
 	assert_failure 2
 	assert_line -n 0 "sift-cat: --precision: expected an integer from 1 to 17, got '4294967305'"
+}
+
+# predictions of negative, neutral, positive from JSON lines on stdin,
+# into $T/$1
+preds() {
+	{ echo '{"sift":1,"kind":"predictions","task":"cls","labels":["negative","neutral","positive"]}'; cat; } |
+		sift-cat -s > "$T/$1"
+}
+
+# n predictions of a label in hour hh (08, 09, ...) about topic
+hour() {
+	local hh=$1 topic=$2 label=$3 n=$4 i p
+	for ((i = 0; i < n; i++)); do
+		case $label in
+		negative) p='[0.8,0.1,0.1]' ;;
+		neutral) p='[0.1,0.8,0.1]' ;;
+		*) p='[0.1,0.1,0.8]' ;;
+		esac
+		echo "{\"text\":\"$topic $label $hh $i\",\"pred\":\"$label\",\"probs\":$p,\"time\":\"2026-11-29T$hh:0$i:00Z\",\"topic\":\"$topic\"}"
+	done
+}
+
+@test "classification predictions as JSON are one object per line with the probability of the label" {
+	run -0 bash -c "sift-cat -s $FIXTURES/stream/predictions.jsonl | sift-report -F json | jq -c '[.id, .pred, .prob, .text, .gold]'"
+	assert_output '[0,"positive",0.800000012,"good day","positive"]
+[1,"negative",0.699999988,"bad","negative"]'
+}
+
+@test "classification predictions as CSV quote what must be quoted" {
+	printf '%s\n' '{"id":0,"text":"up, \"a lot\"","pred":"positive","probs":[0,0,1]}' | preds p.sift
+	run -0 sift-report -F csv $T/p.sift
+	assert_output 'id,pred,prob,gold,text,text_b
+0,positive,1,,"up, ""a lot""",'
+}
+
+@test "with -F json every line is JSON, alerts included" {
+	{ hour 08 ACME negative 3; hour 08 ACME positive 1; hour 08 BETA positive 2; } | preds p.sift
+	run -3 --separate-stderr bash -c "sift-report -w 1h -t -a 'negative>0.5' -F json $T/p.sift > $T/out; status=\$?; jq -c . $T/out > /dev/null && cat $T/out; exit \$status"
+	assert_equal "$stderr" ""
+	assert_equal "${#lines[@]}" 3
+	run jq -c 'select(.alert) | [.rule, .group, .label, .share, .threshold, .op, .count, .n, .new, (.top | length)]' $T/out
+	assert_output '["negative>0.5",{"window":"2026-11-29T08:00:00Z","topic":"ACME"},"negative",0.75,0.5,">",3,4,true,3]'
+	run grep -vc '^{' $T/out
+	assert_output 0
+}
+
+@test "an alert shows the most confident predictions of its label in its group, as many as --top says" {
+	printf '%s\n' \
+		'{"id":0,"text":"a","pred":"negative","probs":[0.6,0.2,0.2],"topic":"ACME"}' \
+		'{"id":1,"text":"b","pred":"negative","probs":[0.9,0.05,0.05],"topic":"ACME"}' \
+		'{"id":2,"text":"c","pred":"positive","probs":[0.45,0.05,0.5],"topic":"ACME"}' \
+		'{"id":3,"text":"d","pred":"negative","probs":[0.7,0.2,0.1],"topic":"ACME"}' \
+		'{"id":4,"text":"e","pred":"negative","probs":[0.95,0.05,0],"topic":"BETA"}' \
+		'{"id":5,"text":"f","pred":"negative","probs":[0.7,0.1,0.2],"topic":"ACME"}' | preds p.sift
+	run -0 bash -c "sift-report -t -q -a 'negative>0.5' -k 2 -F json $T/p.sift | jq -c 'select(.group.topic == \"ACME\") | [.top[].text]'"
+	assert_output '["b","d"]'
+	# of equals the earlier comes first; text mode the same
+	run -3 sift-report -t -q -a 'negative>0.5' $T/p.sift
+	assert_line --index 0 'ALERT negative>0.5 window all topic ACME: negative = 0.800 (4 of 5)'
+	assert_line --index 1 '  0.900  -  b'
+	assert_line --index 2 '  0.700  -  d'
+	assert_line --index 3 '  0.700  -  f'
+	assert_line --index 4 'ALERT negative>0.5 window all topic BETA: negative = 1.000 (1 of 1)'
+}
+
+@test "alerts as markdown are lines after the table, as CSV a second table" {
+	hour 08 ACME negative 2 | preds p.sift
+	run -3 sift-report -w 1h -t -k 1 -a 'negative>0.5' -F markdown $T/p.sift
+	assert_line --index 3 '**ALERT** negative>0.5 window 2026-11-29T08:00:00Z topic ACME: negative = 1.000 (2 of 2)'
+	assert_line --index 4 '- 0.800  2026-11-29T08:00:00Z  ACME negative 08 0'
+	run -3 sift-report -w 1h -t -k 1 -a 'negative>50%' -F csv $T/p.sift
+	assert_output 'window,topic,n,negative,neutral,positive
+2026-11-29T08:00:00Z,ACME,2,1,0,0
+
+rule,window,topic,label,share,count,n,new,rank,prob,time,text
+negative>0.5,2026-11-29T08:00:00Z,ACME,negative,1,2,2,1,1,0.800000012,2026-11-29T08:00:00Z,ACME negative 08 0'
+}
+
+@test "with --state an alert fires once, stays quiet while it holds, and fires again when it returns" {
+	S=$T/alerts.json
+	# hour 08: ACME crosses, a new alert
+	{ hour 08 ACME negative 3; hour 08 ACME positive 1; hour 08 BETA positive 2; } | preds h08.sift
+	run -3 sift-report -w 1h -t -q -a 'negative>0.5' -s $S $T/h08.sift
+	assert_line --index 0 --partial 'ALERT negative>0.5 window 2026-11-29T08:00:00Z topic ACME:'
+	run jq -c '.alerts[] | [.rule, .topic, .active, .since]' $S
+	assert_output '["negative>0.5","ACME",true,"2026-11-29T08:00:00Z"]'
+	# hour 09: still crossing; the key has no window: quiet, status 0
+	{ hour 09 ACME negative 2; hour 09 BETA positive 1; } | preds h09.sift
+	run -0 sift-report -w 1h -t -q -a 'negative>0.5' -s $S $T/h09.sift
+	assert_output ''
+	# hour 10: cleared, and the state says so
+	hour 10 ACME positive 2 | preds h10.sift
+	run -0 sift-report -w 1h -t -q -a 'negative>0.5' -s $S $T/h10.sift
+	assert_output ''
+	run jq -c '.alerts[] | [.topic, .active, .cleared]' $S
+	assert_output '["ACME",false,"2026-11-29T10:00:00Z"]'
+	# hour 11: back, so it fires again
+	hour 11 ACME negative 2 | preds h11.sift
+	run -3 sift-report -w 1h -t -q -a 'negative>0.5' -s $S $T/h11.sift
+	assert_output --partial 'ALERT negative>0.5 window 2026-11-29T11:00:00Z topic ACME:'
+	# no temporary file is left beside the state
+	assert_equal "$(ls $T | grep -c alerts)" 1
+}
+
+@test "a rule given as a percentage is the same state key as its fraction" {
+	hour 08 ACME negative 2 | preds p.sift
+	run -3 sift-report -t -q -a 'negative>0.5' -s $T/s.json $T/p.sift
+	run -0 sift-report -t -q -a 'negative>50%' -s $T/s.json $T/p.sift
+	assert_output ''
+}
+
+@test "--every-run alerts for an ongoing condition too, marked not new" {
+	hour 08 ACME negative 2 | preds p.sift
+	run -3 sift-report -t -q -a 'negative>0.5' -s $T/s.json $T/p.sift
+	run -3 sift-report -t -q -a 'negative>0.5' -s $T/s.json -e -F json $T/p.sift
+	assert_equal "$(echo "$output" | jq -c '[.rule, .new]')" '["negative>0.5",false]'
+	# without --state every run alerts
+	run -3 sift-report -t -q -a 'negative>0.5' $T/p.sift
+	run -3 sift-report -t -q -a 'negative>0.5' $T/p.sift
+}
+
+@test "groups smaller than --min-count leave the state as it was" {
+	hour 08 ACME negative 3 | preds a.sift
+	hour 09 ACME positive 1 | preds b.sift
+	run -3 sift-report -w 1h -t -q -n 2 -a 'negative>0.5' -s $T/s.json $T/a.sift
+	run -0 sift-report -w 1h -t -q -n 2 -a 'negative>0.5' -s $T/s.json $T/b.sift
+	run jq -c '.alerts[] | [.topic, .active]' $T/s.json
+	assert_output '["ACME",true]'
+}
+
+@test "a state file that is not one is an error, and is left as it was" {
+	hour 08 ACME negative 2 | preds p.sift
+	echo '{"alerts": 3}' > $T/s.json
+	run -1 --separate-stderr sift-report -t -a 'negative>0.5' -s $T/s.json $T/p.sift
+	assert_equal "$stderr" "sift-report: $T/s.json: not an alert state (sift_alert_state 1)"
+	assert_output ''
+	assert_equal "$(cat $T/s.json)" '{"alerts": 3}'
+	echo '{' > $T/s.json
+	run -1 --separate-stderr sift-report -t -a 'negative>0.5' -s $T/s.json $T/p.sift
+	assert_regex "$stderr" "^sift-report: $T/s.json:[0-9]+: invalid JSON: "
+}
+
+@test "a state that cannot be written is an error" {
+	hour 08 ACME negative 2 | preds p.sift
+	run -1 --separate-stderr sift-report -t -q -a 'negative>0.5' -s /nonexistent/s.json $T/p.sift
+	assert_equal "$stderr" "sift-report: /nonexistent/s.json: No such file or directory"
+}
+
+@test "predictions from a FIFO come out line by line, before the writer closes" {
+	sift-cat -s $FIXTURES/stream/predictions.jsonl > $T/p.sift
+	mkfifo $T/fifo
+	run -0 bash -c "exec 3<>$T/fifo; cat $T/p.sift >&3; timeout 5 head -n 1 < <(sift-report $T/fifo 3>&-)"
+	assert_output 'positive 0.800  good day'
+}
+
+@test "a reader that goes away ends sift-report quietly with 0, from a pipe too" {
+	for ((i = 0; i < 3000; i++)); do
+		echo "{\"id\":$i,\"text\":\"headline $i\",\"pred\":\"negative\",\"probs\":[0.5,0.25,0.25]}"
+	done | preds big.sift
+	for f in text json; do
+		run -0 --separate-stderr bash -c "cat $T/big.sift | sift-report -F $f | head -n 1 > /dev/null; echo \${PIPESTATUS[1]}"
+		assert_output 0
+		assert_equal "$stderr" ''
+	done
+}
+
+@test "the man page's examples of --state and of alerts for jq run as written" {
+	{ hour 08 ACME negative 3; hour 08 BETA positive 2; } | preds news.sift
+	cd $T
+	man=$BATS_TEST_DIRNAME/../man/man1/sift-report.1
+	state=$(grep -x "sift-report .* -s alerts.json news.sift" $man)
+	jq=$(sed -n "s/^\.Dl \(sift-report .*jq 'select(.alert)'\)$/\1/p" $man)
+	[ -n "$state" ] && [ -n "$jq" ]
+	run -3 sh -c "$state"
+	assert_line --index 0 'ALERT negative>0.4 window 2026-11-29T08:00:00Z topic ACME: negative = 1.000 (3 of 3)'
+	run -0 sh -c "$state"
+	assert_output ''
+	run -0 sh -c "$jq | jq -c '[.rule, .group.topic]'"
+	assert_output '["negative>0.4","ACME"]'
 }
