@@ -29,6 +29,7 @@ help() {
 		"" \
 		"  -m, --model DIR       the fine-tuned classification model (resolved once)" \
 		"  -s, --state FILE      remember ongoing alerts in FILE" \
+		"      --wait SEC        wait up to SEC for another run on FILE (default 300)" \
 		"  -a, --alert RULE      LABEL>SHARE, >=, < or <= (default negative>0.4)" \
 		"  -w, --window DUR      time windows (default 1h; none: one group)" \
 		"      --by-topic        group by topic too" \
@@ -47,6 +48,7 @@ help() {
 
 model=${SIFT_MODEL-} state='' window=1h by_topic='' min_count=20 top=3
 format=text input=jsonl batch=32 every_run='' table='' verbose='' rules=
+wait=300
 
 # one option's value: $2 of "-x value", or what follows "=" in "--x=value"
 need() {
@@ -79,6 +81,7 @@ while [ $# -gt 0 ]; do
 		;;
 	-m | --model) need "$@"; model=$2; shift ;;
 	-s | --state) need "$@"; state=$2; shift ;;
+	--wait) need "$@"; wait=$2; shift ;;
 	-a | --alert)
 		need "$@"
 		rules="$rules
@@ -104,6 +107,9 @@ $2"
 	shift
 done
 
+case $wait in
+'' | *[!0-9]*) misuse "--wait: expected whole seconds, got '$wait'" ;;
+esac
 case $format in
 text | json) ;;
 *) misuse "--format: expected text or json, got '$format'" ;;
@@ -166,6 +172,13 @@ done
 if [ $# -eq 0 ]; then
 	[ -z "$verbose" ] || printf '%s: no news\n' "$prog" >&2
 	exit 0
+fi
+
+# one run at a time on a state file: two overlapping runs would each read
+# the old state and the last to end would drop the other's alerts
+if [ -n "$state" ]; then
+	exec 9> "$state.lock" || die "$state.lock: cannot open"
+	flock -w "$wait" 9 || die "$state: in use by another run for $wait s"
 fi
 
 # the state goes through a copy: only a run whose every stage succeeded

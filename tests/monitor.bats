@@ -94,6 +94,27 @@ news() {
 	assert_line --index 0 'ALERT positive>0.5 window 2026-11-29T11:00:00Z topic *: positive = 1.000 (3 of 3)'
 }
 
+@test "two runs on one state file take turns: the second waits, or fails after --wait" {
+	biased_model $T/pos 2
+	S=$T/alerts.json
+	news 08 ACME 3 > $T/h08.jsonl
+	# another run holds the state's lock
+	flock $S.lock sleep 3 &
+	local holder=$!
+	while ! [ -e $S.lock ]; do sleep 0.1; done
+	sleep 0.2
+	run -1 --separate-stderr sift-monitor -m $T/pos -n 1 -a 'positive>0.5' --state $S --wait 1 $T/h08.jsonl
+	assert_output ''
+	assert_equal "$stderr" "sift-monitor: $S: in use by another run for 1 s"
+	[ ! -e $S ]
+	# a longer wait outlasts the holder
+	run -3 sift-monitor -m $T/pos -n 1 -a 'positive>0.5' --state $S --wait 60 $T/h08.jsonl
+	wait $holder
+	[ -s $S ]
+	run -2 --separate-stderr sift-monitor -m $T/pos --state $S --wait soon $T/h08.jsonl
+	assert_equal "${stderr_lines[0]}" "sift-monitor: --wait: expected whole seconds, got 'soon'"
+}
+
 @test "--every-run alerts every run, and so does a run without --state" {
 	biased_model $T/pos 2
 	news 08 ACME 2 > $T/n.jsonl
