@@ -423,3 +423,28 @@ Try 'sift-fwd --help'."
 	assert_success
 	assert_output true
 }
+
+@test "the man page example routes CLINC150 queries with a threshold chosen on val" {
+	need_model
+	need_data
+	# the example's data_full.json, cut to a few queries of each split
+	jq '{val: .val[:24], oos_val: .oos_val[:8], test: .test[:24], oos_test: .oos_test[:8]}' \
+		$DATA/clinc150/data_full.json > $T/data_full.json
+	cd $T
+	ln -s "$MODEL" all-MiniLM-L6-v2
+	m=all-MiniLM-L6-v2
+	jq -c '(.val + .oos_val)[] | {text: .[0], label: .[1]}' \
+	    data_full.json | sift-tok -m $m -f jsonl | sift-batch -b 32 |
+	    sift-fwd -m $m --init-head 1 --top-k 3 > val.pred
+	t=$(sift-eval --abstain oos --find-threshold val.pred | sift-cat |
+	    jq -r 'select(.abstain) | .abstain.threshold')
+	# the threshold is one of the val predictions' top probabilities
+	run bash -c "sift-cat val.pred | jq -s -c --argjson t $t '[.[1:][] | .top | length == 3] + [any(.[1:][]; .top[0].prob == \$t)] | all'"
+	assert_output true
+	run bash -c "set -o pipefail; jq -c '(.test + .oos_test)[] | {text: .[0], label: .[1]}' \
+	    data_full.json | sift-tok -m $m -f jsonl | sift-batch -b 32 |
+	    sift-fwd -m $m --init-head 1 --top-k 3 --threshold $t \
+	    --abstain oos | sift-eval --abstain oos | sift-report"
+	assert_success
+	assert_line --partial "in-scope accuracy"
+}
