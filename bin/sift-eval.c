@@ -6,13 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "abstain.h"	/* defines: sift_abstain_search, sift_pack_abstain */
 #include "evalpred.h"	/* defines: eval_pred_stream */
 #include "reportmetrics.h"	/* defines: sift_pack_ner_metrics */
 #include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
-	"usage: sift-eval [-f] [-m mode] [-s scheme] [file]\n";
+	"usage: sift-eval [-f] [-m mode] [-s scheme]"
+	" [--abstain label [--find-threshold] [--objective name]] [file]\n";
 
 static const char help[] =
 	"Score a predictions stream (from sift-fwd) that carries gold labels and\n"
@@ -22,6 +24,12 @@ static const char help[] =
 	"\n"
 	"  -s, --scheme S      tag scheme: iob1, iob2 (default) or iobes\n"
 	"  -m, --mode M        conlleval (default) or strict (needs iob2 or iobes)\n"
+	"      --abstain L     cls and pair: CLINC150's scores with L (\"oos\") as the\n"
+	"                      out-of-scope label: in-scope accuracy, L's P/R/F1\n"
+	"      --find-threshold  the threshold of sift-fwd --threshold that\n"
+	"                      maximises the objective, and the scores there\n"
+	"      --objective O   balanced (default: the mean of in-scope accuracy\n"
+	"                      and L's recall) or abstain-f1 (L's F1)\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
@@ -31,6 +39,9 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "scheme", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "abstain", required_argument, NULL, 'A' },
+		{ "find-threshold", no_argument, NULL, 'T' },
+		{ "objective", required_argument, NULL, 'O' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -38,7 +49,9 @@ int main(int argc, char **argv)
 	};
 	enum sift_ner_scheme scheme = SIFT_SCHEME_IOB2;
 	enum sift_ner_mode mode = SIFT_MODE_CONLLEVAL;
-	int force = 0, c;
+	int force = 0, c, find = 0, has_obj = 0;
+	const char *abstain = NULL;
+	enum sift_objective obj = SIFT_OBJ_BALANCED;
 
 	sift_setprog(argv[0]);
 	opterr = 0;
@@ -51,6 +64,19 @@ int main(int argc, char **argv)
 		case 'm':
 			if (sift_ner_parse_mode(optarg, &mode) < 0)
 				return sift_misuse("--mode: expected conlleval or strict, got '%s'", optarg);
+			break;
+		case 'A':
+			if (!*optarg)
+				return sift_misuse("%s", "--abstain: the label is empty");
+			abstain = optarg;
+			break;
+		case 'T':
+			find = 1;
+			break;
+		case 'O':
+			if (sift_objective_parse(optarg, &obj) < 0)
+				return sift_misuse("--objective: expected balanced or abstain-f1, got '%s'", optarg);
+			has_obj = 1;
 			break;
 		case 'f':
 			force = 1;
@@ -65,6 +91,10 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return sift_misuse("expected at most one file, got '%s'", argv[optind + 1]);
+	if (find && !abstain)
+		return sift_misuse("%s", "--find-threshold needs --abstain LABEL, the out-of-scope gold");
+	if (has_obj && !find)
+		return sift_misuse("%s", "--objective needs --find-threshold");
 	if (mode == SIFT_MODE_STRICT && scheme == SIFT_SCHEME_IOB1)
 		return sift_misuse("--mode strict: needs --scheme iob2 or iobes, got '%s'", "iob1");
 
@@ -88,6 +118,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(h.task, "ner") && strcmp(h.task, "cls") && strcmp(h.task, "pair")) {
 		sift_rerror(r, "unknown task '%s'", h.task);
 		status = -1;
+	} else if (abstain && !strcmp(h.task, "ner")) {
+		sift_rerror(r, "--abstain is for cls and pair, the input's task is ner");
+		status = -1;
 	}
 	if (status == 0 && sift_writer_init(&w, stdout, "stdout", force) < 0)
 		status = -2;	/* a terminal: misuse, as everywhere */
@@ -109,14 +142,20 @@ int main(int argc, char **argv)
 			sift_ner_free(&nc);
 		} else {
 			struct sift_cls_metrics m;
+			struct sift_abstain a = { 0 };
 			sift_cls_init(&m, h.labels, h.nlabels);
-			status = eval_pred_stream(r, NULL, &m);
+			status = find ? sift_abstain_search(r, &h, &m, abstain, obj, &a) :
+				eval_pred_stream(r, NULL, &m);
 			sift_header_set_labels(&out, m.labels, m.n);
 			if (status == 0) {
 				sift_pack_header(&w, &out, 0);
 				if (sift_commit(&w) < 0)
 					status = -1;
-				sift_pack_cls_metrics(&w.pk, &m, h.task);
+				sift_pack_cls_metrics_n(&w.pk, &m, h.task, abstain != NULL);
+				if (abstain && !find)
+					sift_abstain_scores(&m, abstain, &a);
+				if (abstain)
+					sift_pack_abstain(&w.pk, &a);
 			}
 			sift_cls_free(&m);
 		}

@@ -12,7 +12,8 @@
 
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
-	" [--precision fp32|bf16] [--init-head seed] [file]\n";
+	" [--precision fp32|bf16] [--init-head seed] [--top-k k]"
+	" [--threshold x --abstain label] [file]\n";
 
 static const char help[] =
 	"Run a BERT model (a Hugging Face directory) over a batches stream (from\n"
@@ -25,6 +26,9 @@ static const char help[] =
 	"  -m, --model DIR     the model: config.json and model.safetensors\n"
 	"      --init-head S   a model without a trained head gets one initialised\n"
 	"                      from seed S, for the stream's task and labels\n"
+	"      --top-k K       cls and pair: the K most probable labels, named\n"
+	"      --threshold X   cls and pair: below a top probability of X (0 to 1)\n"
+	"      --abstain L     the prediction is label L (\"oos\", say)\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
 	"      --precision P   fp32 (default) or bf16 (cuda only)\n"
@@ -40,13 +44,18 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'j' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "precision", required_argument, NULL, 'P' },
+		{ "top-k", required_argument, NULL, 'K' },
+		{ "threshold", required_argument, NULL, 'X' },
+		{ "abstain", required_argument, NULL, 'A' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *model = NULL;
-	int force = 0, init = 0, c;
+	const char *model = NULL, *abstain = NULL;
+	int force = 0, init = 0, c, has_threshold = 0;
+	long long topk = 0;
+	double threshold = 0;
 	uint64_t seed = 0;
 	long long threads = 0;
 	enum sift_device_req req = SIFT_DEVICE_CPU, device;
@@ -73,6 +82,20 @@ int main(int argc, char **argv)
 			if (sift_precision_parse(optarg, &prec))
 				return sift_misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
 			break;
+		case 'K':
+			if (sift_int_opt("--top-k", optarg, 1, 1000000, &topk) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case 'X':
+			if (sift_double_opt("--threshold", optarg, 0, 1, &threshold) < 0)
+				return SIFT_EXIT_USAGE;
+			has_threshold = 1;
+			break;
+		case 'A':
+			if (!*optarg)
+				return sift_misuse("%s", "--abstain: the label is empty");
+			abstain = optarg;
+			break;
 		case 'f': force = 1; break;
 		case 'h':
 			return sift_help(usage, help);
@@ -86,6 +109,10 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", "a model is needed (-m DIR)");
 	if (argc - optind > 1)
 		return sift_misuse("extra operand '%s'", argv[optind + 1]);
+	if (has_threshold != (abstain != NULL))
+		return sift_misuse("%s", has_threshold ?
+				   "--threshold needs --abstain LABEL" :
+				   "--abstain needs --threshold X");
 	const char *path = optind < argc ? argv[optind] : "-";
 	/* the examples of a batch split over the threads, each running
 	 * the model with OpenBLAS on one thread (bert_forward) */
@@ -102,6 +129,7 @@ int main(int argc, char **argv)
 	struct fwd_cfg cfg = {
 		.model_dir = model, .input = path, .init = init, .seed = seed,
 		.force = force, .be = sift_backend_get(sift_device_name(device)),
+		.topk = (int)topk, .threshold = (float)threshold, .abstain = abstain,
 	};
 	if (!cfg.be) {
 		sift_warn("%s: the device's backend is not built in", sift_device_name(device));

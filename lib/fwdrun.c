@@ -76,13 +76,16 @@ static size_t first_nonfinite(const float *x, size_t n)
 
 /* runs every batch of r; 0, or -1 with a diagnostic printed */
 static int run_batches(struct sift_reader *r, struct bert_model *m,
-	       const struct sift_header *h, struct sift_writer *w)
+	       const struct sift_header *h, struct sift_writer *w,
+	       const struct fwd_cfg *c)
 {
 	struct bert_batch bb = { 0 };
 	struct bert_acts a;
 	bert_acts_init(&a);
 	int ner = m->head == BERT_HEAD_TOKEN;
 	struct sift_pred *pred = sift_pred_new(ner, m->labels, m->nlabels, h);
+	if (c->topk > 0 || c->abstain)
+		sift_pred_set_decision(pred, c->topk, c->threshold, c->abstain);
 	float *probs = NULL, *logits = NULL;
 	size_t cap = 0;
 	const msgpack_object *rec;
@@ -172,6 +175,10 @@ int fwd_run(const struct fwd_cfg *c)
 		sift_rerror(r, "expected a batches stream (from sift-batch), got kind '%s'", h.kind);
 		goto done_header;
 	}
+	if ((c->topk > 0 || c->abstain) && !strcmp(h.task, "ner")) {
+		sift_rerror(r, "--top-k and --threshold are for cls and pair, the input's task is ner");
+		goto done_header;
+	}
 	if (open_model(&m, c->model_dir, &h, c->init, c->seed) < 0)
 		goto done_header;
 	if (bert_upload(&m, c->be) < 0) {
@@ -185,7 +192,7 @@ int fwd_run(const struct fwd_cfg *c)
 	out.vocab_size = h.vocab_size;
 	memcpy(out.vocab_hash, h.vocab_hash, sizeof out.vocab_hash);
 	sift_pack_header(&w, &out, 0);
-	if (sift_commit(&w) == 0 && run_batches(r, &m, &h, &w) == 0)
+	if (sift_commit(&w) == 0 && run_batches(r, &m, &h, &w, c) == 0)
 		status = SIFT_EXIT_OK;
 	/* a write error was reported where it happened */
 	if (!ferror(w.f) && sift_writer_close(&w) < 0)

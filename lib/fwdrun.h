@@ -14,6 +14,9 @@ struct fwd_cfg {
 	uint64_t seed;
 	int force;		/* write the stream even to a terminal */
 	struct sift_backend *be;	/* where the model runs (--device) */
+	int topk;		/* --top-k, 0 when not given */
+	float threshold;	/* --threshold, with abstain */
+	const char *abstain;	/* --abstain, NULL when not given */
 };
 
 /* runs it; returns the exit status (diagnostics already printed) */

@@ -25,6 +25,10 @@ struct sift_pred {
 	struct doc *q;		/* FIFO of sentences, head first */
 	int qn, qcap;
 	int none;		/* the label of a word without tokens */
+	int topk;		/* labels in "top", 0 for no "top" */
+	float threshold;	/* below it, pred is abstain */
+	const char *abstain;	/* NULL: no decision rule */
+	int *order;		/* L label ids, for "top" */
 };
 
 struct sift_pred *sift_pred_new(int ner, char *const *labels, int nlabels,
@@ -39,6 +43,16 @@ struct sift_pred *sift_pred_new(int ner, char *const *labels, int nlabels,
 		if (!strcmp(labels[i], "O"))
 			p->none = i;
 	return p;
+}
+
+void sift_pred_set_decision(struct sift_pred *p, int topk, float threshold,
+			    const char *abstain)
+{
+	p->topk = topk < p->L ? topk : p->L;
+	p->threshold = threshold;
+	p->abstain = abstain;
+	free(p->order);
+	p->order = p->topk > 0 ? sift_xmalloc(p->L * sizeof *p->order) : NULL;
 }
 
 static void doc_free(struct doc *d)
@@ -65,6 +79,7 @@ void sift_pred_free(struct sift_pred *p)
 	for (int i = 0; i < p->qn; i++)
 		doc_free(&p->q[i]);
 	free(p->q);
+	free(p->order);
 	free(p);
 }
 
@@ -103,6 +118,30 @@ static const char *label_name(const struct sift_pred *p, int64_t id)
 	return NULL;
 }
 
+/* "top": the topk labels of pr by descending probability, ties by
+ * label id (an insertion sort: stable, and L is small) */
+static void pack_top(struct sift_pred *p, msgpack_packer *pk, const float *pr)
+{
+	int *o = p->order;
+	for (int l = 0; l < p->L; l++) {
+		int k = l;
+		while (k > 0 && pr[o[k - 1]] < pr[l]) {
+			o[k] = o[k - 1];
+			k--;
+		}
+		o[k] = l;
+	}
+	sift_pack_str(pk, "top");
+	msgpack_pack_array(pk, p->topk);
+	for (int k = 0; k < p->topk; k++) {
+		msgpack_pack_map(pk, 2);
+		sift_pack_str(pk, "label");
+		sift_pack_str(pk, p->labels[o[k]]);
+		sift_pack_str(pk, "prob");
+		msgpack_pack_float(pk, pr[o[k]]);
+	}
+}
+
 /* cls and pair: one record per example, right away */
 static int one_text(struct sift_pred *p, const struct sift_reader *r,
 		    const msgpack_object *ex, const float *pr,
@@ -128,9 +167,11 @@ static int one_text(struct sift_pred *p, const struct sift_reader *r,
 	for (int l = 1; l < p->L; l++)
 		if (pr[l] > pr[best])
 			best = l;
+	int abstained = p->abstain && pr[best] < p->threshold;
 	msgpack_packer *pk = &w->pk;
 	msgpack_pack_map(pk, 3 + (src != NULL) + (text != NULL) +
-			 (text_b != NULL) + (gold != NULL) + npass(ex));
+			 (text_b != NULL) + (gold != NULL) + npass(ex) +
+			 (p->topk > 0) + (p->abstain != NULL));
 	sift_pack_str(pk, "id");
 	msgpack_pack_int64(pk, id);
 	if (src) {
@@ -146,9 +187,15 @@ static int one_text(struct sift_pred *p, const struct sift_reader *r,
 		sift_pack_obj(pk, text_b);
 	}
 	sift_pack_str(pk, "pred");
-	sift_pack_str(pk, p->labels[best]);
+	sift_pack_str(pk, abstained ? p->abstain : p->labels[best]);
 	sift_pack_str(pk, "probs");
 	sift_pack_f32s(pk, pr, p->L);
+	if (p->abstain) {
+		sift_pack_str(pk, "abstained");
+		abstained ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	}
+	if (p->topk > 0)
+		pack_top(p, pk, pr);
 	if (gold) {
 		sift_pack_str(pk, "gold");
 		sift_pack_str(pk, gold);

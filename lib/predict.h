@@ -19,6 +19,16 @@ struct sift_pred *sift_pred_new(int ner, char *const *labels, int nlabels,
 void sift_pred_free(struct sift_pred *p);
 
 /*
+ * cls and pair, for a router (sift-fwd): topk > 0 adds "top", the topk
+ * most probable labels (clamped to the label count); abstain not NULL
+ * makes pred abstain (not copied) when the top probability is below
+ * threshold (compared in single precision), and adds "abstained".
+ * Without a call the records are as before.
+ */
+void sift_pred_set_decision(struct sift_pred *p, int topk, float threshold,
+			    const char *abstain);
+
+/*
  * One batch record rec of B examples: probs are (N,L) packed rows of
  * bb for ner, else (B,L).  Writes the records that are complete, in the
  * order of their first window.  0, or -1 with a diagnostic naming the

@@ -72,7 +72,13 @@ static void pack_prf(msgpack_packer *pk, const char *name, struct sift_prf p)
 void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
 			   const char *task)
 {
-	msgpack_pack_map(pk, 9);
+	sift_pack_cls_metrics_n(pk, m, task, 0);
+}
+
+void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *m,
+			     const char *task, int extra)
+{
+	msgpack_pack_map(pk, 9 + extra);
 	sift_pack_str(pk, "task");
 	sift_pack_str(pk, task ? task : "cls");
 	kd(pk, "accuracy", sift_cls_accuracy(m));

@@ -23,6 +23,10 @@
 void sift_pack_ner_metrics(msgpack_packer *pk, const struct sift_ner_counts *c);
 void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
 			   const char *task);
+/* the same map with room for extra more keys, which the caller packs
+ * next (sift-eval --abstain: "abstain", see abstain.h) */
+void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *m,
+			     const char *task, int extra);
 
 /* reads a metrics map back (counts only; scores are recomputed from them).
  * 0, or -1 with a diagnostic naming the record of r. */

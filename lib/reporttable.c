@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abstain.h"	/* defines: sift_abstain_scores */
 #include "msgjson.h"	/* defines: sift_msg_to_json */
 #include "report.h"
 #include "reportmetrics.h"
@@ -148,6 +149,42 @@ static void cls_confusion(FILE *f, const struct sift_cls_metrics *m)
 	}
 }
 
+/* sift-eval --abstain's scores, recomputed from the counts, and its
+ * threshold (--find-threshold) as the record has it; rec without an
+ * "abstain" label prints nothing */
+static void cls_abstain(FILE *f, const struct sift_cls_metrics *m,
+			const msgpack_object *rec, int digits)
+{
+	const msgpack_object *ab = sift_get(rec, "abstain");
+	const msgpack_object *lo = ab && ab->type == MSGPACK_OBJECT_MAP ?
+		sift_get(ab, "label") : NULL;
+	if (!lo || lo->type != MSGPACK_OBJECT_STR)
+		return;
+	char *label = strndup(lo->via.str.ptr, lo->via.str.size);
+	if (!label)
+		return;
+	struct sift_abstain a;
+	sift_abstain_scores(m, label, &a);
+	fprintf(f, "\nout-of-scope label %s\n", label);
+	fprintf(f, "%20s  %9.*f %9ld\n", "in-scope accuracy", digits,
+		a.in_scope_accuracy, a.in_scope);
+	fprintf(f, "%20s  %9.*f\n", "oos precision", digits, a.oos.precision);
+	fprintf(f, "%20s  %9.*f %9ld\n", "oos recall", digits, a.oos.recall,
+		a.oos.support);
+	fprintf(f, "%20s  %9.*f\n", "oos f1", digits, a.oos.f1);
+	const msgpack_object *t = sift_get(ab, "threshold");
+	const msgpack_object *o = sift_get(ab, "objective");
+	const msgpack_object *v = sift_get(ab, "score");
+	if (t && t->type == MSGPACK_OBJECT_FLOAT64 && o &&
+	    o->type == MSGPACK_OBJECT_STR && v && v->type == MSGPACK_OBJECT_FLOAT64) {
+		fprintf(f, "%20s  ", "threshold");
+		report_num(f, t->via.f64);
+		fprintf(f, " (%.*s %.*f)\n", (int)o->via.str.size, o->via.str.ptr,
+			digits, v->via.f64);
+	}
+	free(label);
+}
+
 static void cls_markdown(FILE *f, const struct sift_cls_metrics *m, int digits)
 {
 	fputs("| class | precision | recall | f1-score | support |\n"
@@ -275,6 +312,7 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 			if (o->format == REPORT_TEXT) {
 				cls_text(out, &m, o->digits);
 				cls_confusion(out, &m);
+				cls_abstain(out, &m, rec, o->digits);
 			} else if (o->format == REPORT_MARKDOWN) {
 				cls_markdown(out, &m, o->digits);
 			} else {

@@ -302,3 +302,110 @@ Try 'sift-eval --help'."
 	assert_success
 	assert_output '[2000,0.5,0.5,1,0,1]'
 }
+
+# sift-eval --abstain oos "$@" of the fixture $1 (plain JSON lines), as JSON
+abstain() {
+	local name=$1
+	shift
+	sift-cat -s "$E/$name.jsonl" | sift-eval --abstain oos "$@" | sift-report -F json
+}
+
+@test "--abstain gives CLINC150's in-scope accuracy and out-of-scope scores, scikit-learn's to the last bit" {
+	for f in abstain abstain-random; do
+		abstain $f > $T/$f.json
+		run jq -n --slurpfile a $T/$f.json --slurpfile b $E/abstain.sklearn.json --arg f $f \
+			'$a[0].abstain == ($b[0][$f].stream + {label: "oos"})'
+		assert_output true
+	done
+	# worked out by hand: in-scope 0, 1 right of 0, 1, 2, 6; oos 3, 5
+	# and 6 predicted, 3, 4, 5 gold
+	run bash -c "sift-cat -s $E/abstain.jsonl | sift-eval --abstain oos | sift-cat | jq -c 'select(.abstain) | .abstain | [.in_scope_accuracy, .in_scope, .precision, .recall, .support, .predicted]'"
+	assert_output '[0.5,4,0.666666667,0.666666667,3,3]'
+}
+
+@test "without --abstain the metrics record has no abstain key" {
+	run bash -c "sift-cat -s $E/abstain.jsonl | sift-eval | sift-cat | jq -c 'select(.sift | not) | has(\"abstain\")'"
+	assert_output false
+}
+
+@test "--find-threshold picks the top probability that maximises the objective, the lower of a tie" {
+	# tops 0.375 0.5 0.625 0.75 0.875: balanced (in-scope accuracy + oos
+	# recall) / 2 = 0.375, 0.5417, 0.5833, 0.5833, 0.625; oos F1 = 0, 0.5,
+	# 2/3, 0.571, 2/3 (0.625 and 0.875 tie: the lower wins)
+	run bash -c "sift-cat -s $E/abstain.jsonl | sift-eval --abstain oos --find-threshold | sift-cat | jq -c 'select(.abstain) | .abstain | [.threshold, .objective, .score, .in_scope_accuracy, .recall, .predicted]'"
+	assert_output '[0.875,"balanced",0.625,0.25,1,6]'
+	run bash -c "sift-cat -s $E/abstain.jsonl | sift-eval --abstain oos --find-threshold --objective abstain-f1 | sift-cat | jq -c 'select(.abstain) | .abstain | [.threshold, .objective, .score, .precision, .recall]'"
+	assert_output '[0.625,"abstain-f1",0.666666667,0.666666667,0.666666667]'
+}
+
+@test "--find-threshold agrees with a brute force over scikit-learn's scores to the last bit" {
+	for f in abstain abstain-random; do
+		for o in balanced abstain-f1; do
+			abstain $f --find-threshold --objective $o > $T/$f.$o.json
+			run jq -n --slurpfile a $T/$f.$o.json --slurpfile b $E/abstain.sklearn.json --arg f $f --arg o $o \
+				'$a[0].abstain == ($b[0][$f][$o] + {label: "oos"})'
+			assert_output true
+		done
+	done
+}
+
+@test "the metrics at the threshold found are those of sift-fwd with that threshold" {
+	F=$FIXTURES/fwd
+	sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model > $T/p
+	sift-eval --abstain neutral --find-threshold $T/p | sift-cat > $T/a
+	t=$(jq -r 'select(.abstain) | .abstain.threshold' $T/a)
+	sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model --threshold $t --abstain neutral |
+		sift-eval --abstain neutral | sift-cat > $T/b
+	run jq -n -c --slurpfile a $T/a --slurpfile b $T/b \
+		'($a[1] | .abstain |= del(.threshold, .objective, .score)) == $b[1] and $a[0] == $b[0]'
+	assert_output true
+}
+
+@test "sift-report prints the out-of-scope scores and the threshold below the confusion matrix" {
+	run bash -c "sift-cat -s $E/abstain.jsonl | sift-eval --abstain oos --find-threshold | sift-report | tail -n 6"
+	assert_output "out-of-scope label oos
+   in-scope accuracy       0.25         4
+       oos precision       0.50
+          oos recall       1.00         3
+              oos f1       0.67
+           threshold  0.875 (balanced 0.62)"
+}
+
+@test "--find-threshold without --abstain is misuse" {
+	run -2 --separate-stderr sift-eval --find-threshold
+	assert_equal "$stderr" "sift-eval: --find-threshold needs --abstain LABEL, the out-of-scope gold
+Try 'sift-eval --help'."
+}
+
+@test "--objective without --find-threshold is misuse, and so is an unknown objective" {
+	run -2 --separate-stderr sift-eval --abstain oos --objective balanced
+	assert_equal "$stderr" "sift-eval: --objective needs --find-threshold
+Try 'sift-eval --help'."
+	run -2 --separate-stderr sift-eval --abstain oos --find-threshold --objective f1
+	assert_equal "$stderr" "sift-eval: --objective: expected balanced or abstain-f1, got 'f1'
+Try 'sift-eval --help'."
+}
+
+@test "--abstain with ner predictions is an error" {
+	run -1 --separate-stderr bash -c "zcat $E/conll-testb-iob2.jsonl.gz | head -n 3 | sift-cat -s | sift-eval --abstain O"
+	assert_equal "$stderr" "sift-eval: stdin:1: --abstain is for cls and pair, the input's task is ner"
+	assert_output ""
+}
+
+@test "--find-threshold refuses probabilities that do not match the labels, naming the record" {
+	run -1 --separate-stderr bash -c "jq -c 'if .id == 1 then .probs |= .[:2] else . end' $E/abstain.jsonl | sift-cat -s | sift-eval --abstain oos --find-threshold"
+	assert_equal "$stderr" "sift-eval: stdin:3: probs has 2 entries for the header's 3 labels"
+	assert_output ""
+	run -1 --separate-stderr bash -c "jq -c 'if .id == 2 then del(.probs) else . end' $E/abstain.jsonl | sift-cat -s | sift-eval --abstain oos --find-threshold"
+	assert_regex "$stderr" "^sift-eval: stdin:4: .*probs"
+}
+
+@test "the man page example chooses the threshold of a model on val" {
+	cd $T
+	ln -s $FIXTURES/fwd/cls-model model
+	sift-cat -s $FIXTURES/fwd/cls.batches.jsonl > val.batches
+	run bash -c "set -o pipefail; sift-fwd -m model --top-k 3 val.batches |
+	    sift-eval --abstain oos --find-threshold | sift-report"
+	assert_success
+	assert_line --regexp '^ +threshold  [0-9.e-]+ \(balanced [0-9.]+\)$'
+}

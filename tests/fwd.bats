@@ -286,6 +286,90 @@ Try 'sift-fwd --help'."
 	assert_equal "$stderr" "$(printf "sift-fwd: extra operand 'b'\nTry 'sift-fwd --help'.")"
 }
 
+# the pair fixture's predictions with the options "$@", as JSON lines
+router() {
+	sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model "$@" | sift-cat
+}
+
+@test "without --top-k and --threshold the records keep their keys, their order and their values" {
+	router > $T/plain
+	# the keys of transformers' reference, in the order sift-fwd wrote them
+	run bash -c "tail -n +2 $T/plain | jq -c keys_unsorted | sort -u"
+	assert_output "$(jq -c keys_unsorted $F/cls.expect.jsonl | sort -u)"
+	router --top-k 3 --threshold 0 --abstain oos | jq -c 'del(.top, .abstained)' > $T/a
+	jq -c . $T/plain > $T/b
+	run cmp $T/a $T/b
+	assert_success
+}
+
+@test "--top-k names the k most probable labels in descending probability, ties by label id" {
+	router --top-k 2 > $T/p
+	run jq -s -c '.[0].labels as $l | .[1:] | map(
+		(.probs | to_entries | sort_by(-.value, .key) | .[:2]
+		 | map({label: $l[.key], prob: .value})) == .top and .top[0].label == .pred)
+		| [length > 0, all] | all' $T/p
+	assert_output true
+}
+
+@test "--top-k over the label count gives every label" {
+	run bash -c "sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model --top-k 9 | sift-cat | jq -s -c '[.[1:][] | .top | length] | unique'"
+	assert_output '[3]'
+}
+
+@test "a top probability below the threshold abstains, at or above it does not" {
+	p=$(router | jq -r 'select(.id == 0) | .probs | max')
+	# just below and just above p in single precision (a float's ulp is
+	# 2^-24 of it, these are 1e-6 away)
+	below=$(awk -v p=$p 'BEGIN { printf "%.9g", p * (1 - 1e-6) }')
+	above=$(awk -v p=$p 'BEGIN { printf "%.9g", p * (1 + 1e-6) }')
+	want=$(router | jq -c 'select(.id == 0) | .pred')
+	run bash -c "sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model --threshold $p --abstain oos | sift-cat | jq -c 'select(.id == 0) | [.pred, .abstained]'"
+	assert_output "[$want,false]"
+	run bash -c "sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model --threshold $below --abstain oos | sift-cat | jq -c 'select(.id == 0) | [.pred, .abstained]'"
+	assert_output "[$want,false]"
+	run bash -c "sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model --threshold $above --abstain oos | sift-cat | jq -c 'select(.id == 0) | [.pred, .abstained]'"
+	assert_output '["oos",true]'
+}
+
+@test "an abstained record keeps its probabilities" {
+	router | jq -c 'select(.id) | .probs' > $T/a
+	router --threshold 1 --abstain neutral | jq -c 'select(.id) | .probs' > $T/b
+	run cmp $T/a $T/b
+	assert_success
+	run bash -c "sift-cat -s $F/cls.batches.jsonl | sift-fwd -m $F/cls-model --threshold 1 --abstain neutral | sift-cat | jq -s -c '[.[1:][] | [.pred, .abstained]] | unique'"
+	assert_output '[["neutral",true]]'
+}
+
+@test "a threshold outside 0 to 1 is misuse" {
+	run -2 --separate-stderr sift-fwd -m $F/cls-model --threshold 1.5 --abstain oos
+	assert_equal "$stderr" "sift-fwd: --threshold: expected a number from 0 to 1, got '1.5'
+Try 'sift-fwd --help'."
+	run -2 --separate-stderr sift-fwd -m $F/cls-model --threshold -0.1 --abstain oos
+	assert_equal "$stderr" "sift-fwd: --threshold: expected a number from 0 to 1, got '-0.1'
+Try 'sift-fwd --help'."
+}
+
+@test "--top-k 0 is misuse" {
+	run -2 --separate-stderr sift-fwd -m $F/cls-model --top-k 0
+	assert_equal "$stderr" "sift-fwd: --top-k: expected an integer from 1 to 1000000, got '0'
+Try 'sift-fwd --help'."
+}
+
+@test "--abstain without --threshold is misuse, and so is --threshold without --abstain" {
+	run -2 --separate-stderr sift-fwd -m $F/cls-model --abstain oos
+	assert_equal "$stderr" "sift-fwd: --abstain needs --threshold X
+Try 'sift-fwd --help'."
+	run -2 --separate-stderr sift-fwd -m $F/cls-model --threshold 0.5
+	assert_equal "$stderr" "sift-fwd: --threshold needs --abstain LABEL
+Try 'sift-fwd --help'."
+}
+
+@test "--top-k with a ner stream is an error" {
+	run -1 --separate-stderr bash -c "sift-cat -s $F/ner.batches.jsonl | sift-fwd -m $F/tok-model --top-k 2"
+	assert_equal "$stderr" "sift-fwd: stdin:1: --top-k and --threshold are for cls and pair, the input's task is ner"
+	assert_output ""
+}
+
 @test "a full disk is an error" {
 	sift-cat -s $F/cls.batches.jsonl > $T/s
 	run -1 --separate-stderr bash -c "sift-fwd -m $F/cls-model $T/s > /dev/full"
@@ -338,4 +422,29 @@ Try 'sift-fwd --help'."
 	run bash -c "set -o pipefail; sift-tok -m $MODEL -f at --encoding latin1 $T/p | sift-batch -b 16 | sift-fwd -m $MODEL --init-head 1 | sift-cat | jq -s -c '(.[0].labels | length) as \$n | [(.[1:][] | .probs | length == \$n), length == 31] | all'"
 	assert_success
 	assert_output true
+}
+
+@test "the man page example routes CLINC150 queries with a threshold chosen on val" {
+	need_model
+	need_data
+	# the example's data_full.json, cut to a few queries of each split
+	jq '{val: .val[:24], oos_val: .oos_val[:8], test: .test[:24], oos_test: .oos_test[:8]}' \
+		$DATA/clinc150/data_full.json > $T/data_full.json
+	cd $T
+	ln -s "$MODEL" all-MiniLM-L6-v2
+	m=all-MiniLM-L6-v2
+	jq -c '(.val + .oos_val)[] | {text: .[0], label: .[1]}' \
+	    data_full.json | sift-tok -m $m -f jsonl | sift-batch -b 32 |
+	    sift-fwd -m $m --init-head 1 --top-k 3 > val.pred
+	t=$(sift-eval --abstain oos --find-threshold val.pred | sift-cat |
+	    jq -r 'select(.abstain) | .abstain.threshold')
+	# the threshold is one of the val predictions' top probabilities
+	run bash -c "sift-cat val.pred | jq -s -c --argjson t $t '[.[1:][] | .top | length == 3] + [any(.[1:][]; .top[0].prob == \$t)] | all'"
+	assert_output true
+	run bash -c "set -o pipefail; jq -c '(.test + .oos_test)[] | {text: .[0], label: .[1]}' \
+	    data_full.json | sift-tok -m $m -f jsonl | sift-batch -b 32 |
+	    sift-fwd -m $m --init-head 1 --top-k 3 --threshold $t \
+	    --abstain oos | sift-eval --abstain oos | sift-report"
+	assert_success
+	assert_line --partial "in-scope accuracy"
 }
