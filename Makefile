@@ -81,11 +81,11 @@ $(B)/bin/%.o: bin/%.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/sift-%: $(B)/bin/sift-%.o $(B)/libsift.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/sift-%: bin/sift-%.sh
 	@mkdir -p $(@D)
 	install -m 755 $< $@
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
