@@ -100,7 +100,7 @@ needint EPOCHS "$epochs" 1; needint BATCH "$batch" 1; needint KEEP "$keep" 1; ne
 needint WAIT "$wait_s" 0; needfrac MARGIN "$margin"; needfrac FLOOR "$floor"; needfrac REPLAY "$replay"
 isnum "$lr" || misuse "LR: expected a number, got '$lr'"
 
-t0=$(date +%s) started=$(now) stage=lock stamp='' child='' logged=0 files='[]' cand=null cur=null
+t0=$(date +%s) started=$(now) stage=lock stamp='' child='' logged=0 replayed=0 files='[]' cand=null cur=null
 stop_at() { # for tests only: SIFT_RETRAIN_STOP_AT=stage kills the run there
 	[ "${SIFT_RETRAIN_STOP_AT:-}" != "$1" ] || kill "-${SIFT_RETRAIN_STOP_SIGNAL:-KILL}" $$
 }
@@ -110,10 +110,10 @@ log() {
 	jq -n -c --arg start "$started" --arg finish "$(now)" --argjson seconds "$(($(date +%s) - t0))" \
 		--arg decision "$1" --arg reason "$2" --arg stamp "$stamp" --argjson files "$files" \
 		--arg metric "$metric" --argjson candidate "$cand" --argjson current "$cur" \
-		--argjson margin "$margin" --argjson card "$(cat .work/card.json 2>/dev/null || echo null)" \
+		--argjson margin "$margin" --argjson replayed "$replayed" --argjson card "$(cat .work/card.json 2>/dev/null || echo null)" \
 		'{start: $start, "end": $finish, seconds: $seconds, decision: $decision, reason: $reason,
 		  model: (if $stamp == "" then null else $stamp end), files: $files, metric: $metric,
-		  candidate: $candidate, current: $current, margin: $margin}
+		  replayed: $replayed, candidate: $candidate, current: $current, margin: $margin}
 		 + if $card != null and $decision != "promoted" then {card: $card} else {} end' >>runs.log || return 1
 	logged=1
 }
@@ -139,7 +139,8 @@ step() {
 	stop_at "$stage"
 	wait "$child"
 	set -- $? "$1"
-	child=
+	child=''
+	[ "$2" != tok ] || set -- "$1" sift-tok
 	[ "$1" = 0 ] || fail "${ctx:+$ctx: }$2 exited with status $1"
 }
 
@@ -195,11 +196,15 @@ tok() { # tok OUT FILE...: examples; run in .work, where incoming/ holds the fre
 	# shellcheck disable=SC2086 # TOK_OPTS is a list of options
 	exec sift-tok -m "$model" -f "$FORMAT" ${TASK:+--task "$TASK"} ${labfile:+--labels "$labfile"} $TOK_OPTS "$@" >"../$o"
 }
+id2label='.id2label | to_entries | sort_by(.key | tonumber) | .[].value'
 if [ "$model" = "$home/current" ]; then
-	jq -r '.id2label | to_entries | sort_by(.key | tonumber) | .[].value' current/config.json >.work/labels ||
-		fail "current/config.json: no id2label"
+	jq -r "$id2label" current/config.json >.work/labels || fail "current/config.json: no id2label"
 elif [ -n "$LABELS" ]; then
 	cp -- "$LABELS" .work/labels || fail "cannot read $LABELS"
+elif jq -e '.id2label and any(.architectures[]?; test("For(Sequence|Token)Classification$"))' \
+	"$model/config.json" >/dev/null 2>&1; then
+	# a base model with a head: its labels, which sift-train holds it to
+	jq -r "$id2label" "$model/config.json" >.work/labels || fail "$model/config.json: no id2label"
 else
 	set --
 	while IFS='	' read -r n sz h; do set -- "$@" "incoming/$n"; done <.work/new
@@ -231,7 +236,9 @@ split() { jq -c -n --argjson dev "$1" 'input, (foreach inputs as $e ({n: -1, src
 # the replay: --replay of the examples of the files consumed before, seeded
 if [ "$replay" != 0 ] && ls data/*/* >/dev/null 2>&1; then
 	step tok .work/replay.ex data/*/*
-	sift-cat .work/replay.ex | awk -v p="$replay" -v s="$seed" 'BEGIN { srand(s) } NR > 1 && rand() < p' >>.work/train.jsonl
+	sift-cat .work/replay.ex | awk -v p="$replay" -v s="$seed" 'BEGIN { srand(s) } NR > 1 && rand() < p' >.work/replay.jsonl
+	replayed=$(wc -l <.work/replay.jsonl)
+	cat .work/replay.jsonl >>.work/train.jsonl
 fi
 sift-cat -s .work/train.jsonl >.work/train.ex || fail "sift-cat exited with status $?"
 devopt=
