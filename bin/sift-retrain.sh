@@ -8,6 +8,24 @@ set -u
 me=sift-retrain
 usage="usage: sift-retrain init [-v] -m dir [--holdout file] [--format f] [--task t] [--labels file] home
        sift-retrain run [-v] [--wait seconds] [--epochs n] [--lr x] [--batch n] [--margin x] [--metric m] [--floor x] [--keep n] [--replay fraction] [--seed n] home"
+help="
+init makes a model home; run (from cron) fine-tunes its current model on
+the new files of incoming/ and promotes the candidate when it scores at
+least current's less --margin on holdout/, no class collapsing.
+Options of run override home/config; see sift-retrain(1).
+  -m, --model dir       the base model of the first run
+  --holdout file        a holdout file to copy (again for more)
+  --format f, --task t  sift-tok's input format and task
+  --labels file         the label set of the first run
+  --wait seconds        wait for the lock (default 0)
+  --epochs n, --lr x, --batch n, --seed n   training (3, 5e-5, 32, 42)
+  --margin x            allowed drop of the metric (default 0)
+  --metric m            accuracy, f1 or macro_f1 (f1 for ner, else accuracy)
+  --floor x             the score the first model must reach (default 0)
+  --keep n              models kept besides current's (default 5)
+  --replay fraction     share of earlier examples mixed in (default 0)
+  -v, --verbose         say what a run did when all is well
+Exit: 0 promoted, 1 failed, 2 misuse, 3 kept, 4 nothing new, 5 busy."
 # exit statuses
 PROMOTED=0 FAILED=1 MISUSE=2 KEPT=3 NOTHING=4 BUSY=5
 
@@ -27,7 +45,7 @@ needfrac() { { isnum "$2" && jq -en --argjson x "$2" '$x <= 1' >/dev/null; } ||
 cmd='' home='' opt_v=0 base='' fmt='' task='' labels='' holdout='' o_wait='' o_epochs='' o_lr='' o_batch='' o_margin='' o_metric='' o_floor='' o_keep='' o_replay='' o_seed=''
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) printf '%s\n' "$usage"; exit 0 ;;
+	-h | --help) printf '%s\n' "$usage" "$help"; exit 0 ;;
 	--version) echo "$me 0.1"; exit 0 ;;
 	-v | --verbose) opt_v=1; shift; continue ;;
 	-m | --model | --holdout | --format | --task | --labels | --wait | --epochs | --lr | --batch | --margin | --metric | --floor | --keep | --replay | --seed)
@@ -117,7 +135,7 @@ log() {
 		 + if $card != null and $decision != "promoted" then {card: $card} else {} end' >>runs.log || return 1
 	logged=1
 }
-cleanup() { rm -rf .work .current.new; }
+cleanup() { rm -rf .work .current.new .consumed.new; }
 fail() { # a failed run: the stage's own message went before
 	log failed "$1"; cleanup; say "$home: run failed at $stage: $1"; exit "$FAILED"
 }
@@ -185,7 +203,8 @@ stop_at collect
 # that its examples are counted; the dev set is every 10th example
 stage=tokenize
 if [ -e current ]; then model=$home/current; else
-	model=${BASE:?no BASE in config}
+	model=$BASE
+	[ -n "$model" ] || fail "no current, and no BASE in $home/config"
 	case $model in /*) ;; *) model=$home/$model ;; esac
 fi
 { ln -s ../holdout .work/holdout && ln -s ../data .work/data; } || fail "cannot link into .work"
@@ -294,7 +313,7 @@ else
 fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 k=0 s=$stamp
-while [ -e "models/$stamp" ]; do k=$((k + 1)) stamp=$s-$k; done
+while [ -e "models/$stamp" ] || [ -e "data/$stamp" ]; do k=$((k + 1)) stamp=$s-$k; done
 from=$(readlink current 2>/dev/null) || from=$model
 jq -n --arg stamp "$stamp" --arg date "$(now)" --arg from "$from" --arg version "$(sift-train --version)" \
 	--argjson files "$files" --arg metric "$metric" --argjson margin "$margin" --argjson candidate "$cand" \

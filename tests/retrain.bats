@@ -145,6 +145,38 @@ $SEQ"
 	grep -q '^bad.tsv	' "$H/consumed"
 }
 
+# genner SEED N [bad]: N CoNLL sentences of 6 words, PER and LOC words from
+# their own ranges; bad tags every LOC word O
+genner() {
+	awk -v s="$1" -v n="$2" -v bad="${3:-}" 'BEGIN {
+		srand(s)
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < 6; j++) {
+				r = rand()
+				if (r < 0.25) { w = 5 + int(rand() * 40); t = "B-PER" }
+				else if (r < 0.5) { w = 100 + int(rand() * 40); t = bad ? "O" : "B-LOC" }
+				else { w = 300 + int(rand() * 150); t = "O" }
+				print "w" w " " t
+			}
+			print ""
+		}
+	}'
+}
+
+@test "a ner candidate that never finds an entity type is refused, f1 the metric" {
+	d=$BATS_TEST_TMPDIR/ner
+	genner 2 40 >"$BATS_TEST_TMPDIR/holdout.conll"
+	sift-retrain init "$d" -m "$FIXTURES/train/tok" --format conll --holdout "$BATS_TEST_TMPDIR/holdout.conll"
+	genner 3 60 >"$d/incoming/a.conll"
+	run -0 sift-retrain run "$d" --epochs 10 --lr 3e-3 --batch 8
+	cur=$(readlink "$d/current")
+	genner 5 60 bad >"$d/incoming/b.conll"
+	run -3 --separate-stderr sift-retrain run "$d" --epochs 10 --lr 3e-3 --batch 8 --margin 1
+	assert_equal "$stderr" "sift-retrain: $d: kept current: type LOC collapses: the candidate never finds it on holdout, current does"
+	assert_equal "$(readlink "$d/current")" "$cur"
+	assert_equal "$(jq -r .metric "$d/runs.log" | sort -u)" f1
+}
+
 @test "a candidate that scores as current does is promoted under margin 0" {
 	gen 4 90 >"$H/incoming/good.tsv"
 	sift-retrain run "$H"
