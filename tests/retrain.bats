@@ -295,6 +295,21 @@ kill_at() {
 	for s in lock collect tokenize train score promote retain log; do kill_at TERM "$s"; done
 }
 
+@test "SIGTERM during training stops sift-train before the run exits" {
+	# a sift-train that would train for a minute; the run's programs hold
+	# its lock, so a free lock says that it is gone
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\nexec sleep 60 2>/dev/null\n' >"$BATS_TEST_TMPDIR/bin/sift-train"
+	chmod +x "$BATS_TEST_TMPDIR/bin/sift-train"
+	gen 8 12 >"$H/incoming/a.tsv"
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" SIFT_RETRAIN_STOP_AT=train SIFT_RETRAIN_STOP_SIGNAL=TERM \
+		sift-retrain run "$H"
+	[ "$status" = 143 ]
+	assert_output "sift-retrain: $H: interrupted by SIGTERM during train"
+	flock -n "$H/.lock" true || fail "sift-train goes on after the run"
+	[ ! -e "$H/.work" ]
+}
+
 @test "the crontab line of the man page is a cron entry whose command runs" {
 	line=$(grep -E '^[0-9*]+ [0-9*]+ [0-9*]+ [0-9*]+ [0-9*]+ sift-retrain run ' "$MAN1")
 	# five time fields, then a command with no % (cron's newline)
