@@ -119,6 +119,10 @@ needint WAIT "$wait_s" 0; needfrac MARGIN "$margin"; needfrac FLOOR "$floor"; ne
 isnum "$lr" || misuse "LR: expected a number, got '$lr'"
 
 t0=$(date +%s) started=$(now) stage=lock stamp='' child='' logged=0 replayed=0 files='[]' cand=null cur=null
+ts=$t0 stages=''
+begin() { # begin STAGE: the seconds of the stage before go into stages
+	stages="$stages${stages:+, }\"$stage\": $(($(date +%s) - ts))" ts=$(date +%s) stage=$1
+}
 stop_at() { # for tests only: SIFT_RETRAIN_STOP_AT=stage kills the run there
 	[ "${SIFT_RETRAIN_STOP_AT:-}" != "$1" ] || kill "-${SIFT_RETRAIN_STOP_SIGNAL:-KILL}" $$
 }
@@ -126,10 +130,11 @@ stop_at() { # for tests only: SIFT_RETRAIN_STOP_AT=stage kills the run there
 log() {
 	[ "$logged" = 0 ] || return 0
 	jq -n -c --arg start "$started" --arg finish "$(now)" --argjson seconds "$(($(date +%s) - t0))" \
+		--argjson stages "{$stages${stages:+, }\"$stage\": $(($(date +%s) - ts))}" \
 		--arg decision "$1" --arg reason "$2" --arg stamp "$stamp" --argjson files "$files" \
 		--arg metric "$metric" --argjson candidate "$cand" --argjson current "$cur" \
 		--argjson margin "$margin" --argjson replayed "$replayed" --argjson card "$(cat .work/card.json 2>/dev/null || echo null)" \
-		'{start: $start, "end": $finish, seconds: $seconds, decision: $decision, reason: $reason,
+		'{start: $start, "end": $finish, seconds: $seconds, stages: $stages, decision: $decision, reason: $reason,
 		  model: (if $stamp == "" then null else $stamp end), files: $files, metric: $metric,
 		  replayed: $replayed, candidate: $candidate, current: $current, margin: $margin}
 		 + if $card != null and $decision != "promoted" then {card: $card} else {} end' >>runs.log || return 1
@@ -176,7 +181,7 @@ stop_at lock
 
 # collect: the files of incoming/ not in consumed (name, size, sha256),
 # copied, so that a file rewritten during the run is not half read
-stage=collect
+begin collect
 : >.work/new
 for f in incoming/*; do
 	[ -f "$f" ] || continue
@@ -201,7 +206,7 @@ stop_at collect
 # tokenize: the model's labels (current's, or at the first run the label
 # file or those of the fresh data and holdout), each file on its own so
 # that its examples are counted; the dev set is every 10th example
-stage=tokenize
+begin tokenize
 if [ -e current ]; then model=$home/current; else
 	model=$BASE
 	[ -n "$model" ] || fail "no current, and no BASE in $home/config"
@@ -270,7 +275,7 @@ step sift-batch -b "$batch" .work/holdout.ex >.work/holdout.batches
 step sift-batch -s --seed "$seed" -e "$epochs" -b "$batch" .work/train.ex >.work/train.batches
 
 # train: warm-started from current (from the base model at the first run)
-stage=train
+begin train
 # shellcheck disable=SC2086 # TRAIN_OPTS is a list of options
 step sift-train -m "$model" -o .work/model --lr "$lr" --seed "$seed" ${devopt:+--dev .work/dev.batches} \
 	--metric "$metric" $TRAIN_OPTS .work/train.batches >.work/train.log
@@ -278,7 +283,7 @@ step sift-train -m "$model" -o .work/model --lr "$lr" --seed "$seed" ${devopt:+-
 rm -f .work/model/train_state.bin
 
 # score: candidate and current on holdout/, by sift-fwd | sift-eval
-stage=score
+begin score
 score() { # score MODEL NAME: the metrics record as JSON, in .work/NAME.json
 	step sift-fwd -m "$1" .work/holdout.batches >".work/$2.preds"
 	step sift-eval ".work/$2.preds" >".work/$2.metrics"
@@ -329,7 +334,7 @@ jq -n --arg stamp "$stamp" --arg date "$(now)" --arg from "$from" --arg version 
 # promote: the candidate, card and all, into models/, then current
 # switched by one rename(2); a refused candidate is removed, its card kept
 # in runs.log
-stage=promote
+begin promote
 if [ "$decision" = promoted ]; then
 	{ cp .work/card.json .work/model/card.json && mv .work/model "models/$stamp" &&
 		ln -s "models/$stamp" .current.new && mv -T .current.new current; } || fail "cannot promote models/$stamp"
@@ -338,7 +343,7 @@ fi
 stop_at promote
 
 # retain: the last --keep models and current's, without their train state
-stage=retain
+begin retain
 target=$(readlink current 2>/dev/null) || target=
 for m in models/[0-9]*; do [ ! -d "$m" ] || echo "$m"; done | sort -r | awk -v k="$keep" -v t="$target" 'NR > k && $0 != t' |
 	while IFS= read -r m; do
@@ -348,7 +353,7 @@ rm -f models/*/train_state.bin
 stop_at retain
 
 # log, then the fresh files consumed (kept in data/STAMP for --replay)
-stage=log
+begin log
 log "$decision" "$reason" || fail "cannot write runs.log"
 stop_at log
 { mkdir -p "data/$stamp" && mv .work/incoming/* "data/$stamp/"; } || fail "cannot archive the fresh files"

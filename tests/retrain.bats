@@ -84,6 +84,7 @@ Try 'sift-retrain --help'."
 	run jq -r '.reason' "$H/runs.log"
 	assert_output --regexp '^first model: accuracy [0-9.e-]+ >= floor 0$'
 	[ -f "$H/current/card.json" ] && [ ! -e "$H/current/train_state.bin" ]
+	assert_equal "$(jq -r '.stages | keys_unsorted | join(" ")' "$H/runs.log")" "lock collect tokenize train score promote retain log"
 	assert_equal "$(jq -r '.decision, .files[0].name, .from' "$H/current/card.json")" "promoted
 weak.tsv
 $SEQ"
