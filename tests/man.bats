@@ -14,8 +14,8 @@ synopsis() {
 }
 
 @test "every program has a man page" {
-	for b in $BATS_TEST_DIRNAME/../bin/sift-*.c; do
-		p=$(basename $b .c)
+	for b in $BATS_TEST_DIRNAME/../bin/sift-*.c $BATS_TEST_DIRNAME/../bin/sift-*.sh; do
+		p=$(basename $b); p=${p%.*}
 		[ -f $MAN/man1/$p.1 ] || fail "$p has no man page"
 	done
 }
@@ -23,7 +23,9 @@ synopsis() {
 @test "the usage line of every program is its man page's SYNOPSIS" {
 	for m in $MAN/man1/sift-*.1; do
 		p=$(basename $m .1)
-		usage=$($p --help | head -n 1 | sed 's/^usage: //; s/ | /|/g')
+		# the usage: its first line and those that go on with the program's name
+		usage=$($p --help | awk 'NR == 1 { print; next } !/^ +sift-/ { exit } { print }' |
+			tr -s ' \n' '  ' | sed 's/^usage: //; s/ $//; s/ | /|/g')
 		assert_equal "$usage" "$(synopsis $m)"
 	done
 }
