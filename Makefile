@@ -116,7 +116,7 @@ model:
 unit: $(UNITS)
 	@fail=0; for t in $(UNITS); do $$t || fail=1; done; exit $$fail
 
-bats: $(BINS)
+bats: $(BINS) $(SH_BINS)
 	SIFT_BIN=$(CURDIR)/$(B) bats tests
 
 lint-man:

@@ -277,10 +277,8 @@ step sift-batch -s --seed "$seed" -e "$epochs" -b "$batch" .work/train.ex >.work
 # train: warm-started from current (from the base model at the first run)
 begin train
 # shellcheck disable=SC2086 # TRAIN_OPTS is a list of options
-step sift-train -m "$model" -o .work/model --lr "$lr" --seed "$seed" ${devopt:+--dev .work/dev.batches} \
+step sift-train -m "$model" -o .work/model --no-state --lr "$lr" --seed "$seed" ${devopt:+--dev .work/dev.batches} \
 	--metric "$metric" $TRAIN_OPTS .work/train.batches >.work/train.log
-# with sift-train --no-state, the next line goes
-rm -f .work/model/train_state.bin
 
 # score: candidate and current on holdout/, by sift-fwd | sift-eval
 begin score
