@@ -59,7 +59,7 @@ UNITS += $(B)/tests/test-fuzz-replay
 MAN1 = $(wildcard man/man1/*.1)
 MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
-PIPES = $(filter-out pipelines/demo.sh,$(wildcard pipelines/*.sh))
+PIPES = $(filter-out pipelines/demo.sh pipelines/demo-ner.sh,$(wildcard pipelines/*.sh))
 
 all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM)
 

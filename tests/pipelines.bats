@@ -167,3 +167,25 @@ EOF
 2
 EOF
 }
+
+@test "demo.sh runs the whole loop: a first model promoted, retrains behind the gate, the feed watched, nothing new at last" {
+	need_data
+	cd $BATS_TEST_DIRNAME/..
+	run -0 --separate-stderr env MODEL=$TINY OUT=$T/demo FRESH=60 HOLDOUT=40 EPOCHS=1 \
+		sh pipelines/demo.sh "${SIFT_BIN#$PWD/}"
+	assert_line 'demo: 2. Monday'"'"'s 60 labelled sentences arrive; the first model is trained'
+	assert_line --regexp '^demo: -> promoted \(exit 0\): current is now models/[0-9]{8}T[0-9]{6}Z$'
+	assert_line 'demo: -> nothing new (exit 4)'
+	# the decisions, one a run: the first promoted, the last nothing new
+	run jq -r .decision $T/demo/home/runs.log
+	assert_line --index 0 promoted
+	assert_regex "${lines[1]}" '^(promoted|kept)$'
+	assert_regex "${lines[2]}" '^(promoted|kept)$'
+	assert_line --index 3 nothing
+	# current is a complete model, and the alert state was written
+	run -0 sh -c "sift-tok -m $T/demo/home/current -f at --encoding latin1 $T/demo/holdout.txt 2> /dev/null |
+		sift-batch | sift-fwd -m $T/demo/home/current | sift-cat | grep -c '\"pred\"'"
+	assert_output 40
+	jq -e . $T/demo/alerts.json > /dev/null
+	[ -s $T/demo/home/current/card.json ]
+}
