@@ -201,6 +201,11 @@ check_ner_example() {
 	# the job: a model, and the tagged text
 	[ -f runs/job/model/config.json ]
 	grep -q '^best dev  *f1 ' runs/job/report.txt
+	# the retraining block: a first model promoted into current
+	assert_equal "$(jq -r .decision ner-home/runs.log)" promoted
+	[ -f ner-home/current/model.safetensors ] && [ -f ner-home/current/card.json ]
+	# the MLM block: a BertForMaskedLM checkpoint
+	assert_equal "$(jq -r '.architectures[0]' runs/news-mlm/config.json)" BertForMaskedLM
 	assert_equal "$(grep -c . $T/not-run)" 2
 }
 
