@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "abstain.h"	/* defines: sift_abstain_search, sift_pack_abstain */
+#include "abstain.h"	/* defines: sift_abstain_search */
 #include "evalpred.h"	/* defines: eval_pred_stream */
-#include "reportmetrics.h"	/* defines: sift_pack_ner_metrics */
+#include "reportmetrics.h"	/* defines: sift_pack_ner_metrics, sift_pack_abstain */
 #include "cli.h"
 #include "stream.h"
 

@@ -203,36 +203,3 @@ int sift_abstain_search(struct sift_reader *r, const struct sift_header *h,
 	free(ex);
 	return status;
 }
-
-static void kd(msgpack_packer *pk, const char *k, double v)
-{
-	sift_pack_str(pk, k);
-	msgpack_pack_double(pk, v);
-}
-
-static void ki(msgpack_packer *pk, const char *k, long v)
-{
-	sift_pack_str(pk, k);
-	msgpack_pack_int64(pk, v);
-}
-
-void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a)
-{
-	sift_pack_str(pk, "abstain");
-	msgpack_pack_map(pk, 8 + 3 * a->found);
-	sift_pack_str(pk, "label");
-	sift_pack_str(pk, a->label);
-	kd(pk, "in_scope_accuracy", a->in_scope_accuracy);
-	ki(pk, "in_scope", a->in_scope);
-	kd(pk, "precision", a->oos.precision);
-	kd(pk, "recall", a->oos.recall);
-	kd(pk, "f1", a->oos.f1);
-	ki(pk, "support", a->oos.support);
-	ki(pk, "predicted", a->predicted);
-	if (a->found) {
-		kd(pk, "threshold", a->threshold);
-		sift_pack_str(pk, "objective");
-		sift_pack_str(pk, a->objective);
-		kd(pk, "score", a->score);
-	}
-}

@@ -51,9 +51,4 @@ int sift_abstain_search(struct sift_reader *r, const struct sift_header *h,
 			struct sift_cls_metrics *cm, const char *label,
 			enum sift_objective obj, struct sift_abstain *a);
 
-/* "abstain": {label, in_scope_accuracy, in_scope, precision, recall, f1,
- * support, predicted[, threshold, objective, score]}: one key and its
- * value, for the cls metrics map (sift_pack_cls_metrics_n's extra) */
-void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a);
-
 #endif

@@ -261,3 +261,24 @@ bad:
 	sift_rerror(r, "key '%s' is not an array of strings", key);
 	return -1;
 }
+
+void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a)
+{
+	sift_pack_str(pk, "abstain");
+	msgpack_pack_map(pk, 8 + 3 * a->found);
+	sift_pack_str(pk, "label");
+	sift_pack_str(pk, a->label);
+	kd(pk, "in_scope_accuracy", a->in_scope_accuracy);
+	ki(pk, "in_scope", a->in_scope);
+	kd(pk, "precision", a->oos.precision);
+	kd(pk, "recall", a->oos.recall);
+	kd(pk, "f1", a->oos.f1);
+	ki(pk, "support", a->oos.support);
+	ki(pk, "predicted", a->predicted);
+	if (a->found) {
+		kd(pk, "threshold", a->threshold);
+		sift_pack_str(pk, "objective");
+		sift_pack_str(pk, a->objective);
+		kd(pk, "score", a->score);
+	}
+}

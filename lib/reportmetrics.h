@@ -4,6 +4,7 @@
 
 #include <msgpack.h>
 
+#include "abstain.h"	/* defines: struct sift_abstain */
 #include "clsmetrics.h"
 #include "conlleval.h"
 #include "stream.h"
@@ -27,6 +28,10 @@ void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
  * next (sift-eval --abstain: "abstain", see abstain.h) */
 void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *m,
 			     const char *task, int extra);
+/* "abstain": {label, in_scope_accuracy, in_scope, precision, recall, f1,
+ * support, predicted[, threshold, objective, score]}: one key and its
+ * value, for the cls metrics map (sift_pack_cls_metrics_n's extra) */
+void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a);
 
 /* reads a metrics map back (counts only; scores are recomputed from them).
  * 0, or -1 with a diagnostic naming the record of r. */
