@@ -124,9 +124,10 @@ void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
 		return;
 	}
 	if (m->head == BERT_HEAD_MLM) {
-		/* the labels of the rows bert_pack_mlm chose, in their order */
-		for (int i = 0; i < bb->M; i++) {
-			int r = bb->mlm_rows[i], b = 0;
+		/* the labels of the rows bert_pack_mlm chose, in their order
+		 * (ascending, so the example b only moves forward) */
+		for (int i = 0, b = 0; i < bb->M; i++) {
+			int r = bb->mlm_rows[i];
 			while (bb->offs[b + 1] <= r)
 				b++;
 			out[i] = labels[(size_t)b * bb->T + (r - bb->offs[b])];
