@@ -10,6 +10,7 @@
 
 static const char usage[] =
 	"usage: sift-tok -m dir [-f format] [--task task] [--labels file]"
+	" [--multi-label [--label-sep sep] | --regression]"
 	" [--iob1-to-iob2] [--label-all] [--group-texts] [--max-length n] [--stride n]"
 	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
 	" [--label-col col] [--time-col col] [--topic-col col] [--word-col n]"
@@ -27,6 +28,11 @@ static const char help[] =
 	"      --task T          ner, cls, pair or mlm (default: from the input; mlm:\n"
 	"                        plain text for masked language modelling)\n"
 	"      --labels FILE     the label set, one a line (default: sorted, from the data)\n"
+	"      --multi-label     cls, pair: a set of labels per text: a JSON lines\n"
+	"                        array (also without this option), else the label\n"
+	"                        column split at --label-sep\n"
+	"      --label-sep S     --multi-label: the separator of labels (default ,)\n"
+	"      --regression      cls, pair: the label is a number (a score)\n"
 	"      --iob1-to-iob2    convert IOB1 tags (CoNLL-2003) to IOB2\n"
 	"      --label-all       label every sub-token (B- continues as I-), not the first\n"
 	"      --group-texts     mlm: texts joined and cut into blocks of --max-length\n"
@@ -90,6 +96,7 @@ enum {
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
 	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_CHARS, O_FORCE, O_VERSION,
 	O_TIMECOL, O_TOPICCOL, O_TIMEKEY, O_TOPICKEY, O_STRIPDIGITS, O_GROUP,
+	O_MULTI, O_LABELSEP, O_REGRESSION,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +104,9 @@ static const struct option longopts[] = {
 	{ "format", required_argument, 0, 'f' },
 	{ "task", required_argument, 0, O_TASK },
 	{ "labels", required_argument, 0, O_LABELS },
+	{ "multi-label", no_argument, 0, O_MULTI },
+	{ "label-sep", required_argument, 0, O_LABELSEP },
+	{ "regression", no_argument, 0, O_REGRESSION },
 	{ "iob1-to-iob2", no_argument, 0, O_IOB },
 	{ "label-all", no_argument, 0, O_LABEL_ALL },
 	{ "group-texts", no_argument, 0, O_GROUP },
@@ -158,6 +168,13 @@ int main(int argc, char **argv)
 			o.task = optarg;
 			break;
 		case O_LABELS: o.labels = optarg; break;
+		case O_MULTI: o.multi_label = 1; break;
+		case O_LABELSEP:
+			if (!*optarg)
+				return sift_misuse("%s", "--label-sep: the separator is empty");
+			o.label_sep = optarg;
+			break;
+		case O_REGRESSION: o.regression = 1; break;
 		case O_IOB: o.iob1_to_iob2 = 1; break;
 		case O_LABEL_ALL: o.label_all = 1; break;
 		case O_GROUP: o.group_texts = 1; break;
@@ -232,6 +249,16 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", "--group-texts: only with --task mlm");
 	if (mlm && o.labels)
 		return sift_misuse("%s", "--labels: --task mlm has no labels");
+	int textual = !o.task || !strcmp(o.task, "cls") || !strcmp(o.task, "pair");
+	if ((o.multi_label || o.regression) && !textual)
+		return sift_misuse("%s: only with --task cls or pair",
+				   o.regression ? "--regression" : "--multi-label");
+	if (o.multi_label && o.regression)
+		return sift_misuse("%s", "--multi-label and --regression: one or the other");
+	if (o.label_sep && !o.multi_label)
+		return sift_misuse("%s", "--label-sep: only with --multi-label");
+	if (o.regression && o.labels)
+		return sift_misuse("%s", "--labels: --regression has no label set");
 
 	struct sift_tokenizer tk;
 	char err[512];

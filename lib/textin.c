@@ -85,6 +85,9 @@ void sift_rec_free(struct sift_rec *r)
 	free(r->text);
 	free(r->text_b);
 	free(r->label);
+	for (int i = 0; i < r->nlset; i++)
+		free(r->lset[i]);
+	free(r->lset);
 	free(r->time);
 	free(r->topic);
 	memset(r, 0, sizeof *r);
@@ -522,6 +525,18 @@ static char *label_str(json_t *v)
 	return NULL;
 }
 
+/* a label as text: label_str, or a fraction printed so that it reads
+ * back exactly (a regression target) */
+static char *label_num_str(json_t *v)
+{
+	if (json_is_real(v)) {
+		char b[40];
+		snprintf(b, sizeof b, "%.17g", json_real_value(v));
+		return sift_xstrdup(b);
+	}
+	return label_str(v);
+}
+
 /* a pass-through value (time, topic): a string, or a number printed;
  * key given: every record has it.  0, or -1 with a diagnostic. */
 static int pass_key(struct sift_textin *t, json_t *j, const char *given,
@@ -672,11 +687,24 @@ static int next_jsonl(struct sift_textin *t, struct sift_rec *r)
 			r->text_b = NULL;
 		} else {
 			r->text = dupnul(ts, tn);
-			if (lab && !json_is_null(lab)) {
-				r->label = label_str(lab);
+			if (json_is_array(lab)) {
+				/* multi-label: the label set */
+				size_t n = json_array_size(lab), i;
+				json_t *v;
+				r->lset = sift_xcalloc(n ? n : 1, sizeof *r->lset);
+				json_array_foreach(lab, i, v) {
+					if (!(r->lset[i] = label_str(v))) {
+						json_decref(j);
+						return err(t, t->lineno, "a label of the list is not a string or integer", NULL);
+					}
+					r->nlset++;
+				}
+			} else if (lab && !json_is_null(lab)) {
+				r->label = label_num_str(lab);
+				r->label_real = json_is_real(lab);
 				if (!r->label) {
 					json_decref(j);
-					return err(t, t->lineno, "label is not a string or integer", NULL);
+					return err(t, t->lineno, "label is not a string, number or list", NULL);
 				}
 			}
 		}

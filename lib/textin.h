@@ -44,6 +44,11 @@ struct sift_rec {
 	int nw;
 	char **words, **tags;	/* tags NULL when the input has none */
 	char *text, *text_b, *label;	/* label NULL when absent */
+	/* JSON lines: a label that is an array (multi-label), its nlset
+	 * strings (numbers printed); lset NULL when the label is not one */
+	char **lset;
+	int nlset;
+	int label_real;		/* JSON lines: the label was a fraction */
 	char *time, *topic;	/* passed through; NULL when absent */
 };
 

@@ -496,7 +496,8 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 		k++;
 	}
 	msgpack_packer *pk = &w->pk;
-	msgpack_pack_map(pk, 5 + (text_b ? 2 : 0) + (label >= 0) + npass(x));
+	msgpack_pack_map(pk, 5 + (text_b ? 2 : 0) + (label >= 0) + npass(x) +
+			 (x->lset != NULL) + x->has_target);
 	pack_key(pk, "id");
 	msgpack_pack_int64(pk, x->nex);
 	pack_key(pk, "src");
@@ -518,6 +519,14 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 	if (label >= 0) {
 		pack_key(pk, "label");
 		msgpack_pack_int(pk, label);
+	}
+	if (x->lset) {
+		pack_key(pk, "label_set");
+		sift_pack_i32s(pk, x->lset, x->nlset);
+	}
+	if (x->has_target) {
+		pack_key(pk, "target");
+		msgpack_pack_double(pk, x->target);
 	}
 	pack_pass(x, pk);
 	free(ids);

@@ -61,6 +61,12 @@ struct sift_tokex {
 	/* time and topic of the next sentence or text (every window of it),
 	 * passed through to predictions; NULL: none */
 	const char *time, *topic;
+	/* cls, pair: the label set of the next text (multi-label, lset
+	 * non-NULL, nlset ids ascending) or its target (regression) */
+	const int32_t *lset;
+	int nlset;
+	int has_target;
+	double target;
 	struct sift_enc e, e2;
 	/* mlm groups: the tokens of the open group of texts, where each text
 	 * begins in them and its src, and the next word's number */

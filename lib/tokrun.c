@@ -2,7 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <math.h>
+
 #include "cli.h"	/* defines: sift_misuse */
+#include "problem.h"	/* defines: enum sift_problem */
 #include "tokrun.h"
 
 void sift_iob1_to_iob2(char **tags, int n)
@@ -98,7 +102,144 @@ struct run {
 	int mlm;
 	int *lab;
 	int labcap;
+	int problem;		/* enum sift_problem of cls and pair */
+	int32_t *lset;
+	int lscap;
 };
+
+/* the names of r's label set: its JSON array, or its label split at sep
+ * (an empty label: the empty set); *n of them, the strings r's or fresh
+ * ones that *own (freed by free_names) */
+static char **label_names(const struct sift_rec *r, const char *sep, int *n,
+			  int *own)
+{
+	*own = 0;
+	if (r->lset) {
+		*n = r->nlset;
+		return r->lset;
+	}
+	*own = 1;
+	char **v = NULL;
+	int k = 0;
+	size_t sl = strlen(sep);
+	for (const char *p = r->label; *p;) {
+		const char *q = strstr(p, sep);
+		size_t len = q ? (size_t)(q - p) : strlen(p);
+		v = sift_xrealloc(v, (k + 1) * sizeof *v);
+		v[k] = sift_xmalloc(len + 1);
+		memcpy(v[k], p, len);
+		v[k++][len] = 0;
+		if (!q)
+			break;
+		p = q + sl;
+		if (!*p) {	/* a trailing separator: an empty name */
+			v = sift_xrealloc(v, (k + 1) * sizeof *v);
+			v[k++] = sift_xstrdup("");
+		}
+	}
+	*n = k;
+	return v;
+}
+
+static void free_names(char **v, int n, int own)
+{
+	if (!own)
+		return;
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int cmpi32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* the label of a cls or pair record as the problem reads it, set on
+ * u->x: the label id (single), the ids of the set (multi-label) or the
+ * target (regression); 0, or -1 after a diagnostic */
+static int text_label(struct run *u, const char *file, const struct sift_rec *r,
+		      int *label)
+{
+	*label = -1;
+	u->x.lset = NULL;
+	u->x.nlset = 0;
+	u->x.has_target = 0;
+	if (u->problem == SIFT_PROBLEM_REGRESSION) {
+		if (r->lset) {
+			sift_warn("%s:%ld: a label list where a number is expected (--regression)",
+				  file, r->line);
+			return -1;
+		}
+		if (!r->label)
+			return 0;
+		char *end;
+		errno = 0;
+		double v = strtod(r->label, &end);
+		if (end == r->label || *end) {
+			sift_warn("%s:%ld: label '%s' is not a number (--regression)", file,
+				  r->line, r->label);
+			return -1;
+		}
+		if (!isfinite(v) || !isfinite((float)v)) {
+			sift_warn("%s:%ld: label '%s' is not a finite number", file, r->line,
+				  r->label);
+			return -1;
+		}
+		u->x.has_target = 1;
+		u->x.target = v;
+		return 0;
+	}
+	if (u->problem == SIFT_PROBLEM_SINGLE) {
+		if (r->lset) {
+			sift_warn("%s:%ld: a label list where one label is expected (--multi-label)",
+				  file, r->line);
+			return -1;
+		}
+		if (r->label && r->label_real) {
+			sift_warn("%s:%ld: label %s is a fraction where a class label is expected (--regression)",
+				  file, r->line, r->label);
+			return -1;
+		}
+		if (r->label && u->h.nlabels) {
+			*label = sift_label_index(&u->h, r->label, strlen(r->label));
+			if (*label < 0) {
+				sift_warn("%s:%ld: label '%s' not in --labels", file, r->line, r->label);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (!r->lset && !r->label)
+		return 0;
+	int n, own;
+	char **names = label_names(r, u->o->label_sep ? u->o->label_sep : ",", &n, &own);
+	if (n > u->lscap) {
+		u->lscap = n * 2;
+		u->lset = sift_xrealloc(u->lset, u->lscap * sizeof *u->lset);
+	}
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		int id = sift_label_index(&u->h, names[i], strlen(names[i]));
+		if (id < 0) {
+			sift_warn("%s:%ld: label '%s' not in --labels", file, r->line, names[i]);
+			free_names(names, n, own);
+			return -1;
+		}
+		u->lset[k++] = id;
+	}
+	free_names(names, n, own);
+	/* ascending, each once (a label named twice is in the set once) */
+	qsort(u->lset, k, sizeof *u->lset, cmpi32);
+	int m = 0;
+	for (int i = 0; i < k; i++)
+		if (!m || u->lset[m - 1] != u->lset[i])
+			u->lset[m++] = u->lset[i];
+	u->x.lset = u->lset;
+	u->x.nlset = m;
+	return 0;
+}
 
 static int start(struct run *u, struct sift_tokenizer *tk)
 {
@@ -117,9 +258,13 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 		u->x.stride = u->o->stride;
 	u->x.label_all = u->o->label_all;
 	u->x.group = u->mlm && u->o->group_texts;
-	sift_pack_header(&u->w, &u->h, u->mlm ? 4 : 1);
+	sift_pack_header(&u->w, &u->h, (u->mlm ? 4 : 1) + (u->problem != SIFT_PROBLEM_SINGLE));
 	sift_pack_str(&u->w.pk, "pad_id");
 	msgpack_pack_int(&u->w.pk, tk->v.pad >= 0 ? tk->v.pad : 0);
+	if (u->problem != SIFT_PROBLEM_SINGLE) {
+		sift_pack_str(&u->w.pk, "problem_type");
+		sift_pack_str(&u->w.pk, sift_problem_name(u->problem));
+	}
 	if (u->mlm) {
 		/* no label set; [MASK]; the tokens masking never chooses: those
 		 * of HF's special_tokens_mask ([CLS], [SEP], padding), not [UNK]
@@ -178,14 +323,9 @@ static int emit(struct run *u, const char *file, const char *src, struct sift_re
 	}
 	if (u->mlm)
 		return sift_tokex_mlm(&u->x, &u->w, src, r->text);	/* labels ignored */
-	int label = -1;
-	if (r->label && u->h.nlabels) {
-		label = sift_label_index(&u->h, r->label, strlen(r->label));
-		if (label < 0) {
-			sift_warn("%s:%ld: label '%s' not in --labels", file, r->line, r->label);
-			return -1;
-		}
-	}
+	int label;
+	if (text_label(u, file, r, &label) < 0)
+		return -1;
 	return sift_tokex_cls(&u->x, &u->w, src, r->text,
 			      !strcmp(u->h.task, "pair") ? (r->text_b ? r->text_b : "") : NULL,
 			      label);
@@ -262,7 +402,17 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 				u.h.labels = keep;
 				u.h.nlabels = nk;
 				u.nertask = !strcmp(task, "ner");
-				streaming = o->labels || !(r.tags || r.label) || u.mlm;
+				u.problem = u.nertask || u.mlm ? SIFT_PROBLEM_SINGLE :
+					o->regression ? SIFT_PROBLEM_REGRESSION :
+					o->multi_label || r.lset ? SIFT_PROBLEM_MULTI :
+					SIFT_PROBLEM_SINGLE;
+				if (u.problem == SIFT_PROBLEM_REGRESSION) {
+					/* one output, as transformers' num_labels=1 */
+					char *one[] = { "score" };
+					sift_header_set_labels(&u.h, one, 1);
+				}
+				streaming = o->labels || !(r.tags || r.label || r.lset) || u.mlm ||
+					u.problem == SIFT_PROBLEM_REGRESSION;
 			}
 			snprintf(src, sizeof src, "%s:%ld", sift_textin_name(in), r.line);
 			if (streaming) {
@@ -282,8 +432,16 @@ int sift_tokrun(struct sift_tokenizer *tk, const struct sift_tokrun_opts *o,
 			if (r.tags)
 				for (int i = 0; i < r.nw; i++)
 					addlabel(&labels, &nl, &lcap, r.tags[i]);
-			if (r.label)
+			if (r.label && u.problem == SIFT_PROBLEM_SINGLE)
 				addlabel(&labels, &nl, &lcap, r.label);
+			if ((r.label || r.lset) && u.problem == SIFT_PROBLEM_MULTI) {
+				int n, own;
+				char **names = label_names(&r, o->label_sep ? o->label_sep : ",",
+							   &n, &own);
+				for (int i = 0; i < n; i++)
+					addlabel(&labels, &nl, &lcap, names[i]);
+				free_names(names, n, own);
+			}
 			if (nheld == hcap) {
 				hcap = hcap ? hcap * 2 : 1024;
 				held = sift_xrealloc(held, hcap * sizeof *held);
@@ -356,5 +514,6 @@ done:
 	sift_writer_free(&u.w);
 	sift_header_free(&u.h);
 	free(u.lab);
+	free(u.lset);
 	return status;
 }

@@ -17,6 +17,12 @@ struct sift_tokrun_opts {
 	int max_len;		/* 0: the model's */
 	int stride;		/* -1: default */
 	int force;		/* write to a terminal */
+	/* cls, pair: a set of labels per text (a JSON lines array, or the
+	 * label column split at label_sep); with a JSON array first label,
+	 * also without the option */
+	int multi_label;
+	const char *label_sep;	/* "," when NULL */
+	int regression;		/* cls, pair: the label is a number */
 };
 
 /* tokenizes files[0..n) into out; returns an exit status */
