@@ -1,10 +1,12 @@
 /* batch.c: grouping tokenized examples into padded batches, in input order or bucketed by length and shuffled by seed. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
+#include "problem.h"	/* defines: sift_problem_of_header */
 #include "rng.h"	/* defines: sift_rng, sift_hash64 */
 
 int sift_cut_fits(const struct sift_batch_opts *o, const struct sift_cut *c,
@@ -312,6 +314,19 @@ int sift_example_read(const struct sift_reader *r, const msgpack_object *rec,
 				goto fail;
 			e->has_label = 1;
 		}
+	} else if (lk == SIFT_LABELS_MULTI) {
+		if (sift_opt_i32s(r, rec, "label_set", &e->lset, &m) < 0)
+			goto fail;
+		e->nlset = (int)m;
+	} else if (lk == SIFT_LABELS_TARGET) {
+		int k = sift_opt_num(r, rec, "target", &e->target);
+		if (k < 0)
+			goto fail;
+		if (k > 0 && !isfinite(e->target)) {
+			bad(r, "target is not a finite number");
+			goto fail;
+		}
+		e->has_target = k > 0;
 	}
 
 	/* the metadata: the map without the padded arrays */
@@ -347,6 +362,7 @@ void sift_example_free(struct sift_example *e)
 	free(e->labels);
 	free(e->meta);
 	free(e->word_idx);
+	free(e->lset);
 	memset(e, 0, sizeof *e);
 }
 
@@ -361,6 +377,12 @@ static int read_example(const struct sift_reader *r, const msgpack_object *rec,
 	if (sift_example_read(r, rec, lk, e) < 0)
 		return -1;
 	e->id = place;
+	e->nhot = o->nhot;
+	for (int i = 0; i < e->nlset; i++)
+		if (e->lset[i] < 0 || e->lset[i] >= o->nhot) {
+			bad(r, "label_set: label id %d outside 0..%d", e->lset[i], o->nhot - 1);
+			goto fail;
+		}
 	if (!o->mlm)
 		return 0;
 	if (sift_opt_int(r, rec, "id", &e->id) < 0 ||
@@ -424,6 +446,26 @@ void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
 			labels = 1;
 		if (lk == SIFT_LABELS_EXAMPLE && ex[b]->has_label)
 			labels = 1;
+		if ((lk == SIFT_LABELS_MULTI && ex[b]->lset) ||
+		    (lk == SIFT_LABELS_TARGET && ex[b]->has_target))
+			labels = 1;
+	}
+	int L = lk == SIFT_LABELS_MULTI ? ex[0]->nhot : 1;
+	float *flab = NULL;	/* (B,L) multi-hot or (B) targets */
+	if (labels && (lk == SIFT_LABELS_MULTI || lk == SIFT_LABELS_TARGET)) {
+		flab = sift_xcalloc((size_t)B * L, sizeof *flab);
+		for (int b = 0; b < B; b++) {
+			float *row = flab + (size_t)b * L;
+			if (lk == SIFT_LABELS_TARGET)
+				row[0] = ex[b]->has_target ? (float)ex[b]->target : NAN;
+			else if (!ex[b]->lset)
+				for (int l = 0; l < L; l++)
+					row[l] = NAN;
+			else
+				for (int i = 0; i < ex[b]->nlset; i++)
+					row[ex[b]->lset[i]] = 1.0f;
+		}
+		labels = 0;
 	}
 	size_t BT = (size_t)B * T;
 	int32_t *ids = sift_xmalloc(BT * sizeof *ids);	/* (B,T) */
@@ -452,7 +494,7 @@ void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
 		}
 	}
 
-	msgpack_pack_map(pk, labels ? 8 : 7);
+	msgpack_pack_map(pk, labels || flab ? 8 : 7);
 	sift_pack_str(pk, "B");
 	msgpack_pack_int(pk, B);
 	sift_pack_str(pk, "T");
@@ -467,6 +509,10 @@ void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
 		sift_pack_str(pk, "labels");
 		sift_pack_i32s(pk, lab, lk == SIFT_LABELS_TOKEN ? BT : (size_t)B);
 	}
+	if (flab) {
+		sift_pack_str(pk, "labels");
+		sift_pack_f32s(pk, flab, (size_t)B * L);
+	}
 	sift_pack_str(pk, "epoch");
 	msgpack_pack_int(pk, epoch);
 	sift_pack_str(pk, "ex");
@@ -477,6 +523,7 @@ void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
 	free(tt);
 	free(mask);
 	free(lab);
+	free(flab);
 }
 
 /* header keys that sift_pack_header writes or that this program sets */
@@ -694,6 +741,17 @@ int sift_batch_run(struct sift_reader *r, struct sift_writer *w,
 		   int epochs, int32_t pad_id)
 {
 	enum sift_label_kind lk = sift_label_kind(h->task);
+	int problem = sift_problem_of_header(r);
+	if (problem < 0)
+		return -1;
+	struct sift_batch_opts oo = *o;
+	if (lk == SIFT_LABELS_EXAMPLE && problem == SIFT_PROBLEM_MULTI) {
+		lk = SIFT_LABELS_MULTI;
+		oo.nhot = h->nlabels;
+	} else if (lk == SIFT_LABELS_EXAMPLE && problem == SIFT_PROBLEM_REGRESSION) {
+		lk = SIFT_LABELS_TARGET;
+	}
+	o = &oo;
 
 	if (!o->shuffle && epochs == 1) {
 		if (write_header(w, h, sift_reader_header_obj(r), -1, 1, o) < 0 ||
@@ -721,7 +779,14 @@ int sift_batch_rec_read(const struct sift_reader *r, const msgpack_object *rec,
 		sift_rerror(r, "missing key 'labels' (training needs gold labels)");
 		return -1;
 	}
-	if (sift_opt_i32s(r, rec, "labels", &b->labels, &nl) < 0)
+	enum sift_dtype dt;
+	const char *data;
+	const msgpack_object *lo = sift_get(rec, "labels");
+	if (lo && sift_typed(lo, &dt, &nl, &data) == 0 && dt == SIFT_F32) {
+		/* multi-label or regression */
+		if (sift_need_f32s(r, rec, "labels", &b->flabels, &b->nflabels) < 0)
+			return -1;
+	} else if (sift_opt_i32s(r, rec, "labels", &b->labels, &nl) < 0)
 		return -1;
 	if (b->B < 1 || b->T < 1 || b->B > (1 << 30) / b->T) {
 		sift_rerror(r, "B=%lld, T=%lld: each must be at least 1 and B*T at most 2^30",
@@ -730,7 +795,8 @@ int sift_batch_rec_read(const struct sift_reader *r, const msgpack_object *rec,
 	}
 	size_t bt = (size_t)b->B * (size_t)b->T;
 	if (n != bt || nm != bt || (b->type_ids && nt != bt) ||
-	    (b->labels && nl != (ner ? bt : (size_t)b->B))) {
+	    (b->labels && nl != (ner ? bt : (size_t)b->B)) ||
+	    (b->flabels && (ner || b->nflabels % (size_t)b->B))) {
 		sift_rerror(r, "array sizes do not match B=%lld, T=%lld",
 			    (long long)b->B, (long long)b->T);
 		return -1;
@@ -743,6 +809,7 @@ void sift_batch_rec_free(struct sift_batch_rec *b)
 	free(b->ids);
 	free(b->type_ids);
 	free(b->labels);
+	free(b->flabels);
 	free(b->mask);
 	memset(b, 0, sizeof *b);
 }

@@ -32,6 +32,8 @@ struct sift_batch_opts {
 				 * when the input is silent this long */
 	const struct sift_mlm *mlm;	/* mask every example (task mlm):
 				 * labels are made here; NULL: none */
+	int nhot;		/* multi-label: labels per example (set by
+				 * sift_batch_run from the header) */
 };
 
 /*
@@ -85,12 +87,19 @@ struct sift_example {
 	size_t nmeta;		/* labels, as packed msgpack (a map) */
 	int64_t id;		/* mlm: the record's id, else its 0-based place */
 	int32_t *word_idx;	/* mlm: T, or NULL */
+	int32_t *lset;		/* multi-label: nlset label ids, or NULL */
+	int nlset;
+	int nhot;		/* multi-label: the label count L */
+	int has_target;		/* regression: target is the gold value */
+	double target;
 };
 
 enum sift_label_kind {
 	SIFT_LABELS_NONE,	/* no labels in batches */
 	SIFT_LABELS_TOKEN,	/* ner: labels i32[T] per example */
 	SIFT_LABELS_EXAMPLE,	/* cls, pair: label int per example */
+	SIFT_LABELS_MULTI,	/* multi-label: label_set, f32[L] multi-hot */
+	SIFT_LABELS_TARGET,	/* regression: target, f32 per example */
 };
 /* the kind of labels a task carries ("ner", "cls", "pair", other) */
 enum sift_label_kind sift_label_kind(const char *task);
@@ -105,7 +114,9 @@ void sift_example_free(struct sift_example *e);
  *   B, T int; ids i32[B*T] padded with pad_id; type_ids i32[B*T] padded
  *   with 0; mask u8[B*T]; labels i32[B*T] padded with -100 (token) or
  *   i32[B] (example), only when some example has labels, -100 for those
- *   that have none; epoch int; ex [map] the examples' metadata.
+ *   that have none; f32[B*L] multi-hot (multi-label, each example's nhot
+ *   labels) or f32[B] (regression), NaN rows for no gold; epoch int;
+ *   ex [map] the examples' metadata.
  * sift_batch_run masks mlm examples (opts mlm) before they are packed.
  */
 void sift_pack_batch(struct sift_writer *w, struct sift_example *const *ex,
@@ -138,6 +149,10 @@ struct sift_batch_rec {
 	int64_t B, T;
 	int32_t *ids, *type_ids, *labels;
 	uint8_t *mask;
+	/* multi-label and regression: labels is NULL and flabels holds the
+	 * f32 labels, nflabels of them (B*L or B), NaN for no gold */
+	float *flabels;
+	size_t nflabels;
 };
 /* 0, or -1 after a diagnostic naming rec; b is freed either way by
  * sift_batch_rec_free */

@@ -12,7 +12,7 @@
 static struct sift_batch_opts opts(int bs, int64_t maxtok, int shuffle,
 				   uint64_t seed, int pool, int drop)
 {
-	struct sift_batch_opts o = { bs, maxtok, pool, shuffle, seed, drop, 0, NULL };
+	struct sift_batch_opts o = { bs, maxtok, pool, shuffle, seed, drop, 0, NULL, 0 };
 	return o;
 }
 
