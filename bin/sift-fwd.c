@@ -7,13 +7,14 @@
 
 #include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
 #include "fwdrun.h"
+#include "problem.h"	/* defines: sift_problem_of_dir */
 #include "cli.h"
 #include "stream.h"
 
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
 	" [--precision fp32|bf16] [--init-head seed] [--top-k k]"
-	" [--threshold x --abstain label] [file]\n";
+	" [--threshold x --abstain label] [--threshold x] [--thresholds file] [file]\n";
 
 static const char help[] =
 	"Run a BERT model (a Hugging Face directory) over a batches stream (from\n"
@@ -29,6 +30,9 @@ static const char help[] =
 	"      --top-k K       cls and pair: the K most probable labels, named\n"
 	"      --threshold X   cls and pair: below a top probability of X (0 to 1)\n"
 	"      --abstain L     the prediction is label L (\"oos\", say)\n"
+	"      --threshold X   multi-label: the labels of probability X or more\n"
+	"                      (default 0.5); without --abstain\n"
+	"      --thresholds F  multi-label: per-label thresholds, lines \"LABEL X\"\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
 	"      --precision P   fp32 (default) or bf16 (cuda only)\n"
@@ -47,12 +51,13 @@ int main(int argc, char **argv)
 		{ "top-k", required_argument, NULL, 'K' },
 		{ "threshold", required_argument, NULL, 'X' },
 		{ "abstain", required_argument, NULL, 'A' },
+		{ "thresholds", required_argument, NULL, 'Y' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *model = NULL, *abstain = NULL;
+	const char *model = NULL, *abstain = NULL, *thresholds = NULL;
 	int force = 0, init = 0, c, has_threshold = 0;
 	long long topk = 0;
 	double threshold = 0;
@@ -96,6 +101,9 @@ int main(int argc, char **argv)
 				return sift_misuse("%s", "--abstain: the label is empty");
 			abstain = optarg;
 			break;
+		case 'Y':
+			thresholds = optarg;
+			break;
 		case 'f': force = 1; break;
 		case 'h':
 			return sift_help(usage, help);
@@ -109,7 +117,12 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", "a model is needed (-m DIR)");
 	if (argc - optind > 1)
 		return sift_misuse("extra operand '%s'", argv[optind + 1]);
-	if (has_threshold != (abstain != NULL))
+	/* a multi-label model takes --threshold alone (its label sets) */
+	int multi = (has_threshold || thresholds) && !abstain &&
+		sift_problem_of_dir(model) == SIFT_PROBLEM_MULTI;
+	if (thresholds && !multi)
+		return sift_misuse("%s", "--thresholds: for a multi-label model, without --abstain");
+	if (!multi && has_threshold != (abstain != NULL))
 		return sift_misuse("%s", has_threshold ?
 				   "--threshold needs --abstain LABEL" :
 				   "--abstain needs --threshold X");
@@ -130,6 +143,7 @@ int main(int argc, char **argv)
 		.model_dir = model, .input = path, .init = init, .seed = seed,
 		.force = force, .be = sift_backend_get(sift_device_name(device)),
 		.topk = (int)topk, .threshold = (float)threshold, .abstain = abstain,
+		.has_threshold = has_threshold, .thresholds = thresholds,
 	};
 	if (!cfg.be) {
 		sift_warn("%s: the device's backend is not built in", sift_device_name(device));

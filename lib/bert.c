@@ -728,6 +728,9 @@ int bert_save(const struct bert_model *m, const char *dir, char *err,
 		json_object_set_new(c, "id2label", id2);
 		json_object_set_new(c, "label2id", l2);
 	}
+	if (m->head == BERT_HEAD_SEQ && m->problem)
+		json_object_set_new(c, "problem_type", json_string(m->problem == 1 ?
+			"multi_label_classification" : "regression"));
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);

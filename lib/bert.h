@@ -89,6 +89,9 @@ struct bert_model {
 	int nlabels;		/* head labels (0 without a head, and for MLM) */
 	char **labels;		/* owned */
 	int nout;		/* logit columns: nlabels, vocab_size for MLM */
+	/* sequence head: enum sift_problem (problem.h), 0 single-label;
+	 * set by the caller (sift_problem_of_model, or the stream's) */
+	int problem;
 	size_t nparams;
 	float *params;		/* ONE buffer of nparams floats, host memory */
 	struct bert_params p;	/* views into params */

@@ -202,7 +202,10 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 
 	/* the head: dlogits -> dx (N,C), the gradient of the encoder output */
 	if (m->head == BERT_HEAD_SEQ) {
-		be->crossentropy_backward(g->dlogits, a->probs, targets, B, L, sc);
+		if (g->dlogits_in)
+			be->upload(g->dlogits, g->dlogits_in, (size_t)B * L * sizeof(float));
+		else
+			be->crossentropy_backward(g->dlogits, a->probs, targets, B, L, sc);
 		be->matmul_backward(g->dhead, d->cls_w, d->cls_b, g->dlogits,
 				    a->head_in, p->cls_w, B, C, L);
 		be->dropout_forward(g->dhead, g->dhead, (size_t)B * C, pc,

@@ -21,6 +21,10 @@ struct bert_grads {
 	size_t cap_N, cap_B, cap_M, cap_att;
 	float *dx, *dres, *dln, *dtmp, *dI, *dI2, *dqkv, *datt, *dlogits,
 	      *dhead, *dB1, *dB2;
+	/* a sequence head's loss gradient (B,L) in host memory, already
+	 * scaled (multi-label and regression: sift_problem_loss); NULL:
+	 * the cross-entropy's, from the targets */
+	const float *dlogits_in;
 };
 
 /* what to train */

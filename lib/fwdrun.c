@@ -10,6 +10,7 @@
 #include "fwdrun.h"
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */
+#include "problempred.h"	/* defines: struct sift_problem_pred */
 #include "stream.h"
 
 /* the model for the stream's task; 0, or -1 with a diagnostic */
@@ -77,7 +78,7 @@ static size_t first_nonfinite(const float *x, size_t n)
 /* runs every batch of r; 0, or -1 with a diagnostic printed */
 static int run_batches(struct sift_reader *r, struct bert_model *m,
 	       const struct sift_header *h, struct sift_writer *w,
-	       const struct fwd_cfg *c)
+	       const struct fwd_cfg *c, const struct sift_problem_pred *pp)
 {
 	struct bert_batch bb = { 0 };
 	struct bert_acts a;
@@ -86,6 +87,8 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 	struct sift_pred *pred = sift_pred_new(ner, m->labels, m->nlabels, h);
 	if (c->topk > 0 || c->abstain)
 		sift_pred_set_decision(pred, c->topk, c->threshold, c->abstain);
+	if (m->problem)
+		sift_pred_set_problem(pred, pp);
 	float *probs = NULL, *logits = NULL;
 	size_t cap = 0;
 	const msgpack_object *rec;
@@ -133,6 +136,8 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 			status = -1;
 			break;
 		}
+		if (m->problem)
+			sift_problem_outputs(m->problem, logits, probs, need);
 		if (sift_pred_batch(pred, r, rec, &bb, probs, w) < 0) {
 			status = -1;
 			break;
@@ -181,6 +186,33 @@ int fwd_run(const struct fwd_cfg *c)
 	}
 	if (open_model(&m, c->model_dir, &h, c->init, c->seed) < 0)
 		goto done_header;
+	/* multi-label and regression: the checkpoint's problem_type (a new
+	 * head: the stream's), and the label thresholds */
+	int problem = m.head_initialised ? sift_problem_of_header(r) :
+		sift_problem_of_model(&m, c->model_dir);
+	float *thr = NULL;
+	struct sift_problem_pred pp = { 0 };
+	if (problem < 0)
+		goto done_model;
+	m.problem = problem;
+	if (problem != SIFT_PROBLEM_MULTI && (c->thresholds || (c->has_threshold && !c->abstain))) {
+		sift_warn("%s: --threshold%s without --abstain: for a multi-label model only",
+			  c->model_dir, c->thresholds ? "s" : "");
+		status = SIFT_EXIT_USAGE;
+		goto done_model;
+	}
+	if (problem && (c->topk > 0 || c->abstain)) {
+		sift_warn("%s: --top-k and --abstain are for single-label models", c->model_dir);
+		status = SIFT_EXIT_USAGE;
+		goto done_model;
+	}
+	if (problem) {
+		thr = sift_xmalloc(m.nlabels * sizeof *thr);
+		if (sift_problem_read_thresholds(c->thresholds, m.labels, m.nlabels,
+						 c->has_threshold ? c->threshold : 0.5f, thr) < 0)
+			goto done_model;
+		pp = (struct sift_problem_pred){ problem, m.labels, m.nlabels, &h, thr };
+	}
 	if (bert_upload(&m, c->be) < 0) {
 		sift_warn("%s: cannot put the model on the %s device",
 			  c->model_dir, c->be->name);
@@ -191,8 +223,12 @@ int fwd_run(const struct fwd_cfg *c)
 	sift_header_set_labels(&out, m.labels, m.nlabels);
 	out.vocab_size = h.vocab_size;
 	memcpy(out.vocab_hash, h.vocab_hash, sizeof out.vocab_hash);
-	sift_pack_header(&w, &out, 0);
-	if (sift_commit(&w) == 0 && run_batches(r, &m, &h, &w, c) == 0)
+	sift_pack_header(&w, &out, m.problem != 0);
+	if (m.problem) {
+		sift_pack_str(&w.pk, "problem_type");
+		sift_pack_str(&w.pk, sift_problem_name(m.problem));
+	}
+	if (sift_commit(&w) == 0 && run_batches(r, &m, &h, &w, c, &pp) == 0)
 		status = SIFT_EXIT_OK;
 	/* a write error was reported where it happened */
 	if (!ferror(w.f) && sift_writer_close(&w) < 0)
@@ -200,6 +236,7 @@ int fwd_run(const struct fwd_cfg *c)
 	status = sift_writer_status(&w, status);
 	sift_header_free(&out);
 done_model:
+	free(thr);
 	bert_free(&m);
 done_header:
 	sift_header_free(&h);

@@ -17,6 +17,8 @@ struct fwd_cfg {
 	int topk;		/* --top-k, 0 when not given */
 	float threshold;	/* --threshold, with abstain */
 	const char *abstain;	/* --abstain, NULL when not given */
+	int has_threshold;	/* --threshold given */
+	const char *thresholds;	/* --thresholds FILE (multi-label), or NULL */
 };
 
 /* runs it; returns the exit status (diagnostics already printed) */

@@ -3,6 +3,7 @@
 
 #include "conlleval.h"	/* defines: sift_ner_check_word0 */
 #include "predict.h"
+#include "problempred.h"	/* defines: sift_problem_pred_prep, _pack */
 
 /* a sentence being assembled from its windows */
 struct doc {
@@ -29,6 +30,7 @@ struct sift_pred {
 	float threshold;	/* below it, pred is abstain */
 	const char *abstain;	/* NULL: no decision rule */
 	int *order;		/* L label ids, for "top" */
+	const struct sift_problem_pred *pp;	/* multi-label, regression */
 };
 
 struct sift_pred *sift_pred_new(int ner, char *const *labels, int nlabels,
@@ -142,6 +144,11 @@ static void pack_top(struct sift_pred *p, msgpack_packer *pk, const float *pr)
 	}
 }
 
+void sift_pred_set_problem(struct sift_pred *p, const struct sift_problem_pred *pp)
+{
+	p->pp = pp;
+}
+
 /* cls and pair: one record per example, right away */
 static int one_text(struct sift_pred *p, const struct sift_reader *r,
 		    const msgpack_object *ex, const float *pr,
@@ -153,6 +160,28 @@ static int one_text(struct sift_pred *p, const struct sift_reader *r,
 	const msgpack_object *src = sift_get(ex, "src");
 	const msgpack_object *text = sift_get(ex, "text");
 	const msgpack_object *text_b = sift_get(ex, "text_b");
+	if (p->pp) {
+		/* multi-label, regression: problempred.c's keys */
+		struct sift_problem_gold g;
+		int nk = sift_problem_pred_prep(p->pp, r, ex, id, &g);
+		if (nk < 0)
+			return -1;
+		msgpack_packer *pk = &w->pk;
+		msgpack_pack_map(pk, 1 + (src != NULL) + (text != NULL) +
+				 (text_b != NULL) + nk + npass(ex));
+		sift_pack_str(pk, "id");
+		msgpack_pack_int64(pk, id);
+		const char *k3[] = { "src", "text", "text_b" };
+		const msgpack_object *v3[] = { src, text, text_b };
+		for (int i = 0; i < 3; i++)
+			if (v3[i]) {
+				sift_pack_str(pk, k3[i]);
+				sift_pack_obj(pk, v3[i]);
+			}
+		sift_problem_pred_pack(p->pp, &g, pr, pk);
+		pass(pk, ex);
+		return sift_commit(w);
+	}
 	const char *gold = NULL;
 	int64_t g;
 	int has = glab ? (g = *glab, 1) : sift_opt_int(r, ex, "label", &g);
@@ -433,7 +462,8 @@ int sift_pred_batch(struct sift_pred *p, const struct sift_reader *r,
 	}
 	int32_t *labels = NULL;
 	size_t nl = 0;
-	int hl = sift_opt_i32s(r, rec, "labels", &labels, &nl);
+	/* multi-label, regression: the gold is the examples' own */
+	int hl = p->pp ? 0 : sift_opt_i32s(r, rec, "labels", &labels, &nl);
 	if (hl < 0)
 		return -1;
 	size_t want = p->ner ? (size_t)bb->B * bb->T : (size_t)bb->B;

@@ -28,6 +28,11 @@ void sift_pred_free(struct sift_pred *p);
 void sift_pred_set_decision(struct sift_pred *p, int topk, float threshold,
 			    const char *abstain);
 
+/* cls and pair of a multi-label or regression head: records as
+ * problempred.c writes them (probs: sift_problem_outputs'); pp is kept */
+struct sift_problem_pred;
+void sift_pred_set_problem(struct sift_pred *p, const struct sift_problem_pred *pp);
+
 /*
  * One batch record rec of B examples: probs are (N,L) packed rows of
  * bb for ner, else (B,L).  Writes the records that are complete, in the

@@ -2,6 +2,9 @@
 #include <math.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "bert.h"	/* defines: struct bert_model, bert_config_load */
 #include "problem.h"
 
 static const char *const names[] = {
@@ -33,6 +36,40 @@ int sift_problem_of_header(const struct sift_reader *r)
 		sift_problem_parse(v->via.str.ptr, v->via.str.size) : -1;
 	if (p < 0)
 		sift_rerror(r, "problem_type: expected multi_label_classification or regression");
+	return p;
+}
+
+static int of_json(json_t *c)
+{
+	json_t *v = json_object_get(c, "problem_type");
+	if (!v || json_is_null(v))
+		return SIFT_PROBLEM_SINGLE;
+	return json_is_string(v) ? sift_problem_parse(json_string_value(v),
+						      strlen(json_string_value(v))) : -1;
+}
+
+int sift_problem_of_model(const struct bert_model *m, const char *dir)
+{
+	int p = m->head == BERT_HEAD_SEQ ? of_json(m->cfg.json) : SIFT_PROBLEM_SINGLE;
+	if (p < 0)
+		sift_warn("%s/config.json: problem_type: expected single_label_classification, multi_label_classification or regression",
+			  dir);
+	else if (p == SIFT_PROBLEM_REGRESSION && m->nlabels != 1) {
+		sift_warn("%s/config.json: problem_type regression with %d labels, not 1",
+			  dir, m->nlabels);
+		p = -1;
+	}
+	return p;
+}
+
+int sift_problem_of_dir(const char *dir)
+{
+	struct bert_config c;
+	char err[512];
+	if (bert_config_load(&c, dir, err, sizeof err))
+		return -1;
+	int p = of_json(c.json);
+	bert_config_free(&c);
 	return p;
 }
 

@@ -23,6 +23,13 @@ enum sift_problem {
 /* "single_label_classification", "multi_label_classification",
  * "regression" */
 const char *sift_problem_name(enum sift_problem p);
+struct bert_model;
+/* the problem_type of a model's config.json (absent: single); -1 with a
+ * diagnostic for another value, or for regression without one label */
+int sift_problem_of_model(const struct bert_model *m, const char *dir);
+/* the same of dir's config.json, -1 when it cannot be read (quietly) */
+int sift_problem_of_dir(const char *dir);
+
 /* the problem a name spells; -1 when none */
 int sift_problem_parse(const char *s, size_t n);
 /* a stream header's problem_type (absent: single); -1 with a diagnostic

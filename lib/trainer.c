@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "problem.h"	/* defines: sift_problem_loss */
 #include "rng.h"	/* defines: sift_hash64 */
 #include "stream.h"	/* defines: SIFT_IGNORE */
 #include "trainer.h"
@@ -129,6 +130,7 @@ void trainer_free(struct trainer *t)
 	if (t->dtargets)
 		t->m->be->free(t->dtargets);
 	free(t->hlogits);
+	free(t->hdlogits);
 	free(t->decay);
 	free(t->span);
 	free(t->span_len);
@@ -207,8 +209,36 @@ static int pack(struct trainer *t, const int32_t *ids, const int32_t *type_ids,
 		}
 		t->cap_targets = need;
 	}
-	bert_pack_targets(t->m, &t->bb, labels, t->targets);
+	if (!t->m->problem)
+		bert_pack_targets(t->m, &t->bb, labels, t->targets);
 	return 0;
+}
+
+/* multi-label and regression: the loss of t->flabels and its gradient
+ * into t->hdlogits (g.dlogits_in); 0, 1 for a non-finite loss, -1 */
+static int problem_loss(struct trainer *t, const struct bert_acts *hp, int B,
+			double *loss, char *err, size_t errlen)
+{
+	int L = t->m->nout;
+	size_t n = (size_t)B * L;
+	for (size_t i = 0; i < n; i++)
+		if (isnan(t->flabels[i])) {
+			snprintf(err, errlen, "example %zu has no gold label", i / L);
+			return -1;
+		}
+	if (n > t->cap_hdlogits) {
+		free(t->hdlogits);
+		t->hdlogits = malloc(n * sizeof *t->hdlogits);
+		t->cap_hdlogits = t->hdlogits ? n : 0;
+		if (!t->hdlogits) {
+			snprintf(err, errlen, "out of memory for the loss");
+			return -1;
+		}
+	}
+	*loss = sift_problem_loss(t->m->problem, hp->logits, t->flabels, B, L,
+				  t->hdlogits, 1.0f / (float)t->o.accum);
+	t->g.dlogits_in = t->hdlogits;
+	return isfinite(*loss) ? 0 : 1;
 }
 
 int trainer_micro(struct trainer *t, const int32_t *ids,
@@ -226,7 +256,7 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 	int count = 0;
 	int M = t->m->head == BERT_HEAD_SEQ ? B :
 		t->m->head == BERT_HEAD_MLM ? t->bb.M : t->bb.N;
-	for (int i = 0; i < M; i++)
+	for (int i = 0; i < M && !t->m->problem; i++)
 		if (t->targets[i] != SIFT_IGNORE &&
 		    (t->targets[i] < 0 || t->targets[i] >= t->m->nout)) {
 			snprintf(err, errlen, "%s id %d outside 0..%d",
@@ -243,13 +273,23 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		snprintf(err, errlen, "out of memory for the loss");
 		return -1;
 	}
-	double l = bert_loss(t->m, hp, t->targets, &count);
-	*loss = l;
-	if (!isfinite(l))
-		return 1;
-	if (bert_backward(t->m, &t->a, dt, count,
-			  1.0f / (float)t->o.accum, &t->g, &t->o.freeze, 1,
-			  seed) < 0) {
+	double l = 0.0;
+	if (t->m->problem) {
+		int k = problem_loss(t, hp, B, &l, err, errlen);
+		*loss = l;
+		if (k)
+			return k;
+		count = B;
+	} else {
+		l = bert_loss(t->m, hp, t->targets, &count);
+		*loss = l;
+		if (!isfinite(l))
+			return 1;
+	}
+	int rc = bert_backward(t->m, &t->a, dt, count, 1.0f / (float)t->o.accum,
+			       &t->g, &t->o.freeze, 1, seed);
+	t->g.dlogits_in = NULL;
+	if (rc < 0) {
 		snprintf(err, errlen, "out of memory for the backward pass");
 		return -1;
 	}

@@ -39,6 +39,11 @@ struct trainer {
 	struct bert_batch bb;
 	struct adamw opt;
 	int32_t *targets;	/* packed targets of the current micro-batch */
+	/* multi-label and regression (m->problem): the f32 labels (B,L) or
+	 * (B) of the next trainer_micro, set by the caller; labels unused */
+	const float *flabels;
+	float *hdlogits;	/* their loss gradient, host (B,L) */
+	size_t cap_hdlogits;
 	size_t cap_targets;
 	/* device memory (bert_upload's backend) off the CPU: a copy of the
 	 * targets there, and a host copy of the logits for the loss */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
+#include "problem.h"	/* defines: sift_problem_of_header */
 #include "ckpt.h"
 #include "modelfile.h"	/* defines: sift_model_fopen */
 #include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
@@ -525,6 +526,21 @@ out_nohdr:
 	return rc;
 }
 
+/* multi-label and regression: the batch's f32 labels are (B,L) or (B);
+ * 1, or 0 after a diagnostic */
+static int problem_labels(const struct run *r, const struct sift_reader *rd,
+			  const struct sift_batch_rec *b)
+{
+	size_t want = (size_t)b->B * (size_t)r->m.nout;
+	if (!b->flabels || b->nflabels != want) {
+		sift_rerror(rd, "labels must be f32[%zu] (%s), got %s", want,
+			    sift_problem_name(r->m.problem),
+			    b->flabels ? "another length" : "i32 labels");
+		return 0;
+	}
+	return 1;
+}
+
 static double metric_of(const struct run *r, const struct dev_scores *s)
 {
 	const char *m = r->metric;
@@ -724,6 +740,11 @@ static int setup(struct run *r, struct sift_reader *rd)
 		sift_warn("%s", err);
 		return -1;
 	}
+	/* multi-label and regression: the stream says (config.json gets it) */
+	int problem = sift_problem_of_header(rd);
+	if (problem < 0)
+		return -1;
+	r->m.problem = problem;
 	r->init_hash = ckpt_model_hash(&r->m, r->m.params);
 	if (c->dropout >= 0)
 		r->m.cfg.hidden_dropout = c->dropout;
@@ -978,6 +999,11 @@ static int run_locked(const struct run_cfg *c)
 			tstart = now();
 		double loss;
 		char err[256];
+		if (r.m.problem && !problem_labels(&r, rd, &b)) {
+			sift_batch_rec_free(&b);
+			goto out;
+		}
+		r.t.flabels = b.flabels;
 		int m = trainer_micro(&r.t, b.ids, b.type_ids, b.mask, b.labels,
 				      (int)b.B, (int)b.T, &loss, err, sizeof err);
 		sift_batch_rec_free(&b);
