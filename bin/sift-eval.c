@@ -8,6 +8,7 @@
 
 #include "abstain.h"	/* defines: sift_abstain_search */
 #include "evalpred.h"	/* defines: eval_pred_stream */
+#include "problemeval.h"	/* defines: sift_pm_init, sift_pack_pm */
 #include "reportmetrics.h"	/* defines: sift_pack_ner_metrics, sift_pack_abstain */
 #include "cli.h"
 #include "stream.h"
@@ -122,13 +123,35 @@ int main(int argc, char **argv)
 		sift_rerror(r, "--abstain is for cls and pair, the input's task is ner");
 		status = -1;
 	}
+	int problem = status == 0 ? sift_problem_of_header(r) : 0;
+	if (problem < 0)
+		status = -1;
+	else if (problem && (abstain || scheme != SIFT_SCHEME_IOB2 || mode != SIFT_MODE_CONLLEVAL)) {
+		sift_rerror(r, "--abstain, --scheme and --mode are not for %s predictions",
+			    sift_problem_name(problem));
+		status = -1;
+	}
 	if (status == 0 && sift_writer_init(&w, stdout, "stdout", force) < 0)
 		status = -2;	/* a terminal: misuse, as everywhere */
 	else if (status == 0) {
 		struct sift_header out;
 		sift_header_init(&out, "metrics", h.task, NULL);
 		snprintf(out.producer, sizeof out.producer, "sift-eval %s", SIFT_VERSION);
-		if (!strcmp(h.task, "ner")) {
+		if (problem) {
+			struct sift_problem_metrics pm;
+			sift_pm_init(&pm, problem, h.labels, h.nlabels);
+			status = eval_pred_stream_problem(r, &pm);
+			sift_header_set_labels(&out, h.labels, h.nlabels);
+			if (status == 0) {
+				sift_pack_header(&w, &out, 1);
+				sift_pack_str(&w.pk, "problem_type");
+				sift_pack_str(&w.pk, sift_problem_name(problem));
+				if (sift_commit(&w) < 0)
+					status = -1;
+				sift_pack_pm(&w.pk, &pm, h.task);
+			}
+			sift_pm_free(&pm);
+		} else if (!strcmp(h.task, "ner")) {
 			struct sift_ner_counts nc;
 			sift_ner_init(&nc, scheme, mode);
 			status = eval_pred_stream(r, &nc, NULL);

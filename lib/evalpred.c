@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "evalpred.h"
+#include "problemeval.h"	/* defines: sift_pm_add */
 #include "reportmetrics.h"	/* defines: sift_get_strs */
 
 /* 1 when id was seen before, 0 when not (and now it is), -1 with a
@@ -157,9 +158,32 @@ static int add_cls(struct eval_pred *e, const struct sift_reader *r,
 	return 0;
 }
 
+void eval_pred_set_problem(struct eval_pred *e, struct sift_problem_metrics *pm)
+{
+	e->pm = pm;
+}
+
+static int add_problem(struct eval_pred *e, const struct sift_reader *r,
+		       const msgpack_object *rec)
+{
+	int64_t id = -1;
+	if (sift_opt_int(r, rec, "id", &id) < 0)
+		return -1;
+	int seen = seen_test_set(r, &e->ids, "id", id);
+	if (seen) {
+		if (seen > 0)
+			sift_rerror(r, "id %ld appears twice: each text is scored once",
+				    (long)id);
+		return -1;
+	}
+	return sift_pm_add(e->pm, r, rec);
+}
+
 int eval_pred_add(struct eval_pred *e, const struct sift_reader *r,
 		  const msgpack_object *rec)
 {
+	if (e->pm)
+		return add_problem(e, r, rec);
 	return e->nc ? add_ner(e, r, rec) : add_cls(e, r, rec);
 }
 
@@ -180,6 +204,21 @@ int eval_pred_end(struct eval_pred *e, const struct sift_reader *r)
 		status = -1;
 	}
 	eval_pred_free(e);
+	return status;
+}
+
+int eval_pred_stream_problem(struct sift_reader *r, struct sift_problem_metrics *pm)
+{
+	struct eval_pred e;
+	const msgpack_object *rec;
+	int ret, status = 0;
+	eval_pred_init(&e, NULL, NULL);
+	e.pm = pm;
+	while (status == 0 && (ret = sift_read(r, &rec)) > 0)
+		status = eval_pred_add(&e, r, rec);
+	if (status == 0 && ret < 0)
+		status = -1;
+	eval_pred_free(&e);
 	return status;
 }
 

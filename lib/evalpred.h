@@ -25,6 +25,7 @@ struct eval_pred {
 	struct sift_cls_metrics *cm;
 	struct eval_seen ids, docs;
 	struct sift_ner_merge mg;
+	struct sift_problem_metrics *pm;	/* multi-label, regression */
 };
 
 /* one of nc, cm is NULL */
@@ -39,6 +40,12 @@ int eval_pred_add(struct eval_pred *e, const struct sift_reader *r,
 int eval_pred_end(struct eval_pred *e, const struct sift_reader *r);
 /* frees what e holds, checking nothing (after an error) */
 void eval_pred_free(struct eval_pred *e);
+
+/* multi-label and regression predictions go to pm instead (after init) */
+struct sift_problem_metrics;
+void eval_pred_set_problem(struct eval_pred *e, struct sift_problem_metrics *pm);
+/* sift-eval: every record of r into pm; 0, or -1 after a diagnostic */
+int eval_pred_stream_problem(struct sift_reader *r, struct sift_problem_metrics *pm);
 
 /* sift-eval: every record of r into nc or cm; 0, or -1 after a diagnostic */
 int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
