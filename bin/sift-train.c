@@ -18,7 +18,7 @@ static const char usage[] =
 	" [--schedule linear|constant|cosine] [--max-grad-norm x] [--accum n]"
 	" [--dropout p] [--attn-dropout p] [--seed n] [--task ner|cls|pair|mlm]"
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
-	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
+	" [--eval-every n] [--patience k] [--metric name]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
 	" [--no-state]"
 	" [--device where] [--precision fp32|bf16] [file]\n";
@@ -49,7 +49,9 @@ static const char help[] =
 	"      --dev FILE         score this batches stream at each epoch end\n"
 	"      --eval-every N     and every N steps; keep the best model\n"
 	"      --patience K       stop after K scores without improvement\n"
-	"      --metric M         f1 (ner), accuracy (cls), macro_f1 or loss (mlm)\n"
+	"      --metric M         f1 (ner), accuracy (cls), macro_f1 or loss (mlm);\n"
+	"                         multi-label: micro_f1, macro_f1, subset_accuracy;\n"
+	"                         regression: pearson, spearman, mse, mae\n"
 	"      --max-steps N      train N steps (the schedule spans them)\n"
 	"      --save-every N     checkpoint every N steps\n"
 	"      --stop-after N     checkpoint and stop after N steps\n"
@@ -176,7 +178,10 @@ int main(int argc, char **argv)
 			break;
 		case O_METRIC:
 			if (strcmp(optarg, "f1") && strcmp(optarg, "accuracy") &&
-			    strcmp(optarg, "macro_f1") && strcmp(optarg, "loss"))
+			    strcmp(optarg, "macro_f1") && strcmp(optarg, "loss") &&
+			    strcmp(optarg, "micro_f1") && strcmp(optarg, "subset_accuracy") &&
+			    strcmp(optarg, "pearson") && strcmp(optarg, "spearman") &&
+			    strcmp(optarg, "mse") && strcmp(optarg, "mae"))
 				return sift_misuse("--metric: unknown metric '%s'", optarg);
 			c.metric = optarg;
 			break;

@@ -7,6 +7,8 @@
 #include "bert_bwd.h"	/* defines: bert_pack_targets, bert_loss */
 #include "evalpred.h"	/* defines: eval_pred_add, the rule of sift-eval */
 #include "predict.h"	/* defines: sift_pred_batch, the rule of sift-fwd */
+#include "problemeval.h"	/* defines: sift_pm_*, sift-eval's scores */
+#include "problempred.h"	/* defines: struct sift_problem_pred */
 
 /*
  * The predictions are made by lib/predict.c, which sift-fwd writes
@@ -34,6 +36,12 @@ struct dev_scorer {
 	float *hbuf;			/* logits and probs off the CPU */
 	size_t cap_h;
 	int ended;			/* eval_pred_end done */
+	/* multi-label and regression: sift-fwd's records at its default
+	 * threshold 0.5, scored as sift-eval scores them */
+	struct sift_problem_pred pp;
+	struct sift_problem_metrics pm;
+	float *thr, *out;
+	size_t cap_out;
 };
 
 /* one prediction record, packed by predict.c: scored as sift-eval does */
@@ -68,7 +76,44 @@ struct dev_scorer *dev_new(const struct bert_model *m, const struct sift_header 
 		sift_cls_init(&d->cm, in->labels, in->nlabels);
 		eval_pred_init(&d->ev, NULL, &d->cm);
 	}
+	if (m->problem) {
+		d->thr = sift_xmalloc(m->nlabels * sizeof *d->thr);
+		sift_problem_read_thresholds(NULL, m->labels, m->nlabels, 0.5f, d->thr);
+		d->pp = (struct sift_problem_pred){ m->problem, m->labels, m->nlabels,
+						    in, d->thr };
+		sift_pred_set_problem(d->pred, &d->pp);
+		sift_pm_init(&d->pm, m->problem, m->labels, m->nlabels);
+		eval_pred_set_problem(&d->ev, &d->pm);
+	}
 	return d;
+}
+
+/* multi-label and regression: the loss of the batch's f32 labels (when
+ * it has them) and the head's outputs into d->out; 0, or -1 */
+static int problem_batch(struct dev_scorer *d, const struct bert_acts *hp,
+			 const struct sift_reader *r, const struct sift_batch_rec *b)
+{
+	const struct bert_model *m = d->m;
+	size_t n = (size_t)b->B * (size_t)m->nout;
+	if (b->labels || (b->flabels && b->nflabels != n)) {
+		sift_rerror(r, "labels must be f32[%zu] (%s)", n, sift_problem_name(m->problem));
+		return -1;
+	}
+	if (n > d->cap_out) {
+		d->out = sift_xrealloc(d->out, n * sizeof *d->out);
+		d->cap_out = n;
+	}
+	sift_problem_outputs(m->problem, hp->logits, d->out, n);
+	int gold = b->flabels != NULL;
+	for (size_t i = 0; gold && i < n; i++)
+		gold = !isnan(b->flabels[i]);
+	if (gold) {
+		double l = sift_problem_loss(m->problem, hp->logits, b->flabels,
+					     (int)b->B, m->nout, NULL, 1.0f);
+		d->loss += l * b->B;
+		d->count += b->B;
+	}
+	return 0;
 }
 
 /* the logits and probs of a (M rows) in host memory: a itself on the
@@ -135,6 +180,12 @@ int dev_batch(struct dev_scorer *d, struct bert_model *m, struct bert_acts *a,
 		sift_rerror(r, "out of memory");
 		return -1;
 	}
+	if (m->problem) {
+		d->r = r;
+		if (problem_batch(d, hp, r, b) < 0)
+			return -1;
+		return sift_pred_batch(d->pred, r, rec, bb, d->out, &d->w);
+	}
 	/* the loss over the labelled targets, as training takes it */
 	if (b->labels) {
 		bert_pack_targets(m, bb, b->labels, d->targets);
@@ -187,7 +238,19 @@ int dev_finish(struct dev_scorer *d, const struct sift_reader *r,
 		rc = -1;
 	s->loss = d->count ? d->loss / d->count : 0.0;
 	s->n = d->count;
-	if (d->ner) {
+	if (d->m->problem) {
+		struct sift_pm_prf mac = sift_pm_macro(&d->pm);
+		s->micro_f1 = sift_pm_micro(&d->pm).f1;
+		s->macro_f1 = mac.f1;
+		s->subset_accuracy = s->accuracy = sift_pm_subset_accuracy(&d->pm);
+		if (d->m->problem == SIFT_PROBLEM_REGRESSION) {
+			s->mse = sift_pm_mse(&d->pm);
+			s->mae = sift_pm_mae(&d->pm);
+			s->pearson = sift_pm_pearson(&d->pm);
+			s->spearman = sift_pm_spearman(&d->pm);
+		}
+		s->n = d->pm.total;
+	} else if (d->ner) {
 		s->f1 = sift_ner_f1(&d->nc);
 		s->precision = sift_ner_precision(&d->nc);
 		s->recall = sift_ner_recall(&d->nc);
@@ -217,6 +280,10 @@ void dev_free(struct dev_scorer *d)
 	else
 		sift_cls_free(&d->cm);
 	sift_pred_free(d->pred);
+	if (d->m->problem)
+		sift_pm_free(&d->pm);
+	free(d->thr);
+	free(d->out);
 	sift_writer_free(&d->w);
 	msgpack_unpacked_destroy(&d->up);
 	free(d->targets);

@@ -14,6 +14,9 @@ struct dev_scores {
 				 * masked-token accuracy (argmax = label) */
 	double macro_f1;	/* cls */
 	double perplexity;	/* mlm: exp(loss) */
+	/* multi-label (macro_f1 too) and regression (problemeval.h) */
+	double micro_f1, subset_accuracy;
+	double mse, mae, pearson, spearman;
 	long n;			/* targets scored */
 };
 

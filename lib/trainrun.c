@@ -204,12 +204,43 @@ static json_t *jpath(const char *p)
 	return p ? json_string(p) : json_null();
 }
 
+/* the dev scores of a multi-label or regression head: the names and
+ * values of the metrics of --metric, in log and sift-train.json */
+static int problem_scores(const struct run *r, const struct dev_scores *s,
+			  const char **name, double *v)
+{
+	int n = 0;
+	if (r->m.problem == SIFT_PROBLEM_MULTI) {
+		name[n] = "micro_f1", v[n++] = s->micro_f1;
+		name[n] = "macro_f1", v[n++] = s->macro_f1;
+		name[n] = "subset_accuracy", v[n++] = s->subset_accuracy;
+	} else {
+		name[n] = "pearson", v[n++] = s->pearson;
+		name[n] = "spearman", v[n++] = s->spearman;
+		name[n] = "mse", v[n++] = s->mse;
+		name[n] = "mae", v[n++] = s->mae;
+	}
+	return n;
+}
+
+static void problem_jscores(const struct run *r, const struct dev_scores *s, json_t *j)
+{
+	const char *name[4];
+	double v[4];
+	int n = problem_scores(r, s, name, v);
+	json_object_del(j, "accuracy");
+	for (int i = 0; i < n; i++)
+		json_object_set_new(j, name[i], json_real(v[i]));
+}
+
 static json_t *jscores(const struct run *r, const struct dev_scores *s)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "loss", json_real(s->loss));
 	json_object_set_new(j, "accuracy", json_real(s->accuracy));
-	if (r->ner) {
+	if (r->m.problem) {
+		problem_jscores(r, s, j);
+	} else if (r->ner) {
 		json_object_set_new(j, "f1", json_real(s->f1));
 		json_object_set_new(j, "precision", json_real(s->precision));
 		json_object_set_new(j, "recall", json_real(s->recall));
@@ -494,6 +525,14 @@ static int evaluate(struct run *r, struct dev_scores *s)
 			sift_rerror(rd, "labels differ from the training stream's");
 			goto out;
 		}
+	int dp = sift_problem_of_header(rd);
+	if (dp < 0)
+		goto out;
+	if (dp != r->m.problem) {
+		sift_rerror(rd, "problem_type %s, the training stream's is %s",
+			    sift_problem_name(dp), sift_problem_name(r->m.problem));
+		goto out;
+	}
 	d = dev_new(&r->m, &h);
 	if (!d) {
 		sift_rerror(rd, "out of memory");
@@ -541,6 +580,37 @@ static int problem_labels(const struct run *r, const struct sift_reader *rd,
 	return 1;
 }
 
+/* a metric of multi-label or regression dev data only */
+static int problem_metric(const char *m)
+{
+	static const char *const names[] = { "micro_f1", "subset_accuracy", "pearson",
+					     "spearman", "mse", "mae" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcmp(m, names[i]))
+			return 1;
+	return 0;
+}
+
+/* --metric for a multi-label or regression head: one of its scores or
+ * the loss; 0, or -1 after a diagnostic */
+static int problem_metric_check(const struct run *r)
+{
+	if (!r->m.problem || !strcmp(r->metric, "loss"))
+		return 0;
+	const char *name[4];
+	double v[4];
+	struct dev_scores s = { 0 };
+	int n = problem_scores(r, &s, name, v);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(r->metric, name[i]))
+			return 0;
+	sift_warn("--metric %s: not a score of %s dev data (%s or loss)", r->metric,
+		  sift_problem_name(r->m.problem),
+		  r->m.problem == SIFT_PROBLEM_MULTI ? "micro_f1, macro_f1, subset_accuracy" :
+		  "pearson, spearman, mse, mae");
+	return -1;
+}
+
 static double metric_of(const struct run *r, const struct dev_scores *s)
 {
 	const char *m = r->metric;
@@ -550,6 +620,18 @@ static double metric_of(const struct run *r, const struct dev_scores *s)
 		return s->macro_f1;
 	if (!strcmp(m, "loss"))
 		return s->loss;
+	if (!strcmp(m, "micro_f1"))
+		return s->micro_f1;
+	if (!strcmp(m, "subset_accuracy"))
+		return s->subset_accuracy;
+	if (!strcmp(m, "pearson"))
+		return s->pearson;
+	if (!strcmp(m, "spearman"))
+		return s->spearman;
+	if (!strcmp(m, "mse"))
+		return s->mse;
+	if (!strcmp(m, "mae"))
+		return s->mae;
 	return s->accuracy;
 }
 
@@ -589,12 +671,22 @@ static int dev_round(struct run *r)
 		else
 			msgpack_pack_false(pk);
 		sift_pack_str(pk, "dev");
-		msgpack_pack_map(pk, r->ner ? 6 : 4);
+		const char *pname[4];
+		double pv[4];
+		int np = r->m.problem ? problem_scores(r, &s, pname, pv) : 0;
+		msgpack_pack_map(pk, r->m.problem ? 2 + np : r->ner ? 6 : 4);
 		sift_pack_str(pk, "loss");
 		msgpack_pack_double(pk, s.loss);
-		sift_pack_str(pk, "accuracy");
-		msgpack_pack_double(pk, s.accuracy);
-		if (r->mlm) {
+		if (!r->m.problem) {
+			sift_pack_str(pk, "accuracy");
+			msgpack_pack_double(pk, s.accuracy);
+		}
+		if (r->m.problem) {
+			for (int i = 0; i < np; i++) {
+				sift_pack_str(pk, pname[i]);
+				msgpack_pack_double(pk, pv[i]);
+			}
+		} else if (r->mlm) {
 			sift_pack_str(pk, "perplexity");
 			msgpack_pack_double(pk, s.perplexity);
 		} else if (r->ner) {
@@ -771,8 +863,13 @@ static int setup(struct run *r, struct sift_reader *rd)
 		snprintf(describe, sizeof describe, "%s%s%s", be->name,
 			 be->describe ? "; " : "", be->describe ? be->describe() : "");
 	snprintf(r->st.describe, sizeof r->st.describe, "%s", describe);
-	r->metric = c->metric ? c->metric : r->ner ? "f1" : r->mlm ? "loss" : "accuracy";
-	r->lower_better = !strcmp(r->metric, "loss");
+	r->metric = c->metric ? c->metric : r->ner ? "f1" : r->mlm ? "loss" :
+		r->m.problem == SIFT_PROBLEM_MULTI ? "micro_f1" :
+		r->m.problem == SIFT_PROBLEM_REGRESSION ? "pearson" : "accuracy";
+	r->lower_better = !strcmp(r->metric, "loss") || !strcmp(r->metric, "mse") ||
+		!strcmp(r->metric, "mae");
+	if (problem_metric_check(r) < 0)
+		return -1;
 	/* dev scoring has no entity F1 for classes, no macro-F1 for tags:
 	 * such a metric would read 0 every time and keep the first model */
 	if (r->mlm && strcmp(r->metric, "loss") && strcmp(r->metric, "accuracy")) {
@@ -780,7 +877,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 			  r->metric);
 		return -1;
 	}
-	if (!r->mlm && !strcmp(r->metric, r->ner ? "macro_f1" : "f1")) {
+	if (!r->mlm && !r->m.problem && (!strcmp(r->metric, r->ner ? "macro_f1" : "f1") ||
+					  problem_metric(r->metric))) {
 		sift_warn("--metric %s: not a score of %s dev data (%s)", r->metric,
 			  r->ner ? "ner" : "cls and pair",
 			  r->ner ? "f1, accuracy or loss" : "accuracy, macro_f1 or loss");
