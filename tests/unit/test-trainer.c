@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "lrsched.h"
+#include "problem.h"	/* defines: SIFT_PROBLEM_* */
 #include "safetensors.h"
 #include "trainer.h"
 
@@ -26,6 +27,7 @@ struct jbatch {
 	int B, T;
 	int32_t *ids, *tt, *labels;
 	uint8_t *mask;
+	float *flabels;		/* multi-label, regression: (B,L) or (B) */
 };
 
 static int32_t *ints(json_t *a, size_t *n)
@@ -63,7 +65,17 @@ static int read_fixture(const char *path, char ***labels, int *nlabels,
 			b->T = (int)json_integer_value(json_object_get(o, "T"));
 			b->ids = ints(json_object_get(o, "ids"), &n);
 			b->tt = ints(json_object_get(o, "type_ids"), &n);
-			b->labels = ints(json_object_get(o, "labels"), &n);
+			json_t *lab = json_object_get(o, "labels");
+			if (json_is_real(json_array_get(lab, 0))) {
+				/* make_problem_fixtures.py: f32 labels */
+				b->flabels = malloc(json_array_size(lab) * sizeof *b->flabels);
+				for (size_t i = 0; i < json_array_size(lab); i++)
+					b->flabels[i] = (float)json_real_value(json_array_get(lab, i));
+				b->labels = NULL;
+			} else {
+				b->labels = ints(lab, &n);
+				b->flabels = NULL;
+			}
 			int32_t *mk = ints(json_object_get(o, "mask"), &n);
 			b->mask = malloc(n);
 			for (size_t i = 0; i < n; i++)
@@ -110,7 +122,17 @@ static double worst(const float *x, const float *r, size_t n, double tol,
 	return w;
 }
 
-static void run(const char *name, enum bert_head head)
+/* one micro-batch of b, its f32 labels for a multi-label or regression head */
+static int micro(struct trainer *t, const struct jbatch *b, double *loss, char *err,
+		 size_t errlen)
+{
+	t->flabels = b->flabels;
+	return trainer_micro(t, b->ids, b->tt, b->mask, b->labels, b->B, b->T, loss,
+			     err, errlen);
+}
+
+/* problem: enum sift_problem of a sequence head (0: single-label) */
+static void run(const char *name, enum bert_head head, int problem)
 {
 	char path[256], err[512];
 	char **labels = NULL;
@@ -133,6 +155,7 @@ static void run(const char *name, enum bert_head head)
 	CHECK(rc == 0);
 	if (rc)
 		return;
+	m.problem = problem;
 	bert_upload(&m, &sift_backend_cpu);
 	struct trainer_opts o;
 	trainer_opts_default(&o);
@@ -146,8 +169,7 @@ static void run(const char *name, enum bert_head head)
 	/* batch 0: loss, logits and every gradient */
 	double loss;
 	struct jbatch *b = &bs[0];
-	CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels, b->B, b->T,
-			    &loss, err, sizeof err) == 0);
+	CHECK(micro(&t, b, &loss, err, sizeof err) == 0);
 	size_t n;
 	float *r = ref(&rf, "loss0", &n);
 	CHECK_CLOSE(loss, r[0], 1e-6, 1e-5);
@@ -208,8 +230,7 @@ static void run(const char *name, enum bert_head head)
 	for (int s = 0; s < 5; s++) {
 		if (s > 0) {
 			b = &bs[s];
-			CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels,
-					    b->B, b->T, &loss, err, sizeof err) == 0);
+			CHECK(micro(&t, b, &loss, err, sizeof err) == 0);
 		}
 		CHECK(trainer_group_full(&t));
 		CHECK(trainer_step(&t) == 0);
@@ -243,6 +264,7 @@ static void run(const char *name, enum bert_head head)
 	/* gradient accumulation: 2 batches a step, the last step short */
 	snprintf(path, sizeof path, FIX "%s", name);
 	CHECK(bert_load(&m, path, head, labels, nlabels, 0, 0, err, sizeof err) == 0);
+	m.problem = problem;
 	bert_upload(&m, &sift_backend_cpu);
 	o.accum = 2;
 	o.warmup = 1;
@@ -250,8 +272,7 @@ static void run(const char *name, enum bert_head head)
 	CHECK_EQ_INT(t.sched.total, 3);
 	for (int s = 0; s < 5; s++) {
 		b = &bs[s];
-		CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels, b->B,
-				    b->T, &loss, err, sizeof err) == 0);
+		CHECK(micro(&t, b, &loss, err, sizeof err) == 0);
 		if (trainer_group_full(&t) || s == 4)
 			CHECK(trainer_step(&t) == 0);
 	}
@@ -280,6 +301,7 @@ static void run(const char *name, enum bert_head head)
 	sift_st_close(&rf);
 	for (int i = 0; i < 5; i++) {
 		free(bs[i].ids); free(bs[i].tt); free(bs[i].labels); free(bs[i].mask);
+		free(bs[i].flabels);
 	}
 	for (int i = 0; i < nlabels; i++)
 		free(labels[i]);
@@ -550,9 +572,12 @@ static void test_sched(void)
 int main(void)
 {
 	test_sched();
-	run("tok", BERT_HEAD_TOKEN);
-	run("seq", BERT_HEAD_SEQ);
-	run("mlm", BERT_HEAD_MLM);
+	run("tok", BERT_HEAD_TOKEN, SIFT_PROBLEM_SINGLE);
+	run("seq", BERT_HEAD_SEQ, SIFT_PROBLEM_SINGLE);
+	run("mlm", BERT_HEAD_MLM, SIFT_PROBLEM_SINGLE);
+	/* make_problem_fixtures.py: BCEWithLogitsLoss and MSELoss heads */
+	run("multi", BERT_HEAD_SEQ, SIFT_PROBLEM_MULTI);
+	run("reg", BERT_HEAD_SEQ, SIFT_PROBLEM_REGRESSION);
 	test_mlm_load();
 	test_mlm_freeze();
 	for (int at = 0; at < 3; at++) {
