@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		return sift_misuse("extra operand '%s'", argv[optind + 1]);
 	/* a multi-label model takes --threshold alone (its label sets) */
 	int multi = (has_threshold || thresholds) && !abstain &&
-		sift_problem_of_dir(model) == SIFT_PROBLEM_MULTI;
+		(init || sift_problem_of_dir(model) == SIFT_PROBLEM_MULTI);
 	if (thresholds && !multi)
 		return sift_misuse("%s", "--thresholds: for a multi-label model, without --abstain");
 	if (!multi && has_threshold != (abstain != NULL))

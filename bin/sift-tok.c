@@ -10,7 +10,7 @@
 
 static const char usage[] =
 	"usage: sift-tok -m dir [-f format] [--task task] [--labels file]"
-	" [--multi-label [--label-sep sep] | --regression]"
+	" [--multi-label [--label-sep sep]] [--regression]"
 	" [--iob1-to-iob2] [--label-all] [--group-texts] [--max-length n] [--stride n]"
 	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
 	" [--label-col col] [--time-col col] [--topic-col col] [--word-col n]"

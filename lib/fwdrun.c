@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"	/* defines: bert_load, bert_pack, bert_forward */
+#include "bert.h"
+#include "cli.h"	/* defines: sift_misuse */	/* defines: bert_load, bert_pack, bert_forward */
 #include "fwdrun.h"
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */
@@ -196,14 +197,13 @@ int fwd_run(const struct fwd_cfg *c)
 		goto done_model;
 	m.problem = problem;
 	if (problem != SIFT_PROBLEM_MULTI && (c->thresholds || (c->has_threshold && !c->abstain))) {
-		sift_warn("%s: --threshold%s without --abstain: for a multi-label model only",
-			  c->model_dir, c->thresholds ? "s" : "");
-		status = SIFT_EXIT_USAGE;
+		status = sift_misuse("%s: --threshold%s without --abstain: for a multi-label model only",
+				     c->model_dir, c->thresholds ? "s" : "");
 		goto done_model;
 	}
 	if (problem && (c->topk > 0 || c->abstain)) {
-		sift_warn("%s: --top-k and --abstain are for single-label models", c->model_dir);
-		status = SIFT_EXIT_USAGE;
+		status = sift_misuse("%s: --top-k and --abstain are for single-label models",
+				     c->model_dir);
 		goto done_model;
 	}
 	if (problem) {

@@ -55,6 +55,10 @@ int report_log(struct sift_reader *r, const struct sift_header *h,
 	       const struct report_opts *o, FILE *out);
 int report_predictions(struct sift_reader *r, const struct sift_header *h,
 		       const struct report_opts *o, FILE *out);
+/* a multi-label or regression metrics record (reportproblem.c), text,
+ * markdown (as text) or CSV; 0, or -1 after a diagnostic */
+int report_problem(FILE *f, const struct sift_reader *r, const msgpack_object *rec,
+		   const struct report_opts *o);
 
 /* the shortest %.*g that reads back as v (15 to 17 digits) */
 void report_num(FILE *f, double v);

@@ -69,6 +69,7 @@ static int num_at(const msgpack_object *map, const char *path, double *v)
 
 /* the dev score to rank by when none is named: the first present */
 static const char *const auto_metrics[] = {
+	"micro_f1", "pearson",	/* multi-label and regression dev scores */
 	"f1", "accuracy", "overall.f1", "macro_f1", "macro.f1",
 };
 
@@ -76,7 +77,8 @@ static const char *const auto_metrics[] = {
 static int lower_better(const char *metric)
 {
 	size_t n = strlen(metric);
-	return (n >= 4 && !strcmp(metric + n - 4, "loss")) ||
+	return (n >= 4 && !strcmp(metric + n - 4, "loss")) || !strcmp(metric, "mse") ||
+	       !strcmp(metric, "mae") ||
 	       (n >= 10 && !strcmp(metric + n - 10, "perplexity"));
 }
 

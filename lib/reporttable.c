@@ -289,6 +289,9 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 				sift_rerror(r, "cannot write JSON");
 				return -1;
 			}
+		} else if (sift_get(rec, "problem_type")) {
+			if (report_problem(out, r, rec, o) < 0)
+				return -1;
 		} else if (tl == 3 && !memcmp(task, "ner", 3)) {
 			struct sift_ner_counts c;
 			if (sift_read_ner_metrics(r, rec, &c) < 0) {

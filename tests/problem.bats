@@ -322,3 +322,33 @@ same_scores() {
 	run -1 --separate-stderr sift-train -m $F/multi -o $T/out --dev $T/d $T/b
 	assert_equal "$stderr" "sift-train: $T/d:1: problem_type single_label_classification, the training stream's is multi_label_classification"
 }
+
+# --- sift-report ---
+
+@test "sift-report prints a multi-label metrics record per label, with the averages, subset accuracy and hamming loss" {
+	sift-cat -s $E/multi.pred.jsonl | sift-eval > $T/m
+	run -0 sift-report $T/m
+	assert_line --index 0 --regexp '^ +precision +recall +f1-score +support$'
+	assert_line --index 1 --regexp '^ +billing +0\.79 +0\.92 +0\.85 +12$'
+	assert_line --index 4 --regexp '^ +urgent +0\.00 +0\.00 +0\.00 +15$'
+	assert_line --index 5 --regexp '^ +micro avg +0\.69 +0\.55 +0\.61 +49$'
+	assert_line --index 6 --regexp '^ +macro avg +0\.52 +0\.59 +0\.55 +49$'
+	assert_line --index 7 --regexp '^subset accuracy +0\.35 +40$'
+	assert_line --index 8 --regexp '^ +hamming loss +0\.21$'
+	run -0 bash -c "sift-report -F csv $T/m | grep '^micro avg,'"
+	assert_output "micro avg,$(jq -r '[.micro.precision, .micro.recall, .micro.f1] | map(tostring) | join(",")' $E/multi.expect.json),49"
+}
+
+@test "sift-report prints a regression metrics record, and ranks a regression log by pearson" {
+	sift-cat -s $E/reg.pred.jsonl | sift-eval > $T/m
+	run -0 sift-report $T/m
+	assert_output "mse       $(jq -r '.mse * 10000 | round / 10000 | tostring' $E/reg.expect.json)
+mae       $(jq -r '.mae * 10000 | round / 10000 | tostring' $E/reg.expect.json)
+pearson   $(jq -r '.pearson * 10000 | round / 10000 | tostring' $E/reg.expect.json)
+spearman  $(jq -r '.spearman * 10000 | round / 10000 | tostring' $E/reg.expect.json)
+examples  30"
+	sift-cat -s $F/reg.jsonl > $T/b
+	sift-train -m $F/reg -o $T/out --dev $T/b $T/b > $T/log
+	run -0 bash -c "sift-report $T/log | grep '^best dev'"
+	assert_output --regexp '^best dev +pearson -?[0-9]\.[0-9]{4} at step 5 '
+}
