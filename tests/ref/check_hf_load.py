@@ -20,6 +20,11 @@ BertForMaskedLM.from_pretrained, computes the mean cross-entropy and the
 masked-token accuracy over DEV's labelled tokens and compares them with
 that dev record's loss (within 1e-5) and accuracy (equal).
 
+A sequence checkpoint whose config.json has problem_type
+multi_label_classification is compared by the sigmoid of each label
+(and the label set at 0.5, as sift-fwd's default --threshold), one of
+problem_type regression by its one output, the value sift-fwd writes.
+
 Either way, transformers must report no missing, unexpected or
 mismatched tensor (output_loading_info), else the exit is 1.
 """
@@ -91,8 +96,25 @@ def main(out_dir, batches, preds):
         tt = torch.tensor(rec["type_ids"]).view(B, T)
         mask = torch.tensor(rec["mask"]).view(B, T)
         with torch.no_grad():
-            probs = torch.softmax(model(input_ids=ids, token_type_ids=tt,
-                                        attention_mask=mask).logits, -1)
+            logits = model(input_ids=ids, token_type_ids=tt, attention_mask=mask).logits
+        problem = getattr(cfg, "problem_type", None)
+        if problem == "regression":
+            for i, ex in enumerate(rec["ex"]):
+                x = float(logits[i, 0])
+                worst = max(worst, abs(x - got[ex["id"]]["pred"]) / (1 + abs(x)))
+                n += 1
+            continue
+        if problem == "multi_label_classification":
+            probs = torch.sigmoid(logits)
+            for i, ex in enumerate(rec["ex"]):
+                g = got[ex["id"]]
+                for j, x in enumerate(g["probs"]):
+                    worst = max(worst, abs(float(probs[i, j]) - x))
+                want = [cfg.id2label[j] for j in range(probs.shape[1]) if probs[i, j] >= 0.5]
+                flips += want != g["pred"]
+                n += 1
+            continue
+        probs = torch.softmax(logits, -1)
         for i, ex in enumerate(rec["ex"]):
             g = got[ex["id"]]
             if "word_idx" in ex:
