@@ -107,9 +107,10 @@ struct run {
 	int lscap;
 };
 
-/* the names of r's label set: its JSON array, or its label split at sep
- * (an empty label: the empty set); *n of them, the strings r's or fresh
- * ones that *own (freed by free_names) */
+/* the names of r's label set: its JSON array, or its label split at sep,
+ * empty pieces dropped (an empty label: the empty set; "a,,b," is a and
+ * b); *n of them, the strings r's or fresh ones that *own (freed by
+ * free_names) */
 static char **label_names(const struct sift_rec *r, const char *sep, int *n,
 			  int *own)
 {
@@ -125,17 +126,15 @@ static char **label_names(const struct sift_rec *r, const char *sep, int *n,
 	for (const char *p = r->label; *p;) {
 		const char *q = strstr(p, sep);
 		size_t len = q ? (size_t)(q - p) : strlen(p);
-		v = sift_xrealloc(v, (k + 1) * sizeof *v);
-		v[k] = sift_xmalloc(len + 1);
-		memcpy(v[k], p, len);
-		v[k++][len] = 0;
+		if (len) {
+			v = sift_xrealloc(v, (k + 1) * sizeof *v);
+			v[k] = sift_xmalloc(len + 1);
+			memcpy(v[k], p, len);
+			v[k++][len] = 0;
+		}
 		if (!q)
 			break;
 		p = q + sl;
-		if (!*p) {	/* a trailing separator: an empty name */
-			v = sift_xrealloc(v, (k + 1) * sizeof *v);
-			v[k++] = sift_xstrdup("");
-		}
 	}
 	*n = k;
 	return v;

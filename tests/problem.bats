@@ -46,6 +46,14 @@ jl() {
 [0,1]'
 }
 
+@test "empty pieces of a TSV label column are dropped, and an empty column is the empty set" {
+	printf 'bug,,refund,\tw5 w6\n\tw7\n' > $T/in.tsv
+	run -0 bash -c "$TOK -f tsv --multi-label $T/in.tsv | sift-cat | jq -c '.label_set // .labels'"
+	assert_output '["bug","refund"]
+[0,1]
+[]'
+}
+
 @test "a label named twice in a list is in the set once" {
 	jl $T/in.jsonl '{"text":"w5","label":["bug","bug","refund"]}'
 	run -0 bash -c "$TOK -f jsonl $T/in.jsonl | sift-cat | jq -c 'select(.id == 0) | .label_set'"
@@ -219,6 +227,13 @@ Try 'sift-tok --help'."
 	printf 'bug 1.5\n' > $T/thr
 	run -1 --separate-stderr sift-fwd -m $F/multi --thresholds $T/thr $T/b
 	assert_equal "$stderr" "sift-fwd: $T/thr:1: threshold '1.5' is not a number from 0 to 1"
+}
+
+@test "--top-k and --abstain are misuse for a multi-label model" {
+	sift-cat -s $F/multi.jsonl > $T/b
+	run -2 --separate-stderr sift-fwd -m $F/multi --top-k 2 $T/b
+	assert_equal "$stderr" "sift-fwd: $F/multi: --top-k and --abstain are for single-label models
+Try 'sift-fwd --help'."
 }
 
 @test "--thresholds for a single-label model is misuse" {
