@@ -728,9 +728,13 @@ int bert_save(const struct bert_model *m, const char *dir, char *err,
 		json_object_set_new(c, "id2label", id2);
 		json_object_set_new(c, "label2id", l2);
 	}
-	if (m->head == BERT_HEAD_SEQ && m->problem)
-		json_object_set_new(c, "problem_type", json_string(m->problem == 1 ?
-			"multi_label_classification" : "regression"));
+	/* the head's problem_type, not one the initial model's config had */
+	if (m->head == BERT_HEAD_SEQ && (m->problem || json_object_get(c, "problem_type")))
+		json_object_set_new(c, "problem_type", json_string(
+			m->problem == 1 ? "multi_label_classification" :
+			m->problem == 2 ? "regression" : "single_label_classification"));
+	else if (m->head != BERT_HEAD_SEQ)
+		json_object_del(c, "problem_type");
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);

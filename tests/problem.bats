@@ -367,3 +367,18 @@ examples  30"
 	run -0 bash -c "sift-report $T/log | grep '^best dev'"
 	assert_output --regexp '^best dev +pearson -?[0-9]\.[0-9]{4} at step 5 '
 }
+
+@test "a single-label stream trained from a multi-label checkpoint saves a single-label one" {
+	sift-cat -s $F/multi.jsonl > $T/b
+	sift-train -m $F/multi -o $T/m --max-steps 1 $T/b > /dev/null
+	# the same texts and labels, one label each
+	jq -c 'if .sift then del(.problem_type)
+	       elif .B then .labels = [range(.B) | . % 4] | .ex |= map(del(.label_set))
+	       else . end' $F/multi.jsonl | sift-cat -s > $T/s
+	sift-train -m $T/m -o $T/s1 --max-steps 1 $T/s > /dev/null
+	run jq -c '[.problem_type, (.id2label | length)]' $T/s1/config.json
+	assert_output '["single_label_classification",4]'
+	sift-fwd -m $T/s1 $T/s | sift-cat > $T/p
+	run jq -r 'select(.id == 0) | .pred | type' $T/p
+	assert_output string
+}
