@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
-#include "cli.h"	/* defines: sift_misuse */	/* defines: bert_load, bert_pack, bert_forward */
+#include "bert.h"	/* defines: bert_load, bert_pack, bert_forward */
+#include "cli.h"	/* defines: sift_misuse */
 #include "fwdrun.h"
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */

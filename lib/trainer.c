@@ -221,6 +221,11 @@ static int problem_loss(struct trainer *t, const struct bert_acts *hp, int B,
 {
 	int L = t->m->nout;
 	size_t n = (size_t)B * L;
+	if (!t->flabels) {
+		snprintf(err, errlen, "no f32 labels for a %s head",
+			 sift_problem_name(t->m->problem));
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (isnan(t->flabels[i])) {
 			snprintf(err, errlen, "example %zu has no gold label", i / L);
