@@ -80,7 +80,7 @@ BLIS_INC ?= /usr/include/x86_64-linux-gnu/blis-openmp
 BLIS_LIB ?= /usr/lib/x86_64-linux-gnu/blis-openmp
 SGEMM_OPT = $(if $(wildcard $(BLIS_INC)/blis.h),-DSGEMM_BLIS -idirafter $(BLIS_INC)) \
 	$(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),-DSGEMM_DNNL)
-SGEMM_LIBS = $(if $(wildcard $(BLIS_INC)/blis.h),-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis) \
+SGEMM_LIBS = $(if $(wildcard $(BLIS_INC)/blis.h),-L$(BLIS_LIB) -lblis) \
 	$(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),-ldnnl)
 
 all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM) $(BENCH_PROGS)

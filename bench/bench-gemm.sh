@@ -17,7 +17,7 @@ fi
 mkdir -p "$OUT"
 # the libraries built into sgemm, and OpenBLAS with each core forced
 libs="openblas"
-for c in Haswell SkylakeX Zen; do libs="$libs openblas=$c"; done
+for c in Haswell SkylakeX Cooperlake Zen; do libs="$libs openblas=$c"; done
 for l in blis dnnl; do
 	"$S" -l $l 1 16 16 16 > /dev/null 2>&1 && libs="$libs $l"
 done
@@ -33,7 +33,9 @@ for sh in $SHAPES; do
 			openblas=*) lib=openblas; core=${l#openblas=} ;;
 			*) lib=$l; core= ;;
 			esac
-			OPENBLAS_CORETYPE=$core OMP_NUM_THREADS=$th "$S" -l "$lib" "$th" "$n" "$c" "$i" |
+			# as detected: no OPENBLAS_CORETYPE at all (an empty one
+			# is not "unset" to OpenBLAS)
+			env ${core:+OPENBLAS_CORETYPE=$core} OMP_NUM_THREADS=$th "$S" -l "$lib" "$th" "$n" "$c" "$i" |
 				sed "s/^/$th /" >> "$OUT/all.txt" || exit 1
 		done
 	done
