@@ -16,6 +16,16 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP -Ilib $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lm -fopenmp
 
+# make BLAS=dnnl: the products' tiles through oneDNN's dnnl_sgemm
+# (libdnnl-dev) instead of OpenBLAS, the reference; its own build tree
+BLAS ?= openblas
+ifeq ($(BLAS),dnnl)
+CFLAGS += -DSIFT_BLAS_DNNL=1
+LDLIBS += -ldnnl
+else ifneq ($(BLAS),openblas)
+$(error BLAS=$(BLAS): openblas or dnnl)
+endif
+
 # make check SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -27,6 +37,8 @@ B = build-san
 # so that a test expecting an error exit still fails on it
 export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS ?= print_stacktrace=1:exitcode=86
+else ifeq ($(BLAS),dnnl)
+B = build-dnnl
 else
 B = build
 endif
@@ -61,7 +73,17 @@ MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
 PIPES = $(filter-out pipelines/demo.sh pipelines/demo-ner.sh,$(wildcard pipelines/*.sh))
 
-all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM)
+# the benchmark programs (bench/ops.c, bench/sgemm.c); sgemm measures
+# BLIS and oneDNN too where their headers are installed
+BENCH_PROGS = $(B)/bench/ops $(B)/bench/sgemm
+BLIS_INC ?= /usr/include/x86_64-linux-gnu/blis-openmp
+BLIS_LIB ?= /usr/lib/x86_64-linux-gnu/blis-openmp
+SGEMM_OPT = $(if $(wildcard $(BLIS_INC)/blis.h),-DSGEMM_BLIS -idirafter $(BLIS_INC)) \
+	$(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),-DSGEMM_DNNL)
+SGEMM_LIBS = $(if $(wildcard $(BLIS_INC)/blis.h),-L$(BLIS_LIB) -lblis) \
+	$(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),-ldnnl)
+
+all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM) $(BENCH_PROGS)
 
 cuda-note:
 ifeq ($(NVCC),)
@@ -97,6 +119,15 @@ $(B)/tests/%.o: tests/unit/%.c
 
 $(B)/tests/test-%: $(B)/tests/test-%.o $(B)/libsift.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/ops: bench/ops.c $(B)/libsift.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# OpenBLAS's cblas.h first: BLIS brings one of its own
+$(B)/bench/sgemm: bench/sgemm.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SGEMM_OPT) $(LDFLAGS) -o $@ $< $(PKG_LIBS) $(SGEMM_LIBS) -fopenmp
 
 # tests/faults.bats's LD_PRELOAD shim, without the sanitizers even under
 # SAN=1 (it is preloaded into programs that have them)
@@ -230,4 +261,4 @@ clean:
 .PHONY: all cuda-note deps model unit bats lint-man lint-sh test check reliability check-gpu demo bench fuzz install clean
 .SECONDARY:
 
--include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/tests/*.d $(B)/tests/fuzz/*.d $(B)/kernels/*.d build-fuzz/lib/*.d build-fuzz/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/bin/*.d $(B)/bench/*.d $(B)/tests/*.d $(B)/tests/fuzz/*.d $(B)/kernels/*.d build-fuzz/lib/*.d build-fuzz/*.d)

@@ -27,7 +27,7 @@ fi
 $B/sift-tok -m $MODEL -f conll --iob1-to-iob2 $TEST | $B/sift-batch -b $BS > $OUT/fwd-batches
 $B/sift-cat $OUT/fwd-batches > $OUT/fwd-batches.jsonl
 
-cc -O2 -o $OUT/sgemm bench/sgemm.c $(pkg-config --cflags --libs openblas)
+cc -O2 -fopenmp -o $OUT/sgemm bench/sgemm.c $(pkg-config --cflags --libs openblas)
 SGEMM_N=$(python3 -c "
 import json
 n = t = 0

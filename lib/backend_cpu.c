@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "ops_cpu.h"	/* defines: the sift_cpu_* ops of the table */
 #include "hot.h"	/* defines: SIFT_HOT_CLONES */
+#include "profile.h"	/* defines: sift_profile_install */
 
 static void *cpu_alloc(size_t bytes)
 {
@@ -93,6 +94,56 @@ static int cpu_supports_op(enum sift_op op)
 	return sift_backend_slot(&sift_backend_cpu, op) != NULL;
 }
 
+/* SIFT_PROFILE=1: the table's slots timed, the totals printed at exit
+ * (lib/profile.h); unset, the table is left as it is */
+__attribute__((constructor)) static void cpu_profile_env(void)
+{
+	const char *e = getenv("SIFT_PROFILE");
+	if (e && *e && strcmp(e, "0") != 0)
+		sift_profile_install(&sift_backend_cpu);
+}
+
+/* OpenBLAS's own, exported by a DYNAMIC_ARCH build: its core table
+ * chosen again from OPENBLAS_CORETYPE, as at its start (weak: absent
+ * from other builds) */
+__attribute__((weak)) void gotoblas_dynamic_quit(void);
+__attribute__((weak)) void gotoblas_dynamic_init(void);
+
+/*
+ * The OpenBLAS core for a CPU it does not know.  OpenBLAS 0.3.21 with
+ * DYNAMIC_ARCH falls back to Prescott (SSE3 kernels, a third of the
+ * speed or less) on CPUs newer than it (Zen 4, Emerald Rapids); when it
+ * reports Prescott on a CPU with AVX-512 or AVX2 and FMA, and the user
+ * has not set OPENBLAS_CORETYPE, the core is chosen again, once, before
+ * any product: SkylakeX (AVX-512), else Zen on AMD or Haswell.  The core
+ * stays one for the process, so the bits stay independent of the thread
+ * count; describe() names it.  SIFT_OPENBLAS_CORE=detected keeps
+ * OpenBLAS's own choice.  A static OpenBLAS without DYNAMIC_ARCH has no
+ * such choice: it never reports Prescott on these CPUs.
+ */
+__attribute__((constructor)) static void cpu_openblas_core(void)
+{
+	const char *keep = getenv("SIFT_OPENBLAS_CORE");
+	if (getenv("OPENBLAS_CORETYPE") || (keep && strcmp(keep, "detected") == 0))
+		return;
+	if (strcmp(openblas_get_corename(), "Prescott") != 0 ||
+	    !gotoblas_dynamic_quit || !gotoblas_dynamic_init)
+		return;
+	__builtin_cpu_init();
+	const char *core = NULL;
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+		core = "SkylakeX";
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		core = __builtin_cpu_is("amd") ? "Zen" : "Haswell";
+	if (!core)
+		return;
+	setenv("OPENBLAS_CORETYPE", core, 1);
+	gotoblas_dynamic_quit();
+	gotoblas_dynamic_init();
+	unsetenv("OPENBLAS_CORETYPE");	/* not handed down to children */
+}
+
 
 int sift_cpu_split_threads(void)
 {
@@ -124,8 +175,9 @@ const char *sift_cpu_describe(void)
 {
 	static char buf[256];
 	if (!buf[0])
-		snprintf(buf, sizeof buf, "%s; core %s; clone %s",
+		snprintf(buf, sizeof buf, "%s; core %s; clone %s%s%s",
 			 openblas_get_config(), openblas_get_corename(),
-			 hot_clone());
+			 hot_clone(), strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? "; gemm " : "",
+			 strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? sift_cpu_gemm_name() : "");
 	return buf;
 }

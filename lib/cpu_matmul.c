@@ -1,10 +1,51 @@
-/* cpu_matmul.c: the matrix product on the CPU, forward and backward: fixed row tiles of single-threaded OpenBLAS calls (twin of kernels/matmul.cu). */
+/* cpu_matmul.c: the matrix product on the CPU, forward and backward: fixed row tiles of single-threaded BLAS calls (twin of kernels/matmul.cu). */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cblas.h>
+#ifdef SIFT_BLAS_DNNL
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>	/* defines: dnnl_sgemm */
+#endif
 
 #include "ops_cpu.h"	/* defines: every CPU op, the tile rule */
 #include "cpu_common.h"	/* defines: PAR_MIN, sift_vexpf, HOT */
+
+/*
+ * One tile's product on the calling thread, row-major:
+ * c (m,n) = op(a) op(b) + beta c, op(a) (m,k), op(b) (k,n); ta, tb: a, b
+ * stored transposed.  OpenBLAS (the reference) unless built with
+ * make BLAS=dnnl: oneDNN's dnnl_sgemm, told to use one thread, so that a
+ * tile's bits depend on its shape alone there too (sift(7) "Same answers")
+ */
+static void tile_sgemm(int ta, int tb, int m, int n, int k, const float *a,
+		       int lda, const float *b, int ldb, float beta, float *c,
+		       int ldc)
+{
+#ifdef SIFT_BLAS_DNNL
+	/* oneDNN splits a call over omp_get_max_threads() outside a parallel
+	 * region (an if (0) region is not one); this ICV is the task's own */
+	omp_set_num_threads(1);
+	dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb,
+		   beta, c, ldc);
+#else
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+		    tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb,
+		    beta, c, ldc);
+#endif
+}
+
+const char *sift_cpu_gemm_name(void)
+{
+#ifdef SIFT_BLAS_DNNL
+	static char buf[64];
+	const dnnl_version_t *v = dnnl_version();
+	snprintf(buf, sizeof buf, "oneDNN %d.%d.%d sgemm", v->major, v->minor, v->patch);
+	return buf;
+#else
+	return "OpenBLAS sgemm";
+#endif
+}
 
 int sift_cpu_gemm_threads(size_t work, int tiles)
 {
@@ -56,9 +97,8 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 		}
 		/* out (n,OC) = inp (n,C) @ weight^T, weight (OC,C) */
 		if (r1 > r0)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-				    r1 - r0, OC, C, 1.0f, inp + (size_t)r0 * C, C,
-				    weight, C, beta, out + (size_t)r0 * OC, OC);
+			tile_sgemm(0, 1, r1 - r0, OC, C, inp + (size_t)r0 * C, C,
+				   weight, C, beta, out + (size_t)r0 * OC, OC);
 	}
 }
 
@@ -79,9 +119,8 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 		for (int t = 0; t < k; t++) {
 			int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
 			if (r1 > r0)
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-					    r1 - r0, C, OC, 1.0f, dout + (size_t)r0 * OC, OC,
-					    weight, C, 0.0f, dinp + (size_t)r0 * C, C);
+				tile_sgemm(0, 0, r1 - r0, C, OC, dout + (size_t)r0 * OC,
+					   OC, weight, C, 0.0f, dinp + (size_t)r0 * C, C);
 		}
 	}
 	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): tiles of output rows */
@@ -92,9 +131,8 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 		for (int t = 0; t < k; t++) {
 			int o0 = sift_cpu_tile(OC, k, t), o1 = sift_cpu_tile(OC, k, t + 1);
 			if (o1 > o0)
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-					    o1 - o0, C, N, 1.0f, dout + o0, OC, inp, C,
-					    1.0f, dweight + (size_t)o0 * C, C);
+				tile_sgemm(1, 0, o1 - o0, C, N, dout + o0, OC, inp, C,
+					   1.0f, dweight + (size_t)o0 * C, C);
 		}
 	}
 	if (dbias) {

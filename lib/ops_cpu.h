@@ -48,6 +48,9 @@ int sift_cpu_tile(int rows, int k, int i);
  * Recorded in train_state.bin; a resume on another machine warns.
  */
 const char *sift_cpu_describe(void);
+/* the library of the products' tiles: "OpenBLAS sgemm" (the reference),
+ * or "oneDNN 2.6.3 sgemm" when built with make BLAS=dnnl (lib/cpu_matmul.c) */
+const char *sift_cpu_gemm_name(void);
 
 /* the forward ops, in lib/cpu_<family>.c (the table points at these) */
 void sift_cpu_embed_forward(float *out, const int32_t *ids,

@@ -448,3 +448,16 @@ Try 'sift-fwd --help'."
 	assert_success
 	assert_line --partial "in-scope accuracy"
 }
+
+@test "SIFT_PROFILE=1 prints each op's time at exit and changes no byte of the predictions" {
+	sift-cat -s $F/ner.batches.jsonl > $T/s
+	sift-fwd -m $F/tok-model $T/s > $T/a 2> $T/err0
+	SIFT_PROFILE=1 sift-fwd -m $F/tok-model $T/s > $T/b 2> $T/err
+	cmp $T/a $T/b
+	run grep -c '^profile' $T/err0
+	assert_output 0
+	run grep -E -c '^profile (matmul_forward|attention_forward|layernorm_forward) +[0-9.]+ +[0-9.]+% +[1-9]' $T/err
+	assert_output 3
+	run grep -c '^profile ops total ' $T/err
+	assert_output 1
+}
