@@ -299,3 +299,22 @@ clinc_jsonl() {
 	MODEL=$TINY OBJECTIVE=f1 run -2 --separate-stderr sh $P/intent-train.sh $CLINC
 	assert_equal "$stderr" "intent-train: OBJECTIVE: expected balanced or abstain-f1, got 'f1'"
 }
+
+@test "from a checkout, intent-train.sh reads the shared CLINC150 data_full.json by default" {
+	need_data
+	# a sift-tok that notes its arguments and fails stands in for the run
+	mkdir $T/bin
+	printf '#!/bin/sh\necho "$@" >> %s/args; exit 1\n' $T > $T/bin/sift-tok
+	chmod +x $T/bin/sift-tok
+	R=$(cd $BATS_TEST_DIRNAME/.. && pwd)
+	cd /
+	run env -u MODEL -u SIFT_DATA PATH=$T/bin:$PATH OUT=$T/run sh $R/pipelines/intent-train.sh
+	assert_failure 1
+	assert_equal "$(head -n 1 $T/args)" "-m $R/models/all-MiniLM-L6-v2 -f jsonl --task cls --labels $T/run/labels.txt $T/run/train.jsonl"
+	# CLINC150's counts: 15,000 in-scope training queries of 150 intents,
+	# val 3,000 + 100 oos, test 4,500 + 1,000 oos
+	assert_equal "$(wc -l < $T/run/train.jsonl) $(wc -l < $T/run/labels.txt)" "15000 150"
+	assert_equal "$(wc -l < $T/run/val.jsonl) $(grep -c '"label":"oos"' $T/run/val.jsonl)" "3100 100"
+	assert_equal "$(wc -l < $T/run/test.jsonl) $(grep -c '"label":"oos"' $T/run/test.jsonl)" "5500 1000"
+	assert_equal "$(tail -n 1 $T/run/labels+abstain.txt)" oos
+}
