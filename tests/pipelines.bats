@@ -189,3 +189,132 @@ EOF
 	jq -e . $T/demo/alerts.json > /dev/null
 	[ -s $T/demo/home/current/card.json ]
 }
+
+# intent-train.sh on a CLINC-shaped file: 3 intents, 24 train, 6 + 3 val,
+# 6 + 4 test, 3 oos_train queries (made up, in CLINC150's shape)
+CLINC=$BATS_TEST_DIRNAME/fixtures/pipelines/clinc-tiny.json
+
+# the splits of $CLINC as JSON lines files in $T: train (with oos_train),
+# val and test (with their oos queries)
+clinc_jsonl() {
+	jq -c '(.train, .oos_train)[] | {text: .[0], label: .[1]}' $CLINC > $T/train.jsonl
+	jq -c '(.val, .oos_val)[] | {text: .[0], label: .[1]}' $CLINC > $T/val.jsonl
+	jq -c '(.test, .oos_test)[] | {text: .[0], label: .[1]}' $CLINC > $T/test.jsonl
+}
+
+@test "intent-train.sh is a POSIX sh script, installed with the others" {
+	[ -x $P/intent-train.sh ]
+	head -1 $P/intent-train.sh | grep -qx '#!/bin/sh'
+	run dash -n $P/intent-train.sh
+	assert_success
+	run make -s -C $BATS_TEST_DIRNAME/.. -n install DESTDIR=/nonexistent
+	assert_output --partial pipelines/intent-train.sh
+}
+
+@test "intent-train.sh trains on the in-scope intents, chooses the threshold on val and scores test with it" {
+	OUT=$T/run EPOCHS=2 BATCH=8 MODEL=$TINY run sh $P/intent-train.sh $CLINC
+	assert_success
+	# the model knows the in-scope intents only
+	assert_equal "$(jq -c '[.id2label[]]' $T/run/model/config.json)" '["alarm","timer","weather"]'
+	# the threshold is sift-eval --find-threshold's on all of val (6 + 3 oos)
+	t=$(sift-eval --abstain oos --find-threshold $T/run/val.predictions | sift-cat | jq -r 'select(.abstain) | .abstain.threshold')
+	assert_line --index 0 --regexp "^threshold $t \\(balanced [0-9.]+ on val\\)\$"
+	assert_equal "$(sift-cat $T/run/val.predictions | grep -c '"gold":"oos"')" 3
+	# test: every query below t abstained, the others took the argmax
+	run -0 sh -c "sift-cat $T/run/test.predictions | jq -s -c --argjson t $t '.[0].labels as \$l | .[1:][] |
+		(.probs | max) as \$m | (.probs | index(\$m)) as \$i |
+		if \$m < \$t then .pred == \"oos\" and .abstained else .pred == \$l[\$i] and (.abstained | not) end' | sort | uniq -c"
+	assert_output --partial true
+	refute_output --partial false
+	assert_equal "$(sift-cat $T/run/test.predictions | grep -c '"pred"')" 10
+	# the scores are sift-eval's of those predictions
+	expected=$(sift-eval --abstain oos $T/run/test.predictions | sift-cat | jq -r 'select(.abstain) | .abstain |
+		def r: . * 10000 | round / 10000;
+		"test in-scope accuracy \(.in_scope_accuracy | r) (6 queries)\ntest oos precision \(.precision | r)\ntest oos recall \(.recall | r) (4 queries)\ntest oos f1 \(.f1 | r)"')
+	assert_equal "$(tail -n 4 $T/run/report.txt)" "$expected"
+	grep -q 'out-of-scope label oos' $T/run/test.report.txt
+}
+
+@test "intent-train.sh --with-oos trains the oos training queries as one more class" {
+	OUT=$T/run EPOCHS=1 BATCH=8 MODEL=$TINY run sh $P/intent-train.sh --with-oos $CLINC
+	assert_success
+	assert_equal "$(jq -c '[.id2label[]]' $T/run/model/config.json)" '["alarm","oos","timer","weather"]'
+	assert_equal "$(grep -c '"oos"' $T/run/train.jsonl)" 3
+	assert_line --index 0 --regexp '^threshold [0-9.e-]+ \(balanced [0-9.]+ on val\)$'
+	assert_line --regexp '^test oos recall [0-9.]+ \(4 queries\)$'
+}
+
+@test "intent-train.sh takes train, val and test as JSON lines files, the same as the CLINC150 file" {
+	clinc_jsonl
+	OUT=$T/a EPOCHS=1 BATCH=8 MODEL=$TINY sh $P/intent-train.sh $CLINC > $T/a.out
+	OUT=$T/b EPOCHS=1 BATCH=8 MODEL=$TINY run sh $P/intent-train.sh $T/train.jsonl $T/val.jsonl $T/test.jsonl
+	assert_success
+	# train's oos queries are left out without --with-oos
+	assert_equal "$(grep -c '"oos"' $T/b/train.jsonl)" 0
+	assert_equal "$output" "$(cat $T/a.out)"
+	[ "$(wc -l < $T/a.out)" -eq 5 ]
+}
+
+@test "intent-train.sh: a CLINC150 file without a split it needs is an error naming the split" {
+	jq 'del(.oos_val)' $CLINC > $T/c.json
+	OUT=$T/run MODEL=$TINY run -1 --separate-stderr sh $P/intent-train.sh $T/c.json
+	assert_equal "$stderr" "intent-train: $T/c.json: no oos_val split (a list of [text, intent] pairs)"
+	jq 'del(.oos_train)' $CLINC > $T/c.json
+	OUT=$T/run MODEL=$TINY run -0 sh $P/intent-train.sh $T/c.json
+	OUT=$T/run MODEL=$TINY run -1 --separate-stderr sh $P/intent-train.sh --with-oos $T/c.json
+	assert_equal "$stderr" "intent-train: $T/c.json: no oos_train split (a list of [text, intent] pairs)"
+	echo '[]' > $T/c.json
+	OUT=$T/run MODEL=$TINY run -1 --separate-stderr sh $P/intent-train.sh $T/c.json
+	assert_equal "$stderr" "intent-train: $T/c.json: no train split (a list of [text, intent] pairs)"
+}
+
+@test "intent-train.sh: val without out-of-scope queries is an error, before training" {
+	clinc_jsonl
+	grep -v '"oos"' $T/val.jsonl > $T/val-in.jsonl
+	OUT=$T/run MODEL=$TINY run -1 --separate-stderr sh $P/intent-train.sh $T/train.jsonl $T/val-in.jsonl $T/test.jsonl
+	assert_equal "$stderr" "intent-train: $T/val-in.jsonl: no oos queries: the threshold needs out-of-scope queries in val and test"
+	[ ! -e $T/run/model ]
+	# another abstain label: the same queries are out of scope under it
+	sed 's/"oos"/"none"/' $T/val.jsonl > $T/val-none.jsonl
+	OUT=$T/run MODEL=$TINY ABSTAIN=none run -1 --separate-stderr sh $P/intent-train.sh $T/train.jsonl $T/val-none.jsonl $T/test.jsonl
+	assert_equal "$stderr" "intent-train: $T/test.jsonl: no none queries: the threshold needs out-of-scope queries in val and test"
+}
+
+@test "intent-train.sh: an intent of val that train lacks is an error naming the file and line" {
+	clinc_jsonl
+	sed '2s/"alarm"/"alrm"/' $T/val.jsonl > $T/val-bad.jsonl
+	OUT=$T/run MODEL=$TINY run -1 --separate-stderr sh $P/intent-train.sh $T/train.jsonl $T/val-bad.jsonl $T/test.jsonl
+	assert_equal "$stderr" "sift-tok: $T/val-bad.jsonl:2: label 'alrm' not in --labels"
+	[ ! -e $T/run/model ]
+	echo 'not json' > $T/bad.jsonl
+	OUT=$T/run MODEL=$TINY run -1 --separate-stderr sh $P/intent-train.sh $T/train.jsonl $T/bad.jsonl $T/test.jsonl
+	assert_regex "$stderr" "^intent-train: $T/bad.jsonl: not JSON lines of objects: .*line 1"
+}
+
+@test "intent-train.sh misuse exits 2 with its usage" {
+	for args in "--bogus" "a b" "a b c d"; do
+		MODEL=$TINY run -2 --separate-stderr sh $P/intent-train.sh $args
+		assert_regex "$stderr" "usage: intent-train.sh \[--with-oos\]"
+	done
+	MODEL=$TINY OBJECTIVE=f1 run -2 --separate-stderr sh $P/intent-train.sh $CLINC
+	assert_equal "$stderr" "intent-train: OBJECTIVE: expected balanced or abstain-f1, got 'f1'"
+}
+
+@test "from a checkout, intent-train.sh reads the shared CLINC150 data_full.json by default" {
+	need_data
+	# a sift-tok that notes its arguments and fails stands in for the run
+	mkdir $T/bin
+	printf '#!/bin/sh\necho "$@" >> %s/args; exit 1\n' $T > $T/bin/sift-tok
+	chmod +x $T/bin/sift-tok
+	R=$(cd $BATS_TEST_DIRNAME/.. && pwd)
+	cd /
+	run env -u MODEL -u SIFT_DATA PATH=$T/bin:$PATH OUT=$T/run sh $R/pipelines/intent-train.sh
+	assert_failure 1
+	assert_equal "$(head -n 1 $T/args)" "-m $R/models/all-MiniLM-L6-v2 -f jsonl --task cls --labels $T/run/labels.txt $T/run/train.jsonl"
+	# CLINC150's counts: 15,000 in-scope training queries of 150 intents,
+	# val 3,000 + 100 oos, test 4,500 + 1,000 oos
+	assert_equal "$(wc -l < $T/run/train.jsonl) $(wc -l < $T/run/labels.txt)" "15000 150"
+	assert_equal "$(wc -l < $T/run/val.jsonl) $(grep -c '"label":"oos"' $T/run/val.jsonl)" "3100 100"
+	assert_equal "$(wc -l < $T/run/test.jsonl) $(grep -c '"label":"oos"' $T/run/test.jsonl)" "5500 1000"
+	assert_equal "$(tail -n 1 $T/run/labels+abstain.txt)" oos
+}
