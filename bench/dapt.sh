@@ -66,6 +66,8 @@ for t in $TASKS; do
 done
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+# MLM models are shared between the seeds of this run only
+rm -rf "$OUT"/mlm-*
 log=$OUT/dapt.log
 : > "$log"
 printf 'task\tvariant\tseed\tmetric\tscore\tmetric2\tscore2\tmlm_loss_first\tmlm_loss_last\n' > "$OUT/results.tsv"
@@ -83,7 +85,8 @@ losses() {
 		map(. * 1e4 | round / 1e4) | @tsv'
 }
 
-# mlm TEXT-EXAMPLES SEED DIR: MLM from MODEL on an mlm examples stream
+# mlm TEXT-EXAMPLES SEED DIR: MLM from MODEL on an mlm examples stream,
+# once a run
 mlm() {
 	if [ -f "$3/model.safetensors" ]; then
 		return 0

@@ -106,3 +106,13 @@ tiny_dapt() {
 	assert_success
 	assert_output "bench-mlm: skipped (needs models/all-MiniLM-L6-v2 and $T/none/ag_news)"
 }
+
+@test "dapt.sh trains its MLM models anew, never reusing one left in OUT by an earlier run" {
+	mkdir -p $T/out/mlm-ner-tapt-1
+	echo 'not a model' > $T/out/mlm-ner-tapt-1/model.safetensors
+	run tiny_dapt TASKS=ner MLM_SHARED=1
+	assert_success
+	[ -s $T/out/mlm-ner-tapt-1.log ]
+	run awk -F '\t' '$2 == "tapt" && !($8 > 0 && $9 > 0) { print "no mlm loss: " $0 }' $T/out/results.tsv
+	assert_output ""
+}
