@@ -11,9 +11,10 @@
 #        first TAPT_NER_N sentences of eng.train (0: all).
 #   pb   Financial PhraseBank 50Agree, the seeded 80/10/10 split of
 #        BENCHMARKS.md (bench/phrasebank-split.txt, made by the Python lines
-#        there): fine-tune on the first PB_N train sentences (0: all; 1
-#        epoch), test accuracy and macro-F1 on all of test; TAPT is MLM on
-#        the first TAPT_PB_N train sentences (0: all) without their labels
+#        there): fine-tune on PB_N train sentences (0: all; 1 epoch; every
+#        (3876 / PB_N)th, the file being sorted by label), test accuracy
+#        and macro-F1 on all of test; TAPT is MLM on TAPT_PB_N train
+#        sentences (0: all; taken in the same way) without their labels
 #        (the fine-tune's own and, beyond PB_N, unlabelled ones), DAPT on
 #        the descriptions of the first NEWS_N rows of AG News (test.csv,
 #        the only AG News split here: unlabelled news, not PhraseBank).
@@ -151,8 +152,13 @@ for t in $TASKS; do
 		for p in train test; do
 			awk -v p="$p" 'NR == FNR { part[FNR] = $1; next } part[FNR] == p' "$SPLIT" "$F" > "$OUT/pb.$p.txt"
 		done
-		awk -v n="$PB_N" 'n && NR > n { exit } { print }' "$OUT/pb.train.txt" > "$OUT/pb.ft.txt"
-		awk -v n="$TAPT_PB_N" 'n && NR > n { exit } { print }' "$OUT/pb.train.txt" > "$OUT/pb.tapt.txt"
+		# the file is sorted by label: a subset of n is every (lines / n)th
+		# line, in file order
+		for p in ft:$PB_N tapt:$TAPT_PB_N; do
+			awk -v n="${p#*:}" 'NR == FNR { c++; next }
+				!n || n >= c || (FNR - 1) % int(c / n) == 0 && k++ < n' \
+				"$OUT/pb.train.txt" "$OUT/pb.train.txt" > "$OUT/pb.${p%%:*}.txt"
+		done
 		sift-tok -m "$MODEL" -f at --encoding latin1 --labels "$OUT/pb.labels" "$OUT/pb.ft.txt" > "$OUT/pb.train.examples" || die "sift-tok failed"
 		sift-tok -m "$MODEL" -f at --encoding latin1 --labels "$OUT/pb.labels" "$OUT/pb.test.txt" | sift-batch -b 64 > "$OUT/pb.test.batches" || die "sift-tok failed"
 		sift-tok -m "$MODEL" --task mlm -f at --encoding latin1 --group-texts --max-length "$LEN" "$OUT/pb.tapt.txt" > "$OUT/pb.tapt.examples" 2>> "$log" || die "sift-tok --task mlm failed"

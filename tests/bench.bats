@@ -41,7 +41,7 @@ setup() {
 }
 
 tiny_dapt() {
-	fake_data "$T/data"
+	[ -d "$T/data" ] || fake_data "$T/data"
 	env OUT=$T/out SIFT_DATA=$T/data SIFT_MODEL=$TINY SEEDS="1 2" NER_N=40 \
 		NER_TEST_N=30 TAPT_NER_N=60 PB_N=60 TAPT_PB_N=100 NEWS_N=40 LEN=32 \
 		MLM_BATCH=4 FT_BATCH=8 "$@" sh bench/dapt.sh "$SIFT_BIN"
@@ -115,4 +115,17 @@ tiny_dapt() {
 	[ -s $T/out/mlm-ner-tapt-1.log ]
 	run awk -F '\t' '$2 == "tapt" && !($8 > 0 && $9 > 0) { print "no mlm loss: " $0 }' $T/out/results.tsv
 	assert_output ""
+}
+
+@test "dapt.sh takes a PhraseBank subset across the file, which is sorted by label" {
+	fake_data "$T/data"
+	awk 'BEGIN {
+		split("positive negative neutral", l)
+		for (s = 0; s < 120; s++) printf "sales in quarter %d .@%s\r\n", s, l[int(s / 40) + 1]
+	}' > "$T/data/financial_phrasebank/Sentences_50Agree.txt"
+	run tiny_dapt TASKS=pb SEEDS=1 PB_N=30 TAPT_PB_N=60
+	assert_success
+	assert_equal "$(wc -l < $T/out/pb.ft.txt)" 30
+	assert_equal "$(wc -l < $T/out/pb.tapt.txt)" 60
+	assert_equal "$(sed 's/.*@//' $T/out/pb.ft.txt | tr -d '\r' | sort -u | tr '\n' ' ')" "negative neutral positive "
 }
