@@ -7,8 +7,11 @@ usage: python3 bench/hf_train.py MODEL TRAIN.jsonl OUT [--lr X] [--weight-decay 
 TRAIN.jsonl is a batches stream as JSON lines (sift-cat of sift-batch's
 output): the Trainer gets those padded batches one by one, in stream order
 (an IterableDataset, one batch per step), so both programs see the same
-data, padding and order.  The hyperparameters are Trainer's defaults
-unless given (linear schedule, AdamW, dropout of the config).  Saves the
+data, padding and order; for an mlm stream (sift-batch's masked batches)
+that is the same masked ids and the same labels (-100 but at the masked
+positions), into BertForMaskedLM (a new MLM head, initialised by
+transformers, where the model has none).  The hyperparameters are
+Trainer's defaults unless given (linear schedule, AdamW, dropout of the config).  Saves the
 model into OUT (sift-fwd and sift-eval score it with the code that scores
 sift-train's) and prints one line: steps, real tokens, seconds, tokens/s.
 """
@@ -20,7 +23,8 @@ import time
 
 import torch
 from torch.utils.data import IterableDataset
-from transformers import (AutoModelForSequenceClassification,
+from transformers import (AutoModelForMaskedLM,
+                          AutoModelForSequenceClassification,
                           AutoModelForTokenClassification, Trainer,
                           TrainingArguments)
 
@@ -56,12 +60,16 @@ def main():
     lines = [json.loads(l) for l in open(a.train)]
     hdr = lines[0]
     recs = [r for r in lines[1:] if "B" in r]
-    labels = hdr["labels"]
-    ner = hdr["task"] == "ner"
-    cls = AutoModelForTokenClassification if ner else AutoModelForSequenceClassification
-    model = cls.from_pretrained(a.model, num_labels=len(labels),
-                                id2label=dict(enumerate(labels)),
-                                label2id={l: i for i, l in enumerate(labels)})
+    labels = hdr.get("labels", [])
+    ner = hdr["task"] in ("ner", "mlm")  # labels per token
+    if hdr["task"] == "mlm":
+        model = AutoModelForMaskedLM.from_pretrained(a.model)
+    else:
+        cls = (AutoModelForTokenClassification if ner
+               else AutoModelForSequenceClassification)
+        model = cls.from_pretrained(a.model, num_labels=len(labels),
+                                    id2label=dict(enumerate(labels)),
+                                    label2id={l: i for i, l in enumerate(labels)})
     args = TrainingArguments(
         output_dir=a.out + ".trainer", per_device_train_batch_size=1,
         learning_rate=a.lr, weight_decay=a.weight_decay, warmup_steps=a.warmup,

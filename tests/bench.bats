@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# bench.bats: the benchmark scripts users run by hand (bench/dapt.sh), on
+# the tiny encoder and a small made-up data set, and their skips.
+
+load helper
+
+REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+TINY=$BATS_TEST_DIRNAME/fixtures/pipelines/tiny
+
+# a data directory laid out as ../shared/data, with made-up text: CoNLL
+# sentences, PhraseBank sentences@label, AG News "class","title","text"
+fake_data() {
+	mkdir -p "$1/conll2003" "$1/financial_phrasebank" "$1/ag_news"
+	awk 'BEGIN {
+		split("the a new old", d); split("city bank team game", n); split("London Paris Smith Reuters", e)
+		split("I-LOC I-LOC I-PER I-ORG", t)
+		print "-DOCSTART- -X- O O"; print ""
+		for (s = 1; s <= 60; s++) {
+			for (w = 1; w <= 5; w++) {
+				i = (s * 7 + w * 3) % 4 + 1
+				if (w % 2) print e[i], "NNP I-NP", t[i]; else print (w == 2 ? d[i] : n[i]), "NN I-NP O"
+			}
+			print ""
+		}
+	}' > "$1/conll2003/eng.train"
+	cp "$1/conll2003/eng.train" "$1/conll2003/eng.testb"
+	awk 'BEGIN {
+		split("profit rose;sales fell;the company said;shares were flat", x, ";")
+		split("positive negative neutral neutral", l)
+		for (s = 1; s <= 120; s++) { i = s % 4 + 1; printf "%s in quarter %d .@%s\r\n", x[i], s, l[i] }
+	}' > "$1/financial_phrasebank/Sentences_50Agree.txt"
+	awk 'BEGIN {
+		for (s = 1; s <= 40; s++)
+			printf "\"%d\",\"title %d\",\"the bank said profit rose in the city , the team said \"\"game\"\" %d\"\n", s % 4 + 1, s, s
+	}' > "$1/ag_news/test.csv"
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	cd "$REPO"
+}
+
+tiny_dapt() {
+	[ -d "$T/data" ] || fake_data "$T/data"
+	env OUT=$T/out SIFT_DATA=$T/data SIFT_MODEL=$TINY SEEDS="1 2" NER_N=40 \
+		NER_TEST_N=30 TAPT_NER_N=60 PB_N=60 TAPT_PB_N=100 NEWS_N=40 LEN=32 \
+		MLM_BATCH=4 FT_BATCH=8 "$@" sh bench/dapt.sh "$SIFT_BIN"
+}
+
+@test "dapt.sh writes a row per task, variant and seed, and a table of means, spreads and differences" {
+	run tiny_dapt
+	assert_success
+	tsv=$T/out/results.tsv
+	# 2 seeds of ner base and tapt, of pb base, tapt and dapt
+	assert_equal "$(tail -n +2 $tsv | cut -f1,2 | sort | uniq -c | awk '{ print $1, $2, $3 }' | tr '\n' ' ')" \
+		"2 ner base 2 ner tapt 2 pb base 2 pb dapt 2 pb tapt "
+	# scores are numbers between 0 and 1; MLM rows have their losses
+	run awk -F '\t' 'NR > 1 && !($5 >= 0 && $5 <= 1 && $5 ~ /^[0-9.e-]+$/) { print "bad score: " $0 }
+		NR > 1 && $1 == "pb" && !($7 >= 0 && $7 <= 1 && $7 ~ /^[0-9.e-]+$/) { print "bad macro_f1: " $0 }
+		NR > 1 && $2 != "base" && !($8 > 0 && $9 > 0) { print "no mlm loss: " $0 }' $tsv
+	assert_output ""
+	md=$T/out/results.md
+	assert_equal "$(grep -c '^| \(ner\|pb\) |' $md)" 5
+	grep -q '^| ner | base | 2 | f1 [0-9.]* ± [0-9.]* ([0-9.]*–[0-9.]*) | +0.00 | — | — |$' $md
+	grep -q '^| pb | dapt | 2 | accuracy [0-9.]* ± [0-9.]* ([0-9.]*–[0-9.]*) | [-+][0-9.]* | macro_f1 [0-9.]* ± [0-9.]* ([0-9.]*–[0-9.]*) | [-+][0-9.]* |$' $md
+	# the difference is that of the means, in points, and min <= mean <= max
+	want=$(awk -F '\t' '$1 == "ner" { s[$2] += $5; n[$2]++ } END { printf "%+.2f", 100 * (s["tapt"] / n["tapt"] - s["base"] / n["base"]) }' $tsv)
+	run awk -F ' \\| ' '$2 == "tapt" && $1 == "| ner" { print $5 }' $md
+	assert_output "$want"
+	run awk -F ' \\| ' '/^\| (ner|pb) / { split($4, a, /[ ()–]+/); if (!(a[5] <= a[2] && a[2] <= a[6])) print "out of range: " $0 }' $md
+	assert_output ""
+}
+
+@test "dapt.sh trains one MLM model per seed unless told to share one" {
+	run tiny_dapt TASKS=ner
+	assert_success
+	[ -f $T/out/mlm-ner-tapt-1/model.safetensors ]
+	[ -f $T/out/mlm-ner-tapt-2/model.safetensors ]
+	# the two seeds masked differently: their MLM losses differ
+	run awk -F '\t' '$2 == "tapt" { print $8 }' $T/out/results.tsv
+	[ "${lines[0]}" != "${lines[1]}" ]
+	rm -rf $T/out
+	run tiny_dapt TASKS=ner MLM_SHARED=1
+	assert_success
+	[ -f $T/out/mlm-ner-tapt-1/model.safetensors ]
+	[ ! -e $T/out/mlm-ner-tapt-2 ]
+}
+
+@test "dapt.sh says that it skips without the model or the data, and exits 0" {
+	run env SIFT_MODEL=$T/none sh bench/dapt.sh "$SIFT_BIN"
+	assert_success
+	assert_output "dapt: skipped (needs the model $T/none)"
+	run env SIFT_MODEL=$TINY SIFT_DATA=$T/none sh bench/dapt.sh "$SIFT_BIN"
+	assert_success
+	assert_output "dapt: skipped (needs $T/none/conll2003/eng.train)"
+}
+
+@test "dapt.sh refuses an unknown task with exit 2" {
+	run --separate-stderr env SIFT_MODEL=$TINY TASKS=pos sh bench/dapt.sh "$SIFT_BIN"
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "dapt: unknown task pos (ner or pb)"
+}
+
+@test "bench-mlm.sh says that it skips without the data, and exits 0" {
+	run env SIFT_DATA=$T/none sh bench/bench-mlm.sh "$SIFT_BIN"
+	assert_success
+	assert_output "bench-mlm: skipped (needs models/all-MiniLM-L6-v2 and $T/none/ag_news)"
+}
+
+@test "dapt.sh trains its MLM models anew, never reusing one left in OUT by an earlier run" {
+	mkdir -p $T/out/mlm-ner-tapt-1
+	echo 'not a model' > $T/out/mlm-ner-tapt-1/model.safetensors
+	run tiny_dapt TASKS=ner MLM_SHARED=1
+	assert_success
+	[ -s $T/out/mlm-ner-tapt-1.log ]
+	run awk -F '\t' '$2 == "tapt" && !($8 > 0 && $9 > 0) { print "no mlm loss: " $0 }' $T/out/results.tsv
+	assert_output ""
+}
+
+@test "dapt.sh takes a PhraseBank subset across the file, which is sorted by label" {
+	fake_data "$T/data"
+	awk 'BEGIN {
+		split("positive negative neutral", l)
+		for (s = 0; s < 120; s++) printf "sales in quarter %d .@%s\r\n", s, l[int(s / 40) + 1]
+	}' > "$T/data/financial_phrasebank/Sentences_50Agree.txt"
+	run tiny_dapt TASKS=pb SEEDS=1 PB_N=30 TAPT_PB_N=60
+	assert_success
+	assert_equal "$(wc -l < $T/out/pb.ft.txt)" 30
+	assert_equal "$(wc -l < $T/out/pb.tapt.txt)" 60
+	assert_equal "$(sed 's/.*@//' $T/out/pb.ft.txt | tr -d '\r' | sort -u | tr '\n' ' ')" "negative neutral positive "
+}
