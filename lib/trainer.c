@@ -243,11 +243,12 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		snprintf(err, errlen, "out of memory for the loss");
 		return -1;
 	}
-	double l = bert_loss(t->m, hp, t->targets, &count);
+	double denom = 0.0;
+	double l = bert_loss(t->m, hp, t->targets, &count, &denom);
 	*loss = l;
 	if (!isfinite(l))
 		return 1;
-	if (bert_backward(t->m, &t->a, dt, count,
+	if (bert_backward(t->m, &t->a, dt, denom,
 			  1.0f / (float)t->o.accum, &t->g, &t->o.freeze, 1,
 			  seed) < 0) {
 		snprintf(err, errlen, "out of memory for the backward pass");
