@@ -22,6 +22,9 @@ models and batches of make_train_fixtures.py) and writes there:
                       the weights W as sift-train --class-weights reads them
   balanced-seq.txt, balanced-tok.txt
                       the balanced weights, in that format too
+  loss-dev.json       {"seq": {"plain", "both"}, "tok": {...}}: the loss of
+                      the initial model over all 5 batches at once (sift-
+                      train's dev loss with --lr 0), without and with both
 Dropout is 0; eager attention.
 """
 import json
@@ -95,6 +98,26 @@ def steps(cls, mdir, bs, lossf, L, prefix, ref):
     ref[prefix + ".step5_loss"] = torch.tensor(losses)
 
 
+def dev_loss(cls, mdir, bs, lossf, L):
+    """the loss over every batch at once: the sum over all counted
+    targets divided by all their weights"""
+    model = cls.from_pretrained(mdir, attn_implementation="eager")
+    model.eval()
+    lossf = torch.nn.CrossEntropyLoss(weight=lossf.weight, label_smoothing=lossf.label_smoothing,
+                                      reduction="sum")
+    s, n = 0.0, 0.0
+    with torch.no_grad():
+        for b in bs:
+            s += float(loss_of(model, b, lossf, L))
+            y = b["labels_t"].reshape(-1)
+            y = y[y != -100]
+            n += float(lossf.weight[y].sum()) if lossf.weight is not None else len(y)
+    return s / n
+
+
+DEV = {}
+
+
 def balanced(hdr, bs):
     y = np.concatenate([b["labels_t"].reshape(-1).numpy() for b in bs])
     y = y[y != -100]
@@ -117,6 +140,10 @@ def run(name, cls, jsonl, model_name, cases, step5):
         steps(cls, mdir, bs, torch.nn.CrossEntropyLoss(weight=w, label_smoothing=x),
               L, "both", ref)
     ref["balanced"] = balanced(hdr, bs)
+    if name != "pair":
+        DEV[name] = {"plain": dev_loss(cls, mdir, bs, torch.nn.CrossEntropyLoss(), L),
+                     "both": dev_loss(cls, mdir, bs, torch.nn.CrossEntropyLoss(
+                         weight=w, label_smoothing=x), L)}
     if name != "pair":
         with open(os.path.join(OUT, "balanced-%s.txt" % name), "w") as f:
             f.write("# compute_class_weight('balanced') of %s\n" % jsonl)
@@ -159,3 +186,6 @@ if __name__ == "__main__":
     run("seq", BertForSequenceClassification, "seq.jsonl", "seq", ("w", "ls", "both"), True)
     run("tok", BertForTokenClassification, "tok.jsonl", "tok", ("w", "ls", "both"), False)
     run("pair", BertForSequenceClassification, "pair.jsonl", "seq", ("both",), False)
+    with open(os.path.join(OUT, "loss-dev.json"), "w") as f:
+        json.dump(DEV, f, indent=1)
+        f.write("\n")
