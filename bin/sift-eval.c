@@ -166,15 +166,22 @@ int main(int argc, char **argv)
 		} else {
 			struct sift_cls_metrics m;
 			struct sift_abstain a = { 0 };
+			struct sift_calib cal = { 0 };
+			long noprobs = 0;
 			sift_cls_init(&m, h.labels, h.nlabels);
-			status = find ? sift_abstain_search(r, &h, &m, abstain, obj, &a) :
-				eval_pred_stream(r, NULL, &m);
+			status = find ? sift_abstain_search(r, &h, &m, abstain, obj, &a, &cal) :
+				eval_pred_stream_calib(r, &m, &cal, h.nlabels, &noprobs);
+			/* calibration when every record has its probs */
+			int calib = cal.n > 0 && noprobs == 0;
 			sift_header_set_labels(&out, m.labels, m.n);
 			if (status == 0) {
 				sift_pack_header(&w, &out, 0);
 				if (sift_commit(&w) < 0)
 					status = -1;
-				sift_pack_cls_metrics_n(&w.pk, &m, h.task, abstain != NULL);
+				sift_pack_cls_metrics_n(&w.pk, &m, h.task,
+							(abstain != NULL) + calib);
+				if (calib)
+					sift_pack_calib(&w.pk, &cal);
 				if (abstain && !find)
 					sift_abstain_scores(&m, abstain, &a);
 				if (abstain)

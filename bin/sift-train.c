@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>	/* defines: stat, for --class-weights auto */
 #include <unistd.h>
 #include <cblas.h>	/* defines: openblas_set_num_threads */
 
@@ -17,7 +18,8 @@ static const char usage[] =
 	" [--weight-decay x] [--warmup n | --warmup-ratio x]"
 	" [--schedule linear|constant|cosine] [--max-grad-norm x] [--accum n]"
 	" [--dropout p] [--attn-dropout p] [--seed n] [--task ner|cls|pair|mlm]"
-	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
+	" [--freeze-embeddings] [--freeze-layers k]"
+	" [--class-weights auto|file] [--label-smoothing x] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric name]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
 	" [--no-state]"
@@ -46,6 +48,9 @@ static const char help[] =
 	"      --task T           require the stream's task to be T\n"
 	"      --freeze-embeddings  do not train the embeddings\n"
 	"      --freeze-layers K  do not train the embeddings and layers 0..K-1\n"
+	"      --class-weights W  weight the loss per class: auto (balanced, from\n"
+	"                         the input file) or a file of 'label weight' lines\n"
+	"      --label-smoothing X  label smoothing of the loss, 0..1 (0)\n"
 	"      --dev FILE         score this batches stream at each epoch end\n"
 	"      --eval-every N     and every N steps; keep the best model\n"
 	"      --patience K       stop after K scores without improvement\n"
@@ -68,7 +73,7 @@ enum {
 	O_ACCUM, O_DROPOUT, O_ADROPOUT, O_SEED, O_TASK, O_FREEZE_EMB,
 	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
-	O_DEVICE, O_PRECISION, O_NO_STATE,
+	O_DEVICE, O_PRECISION, O_NO_STATE, O_CLASS_WEIGHTS, O_SMOOTH,
 };
 
 static const struct option longopts[] = {
@@ -88,6 +93,8 @@ static const struct option longopts[] = {
 	{ "task", required_argument, 0, O_TASK },
 	{ "freeze-embeddings", no_argument, 0, O_FREEZE_EMB },
 	{ "freeze-layers", required_argument, 0, O_FREEZE_LAYERS },
+	{ "class-weights", required_argument, 0, O_CLASS_WEIGHTS },
+	{ "label-smoothing", required_argument, 0, O_SMOOTH },
 	{ "dev", required_argument, 0, O_DEV },
 	{ "eval-every", required_argument, 0, O_EVAL_EVERY },
 	{ "patience", required_argument, 0, O_PATIENCE },
@@ -162,6 +169,16 @@ int main(int argc, char **argv)
 		case O_RESUME: c.resume = 1; break;
 		case O_NO_STATE: c.no_state = 1; break;
 		case O_DEV: c.dev = optarg; break;
+		case O_CLASS_WEIGHTS:
+			if (!*optarg)
+				return sift_misuse("%s", "--class-weights: expected auto or a file");
+			c.class_weights = optarg;
+			break;
+		case O_SMOOTH:
+			if (sift_double_opt("--label-smoothing", optarg, 0, 1, &v) < 0)
+				return SIFT_EXIT_USAGE;
+			c.label_smoothing = (float)v;
+			break;
 		case O_DEVICE:
 			if (sift_device_parse(optarg, &req))
 				return sift_misuse("--device: expected auto, cpu or cuda, got '%s'", optarg);
@@ -266,6 +283,13 @@ int main(int argc, char **argv)
 		return sift_misuse("extra operand '%s'", argv[optind + 1]);
 	if (optind < argc)
 		c.input = argv[optind];
+	/* auto counts the labels in a first pass over the input */
+	struct stat ist;
+	if (c.class_weights && !strcmp(c.class_weights, "auto") &&
+	    (strcmp(c.input, "-") ? stat(c.input, &ist) : fstat(0, &ist)) == 0 &&
+	    !S_ISREG(ist.st_mode))
+		return sift_misuse("--class-weights auto: %s is not a regular file (a pipe cannot be read twice); give the weights in a file",
+				   strcmp(c.input, "-") ? c.input : "stdin");
 	char err[256];
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);

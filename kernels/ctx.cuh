@@ -97,9 +97,11 @@ void cuda_scatter_rows_backward(float *dinp, const float *dout,
 // crossentropy.cu
 void cuda_softmax_forward(float *probs, const float *logits, int M, int L);
 void cuda_crossentropy_forward(float *losses, const float *probs,
-			       const int32_t *targets, int M, int L);
+			       const int32_t *targets, int M, int L,
+			       const float *weight, float eps);
 void cuda_crossentropy_backward(float *dlogits, const float *probs,
-				const int32_t *targets, int M, int L, float scale);
+				const int32_t *targets, int M, int L,
+				const float *weight, float eps, float scale);
 // adamw.cu
 void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 		       size_t n, float lr, float beta1, float beta2, float eps,

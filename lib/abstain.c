@@ -115,7 +115,8 @@ static void search(struct ex **s, size_t n, enum sift_objective obj,
 
 int sift_abstain_search(struct sift_reader *r, const struct sift_header *h,
 			struct sift_cls_metrics *cm, const char *label,
-			enum sift_objective obj, struct sift_abstain *a)
+			enum sift_objective obj, struct sift_abstain *a,
+			struct sift_calib *cal)
 {
 	struct sift_cls_metrics scratch;
 	struct eval_pred e;
@@ -125,6 +126,8 @@ int sift_abstain_search(struct sift_reader *r, const struct sift_header *h,
 	int ret, status = 0;
 	sift_cls_init(&scratch, h->labels, h->nlabels);
 	eval_pred_init(&e, NULL, &scratch);
+	e.cal = cal;	/* every record has probs here, or is an error */
+	e.nprobs = h->nlabels;
 	while (status == 0 && (ret = sift_read(r, &rec)) > 0) {
 		if ((status = eval_pred_add(&e, r, rec)) < 0)
 			break;

@@ -4,6 +4,7 @@
 
 #include <msgpack.h>
 
+#include "calib.h"	/* defines: struct sift_calib */
 #include "clsmetrics.h"	/* defines: struct sift_cls_metrics, struct sift_prf */
 #include "stream.h"
 
@@ -45,10 +46,12 @@ void sift_abstain_scores(const struct sift_cls_metrics *m, const char *label,
  * probability is below t, else the argmax of probs (the records' pred is
  * not used); ties go to the lower t.  cm (initialised by the caller)
  * gets the predictions at t; a gets t and the scores.  0, or -1 after a
- * diagnostic.
+ * diagnostic.  cal (NULL: not wanted; zeroed by the caller) gets the
+ * calibration of the probabilities, as eval_pred_stream_calib's.
  */
 int sift_abstain_search(struct sift_reader *r, const struct sift_header *h,
 			struct sift_cls_metrics *cm, const char *label,
-			enum sift_objective obj, struct sift_abstain *a);
+			enum sift_objective obj, struct sift_abstain *a,
+			struct sift_calib *cal);
 
 #endif

@@ -182,10 +182,16 @@ struct sift_backend {
 	void (*softmax_forward)(float *probs, const float *logits, int M,
 				int L);
 
-	/* losses[i] = -log probs[i, targets[i]], 0 where targets[i] is -100
-	 * losses is (M), probs is (M,L), targets is (M) */
+	/* torch.nn.CrossEntropyLoss(weight, label_smoothing=eps) per row,
+	 * unreduced: with y = targets[i] and w = weight (NULL: all 1),
+	 * losses[i] = (1-eps) w[y] (-log probs[i,y])
+	 *           + eps/L sum_c w[c] (-log probs[i,c]),
+	 * 0 where y is -100; the caller divides the sum by sum_i w[y]
+	 * (eps = 0, weight NULL: -log probs[i,y])
+	 * losses is (M), probs is (M,L), targets is (M), weight is (L) */
 	void (*crossentropy_forward)(float *losses, const float *probs,
-				     const int32_t *targets, int M, int L);
+				     const int32_t *targets, int M, int L,
+				     const float *weight, float eps);
 
 	/* res = a + b, then out = LayerNorm(res) saving mean and rstd:
 	 * residual_forward then layernorm_forward, bit for bit, in one op so
@@ -249,11 +255,15 @@ struct sift_backend {
 	void (*scatter_rows_backward)(float *dinp, const float *dout,
 				      const int32_t *rows, int M, int C);
 
-	/* dlogits = (probs - onehot(targets)) * scale, 0 rows where
-	 * targets is -100 (scale = 1 / number of counted targets, usually)
-	 * dlogits is (M,L), probs is (M,L), targets is (M) */
+	/* the gradient of crossentropy_forward's losses times scale:
+	 * dlogits[i,j] = (probs[i,j] ((1-eps) w[y] + eps/L sum_c w[c])
+	 *                 - (1-eps) w[y] [j == y] - eps/L w[j]) * scale,
+	 * 0 rows where y is -100 (weight NULL, eps 0: (probs - onehot(y))
+	 * * scale; scale = 1 / sum_i w[y], usually)
+	 * dlogits is (M,L), probs is (M,L), targets is (M), weight is (L) */
 	void (*crossentropy_backward)(float *dlogits, const float *probs,
 				      const int32_t *targets, int M, int L,
+				      const float *weight, float eps,
 				      float scale);
 
 	/* AdamW (torch.optim.AdamW) on n parameters; t is the 1-based step

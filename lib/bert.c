@@ -384,6 +384,9 @@ void bert_free(struct bert_model *m)
 {
 	if (m->be && m->dparams && m->dparams != m->params)
 		m->be->free(m->dparams);
+	if (m->be && m->ce_dweight && m->ce_dweight != m->ce_weight)
+		m->be->free(m->ce_dweight);
+	free(m->ce_weight);
 	free(m->params);
 	if (m->dp.layer != m->p.layer)
 		free(m->dp.layer);

@@ -103,6 +103,12 @@ struct bert_model {
 	const struct sift_backend *be;
 	float *dparams;
 	struct bert_params dp;
+	/* the classifier loss, torch.nn.CrossEntropyLoss(weight,
+	 * label_smoothing) (classweights.h: bert_set_loss, after
+	 * bert_upload): class weights (nout) on the host and in the
+	 * backend's memory, NULL: all 1; the label smoothing, 0: none */
+	float *ce_weight, *ce_dweight;
+	float ce_smoothing;
 };
 
 /* puts the parameters where backend be computes (a copy for a device,

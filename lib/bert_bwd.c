@@ -142,17 +142,20 @@ void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
 }
 
 double bert_loss(const struct bert_model *m, const struct bert_acts *a,
-		 const int32_t *targets, int *count)
+		 const int32_t *targets, int *count, double *denom)
 {
 	int M = m->head == BERT_HEAD_SEQ ? a->B :
 		m->head == BERT_HEAD_MLM ? a->M : a->N;
 	int L = m->nout;
-	double loss = 0.0;
+	const float *w = m->ce_weight;
+	double eps = m->ce_smoothing;
+	double loss = 0.0, wsum = 0.0;
 	int cnt = 0;
 	for (int i = 0; i < M; i++) {
-		if (targets[i] == -100)
+		int y = targets[i];
+		if (y == -100)
 			continue;
-		if (targets[i] < 0 || targets[i] >= L)
+		if (y < 0 || y >= L)
 			return NAN;
 		const float *x = a->logits + (size_t)i * L;
 		double mx = x[0], s = 0.0;
@@ -161,12 +164,24 @@ double bert_loss(const struct bert_model *m, const struct bert_acts *a,
 				mx = x[j];
 		for (int j = 0; j < L; j++)
 			s += exp(x[j] - mx);
-		loss += mx + log(s) - x[targets[i]];
+		double lse = mx + log(s), wy = w ? w[y] : 1.0;
+		/* (1-eps) w[y] nll + eps/L sum_c w[c] (-log p_c) */
+		double l = (1.0 - eps) * wy * (lse - x[y]);
+		if (eps > 0.0) {
+			double sm = 0.0;
+			for (int j = 0; j < L; j++)
+				sm += (w ? w[j] : 1.0) * (lse - x[j]);
+			l += eps / L * sm;
+		}
+		loss += l;
+		wsum += wy;
 		cnt++;
 	}
 	if (count)
 		*count = cnt;
-	return cnt ? loss / cnt : 0.0;
+	if (denom)
+		*denom = wsum;
+	return wsum > 0.0 ? loss / wsum : 0.0;
 }
 
 /* dropout probabilities as bert_forward applies them */
@@ -177,7 +192,7 @@ static float head_p(const struct bert_model *m)
 }
 
 int bert_backward(const struct bert_model *m, const struct bert_acts *a,
-		  const int32_t *targets, int count,
+		  const int32_t *targets, double denom,
 		  float scale, struct bert_grads *g,
 		  const struct bert_train_opts *o, int train, uint64_t seed)
 {
@@ -198,14 +213,16 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 	int fl = o ? o->freeze_layers : 0;
 	int fe = (o && o->freeze_embeddings) || fl > 0;	/* below a frozen layer */
 	int lowest = fl > NL ? NL : fl;	/* the lowest layer that learns */
-	float sc = count > 0 ? scale / (float)count : 0.0f;
+	float sc = denom > 0.0 ? (float)(scale / denom) : 0.0f;
+	const float *cw = m->ce_dweight;
+	float eps = m->ce_smoothing;
 
 	/* the head: dlogits -> dx (N,C), the gradient of the encoder output */
 	if (m->head == BERT_HEAD_SEQ) {
 		if (g->dlogits_in)
 			be->upload(g->dlogits, g->dlogits_in, (size_t)B * L * sizeof(float));
 		else
-			be->crossentropy_backward(g->dlogits, a->probs, targets, B, L, sc);
+			be->crossentropy_backward(g->dlogits, a->probs, targets, B, L, cw, eps, sc);
 		be->matmul_backward(g->dhead, d->cls_w, d->cls_b, g->dlogits,
 				    a->head_in, p->cls_w, B, C, L);
 		be->dropout_forward(g->dhead, g->dhead, (size_t)B * C, pc,
@@ -216,7 +233,7 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		be->memset0(g->dx, (size_t)N * C * sizeof(float));
 		be->scatter_rows_backward(g->dx, g->dB2, cls_rows, B, C);
 	} else if (m->head == BERT_HEAD_TOKEN) {
-		be->crossentropy_backward(g->dlogits, a->probs, targets, N, L, sc);
+		be->crossentropy_backward(g->dlogits, a->probs, targets, N, L, cw, eps, sc);
 		be->matmul_backward(g->dhead, d->cls_w, d->cls_b, g->dlogits,
 				    a->head_in, p->cls_w, N, C, L);
 		be->dropout_forward(g->dx, g->dhead, (size_t)N * C, pc,
@@ -225,7 +242,7 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		int M = a->M;
 		if (M == 0)
 			return 0;	/* nothing labelled: no gradient */
-		be->crossentropy_backward(g->dlogits, a->probs, targets, M, L, sc);
+		be->crossentropy_backward(g->dlogits, a->probs, targets, M, L, cw, eps, sc);
 		/* the tied decoder: its weight gradient adds into wte's,
 		 * where the embeddings' adds later (both accumulate); none
 		 * when the embeddings are frozen, as in transformers, where

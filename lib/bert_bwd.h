@@ -49,23 +49,28 @@ void bert_pack_targets(const struct bert_model *m, const struct bert_batch *bb,
 
 /*
  * The loss of the forward pass in a (bert_forward with the same batch
- * and seed): torch.nn.CrossEntropyLoss(ignore_index=-100), the mean over
- * the targets that are not -100, computed from the logits in double.
- * *count: the number of counted targets.  NAN for a target out of range.
- * targets are host memory, (N) or (B) as bert_pack_targets wrote them.
+ * and seed): torch.nn.CrossEntropyLoss(weight=m->ce_weight,
+ * label_smoothing=m->ce_smoothing, ignore_index=-100), the mean over
+ * the targets that are not -100 (with weights: the sum divided by the
+ * weights of those targets, PyTorch's rule), computed from the logits
+ * in double.  *count: the number of counted targets; *denom (NULL: not
+ * wanted): the divisor, the count or the sum of their weights.  NAN for
+ * a target out of range.  targets are host memory, (N) or (B) as
+ * bert_pack_targets wrote them.
  */
 double bert_loss(const struct bert_model *m, const struct bert_acts *a,
-		 const int32_t *targets, int *count);
+		 const int32_t *targets, int *count, double *denom);
 
 /*
  * Backward pass of that loss times scale (1 for a plain step, 1/accum
- * under gradient accumulation), ACCUMULATING parameter gradients into g.
+ * under gradient accumulation), ACCUMULATING parameter gradients into g;
+ * denom is bert_loss's *denom (the count without class weights).
  * train and seed must be those of the bert_forward call: the dropout
  * masks are regenerated from them.  targets are in the backend's memory
  * (the CPU: host).  0, or -1 when out of memory.
  */
 int bert_backward(const struct bert_model *m, const struct bert_acts *a,
-		  const int32_t *targets, int count,
+		  const int32_t *targets, double denom,
 		  float scale, struct bert_grads *g,
 		  const struct bert_train_opts *o, int train, uint64_t seed);
 

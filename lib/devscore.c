@@ -31,6 +31,7 @@ struct dev_scorer {
 	msgpack_unpacked up;
 	double loss;
 	long count;
+	double denom;	/* the loss's divisor: count, or the targets' weights */
 	int32_t *targets;
 	size_t cap;
 	float *hbuf;			/* logits and probs off the CPU */
@@ -197,9 +198,11 @@ int dev_batch(struct dev_scorer *d, struct bert_model *m, struct bert_acts *a,
 				return -1;
 			}
 		int cnt = 0;
-		double l = bert_loss(m, hp, d->targets, &cnt);
-		d->loss += l * cnt;
+		double den = 0.0;
+		double l = bert_loss(m, hp, d->targets, &cnt, &den);
+		d->loss += l * den;
 		d->count += cnt;
+		d->denom += den;
 	}
 	if (d->mlm) {
 		/* masked-token accuracy: the first highest logit is the label */
@@ -225,7 +228,7 @@ int dev_finish(struct dev_scorer *d, const struct sift_reader *r,
 	int rc = 0;
 	memset(s, 0, sizeof *s);
 	if (d->mlm) {
-		s->loss = d->count ? d->loss / d->count : 0.0;
+		s->loss = d->denom > 0 ? d->loss / d->denom : 0.0;
 		s->perplexity = exp(s->loss);
 		s->accuracy = d->count ? (double)d->hits / d->count : 0.0;
 		s->n = d->count;
@@ -236,7 +239,7 @@ int dev_finish(struct dev_scorer *d, const struct sift_reader *r,
 	d->ended = 1;
 	if (eval_pred_end(&d->ev, r) < 0)
 		rc = -1;
-	s->loss = d->count ? d->loss / d->count : 0.0;
+	s->loss = d->denom > 0 ? d->loss / d->denom : 0.0;
 	s->n = d->count;
 	if (d->m->problem) {
 		struct sift_pm_prf mac = sift_pm_macro(&d->pm);

@@ -1,4 +1,5 @@
 /* evalpred.c: scores prediction records with gold labels into NER counts or a confusion matrix, for sift-eval and dev scoring alike. */
+#include <math.h>	/* defines: isfinite */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,39 @@ static int add_ner(struct eval_pred *e, const struct sift_reader *r,
 	return status;
 }
 
+/* the top probability of rec's probs and whether its label is gold */
+static int add_calib(struct eval_pred *e, const struct sift_reader *r,
+		     const msgpack_object *rec, const char *gold)
+{
+	if (!sift_get(rec, "probs")) {
+		e->noprobs++;
+		return 0;
+	}
+	float *probs;
+	size_t np;
+	if (sift_need_f32s(r, rec, "probs", &probs, &np) < 0)
+		return -1;
+	if ((int)np != e->nprobs || np == 0) {
+		sift_rerror(r, "probs has %zu entries for the header's %d labels",
+			    np, e->nprobs);
+		free(probs);
+		return -1;
+	}
+	size_t arg = 0;
+	for (size_t l = 0; l < np; l++) {
+		if (!isfinite(probs[l]) || probs[l] < 0 || probs[l] > 1) {
+			sift_rerror(r, "probs[%zu] is not a probability", l);
+			free(probs);
+			return -1;
+		}
+		if (probs[l] > probs[arg])
+			arg = l;
+	}
+	sift_calib_add(e->cal, probs[arg], !strcmp(gold, e->cm->labels[arg]));
+	free(probs);
+	return 0;
+}
+
 static int add_cls(struct eval_pred *e, const struct sift_reader *r,
 		   const msgpack_object *rec)
 {
@@ -152,10 +186,12 @@ static int add_cls(struct eval_pred *e, const struct sift_reader *r,
 		sift_rerror(r, "out of memory");
 		return -1;
 	}
-	sift_cls_add_str(e->cm, gs, ps);
+	int rc = e->cal ? add_calib(e, r, rec, gs) : 0;
+	if (rc == 0)
+		sift_cls_add_str(e->cm, gs, ps);
 	free(gs);
 	free(ps);
-	return 0;
+	return rc;
 }
 
 void eval_pred_set_problem(struct eval_pred *e, struct sift_problem_metrics *pm)
@@ -222,15 +258,20 @@ int eval_pred_stream_problem(struct sift_reader *r, struct sift_problem_metrics 
 	return status;
 }
 
-int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
-		     struct sift_cls_metrics *cm)
+static int stream(struct sift_reader *r, struct sift_ner_counts *nc,
+		  struct sift_cls_metrics *cm, struct sift_calib *cal,
+		  int nprobs, long *noprobs)
 {
 	struct eval_pred e;
 	const msgpack_object *rec;
 	int ret, status = 0;
 	eval_pred_init(&e, nc, cm);
+	e.cal = cal;
+	e.nprobs = nprobs;
 	while (status == 0 && (ret = sift_read(r, &rec)) > 0)
 		status = eval_pred_add(&e, r, rec);
+	if (noprobs)
+		*noprobs = e.noprobs;
 	if (status == 0 && ret < 0)
 		status = -1;
 	if (status == 0)
@@ -238,3 +279,16 @@ int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
 	eval_pred_free(&e);
 	return status;
 }
+
+int eval_pred_stream_calib(struct sift_reader *r, struct sift_cls_metrics *cm,
+			   struct sift_calib *cal, int nprobs, long *noprobs)
+{
+	return stream(r, NULL, cm, cal, nprobs, noprobs);
+}
+
+int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
+		     struct sift_cls_metrics *cm)
+{
+	return stream(r, nc, cm, NULL, 0, NULL);
+}
+

@@ -4,6 +4,7 @@
 
 #include <msgpack.h>
 
+#include "calib.h"	/* defines: struct sift_calib */
 #include "clsmetrics.h"	/* defines: struct sift_cls_metrics */
 #include "conlleval.h"	/* defines: struct sift_ner_counts, struct sift_ner_merge */
 #include "stream.h"
@@ -23,6 +24,12 @@ struct eval_seen {
 struct eval_pred {
 	struct sift_ner_counts *nc;
 	struct sift_cls_metrics *cm;
+	/* cls/pair, when set (eval_pred_calib): the calibration of the
+	 * records' probs, whose nprobs columns are cm's first labels;
+	 * noprobs counts the records without probs */
+	struct sift_calib *cal;
+	int nprobs;
+	long noprobs;
 	struct eval_seen ids, docs;
 	struct sift_ner_merge mg;
 	struct sift_problem_metrics *pm;	/* multi-label, regression */
@@ -50,5 +57,10 @@ int eval_pred_stream_problem(struct sift_reader *r, struct sift_problem_metrics 
 /* sift-eval: every record of r into nc or cm; 0, or -1 after a diagnostic */
 int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
 		     struct sift_cls_metrics *cm);
+/* the same for cm, with the calibration of the records' probs (nprobs
+ * columns, cm's first labels, as the header's) into cal (zeroed by the
+ * caller); *noprobs: the records that had none */
+int eval_pred_stream_calib(struct sift_reader *r, struct sift_cls_metrics *cm,
+			   struct sift_calib *cal, int nprobs, long *noprobs);
 
 #endif

@@ -77,7 +77,8 @@ void sift_cpu_gather_rows_forward(float *out, const float *inp,
 void sift_cpu_softmax_forward(float *probs, const float *logits, int M,
 			      int L);
 void sift_cpu_crossentropy_forward(float *losses, const float *probs,
-				   const int32_t *targets, int M, int L);
+				   const int32_t *targets, int M, int L,
+				   const float *weight, float eps);
 void sift_cpu_residual_layernorm_forward(float *res, float *out, float *mean,
 					 float *rstd, const float *a,
 					 const float *b, const float *weight,
@@ -139,6 +140,7 @@ void sift_cpu_scatter_rows_backward(float *dinp, const float *dout,
  * rows where the target is -100 */
 void sift_cpu_crossentropy_backward(float *dlogits, const float *probs,
 				    const int32_t *targets, int M, int L,
+				    const float *weight, float eps,
 				    float scale);
 
 /* torch.optim.AdamW on n parameters at 1-based step t:

@@ -282,3 +282,64 @@ void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a)
 		kd(pk, "score", a->score);
 	}
 }
+
+void sift_pack_calib(msgpack_packer *pk, const struct sift_calib *c)
+{
+	enum { NB = SIFT_CALIB_BINS };
+	sift_pack_str(pk, "calibration");
+	msgpack_pack_map(pk, 7);
+	kd(pk, "ece", sift_calib_ece(c));
+	ki(pk, "bins", NB);
+	ki(pk, "examples", c->n);
+	sift_pack_str(pk, "count");
+	msgpack_pack_array(pk, NB);
+	for (int b = 0; b < NB; b++)
+		msgpack_pack_int64(pk, c->count[b]);
+	sift_pack_str(pk, "correct");
+	msgpack_pack_array(pk, NB);
+	for (int b = 0; b < NB; b++)
+		msgpack_pack_int64(pk, c->correct[b]);
+	sift_pack_str(pk, "accuracy");
+	msgpack_pack_array(pk, NB);
+	for (int b = 0; b < NB; b++)
+		msgpack_pack_double(pk, c->count[b] ? (double)c->correct[b] / c->count[b] : 0.0);
+	sift_pack_str(pk, "confidence");
+	msgpack_pack_array(pk, NB);
+	for (int b = 0; b < NB; b++)
+		msgpack_pack_double(pk, c->count[b] ? c->conf[b] / c->count[b] : 0.0);
+}
+
+int sift_read_calib(const struct sift_reader *r, const msgpack_object *map,
+		    struct sift_calib *c)
+{
+	enum { NB = SIFT_CALIB_BINS };
+	memset(c, 0, sizeof *c);
+	const msgpack_object *cal = sift_get(map, "calibration");
+	if (!cal)
+		return 0;
+	if (cal->type != MSGPACK_OBJECT_MAP)
+		goto bad;
+	const msgpack_object *cn = sift_get(cal, "count"), *ok = sift_get(cal, "correct");
+	const msgpack_object *cf = sift_get(cal, "confidence");
+	const msgpack_object *a[3] = { cn, ok, cf };
+	for (int k = 0; k < 3; k++)
+		if (!a[k] || a[k]->type != MSGPACK_OBJECT_ARRAY || a[k]->via.array.size != NB)
+			goto bad;
+	for (int b = 0; b < NB; b++) {
+		const msgpack_object *x = &cn->via.array.ptr[b], *y = &ok->via.array.ptr[b];
+		const msgpack_object *z = &cf->via.array.ptr[b];
+		if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    y->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    (z->type != MSGPACK_OBJECT_FLOAT64 && z->type != MSGPACK_OBJECT_FLOAT32) ||
+		    y->via.u64 > x->via.u64 || !(z->via.f64 >= 0 && z->via.f64 <= 1))
+			goto bad;
+		c->count[b] = (long)x->via.u64;
+		c->correct[b] = (long)y->via.u64;
+		c->conf[b] = z->via.f64 * (double)c->count[b];
+		c->n += c->count[b];
+	}
+	return 1;
+bad:
+	sift_rerror(r, "calibration: expected count, correct and confidence arrays of %d bins", NB);
+	return -1;
+}

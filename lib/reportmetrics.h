@@ -5,6 +5,7 @@
 #include <msgpack.h>
 
 #include "abstain.h"	/* defines: struct sift_abstain */
+#include "calib.h"	/* defines: struct sift_calib */
 #include "clsmetrics.h"
 #include "conlleval.h"
 #include "stream.h"
@@ -32,6 +33,15 @@ void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *
  * support, predicted[, threshold, objective, score]}: one key and its
  * value, for the cls metrics map (sift_pack_cls_metrics_n's extra) */
 void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a);
+/* "calibration": {ece, bins (15), examples, count:[int], correct:[int],
+ * accuracy:[f], confidence:[f]} (per bin of the top probability, see
+ * calib.h; accuracy and confidence 0 for an empty bin): one key and its
+ * value, for the cls metrics map (sift_pack_cls_metrics_n's extra) */
+void sift_pack_calib(msgpack_packer *pk, const struct sift_calib *c);
+/* reads "calibration" of a cls metrics map back into c (zeroed first):
+ * 1, 0 when the map has none, -1 with a diagnostic naming the record */
+int sift_read_calib(const struct sift_reader *r, const msgpack_object *map,
+		    struct sift_calib *c);
 
 /* reads a metrics map back (counts only; scores are recomputed from them).
  * 0, or -1 with a diagnostic naming the record of r. */

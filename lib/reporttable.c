@@ -1,4 +1,5 @@
 /* reporttable.c: a metrics record as conlleval's or scikit-learn's table, markdown, JSON or CSV. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 #include "msgjson.h"	/* defines: sift_msg_to_json */
 #include "report.h"
 #include "reportmetrics.h"
+#include "svgplot.h"	/* defines: sift_svg_reliability */
 
 void report_num(FILE *f, double v)
 {
@@ -185,6 +187,42 @@ static void cls_abstain(FILE *f, const struct sift_cls_metrics *m,
 	free(label);
 }
 
+/* the expected calibration error of the record, when it has one */
+static void cls_calib(FILE *f, const struct sift_calib *c, enum report_format fmt)
+{
+	if (fmt == REPORT_TEXT) {
+		fprintf(f, "\ncalibration (%d equal-width bins of the top probability)\n",
+			SIFT_CALIB_BINS);
+		fprintf(f, "%20s  %9.4f %9ld\n", "ece", sift_calib_ece(c), c->n);
+	} else if (fmt == REPORT_MARKDOWN) {
+		fprintf(f, "\n**ECE** (%d equal-width bins of the top probability): %.4f over %ld examples\n",
+			SIFT_CALIB_BINS, sift_calib_ece(c), c->n);
+	} else {
+		fputs("ece,,,", f);
+		report_num(f, sift_calib_ece(c));
+		fprintf(f, ",%ld\n", c->n);
+	}
+}
+
+/* --plot of a metrics stream: the reliability diagram of its (last)
+ * calibrated record */
+static int reliability(const char *path, const char *src, const struct sift_calib *c)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		sift_warn("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char title[300];
+	snprintf(title, sizeof title, "reliability: %s", strcmp(src, "-") ? src : "stdin");
+	int rc = sift_svg_reliability(f, title, c);
+	if (fclose(f) != 0 || rc < 0) {
+		sift_warn("%s: write error", path);
+		return -1;
+	}
+	return 0;
+}
+
 static void cls_markdown(FILE *f, const struct sift_cls_metrics *m, int digits)
 {
 	fputs("| class | precision | recall | f1-score | support |\n"
@@ -271,7 +309,8 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 		   const struct report_opts *o, FILE *out)
 {
 	const msgpack_object *rec;
-	int ret, n = 0;
+	int ret, n = 0, calibrated = 0;
+	struct sift_calib plotcal;
 	while ((ret = sift_read(r, &rec)) > 0) {
 		const char *task;
 		uint32_t tl;
@@ -288,6 +327,14 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 			if (json_record(out, rec) < 0) {
 				sift_rerror(r, "cannot write JSON");
 				return -1;
+			}
+			struct sift_calib cal;
+			int hc = o->plot ? sift_read_calib(r, rec, &cal) : 0;
+			if (hc < 0)
+				return -1;
+			if (hc) {
+				plotcal = cal;
+				calibrated = 1;
 			}
 		} else if (sift_get(rec, "problem_type")) {
 			if (report_problem(out, r, rec, o) < 0)
@@ -308,18 +355,31 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 		} else if ((tl == 3 && !memcmp(task, "cls", 3)) ||
 			   (tl == 4 && !memcmp(task, "pair", 4))) {
 			struct sift_cls_metrics m;
-			if (sift_read_cls_metrics(r, rec, &m) < 0) {
+			struct sift_calib cal;
+			int hc;
+			if (sift_read_cls_metrics(r, rec, &m) < 0 ||
+			    (hc = sift_read_calib(r, rec, &cal)) < 0) {
 				sift_cls_free(&m);
 				return -1;
 			}
 			if (o->format == REPORT_TEXT) {
 				cls_text(out, &m, o->digits);
+				if (hc)
+					cls_calib(out, &cal, o->format);
 				cls_confusion(out, &m);
 				cls_abstain(out, &m, rec, o->digits);
 			} else if (o->format == REPORT_MARKDOWN) {
 				cls_markdown(out, &m, o->digits);
+				if (hc)
+					cls_calib(out, &cal, o->format);
 			} else {
 				cls_csv(out, &m);
+				if (hc)
+					cls_calib(out, &cal, o->format);
+			}
+			if (hc) {
+				plotcal = cal;
+				calibrated = 1;
 			}
 			sift_cls_free(&m);
 		} else {
@@ -327,5 +387,14 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 			return -1;
 		}
 	}
-	return ret < 0 ? -1 : 0;
+	if (ret < 0)
+		return -1;
+	if (o->plot && !calibrated) {
+		sift_warn("%s: --plot: no calibration in the metrics (sift-eval of cls or pair predictions with probs)",
+			  sift_reader_name(r));
+		return -1;
+	}
+	if (o->plot && reliability(o->plot, sift_reader_name(r), &plotcal) < 0)
+		return -1;
+	return 0;
 }

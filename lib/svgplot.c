@@ -1,4 +1,4 @@
-/* svgplot.c: line charts with axes, ticks, grid and legend, written as plain SVG. */
+/* svgplot.c: line charts and reliability diagrams with axes, ticks, grid and legend, written as plain SVG. */
 #include <math.h>
 #include <string.h>
 
@@ -220,5 +220,74 @@ int sift_svg_plot(FILE *f, const char *title, const char *xlabel,
 	fprintf(f, "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">", ML + pw / 2, H - 10);
 	esc(f, xlabel);
 	fputs("</text>\n</svg>\n", f);
+	return ferror(f) ? -1 : 0;
+}
+
+int sift_svg_reliability(FILE *f, const char *title, const struct sift_calib *c)
+{
+	enum { NB = SIFT_CALIB_BINS, S = 420 };	/* the square plot */
+	int H = MT + S + MB + 18;
+	double x0 = ML, y0 = MT + S;	/* (0, 0) */
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" "
+		"font-size=\"12\">\n", W, H, W, H);
+	fputs("<title>", f);
+	esc(f, title);
+	fputs("</title>\n", f);
+	fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
+	fprintf(f, "<text x=\"%d\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" "
+		"font-weight=\"bold\">", W / 2);
+	esc(f, title);
+	fprintf(f, "</text>\n<text x=\"%d\" y=\"38\" text-anchor=\"middle\">"
+		"ECE %.4f over %ld examples, %d bins of the top probability</text>\n",
+		W / 2, sift_calib_ece(c), c->n, NB);
+	fprintf(f, "<g class=\"panel\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+		"height=\"%d\" fill=\"#fafafa\" stroke=\"#999\"/>\n", ML, MT, S, S);
+	for (int k = 0; k <= 5; k++) {
+		double v = k / 5.0, px = x0 + v * S, py = y0 - v * S;
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e3e3e3\"/>\n"
+			"<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
+			px, MT, px, MT + S, ML, py, ML + S, py);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", px, y0 + 18);
+		label(f, v);
+		fprintf(f, "</text>\n<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" "
+			"dominant-baseline=\"middle\">", ML - 8, py);
+		label(f, v);
+		fputs("</text>\n", f);
+	}
+	double bw = (double)S / NB;
+	for (int b = 0; b < NB; b++) {
+		if (!c->count[b])
+			continue;
+		double acc = (double)c->correct[b] / c->count[b];
+		double conf = c->conf[b] / c->count[b];
+		double bx = x0 + b * bw;
+		fprintf(f, "<rect class=\"accuracy\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+			"height=\"%.1f\" fill=\"#1f77b4\" stroke=\"#fff\"><title>bin %d: "
+			"%ld examples, accuracy %.4f, confidence %.4f</title></rect>\n",
+			bx, y0 - acc * S, bw, acc * S, b + 1, c->count[b], acc, conf);
+		double lo = acc < conf ? acc : conf, hi = acc < conf ? conf : acc;
+		fprintf(f, "<rect class=\"gap\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+			"height=\"%.1f\" fill=\"#d62728\" fill-opacity=\"0.3\" "
+			"stroke=\"#d62728\"/>\n", bx, y0 - hi * S, bw, (hi - lo) * S);
+	}
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#666\" "
+		"stroke-dasharray=\"5,4\"/>\n", x0, y0, x0 + S, y0 - S);
+	/* legend, right of the square */
+	static const char *const names[3] = { "accuracy", "gap to confidence", "perfect calibration" };
+	static const char *const colors[3] = { "#1f77b4", "#d62728", "#666" };
+	for (int k = 0; k < 3; k++) {
+		int ly = MT + 14 + 22 * k, lx = ML + S + 24;
+		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+			"stroke-width=\"3\"%s/>\n", lx, ly, lx + 20, ly, colors[k],
+			k == 2 ? " stroke-dasharray=\"5,4\"" : "");
+		fprintf(f, "<text x=\"%d\" y=\"%d\" dominant-baseline=\"middle\">%s</text>\n",
+			lx + 25, ly, names[k]);
+	}
+	fprintf(f, "</g>\n<text transform=\"translate(16,%d) rotate(-90)\" "
+		"text-anchor=\"middle\">accuracy</text>\n", MT + S / 2);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">confidence (top probability)"
+		"</text>\n</svg>\n", ML + S / 2, MT + S + 40);
 	return ferror(f) ? -1 : 0;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "calib.h"	/* defines: struct sift_calib */
+
 struct svg_series {
 	const char *name;	/* legend text */
 	const double *x, *y;	/* n points, x increasing */
@@ -27,6 +29,12 @@ struct svg_panel {
  * 0, or -1 when writing fails. */
 int sift_svg_plot(FILE *f, const char *title, const char *xlabel,
 		  const struct svg_panel *p, int np);
+
+/* a reliability diagram of c: per bin of the top probability, a bar of
+ * the accuracy and the gap to the mean confidence, the diagonal of
+ * perfect calibration, the ECE in the title.  0, or -1 when writing
+ * fails. */
+int sift_svg_reliability(FILE *f, const char *title, const struct sift_calib *c);
 
 /* "nice" tick positions (1, 2 or 5 times a power of ten) covering
  * [lo, hi]: writes at most max ticks to t, returns how many */

@@ -278,20 +278,21 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		snprintf(err, errlen, "out of memory for the loss");
 		return -1;
 	}
-	double l = 0.0;
+	double l = 0.0, denom = 0.0;
 	if (t->m->problem) {
 		int k = problem_loss(t, hp, B, &l, err, errlen);
 		*loss = l;
 		if (k)
 			return k;
 		count = B;
+		denom = B;
 	} else {
-		l = bert_loss(t->m, hp, t->targets, &count);
+		l = bert_loss(t->m, hp, t->targets, &count, &denom);
 		*loss = l;
 		if (!isfinite(l))
 			return 1;
 	}
-	int rc = bert_backward(t->m, &t->a, dt, count, 1.0f / (float)t->o.accum,
+	int rc = bert_backward(t->m, &t->a, dt, denom, 1.0f / (float)t->o.accum,
 			       &t->g, &t->o.freeze, 1, seed);
 	t->g.dlogits_in = NULL;
 	if (rc < 0) {

@@ -14,6 +14,7 @@
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "problem.h"	/* defines: sift_problem_of_header */
 #include "ckpt.h"
+#include "classweights.h"	/* defines: bert_set_loss, classweights_* */
 #include "modelfile.h"	/* defines: sift_model_fopen */
 #include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
 #include "rng.h"
@@ -251,6 +252,17 @@ static json_t *jscores(const struct run *r, const struct dev_scores *s)
 	return j;
 }
 
+/* the class weights by label, null without */
+static json_t *jweights(const struct run *r)
+{
+	if (!r->m.ce_weight)
+		return json_null();
+	json_t *j = json_object();
+	for (int i = 0; i < r->h.nlabels; i++)
+		json_object_set_new(j, r->h.labels[i], jfloat(r->m.ce_weight[i]));
+	return j;
+}
+
 /* sift-train.json of the checkpoint being written (state: it holds
  * train_state.bin): a string to free, NULL when out of memory */
 static char *run_record(const struct run *r, int state)
@@ -310,6 +322,9 @@ static char *run_record(const struct run *r, int state)
 		snprintf(b, sizeof b, "%llu", (unsigned long long)o->seed);
 		json_object_set_new(x, "seed", json_string(b));
 	}
+	json_object_set_new(x, "label_smoothing", jfloat(r->m.ce_smoothing));
+	json_object_set_new(x, "class_weights", jweights(r));
+	json_object_set_new(x, "class_weights_from", jpath(c->class_weights));
 	json_object_set_new(x, "freeze_embeddings", json_boolean(o->freeze.freeze_embeddings));
 	json_object_set_new(x, "freeze_layers", json_integer(o->freeze.freeze_layers));
 	json_object_set_new(x, "epochs", json_integer(r->epochs));
@@ -776,6 +791,80 @@ static int load_log(struct run *r)
 	return 0;
 }
 
+/* --class-weights and --label-smoothing onto the model's loss */
+static int loss_setup(struct run *r)
+{
+	const struct run_cfg *c = r->c;
+	if (!c->class_weights && c->label_smoothing == 0.0f)
+		return 0;
+	if (r->mlm) {
+		sift_warn("%s: for ner, cls and pair, not mlm",
+			  c->class_weights ? "--class-weights" : "--label-smoothing");
+		return -1;
+	}
+	float *w = NULL;
+	if (c->class_weights) {
+		char err[512];
+		w = malloc((size_t)r->h.nlabels * sizeof *w);
+		if (!w) {
+			sift_warn("out of memory");
+			return -1;
+		}
+		int rc = strcmp(c->class_weights, "auto")
+			? classweights_read(c->class_weights, r->h.labels,
+					    r->h.nlabels, w, err, sizeof err)
+			: classweights_balanced(c->input, r->ner, r->h.labels,
+						r->h.nlabels, w);
+		if (rc < 0 && strcmp(c->class_weights, "auto"))
+			sift_warn("%s", err);
+		if (rc < 0) {
+			free(w);
+			return -1;
+		}
+	}
+	int rc = bert_set_loss(&r->m, w, c->label_smoothing);
+	free(w);
+	if (rc < 0)
+		sift_warn("out of memory for the class weights on %s", r->m.be->name);
+	return rc;
+}
+
+/* a resumed run's loss must be the checkpoint's: its sift-train.json's
+ * label_smoothing and class_weights (a record without them: none) */
+static int loss_resume_check(struct run *r)
+{
+	const struct run_cfg *c = r->c;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/" CKPT_RECORD_NAME, c->out_dir);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j)
+		return 0;	/* the state's own checks said what they had to */
+	json_t *o = json_object_get(j, "options");
+	json_t *ls = json_object_get(o, "label_smoothing");
+	json_t *cw = json_object_get(o, "class_weights");
+	int same = (ls && json_is_number(ls) ? (float)json_number_value(ls) : 0.0f)
+		== r->m.ce_smoothing;
+	if (!cw || json_is_null(cw)) {
+		same = same && !r->m.ce_weight;
+	} else if (!r->m.ce_weight || json_object_size(cw) != (size_t)r->h.nlabels) {
+		same = 0;
+	} else {
+		for (int i = 0; i < r->h.nlabels && same; i++) {
+			json_t *v = json_object_get(cw, r->h.labels[i]);
+			same = v && json_is_number(v) &&
+				(float)json_number_value(v) == r->m.ce_weight[i];
+		}
+	}
+	json_decref(j);
+	if (!same) {
+		sift_warn("%s: saved with other class weights or label smoothing; resume with the same ones",
+			  c->out_dir);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup(struct run *r, struct sift_reader *rd)
 {
 	const struct run_cfg *c = r->c;
@@ -851,6 +940,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 		sift_warn("%s", err);
 		return -1;
 	}
+	if (loss_setup(r) < 0)
+		return -1;
 	r->st.best_step = -1;
 	r->saved_step = -1;
 	/* what the bits depend on besides the inputs, recorded in the state;
@@ -916,6 +1007,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 				  c->out_dir);
 			return -1;
 		}
+		if (loss_resume_check(r) < 0)
+			return -1;
 		r->t.step = r->st.step;
 		r->t.pos = r->st.pos;
 		r->t.opt.t = r->st.adam_t;

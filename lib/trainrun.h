@@ -18,6 +18,10 @@ struct run_cfg {
 				 * f1 for ner, loss for mlm, accuracy
 				 * otherwise */
 	struct trainer_opts o;
+	/* the loss (cls, pair, ner): --class-weights "auto" or a file,
+	 * NULL: none; --label-smoothing, 0: none */
+	const char *class_weights;
+	float label_smoothing;
 	float dropout;		/* hidden dropout, < 0: the config's */
 	float attn_dropout;	/* attention dropout, < 0: the config's */
 	int64_t max_steps;	/* > 0: the run's total steps (schedule too) */

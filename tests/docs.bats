@@ -402,6 +402,7 @@ $MAN_STDERR" | while read -r entry; do
 	run_man sift-train.1
 	[ -f ner-model/model.safetensors ]
 	grep -q '"dev"' <(sift-cat train.log)
+	assert_equal "$(jq -c '[.options.class_weights | keys, .options.label_smoothing]' cls/sift-train.json)" '[["negative","neutral","positive"],0.1]'
 	assert_equal "$(sift-cat log1 | tail -n 1 | jq -c '[.step, .end]')" '[100,"stopped"]'
 	assert_equal "$(sift-cat log2 | tail -n 1 | jq -r .end)" done
 }

@@ -545,7 +545,10 @@ static void test_head(int N, int M, int C, int L)
 	float *inp = randv((size_t)N * C, 1), *g = randv((size_t)M * C, 1);
 	float *d0 = randv((size_t)N * C, 1), *logits = randv((size_t)M * L, 3);
 	int32_t *rows = randi(M, N), *tg = randi(M, L);
-	float *r[3][5];
+	float *cw = randv(L, 1);
+	for (int j = 0; j < L; j++)
+		cw[j] = 0.5f + fabsf(cw[j]);	/* positive, as class weights */
+	float *r[3][7];
 	struct sift_backend *bes[3] = { cpu, dev, dev };
 	int ok[5] = {
 		have(SIFT_OP_GATHER_ROWS), have(SIFT_OP_SCATTER_ROWS_BWD), have(SIFT_OP_SOFTMAX),
@@ -566,8 +569,17 @@ static void test_head(int N, int M, int C, int L)
 		/* the loss and its gradient from the CPU's probabilities */
 		if (k > 0 && ok[2])
 			be->upload(pr, r[0][2], (size_t)M * L * 4);
-		if (ok[3]) be->crossentropy_forward(ls, pr, dt, M, L);
-		if (ok[4]) be->crossentropy_backward(dlg, pr, dt, M, L, 0.25f);
+		if (ok[3]) be->crossentropy_forward(ls, pr, dt, M, L, NULL, 0.0f);
+		if (ok[4]) be->crossentropy_backward(dlg, pr, dt, M, L, NULL, 0.0f, 0.25f);
+		/* with class weights and label smoothing (PyTorch's
+		 * weight= and label_smoothing=) */
+		void *dw = up(be, cw, L * 4);
+		void *ls2 = be->alloc(M * 4), *dlg2 = be->alloc((size_t)M * L * 4);
+		if (ok[3]) be->crossentropy_forward(ls2, pr, dt, M, L, dw, 0.1f);
+		if (ok[4]) be->crossentropy_backward(dlg2, pr, dt, M, L, dw, 0.1f, 0.25f);
+		r[k][5] = down(be, ls2, M);
+		r[k][6] = down(be, dlg2, (size_t)M * L);
+		be->free(dw); be->free(ls2); be->free(dlg2);
 		r[k][0] = down(be, o, (size_t)M * C);
 		r[k][1] = down(be, dd, (size_t)N * C);
 		r[k][2] = down(be, pr, (size_t)M * L);
@@ -588,10 +600,17 @@ static void test_head(int N, int M, int C, int L)
 		compare(names[t], "out", r[1][t], r[0][t], len[t], 1e-6, 1e-5);
 		same_bits(names[t], r[1][t], r[2][t], len[t]);
 	}
+	for (int t = 5; t < 7; t++) {
+		if (!ok[t - 2])
+			continue;
+		compare(names[t - 2], t == 5 ? "weighted smoothed loss" : "weighted smoothed dlogits",
+			r[1][t], r[0][t], len[t - 2], 1e-6, 1e-5);
+		same_bits(names[t - 2], r[1][t], r[2][t], len[t - 2]);
+	}
 	for (int k = 0; k < 3; k++)
-		for (int t = 0; t < 5; t++)
+		for (int t = 0; t < 7; t++)
 			free(r[k][t]);
-	free(inp); free(g); free(d0); free(logits); free(rows); free(tg);
+	free(inp); free(g); free(d0); free(logits); free(rows); free(tg); free(cw);
 }
 
 static void test_adamw(size_t n)

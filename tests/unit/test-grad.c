@@ -235,33 +235,62 @@ static void test_gather(void)
 	free(c.inp); free(c.out); free(c.dout); free(d);
 }
 
-/* ---- softmax + cross-entropy (mean over counted targets) ---- */
-struct ce { int M, L; float *logits, *probs, *losses; int32_t *tg; };
+/* ---- softmax + cross-entropy (the sum over counted targets divided by
+ * their weights, 1 each without) ---- */
+struct ce { int M, L; float *logits, *probs, *losses; int32_t *tg; const float *w; float eps; };
 static double ce_loss(void *p)
 {
 	struct ce *c = p;
 	sift_cpu_softmax_forward(c->probs, c->logits, c->M, c->L);
-	sift_cpu_crossentropy_forward(c->losses, c->probs, c->tg, c->M, c->L);
-	double s = 0.0;
-	int n = 0;
+	sift_cpu_crossentropy_forward(c->losses, c->probs, c->tg, c->M, c->L,
+				      c->w, c->eps);
+	double s = 0.0, n = 0.0;
 	for (int i = 0; i < c->M; i++)
 		if (c->tg[i] != -100) {
 			s += c->losses[i];
-			n++;
+			n += c->w ? c->w[c->tg[i]] : 1.0;
 		}
 	return s / n;
 }
 
-static void test_crossentropy(void)
+/* w NULL: all 1; eps: label smoothing */
+static void ce_case(const char *name, const float *w, float eps, float wsum)
 {
 	int32_t tg[5] = { 2, -100, 0, 3, -100 };
-	struct ce c = { 5, 4, randv(20, 2), malloc(80), malloc(20), tg };
+	struct ce c = { 5, 4, randv(20, 2), malloc(80), malloc(20), tg, w, eps };
 	ce_loss(&c);
 	float *d = randv(20, 1);
-	sift_cpu_crossentropy_backward(d, c.probs, tg, 5, 4, 1.0f / 3);
-	fd_check("crossentropy dlogits", c.logits, d, 20, ce_loss, &c);
+	sift_cpu_crossentropy_backward(d, c.probs, tg, 5, 4, w, eps, 1.0f / wsum);
+	fd_check(name, c.logits, d, 20, ce_loss, &c);
 	CHECK(d[4] == 0.0f && d[19] == 0.0f);	/* ignored rows are zero */
 	free(c.logits); free(c.probs); free(c.losses); free(d);
+}
+
+static void test_crossentropy(void)
+{
+	static const float w[4] = { 0.5f, 2.0f, 1.25f, 3.0f };
+	ce_case("crossentropy dlogits", NULL, 0.0f, 3.0f);
+	/* the counted targets are 2, 0, 3: weights 1.25 + 0.5 + 3 */
+	ce_case("crossentropy dlogits, class weights", w, 0.0f, 4.75f);
+	ce_case("crossentropy dlogits, label smoothing", NULL, 0.1f, 3.0f);
+	ce_case("crossentropy dlogits, both", w, 0.2f, 4.75f);
+}
+
+/* the per-row loss by hand: (1-eps) w[y] (-log p_y) + eps/L sum_c w[c] (-log p_c) */
+static void test_crossentropy_value(void)
+{
+	float probs[3] = { 0.2f, 0.5f, 0.3f }, loss = 0.0f, d[3];
+	static const float w[3] = { 2.0f, 1.0f, 4.0f };
+	int32_t y = 2;
+	sift_cpu_crossentropy_forward(&loss, probs, &y, 1, 3, w, 0.3f);
+	double want = 0.7 * 4.0 * -log(0.3) +
+		0.1 * (2.0 * -log(0.2) + 1.0 * -log(0.5) + 4.0 * -log(0.3));
+	CHECK_CLOSE(loss, want, 1e-6, 1e-6);
+	/* a = 0.7*4 + 0.1*7 = 3.5, b = 2.8 */
+	sift_cpu_crossentropy_backward(d, probs, &y, 1, 3, w, 0.3f, 1.0f);
+	CHECK_CLOSE(d[0], 0.2 * 3.5 - 0.1 * 2.0, 1e-6, 1e-6);
+	CHECK_CLOSE(d[1], 0.5 * 3.5 - 0.1 * 1.0, 1e-6, 1e-6);
+	CHECK_CLOSE(d[2], 0.3 * 3.5 - 2.8 - 0.1 * 4.0, 1e-6, 1e-6);
 }
 
 /* ---- the split of the matrix products over threads changes no bit ---- */
@@ -348,6 +377,7 @@ int main(void)
 	test_embed();
 	test_gather();
 	test_crossentropy();
+	test_crossentropy_value();
 	test_adamw();
 	test_matmul_threads();
 	test_tiles();

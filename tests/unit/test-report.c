@@ -6,6 +6,7 @@
 #include "check.h"
 #include "report.h"
 #include "svgplot.h"
+#include "calib.h"	/* defines: sift_calib_*, the ECE */
 
 static double when(const char *s)
 {
@@ -106,11 +107,39 @@ static void ticks(void)
 	CHECK_EQ_INT(sift_svg_ticks(3, 3, 5, t, 32), 1);
 }
 
+/* the bins (b/15, (b+1)/15] and the ECE by hand */
+static void calibration(void)
+{
+	CHECK_EQ_INT(sift_calib_bin(0.0), 0);
+	CHECK_EQ_INT(sift_calib_bin(1.0 / 15), 0);	/* an upper edge is in */
+	CHECK_EQ_INT(sift_calib_bin(nextafter(1.0 / 15, 1.0)), 1);
+	CHECK_EQ_INT(sift_calib_bin(2.0 / 15), 1);
+	CHECK_EQ_INT(sift_calib_bin(0.5), 7);
+	CHECK_EQ_INT(sift_calib_bin(14.0 / 15), 13);
+	CHECK_EQ_INT(sift_calib_bin(0.95), 14);
+	CHECK_EQ_INT(sift_calib_bin(1.0), 14);
+	struct sift_calib c = { 0 };
+	CHECK(sift_calib_ece(&c) == 0.0);
+	/* bin 14: 2 examples, 1 right, confidence 0.95: |0.5 - 0.95| * 2/4;
+	 * bin 7: |1 - 0.5| * 1/4; bin 5: |0 - 0.34| * 1/4 */
+	sift_calib_add(&c, 0.95, 1);
+	sift_calib_add(&c, 0.95, 0);
+	sift_calib_add(&c, 0.5, 1);
+	sift_calib_add(&c, 0.34, 0);
+	CHECK_EQ_INT(c.n, 4);
+	CHECK_EQ_INT(c.count[14], 2);
+	CHECK_EQ_INT(c.correct[14], 1);
+	CHECK_EQ_INT(c.count[7], 1);
+	CHECK_EQ_INT(c.count[5], 1);
+	CHECK_CLOSE(sift_calib_ece(&c), (0.9 + 0.5 + 0.34) / 4, 1e-12, 1e-12);
+}
+
 int main(void)
 {
 	times();
 	windows();
 	alerts();
 	ticks();
+	calibration();
 	return check_done("test-report");
 }

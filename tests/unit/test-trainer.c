@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "classweights.h"	/* defines: bert_set_loss, classweights_read */
 #include "lrsched.h"
 #include "problem.h"	/* defines: SIFT_PROBLEM_* */
 #include "safetensors.h"
@@ -569,6 +570,168 @@ static void test_sched(void)
 	CHECK_EQ_INT(trainer_total_steps(10, 3, 4), 3);	/* 4, 3, 3: 1 + 1 + 1 */
 }
 
+/*
+ * tests/ref/make_loss_fixtures.py: on the same models and batches, the
+ * loss and every gradient of batch 0 with torch.nn.CrossEntropyLoss(
+ * weight=W, label_smoothing=X) for the cases w (W only), ls (X only) and
+ * both; with step5, every parameter after 5 AdamW steps with both.  W
+ * comes from the weights file as sift-train --class-weights reads it.
+ */
+static void run_loss(const char *file, const char *model, const char *jsonl,
+		     enum bert_head head, const char *wfile, float eps,
+		     const char *const *cases, int ncases, int step5)
+{
+	char path[256], err[512];
+	char **labels = NULL;
+	int nlabels = 0;
+	struct jbatch bs[5];
+	snprintf(path, sizeof path, FIX "%s", jsonl);
+	int nb = read_fixture(path, &labels, &nlabels, bs, 5);
+	CHECK_EQ_INT(nb, 5);
+	if (nb != 5)
+		return;
+	struct sift_st_file rf;
+	snprintf(path, sizeof path, FIX "%s", file);
+	CHECK(sift_st_open(&rf, path, err, sizeof err) == 0);
+	float w[8];
+	snprintf(path, sizeof path, FIX "%s", wfile);
+	CHECK(classweights_read(path, labels, nlabels, w, err, sizeof err) == 0);
+	for (int k = 0; k < ncases + step5; k++) {
+		const char *cs = k < ncases ? cases[k] : "both";
+		int uw = strcmp(cs, "ls") != 0, ue = strcmp(cs, "w") != 0;
+		struct bert_model m;
+		snprintf(path, sizeof path, FIX "%s", model);
+		CHECK(bert_load(&m, path, head, labels, nlabels, 0, 0, err, sizeof err) == 0);
+		bert_upload(&m, &sift_backend_cpu);
+		CHECK(bert_set_loss(&m, uw ? w : NULL, ue ? eps : 0.0f) == 0);
+		struct trainer_opts o;
+		trainer_opts_default(&o);
+		o.lr = 1e-3;
+		o.weight_decay = 0.01f;
+		o.warmup = 2;
+		o.max_grad_norm = 0.5f;
+		struct trainer t;
+		CHECK(trainer_init(&t, &m, &o, 5, err, sizeof err) == 0);
+		double loss;
+		char rn[200];
+		size_t n;
+		float *r;
+		if (k < ncases) {
+			struct jbatch *b = &bs[0];
+			CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels, b->B,
+					    b->T, &loss, err, sizeof err) == 0);
+			snprintf(rn, sizeof rn, "%s.loss0", cs);
+			r = ref(&rf, rn, &n);
+			CHECK(r != NULL);
+			if (r)
+				CHECK_CLOSE(loss, r[0], 1e-6, 1e-5);
+			free(r);
+			int missing = 0, badg = 0;
+			for (int i = 0; i < m.ntensors; i++) {
+				char hn[160];
+				hf_name(&m, &m.tensors[i], hn, sizeof hn);
+				snprintf(rn, sizeof rn, "%s.grad.%s", cs, hn);
+				r = ref(&rf, rn, &n);
+				if (!r) {
+					missing++;
+					continue;
+				}
+				double scale = 0.0;
+				for (size_t q = 0; q < n; q++)
+					scale = fmax(scale, fabs(r[q]));
+				double e = worst(t.g.buf + m.tensors[i].off, r, n,
+						 1e-5 * scale + 1e-9, 1e-4);
+				if (e > 1.0) {
+					badg++;
+					fprintf(stderr, "test-trainer: %s %s: gradient of %s off by %.3g x tolerance\n",
+						file, cs, hn, e);
+				}
+				free(r);
+			}
+			CHECK_EQ_INT(missing, 0);
+			CHECK_EQ_INT(badg, 0);
+		} else {
+			float *rloss = ref(&rf, "both.step5_loss", &n);
+			CHECK(rloss != NULL);
+			for (int s = 0; s < 5 && rloss; s++) {
+				struct jbatch *b = &bs[s];
+				CHECK(trainer_micro(&t, b->ids, b->tt, b->mask, b->labels,
+						    b->B, b->T, &loss, err, sizeof err) == 0);
+				CHECK(trainer_step(&t) == 0);
+				CHECK_CLOSE(t.last_loss, rloss[s], 1e-6, 1e-4);
+			}
+			free(rloss);
+			int badp = 0, found = 0;
+			for (int i = 0; i < m.ntensors; i++) {
+				char hn[160];
+				hf_name(&m, &m.tensors[i], hn, sizeof hn);
+				snprintf(rn, sizeof rn, "both.step5.%s", hn);
+				r = ref(&rf, rn, &n);
+				if (!r)
+					continue;
+				found++;
+				double e = worst(m.params + m.tensors[i].off, r, n, 1e-6, 1e-4);
+				if (e > 1.0) {
+					badp++;
+					fprintf(stderr, "test-trainer: %s: %s after 5 weighted smoothed steps off by %.3g x tolerance\n",
+						file, hn, e);
+				}
+				free(r);
+			}
+			CHECK_EQ_INT(found, m.ntensors);
+			CHECK_EQ_INT(badp, 0);
+		}
+		trainer_free(&t);
+		bert_free(&m);
+	}
+	sift_st_close(&rf);
+	for (int i = 0; i < 5; i++) {
+		free(bs[i].ids); free(bs[i].tt); free(bs[i].labels); free(bs[i].mask);
+	}
+	for (int i = 0; i < nlabels; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+/* the class-weights file: labels it omits get 1, errors name the line */
+static void test_weights_file(void)
+{
+	char *labels[3] = { "negative", "neutral", "positive" };
+	float w[3];
+	char err[512], dir[] = "/tmp/test-trainer-XXXXXX", path[64];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/w.txt", dir);
+	static const struct { const char *text, *err; float w0, w2; } cases[] = {
+		{ "# rare ones up\n\npositive 4\n  negative\t0.25  \n", NULL, 0.25f, 4.0f },
+		{ "neutral 2\nangry 3\n", "w.txt:2: unknown label 'angry'", 0, 0 },
+		{ "neutral 2\nneutral 3\n", "w.txt:2: label 'neutral' given twice", 0, 0 },
+		{ "neutral 0\n", "w.txt:1: weight '0' is not a positive finite number", 0, 0 },
+		{ "neutral -1\n", "w.txt:1: weight '-1' is not a positive finite number", 0, 0 },
+		{ "neutral nan\n", "w.txt:1: weight 'nan' is not a positive finite number", 0, 0 },
+		{ "neutral inf\n", "w.txt:1: weight 'inf' is not a positive finite number", 0, 0 },
+		{ "neutral 1e99\n", "w.txt:1: weight '1e99' is not a positive finite number", 0, 0 },
+		{ "\n3\n", "w.txt:2: expected 'label weight'", 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		FILE *f = fopen(path, "w");
+		fputs(cases[i].text, f);
+		fclose(f);
+		int rc = classweights_read(path, labels, 3, w, err, sizeof err);
+		if (!cases[i].err) {
+			CHECK(rc == 0);
+			CHECK(w[0] == cases[i].w0 && w[1] == 1.0f && w[2] == cases[i].w2);
+		} else {
+			CHECK(rc == -1);
+			const char *e = strrchr(err, '/');
+			CHECK(e && !strcmp(e + 1, cases[i].err));
+			if (!e || strcmp(e + 1, cases[i].err))
+				fprintf(stderr, "test-trainer: got '%s'\n", err);
+		}
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_sched();
@@ -578,6 +741,14 @@ int main(void)
 	/* make_problem_fixtures.py: BCEWithLogitsLoss and MSELoss heads */
 	run("multi", BERT_HEAD_SEQ, SIFT_PROBLEM_MULTI);
 	run("reg", BERT_HEAD_SEQ, SIFT_PROBLEM_REGRESSION);
+	static const char *const all[] = { "w", "ls", "both" }, *both[] = { "both" };
+	run_loss("loss-seq.ref.safetensors", "seq", "seq.jsonl", BERT_HEAD_SEQ,
+		 "weights-seq.txt", 0.1f, all, 3, 1);
+	run_loss("loss-tok.ref.safetensors", "tok", "tok.jsonl", BERT_HEAD_TOKEN,
+		 "weights-tok.txt", 0.2f, all, 3, 0);
+	run_loss("loss-pair.ref.safetensors", "seq", "pair.jsonl", BERT_HEAD_SEQ,
+		 "weights-seq.txt", 0.1f, both, 1, 0);
+	test_weights_file();
 	test_mlm_load();
 	test_mlm_freeze();
 	for (int at = 0; at < 3; at++) {
