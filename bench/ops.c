@@ -216,9 +216,9 @@ static void bench(const struct shape *m)
 	snprintf(sh, sizeof sh, "%dx%d", N, L);
 	TIMED(t, be->softmax_forward(y, x, N, L));
 	row_bytes("softmax_forward", sh, t, 4.0 * N * L * 2);
-	TIMED(t, be->crossentropy_forward(y, x, tg, N, L));
+	TIMED(t, be->crossentropy_forward(y, x, tg, N, L, NULL, 0.0f));
 	row_bytes("crossentropy_forward", sh, t, 4.0 * N * 2);
-	TIMED(t, be->crossentropy_backward(dx, x, tg, N, L, 1.0f / N));
+	TIMED(t, be->crossentropy_backward(dx, x, tg, N, L, NULL, 0.0f, 1.0f / N));
 	row_bytes("crossentropy_backward", sh, t, 4.0 * N * L * 2);
 
 	/* the optimizer over every parameter of the model */

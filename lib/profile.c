@@ -59,7 +59,7 @@ PROF(gather_rows_forward, SIFT_OP_GATHER_ROWS, 0, (float *o, const float *i,
 PROF(softmax_forward, SIFT_OP_SOFTMAX, 0, (float *p, const float *l, int M, int L),
      (p, l, M, L))
 PROF(crossentropy_forward, SIFT_OP_CROSSENTROPY, 0, (float *o, const float *p,
-     const int32_t *t, int M, int L), (o, p, t, M, L))
+     const int32_t *t, int M, int L, const float *w, float e), (o, p, t, M, L, w, e))
 PROF(embed_backward, SIFT_OP_EMBED_BWD, 0, (float *a, float *b, float *c, const float *d,
      const int32_t *i, const int32_t *t, const int32_t *p, int N, int C),
      (a, b, c, d, i, t, p, N, C))
@@ -80,7 +80,8 @@ PROF(attention_backward, SIFT_OP_ATTENTION_BWD, 0, (float *dq, float *da, const 
 PROF(scatter_rows_backward, SIFT_OP_SCATTER_ROWS_BWD, 0, (float *di, const float *d,
      const int32_t *r, int M, int C), (di, d, r, M, C))
 PROF(crossentropy_backward, SIFT_OP_CROSSENTROPY_BWD, 0, (float *dl, const float *p,
-     const int32_t *t, int M, int L, float s), (dl, p, t, M, L, s))
+     const int32_t *t, int M, int L, const float *w, float e, float s),
+     (dl, p, t, M, L, w, e, s))
 PROF(adamw_update, SIFT_OP_ADAMW, 0, (float *p, const float *g, float *m, float *v,
      size_t n, float lr, float b1, float b2, float e, float wd, int t),
      (p, g, m, v, n, lr, b1, b2, e, wd, t))
