@@ -18,6 +18,9 @@
  *        classes:{LABEL:{precision, recall, f1, support, predicted}, ...},
  *        micro, macro, weighted:{precision, recall, f1, support},
  *        confusion:[[int]] (rows gold, columns predicted, label order)}
+ * mlm:  {task:"mlm", loss, perplexity, accuracy, masked, correct,
+ *        examples}: loss the mean negative log-likelihood (nats) of the
+ *        masked tokens, perplexity exp(loss), accuracy correct / masked
  * Scores are fractions in [0,1] (msgpack float64); counts are integers.
  * sift-train's dev records embed the same map under "dev".
  */
@@ -32,6 +35,16 @@ void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *
  * support, predicted[, threshold, objective, score]}: one key and its
  * value, for the cls metrics map (sift_pack_cls_metrics_n's extra) */
 void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a);
+
+/* the scores of masked-token prediction, as sift-eval counts them */
+struct sift_mlm_scores {
+	double loss;		/* mean of -log p(label) */
+	long masked, correct, examples;
+};
+void sift_pack_mlm_metrics(msgpack_packer *pk, const struct sift_mlm_scores *s);
+/* 0, or -1 with a diagnostic naming the record of r */
+int sift_read_mlm_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_mlm_scores *s);
 
 /* reads a metrics map back (counts only; scores are recomputed from them).
  * 0, or -1 with a diagnostic naming the record of r. */
