@@ -321,7 +321,7 @@ $MAN_STDERR" | while read -r entry; do
 	assert_equal "$(jq -r '.overall | has("f1")' $T/b/2.out)" true
 	grep -Eqx '0\.[0-9]+' $T/b/3.out
 	# the held-out MLM loss and its perplexity
-	run jq -e '.[0] > 0 and ((.[1] / (.[0] | exp) - 1) | fabs) < 1e-12' $T/b/4.out
+	run jq -e '.[0] > 0 and ((.[1] / (.[0] | exp) - 1) | fabs) < 1e-6' $T/b/4.out
 	assert_success
 }
 
