@@ -553,3 +553,12 @@ Try 'sift-fwd --help'."
 		[ "$(sed -n "$((id + 1))p" $MODEL/vocab.txt)" = "$s" ]
 	done <<< "$output"
 }
+
+@test "fill-mask to a full disk, or from a truncated stream, is an error" {
+	fill_batches > $T/b
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/mlm-model $T/b > /dev/full"
+	assert_equal "$stderr" "sift-fwd: stdout: write error: No space left on device"
+	head -c 200 $T/b > $T/cut
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/mlm-model $T/cut > /dev/null"
+	assert_equal "$stderr" "sift-fwd: $T/cut:2: truncated record"
+}
