@@ -35,7 +35,8 @@ static const char help[] =
 	"      --pad-id ID     token id of padding (default: the header's pad_id, or 0)\n"
 	"      --mlm-probability P\n"
 	"                      mlm: the chance of each token to be masked (default\n"
-	"                      0.15); masks are drawn from --seed, epoch and example\n"
+	"                      0.15; 0: no masking, for sift-fwd's fill-mask); masks\n"
+	"                      are drawn from --seed, epoch and example\n"
 	"      --whole-word-mask\n"
 	"                      mlm: choose whole words, every token of a word or none\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
@@ -117,9 +118,9 @@ int main(int argc, char **argv)
 		case 'M':
 			if (sift_double_opt("--mlm-probability", optarg, 0, 1, &mlm.p) < 0)
 				return SIFT_EXIT_USAGE;
-			if (mlm.p <= 0 || mlm.p >= 1)
-				return sift_misuse("--mlm-probability: expected a number between "
-						   "0 and 1, both excluded, got '%s'", optarg);
+			if (mlm.p < 0 || mlm.p >= 1)
+				return sift_misuse("--mlm-probability: expected a number from "
+						   "0 to 1, 1 excluded, got '%s'", optarg);
 			mlm_opt = mlm_opt ? mlm_opt : "--mlm-probability";
 			break;
 		case 'W':
@@ -200,7 +201,7 @@ int main(int argc, char **argv)
 		mlm.vocab_size = h.vocab_size;
 		mlm.special = special;
 		mlm.nspecial = (int)ns;
-		o.mlm = &mlm;
+		o.mlm = mlm.p > 0 ? &mlm : NULL;	/* 0: the text as it is */
 	} else if (mlm_opt) {
 		status = sift_misuse("%s: masking is for an mlm examples stream, %s has "
 				     "task '%s'", mlm_opt, sift_reader_name(r), h.task);

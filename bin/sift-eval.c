@@ -21,7 +21,8 @@ static const char help[] =
 	"Score a predictions stream (from sift-fwd) that carries gold labels and\n"
 	"write a metrics stream of one record.  NER is scored by entity, as\n"
 	"conlleval.pl does, or as seqeval's strict mode; classification by\n"
-	"accuracy, per-class and averaged precision, recall and F1.\n"
+	"accuracy, per-class and averaged precision, recall and F1; fill-mask\n"
+	"(mlm) by the loss, perplexity and accuracy of the masked tokens.\n"
 	"\n"
 	"  -s, --scheme S      tag scheme: iob1, iob2 (default) or iobes\n"
 	"  -m, --mode M        conlleval (default) or strict (needs iob2 or iobes)\n"
@@ -116,11 +117,12 @@ int main(int argc, char **argv)
 	if (strcmp(h.kind, "predictions") != 0) {
 		sift_rerror(r, "expected a predictions stream, got %s", h.kind);
 		status = -1;
-	} else if (strcmp(h.task, "ner") && strcmp(h.task, "cls") && strcmp(h.task, "pair")) {
+	} else if (strcmp(h.task, "ner") && strcmp(h.task, "cls") && strcmp(h.task, "pair") &&
+		   strcmp(h.task, "mlm")) {
 		sift_rerror(r, "unknown task '%s'", h.task);
 		status = -1;
-	} else if (abstain && !strcmp(h.task, "ner")) {
-		sift_rerror(r, "--abstain is for cls and pair, the input's task is ner");
+	} else if (abstain && (!strcmp(h.task, "ner") || !strcmp(h.task, "mlm"))) {
+		sift_rerror(r, "--abstain is for cls and pair, the input's task is %s", h.task);
 		status = -1;
 	}
 	int problem = status == 0 ? sift_problem_of_header(r) : 0;
@@ -151,6 +153,19 @@ int main(int argc, char **argv)
 				sift_pack_pm(&w.pk, &pm, h.task);
 			}
 			sift_pm_free(&pm);
+		} else if (!strcmp(h.task, "mlm")) {
+			struct eval_mlm e;
+			status = eval_mlm_stream(r, &e);
+			if (status == 0) {
+				struct sift_mlm_scores s = {
+					.loss = e.nll / e.masked, .masked = e.masked,
+					.correct = e.correct, .examples = e.examples,
+				};
+				sift_pack_header(&w, &out, 0);
+				if (sift_commit(&w) < 0)
+					status = -1;
+				sift_pack_mlm_metrics(&w.pk, &s);
+			}
 		} else if (!strcmp(h.task, "ner")) {
 			struct sift_ner_counts nc;
 			sift_ner_init(&nc, scheme, mode);

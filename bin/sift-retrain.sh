@@ -2,7 +2,7 @@
 # sift-retrain: retrain a model home's model on new data, for cron.
 #
 # The home: current -> models/STAMP, models/, holdout/, incoming/, data/,
-# consumed, runs.log, config (sift-retrain(1)).  A run works in .work/,
+# texts/, consumed, runs.log, config (sift-retrain(1)).  A run works in .work/,
 # which the next run removes, and changes current by one rename(2).
 set -u
 me=sift-retrain
@@ -25,6 +25,8 @@ Options of run override home/config; see sift-retrain(1).
   --keep n              models kept besides current's (default 5)
   --replay fraction     share of earlier examples mixed in (default 0)
   -v, --verbose         say what a run did when all is well
+With MLM=1 in config, the new texts of incoming/text/ (a text a line)
+adapt the encoder by masked-language-model training before the fine-tune.
 Exit: 0 promoted, 1 failed, 2 misuse, 3 kept, 4 nothing new, 5 busy."
 # exit statuses
 PROMOTED=0 FAILED=1 MISUSE=2 KEPT=3 NOTHING=4 BUSY=5
@@ -106,6 +108,7 @@ fi
 { [ -d "$home" ] && cd "$home"; } || { say "$home: no such model home"; exit "$FAILED"; }
 home=$(pwd)
 BASE='' FORMAT=lines TASK='' LABELS='' EPOCHS=3 LR=5e-5 BATCH=32 MARGIN=0 METRIC='' FLOOR=0 KEEP=5 REPLAY=0 SEED=42 WAIT=0 TOK_OPTS='' TRAIN_OPTS=''
+MLM=0 MLM_EPOCHS=1 MLM_PROBABILITY=0.15 MLM_OPTS=''
 if [ -f config ]; then
 	# shellcheck source=/dev/null
 	. ./config || { say "$home/config: could not be read"; exit "$FAILED"; }
@@ -117,8 +120,12 @@ seed=${o_seed:-$SEED} wait_s=${o_wait:-$WAIT}
 needint EPOCHS "$epochs" 1; needint BATCH "$batch" 1; needint KEEP "$keep" 1; needint SEED "$seed" 0
 needint WAIT "$wait_s" 0; needfrac MARGIN "$margin"; needfrac FLOOR "$floor"; needfrac REPLAY "$replay"
 isnum "$lr" || misuse "LR: expected a number, got '$lr'"
+case $MLM in 0 | 1) ;; *) misuse "MLM: expected 0 or 1, got '$MLM'" ;; esac
+needint MLM_EPOCHS "$MLM_EPOCHS" 1
+{ isnum "$MLM_PROBABILITY" && jq -en --argjson x "$MLM_PROBABILITY" '$x > 0 and $x < 1' >/dev/null; } ||
+	misuse "MLM_PROBABILITY: expected a number between 0 and 1, both excluded, got '$MLM_PROBABILITY'"
 
-t0=$(date +%s) started=$(now) stage=lock stamp='' child='' logged=0 replayed=0 files='[]' cand=null cur=null
+t0=$(date +%s) started=$(now) stage=lock stamp='' child='' logged=0 replayed=0 files='[]' cand=null cur=null mlm=null
 ts=$t0 stages=''
 begin() { # begin STAGE: the seconds of the stage before go into stages
 	stages="$stages${stages:+, }\"$stage\": $(($(date +%s) - ts))" ts=$(date +%s) stage=$1
@@ -134,9 +141,11 @@ log() {
 		--arg decision "$1" --arg reason "$2" --arg stamp "$stamp" --argjson files "$files" \
 		--arg metric "$metric" --argjson candidate "$cand" --argjson current "$cur" \
 		--argjson margin "$margin" --argjson replayed "$replayed" --argjson card "$(cat .work/card.json 2>/dev/null || echo null)" \
+		--argjson mlm "$mlm" \
 		'{start: $start, "end": $finish, seconds: $seconds, stages: $stages, decision: $decision, reason: $reason,
 		  model: (if $stamp == "" then null else $stamp end), files: $files, metric: $metric,
 		  replayed: $replayed, candidate: $candidate, current: $current, margin: $margin}
+		 + (if $mlm != null then {mlm: $mlm} else {} end)
 		 + if $card != null and $decision != "promoted" then {card: $card} else {} end' >>runs.log || return 1
 	logged=1
 }
@@ -196,6 +205,25 @@ for f in incoming/*; do
 		printf '%s\t%s\t%s\n' "$n" "$sz" "$h" >>.work/new
 	fi
 done
+# with MLM=1, the unlabelled texts of incoming/text/ too (a text a line),
+# consumed as text/NAME; they wait there until labelled files come
+: >.work/newtext
+if [ "$MLM" = 1 ] && [ -d incoming/text ]; then
+	mkdir .work/incoming/text || fail "cannot create $home/.work/incoming/text"
+	for f in incoming/text/*; do
+		[ -f "$f" ] || continue
+		n=${f#incoming/}
+		case $n in *'	'* | *'
+'*) say "$f: a tab or newline in the name; skipped"; continue ;; esac
+		cp -- "$f" ".work/incoming/$n" || fail "cannot copy $f"
+		sz=$(wc -c <".work/incoming/$n") h=$(sha256sum <".work/incoming/$n") h=${h%% *}
+		if awk -F '\t' -v n="$n" -v s="$sz" -v h="$h" '$1 == n && $2 == s && $3 == h { f = 1 } END { exit !f }' consumed 2>/dev/null; then
+			rm -f ".work/incoming/$n"
+		else
+			printf '%s\t%s\t%s\n' "$n" "$sz" "$h" >>.work/newtext
+		fi
+	done
+fi
 if [ ! -s .work/new ]; then
 	log nothing "no new file in incoming/"; cleanup
 	verbose "$home: nothing new in incoming/"; exit "$NOTHING"
@@ -274,10 +302,34 @@ step tok .work/holdout.ex holdout/*
 step sift-batch -b "$batch" .work/holdout.ex >.work/holdout.batches
 step sift-batch -s --seed "$seed" -e "$epochs" -b "$batch" .work/train.ex >.work/train.batches
 
-# train: warm-started from current (from the base model at the first run)
+# mlm: with MLM=1 and new texts, masked-language-model training of the
+# encoder on them first (the classifier head is dropped: the fine-tune
+# starts a new one from the adapted encoder)
+ftmodel=$model
+if [ -s .work/newtext ]; then
+	begin mlm
+	set --
+	while IFS='	' read -r n sz h; do set -- "$@" ".work/incoming/$n"; done <.work/newtext
+	ctx=incoming/text
+	step sift-tok -m "$model" --task mlm -f lines "$@" >.work/mlm.ex
+	ctx=
+	step sift-batch -s --seed "$seed" -e "$MLM_EPOCHS" -b "$batch" --mlm-probability "$MLM_PROBABILITY" \
+		.work/mlm.ex >.work/mlm.batches
+	# shellcheck disable=SC2086 # MLM_OPTS is a list of options
+	step sift-train -m "$model" -o .work/mlm --no-state --task mlm --lr "$lr" --seed "$seed" $MLM_OPTS \
+		.work/mlm.batches >.work/mlm.log
+	mlm=$(sift-cat .work/mlm.log | jq -s -c --arg texts "$(cut -f 1 .work/newtext)" \
+		--argjson examples "$(($(sift-cat .work/mlm.ex | wc -l) - 1))" '
+		[.[] | select(.loss)] as $s | {files: ($texts | split("\n")), examples: $examples,
+		steps: ($s | length), loss: ($s | last | .loss)}') || fail "cannot read the mlm log"
+	ftmodel=$home/.work/mlm
+fi
+
+# train: warm-started from current (from the base model at the first run),
+# or from the encoder the mlm step adapted
 begin train
 # shellcheck disable=SC2086 # TRAIN_OPTS is a list of options
-step sift-train -m "$model" -o .work/model --no-state --lr "$lr" --seed "$seed" ${devopt:+--dev .work/dev.batches} \
+step sift-train -m "$ftmodel" -o .work/model --no-state --lr "$lr" --seed "$seed" ${devopt:+--dev .work/dev.batches} \
 	--metric "$metric" $TRAIN_OPTS .work/train.batches >.work/train.log
 
 # score: candidate and current on holdout/, by sift-fwd | sift-eval
@@ -320,14 +372,15 @@ while [ -e "models/$stamp" ] || [ -e "data/$stamp" ]; do k=$((k + 1)) stamp=$s-$
 from=$(readlink current 2>/dev/null) || from=$model
 jq -n --arg stamp "$stamp" --arg date "$(now)" --arg from "$from" --arg version "$(sift-train --version)" \
 	--argjson files "$files" --arg metric "$metric" --argjson margin "$margin" --argjson candidate "$cand" \
-	--argjson current "$cur" --arg decision "$decision" --arg reason "$reason" \
+	--argjson current "$cur" --arg decision "$decision" --arg reason "$reason" --argjson mlm "$mlm" \
 	--argjson options "{\"epochs\": $epochs, \"lr\": $lr, \"batch\": $batch, \"replay\": $replay, \"seed\": $seed, \"dev\": \"${devopt:+every 10th fresh example}\"}" \
 	--slurpfile run "$(ornull .work/model/sift-train.json)" \
 	--slurpfile cj .work/cand.json --slurpfile kj "$(ornull .work/cur.json)" \
 	'{model: $stamp, date: $date, from: $from, sift: $version, files: $files, options: $options,
 	  holdout: {metric: $metric, margin: $margin, candidate: $candidate, current: $current,
 	            candidate_metrics: $cj[0], current_metrics: $kj[0]},
-	  decision: $decision, reason: $reason, sift_train: $run[0]}' >.work/card.json || fail "cannot write the card"
+	  decision: $decision, reason: $reason, sift_train: $run[0]}
+	 + if $mlm != null then {mlm: $mlm} else {} end' >.work/card.json || fail "cannot write the card"
 
 # promote: the candidate, card and all, into models/, then current
 # switched by one rename(2); a refused candidate is removed, its card kept
@@ -354,8 +407,12 @@ stop_at retain
 begin log
 log "$decision" "$reason" || fail "cannot write runs.log"
 stop_at log
+if [ -s .work/newtext ]; then
+	{ mkdir -p "texts/$stamp" && mv .work/incoming/text/* "texts/$stamp/"; } || fail "cannot archive the fresh texts"
+fi
+rm -rf .work/incoming/text
 { mkdir -p "data/$stamp" && mv .work/incoming/* "data/$stamp/"; } || fail "cannot archive the fresh files"
-{ { cat consumed 2>/dev/null; sed "s/\$/	$stamp/" .work/new; } >.consumed.new && mv .consumed.new consumed; } ||
+{ { cat consumed 2>/dev/null; sed "s/\$/	$stamp/" .work/new .work/newtext; } >.consumed.new && mv .consumed.new consumed; } ||
 	fail "cannot write consumed"
 cleanup
 if [ "$decision" = promoted ]; then

@@ -292,3 +292,86 @@ int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
 	return stream(r, nc, cm, NULL, 0, NULL);
 }
 
+/* one masks entry of record id: 0, or -1 after a diagnostic */
+static int add_mask(struct eval_mlm *m, const struct sift_reader *r,
+		    int64_t id, const msgpack_object *e)
+{
+	int64_t label, tok;
+	double lp;
+	if (e->type != MSGPACK_OBJECT_MAP) {
+		sift_rerror(r, "id %lld: a masks entry is not a map", (long long)id);
+		return -1;
+	}
+	int has = sift_opt_int(r, e, "label", &label);
+	if (has <= 0)
+		return has;	/* a [MASK] of the text: nothing to score */
+	const msgpack_object *top = sift_get(e, "top");
+	if (!top || top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size < 1 ||
+	    top->via.array.ptr[0].type != MSGPACK_OBJECT_MAP) {
+		sift_rerror(r, "id %lld: a labelled masks entry without top", (long long)id);
+		return -1;
+	}
+	if (sift_need_int(r, &top->via.array.ptr[0], "token", &tok) < 0)
+		return -1;
+	int got = sift_opt_num(r, e, "logprob", &lp);
+	if (got <= 0) {
+		if (got == 0)
+			sift_rerror(r, "id %lld: a labelled masks entry without logprob",
+				    (long long)id);
+		return -1;
+	}
+	if (!(lp <= 0)) {
+		sift_rerror(r, "id %lld: logprob %g is not a log-probability",
+			    (long long)id, lp);
+		return -1;
+	}
+	m->nll -= lp;
+	m->masked++;
+	m->correct += tok == label;
+	return 0;
+}
+
+static int add_mlm(struct eval_mlm *m, const struct sift_reader *r,
+		   const msgpack_object *rec)
+{
+	int64_t id = -1;
+	if (sift_opt_int(r, rec, "id", &id) < 0)
+		return -1;
+	const msgpack_object *masks = sift_get(rec, "masks");
+	if (!masks || masks->type != MSGPACK_OBJECT_ARRAY) {
+		sift_rerror(r, "missing key 'masks' (an array): not a fill-mask record");
+		return -1;
+	}
+	int seen = seen_test_set(r, &m->ids, "id", id);
+	if (seen) {
+		if (seen > 0)
+			sift_rerror(r, "id %ld appears twice: each text is scored once",
+				    (long)id);
+		return -1;
+	}
+	for (uint32_t i = 0; i < masks->via.array.size; i++)
+		if (add_mask(m, r, id, &masks->via.array.ptr[i]) < 0)
+			return -1;
+	m->examples++;
+	return 0;
+}
+
+int eval_mlm_stream(struct sift_reader *r, struct eval_mlm *m)
+{
+	const msgpack_object *rec;
+	int ret, status = 0;
+	memset(m, 0, sizeof *m);
+	while (status == 0 && (ret = sift_read(r, &rec)) > 0)
+		status = add_mlm(m, r, rec);
+	if (status == 0 && ret < 0)
+		status = -1;
+	if (status == 0 && m->masked == 0) {
+		sift_rerror(r, "no labelled masked token: only fill-mask predictions of "
+			    "masked batches (sift-batch --mlm-probability) can be scored");
+		status = -1;
+	}
+	free(m->ids.bit);
+	m->ids.bit = NULL;
+	m->ids.cap = 0;
+	return status;
+}

@@ -63,4 +63,22 @@ int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
 int eval_pred_stream_calib(struct sift_reader *r, struct sift_cls_metrics *cm,
 			   struct sift_calib *cal, int nprobs, long *noprobs);
 
+/*
+ * mlm: fill-mask records (sift-fwd on masked batches): every masks entry
+ * with a label is a labelled token, scored by its logprob (the loss is
+ * the mean of -logprob) and by its top[0] (correct when it is the
+ * label); entries without a label ([MASK]s of the text) are not scored.
+ */
+struct eval_mlm {
+	double nll;		/* the sum of -logprob */
+	long masked;		/* labelled tokens */
+	long correct;		/* top[0].token == label */
+	long examples;		/* records */
+	struct eval_seen ids;
+};
+
+/* sift-eval: every record of r into m (zeroed first); 0, or -1 after a
+ * diagnostic (no labelled token at all is an error) */
+int eval_mlm_stream(struct sift_reader *r, struct eval_mlm *m);
+
 #endif

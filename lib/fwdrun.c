@@ -12,7 +12,40 @@
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */
 #include "problempred.h"	/* defines: struct sift_problem_pred */
+#include "fillmask.h"	/* defines: sift_fill_batch, the mlm records */
+#include "cli.h"	/* defines: sift_misuse */
 #include "stream.h"
+#include "vocab.h"	/* defines: sift_vocab_load, the token strings */
+
+/* mlm: the model with its MLM head (a head-less encoder gets a new one
+ * with init); 0, or -1 with a diagnostic */
+static int fill_open_model(struct bert_model *m, const char *dir,
+			   const struct sift_header *h, enum bert_head has,
+			   int init, uint64_t seed)
+{
+	char err[1024];
+	if (has == BERT_HEAD_TOKEN || has == BERT_HEAD_SEQ) {
+		sift_warn("%s: the model is a %s classifier, not a masked-language model, but the input's task is mlm",
+			  dir, has == BERT_HEAD_TOKEN ? "token" : "sequence");
+		return -1;
+	}
+	if (has != BERT_HEAD_MLM && !init) {
+		sift_warn("%s: the model has no MLM head; give --init-head SEED to initialise one",
+			  dir);
+		return -1;
+	}
+	if (bert_load(m, dir, BERT_HEAD_MLM, NULL, 0, init, seed, err, sizeof err)) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	if (h->vocab_size > 0 && h->vocab_size != m->cfg.vocab_size) {
+		sift_warn("%s: the model's vocabulary has %d tokens, the input's %lld",
+			  dir, m->cfg.vocab_size, (long long)h->vocab_size);
+		bert_free(m);
+		return -1;
+	}
+	return 0;
+}
 
 /* the model for the stream's task; 0, or -1 with a diagnostic */
 static int open_model(struct bert_model *m, const char *dir,
@@ -21,9 +54,10 @@ static int open_model(struct bert_model *m, const char *dir,
 	char err[1024];
 	enum bert_head want = !strcmp(h->task, "ner") ? BERT_HEAD_TOKEN :
 		!strcmp(h->task, "cls") || !strcmp(h->task, "pair") ?
-		BERT_HEAD_SEQ : BERT_HEAD_NONE;
+		BERT_HEAD_SEQ : !strcmp(h->task, "mlm") ? BERT_HEAD_MLM :
+		BERT_HEAD_NONE;
 	if (want == BERT_HEAD_NONE) {
-		sift_warn("the input's task '%s' is not ner, cls or pair", h->task);
+		sift_warn("the input's task '%s' is not ner, cls, pair or mlm", h->task);
 		return -1;
 	}
 	struct bert_config c;
@@ -33,6 +67,8 @@ static int open_model(struct bert_model *m, const char *dir,
 	}
 	enum bert_head has = bert_head_of_arch(c.arch);
 	bert_config_free(&c);
+	if (want == BERT_HEAD_MLM)
+		return fill_open_model(m, dir, h, has, init, seed);
 	if (has == BERT_HEAD_MLM)
 		has = BERT_HEAD_NONE;	/* no classifier: its cls.* are not read */
 	if (has != BERT_HEAD_NONE && has != want) {
@@ -161,6 +197,107 @@ static int run_batches(struct sift_reader *r, struct bert_model *m,
 	return status;
 }
 
+/* mlm: every batch's [MASK] and labelled rows through the MLM head,
+ * one fill-mask record per example; 0, or -1 with a diagnostic */
+static int run_fill(struct sift_reader *r, struct bert_model *m,
+		    struct sift_fill *f, struct sift_writer *w)
+{
+	struct bert_batch bb = { 0 };
+	struct bert_acts a;
+	bert_acts_init(&a);
+	float *logits = NULL, *probs = NULL;
+	size_t cap = 0;
+	const msgpack_object *rec;
+	int ret, status = 0, V = m->nout;
+	char err[512];
+	while (status == 0 && (ret = sift_read(r, &rec)) > 0) {
+		if (sift_get(rec, "epoch_end"))
+			continue;
+		struct sift_batch_rec b;
+		if (sift_batch_rec_read(r, rec, 1, 0, &b) < 0) {
+			sift_batch_rec_free(&b);
+			status = -1;
+			break;
+		}
+		if (bert_pack(&bb, b.ids, b.type_ids, b.mask, (int)b.B, (int)b.T,
+			      err, sizeof err) ||
+		    bert_check_batch(m, &bb, err, sizeof err)) {
+			sift_rerror(r, "%s", err);
+			status = -1;
+		} else if (sift_fill_rows(f, &bb, b.labels) < 0 ||
+			   bert_forward(m, &bb, &a, 0, 0) < 0) {
+			sift_rerror(r, "out of memory for a batch of %d tokens", bb.N);
+			status = -1;
+		}
+		size_t need = (size_t)bb.M * V;
+		if (status == 0 && need > cap) {
+			cap = need;
+			logits = sift_xrealloc(logits, cap * sizeof *logits);
+			probs = sift_xrealloc(probs, cap * sizeof *probs);
+		}
+		if (status == 0 && need > 0) {
+			m->be->download(logits, a.logits, need * sizeof *logits);
+			m->be->download(probs, a.probs, need * sizeof *probs);
+			size_t bad_at = first_nonfinite(logits, need);
+			if (bad_at < need) {
+				int row = bb.mlm_rows[bad_at / (size_t)V], e = 0;
+				while (e < bb.B - 1 && bb.offs[e + 1] <= row)
+					e++;
+				sift_rerror(r, "example %d: non-finite logits (a NaN or infinite weight, or an overflow)",
+					    e);
+				status = -1;
+			}
+		}
+		if (status == 0 &&
+		    (sift_fill_batch(f, r, rec, &bb, b.labels, logits, probs, w) < 0 ||
+		     sift_writer_flush(w) < 0))
+			status = -1;
+		sift_batch_rec_free(&b);
+	}
+	if (ret < 0)
+		status = -1;
+	free(logits);
+	free(probs);
+	bert_acts_free(&a);
+	bert_batch_free(&bb);
+	return status;
+}
+
+/* mlm: the constants of fill-mask, from the stream and the model:
+ * the [MASK] id, the token strings, --top-k (default 5); NULL with a
+ * diagnostic and *status set */
+static struct sift_fill *fill_setup(struct sift_reader *r, const struct fwd_cfg *c,
+				    const struct bert_model *m,
+				    struct sift_vocab *v, int *status)
+{
+	int V = m->nout, k = c->topk > 0 ? c->topk : 5;
+	int64_t mask_id;
+	char err[1024];
+	*status = SIFT_EXIT_DATA;
+	if (k > V) {
+		*status = sift_misuse("--top-k %d: the model's vocabulary has %d tokens", k, V);
+		return NULL;
+	}
+	if (sift_need_int(r, sift_reader_header_obj(r), "mask_id", &mask_id) < 0)
+		return NULL;
+	if (mask_id < 0 || mask_id >= V) {
+		sift_rerror(r, "key 'mask_id': %lld is no token id of a vocabulary of %d",
+			    (long long)mask_id, V);
+		return NULL;
+	}
+	if (sift_vocab_load(v, c->model_dir, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		return NULL;
+	}
+	if (v->n != V) {
+		sift_warn("%s: the vocabulary has %d tokens, the model %d",
+			  c->model_dir, v->n, V);
+		sift_vocab_free(v);
+		return NULL;
+	}
+	return sift_fill_new(v->tok, V, k, (int32_t)mask_id);
+}
+
 int fwd_run(const struct fwd_cfg *c)
 {
 	int fd = strcmp(c->input, "-") ? open(c->input, O_RDONLY) : 0;
@@ -183,6 +320,11 @@ int fwd_run(const struct fwd_cfg *c)
 	}
 	if ((c->topk > 0 || c->abstain) && !strcmp(h.task, "ner")) {
 		sift_rerror(r, "--top-k and --threshold are for cls and pair, the input's task is ner");
+		goto done_header;
+	}
+	int mlm = !strcmp(h.task, "mlm");
+	if (c->abstain && mlm) {
+		sift_rerror(r, "--threshold and --abstain are for cls and pair, the input's task is mlm");
 		goto done_header;
 	}
 	if (open_model(&m, c->model_dir, &h, c->init, c->seed) < 0)
@@ -213,6 +355,10 @@ int fwd_run(const struct fwd_cfg *c)
 			goto done_model;
 		pp = (struct sift_problem_pred){ problem, m.labels, m.nlabels, &h, thr };
 	}
+	struct sift_vocab v;
+	struct sift_fill *fill = NULL;
+	if (mlm && !(fill = fill_setup(r, c, &m, &v, &status)))
+		goto done_model;
 	if (bert_upload(&m, c->be) < 0) {
 		sift_warn("%s: cannot put the model on the %s device",
 			  c->model_dir, c->be->name);
@@ -228,7 +374,8 @@ int fwd_run(const struct fwd_cfg *c)
 		sift_pack_str(&w.pk, "problem_type");
 		sift_pack_str(&w.pk, sift_problem_name(m.problem));
 	}
-	if (sift_commit(&w) == 0 && run_batches(r, &m, &h, &w, c, &pp) == 0)
+	if (sift_commit(&w) == 0 &&
+	    (fill ? run_fill(r, &m, fill, &w) : run_batches(r, &m, &h, &w, c, &pp)) == 0)
 		status = SIFT_EXIT_OK;
 	/* a write error was reported where it happened */
 	if (!ferror(w.f) && sift_writer_close(&w) < 0)
@@ -237,6 +384,10 @@ int fwd_run(const struct fwd_cfg *c)
 	sift_header_free(&out);
 done_model:
 	free(thr);
+	if (fill) {
+		sift_fill_free(fill);
+		sift_vocab_free(&v);
+	}
 	bert_free(&m);
 done_header:
 	sift_header_free(&h);

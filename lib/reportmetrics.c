@@ -1,4 +1,5 @@
 /* reportmetrics.c: packs NER and classification scores as a metrics map, and reads one back. */
+#include <math.h>	/* defines: exp */
 #include <stdlib.h>
 #include <string.h>
 
@@ -342,4 +343,29 @@ int sift_read_calib(const struct sift_reader *r, const msgpack_object *map,
 bad:
 	sift_rerror(r, "calibration: expected count, correct and confidence arrays of %d bins", NB);
 	return -1;
+void sift_pack_mlm_metrics(msgpack_packer *pk, const struct sift_mlm_scores *s)
+{
+	msgpack_pack_map(pk, 7);
+	sift_pack_str(pk, "task");
+	sift_pack_str(pk, "mlm");
+	kd(pk, "loss", s->loss);
+	kd(pk, "perplexity", exp(s->loss));
+	kd(pk, "accuracy", s->masked ? (double)s->correct / s->masked : 0.0);
+	ki(pk, "masked", s->masked);
+	ki(pk, "correct", s->correct);
+	ki(pk, "examples", s->examples);
+}
+
+int sift_read_mlm_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_mlm_scores *s)
+{
+	memset(s, 0, sizeof *s);
+	int got = sift_opt_num(r, map, "loss", &s->loss);
+	if (got == 0)
+		sift_rerror(r, "missing key 'loss'");
+	if (got <= 0 || need_long(r, map, "masked", &s->masked) < 0 ||
+	    need_long(r, map, "correct", &s->correct) < 0 ||
+	    need_long(r, map, "examples", &s->examples) < 0)
+		return -1;
+	return 0;
 }

@@ -19,6 +19,9 @@
  *        classes:{LABEL:{precision, recall, f1, support, predicted}, ...},
  *        micro, macro, weighted:{precision, recall, f1, support},
  *        confusion:[[int]] (rows gold, columns predicted, label order)}
+ * mlm:  {task:"mlm", loss, perplexity, accuracy, masked, correct,
+ *        examples}: loss the mean negative log-likelihood (nats) of the
+ *        masked tokens, perplexity exp(loss), accuracy correct / masked
  * Scores are fractions in [0,1] (msgpack float64); counts are integers.
  * sift-train's dev records embed the same map under "dev".
  */
@@ -42,6 +45,16 @@ void sift_pack_calib(msgpack_packer *pk, const struct sift_calib *c);
  * 1, 0 when the map has none, -1 with a diagnostic naming the record */
 int sift_read_calib(const struct sift_reader *r, const msgpack_object *map,
 		    struct sift_calib *c);
+
+/* the scores of masked-token prediction, as sift-eval counts them */
+struct sift_mlm_scores {
+	double loss;		/* mean of -log p(label) */
+	long masked, correct, examples;
+};
+void sift_pack_mlm_metrics(msgpack_packer *pk, const struct sift_mlm_scores *s);
+/* 0, or -1 with a diagnostic naming the record of r */
+int sift_read_mlm_metrics(const struct sift_reader *r, const msgpack_object *map,
+			  struct sift_mlm_scores *s);
 
 /* reads a metrics map back (counts only; scores are recomputed from them).
  * 0, or -1 with a diagnostic naming the record of r. */

@@ -1,5 +1,6 @@
 /* reporttable.c: a metrics record as conlleval's or scikit-learn's table, markdown, JSON or CSV. */
 #include <errno.h>
+#include <math.h>	/* defines: exp */
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +295,35 @@ static void cls_csv(FILE *f, const struct sift_cls_metrics *m)
 	}
 }
 
+/* mlm: one row of the masked-token scores */
+static void mlm_table(FILE *f, const struct sift_mlm_scores *s,
+		      enum report_format fmt)
+{
+	double acc = s->masked ? (double)s->correct / s->masked : 0.0;
+	double ppl = exp(s->loss);
+	if (fmt == REPORT_TEXT) {
+		fprintf(f, "masked tokens: %ld in %ld examples; %ld predicted right\n",
+			s->masked, s->examples, s->correct);
+		fprintf(f, "loss: %.4f  perplexity: %.4f  accuracy: %6.2f%%\n",
+			s->loss, ppl, 100 * acc);
+		return;
+	}
+	if (fmt == REPORT_MARKDOWN)
+		fprintf(f, "| loss | perplexity | accuracy | masked | correct | examples |\n"
+			"|-----:|-----------:|---------:|-------:|--------:|---------:|\n"
+			"| %.4f | %.4f | %.2f | %ld | %ld | %ld |\n", s->loss, ppl,
+			100 * acc, s->masked, s->correct, s->examples);
+	else {
+		fputs("loss,perplexity,accuracy,masked,correct,examples\n", f);
+		report_num(f, s->loss);
+		fputc(',', f);
+		report_num(f, ppl);
+		fputc(',', f);
+		report_num(f, acc);
+		fprintf(f, ",%ld,%ld,%ld\n", s->masked, s->correct, s->examples);
+	}
+}
+
 static int json_record(FILE *f, const msgpack_object *rec)
 {
 	json_t *j = sift_msg_to_json(rec);
@@ -382,6 +412,11 @@ int report_metrics(struct sift_reader *r, const struct sift_header *h,
 				calibrated = 1;
 			}
 			sift_cls_free(&m);
+		} else if (tl == 3 && !memcmp(task, "mlm", 3)) {
+			struct sift_mlm_scores s;
+			if (sift_read_mlm_metrics(r, rec, &s) < 0)
+				return -1;
+			mlm_table(out, &s, o->format);
 		} else {
 			sift_rerror(r, "unknown task '%.*s' in a metrics record", (int)tl, task);
 			return -1;

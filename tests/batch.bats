@@ -665,12 +665,25 @@ Try 'sift-batch --help'."
 	[ -z "$output" ]
 }
 
-@test "an mlm probability of 0, 1 or beyond is misuse" {
-	for p in 0 1 1.5 -0.1 x; do
+@test "an mlm probability of 1 or beyond is misuse" {
+	for p in 1 1.5 -0.1 x; do
 		run -2 --separate-stderr sift-batch --mlm-probability $p
 		assert_equal "${stderr_lines[1]}" "Try 'sift-batch --help'."
 		[[ "${stderr_lines[0]}" == "sift-batch: --mlm-probability: expected a number "* ]]
 	done
+}
+
+@test "an mlm probability of 0 masks nothing: the ids as they came, no labels" {
+	gen_mlm 20 > $T/ex
+	sift-batch -b 8 --mlm-probability 0 $T/ex | sift-cat > $T/s
+	run jq -s -c '[.[0] | has("mlm_probability"), .mask_id]' $T/s
+	assert_output '[false,103]'
+	run jq -s -c '[.[1:][] | select(.B) | has("labels")] | unique' $T/s
+	assert_output '[false]'
+	# the same ids as the examples, padding aside
+	diff <(sift-cat $T/ex | jq -c 'select(.ids) | .ids') \
+		<(jq -c 'select(.B) | .T as $t | .mask as $m | .ids as $i
+			| range(.B) as $b | [range($t) as $k | select($m[$b * $t + $k] == 1) | $i[$b * $t + $k]]' $T/s)
 }
 
 @test "an mlm stream without mask_id or special_ids is an error naming the header" {

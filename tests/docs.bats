@@ -320,6 +320,9 @@ $MAN_STDERR" | while read -r entry; do
 	grep -q '^accuracy: ' $T/b/1.out
 	assert_equal "$(jq -r '.overall | has("f1")' $T/b/2.out)" true
 	grep -Eqx '0\.[0-9]+' $T/b/3.out
+	# the held-out MLM loss and its perplexity
+	run jq -e '.[0] > 0 and ((.[1] / (.[0] | exp) - 1) | fabs) < 1e-6' $T/b/4.out
+	assert_success
 }
 
 @test "sift-fwd(1)'s examples run as written" {
@@ -338,6 +341,9 @@ $MAN_STDERR" | while read -r entry; do
 	assert_equal "$(sed -n 2p $T/b/1.out | jq -r '.overall.sentences')" 8
 	assert_equal "$(jq -s -c '(.[0].labels | length) as $n | [.[1:][] | .probs | length == $n] | all' $T/b/2.out)" true
 	assert_equal "$(grep -c . $T/b/2.out)" 21
+	# fill-mask: three tokens with their probabilities; the held-out scores
+	assert_equal "$(grep -Ec '^[^ ]+ [0-9.e-]+$' $T/b/4.out)" 3
+	grep -q '^loss: .* perplexity: ' $T/b/5.out
 }
 
 @test "sift-cat(1)'s examples run as written" {

@@ -409,3 +409,57 @@ Try 'sift-eval --help'."
 	assert_success
 	assert_line --regexp '^ +threshold  [0-9.e-]+ \(balanced [0-9.]+\)$'
 }
+
+# ---- mlm: fill-mask predictions of masked batches ----
+
+# $1 lines of text in the vocabulary of the fwd fixture's mlm-model, runs
+# of consecutive tokens from offset $2 (something a model can learn)
+mlm_text() {
+	awk -v n="$1" -v o="$2" 'BEGIN { for (i = 0; i < n; i++) { a = 5 + (i * 7 + o) % 80
+		s = "w" a; for (k = 1; k < 6 + i % 5; k++) s = s " w" a + k; print s } }'
+}
+
+@test "mlm loss, perplexity and accuracy of sift-fwd | sift-eval are sift-train's dev scores of the same batches" {
+	M=$FIXTURES/fwd/mlm-model
+	mlm_text 80 0 > $T/train.txt
+	mlm_text 24 3 > $T/held.txt
+	sift-tok -m $M --task mlm $T/train.txt | sift-batch -b 8 -s -e 6 --seed 1 > $T/train.b
+	sift-tok -m $M --task mlm $T/held.txt | sift-batch -b 5 --mlm-probability 0.15 --seed 7 > $T/dev.b
+	sift-train -m $M -o $T/out --lr 1e-2 --dropout 0 --attn-dropout 0 --dev $T/dev.b --eval-every 10 $T/train.b | sift-cat > $T/log
+	best=$(jq -s -c '[.[] | select(.dev)] | min_by(.dev.loss) | .dev' $T/log)
+	sift-fwd -m $T/out $T/dev.b | sift-eval | sift-cat > $T/m
+	run jq -c --argjson d "$best" 'select(.masked) | [
+		((.loss / $d.loss - 1) | fabs < 1e-6), ((.perplexity / $d.perplexity - 1) | fabs < 1e-6),
+		.accuracy == $d.accuracy, .masked == $d.n, .examples]' $T/m
+	assert_output '[true,true,true,true,24]'
+	# the model learnt something: the kept dev loss is below the first round's
+	run jq -s -c '[.[] | select(.dev) | .dev.loss] | [.[0] > min]' $T/log
+	assert_output '[true]'
+}
+
+@test "the mlm metrics record: loss the mean of -logprob, perplexity its exp, accuracy of top[0]" {
+	printf '%s\n' '{"sift":1,"kind":"predictions","task":"mlm","producer":"t"}' \
+		'{"id":0,"masks":[{"pos":1,"top":[{"token":7,"token_str":"a","prob":0.5}],"label":7,"logprob":-0.5},{"pos":2,"top":[{"token":3,"token_str":"b","prob":0.2}]}]}' \
+		'{"id":1,"masks":[]}' \
+		'{"id":2,"masks":[{"pos":4,"top":[{"token":9,"token_str":"c","prob":0.4}],"label":8,"logprob":-2.5}]}' |
+		sift-cat -s | sift-eval | sift-cat > $T/m
+	run jq -c 'select(.masked) | [.task, .loss, (.perplexity | . * 1e6 | round), .accuracy, .masked, .correct, .examples]' $T/m
+	assert_output '["mlm",1.5,4481689,0.5,2,1,3]'
+	sift-cat -s < <(jq -c . $T/m) | sift-report > $T/r
+	run cat $T/r
+	assert_output 'masked tokens: 2 in 3 examples; 1 predicted right
+loss: 1.5000  perplexity: 4.4817  accuracy:  50.00%'
+}
+
+@test "mlm predictions without a labelled token, or with a labelled one lacking logprob, are errors" {
+	M=$FIXTURES/fwd/mlm-model
+	sift-tok -m $M --task mlm $FIXTURES/fwd/mlm.txt | sift-batch --mlm-probability 0 | sift-fwd -m $M > $T/p
+	run -1 --separate-stderr sift-eval $T/p
+	assert_equal "$stderr" "sift-eval: $T/p:6: no labelled masked token: only fill-mask predictions of masked batches (sift-batch --mlm-probability) can be scored"
+	printf '%s\n' '{"sift":1,"kind":"predictions","task":"mlm","producer":"t"}' \
+		'{"id":0,"masks":[{"pos":1,"top":[{"token":7,"token_str":"a","prob":0.5}],"label":7}]}' | sift-cat -s > $T/q
+	run -1 --separate-stderr sift-eval $T/q
+	assert_equal "$stderr" "sift-eval: $T/q:2: id 0: a labelled masks entry without logprob"
+	run -1 --separate-stderr sift-eval --abstain oos $T/q
+	assert_equal "$stderr" "sift-eval: $T/q:1: --abstain is for cls and pair, the input's task is mlm"
+}

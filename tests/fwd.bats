@@ -461,3 +461,117 @@ Try 'sift-fwd --help'."
 	run grep -c '^profile ops total ' $T/err
 	assert_output 1
 }
+
+# ---- fill-mask: an mlm stream (tests/ref/make_mlm_fixtures.py --fill-mask) ----
+
+# the fixture's text through sift-tok and an unmasked sift-batch
+fill_batches() {
+	sift-tok -m $F/mlm-model --task mlm $F/mlm.txt | sift-batch -b 2 --mlm-probability 0
+}
+
+@test "fill-mask gives transformers' pipeline top 5 per [MASK], probabilities within 1e-5" {
+	fill_batches | sift-fwd -m $F/mlm-model | sift-cat > $T/got
+	run jq -n -r --slurpfile got $T/got --slurpfile want $F/mlm.expect.jsonl '
+		def ids: map({pos, top: (.top | map(del(.prob)))});
+		def probs: [.[].top[].prob];
+		[range($want | length) as $i | ($got[$i + 1].masks) as $g | ($want[$i].masks) as $w
+		 | if ($g | ids) != ($w | ids) then "record \($i): \($g | ids) != \($w | ids)"
+		   elif [[($g | probs), ($w | probs)] | transpose[] | .[0] - .[1] | fabs > 1e-5] | any
+		   then "record \($i): probabilities differ" else empty end]
+		| first // "same \($got | length - 1) records"'
+	assert_output "same 5 records"
+}
+
+@test "a fill-mask record keeps id, src and text, and a text without [MASK] has an empty masks" {
+	fill_batches | sift-fwd -m $F/mlm-model | sift-cat > $T/got
+	run jq -c 'select(.masks) | [.id, .src, (.masks | length)]' $T/got
+	assert_output "[0,\"$F/mlm.txt:1\",1]
+[1,\"$F/mlm.txt:2\",2]
+[2,\"$F/mlm.txt:3\",0]
+[3,\"$F/mlm.txt:4\",2]
+[4,\"$F/mlm.txt:5\",1]"
+	run jq -c 'select(.masks) | .text' $T/got
+	assert_output "$(sed 's/.*/"&"/' $F/mlm.txt)"
+	run bash -c "head -1 $T/got"
+	assert_output '{"sift":1,"kind":"predictions","task":"mlm","vocab":{"size":100,"hash":"a574b7f1706b940d"},"producer":"sift-fwd 0.1"}'
+}
+
+@test "--top-k sets the tokens per [MASK], and the first k of a larger k are the same" {
+	fill_batches > $T/b
+	sift-fwd -m $F/mlm-model --top-k 2 $T/b | sift-cat | jq -c 'select(.masks) | [.masks[].top | map(.token)]' > $T/k2
+	sift-fwd -m $F/mlm-model --top-k 100 $T/b | sift-cat | jq -c 'select(.masks) | [.masks[].top | map(.token)]' > $T/k100
+	run jq -s -c '[.[] | .[] | length] | unique' $T/k2
+	assert_output '[2]'
+	run jq -s -c '[.[] | .[] | length] | unique' $T/k100
+	assert_output '[100]'
+	# all 100 are every token once, by descending probability
+	sift-fwd -m $F/mlm-model --top-k 100 $T/b | sift-cat > $T/g100
+	run jq -s -c '[.[1:][] | .masks[].top | [(map(.token) | sort == [range(100)]),
+		([.[:-1], .[1:]] | transpose | all(.[0].prob >= .[1].prob))]] | unique' $T/g100
+	assert_output '[[true,true]]'
+	diff $T/k2 <(jq -c 'map(.[:2])' $T/k100)
+}
+
+@test "--top-k above the vocabulary is misuse, and so is 0" {
+	fill_batches > $T/b
+	run -2 --separate-stderr sift-fwd -m $F/mlm-model --top-k 101 $T/b
+	assert_equal "$stderr" "sift-fwd: --top-k 101: the model's vocabulary has 100 tokens
+Try 'sift-fwd --help'."
+	[ -z "$output" ]
+	run -2 --separate-stderr sift-fwd -m $F/mlm-model --top-k 0 $T/b
+	assert_equal "${stderr_lines[0]}" "sift-fwd: --top-k: expected an integer from 1 to 1000000, got '0'"
+}
+
+@test "masked batches bring each masked token's label and log-probability, the loss's terms" {
+	for i in $(seq 1 30); do echo "w$((i + 5)) w$((i + 20)) w$((2 * i)) w9 w10 w$((i + 40))"; done > $T/held.txt
+	sift-tok -m $F/mlm-model --task mlm $T/held.txt | sift-batch --mlm-probability 0.3 --seed 7 > $T/b
+	sift-fwd -m $F/mlm-model $T/b | sift-cat > $T/got
+	# one masks entry per label, in the batch's order, with its label
+	diff <(sift-cat $T/b | jq -c 'select(.B) | .T as $t | .labels as $l | range(.B) as $b
+			| [range($t) as $k | $l[$b * $t + $k] | select(. != -100)]') \
+		<(jq -c 'select(.masks) | [.masks[] | select(.label) | .label]' $T/got)
+	run jq -s -c '[.[1:][] | .masks[] | select(.label) | .logprob < 0 and
+		(.top[0].prob | log) >= .logprob - 1e-6] | [length > 20, all]' $T/got
+	assert_output '[true,true]'
+}
+
+@test "an mlm stream and a classifier, or a head-less encoder without --init-head, are errors" {
+	fill_batches > $T/b
+	run -1 --separate-stderr sift-fwd -m $F/cls-model $T/b
+	assert_equal "$stderr" "sift-fwd: $F/cls-model: the model is a sequence classifier, not a masked-language model, but the input's task is mlm"
+	run -1 --separate-stderr sift-fwd -m $F/mlm-model --threshold 0.5 --abstain x $T/b
+	assert_equal "$stderr" "sift-fwd: $T/b:1: --threshold and --abstain are for cls and pair, the input's task is mlm"
+}
+
+@test "an mlm checkpoint takes a ner stream only with --init-head, as a bare encoder" {
+	printf 'w5 B-PER\nw6 O\nw7 O\n\nw8 O\n' > $T/ner.conll
+	printf 'O\nB-PER\nI-PER\n' > $T/labels
+	sift-tok -m $F/mlm-model -f conll --labels $T/labels $T/ner.conll | sift-batch > $T/ner.b
+	run -1 --separate-stderr sift-fwd -m $F/mlm-model $T/ner.b
+	assert_equal "$stderr" "sift-fwd: $F/mlm-model: the model has no trained head; give --init-head SEED to initialise one"
+	run -0 sift-fwd -m $F/mlm-model --init-head 1 $T/ner.b
+}
+
+@test "fill-mask on MiniLM with a fresh head names its tokens as the vocabulary does" {
+	need_model
+	printf 'The capital of France is [MASK].\nno mask here\n' |
+		sift-tok -m $MODEL --task mlm | sift-batch --mlm-probability 0 |
+		sift-fwd -m $MODEL --init-head 1 --top-k 3 | sift-cat > $T/got
+	run jq -c 'select(.masks) | [.id, [.masks[] | .pos, (.top | length)]]' $T/got
+	assert_output '[0,[6,3]]
+[1,[]]'
+	# each token_str is the vocabulary's line token + 1
+	run jq -r 'select(.masks) | .masks[].top[] | "\(.token) \(.token_str)"' $T/got
+	while read -r id s; do
+		[ "$(sed -n "$((id + 1))p" $MODEL/vocab.txt)" = "$s" ]
+	done <<< "$output"
+}
+
+@test "fill-mask to a full disk, or from a truncated stream, is an error" {
+	fill_batches > $T/b
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/mlm-model $T/b > /dev/full"
+	assert_equal "$stderr" "sift-fwd: stdout: write error: No space left on device"
+	head -c 200 $T/b > $T/cut
+	run -1 --separate-stderr bash -c "sift-fwd -m $F/mlm-model $T/cut > /dev/null"
+	assert_equal "$stderr" "sift-fwd: $T/cut:2: truncated record"
+}

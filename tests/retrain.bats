@@ -337,3 +337,64 @@ kill_at() {
 	assert_equal "$(readlink "$H/current")" "$old"
 	current_loads
 }
+
+# gen_text SEED N: N unlabelled texts of the generator's words, a text a line
+gen_text() {
+	gen "$1" "$2" | cut -f 2
+}
+
+@test "with MLM=1 the new texts of incoming/text/ adapt the encoder first, and the fine-tune starts from it" {
+	printf 'MLM=1\nMLM_EPOCHS=2\n' >>"$H/config"
+	mkdir "$H/incoming/text"
+	gen_text 5 40 >"$H/incoming/text/news.txt"
+	gen 4 30 >"$H/incoming/more.tsv"
+	run --separate-stderr sift-retrain run "$H"
+	[ "$status" = 0 ] || [ "$status" = 3 ] || fail "exit $status: $stderr"
+	# the stage ran between tokenize and train, and the log says on what
+	assert_equal "$(tail -n 1 "$H/runs.log" | jq -r '.stages | keys_unsorted | join(" ")')" \
+		"lock collect tokenize mlm train score promote retain log"
+	run jq -c '.mlm | [.files, .examples, .steps > 0, (.loss | isfinite)]' <(tail -n 1 "$H/runs.log")
+	assert_output '[["text/news.txt"],40,true,true]'
+	stamp=$(tail -n 1 "$H/runs.log" | jq -r .model)
+	# the candidate was fine-tuned from the mlm checkpoint (its card is
+	# current's if promoted, in runs.log if kept)
+	from=$( { tail -n 1 "$H/runs.log" | jq -r '.card.sift_train.model.path // empty'
+		jq -r '.sift_train.model.path' "$H/current/card.json"; } | head -n 1)
+	assert_equal "$from" "$H/.work/mlm"
+	# consumed as text/NAME, archived in texts/STAMP, not among data/ for --replay
+	assert_equal "$(cut -f 1,4 "$H/consumed" | tail -n 2 | sort)" "more.tsv	$stamp
+text/news.txt	$stamp"
+	[ -f "$H/texts/$stamp/news.txt" ] && [ ! -e "$H/data/$stamp/text" ]
+	[ ! -e "$H/.work" ]
+}
+
+@test "without MLM=1 the texts of incoming/text/ wait, and texts alone are nothing new" {
+	mkdir "$H/incoming/text"
+	gen_text 5 10 >"$H/incoming/text/news.txt"
+	run -4 --separate-stderr sift-retrain run "$H"
+	printf 'MLM=1\n' >>"$H/config"
+	run -4 --separate-stderr sift-retrain run "$H"
+	run ! grep -q '^text/' "$H/consumed"
+	gen 4 12 >"$H/incoming/more.tsv"
+	sed -i '/^MLM=1$/d' "$H/config"
+	run --separate-stderr sift-retrain run "$H"
+	[ "$status" = 0 ] || [ "$status" = 3 ]
+	assert_equal "$(tail -n 1 "$H/runs.log" | jq -r 'has("mlm"), (.stages | has("mlm"))')" "false
+false"
+	run ! grep -q '^text/' "$H/consumed"
+}
+
+@test "a failed MLM step fails the run: nothing promoted, nothing consumed" {
+	cur=$(readlink "$H/current")
+	printf "MLM=1\nMLM_OPTS='--max-steps 0'\n" >>"$H/config"
+	mkdir "$H/incoming/text"
+	gen_text 5 20 >"$H/incoming/text/news.txt"
+	gen 4 30 >"$H/incoming/more.tsv"
+	run -1 --separate-stderr sift-retrain run "$H"
+	assert_equal "${stderr_lines[${#stderr_lines[@]} - 1]}" "sift-retrain: $H: run failed at mlm: sift-train exited with status 2"
+	assert_equal "$(readlink "$H/current")" "$cur"
+	assert_equal "$(tail -n 1 "$H/runs.log" | jq -r '.decision, .reason')" "failed
+sift-train exited with status 2"
+	run ! grep -q 'more.tsv\|text/' "$H/consumed"
+	[ -f "$H/incoming/text/news.txt" ] && [ ! -e "$H/.work" ]
+}

@@ -19,9 +19,30 @@ Two modes, as run_mlm.py has them:
                    batch of 1000 concatenated and cut into blocks of N, the
                    remainder dropped unless the batch is shorter than N
 Only ids and hashes are written, never text.
+
+With --fill-mask it writes instead the references of sift-fwd's fill-mask
+(needs torch; the MiniLM part needs models/all-MiniLM-L6-v2), under
+tests/fixtures/fwd/:
+  mlm-model/     a small random BertForMaskedLM (2 layers, hidden 32, the
+                 vocabulary of tests/fixtures/train/mlm; initializer_range
+                 0.5, so that its predictions are peaked, not near uniform)
+  mlm.txt        lines with [MASK] (one without) for sift-tok --task mlm
+  mlm.expect.jsonl
+                 per line, transformers' pipeline("fill-mask", top_k=5):
+                 {masks: [{pos, top: [{token, token_str, prob}]}]}, pos
+                 the index of the [MASK] in input_ids ([CLS] is 0)
+  minilm-mlm-head.safetensors
+                 the cls.predictions.* tensors that BertForMaskedLM
+                 .from_pretrained(all-MiniLM-L6-v2) initialises after
+                 torch.manual_seed(0) (the checkpoint has no MLM head)
+  minilm-mlm.expect.jsonl
+                 per sentence of MINILM_TEXTS: {text, ids, masks} as
+                 above, of MiniLM with that head
 """
 import csv
+import json
 import os
+import shutil
 import sys
 from itertools import chain
 
@@ -88,5 +109,94 @@ def main():
             print("%s: %d examples, %d tokens" % (name, len(exs), sum(map(len, exs))))
 
 
+MLM_TEXTS = [
+    "w5 w6 [MASK] w8 w9",
+    "[MASK] w20 w21 [MASK] w23",
+    "w40 w41 w42 w43",
+    "w7 [MASK] [MASK] w9 w10 w11 w12 w13",
+    "w99 w98 w97 [MASK]",
+]
+
+MINILM_TEXTS = [
+    "The capital of France is [MASK].",
+    "Shares of the bank [MASK] sharply after the results.",
+    "The [MASK] won the match in the last minute.",
+    "Oil prices rose as [MASK] cut output.",
+    "He said the [MASK] would be [MASK] next week.",
+]
+
+
+def fill_records(tok, model, texts):
+    """transformers' fill-mask pipeline, top 5, with the [MASK] positions
+    and a check that its scores are the softmaxed logits"""
+    import torch
+    from transformers import pipeline
+    fill = pipeline("fill-mask", model=model, tokenizer=tok, top_k=5, device="cpu")
+    out = []
+    for text in texts:
+        enc = tok(text, return_tensors="pt")
+        ids = enc["input_ids"][0].tolist()
+        pos = [i for i, t in enumerate(ids) if t == tok.mask_token_id]
+        got = fill(text) if pos else []
+        if len(pos) == 1:
+            got = [got]
+        with torch.no_grad():
+            probs = model(**enc).logits[0].softmax(-1)
+        masks = []
+        for p, g in zip(pos, got):
+            top = [{"token": c["token"], "token_str": c["token_str"],
+                    "prob": c["score"]} for c in g]
+            for c in top:
+                assert abs(probs[p, c["token"]].item() - c["prob"]) < 1e-6
+            v, i = probs[p].topk(5)
+            assert i.tolist() == [c["token"] for c in top]
+            gaps = (v[:-1] - v[1:]).min().item()
+            if gaps < 1e-4:
+                print("%r: close probabilities at %d (gap %.2g)" % (text, p, gaps))
+            masks.append({"pos": p, "top": top})
+        out.append({"text": text, "ids": ids, "masks": masks})
+    return out
+
+
+def fill_mask():
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizer
+    here = os.path.dirname(os.path.abspath(__file__))
+    fwd = os.path.join(here, "..", "fixtures", "fwd")
+    small = os.path.join(here, "..", "fixtures", "train", "mlm")
+    tok = BertTokenizer.from_pretrained(small)
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+                     num_attention_heads=4, intermediate_size=64,
+                     max_position_embeddings=32, type_vocab_size=2,
+                     initializer_range=0.5, hidden_act="gelu")
+    model = BertForMaskedLM(cfg).eval()
+    out = os.path.join(fwd, "mlm-model")
+    model.save_pretrained(out)
+    for name in ("vocab.txt", "tokenizer_config.json"):
+        shutil.copy(os.path.join(small, name), out)
+    with open(os.path.join(fwd, "mlm.txt"), "w") as f:
+        f.write("".join(t + "\n" for t in MLM_TEXTS))
+    with open(os.path.join(fwd, "mlm.expect.jsonl"), "w") as f:
+        for r in fill_records(tok, model, MLM_TEXTS):
+            f.write(json.dumps({"masks": r["masks"]}) + "\n")
+    minilm = os.path.join(here, "..", "..", "models", "all-MiniLM-L6-v2")
+    tok = BertTokenizer.from_pretrained(minilm)
+    torch.manual_seed(0)
+    model = BertForMaskedLM.from_pretrained(minilm).eval()
+    sd = model.state_dict()
+    head = {k: sd[k].contiguous() for k in sd
+            if k.startswith("cls.predictions.") and "decoder" not in k}
+    print("minilm head:", {k: tuple(v.shape) for k, v in head.items()})
+    save_file(head, os.path.join(fwd, "minilm-mlm-head.safetensors"))
+    with open(os.path.join(fwd, "minilm-mlm.expect.jsonl"), "w") as f:
+        for r in fill_records(tok, model, MINILM_TEXTS):
+            f.write(json.dumps(r) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--fill-mask"]:
+        fill_mask()
+    else:
+        main()
