@@ -327,6 +327,8 @@ int fwd_run(const struct fwd_cfg *c)
 		sift_rerror(r, "--threshold and --abstain are for cls and pair, the input's task is mlm");
 		goto done_header;
 	}
+	struct sift_vocab v;
+	struct sift_fill *fill = NULL;
 	if (open_model(&m, c->model_dir, &h, c->init, c->seed) < 0)
 		goto done_header;
 	/* multi-label and regression: the checkpoint's problem_type (a new
@@ -355,8 +357,6 @@ int fwd_run(const struct fwd_cfg *c)
 			goto done_model;
 		pp = (struct sift_problem_pred){ problem, m.labels, m.nlabels, &h, thr };
 	}
-	struct sift_vocab v;
-	struct sift_fill *fill = NULL;
 	if (mlm && !(fill = fill_setup(r, c, &m, &v, &status)))
 		goto done_model;
 	if (bert_upload(&m, c->be) < 0) {

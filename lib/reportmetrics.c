@@ -343,6 +343,8 @@ int sift_read_calib(const struct sift_reader *r, const msgpack_object *map,
 bad:
 	sift_rerror(r, "calibration: expected count, correct and confidence arrays of %d bins", NB);
 	return -1;
+}
+
 void sift_pack_mlm_metrics(msgpack_packer *pk, const struct sift_mlm_scores *s)
 {
 	msgpack_pack_map(pk, 7);
