@@ -320,6 +320,8 @@ $MAN_STDERR" | while read -r entry; do
 	grep -q '^accuracy: ' $T/b/1.out
 	assert_equal "$(jq -r '.overall | has("f1")' $T/b/2.out)" true
 	grep -Eqx '0\.[0-9]+' $T/b/3.out
+	grep -Eqx '0\.[0-9]+' $T/b/4.out
+	grep -q 'class="accuracy"' reliability.svg
 }
 
 @test "sift-fwd(1)'s examples run as written" {
@@ -358,6 +360,7 @@ $MAN_STDERR" | while read -r entry; do
 	run_man sift-report.1
 	grep -q '^accuracy: ' $T/b/1.out
 	grep -q '<svg' run.svg
+	grep -q 'class="accuracy"' reliability.svg
 	assert_equal "$(grep -c . $T/not-run)" 2
 }
 
@@ -402,7 +405,7 @@ $MAN_STDERR" | while read -r entry; do
 	run_man sift-train.1
 	[ -f ner-model/model.safetensors ]
 	grep -q '"dev"' <(sift-cat train.log)
-	assert_equal "$(jq -c '[.options.class_weights | keys, .options.label_smoothing]' cls/sift-train.json)" '[["negative","neutral","positive"],0.1]'
+	assert_equal "$(jq -c '[(.options.class_weights | keys), .options.label_smoothing]' cls/sift-train.json)" '[["negative","neutral","positive"],0.1]'
 	assert_equal "$(sift-cat log1 | tail -n 1 | jq -c '[.step, .end]')" '[100,"stopped"]'
 	assert_equal "$(sift-cat log2 | tail -n 1 | jq -r .end)" done
 }
