@@ -213,7 +213,8 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 	int fl = o ? o->freeze_layers : 0;
 	int fe = (o && o->freeze_embeddings) || fl > 0;	/* below a frozen layer */
 	int lowest = fl > NL ? NL : fl;	/* the lowest layer that learns */
-	float sc = denom > 0.0 ? (float)(scale / denom) : 0.0f;
+	/* scale / count as a float division, bit for bit, without weights */
+	float sc = denom > 0.0 ? scale / (float)denom : 0.0f;
 	const float *cw = m->ce_dweight;
 	float eps = m->ce_smoothing;
 

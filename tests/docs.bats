@@ -323,6 +323,8 @@ $MAN_STDERR" | while read -r entry; do
 	# the held-out MLM loss and its perplexity
 	run jq -e '.[0] > 0 and ((.[1] / (.[0] | exp) - 1) | fabs) < 1e-6' $T/b/4.out
 	assert_success
+	grep -Eqx '0\.[0-9]+' $T/b/5.out
+	grep -q 'class="accuracy"' reliability.svg
 }
 
 @test "sift-fwd(1)'s examples run as written" {
@@ -364,6 +366,7 @@ $MAN_STDERR" | while read -r entry; do
 	run_man sift-report.1
 	grep -q '^accuracy: ' $T/b/1.out
 	grep -q '<svg' run.svg
+	grep -q 'class="accuracy"' reliability.svg
 	assert_equal "$(grep -c . $T/not-run)" 2
 }
 
@@ -408,7 +411,7 @@ $MAN_STDERR" | while read -r entry; do
 	run_man sift-train.1
 	[ -f ner-model/model.safetensors ]
 	grep -q '"dev"' <(sift-cat train.log)
-	assert_equal "$(jq -c '[.options.class_weights | keys, .options.label_smoothing]' cls/sift-train.json)" '[["negative","neutral","positive"],0.1]'
+	assert_equal "$(jq -c '[(.options.class_weights | keys), .options.label_smoothing]' cls/sift-train.json)" '[["negative","neutral","positive"],0.1]'
 	assert_equal "$(sift-cat log1 | tail -n 1 | jq -c '[.step, .end]')" '[100,"stopped"]'
 	assert_equal "$(sift-cat log2 | tail -n 1 | jq -r .end)" done
 }
