@@ -13,7 +13,8 @@
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
 	" [--precision fp32|bf16] [--init-head seed] [--top-k k]"
-	" [--threshold x --abstain label] [file]\n";
+	" [--threshold x --abstain label] [--adapter dir [--save-merged dir]]"
+	" [file]\n";
 
 static const char help[] =
 	"Run a BERT model (a Hugging Face directory) over a batches stream (from\n"
@@ -29,6 +30,10 @@ static const char help[] =
 	"      --top-k K       cls and pair: the K most probable labels, named\n"
 	"      --threshold X   cls and pair: below a top probability of X (0 to 1)\n"
 	"      --abstain L     the prediction is label L (\"oos\", say)\n"
+	"      --adapter DIR   a LoRA adapter (peft's format) for the model,\n"
+	"                      merged into its weights at load\n"
+	"      --save-merged D write the merged model to D as a checkpoint;\n"
+	"                      no stream is read\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
 	"      --precision P   fp32 (default) or bf16 (cuda only)\n"
@@ -47,12 +52,14 @@ int main(int argc, char **argv)
 		{ "top-k", required_argument, NULL, 'K' },
 		{ "threshold", required_argument, NULL, 'X' },
 		{ "abstain", required_argument, NULL, 'A' },
+		{ "adapter", required_argument, NULL, 'L' },
+		{ "save-merged", required_argument, NULL, 'S' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *model = NULL, *abstain = NULL;
+	const char *model = NULL, *abstain = NULL, *adapter = NULL, *merged = NULL;
 	int force = 0, init = 0, c, has_threshold = 0;
 	long long topk = 0;
 	double threshold = 0;
@@ -96,6 +103,8 @@ int main(int argc, char **argv)
 				return sift_misuse("%s", "--abstain: the label is empty");
 			abstain = optarg;
 			break;
+		case 'L': adapter = optarg; break;
+		case 'S': merged = optarg; break;
 		case 'f': force = 1; break;
 		case 'h':
 			return sift_help(usage, help);
@@ -113,6 +122,10 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", has_threshold ?
 				   "--threshold needs --abstain LABEL" :
 				   "--abstain needs --threshold X");
+	if (merged && !adapter)
+		return sift_misuse("%s", "--save-merged needs --adapter DIR");
+	if (merged && optind < argc)
+		return sift_misuse("%s", "--save-merged reads no stream: no file operand");
 	const char *path = optind < argc ? argv[optind] : "-";
 	/* the examples of a batch split over the threads, each running
 	 * the model with OpenBLAS on one thread (bert_forward) */
@@ -130,7 +143,10 @@ int main(int argc, char **argv)
 		.model_dir = model, .input = path, .init = init, .seed = seed,
 		.force = force, .be = sift_backend_get(sift_device_name(device)),
 		.topk = (int)topk, .threshold = (float)threshold, .abstain = abstain,
+		.adapter = adapter, .save_merged = merged,
 	};
+	if (merged)
+		return fwd_save_merged(&cfg);
 	if (!cfg.be) {
 		sift_warn("%s: the device's backend is not built in", sift_device_name(device));
 		return SIFT_EXIT_DATA;

@@ -10,11 +10,13 @@
 #include "fwdrun.h"
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */
+#include "lora.h"	/* defines: lora_open, lora_merge */
 #include "stream.h"
 
 /* the model for the stream's task; 0, or -1 with a diagnostic */
 static int open_model(struct bert_model *m, const char *dir,
-		      const struct sift_header *h, int init, uint64_t seed)
+		      const struct sift_header *h, int init, uint64_t seed,
+		      const char *adapter)
 {
 	char err[1024];
 	enum bert_head want = !strcmp(h->task, "ner") ? BERT_HEAD_TOKEN :
@@ -23,6 +25,16 @@ static int open_model(struct bert_model *m, const char *dir,
 	if (want == BERT_HEAD_NONE) {
 		sift_warn("the input's task '%s' is not ner, cls or pair", h->task);
 		return -1;
+	}
+	if (adapter) {
+		/* base + adapter, the update merged: no cost per batch */
+		if (lora_open(m, dir, adapter, want, h->labels, h->nlabels, err,
+			      sizeof err) < 0) {
+			sift_warn("%s", err);
+			return -1;
+		}
+		lora_merge(m);
+		goto check;
 	}
 	struct bert_config c;
 	if (bert_config_load(&c, dir, err, sizeof err)) {
@@ -56,6 +68,7 @@ static int open_model(struct bert_model *m, const char *dir,
 		sift_warn("%s", err);
 		return -1;
 	}
+check:
 	if (h->vocab_size > 0 && h->vocab_size != m->cfg.vocab_size) {
 		sift_warn("%s: the model's vocabulary has %d tokens, the input's %lld",
 			  dir, m->cfg.vocab_size, (long long)h->vocab_size);
@@ -179,7 +192,7 @@ int fwd_run(const struct fwd_cfg *c)
 		sift_rerror(r, "--top-k and --threshold are for cls and pair, the input's task is ner");
 		goto done_header;
 	}
-	if (open_model(&m, c->model_dir, &h, c->init, c->seed) < 0)
+	if (open_model(&m, c->model_dir, &h, c->init, c->seed, c->adapter) < 0)
 		goto done_header;
 	if (bert_upload(&m, c->be) < 0) {
 		sift_warn("%s: cannot put the model on the %s device",
@@ -209,4 +222,21 @@ done_reader:
 	if (fd > 0)
 		close(fd);
 	return status;
+}
+
+int fwd_save_merged(const struct fwd_cfg *c)
+{
+	char err[1024];
+	struct bert_model m;
+	if (lora_open(&m, c->model_dir, c->adapter, BERT_HEAD_NONE, NULL, 0, err,
+		      sizeof err) < 0) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	lora_merge(&m);
+	int rc = bert_save(&m, c->save_merged, err, sizeof err);
+	if (rc < 0)
+		sift_warn("%s", err);
+	bert_free(&m);
+	return rc < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
 }
