@@ -1,4 +1,5 @@
 /* fwdrun.c: the sift-fwd run: a batches stream in, the model over each batch, a predictions stream out. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>		/* defines: isfinite */
@@ -11,6 +12,7 @@
 #include "batch.h"	/* defines: sift_batch_rec_read, the one batch reader */
 #include "predict.h"	/* defines: sift_pred_batch */
 #include "lora.h"	/* defines: lora_open, lora_merge */
+#include "ckpt.h"	/* defines: ckpt_save, ckpt_prepare */
 #include "stream.h"
 
 /* the model for the stream's task; 0, or -1 with a diagnostic */
@@ -224,6 +226,24 @@ done_reader:
 	return status;
 }
 
+/* dir is missing, empty, or holds a model.safetensors */
+static int is_model_dir(const char *dir)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s/model.safetensors", dir);
+	if (access(p, F_OK) == 0)
+		return 1;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT;
+	struct dirent *e;
+	int empty = 1;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
 int fwd_save_merged(const struct fwd_cfg *c)
 {
 	char err[1024];
@@ -234,7 +254,18 @@ int fwd_save_merged(const struct fwd_cfg *c)
 		return SIFT_EXIT_DATA;
 	}
 	lora_merge(&m);
-	int rc = bert_save(&m, c->save_merged, err, sizeof err);
+	/* written whole and swapped in, as a checkpoint is, with the base's
+	 * tokenizer files; a directory that holds something else than a
+	 * model is not replaced */
+	int rc = ckpt_prepare(c->save_merged, err, sizeof err);
+	if (rc == 0 && !is_model_dir(c->save_merged)) {
+		snprintf(err, sizeof err, "%s: exists and holds no model.safetensors; not replaced",
+			 c->save_merged);
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = ckpt_save(c->save_merged, &m, m.params, c->model_dir, NULL,
+			       NULL, NULL, NULL, 0, NULL, 0, err, sizeof err);
 	if (rc < 0)
 		sift_warn("%s", err);
 	bert_free(&m);

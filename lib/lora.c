@@ -688,11 +688,20 @@ int lora_open(struct bert_model *m, const char *base, const char *adapter,
 	if (!lab && labels && nlabels == li.nlabels)
 		lab = labels;
 	if (!lab) {
-		snprintf(err, errlen, "%s: no " LORA_SIFT_NAME " with the labels of its %d classes, and the input has %d",
-			 adapter, li.nlabels, nlabels);
-		goto out;
+		/* a peft adapter: the base's id2label, when as many */
+		struct bert_config bc;
+		if (bert_config_load(&bc, base, err, errlen) < 0)
+			goto out;
+		int n = bc.nlabels;
+		bert_config_free(&bc);
+		if (n != li.nlabels) {
+			snprintf(err, errlen, "%s: no " LORA_SIFT_NAME " with the labels of its %d classes, and neither the input nor the base's id2label has %d",
+				 adapter, li.nlabels, li.nlabels);
+			goto out;
+		}
 	}
-	if (bert_load(m, base, li.head, lab, li.nlabels, 1, 0, err, errlen) < 0)
+	if (bert_load(m, base, li.head, lab, lab ? li.nlabels : 0, 1, 0, err,
+		      errlen) < 0)
 		goto out;
 	if (lora_load(m, adapter, &li, err, errlen) < 0) {
 		bert_free(m);

@@ -20,6 +20,10 @@ and writes tests/fixtures/lora/:
                          step5.<name>: after 5 AdamW steps, one per batch,
                          with HYPER (as make_train_fixtures.py);
                          eval0: the eval-mode logits of batch 0
+  seq.expect.jsonl, tok.expect.jsonl
+                         what sift-fwd --adapter peft-NAME must predict
+                         over the 5 batches (pred, prob/probs), as in
+                         make_train_fixtures.py
 """
 import json
 import os
@@ -58,6 +62,35 @@ def read_stream(path):
     return recs[0], bs
 
 
+def expect(model, labels, path, task):
+    """the predictions of model (eval mode) over the stream's batches"""
+    with open(path) as f:
+        recs = [json.loads(line) for line in f]
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for r in recs[1:]:
+            if "B" not in r:
+                continue
+            B, T = r["B"], r["T"]
+            probs = torch.softmax(model(
+                input_ids=torch.tensor(r["ids"]).view(B, T),
+                token_type_ids=torch.tensor(r["type_ids"]).view(B, T),
+                attention_mask=torch.tensor(r["mask"]).view(B, T)).logits, -1)
+            lab = torch.tensor(r["labels"])
+            for i, e in enumerate(r["ex"]):
+                if task == "ner":
+                    first = [t for t in range(1, T) if int(lab.view(B, T)[i, t]) != -100]
+                    p = probs[i, first]
+                    out.append({"id": e["id"], "pred": [labels[int(j)] for j in p.argmax(-1)],
+                                "prob": [round(float(x), 7) for x in p.max(-1).values]})
+                else:
+                    p = probs[i]
+                    out.append({"id": e["id"], "pred": labels[int(p.argmax())],
+                                "probs": [round(float(x), 7) for x in p]})
+    return out
+
+
 def sift_name(n):
     """peft's parameter name -> sift's tensor name"""
     n = n.replace("base_model.model.", "", 1).replace(".default", "")
@@ -88,6 +121,10 @@ def run(name, cls, task_type, seed):
         json.dump(ac, f, indent=2, sort_keys=True)
     trained = [(sift_name(n), p) for n, p in model.named_parameters() if p.requires_grad]
 
+    with open(os.path.join(OUT, name + ".expect.jsonl"), "w") as f:
+        for e in expect(model, hdr["labels"], os.path.join(TRAIN, name + ".jsonl"),
+                        hdr["task"]):
+            f.write(json.dumps(e) + "\n")
     ref = {}
     model.eval()
     b = bs[0]
