@@ -13,7 +13,7 @@
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
 	" [--precision fp32|bf16] [--init-head seed] [--top-k k]"
-	" [--threshold x --abstain label] [--adapter dir [--save-merged dir]]"
+	" [--threshold x --abstain label] [--adapter dir [--save-merged out]]"
 	" [file]\n";
 
 static const char help[] =

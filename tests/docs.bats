@@ -338,6 +338,10 @@ $MAN_STDERR" | while read -r entry; do
 	assert_equal "$(sed -n 2p $T/b/1.out | jq -r '.overall.sentences')" 8
 	assert_equal "$(jq -s -c '(.[0].labels | length) as $n | [.[1:][] | .probs | length == $n] | all' $T/b/2.out)" true
 	assert_equal "$(grep -c . $T/b/2.out)" 21
+	# the adapter's scores, merged or not, are the same
+	[ -f merged/model.safetensors ]
+	sed -n 2p $T/b/4.out | jq -e '.accuracy and .examples == 14'
+	assert_equal "$(sed -n 2p $T/b/4.out)" "$(sed -n 4p $T/b/4.out)"
 }
 
 @test "sift-cat(1)'s examples run as written" {
@@ -404,4 +408,5 @@ $MAN_STDERR" | while read -r entry; do
 	grep -q '"dev"' <(sift-cat train.log)
 	assert_equal "$(sift-cat log1 | tail -n 1 | jq -c '[.step, .end]')" '[100,"stopped"]'
 	assert_equal "$(sift-cat log2 | tail -n 1 | jq -r .end)" done
+	assert_equal "$(tail -n 1 $T/b/7.out)" '[8,16,["query","value"]]'
 }
