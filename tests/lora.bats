@@ -161,3 +161,20 @@ Try 'sift-train --help'."
 	run -1 --separate-stderr sift-train -m $F/tok -o $T/out --lora 4 $T/mlm.b
 	assert_equal "$stderr" "sift-train: --lora: the task is mlm; adapters train a ner, cls or pair head"
 }
+
+@test "--lora with --dev keeps the best adapter, and a resumed run keeps the same one" {
+	opts="--lora 4 --lr 1e-2 --dev $T/seq.b --eval-every 2"
+	sift-train -m $F/seq -o $T/a $opts $T/seq.b | sift-cat > $T/log
+	# the best step is the first of the highest dev accuracy
+	best=$(jq -s '[.[] | select(.dev)] | (map(.dev.accuracy) | max) as $m | map(select(.dev.accuracy == $m)) | first.step' $T/log)
+	assert_equal "$(jq -c 'select(.end) | .best_step' $T/log)" "$best"
+	sift-train -m $F/seq -o $T/b $opts --stop-after 3 $T/seq.b > /dev/null
+	sift-train -m $F/seq -o $T/b $opts --resume $T/seq.b > /dev/null
+	cmp $T/a/adapter_model.safetensors $T/b/adapter_model.safetensors
+	# the adapter saved is the best step's: the last step's when that is
+	# the best, another one else
+	sift-train -m $F/seq -o $T/c --lora 4 --lr 1e-2 --stop-after "$best" $T/seq.b > /dev/null
+	sift-fwd -m $F/seq --adapter $T/a $T/seq.b | sift-cat > $T/pa
+	sift-fwd -m $F/seq --adapter $T/c $T/seq.b | sift-cat > $T/pc
+	cmp $T/pa $T/pc
+}
