@@ -54,6 +54,9 @@ def main():
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--lora", type=int, default=0,
+                    help="train a peft LoRA adapter of this rank (query,value) and the head")
+    ap.add_argument("--lora-alpha", type=float, default=8)
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -70,6 +73,11 @@ def main():
         model = cls.from_pretrained(a.model, num_labels=len(labels),
                                     id2label=dict(enumerate(labels)),
                                     label2id={l: i for i, l in enumerate(labels)})
+    if a.lora:
+        from peft import LoraConfig, TaskType, get_peft_model
+        model = get_peft_model(model, LoraConfig(
+            task_type=TaskType.TOKEN_CLS if ner else TaskType.SEQ_CLS, r=a.lora,
+            lora_alpha=a.lora_alpha, lora_dropout=0.0, target_modules=["query", "value"]))
     args = TrainingArguments(
         output_dir=a.out + ".trainer", per_device_train_batch_size=1,
         learning_rate=a.lr, weight_decay=a.weight_decay, warmup_steps=a.warmup,

@@ -14,7 +14,8 @@
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
 	" [--precision fp32|bf16] [--init-head seed] [--top-k k]"
-	" [--threshold x --abstain label] [--threshold x] [--thresholds file] [file]\n";
+	" [--threshold x --abstain label] [--threshold x] [--thresholds file]"
+	" [--adapter dir [--save-merged out]] [file]\n";
 
 static const char help[] =
 	"Run a BERT model (a Hugging Face directory) over a batches stream (from\n"
@@ -35,6 +36,10 @@ static const char help[] =
 	"      --threshold X   multi-label: the labels of probability X or more\n"
 	"                      (default 0.5); without --abstain\n"
 	"      --thresholds F  multi-label: per-label thresholds, lines \"LABEL X\"\n"
+	"      --adapter DIR   a LoRA adapter (peft's format) for the model,\n"
+	"                      merged into its weights at load\n"
+	"      --save-merged D write the merged model to D as a checkpoint;\n"
+	"                      no stream is read\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
 	"      --precision P   fp32 (default) or bf16 (cuda only)\n"
@@ -54,12 +59,15 @@ int main(int argc, char **argv)
 		{ "threshold", required_argument, NULL, 'X' },
 		{ "abstain", required_argument, NULL, 'A' },
 		{ "thresholds", required_argument, NULL, 'Y' },
+		{ "adapter", required_argument, NULL, 'L' },
+		{ "save-merged", required_argument, NULL, 'S' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *model = NULL, *abstain = NULL, *thresholds = NULL;
+	const char *adapter = NULL, *merged = NULL;
 	int force = 0, init = 0, c, has_threshold = 0;
 	long long topk = 0;
 	double threshold = 0;
@@ -106,6 +114,8 @@ int main(int argc, char **argv)
 		case 'Y':
 			thresholds = optarg;
 			break;
+		case 'L': adapter = optarg; break;
+		case 'S': merged = optarg; break;
 		case 'f': force = 1; break;
 		case 'h':
 			return sift_help(usage, help);
@@ -128,6 +138,10 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", has_threshold ?
 				   "--threshold needs --abstain LABEL" :
 				   "--abstain needs --threshold X");
+	if (merged && !adapter)
+		return sift_misuse("%s", "--save-merged needs --adapter DIR");
+	if (merged && optind < argc)
+		return sift_misuse("%s", "--save-merged reads no stream: no file operand");
 	const char *path = optind < argc ? argv[optind] : "-";
 	/* the examples of a batch split over the threads, each running
 	 * the model with OpenBLAS on one thread (bert_forward) */
@@ -146,7 +160,10 @@ int main(int argc, char **argv)
 		.force = force, .be = sift_backend_get(sift_device_name(device)),
 		.topk = (int)topk, .threshold = (float)threshold, .abstain = abstain,
 		.has_threshold = has_threshold, .thresholds = thresholds,
+		.adapter = adapter, .save_merged = merged,
 	};
+	if (merged)
+		return fwd_save_merged(&cfg);
 	if (!cfg.be) {
 		sift_warn("%s: the device's backend is not built in", sift_device_name(device));
 		return SIFT_EXIT_DATA;

@@ -22,7 +22,8 @@ static const char usage[] =
 	" [--class-weights auto|file] [--label-smoothing x] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric name]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
-	" [--no-state]"
+	" [--no-state] [--lora r [--lora-alpha a] [--lora-dropout p]"
+	" [--lora-targets list]]"
 	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
@@ -62,6 +63,12 @@ static const char help[] =
 	"      --stop-after N     checkpoint and stop after N steps\n"
 	"      --resume           continue from the checkpoint in DIR\n"
 	"      --no-state         write no train_state.bin (no --resume then)\n"
+	"      --lora R           train a LoRA adapter of rank R and the classifier\n"
+	"                         only; the checkpoint is a peft adapter\n"
+	"      --lora-alpha A     the update is scaled by A/R (8)\n"
+	"      --lora-dropout P   dropout on the adapter's input (0)\n"
+	"      --lora-targets L   query,key,value,attn-out,intermediate,output\n"
+	"                         (query,value)\n"
 	"      --device D         auto, cpu (default) or cuda\n"
 	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force            write the log stream even to a terminal\n"
@@ -74,6 +81,8 @@ enum {
 	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
 	O_DEVICE, O_PRECISION, O_NO_STATE, O_CLASS_WEIGHTS, O_SMOOTH,
+	O_DEVICE, O_PRECISION, O_NO_STATE, O_LORA, O_LORA_ALPHA,
+	O_LORA_DROPOUT, O_LORA_TARGETS,
 };
 
 static const struct option longopts[] = {
@@ -104,6 +113,10 @@ static const struct option longopts[] = {
 	{ "stop-after", required_argument, 0, O_STOP_AFTER },
 	{ "resume", no_argument, 0, O_RESUME },
 	{ "no-state", no_argument, 0, O_NO_STATE },
+	{ "lora", required_argument, 0, O_LORA },
+	{ "lora-alpha", required_argument, 0, O_LORA_ALPHA },
+	{ "lora-dropout", required_argument, 0, O_LORA_DROPOUT },
+	{ "lora-targets", required_argument, 0, O_LORA_TARGETS },
 	{ "device", required_argument, 0, O_DEVICE },
 	{ "precision", required_argument, 0, O_PRECISION },
 	{ "force", no_argument, 0, 'f' },
@@ -155,9 +168,12 @@ int main(int argc, char **argv)
 	c.input = "-";
 	enum sift_device_req req = SIFT_DEVICE_CPU, device;
 	enum sift_precision prec = SIFT_PREC_FP32;
+	struct lora_cfg lora = { 0, 8.0f, 0.0f, LORA_DEFAULT_TARGETS, 0 };
+	int lora_more = 0;	/* a --lora-* option given */
 	double v;
 	long long n;
 	int ch;
+	char err[256];
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":m:o:fh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -261,6 +277,25 @@ int main(int argc, char **argv)
 			*(ch == O_EVAL_EVERY ? &c.eval_every : ch == O_MAX_STEPS ? &c.max_steps :
 			  ch == O_SAVE_EVERY ? &c.save_every : &c.stop_after) = n;
 			break;
+		/* LoRA (lib/lora.h) */
+		case O_LORA:
+			if (sift_int_opt("--lora", optarg, 1, 1 << 20, &n) < 0)
+				return SIFT_EXIT_USAGE;
+			lora.r = (int)n;
+			break;
+		case O_LORA_ALPHA:
+		case O_LORA_DROPOUT:
+			if (sift_double_opt(optname(ch), optarg, 0,
+					    ch == O_LORA_ALPHA ? 1e6 : 0.999, &v) < 0)
+				return SIFT_EXIT_USAGE;
+			*(ch == O_LORA_ALPHA ? &lora.alpha : &lora.dropout) = (float)v;
+			lora_more = 1;
+			break;
+		case O_LORA_TARGETS:
+			if (lora_parse_targets(optarg, &lora.targets, err, sizeof err) < 0)
+				return sift_misuse("%s", err);
+			lora_more = 1;
+			break;
 		case 'h':
 			return sift_help(usage, help);
 		case O_VERSION:
@@ -279,6 +314,14 @@ int main(int argc, char **argv)
 		c.o.warmup = 0;
 	if ((c.eval_every || c.patience) && !c.dev)
 		return sift_misuse("%s", "--eval-every and --patience need --dev");
+	if (lora_more && !lora.r)
+		return sift_misuse("%s", "--lora-alpha, --lora-dropout and --lora-targets need --lora");
+	if (lora.r && (c.o.freeze.freeze_embeddings || c.o.freeze.freeze_layers))
+		return sift_misuse("%s", "--lora freezes the whole base: no --freeze-embeddings or --freeze-layers with it");
+	if (lora.r) {
+		c.lora = &lora;
+		c.o.freeze.freeze_base = 1;
+	}
 	if (optind < argc - 1)
 		return sift_misuse("extra operand '%s'", argv[optind + 1]);
 	if (optind < argc)
@@ -290,7 +333,6 @@ int main(int argc, char **argv)
 	    !S_ISREG(ist.st_mode))
 		return sift_misuse("--class-weights auto: %s is not a regular file (a pipe cannot be read twice); give the weights in a file",
 				   strcmp(c.input, "-") ? c.input : "stdin");
-	char err[256];
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;

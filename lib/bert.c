@@ -13,6 +13,7 @@
 #include "modelfile.h"	/* defines: sift_model_json */
 #include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
 #include "safetensors.h"
+#include "lora.h"		/* defines: lora_forward, lora_reserve, lora_free */
 
 /* ---- config.json ---- */
 
@@ -380,8 +381,32 @@ find(const struct sift_st_file *f, const char *prefix, const char *name,
 	return NULL;
 }
 
+size_t bert_grow(struct bert_model *m, size_t extra, int extra_tensors)
+{
+	float *p = realloc(m->params, (m->nparams + extra) * sizeof *p);
+	if (!p)
+		return (size_t)-1;
+	memset(p + m->nparams, 0, extra * sizeof *p);
+	m->params = p;
+	struct bert_tensor *t = realloc(m->tensors, (size_t)(m->ntensors +
+		extra_tensors) * sizeof *t);
+	if (!t)
+		return (size_t)-1;
+	m->tensors = t;
+	size_t off = m->nparams;
+	m->nparams += extra;
+	views(m, m->params, &m->p);
+	m->dparams = m->params;
+	m->dp = m->p;
+	return off;
+}
+
 void bert_free(struct bert_model *m)
 {
+	if (m->lora) {
+		lora_free(m->lora);
+		free(m->lora);
+	}
 	if (m->be && m->dparams && m->dparams != m->params)
 		m->be->free(m->dparams);
 	if (m->be && m->ce_dweight && m->ce_dweight != m->ce_weight)
@@ -692,20 +717,24 @@ int bert_save(const struct bert_model *m, const char *dir, char *err,
 		return -1;
 	}
 	const char *prefix = m->head != BERT_HEAD_NONE ? "bert." : "";
+	int nt = 0;
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct bert_tensor *bt = &m->tensors[i];
-		snprintf(names[i], sizeof names[i], "%s%s",
+		if (bt->head == LORA_TENSOR)
+			continue;	/* an adapter is saved by lora_save */
+		snprintf(names[nt], sizeof names[nt], "%s%s",
 			 top_level(bt->name) ? "" : prefix,
 			 bt->name);
-		t[i].name = names[i];
-		t[i].ndim = bt->ndim;
-		t[i].shape[0] = bt->shape[0];
-		t[i].shape[1] = bt->shape[1];
-		t[i].data = m->params + bt->off;
+		t[nt].name = names[nt];
+		t[nt].ndim = bt->ndim;
+		t[nt].shape[0] = bt->shape[0];
+		t[nt].shape[1] = bt->shape[1];
+		t[nt].data = m->params + bt->off;
+		nt++;
 	}
 	char path[4096];
 	snprintf(path, sizeof path, "%s/model.safetensors", dir);
-	int rc = sift_st_write(path, t, m->ntensors, err, errlen);
+	int rc = sift_st_write(path, t, nt, err, errlen);
 	free(t);
 	free(names);
 	if (rc)
@@ -1007,11 +1036,18 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 		const struct bert_layer *w = &p->layer[l];
 		be->matmul_forward(a->qkv[l] + o3, x, w->qkv_w, w->qkv_b, n, C,
 				   3 * C);
+		if (m->lora)
+			for (int t = LORA_QUERY; t <= LORA_VALUE; t++)
+				lora_forward(m, l, t, a->qkv[l] + o3, x, r0, n,
+					     train, seed);
 		be->attention_forward(a->atty[l] + oC, a->att[l] + att0,
 				      a->qkv[l] + o3, offs, nb, a->T, C, NH, pa,
 				      bert_dropout_seed(seed, 4 * l));
 		be->matmul_forward(a->attproj[l] + oC, a->atty[l] + oC,
 				   w->attout_w, w->attout_b, n, C, C);
+		if (m->lora)
+			lora_forward(m, l, LORA_ATTN_OUT, a->attproj[l] + oC,
+				     a->atty[l] + oC, r0, n, train, seed);
 		if (train)
 			be->dropout_forward(a->attproj[l] + oC,
 					    a->attproj[l] + oC, NC, ph,
@@ -1023,10 +1059,16 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 					       w->ln1_b, n, C, c->ln_eps);
 		be->matmul_forward(a->fch[l] + oI, a->ln1[l] + oC, w->fc_w,
 				   w->fc_b, n, C, I);
+		if (m->lora)
+			lora_forward(m, l, LORA_INTER, a->fch[l] + oI,
+				     a->ln1[l] + oC, r0, n, train, seed);
 		be->gelu_forward(a->fch_gelu[l] + oI, a->fch[l] + oI,
 				 (size_t)n * I);
 		be->matmul_forward(a->fcproj[l] + oC, a->fch_gelu[l] + oI,
 				   w->fcproj_w, w->fcproj_b, n, I, C);
+		if (m->lora)
+			lora_forward(m, l, LORA_OUTPUT, a->fcproj[l] + oC,
+				     a->fch_gelu[l] + oI, r0, n, train, seed);
 		if (train)
 			be->dropout_forward(a->fcproj[l] + oC, a->fcproj[l] + oC,
 					    NC, ph,
@@ -1078,6 +1120,8 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		a->cap = cap;
 	}
 	place(a, m, a->buf, N, B, M, natt, train);
+	if (m->lora && lora_reserve(m, N, train) < 0)
+		return -1;
 	a->N = N;
 	a->B = B;
 	a->M = M;

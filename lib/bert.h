@@ -7,6 +7,8 @@
 
 #include "backend.h"
 
+struct lora;
+
 /* config.json of a Hugging Face BERT directory */
 struct bert_config {
 	int vocab_size, hidden, layers, heads, intermediate;
@@ -109,7 +111,14 @@ struct bert_model {
 	 * backend's memory, NULL: all 1; the label smoothing, 0: none */
 	float *ce_weight, *ce_dweight;
 	float ce_smoothing;
+	struct lora *lora;	/* an adapter (lib/lora.h), NULL without */
 };
+
+/* room for extra floats (zeroed) and extra_tensors more tensors at the
+ * end of the buffer and the table, the views moved with it; before
+ * bert_upload (host memory).  The offset of the first new float, or
+ * (size_t)-1 when out of memory */
+size_t bert_grow(struct bert_model *m, size_t extra, int extra_tensors);
 
 /* puts the parameters where backend be computes (a copy for a device,
  * none for the CPU); call again after changing params on the host.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bert_bwd.h"
+#include "lora.h"	/* defines: lora_backward */
 
 /* a view of the gradient buffer at the same offset as p in params */
 static float *rebase(const struct bert_model *m, const float *p, float *buf)
@@ -211,7 +212,14 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 	const struct bert_params *p = &m->dp;
 	struct bert_params *d = &g->g;
 	int fl = o ? o->freeze_layers : 0;
-	int fe = (o && o->freeze_embeddings) || fl > 0;	/* below a frozen layer */
+	int fb = o && o->freeze_base;
+	int fe = (o && o->freeze_embeddings) || fl > 0 || fb;	/* below a frozen layer */
+	/* a frozen layer's weights get no gradient: its matmuls skip the
+	 * dweight products, its LayerNorms the parameter sums */
+	struct bert_layer none;
+	memset(&none, 0, sizeof none);
+	float *pool_w = fb ? NULL : d->pool_w, *pool_b = fb ? NULL : d->pool_b;
+	struct lora *lo = m->lora;
 	int lowest = fl > NL ? NL : fl;	/* the lowest layer that learns */
 	/* scale / count as a float division, bit for bit, without weights */
 	float sc = denom > 0.0 ? scale / (float)denom : 0.0f;
@@ -229,7 +237,7 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		be->dropout_forward(g->dhead, g->dhead, (size_t)B * C, pc,
 				    bert_dropout_seed(seed, 4 * NL + 1), 0);
 		be->tanh_backward(g->dB1, a->pooled, g->dhead, (size_t)B * C);
-		be->matmul_backward(g->dB2, d->pool_w, d->pool_b, g->dB1,
+		be->matmul_backward(g->dB2, pool_w, pool_b, g->dB1,
 				    a->cls, p->pool_w, B, C, C);
 		be->memset0(g->dx, (size_t)N * C * sizeof(float));
 		be->scatter_rows_backward(g->dx, g->dB2, cls_rows, B, C);
@@ -270,7 +278,7 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 	int pend = 0;
 	for (int l = NL - 1; l >= lowest; l--) {
 		const struct bert_layer *w = &p->layer[l];
-		struct bert_layer *dw = &d->layer[l];
+		struct bert_layer *dw = fb ? &none : &d->layer[l];
 		const float *x = l == 0 ? a->emb_out : a->ln2[l - 1];
 		size_t NC = (size_t)N * C;
 		/* ln2 = LayerNorm(res2): dres = d res2 */
@@ -288,9 +296,15 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 				    bert_dropout_seed(seed, 4 * l + 2), 0);
 		be->matmul_backward(g->dI, dw->fcproj_w, dw->fcproj_b, g->dtmp,
 				    a->fch_gelu[l], w->fcproj_w, N, I, C);
+		if (lo)
+			lora_backward(m, g->buf, l, LORA_OUTPUT, g->dtmp,
+				      a->fch_gelu[l], g->dI, N, train, seed);
 		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)N * I);
 		be->matmul_backward(g->dln, dw->fc_w, dw->fc_b, g->dI, a->ln1[l],
 				    w->fc_w, N, C, I);
+		if (lo)
+			lora_backward(m, g->buf, l, LORA_INTER, g->dI, a->ln1[l],
+				      g->dln, N, train, seed);
 		/* ln1 = LayerNorm(res1), its gradient from both branches:
 		 * the FC block's (dln) and the residual's (dres) */
 		be->residual_layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b,
@@ -302,12 +316,20 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 				    bert_dropout_seed(seed, 4 * l + 1), 0);
 		be->matmul_backward(g->dln, dw->attout_w, dw->attout_b, g->dtmp,
 				    a->atty[l], w->attout_w, N, C, C);
+		if (lo)
+			lora_backward(m, g->buf, l, LORA_ATTN_OUT, g->dtmp,
+				      a->atty[l], g->dln, N, train, seed);
 		be->attention_backward(g->dqkv, g->datt, g->dln, a->qkv[l],
 				       a->att[l], offs, B, a->T, C, NH, pa,
 				       bert_dropout_seed(seed, 4 * l + 0));
 		int need_dx = l > lowest || !fe;
 		be->matmul_backward(need_dx ? g->dx : NULL, dw->qkv_w, dw->qkv_b,
 				    g->dqkv, x, w->qkv_w, N, C, 3 * C);
+		if (lo)
+			for (int t = LORA_QUERY; t <= LORA_VALUE; t++)
+				lora_backward(m, g->buf, l, t, g->dqkv, x,
+					      need_dx ? g->dx : NULL, N, train,
+					      seed);
 		pend = need_dx;
 	}
 	if (fe)

@@ -31,6 +31,9 @@ struct bert_grads {
 struct bert_train_opts {
 	int freeze_embeddings;	/* no gradient for the embedding tensors */
 	int freeze_layers;	/* no gradient for layers 0 .. K-1 */
+	int freeze_base;	/* no gradient for any tensor but the
+				 * classifier and an adapter's (LoRA): the
+				 * gradient still flows through the layers */
 };
 
 /* 0, or -1 when out of memory */

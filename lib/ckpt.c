@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "lora.h"	/* defines: lora_save */
 #include "modelfile.h"	/* defines: sift_model_fopen */
 
 #define MAGIC "SIFTTS02"
@@ -347,7 +348,9 @@ int ckpt_save(const char *out_dir, const struct bert_model *m,
 	/* m's tensors with the values model_params */
 	struct bert_model view = *m;
 	view.params = (float *)model_params;
-	if (bert_save(&view, tmp, err, errlen) < 0)
+	/* an adapted model saves its adapter and head, in peft's format */
+	if (view.lora ? lora_save(&view, model_params, src_dir, tmp, err, errlen) < 0
+		      : bert_save(&view, tmp, err, errlen) < 0)
 		goto fail;
 	if (src_dir)
 		for (size_t i = 0; i < sizeof tok_files / sizeof *tok_files; i++) {

@@ -1,4 +1,5 @@
 /* fwdrun.c: the sift-fwd run: a batches stream in, the model over each batch, a predictions stream out. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>		/* defines: isfinite */
@@ -14,6 +15,8 @@
 #include "problempred.h"	/* defines: struct sift_problem_pred */
 #include "fillmask.h"	/* defines: sift_fill_batch, the mlm records */
 #include "cli.h"	/* defines: sift_misuse */
+#include "lora.h"	/* defines: lora_open, lora_merge */
+#include "ckpt.h"	/* defines: ckpt_save, ckpt_prepare */
 #include "stream.h"
 #include "vocab.h"	/* defines: sift_vocab_load, the token strings */
 
@@ -49,7 +52,8 @@ static int fill_open_model(struct bert_model *m, const char *dir,
 
 /* the model for the stream's task; 0, or -1 with a diagnostic */
 static int open_model(struct bert_model *m, const char *dir,
-		      const struct sift_header *h, int init, uint64_t seed)
+		      const struct sift_header *h, int init, uint64_t seed,
+		      const char *adapter)
 {
 	char err[1024];
 	enum bert_head want = !strcmp(h->task, "ner") ? BERT_HEAD_TOKEN :
@@ -59,6 +63,16 @@ static int open_model(struct bert_model *m, const char *dir,
 	if (want == BERT_HEAD_NONE) {
 		sift_warn("the input's task '%s' is not ner, cls, pair or mlm", h->task);
 		return -1;
+	}
+	if (adapter) {
+		/* base + adapter, the update merged: no cost per batch */
+		if (lora_open(m, dir, adapter, want, h->labels, h->nlabels, err,
+			      sizeof err) < 0) {
+			sift_warn("%s", err);
+			return -1;
+		}
+		lora_merge(m);
+		goto check;
 	}
 	struct bert_config c;
 	if (bert_config_load(&c, dir, err, sizeof err)) {
@@ -94,6 +108,7 @@ static int open_model(struct bert_model *m, const char *dir,
 		sift_warn("%s", err);
 		return -1;
 	}
+check:
 	if (h->vocab_size > 0 && h->vocab_size != m->cfg.vocab_size) {
 		sift_warn("%s: the model's vocabulary has %d tokens, the input's %lld",
 			  dir, m->cfg.vocab_size, (long long)h->vocab_size);
@@ -329,7 +344,7 @@ int fwd_run(const struct fwd_cfg *c)
 	}
 	struct sift_vocab v;
 	struct sift_fill *fill = NULL;
-	if (open_model(&m, c->model_dir, &h, c->init, c->seed) < 0)
+	if (open_model(&m, c->model_dir, &h, c->init, c->seed, c->adapter) < 0)
 		goto done_header;
 	/* multi-label and regression: the checkpoint's problem_type (a new
 	 * head: the stream's), and the label thresholds */
@@ -397,4 +412,50 @@ done_reader:
 	if (fd > 0)
 		close(fd);
 	return status;
+}
+
+/* dir is missing, empty, or holds a model.safetensors */
+static int is_model_dir(const char *dir)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s/model.safetensors", dir);
+	if (access(p, F_OK) == 0)
+		return 1;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT;
+	struct dirent *e;
+	int empty = 1;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+int fwd_save_merged(const struct fwd_cfg *c)
+{
+	char err[1024];
+	struct bert_model m;
+	if (lora_open(&m, c->model_dir, c->adapter, BERT_HEAD_NONE, NULL, 0, err,
+		      sizeof err) < 0) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
+	lora_merge(&m);
+	/* written whole and swapped in, as a checkpoint is, with the base's
+	 * tokenizer files; a directory that holds something else than a
+	 * model is not replaced */
+	int rc = ckpt_prepare(c->save_merged, err, sizeof err);
+	if (rc == 0 && !is_model_dir(c->save_merged)) {
+		snprintf(err, sizeof err, "%s: exists and holds no model.safetensors; not replaced",
+			 c->save_merged);
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = ckpt_save(c->save_merged, &m, m.params, c->model_dir, NULL,
+			       NULL, NULL, NULL, 0, NULL, 0, err, sizeof err);
+	if (rc < 0)
+		sift_warn("%s", err);
+	bert_free(&m);
+	return rc < 0 ? SIFT_EXIT_DATA : SIFT_EXIT_OK;
 }

@@ -19,7 +19,14 @@ struct fwd_cfg {
 	const char *abstain;	/* --abstain, NULL when not given */
 	int has_threshold;	/* --threshold given */
 	const char *thresholds;	/* --thresholds FILE (multi-label), or NULL */
+	const char *adapter;	/* --adapter: a LoRA adapter, merged at load */
+	const char *save_merged;	/* --save-merged: write the merged model
+				 * here and read no stream */
 };
+
+/* --save-merged: model_dir with the adapter merged, saved as an
+ * ordinary checkpoint; the exit status */
+int fwd_save_merged(const struct fwd_cfg *c);
 
 /* runs it; returns the exit status (diagnostics already printed) */
 int fwd_run(const struct fwd_cfg *c);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "problem.h"	/* defines: sift_problem_loss */
+#include "lora.h"	/* defines: LORA_TENSOR */
 #include "rng.h"	/* defines: sift_hash64 */
 #include "stream.h"	/* defines: SIFT_IGNORE */
 #include "trainer.h"
@@ -53,8 +54,12 @@ static int decays(const char *name)
 	return strstr(name, "LayerNorm") == NULL;
 }
 
-static int is_frozen(const char *name, const struct bert_train_opts *f)
+static int is_frozen(const struct bert_tensor *bt,
+		     const struct bert_train_opts *f)
 {
+	const char *name = bt->name;
+	if (f->freeze_base)	/* LoRA: the adapter and the classifier */
+		return bt->head != LORA_TENSOR && strncmp(name, "classifier.", 11);
 	if (!strncmp(name, "embeddings.", 11))
 		return f->freeze_embeddings || f->freeze_layers > 0;
 	int l;
@@ -83,14 +88,10 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	}
 	bert_grads_zero(&t->g, m);
 	bert_acts_init(&t->a);
-	if (adamw_init(&t->opt, m->be, m->nparams, o->weight_decay) < 0) {
-		snprintf(err, errlen, "out of memory for the optimizer state on %s",
-			 m->be->name);
-		return -1;
-	}
 	t->decay = calloc((size_t)m->ntensors, 1);
 	t->frozen = calloc((size_t)m->ntensors, 1);
-	if (!t->decay || !t->frozen) {
+	t->moff = calloc((size_t)m->ntensors, sizeof *t->moff);
+	if (!t->decay || !t->frozen || !t->moff) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -103,9 +104,12 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct bert_tensor *bt = &m->tensors[i];
 		t->decay[i] = (unsigned char)decays(bt->name);
-		t->frozen[i] = (unsigned char)is_frozen(bt->name, &o->freeze);
+		t->frozen[i] = (unsigned char)is_frozen(bt, &o->freeze);
+		t->moff[i] = o->freeze.freeze_base ? t->nopt : bt->off;
 		if (t->frozen[i])
 			continue;
+		if (o->freeze.freeze_base)
+			t->nopt += bert_tensor_numel(bt);
 		int k = t->nspan;
 		if (k > 0 && t->span[k - 1] + t->span_len[k - 1] == t->g.buf + bt->off) {
 			t->span_len[k - 1] += bert_tensor_numel(bt);
@@ -115,7 +119,42 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 		t->span_len[k] = bert_tensor_numel(bt);
 		t->nspan++;
 	}
+	if (!o->freeze.freeze_base)
+		t->nopt = m->nparams;
+	if (adamw_init(&t->opt, m->be, t->nopt, o->weight_decay) < 0) {
+		snprintf(err, errlen, "out of memory for the optimizer state on %s",
+			 m->be->name);
+		return -1;
+	}
 	return 0;
+}
+
+void trainer_gather(const struct trainer *t, const float *params, float *out)
+{
+	const struct bert_model *m = t->m;
+	if (t->nopt == m->nparams) {
+		if (out != params)
+			memcpy(out, params, m->nparams * sizeof *out);
+		return;
+	}
+	for (int i = 0; i < m->ntensors; i++)
+		if (!t->frozen[i])
+			memcpy(out + t->moff[i], params + m->tensors[i].off,
+			       bert_tensor_numel(&m->tensors[i]) * sizeof *out);
+}
+
+void trainer_scatter(const struct trainer *t, const float *in, float *params)
+{
+	const struct bert_model *m = t->m;
+	if (t->nopt == m->nparams) {
+		if (in != params)
+			memcpy(params, in, m->nparams * sizeof *in);
+		return;
+	}
+	for (int i = 0; i < m->ntensors; i++)
+		if (!t->frozen[i])
+			memcpy(params + m->tensors[i].off, in + t->moff[i],
+			       bert_tensor_numel(&m->tensors[i]) * sizeof *in);
 }
 
 void trainer_free(struct trainer *t)
@@ -135,6 +174,7 @@ void trainer_free(struct trainer *t)
 	free(t->span);
 	free(t->span_len);
 	free(t->frozen);
+	free(t->moff);
 	memset(t, 0, sizeof *t);
 }
 
@@ -340,7 +380,7 @@ int trainer_step(struct trainer *t)
 		       m->tensors[j].off == end)
 			end += bert_tensor_numel(&m->tensors[j++]);
 		adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
-			     end - off, off, (float)lr, t->decay[i]);
+			     end - off, t->moff[i], (float)lr, t->decay[i]);
 		i = j;
 	}
 	bert_grads_zero(&t->g, m);

@@ -52,6 +52,11 @@ struct trainer {
 	size_t cap_dtargets, cap_hlogits;
 	unsigned char *decay;	/* per tensor: weight decay applies */
 	unsigned char *frozen;	/* per tensor: not trained */
+	/* per tensor: where its AdamW moments start; the trained tensors
+	 * side by side (nopt floats) under freeze_base (LoRA: no state
+	 * for the base), else the parameter offsets (nopt = nparams) */
+	size_t *moff;
+	size_t nopt;
 	/* the trained tensors as spans of the gradient buffer, neighbours
 	 * merged (one span when nothing is frozen): the gradient norm and
 	 * clipping run over these */
@@ -74,6 +79,12 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 		 const struct trainer_opts *o, int64_t total_steps, char *err,
 		 size_t errlen);
 void trainer_free(struct trainer *t);
+
+/* the trained floats of params (host, laid out as the model's) side by
+ * side as the moments are (nopt floats), and back; the identity when
+ * nopt = nparams */
+void trainer_gather(const struct trainer *t, const float *params, float *out);
+void trainer_scatter(const struct trainer *t, const float *in, float *params);
 
 /* the dropout seed of batch record pos: a pure function of (seed, pos) */
 uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos);

@@ -108,6 +108,8 @@ struct run {
 	int64_t tokens;		/* real tokens trained on by this process */
 	float *hm, *hv;		/* host copies of AdamW's moments when they
 				 * live on a device (NULL on the CPU) */
+	float *tp;		/* --lora: the trained floats side by side
+				 * (trainer_gather), the state's parameters */
 	const char *src_dir;	/* tokenizer files come from here */
 	/* the log stream as written so far (train.log), stdout or not */
 	char *lg;
@@ -171,9 +173,9 @@ static void host_moments(struct run *r, float **m, float **v)
 		return;
 	}
 	if (!r->hm)
-		r->hm = malloc(r->m.nparams * sizeof(float));
+		r->hm = malloc(r->t.nopt * sizeof(float));
 	if (!r->hv)
-		r->hv = malloc(r->m.nparams * sizeof(float));
+		r->hv = malloc(r->t.nopt * sizeof(float));
 	*m = r->hm;
 	*v = r->hv;
 }
@@ -327,6 +329,17 @@ static char *run_record(const struct run *r, int state)
 	json_object_set_new(x, "class_weights_from", jpath(c->class_weights));
 	json_object_set_new(x, "freeze_embeddings", json_boolean(o->freeze.freeze_embeddings));
 	json_object_set_new(x, "freeze_layers", json_integer(o->freeze.freeze_layers));
+	if (r->c->lora) {
+		const struct lora_cfg *lc = r->c->lora;
+		char tl[128];
+		lora_targets_str(lc->targets, tl, sizeof tl);
+		json_t *lj = json_object();
+		json_object_set_new(lj, "r", json_integer(lc->r));
+		json_object_set_new(lj, "alpha", jfloat(lc->alpha));
+		json_object_set_new(lj, "dropout", jfloat(lc->dropout));
+		json_object_set_new(lj, "targets", json_string(tl));
+		json_object_set_new(x, "lora", lj);
+	}
 	json_object_set_new(x, "epochs", json_integer(r->epochs));
 	json_object_set_new(x, "max_steps", c->max_steps > 0 ? json_integer(c->max_steps) : json_null());
 	json_object_set_new(x, "total_steps", json_integer(r->total));
@@ -392,16 +405,24 @@ static int save(struct run *r, int state)
 	 * dparams and the copy is none) */
 	float *hm, *hv;
 	size_t bytes = r->m.nparams * sizeof(float);
+	size_t mbytes = r->t.nopt * sizeof(float);
 	host_moments(r, &hm, &hv);
-	if (!hm || !hv) {
+	if (!hm || !hv || (r->tp == NULL && r->c->lora &&
+			   !(r->tp = malloc(mbytes)))) {
 		free(rec);
 		sift_warn("out of memory for the checkpoint");
 		return -1;
 	}
 	r->m.be->download(r->m.params, r->m.dparams, bytes);
 	if (hm != r->t.opt.m) {
-		r->m.be->download(hm, r->t.opt.m, bytes);
-		r->m.be->download(hv, r->t.opt.v, bytes);
+		r->m.be->download(hm, r->t.opt.m, mbytes);
+		r->m.be->download(hv, r->t.opt.v, mbytes);
+	}
+	/* --lora: the state holds the trained floats, not the base */
+	float *sp = r->m.params;
+	if (r->c->lora) {
+		trainer_gather(&r->t, r->m.params, r->tp);
+		sp = r->tp;
 	}
 	s->step = r->t.step;
 	s->pos = r->t.pos;
@@ -411,8 +432,8 @@ static int save(struct run *r, int state)
 	double el0 = s->elapsed;
 	s->elapsed = elapsed(r);
 	int rc = ckpt_save(r->c->out_dir, &r->m, r->best ? r->best : r->m.params,
-			   r->src_dir, state ? s : NULL, r->m.params, hm, hv,
-			   r->m.nparams, files, 2, err, sizeof err);
+			   r->src_dir, state ? s : NULL, sp, hm, hv,
+			   r->t.nopt, files, 2, err, sizeof err);
 	s->elapsed = el0;
 	free(rec);
 	if (rc < 0) {
@@ -865,6 +886,50 @@ static int loss_resume_check(struct run *r)
 	return 0;
 }
 
+/* --lora: the adapter on the loaded model (host memory still) */
+static int attach_lora(struct run *r, enum bert_head head)
+{
+	char err[768];
+	if (head == BERT_HEAD_MLM) {
+		sift_warn("--lora: the task is mlm; adapters train a ner, cls or pair head");
+		return -1;
+	}
+	if (lora_attach(&r->m, r->c->lora, r->c->o.seed, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --lora --resume: the base loaded as the run loads it, with the adapter
+ * of the checkpoint on disk (its model, whose hash the state holds);
+ * 0, or -1 with a diagnostic */
+static int load_adapted(struct run *r, enum bert_head head,
+			struct bert_model *bm)
+{
+	const struct run_cfg *c = r->c;
+	char err[768];
+	struct lora_info li;
+	int rc = c->config
+		? load_random(bm, c->config, head, r->h.labels, r->h.nlabels,
+			      c->o.seed, err, sizeof err)
+		: bert_load(bm, c->model_dir, head, r->h.labels, r->h.nlabels,
+			    1, c->o.seed, err, sizeof err);
+	if (rc < 0) {
+		sift_warn("%s", err);
+		return -1;
+	}
+	if (lora_probe(c->out_dir, &li, err, sizeof err) < 0 ||
+	    lora_load(bm, c->out_dir, &li, err, sizeof err) < 0) {
+		sift_warn("%s", err);
+		lora_info_free(&li);
+		bert_free(bm);
+		return -1;
+	}
+	lora_info_free(&li);
+	return 0;
+}
+
 static int setup(struct run *r, struct sift_reader *rd)
 {
 	const struct run_cfg *c = r->c;
@@ -931,6 +996,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 		r->m.cfg.hidden_dropout = c->dropout;
 	if (c->attn_dropout >= 0)
 		r->m.cfg.attn_dropout = c->attn_dropout;
+	if (c->lora && attach_lora(r, head) < 0)
+		return -1;
 	const struct sift_backend *be = c->be ? c->be : &sift_backend_cpu;
 	if (bert_upload(&r->m, be) < 0) {
 		sift_warn("out of memory for the parameters on %s", be->name);
@@ -986,21 +1053,24 @@ static int setup(struct run *r, struct sift_reader *rd)
 	if (c->resume) {
 		float *hm, *hv;
 		size_t bytes = r->m.nparams * sizeof(float);
+		size_t mbytes = r->t.nopt * sizeof(float);
 		host_moments(r, &hm, &hv);
-		if (!hm || !hv) {
+		if (!hm || !hv || (c->lora && !(r->tp = malloc(mbytes)))) {
 			sift_warn("out of memory");
 			return -1;
 		}
-		if (ckpt_load_state(c->out_dir, &r->st, r->m.params, hm, hv,
-				    r->m.nparams, err, sizeof err) < 0) {
+		if (ckpt_load_state(c->out_dir, &r->st, c->lora ? r->tp : r->m.params,
+				    hm, hv, r->t.nopt, err, sizeof err) < 0) {
 			sift_warn("%s", err);
 			return -1;
 		}
+		if (c->lora)
+			trainer_scatter(&r->t, r->tp, r->m.params);
 		/* onto the device (nothing to copy on the CPU) */
 		be->upload(r->m.dparams, r->m.params, bytes);
 		if (hm != r->t.opt.m) {
-			be->upload(r->t.opt.m, hm, bytes);
-			be->upload(r->t.opt.v, hv, bytes);
+			be->upload(r->t.opt.m, hm, mbytes);
+			be->upload(r->t.opt.v, hv, mbytes);
 		}
 		if ((uint64_t)r->st.seed != c->o.seed || r->st.total_steps != r->total) {
 			sift_warn("%s: saved with another seed or step total; resume with the same options and stream",
@@ -1014,9 +1084,11 @@ static int setup(struct run *r, struct sift_reader *rd)
 		r->t.opt.t = r->st.adam_t;
 		/* the state must be the one saved with the model beside it */
 		struct bert_model bm;
-		if (bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
-			      0, 0, err, sizeof err) < 0) {
-			sift_warn("%s", err);
+		if (c->lora ? load_adapted(r, head, &bm) < 0
+		    : bert_load(&bm, c->out_dir, head, r->h.labels, r->h.nlabels,
+				0, 0, err, sizeof err) < 0) {
+			if (!c->lora)
+				sift_warn("%s", err);
 			return -1;
 		}
 		if (bm.nparams != r->m.nparams ||
@@ -1261,6 +1333,7 @@ out:
 	free(r.best);
 	free(r.hm);
 	free(r.hv);
+	free(r.tp);
 	free(r.lg);
 	msgpack_sbuffer_destroy(&r.hb);
 	if (r.m.params)

@@ -5,6 +5,7 @@
 #include <signal.h>	/* defines: sig_atomic_t */
 #include <stdint.h>
 
+#include "lora.h"	/* defines: lora_cfg */
 #include "trainer.h"
 
 struct run_cfg {
@@ -42,6 +43,8 @@ struct run_cfg {
 	int force;		/* write the log stream even to a terminal */
 	const struct sift_backend *be;	/* where the ops run (--device);
 				 * NULL: the CPU */
+	const struct lora_cfg *lora;	/* --lora: train an adapter (and
+				 * o.freeze.freeze_base set); NULL: none */
 };
 
 /* runs it; returns the exit status (diagnostics already printed): -o

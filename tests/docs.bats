@@ -344,8 +344,12 @@ $MAN_STDERR" | while read -r entry; do
 	assert_equal "$(jq -s -c '(.[0].labels | length) as $n | [.[1:][] | .probs | length == $n] | all' $T/b/2.out)" true
 	assert_equal "$(grep -c . $T/b/2.out)" 21
 	# fill-mask: three tokens with their probabilities; the held-out scores
-	assert_equal "$(grep -Ec '^[^ ]+ [0-9.e-]+$' $T/b/4.out)" 3
-	grep -q '^loss: .* perplexity: ' $T/b/5.out
+	assert_equal "$(grep -Ec '^[^ ]+ [0-9.e-]+$' $T/b/5.out)" 3
+	grep -q '^loss: .* perplexity: ' $T/b/6.out
+	# the adapter's scores, merged or not, are the same
+	[ -f merged/model.safetensors ]
+	sed -n 2p $T/b/7.out | jq -e '.accuracy and .examples == 14'
+	assert_equal "$(sed -n 2p $T/b/7.out)" "$(sed -n 4p $T/b/7.out)"
 }
 
 @test "sift-cat(1)'s examples run as written" {
@@ -414,4 +418,5 @@ $MAN_STDERR" | while read -r entry; do
 	assert_equal "$(jq -c '[(.options.class_weights | keys), .options.label_smoothing]' cls/sift-train.json)" '[["negative","neutral","positive"],0.1]'
 	assert_equal "$(sift-cat log1 | tail -n 1 | jq -c '[.step, .end]')" '[100,"stopped"]'
 	assert_equal "$(sift-cat log2 | tail -n 1 | jq -r .end)" done
+	assert_equal "$(tail -n 1 $T/b/9.out)" '[8,16,["query","value"]]'
 }
