@@ -291,15 +291,20 @@ static void run(const char *name, enum bert_head head)
 	CHECK_EQ_INT(logits_off(unmerged, r, &bb, b, nlabels, head), 0);
 	free(r);
 	size_t nbase = m.lora->nbase;
+	/* the base weights before the merge, to see the update land */
+	float *before = malloc(nbase * sizeof *before);
+	memcpy(before, m.params, nbase * sizeof *before);
 	lora_merge(&m);
 	CHECK(m.lora == NULL && m.nparams == nbase);
 	bert_acts_free(&a);
 	bert_acts_init(&a);
 	CHECK(bert_forward(&m, &bb, &a, 0, 0) == 0);
 	CHECK(worst(a.logits, unmerged, nl, 1e-5, 1e-4) <= 1.0);
-	/* merged is not unmerged's bits by accident: the update is there */
-	CHECK(memcmp(a.logits, unmerged, nl * sizeof *unmerged) != 0 ||
-	      nl == 0);
+	/* the merge changed the targeted weights: the update is there (the
+	 * logits may round to unmerged's bits on some CPUs, the weights
+	 * cannot stay) */
+	CHECK(memcmp(before, m.params, nbase * sizeof *before) != 0);
+	free(before);
 	free(unmerged);
 	bert_acts_free(&a);
 	bert_batch_free(&bb);
