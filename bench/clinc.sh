@@ -3,10 +3,12 @@
 # CLINC150 (data_full): the same batches and hyperparameters, each model's
 # out-of-scope threshold chosen on val by the same rule, scored on test.
 #
-# usage: sh bench/clinc.sh [BUILD_DIR]
+# usage: sh bench/clinc.sh [BUILD_DIR]   (not in make bench: it takes about
+# an hour on 2 loaded cores with STEPS=150)
 #
 # Both trainers fine-tune MiniLM on the 15,000 in-scope training queries
-# (150 intents; the oos training queries are not used, as the paper's
+# (the first STEPS batches of them with STEPS; 150 intents; the oos
+# training queries are not used, as the paper's
 # "oos-threshold" baseline) and run side by side, one thread each, so that
 # they share the machine's load alike.  Both trained models are scored by
 # the same code: sift-fwd (which reproduces transformers' logits) over val
@@ -71,6 +73,7 @@ sift-cat -j "$OUT/train.batches" > "$OUT/train.batches.jsonl" || exit 1
 # the load average once a minute while the trainers run
 (while :; do echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 60; done) > "$OUT/load.log" &
 lpid=$!
+trap 'kill $lpid 2> /dev/null' EXIT
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 opts="--lr $LR --weight-decay $WD --warmup $WARMUP --seed $SEED"
 date -u +"start %H:%M:%S" > "$OUT/times"
@@ -118,5 +121,4 @@ for m in sift hf; do
 		"\($m) \($v) \(.in_scope_accuracy) \(.recall) \(.precision) \(.f1) \($tps) \($rss)"' |
 		awk '{ printf "  %-10s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %10.1f %8.0f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 / 1024 }'
 done
-kill $lpid
 printf '  load average: %s\n' "$(awk 'NR == 1 { a = $2 } { b = $2 } END { print "from " a " to " b }' "$OUT/load.log")"
