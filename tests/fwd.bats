@@ -394,7 +394,7 @@ Try 'sift-fwd --help'."
 @test "--help prints the man page synopsis on stdout" {
 	run --separate-stderr sift-fwd --help
 	assert_success
-	synopsis=$(mandoc -Tascii -O width=200 $BATS_TEST_DIRNAME/../man/man1/sift-fwd.1 | col -b |
+	synopsis=$(mandoc -Tascii -O width=400 $BATS_TEST_DIRNAME/../man/man1/sift-fwd.1 | col -b |
 		awk '/^SYNOPSIS/ {getline; print; exit}' | sed 's/^ *//')
 	assert_equal "${lines[0]}" "usage: $synopsis"
 	run sift-fwd --version
