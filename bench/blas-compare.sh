@@ -1,23 +1,49 @@
 #!/bin/sh
-# blas-compare.sh: sift-train and sift-fwd on MiniLM beside Hugging Face,
-# with OpenBLAS's core as it detects it, as the CPU backend re-chooses it,
-# and with the products through oneDNN (make BLAS=dnnl), in one run.
+# blas-compare.sh: sift-train and sift-fwd on MiniLM with OpenBLAS's core as
+# it detects it, as the CPU backend re-chooses it, and with the products
+# through oneDNN (make BLAS=dnnl), on the batches of bench-train.sh and
+# bench-fwd.sh (run those first: they put Hugging Face beside sift).
 # usage: sh bench/blas-compare.sh [BUILD_DIR [DNNL_BUILD_DIR]]
-# (not run by make bench: bench-train.sh and bench-fwd.sh are; STEPS and
-# SIFT_BENCH_SENTENCES as there)
+# (STEPS: the first STEPS training batches, default all 30)
+# Prints per variant: tokens/s of training, and wall and CPU seconds
+# (user + system) of the forward pass, each the best of REPS (default 2) interleaved runs.
 B=${1:-build}
 BD=${2:-build-dnnl}
-export SIFT_BENCH_SENTENCES=${SIFT_BENCH_SENTENCES:-1000}
-run() {
-	name=$1
-	shift
-	echo "== $name, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	env "$@" sh bench/bench-train.sh "$b"
-	env "$@" sh bench/bench-fwd.sh "$b" | grep -v '^$'
-}
-b=$B run "OpenBLAS, core as detected" SIFT_OPENBLAS_CORE=detected
-b=$B run "OpenBLAS, core re-chosen by the backend" SIFT_OPENBLAS_CORE=
-if [ -x "$BD/sift-train" ]; then
-	b=$BD run "oneDNN sgemm (make BLAS=dnnl)" SIFT_OPENBLAS_CORE=
+MODEL=${SIFT_MODEL:-models/all-MiniLM-L6-v2}
+OUT=bench/out/compare
+TH=${SIFT_BENCH_THREADS:-$(nproc)}
+if [ ! -f bench/out/train/train.batches ] || [ ! -f bench/out/fwd-batches ]; then
+	echo "blas-compare: skipped (run bench/bench-train.sh and bench/bench-fwd.sh first)"
+	exit 0
 fi
-echo "== end, load $(cut -d' ' -f1-3 /proc/loadavg)"
+mkdir -p "$OUT"
+"$B/sift-cat" -j bench/out/train/train.batches |
+	jq -c --argjson n "${STEPS:-30}" 'if .sift then .total = $n else . end' |
+	head -n $((${STEPS:-30} + 1)) | "$B/sift-cat" -s > "$OUT/train.batches" || exit 1
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+variants="detected:$B rechosen:$B"
+[ -x "$BD/sift-train" ] && variants="$variants dnnl:$BD"
+core() { [ "$1" = detected ] && echo detected; }
+echo "compare: load $(cut -d' ' -f1-3 /proc/loadavg)"
+for rep in $(seq "${REPS:-2}"); do
+	for v in $variants; do
+		n=${v%%:*} b=${v#*:}
+		rm -rf "$OUT/m-$n"
+		SIFT_OPENBLAS_CORE=$(core "$n") /usr/bin/time -f "%e %U %S" -o "$OUT/train-$n.$rep.time" \
+			"$b/sift-train" -m "$MODEL" -o "$OUT/m-$n" --no-state --lr 5e-5 --weight-decay 0.01 \
+			--seed 1 "$OUT/train.batches" > "$OUT/train-$n.$rep.log" || exit 1
+		"$b/sift-cat" "$OUT/train-$n.$rep.log" | jq -s '[.[] | select(.loss)] |
+			(map(.tokens) | add) / (map(.tokens / .tokens_per_s) | add)' > "$OUT/train-$n.$rep.tps"
+		SIFT_OPENBLAS_CORE=$(core "$n") /usr/bin/time -f "%e %U %S" -o "$OUT/fwd-$n.$rep.time" \
+			"$b/sift-fwd" -j "$TH" -m "$MODEL" --init-head 0 bench/out/fwd-batches > "$OUT/fwd-$n.$rep.pred" || exit 1
+		echo "  $n run $rep: train $(cat "$OUT/train-$n.$rep.tps") tokens/s ($(cat "$OUT/train-$n.$rep.time") s wall user sys), fwd $(cat "$OUT/fwd-$n.$rep.time") s wall user sys, load $(cut -d' ' -f1 /proc/loadavg)"
+	done
+done
+for v in $variants; do
+	n=${v%%:*}
+	cat "$OUT"/train-"$n".*.tps | sort -g | tail -1 | sed "s/^/  $n best train tokens\/s: /"
+	cat "$OUT"/fwd-"$n".*.time | awk '{ c = $2 + $3 } NR == 1 || c < m { m = c; w = $1 } END { printf "  '"$n"' best fwd: %.2f CPU s, %.2f s wall\n", m, w }'
+done
+cmp -s "$OUT/fwd-detected.1.pred" "$OUT/fwd-rechosen.1.pred" && echo "  predictions: detected and re-chosen core give the same bytes" ||
+	echo "  predictions: detected and re-chosen core differ in bytes (rounding: another kernel)"
+echo "compare: load after $(cut -d' ' -f1-3 /proc/loadavg)"
