@@ -9,6 +9,7 @@
 #include "backend.h"	/* defines: sift_backend_get */
 #include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
 #include "cli.h"
+#include "dist.h"	/* defines: dist_init, dist_finish (mpirun, srun) */
 #include "stream.h"
 #include "trainrun.h"	/* defines: train_run, struct run_cfg */
 
@@ -20,7 +21,7 @@ static const char usage[] =
 	" [--freeze-embeddings] [--freeze-layers k] [--dev file]"
 	" [--eval-every n] [--patience k] [--metric f1|accuracy|macro_f1|loss]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
-	" [--no-state]"
+	" [--no-state] [--zero1]"
 	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
@@ -55,6 +56,7 @@ static const char help[] =
 	"      --stop-after N     checkpoint and stop after N steps\n"
 	"      --resume           continue from the checkpoint in DIR\n"
 	"      --no-state         write no train_state.bin (no --resume then)\n"
+	"      --zero1            under mpirun: shard AdamW's moments over the ranks\n"
 	"      --device D         auto, cpu (default) or cuda\n"
 	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force            write the log stream even to a terminal\n"
@@ -66,7 +68,7 @@ enum {
 	O_ACCUM, O_DROPOUT, O_ADROPOUT, O_SEED, O_TASK, O_FREEZE_EMB,
 	O_FREEZE_LAYERS, O_DEV, O_EVAL_EVERY, O_PATIENCE, O_METRIC,
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
-	O_DEVICE, O_PRECISION, O_NO_STATE,
+	O_DEVICE, O_PRECISION, O_NO_STATE, O_ZERO1,
 };
 
 static const struct option longopts[] = {
@@ -95,6 +97,7 @@ static const struct option longopts[] = {
 	{ "stop-after", required_argument, 0, O_STOP_AFTER },
 	{ "resume", no_argument, 0, O_RESUME },
 	{ "no-state", no_argument, 0, O_NO_STATE },
+	{ "zero1", no_argument, 0, O_ZERO1 },
 	{ "device", required_argument, 0, O_DEVICE },
 	{ "precision", required_argument, 0, O_PRECISION },
 	{ "force", no_argument, 0, 'f' },
@@ -159,6 +162,7 @@ int main(int argc, char **argv)
 		case O_FREEZE_EMB: c.o.freeze.freeze_embeddings = 1; break;
 		case O_RESUME: c.resume = 1; break;
 		case O_NO_STATE: c.no_state = 1; break;
+		case O_ZERO1: c.o.zero1 = 1; break;
 		case O_DEV: c.dev = optarg; break;
 		case O_DEVICE:
 			if (sift_device_parse(optarg, &req))
@@ -262,17 +266,27 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		c.input = argv[optind];
 	char err[256];
+	/* under mpirun or srun: this process's rank of a data-parallel job;
+	 * every rank reads the batches file itself (a pipe reaches rank 0
+	 * alone) */
+	if (dist_init(err, sizeof err) < 0)
+		return sift_misuse("%s", err);
+	c.o.rank = dist_rank();
+	c.o.nranks = dist_size();
+	if (c.o.nranks > 1 && !strcmp(c.input, "-"))
+		return dist_finish(sift_misuse("%d ranks read the batches from a file, not stdin",
+					       c.o.nranks));
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
-		return SIFT_EXIT_DATA;
+		return dist_finish(SIFT_EXIT_DATA);
 	}
 	if (sift_device_set_precision(device, prec, err, sizeof err))
-		return sift_misuse("%s", err);
+		return dist_finish(sift_misuse("%s", err));
 	c.precision = sift_precision_name(prec);
 	c.be = sift_backend_get(sift_device_name(device));
 	if (!c.be) {
 		sift_warn("%s: backend not built in", sift_device_name(device));
-		return SIFT_EXIT_DATA;
+		return dist_finish(SIFT_EXIT_DATA);
 	}
 	/* one pool of threads: the matrix products split their rows over
 	 * the OpenMP threads, so OpenBLAS's own would only spin against them */
@@ -297,5 +311,6 @@ int main(int argc, char **argv)
 	int status = train_run(&c);
 	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
-	return status;
+	/* a failed rank ends the job: the others may wait for it */
+	return dist_finish(status);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"	/* defines: dist_sum_scalars, dist_sum_floats (ranks) */
 #include "rng.h"	/* defines: sift_hash64 */
 #include "stream.h"	/* defines: SIFT_IGNORE */
 #include "trainer.h"
@@ -19,6 +20,7 @@ void trainer_opts_default(struct trainer_opts *o)
 	o->max_grad_norm = 1.0f;
 	o->accum = 1;
 	o->seed = 42;
+	o->nranks = 1;
 }
 
 int64_t trainer_total_steps(int64_t total, int64_t epochs, int accum)
@@ -71,6 +73,11 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	t->o = *o;
 	if (o->accum < 1)
 		t->o.accum = 1;
+	if (o->nranks < 1 || o->rank < 0 || o->rank >= o->nranks)
+		t->o.nranks = 1, t->o.rank = 0;
+	/* from here on accum is the group: the batches of one step */
+	t->o.accum *= t->o.nranks;
+	t->have = calloc((size_t)t->o.nranks, sizeof *t->have);
 	t->sched.kind = o->sched;
 	t->sched.lr = o->lr;
 	t->sched.total = total_steps > 0 ? total_steps : 1;
@@ -82,14 +89,19 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	}
 	bert_grads_zero(&t->g, m);
 	bert_acts_init(&t->a);
-	if (adamw_init(&t->opt, m->be, m->nparams, o->weight_decay) < 0) {
+	/* ZeRO-1: the moments of this rank's shard only */
+	size_t lo = 0, hi = m->nparams;
+	if (t->o.zero1)
+		dist_shard(m->nparams, t->o.rank, &lo, &hi);
+	if (adamw_init(&t->opt, m->be, hi - lo, o->weight_decay) < 0) {
 		snprintf(err, errlen, "out of memory for the optimizer state on %s",
 			 m->be->name);
 		return -1;
 	}
+	t->opt.lo = lo;
 	t->decay = calloc((size_t)m->ntensors, 1);
 	t->frozen = calloc((size_t)m->ntensors, 1);
-	if (!t->decay || !t->frozen) {
+	if (!t->decay || !t->frozen || !t->have) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -122,6 +134,9 @@ void trainer_free(struct trainer *t)
 	if (!t->m)
 		return;
 	bert_grads_free(&t->g, t->m);
+	if (t->gm.buf)
+		bert_grads_free(&t->gm, t->m);
+	free(t->have);
 	bert_acts_free(&t->a);
 	bert_batch_free(&t->bb);
 	adamw_free(&t->opt);
@@ -247,17 +262,44 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 	*loss = l;
 	if (!isfinite(l))
 		return 1;
+	/* the first micro-batch of the group into g, a later one into gm
+	 * and then added: the same sums whether one process computes the
+	 * group or each rank a part (dist_sum_floats adds in this order) */
+	struct bert_grads *g = &t->g;
+	if (t->lmicro > 0) {
+		if (!t->gm.buf && bert_grads_init(&t->gm, t->m) < 0) {
+			snprintf(err, errlen, "out of memory for %zu gradients", t->m->nparams);
+			return -1;
+		}
+		g = &t->gm;
+	}
 	if (bert_backward(t->m, &t->a, dt, count,
-			  1.0f / (float)t->o.accum, &t->g, &t->o.freeze, 1,
+			  1.0f / (float)t->o.accum, g, &t->o.freeze, 1,
 			  seed) < 0) {
 		snprintf(err, errlen, "out of memory for the backward pass");
 		return -1;
 	}
+	if (g == &t->gm) {
+		t->m->be->residual_forward(t->g.buf, t->g.buf, t->gm.buf, t->g.n);
+		bert_grads_zero(&t->gm, t->m);
+	}
 	t->pos++;
 	t->micro++;
+	t->lmicro++;
 	t->group_loss += l;
 	t->group_tokens += t->bb.N;
 	return 0;
+}
+
+int trainer_mine(const struct trainer *t)
+{
+	return t->micro % t->o.nranks == t->o.rank;
+}
+
+void trainer_skip(struct trainer *t)
+{
+	t->pos++;
+	t->micro++;
 }
 
 int trainer_group_full(const struct trainer *t)
@@ -269,6 +311,11 @@ int trainer_step(struct trainer *t)
 {
 	struct bert_model *m = t->m;
 	int n = m->ntensors;
+	if (t->o.nranks > 1) {
+		/* the group's gradients, losses and tokens over the ranks */
+		dist_sum_scalars(&t->group_loss, &t->group_tokens, t->lmicro, t->have);
+		dist_sum_floats(m->be, t->g.buf, t->g.n, t->have);
+	}
 	double norm = grad_norm(m->be, t->span, t->span_len, t->nspan);
 	t->last_norm = norm;
 	t->last_loss = t->micro ? t->group_loss / t->micro : 0.0;
@@ -293,13 +340,23 @@ int trainer_step(struct trainer *t)
 		while (j < n && !t->frozen[j] && t->decay[j] == t->decay[i] &&
 		       m->tensors[j].off == end)
 			end += bert_tensor_numel(&m->tensors[j++]);
-		adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
-			     end - off, off, (float)lr, t->decay[i]);
+		/* ZeRO-1: the part of the run in this rank's shard */
+		size_t lo = t->opt.lo, hi = lo + t->opt.n;
+		if (off < lo)
+			off = lo;
+		if (end > hi)
+			end = hi;
+		if (off < end)
+			adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
+				     end - off, off, (float)lr, t->decay[i]);
 		i = j;
 	}
+	if (t->o.zero1)
+		dist_allgather_floats(m->be, m->dparams, m->nparams);
 	bert_grads_zero(&t->g, m);
 	t->step++;
 	t->micro = 0;
+	t->lmicro = 0;
 	t->group_loss = 0.0;
 	t->group_tokens = 0;
 	return 0;

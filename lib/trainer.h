@@ -21,6 +21,10 @@ struct trainer_opts {
 	int accum;		/* micro-batches per optimizer step (1) */
 	uint64_t seed;		/* dropout masks and head initialisation (42) */
 	struct bert_train_opts freeze;
+	/* data parallel (dist.h): this process is rank `rank` of `nranks`
+	 * (1); a group is accum x nranks batches, rank r computing batches
+	 * r, r+nranks, ... of it; zero1: AdamW's moments sharded (0) */
+	int rank, nranks, zero1;
 };
 
 void trainer_opts_default(struct trainer_opts *o);
@@ -57,6 +61,11 @@ struct trainer {
 	int64_t step;		/* optimizer steps done */
 	int64_t pos;		/* batch records consumed */
 	int micro;		/* micro-batches in the open group */
+	int lmicro;		/* of them, computed by this rank */
+	struct bert_grads gm;	/* a micro-batch's own gradient when the
+				 * group has one already, added to g (as
+				 * torch adds a backward pass's to .grad) */
+	int *have;		/* (nranks) whose micro-batches a step sums */
 	double group_loss;	/* sum of their losses */
 	/* what the last step did */
 	double last_loss, last_lr, last_norm;
@@ -84,6 +93,11 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		  const int32_t *type_ids, const uint8_t *mask,
 		  const int32_t *labels, int B, int T, double *loss, char *err,
 		  size_t errlen);
+
+/* whether this rank computes the next batch of the open group; if
+ * not, trainer_skip counts it (its position and the group's) */
+int trainer_mine(const struct trainer *t);
+void trainer_skip(struct trainer *t);
 
 /*
  * Whether the open group is complete (accum micro-batches); the caller
