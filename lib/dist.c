@@ -85,7 +85,9 @@ int dist_finish(int status)
 	if (!inited)
 		return status;
 	inited = 0;
-	if (status != 0 && size_ > 1)
+	/* 128 + a signal: the ranks stopped together (at a step they
+	 * agreed on), each with this status */
+	if (status != 0 && status < 128 && size_ > 1)
 		MPI_Abort(MPI_COMM_WORLD, status);
 	MPI_Finalize();
 	return status;

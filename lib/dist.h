@@ -30,7 +30,8 @@ int dist_size(void);
 
 /* ends MPI: status 0, MPI_Finalize; otherwise, with N > 1 ranks,
  * MPI_Abort(status), which ends the others (they may wait for this one
- * in a collective).  Returns status */
+ * in a collective); 128 + a signal, which every rank stops with at the
+ * same step, MPI_Finalize.  Returns status */
 int dist_finish(int status);
 
 /* v of rank 0 on every rank; the largest v of the ranks */

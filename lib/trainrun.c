@@ -1036,7 +1036,9 @@ static int run_locked(const struct run_cfg *c)
 	}
 	if (setup(&r, rd) < 0)
 		goto out;
-	r.tty = isatty(2) && dist_rank() == 0;
+	/* N ranks: no progress line (Open MPI's ranks write to a terminal
+	 * whatever mpirun's stderr is) */
+	r.tty = isatty(2) && dist_size() == 1;
 	r.log = (c->force || !isatty(1)) && dist_rank() == 0;
 	/* the log is packed whether stdout takes it or not: train.log */
 	if (sift_writer_init(&r.w, stdout, "stdout", 1) < 0)

@@ -170,10 +170,46 @@ curve() {
 		kill -9 $mp $ranks
 		fail "mpirun still running 20 s after rank 1 was killed"
 	fi
-	run wait $mp
-	[ "$status" -ne 0 ]
+	st=0
+	wait $mp || st=$?
+	[ "$st" -ne 0 ]
 	grep -q 'rank 1 .* exited on signal 9' $T/err
 	for p in $ranks; do
 		! kill -0 $p 2> /dev/null
 	done
+}
+
+@test "the mpirun example of sift-train(1) runs as written" {
+	cd $T
+	ln -s "$BATS_TEST_DIRNAME" tests
+	run --separate-stderr sh -e -c "sift-cat -s tests/fixtures/train/tok.jsonl > tok.batches
+mpirun -np 2 sift-train -m tests/fixtures/train/tok -o runs/mpi \\
+    --lr 1e-3 tok.batches &&
+sift-report runs/mpi/train.log | grep '^end'"
+	assert_success
+	[ -z "$stderr" ]
+	assert_output --partial "end"
+	grep -qF 'mpirun -np 2 sift-train -m tests/fixtures/train/tok -o runs/mpi \e' $BATS_TEST_DIRNAME/../man/man1/sift-train.1
+}
+
+@test "SIGTERM to mpirun stops the ranks together with a checkpoint that resumes to the bytes of an uninterrupted run" {
+	epochs tok 400 > $T/long.b
+	mpi 2 sift-train -m $F/tok -o $T/full --lr 1e-3 $T/long.b
+	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
+	mp=$!
+	for _ in $(seq 100); do
+		[ "$(pgrep -P $mp | wc -l)" -eq 2 ] && break
+		sleep 0.1
+	done
+	sleep 1.5
+	kill -TERM $mp
+	st=0
+	wait $mp || st=$?
+	[ "$st" -ne 0 ]
+	run grep -c '^sift-train: SIGTERM: checkpoint at step [0-9]* in ' $T/err
+	assert_output 1
+	run jq -c '[.end, .state]' $T/out/sift-train.json
+	assert_output '["stopped",true]'
+	mpi 2 sift-train -m $F/tok -o $T/out --lr 1e-3 --resume $T/long.b
+	cmp $T/full/model.safetensors $T/out/model.safetensors
 }
