@@ -48,6 +48,8 @@ preds() {
 	# ids restart in each part
 	run bash -c "sift-cat $T/par.sift | jq 'select(.id == 0) | .id' | wc -l"
 	[ "$output" -ge 3 ]
+	# the recipe of sift(7) is this command
+	grep -qF 'parallel --pipepart -k --block 100M -a news.tsv \e' $BATS_TEST_DIRNAME/../man/man7/sift.7
 }
 
 @test "parallel --pipepart with batches of 8 cut at other places predicts the same labels, probabilities within rounding" {
