@@ -82,6 +82,25 @@ curve() {
 	diff <(curve $T/one) <(curve $T/three)
 }
 
+@test "2 ranks with --accum 2 each give one process's --accum 4 within rounding" {
+	sift-train -m $F/tok -o $T/one $OPTS --accum 4 $T/e3.b > /dev/null
+	mpi 2 sift-train -m $F/tok -o $T/two $OPTS --accum 2 $T/e3.b
+	# the same steps and tokens, losses within 1e-5
+	jq -n -e --slurpfile a <(curve $T/one | jq -c 'select(.loss)') \
+		--slurpfile b <(curve $T/two | jq -c 'select(.loss)') '
+		($a | length) == 6 and ($b | length) == 6 and
+		([$a, $b] | transpose | all(.[0].step == .[1].step and .[0].tokens == .[1].tokens and
+			((.[0].loss - .[1].loss) | fabs) < 1e-5))'
+	# the models predict the same labels, probabilities within 1e-5
+	sift-fwd -m $T/one < $T/dev.b | sift-cat > $T/one.jsonl
+	sift-fwd -m $T/two < $T/dev.b | sift-cat > $T/two.jsonl
+	jq -n -e --slurpfile a $T/one.jsonl --slurpfile b $T/two.jsonl '
+		($a | length) > 1 and ($a | length) == ($b | length) and
+		([$a[1:], $b[1:]] | transpose | all(.[0].pred == .[1].pred and
+			([(.[0].probs // [.[0].prob] | flatten), (.[1].probs // [.[1].prob] | flatten)]
+			 | transpose | all((.[0] - .[1]) | fabs < 1e-5))))'
+}
+
 @test "--zero1 shards the moments and changes no byte, of the model or of the state" {
 	mpi 2 sift-train -m $F/tok -o $T/plain $OPTS $T/e3.b
 	mpi 2 sift-train -m $F/tok -o $T/zero $OPTS --zero1 $T/e3.b
