@@ -86,8 +86,10 @@ uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos);
  * Forward and backward of one micro-batch (a padded batch from the
  * stream: ids, type_ids (NULL: zeros), mask (B,T); labels (B,T) for a
  * token or MLM head, (B) for a sequence head).  Gradients accumulate, scaled
- * by 1/accum.  Returns 0 and the loss in *loss; 1 when the loss is not
- * finite (nothing accumulated); -1 with a message in err for bad input.
+ * by 1/(accum x nranks); a group's later micro-batch is backpropagated
+ * into a buffer of its own and then added, as torch adds to .grad.
+ * Returns 0 and the loss in *loss; 1 when the loss is not finite
+ * (nothing accumulated); -1 with a message in err for bad input.
  */
 int trainer_micro(struct trainer *t, const int32_t *ids,
 		  const int32_t *type_ids, const uint8_t *mask,
@@ -106,8 +108,11 @@ void trainer_skip(struct trainer *t);
 int trainer_group_full(const struct trainer *t);
 
 /*
- * One optimizer step from the accumulated gradients: global norm,
- * clipping, AdamW at the schedule's learning rate, zeroed gradients.
+ * One optimizer step from the accumulated gradients: with N ranks
+ * first the group's gradients, losses and tokens summed over them in
+ * rank order (dist.h), then global norm, clipping, AdamW at the
+ * schedule's learning rate (ZeRO-1: on this rank's shard, the
+ * parameters then gathered from every rank's), zeroed gradients.
  * 0; 1 when the gradient norm is not finite (the parameters are left
  * as they were).  t->last_* say what happened.
  */
