@@ -273,9 +273,12 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", err);
 	c.o.rank = dist_rank();
 	c.o.nranks = dist_size();
-	if (c.o.nranks > 1 && !strcmp(c.input, "-"))
-		return dist_finish(sift_misuse("%d ranks read the batches from a file, not stdin",
-					       c.o.nranks));
+	if (c.o.nranks > 1 && !strcmp(c.input, "-")) {
+		/* every rank sees it: rank 0 says so, and all end alike */
+		int st = c.o.rank ? SIFT_EXIT_USAGE :
+			sift_misuse("%d ranks read the batches from a file, not stdin", c.o.nranks);
+		return dist_finish_agreed(st);
+	}
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
 		return dist_finish(SIFT_EXIT_DATA);

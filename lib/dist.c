@@ -76,7 +76,8 @@ int dist_size(void)
 	return size_;
 }
 
-int dist_finish(int status)
+/* agreed: every rank ends with status, none waits for another */
+static int finish(int status, int agreed)
 {
 	free(hbuf);
 	free(tmp);
@@ -85,12 +86,22 @@ int dist_finish(int status)
 	if (!inited)
 		return status;
 	inited = 0;
-	/* 128 + a signal: the ranks stopped together (at a step they
-	 * agreed on), each with this status */
-	if (status != 0 && status < 128 && size_ > 1)
+	if (status != 0 && !agreed && size_ > 1)
 		MPI_Abort(MPI_COMM_WORLD, status);
 	MPI_Finalize();
 	return status;
+}
+
+int dist_finish(int status)
+{
+	/* 128 + a signal: the ranks stopped together (at a step they
+	 * agreed on), each with this status */
+	return finish(status, status >= 128);
+}
+
+int dist_finish_agreed(int status)
+{
+	return finish(status, 1);
 }
 
 int dist_bcast_int(int v)
@@ -290,6 +301,11 @@ int dist_size(void)
 }
 
 int dist_finish(int status)
+{
+	return status;
+}
+
+int dist_finish_agreed(int status)
 {
 	return status;
 }

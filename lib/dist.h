@@ -34,6 +34,10 @@ int dist_size(void);
  * same step, MPI_Finalize.  Returns status */
 int dist_finish(int status);
 
+/* ends MPI where every rank ends with status, for the same reason
+ * (misuse all of them see): MPI_Finalize, whatever status.  Returns it */
+int dist_finish_agreed(int status);
+
 /* v of rank 0 on every rank; the largest v of the ranks */
 int dist_bcast_int(int v);
 int dist_max_int(int v);

@@ -150,7 +150,8 @@ curve() {
 
 @test "stdin is no batches stream for 2 ranks: a usage error" {
 	run -2 --separate-stderr mpi 2 sift-train -m $F/tok -o $T/out - < $T/e3.b
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^sift-train: 2 ranks read the batches from a file, not stdin$')" 2
+	# rank 0 alone says so
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^sift-train:')" "sift-train: 2 ranks read the batches from a file, not stdin"
 	[ ! -e $T/out ]
 }
 
@@ -160,7 +161,6 @@ curve() {
 		$F/tok.jsonl | sift-cat -s > $T/bad.b
 	run -1 --separate-stderr mpi 2 sift-train -m $F/tok -o $T/out $OPTS $T/bad.b
 	assert_equal "$(printf '%s\n' "$stderr" | grep '^sift-train:')" "sift-train: $T/bad.b:3: label id 9 outside 0..4"
-	[[ $stderr == *"MPI_ABORT was invoked on rank 1"* ]]
 }
 
 @test "a rank killed in the middle of a run ends the job at once with a non-zero status, no rank left waiting" {
