@@ -59,6 +59,13 @@ MPI_LIBS := $(shell $(MPI) --showme:link 2>/dev/null)
 endif
 $(B)/lib/dist.o: CFLAGS += -DSIFT_MPI=1 $(MPI_CFLAGS)
 LDLIBS += -Wl,--as-needed $(MPI_LIBS) -Wl,--no-as-needed
+# and NCCL for the ranks' GPU gradients, where the CUDA toolkit has it
+ifneq ($(CU_SRC),)
+ifneq ($(wildcard $(CUDA_HOME)/include/nccl.h),)
+$(B)/lib/dist.o: CFLAGS += -DSIFT_NCCL=1 -I$(CUDA_HOME)/include
+LDLIBS += -Wl,--as-needed -lnccl -Wl,--no-as-needed
+endif
+endif
 endif
 
 LIB_SRC = $(wildcard lib/*.c)

@@ -33,6 +33,10 @@ void dist_shard(size_t n, int rank, size_t *lo, size_t *hi)
 
 #ifdef SIFT_MPI
 #include <mpi.h>
+#ifdef SIFT_NCCL
+#include <cuda_runtime.h>	/* defines: cudaStreamSynchronize */
+#include <nccl.h>	/* defines: ncclAllReduce, the GPUs' sum */
+#endif
 
 static int inited, rank_, size_ = 1;
 static float *hbuf, *tmp;	/* host copies: a device's buffer, a chunk */
@@ -45,6 +49,44 @@ int dist_built(void)
 {
 	return 1;
 }
+
+#ifdef SIFT_NCCL
+static ncclComm_t nccl;
+static int nccl_on;
+
+/* the ranks' NCCL communicator, its id from rank 0 over MPI (as llm.c
+ * starts it); every rank calls this at the same step */
+static void nccl_start(void)
+{
+	ncclUniqueId id;
+	memset(&id, 0, sizeof id);
+	if (rank_ == 0 && ncclGetUniqueId(&id) != ncclSuccess) {
+		fprintf(stderr, "%s: ncclGetUniqueId failed\n", sift_prog);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
+	ncclResult_t k = ncclCommInitRank(&nccl, size_, id, rank_);
+	if (k != ncclSuccess) {
+		fprintf(stderr, "%s: ncclCommInitRank: %s\n", sift_prog, ncclGetErrorString(k));
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	nccl_on = 1;
+}
+
+/* x (n floats, device memory) summed over the ranks by NCCL on the
+ * stream the CUDA backend computes on (0): NCCL's order, not rank order */
+static void nccl_sum(const struct sift_backend *be, float *x, size_t n)
+{
+	if (!nccl_on)
+		nccl_start();
+	be->sync();
+	ncclResult_t k = ncclAllReduce(x, x, n, ncclFloat, ncclSum, nccl, 0);
+	if (k != ncclSuccess || cudaStreamSynchronize(0) != cudaSuccess) {
+		fprintf(stderr, "%s: ncclAllReduce: %s\n", sift_prog, ncclGetErrorString(k));
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+}
+#endif
 
 int dist_init(char *err, size_t errlen)
 {
@@ -83,6 +125,11 @@ static int finish(int status, int agreed)
 	free(tmp);
 	hbuf = tmp = NULL;
 	hcap = 0;
+#ifdef SIFT_NCCL
+	if (nccl_on && (status == 0 || agreed))
+		ncclCommDestroy(nccl);
+	nccl_on = 0;
+#endif
 	if (!inited)
 		return status;
 	inited = 0;
@@ -181,6 +228,12 @@ void dist_sum_floats(const struct sift_backend *be, float *x, size_t n,
 {
 	if (size_ < 2)
 		return;
+#ifdef SIFT_NCCL
+	if (!be->host_memory) {
+		nccl_sum(be, x, n);
+		return;
+	}
+#endif
 	float *h = host(be, x, n);
 	if (!tmp)
 		tmp = sift_xmalloc(CHUNK * sizeof *tmp);
