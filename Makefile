@@ -56,6 +56,30 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas
 endif
 endif
 
+# MPI where mpicc (Open MPI's) or pkg-config's ompi-c is found (MPI=
+# disables it): sift-train's data-parallel ranks, lib/dist.c alone
+# compiled with it; --as-needed: only sift-train (and the tests that
+# link the trainer) then load libmpi
+MPI ?= $(shell command -v mpicc 2>/dev/null || { pkg-config --exists ompi-c 2>/dev/null && echo ompi-c; })
+ifneq ($(MPI),)
+ifeq ($(MPI),ompi-c)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c)
+MPI_LIBS := $(shell pkg-config --libs ompi-c)
+else
+MPI_CFLAGS := $(shell $(MPI) --showme:compile 2>/dev/null)
+MPI_LIBS := $(shell $(MPI) --showme:link 2>/dev/null)
+endif
+$(B)/lib/dist.o: CFLAGS += -DSIFT_MPI=1 $(MPI_CFLAGS)
+LDLIBS += -Wl,--as-needed $(MPI_LIBS) -Wl,--no-as-needed
+# and NCCL for the ranks' GPU gradients, where the CUDA toolkit has it
+ifneq ($(CU_SRC),)
+ifneq ($(wildcard $(CUDA_HOME)/include/nccl.h),)
+$(B)/lib/dist.o: CFLAGS += -DSIFT_NCCL=1 -I$(CUDA_HOME)/include
+LDLIBS += -Wl,--as-needed -lnccl -Wl,--no-as-needed
+endif
+endif
+endif
+
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 BIN_SRC = $(wildcard bin/sift-*.c)
@@ -88,6 +112,9 @@ all: cuda-note $(BINS) $(SH_BINS) $(UNITS) $(SHIM) $(BENCH_PROGS)
 cuda-note:
 ifeq ($(NVCC),)
 	@echo "sift: nvcc not found; building the CPU backend only"
+endif
+ifeq ($(MPI),)
+	@echo "sift: mpicc not found; sift-train runs as one process only"
 endif
 
 $(B)/lib/%.o: lib/%.c

@@ -10,6 +10,7 @@
 #include "backend.h"	/* defines: sift_backend_get */
 #include "device.h"	/* defines: sift_device_parse, sift_device_resolve */
 #include "cli.h"
+#include "dist.h"	/* defines: dist_init, dist_finish (mpirun, srun) */
 #include "stream.h"
 #include "trainrun.h"	/* defines: train_run, struct run_cfg */
 
@@ -23,7 +24,7 @@ static const char usage[] =
 	" [--eval-every n] [--patience k] [--metric name]"
 	" [--max-steps n] [--save-every n] [--stop-after n] [--resume]"
 	" [--no-state] [--lora r [--lora-alpha a] [--lora-dropout p]"
-	" [--lora-targets list]]"
+	" [--lora-targets list]] [--zero1]"
 	" [--device where] [--precision fp32|bf16] [file]\n";
 
 static const char help[] =
@@ -69,6 +70,7 @@ static const char help[] =
 	"      --lora-dropout P   dropout on the adapter's input (0)\n"
 	"      --lora-targets L   query,key,value,attn-out,intermediate,output\n"
 	"                         (query,value)\n"
+	"      --zero1            under mpirun: shard AdamW's moments over the ranks\n"
 	"      --device D         auto, cpu (default) or cuda\n"
 	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
 	"  -f, --force            write the log stream even to a terminal\n"
@@ -82,7 +84,7 @@ enum {
 	O_MAX_STEPS, O_SAVE_EVERY, O_STOP_AFTER, O_RESUME, O_VERSION,
 	O_DEVICE, O_PRECISION, O_NO_STATE, O_CLASS_WEIGHTS, O_SMOOTH,
 	O_LORA, O_LORA_ALPHA,
-	O_LORA_DROPOUT, O_LORA_TARGETS,
+	O_LORA_DROPOUT, O_LORA_TARGETS, O_ZERO1,
 };
 
 static const struct option longopts[] = {
@@ -117,6 +119,7 @@ static const struct option longopts[] = {
 	{ "lora-alpha", required_argument, 0, O_LORA_ALPHA },
 	{ "lora-dropout", required_argument, 0, O_LORA_DROPOUT },
 	{ "lora-targets", required_argument, 0, O_LORA_TARGETS },
+	{ "zero1", no_argument, 0, O_ZERO1 },
 	{ "device", required_argument, 0, O_DEVICE },
 	{ "precision", required_argument, 0, O_PRECISION },
 	{ "force", no_argument, 0, 'f' },
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
 		case O_FREEZE_EMB: c.o.freeze.freeze_embeddings = 1; break;
 		case O_RESUME: c.resume = 1; break;
 		case O_NO_STATE: c.no_state = 1; break;
+		case O_ZERO1: c.o.zero1 = 1; break;
 		case O_DEV: c.dev = optarg; break;
 		case O_CLASS_WEIGHTS:
 			if (!*optarg)
@@ -318,6 +322,8 @@ int main(int argc, char **argv)
 		return sift_misuse("%s", "--lora-alpha, --lora-dropout and --lora-targets need --lora");
 	if (lora.r && (c.o.freeze.freeze_embeddings || c.o.freeze.freeze_layers))
 		return sift_misuse("%s", "--lora freezes the whole base: no --freeze-embeddings or --freeze-layers with it");
+	if (lora.r && c.o.zero1)
+		return sift_misuse("%s", "--zero1 shards the moments of the whole model: not with --lora, whose few moments need no sharding");
 	if (lora.r) {
 		c.lora = &lora;
 		c.o.freeze.freeze_base = 1;
@@ -333,17 +339,30 @@ int main(int argc, char **argv)
 	    !S_ISREG(ist.st_mode))
 		return sift_misuse("--class-weights auto: %s is not a regular file (a pipe cannot be read twice); give the weights in a file",
 				   strcmp(c.input, "-") ? c.input : "stdin");
+	/* under mpirun or srun: this process's rank of a data-parallel job;
+	 * every rank reads the batches file itself (a pipe reaches rank 0
+	 * alone) */
+	if (dist_init(err, sizeof err) < 0)
+		return sift_misuse("%s", err);
+	c.o.rank = dist_rank();
+	c.o.nranks = dist_size();
+	if (c.o.nranks > 1 && !strcmp(c.input, "-")) {
+		/* every rank sees it: rank 0 says so, and all end alike */
+		int st = c.o.rank ? SIFT_EXIT_USAGE :
+			sift_misuse("%d ranks read the batches from a file, not stdin", c.o.nranks);
+		return dist_finish_agreed(st);
+	}
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
-		return SIFT_EXIT_DATA;
+		return dist_finish(SIFT_EXIT_DATA);
 	}
 	if (sift_device_set_precision(device, prec, err, sizeof err))
-		return sift_misuse("%s", err);
+		return dist_finish(sift_misuse("%s", err));
 	c.precision = sift_precision_name(prec);
 	c.be = sift_backend_get(sift_device_name(device));
 	if (!c.be) {
 		sift_warn("%s: backend not built in", sift_device_name(device));
-		return SIFT_EXIT_DATA;
+		return dist_finish(SIFT_EXIT_DATA);
 	}
 	/* one pool of threads: the matrix products split their rows over
 	 * the OpenMP threads, so OpenBLAS's own would only spin against them */
@@ -368,5 +387,6 @@ int main(int argc, char **argv)
 	int status = train_run(&c);
 	if (status == SIFT_EXIT_OK && sift_close_stdout() < 0)
 		status = SIFT_EXIT_DATA;
-	return status;
+	/* a failed rank ends the job: the others may wait for it */
+	return dist_finish(status);
 }

@@ -15,6 +15,7 @@ int adamw_init(struct adamw *o, const struct sift_backend *be, size_t n,
 	o->weight_decay = weight_decay;
 	o->t = 0;
 	o->n = n;
+	o->lo = 0;
 	o->be = be;
 	/* be->alloc zeroes */
 	o->m = be->alloc((n ? n : 1) * sizeof *o->m);
@@ -46,7 +47,8 @@ void adamw_update(struct adamw *o, const struct sift_backend *be,
 		  float *param, const float *grad, size_t n, size_t off,
 		  float lr, int decay)
 {
-	be->adamw_update(param, grad, o->m + off, o->v + off, n, lr, o->beta1,
+	be->adamw_update(param, grad, o->m + (off - o->lo), o->v + (off - o->lo),
+			 n, lr, o->beta1,
 			 o->beta2, o->eps, decay ? o->weight_decay : 0.0f,
 			 (int)o->t);
 }

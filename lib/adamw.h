@@ -11,6 +11,8 @@ struct adamw {
 	float beta1, beta2, eps, weight_decay;
 	int64_t t;		/* steps taken */
 	size_t n;		/* number of parameters */
+	size_t lo;		/* m and v are those of parameters lo..lo+n-1
+				 * (ZeRO-1: this rank's shard; 0 otherwise) */
 	const struct sift_backend *be;	/* whose memory m and v are in */
 	float *m, *v;		/* first and second moments (n), owned */
 };
@@ -26,7 +28,7 @@ void adamw_tick(struct adamw *o);
 
 /*
  * Updates one span of parameters: param (n) with grad (n), using the
- * moments at offset off of o->m, o->v; decay says whether weight decay
+ * moments of parameter offset off (o->m + off - o->lo, within o's); decay says whether weight decay
  * applies (not to biases and LayerNorm weights, as HF Trainer).  The
  * arithmetic is be->adamw_update, i.e. torch.optim.AdamW.
  */

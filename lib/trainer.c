@@ -6,6 +6,7 @@
 
 #include "problem.h"	/* defines: sift_problem_loss */
 #include "lora.h"	/* defines: LORA_TENSOR */
+#include "dist.h"	/* defines: dist_sum_scalars, dist_sum_floats (ranks) */
 #include "rng.h"	/* defines: sift_hash64 */
 #include "stream.h"	/* defines: SIFT_IGNORE */
 #include "trainer.h"
@@ -21,6 +22,7 @@ void trainer_opts_default(struct trainer_opts *o)
 	o->max_grad_norm = 1.0f;
 	o->accum = 1;
 	o->seed = 42;
+	o->nranks = 1;
 }
 
 int64_t trainer_total_steps(int64_t total, int64_t epochs, int accum)
@@ -77,6 +79,11 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	t->o = *o;
 	if (o->accum < 1)
 		t->o.accum = 1;
+	if (o->nranks < 1 || o->rank < 0 || o->rank >= o->nranks)
+		t->o.nranks = 1, t->o.rank = 0;
+	/* from here on accum is the group: the batches of one step */
+	t->o.accum *= t->o.nranks;
+	t->have = calloc((size_t)t->o.nranks, sizeof *t->have);
 	t->sched.kind = o->sched;
 	t->sched.lr = o->lr;
 	t->sched.total = total_steps > 0 ? total_steps : 1;
@@ -91,7 +98,7 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	t->decay = calloc((size_t)m->ntensors, 1);
 	t->frozen = calloc((size_t)m->ntensors, 1);
 	t->moff = calloc((size_t)m->ntensors, sizeof *t->moff);
-	if (!t->decay || !t->frozen || !t->moff) {
+	if (!t->decay || !t->frozen || !t->moff || !t->have) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -121,11 +128,16 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	}
 	if (!o->freeze.freeze_base)
 		t->nopt = m->nparams;
-	if (adamw_init(&t->opt, m->be, t->nopt, o->weight_decay) < 0) {
+	/* ZeRO-1: the moments of this rank's shard only */
+	size_t lo = 0, hi = t->nopt;
+	if (t->o.zero1)
+		dist_shard(t->nopt, t->o.rank, &lo, &hi);
+	if (adamw_init(&t->opt, m->be, hi - lo, o->weight_decay) < 0) {
 		snprintf(err, errlen, "out of memory for the optimizer state on %s",
 			 m->be->name);
 		return -1;
 	}
+	t->opt.lo = lo;
 	return 0;
 }
 
@@ -162,6 +174,9 @@ void trainer_free(struct trainer *t)
 	if (!t->m)
 		return;
 	bert_grads_free(&t->g, t->m);
+	if (t->gm.buf)
+		bert_grads_free(&t->gm, t->m);
+	free(t->have);
 	bert_acts_free(&t->a);
 	bert_batch_free(&t->bb);
 	adamw_free(&t->opt);
@@ -332,18 +347,47 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		if (!isfinite(l))
 			return 1;
 	}
+	/* the first micro-batch of the group into g, a later one into gm
+	 * and then added: the same sums whether one process computes the
+	 * group or each rank a part (dist_sum_floats adds in this order) */
+	struct bert_grads *g = &t->g;
+	if (t->lmicro > 0) {
+		if (!t->gm.buf && bert_grads_init(&t->gm, t->m) < 0) {
+			snprintf(err, errlen, "out of memory for %zu gradients", t->m->nparams);
+			return -1;
+		}
+		g = &t->gm;
+		g->dlogits_in = t->g.dlogits_in;	/* a problem head's loss */
+	}
 	int rc = bert_backward(t->m, &t->a, dt, denom, 1.0f / (float)t->o.accum,
-			       &t->g, &t->o.freeze, 1, seed);
+			       g, &t->o.freeze, 1, seed);
 	t->g.dlogits_in = NULL;
+	t->gm.dlogits_in = NULL;
 	if (rc < 0) {
 		snprintf(err, errlen, "out of memory for the backward pass");
 		return -1;
 	}
+	if (g == &t->gm) {
+		t->m->be->residual_forward(t->g.buf, t->g.buf, t->gm.buf, t->g.n);
+		bert_grads_zero(&t->gm, t->m);
+	}
 	t->pos++;
 	t->micro++;
+	t->lmicro++;
 	t->group_loss += l;
 	t->group_tokens += t->bb.N;
 	return 0;
+}
+
+int trainer_mine(const struct trainer *t)
+{
+	return t->micro % t->o.nranks == t->o.rank;
+}
+
+void trainer_skip(struct trainer *t)
+{
+	t->pos++;
+	t->micro++;
 }
 
 int trainer_group_full(const struct trainer *t)
@@ -355,6 +399,11 @@ int trainer_step(struct trainer *t)
 {
 	struct bert_model *m = t->m;
 	int n = m->ntensors;
+	if (t->o.nranks > 1) {
+		/* the group's gradients, losses and tokens over the ranks */
+		dist_sum_scalars(&t->group_loss, &t->group_tokens, t->lmicro, t->have);
+		dist_sum_floats(m->be, t->g.buf, t->g.n, t->have);
+	}
 	double norm = grad_norm(m->be, t->span, t->span_len, t->nspan);
 	t->last_norm = norm;
 	t->last_loss = t->micro ? t->group_loss / t->micro : 0.0;
@@ -379,13 +428,27 @@ int trainer_step(struct trainer *t)
 		while (j < n && !t->frozen[j] && t->decay[j] == t->decay[i] &&
 		       m->tensors[j].off == end)
 			end += bert_tensor_numel(&m->tensors[j++]);
-		adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
-			     end - off, t->moff[i], (float)lr, t->decay[i]);
+		/* ZeRO-1: the part of the run in this rank's shard of the
+		 * moments (their offsets are the parameters' without LoRA,
+		 * which --zero1 refuses) */
+		size_t mo = t->moff[i], lo = t->opt.lo, hi = lo + t->opt.n;
+		if (mo < lo) {
+			off += lo - mo;
+			mo = lo;
+		}
+		if (mo + (end - off) > hi)
+			end = off + (hi > mo ? hi - mo : 0);
+		if (off < end)
+			adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
+				     end - off, mo, (float)lr, t->decay[i]);
 		i = j;
 	}
+	if (t->o.zero1)
+		dist_allgather_floats(m->be, m->dparams, m->nparams);
 	bert_grads_zero(&t->g, m);
 	t->step++;
 	t->micro = 0;
+	t->lmicro = 0;
 	t->group_loss = 0.0;
 	t->group_tokens = 0;
 	return 0;

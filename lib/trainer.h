@@ -21,6 +21,10 @@ struct trainer_opts {
 	int accum;		/* micro-batches per optimizer step (1) */
 	uint64_t seed;		/* dropout masks and head initialisation (42) */
 	struct bert_train_opts freeze;
+	/* data parallel (dist.h): this process is rank `rank` of `nranks`
+	 * (1); a group is accum x nranks batches, rank r computing batches
+	 * r, r+nranks, ... of it; zero1: AdamW's moments sharded (0) */
+	int rank, nranks, zero1;
 };
 
 void trainer_opts_default(struct trainer_opts *o);
@@ -67,6 +71,11 @@ struct trainer {
 	int64_t step;		/* optimizer steps done */
 	int64_t pos;		/* batch records consumed */
 	int micro;		/* micro-batches in the open group */
+	int lmicro;		/* of them, computed by this rank */
+	struct bert_grads gm;	/* a micro-batch's own gradient when the
+				 * group has one already, added to g (as
+				 * torch adds a backward pass's to .grad) */
+	int *have;		/* (nranks) whose micro-batches a step sums */
 	double group_loss;	/* sum of their losses */
 	/* what the last step did */
 	double last_loss, last_lr, last_norm;
@@ -93,13 +102,20 @@ uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos);
  * Forward and backward of one micro-batch (a padded batch from the
  * stream: ids, type_ids (NULL: zeros), mask (B,T); labels (B,T) for a
  * token or MLM head, (B) for a sequence head).  Gradients accumulate, scaled
- * by 1/accum.  Returns 0 and the loss in *loss; 1 when the loss is not
- * finite (nothing accumulated); -1 with a message in err for bad input.
+ * by 1/(accum x nranks); a group's later micro-batch is backpropagated
+ * into a buffer of its own and then added, as torch adds to .grad.
+ * Returns 0 and the loss in *loss; 1 when the loss is not finite
+ * (nothing accumulated); -1 with a message in err for bad input.
  */
 int trainer_micro(struct trainer *t, const int32_t *ids,
 		  const int32_t *type_ids, const uint8_t *mask,
 		  const int32_t *labels, int B, int T, double *loss, char *err,
 		  size_t errlen);
+
+/* whether this rank computes the next batch of the open group; if
+ * not, trainer_skip counts it (its position and the group's) */
+int trainer_mine(const struct trainer *t);
+void trainer_skip(struct trainer *t);
 
 /*
  * Whether the open group is complete (accum micro-batches); the caller
@@ -108,8 +124,11 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 int trainer_group_full(const struct trainer *t);
 
 /*
- * One optimizer step from the accumulated gradients: global norm,
- * clipping, AdamW at the schedule's learning rate, zeroed gradients.
+ * One optimizer step from the accumulated gradients: with N ranks
+ * first the group's gradients, losses and tokens summed over them in
+ * rank order (dist.h), then global norm, clipping, AdamW at the
+ * schedule's learning rate (ZeRO-1: on this rank's shard, the
+ * parameters then gathered from every rank's), zeroed gradients.
  * 0; 1 when the gradient norm is not finite (the parameters are left
  * as they were).  t->last_* say what happened.
  */

@@ -15,6 +15,7 @@
 #include "problem.h"	/* defines: sift_problem_of_header */
 #include "ckpt.h"
 #include "classweights.h"	/* defines: bert_set_loss, classweights_* */
+#include "dist.h"	/* defines: dist_rank, dist_size, dist_bcast* (ranks) */
 #include "modelfile.h"	/* defines: sift_model_fopen */
 #include "devscore.h"	/* defines: dev_new, dev_batch, dev_finish (--dev) */
 #include "rng.h"
@@ -123,6 +124,7 @@ struct run {
 	uint64_t dev_hash;	/* of the dev records, after a dev round */
 	struct dev_scores last_dev;	/* of the round at last_eval */
 	const char *end;	/* why the run ended, NULL while it runs */
+	int dsig;		/* N ranks: the signal they agreed to stop on */
 	/* at the last optimizer-step boundary: what a signal in the middle
 	 * of a group saves (a micro-batch changes the gradients only) */
 	struct { int64_t recs, pos, epoch; uint64_t in_hash; } mark;
@@ -167,7 +169,7 @@ static void progress(struct run *r, int final)
  * the host copies (allocated once); NULL pointers when out of memory */
 static void host_moments(struct run *r, float **m, float **v)
 {
-	if (r->m.be->host_memory) {
+	if (r->m.be->host_memory && !r->c->o.zero1) {
 		*m = r->t.opt.m;
 		*v = r->t.opt.v;
 		return;
@@ -314,6 +316,8 @@ static char *run_record(const struct run *r, int state)
 	json_object_set_new(x, "warmup", json_integer(r->t.sched.warmup));
 	json_object_set_new(x, "max_grad_norm", jfloat(o->max_grad_norm));
 	json_object_set_new(x, "accum", json_integer(o->accum));
+	json_object_set_new(x, "ranks", json_integer(o->nranks));
+	json_object_set_new(x, "zero1", json_boolean(o->zero1));
 	json_object_set_new(x, "dropout", jfloat(r->m.cfg.hidden_dropout));
 	json_object_set_new(x, "attn_dropout", jfloat(r->m.cfg.attn_dropout));
 	/* JSON readers hold integers to 2^63-1 at best, jq to 2^53 */
@@ -369,12 +373,116 @@ static char *run_record(const struct run *r, int state)
 	return t;
 }
 
+/* ZeRO-1: every rank's shard of AdamW's moments into rank 0's host
+ * copies; a collective, so every rank saves at the same steps.  0, -1 */
+static int gather_moments(struct run *r)
+{
+	const struct sift_backend *be = r->m.be;
+	struct adamw *o = &r->t.opt;
+	float *hm = NULL, *hv = NULL;
+	if (dist_rank() == 0) {
+		host_moments(r, &hm, &hv);
+		if (!hm || !hv) {
+			sift_warn("out of memory for the checkpoint");
+			return -1;
+		}
+	}
+	float *pm = o->m, *pv = o->v;
+	if (!be->host_memory) {
+		pm = sift_xmalloc((o->n ? o->n : 1) * sizeof *pm);
+		pv = sift_xmalloc((o->n ? o->n : 1) * sizeof *pv);
+		be->download(pm, o->m, o->n * sizeof *pm);
+		be->download(pv, o->v, o->n * sizeof *pv);
+	}
+	dist_gather_shards(pm, hm, r->m.nparams);
+	dist_gather_shards(pv, hv, r->m.nparams);
+	if (pm != o->m) {
+		free(pm);
+		free(pv);
+	}
+	return 0;
+}
+
+/* a resumed run of N ranks or ZeRO-1: rank 0 read the checkpoint (its
+ * moments into the host copies); the others get its progress,
+ * parameters and moments, each rank its shard of them under ZeRO-1 */
+static void resume_ranks(struct run *r)
+{
+	const struct sift_backend *be = r->m.be;
+	struct adamw *o = &r->t.opt;
+	size_t np = r->m.nparams, bytes = np * sizeof(float);
+	dist_bcast(&r->st, sizeof r->st);
+	r->t.step = r->st.step;
+	r->t.pos = r->st.pos;
+	o->t = r->st.adam_t;
+	dist_bcast(r->m.params, bytes);
+	be->upload(r->m.dparams, r->m.params, bytes);
+	float *hm = NULL, *hv = NULL;
+	if (dist_rank() == 0 || !r->c->o.zero1)
+		host_moments(r, &hm, &hv);
+	if (!r->c->o.zero1) {
+		/* the moments of the trained floats (fewer under --lora) */
+		size_t mbytes = r->t.nopt * sizeof(float);
+		dist_bcast(hm, mbytes);
+		dist_bcast(hv, mbytes);
+		if (hm != o->m) {
+			be->upload(o->m, hm, mbytes);
+			be->upload(o->v, hv, mbytes);
+		}
+		return;
+	}
+	float *pm = o->m, *pv = o->v;
+	if (!be->host_memory) {
+		pm = sift_xmalloc((o->n ? o->n : 1) * sizeof *pm);
+		pv = sift_xmalloc((o->n ? o->n : 1) * sizeof *pv);
+	}
+	dist_scatter_shards(hm, pm, np);
+	dist_scatter_shards(hv, pv, np);
+	if (pm != o->m) {
+		be->upload(o->m, pm, o->n * sizeof *pm);
+		be->upload(o->v, pv, o->n * sizeof *pv);
+		free(pm);
+		free(pv);
+	}
+}
+
+/* the group of a resumed run (ranks x --accum batches a step) must be
+ * the saved one's, from its sift-train.json (no "ranks": 1); 0, -1 */
+static int check_group(const struct run *r)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/" CKPT_RECORD_NAME, r->c->out_dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	if (!j)
+		return 0;	/* ckpt_load_state has checked the state */
+	json_t *o = json_object_get(j, "options");
+	json_int_t accum = json_integer_value(json_object_get(o, "accum"));
+	json_t *k = json_object_get(o, "ranks");
+	json_int_t ranks = k ? json_integer_value(k) : 1;
+	json_decref(j);
+	if (accum < 1)
+		return 0;
+	int64_t now_g = (int64_t)r->c->o.accum * r->c->o.nranks;
+	if ((int64_t)accum * ranks != now_g) {
+		sift_warn("%s: saved with %lld batches a step (%lld ranks x --accum %lld), resumed with %lld (%d x %d); resume with the same product",
+			  r->c->out_dir, (long long)(accum * ranks), (long long)ranks,
+			  (long long)accum, (long long)now_g, r->c->o.nranks, r->c->o.accum);
+		return -1;
+	}
+	return 0;
+}
+
 /* a checkpoint of this step (with the state unless --no-state; state 1:
  * with it whatever the options, as a signal's) */
 static int save(struct run *r, int state)
 {
 	char err[9000];
 	struct ckpt_state *s = &r->st;
+	/* N ranks: rank 0 writes; ZeRO-1's moment shards go to it first */
+	if (r->c->o.zero1 && gather_moments(r) < 0)
+		return -1;
+	if (dist_rank() != 0)
+		return 0;
 	state = state || !r->c->no_state;
 	/* a dev round, --save-every and the end of the run can fall on one
 	 * step: the checkpoint of that step is written once, and then only
@@ -414,7 +522,7 @@ static int save(struct run *r, int state)
 		return -1;
 	}
 	r->m.be->download(r->m.params, r->m.dparams, bytes);
-	if (hm != r->t.opt.m) {
+	if (hm != r->t.opt.m && !r->c->o.zero1) {
 		r->m.be->download(hm, r->t.opt.m, mbytes);
 		r->m.be->download(hv, r->t.opt.v, mbytes);
 	}
@@ -673,7 +781,7 @@ static double metric_of(const struct run *r, const struct dev_scores *s)
 
 /* dev scoring, logging, best keeping; returns 1 when patience ran out,
  * -1 on error, 0 otherwise */
-static int dev_round(struct run *r)
+static int dev_round_here(struct run *r)
 {
 	struct dev_scores s;
 	if (evaluate(r, &s) < 0)
@@ -746,8 +854,27 @@ static int dev_round(struct run *r)
 	return r->c->patience > 0 && r->st.bad_evals >= r->c->patience;
 }
 
+/* dev_round_here on rank 0, whose outcome the others are told; they
+ * save with it (ZeRO-1's moments), which writes nothing there */
+static int dev_round(struct run *r)
+{
+	if (dist_size() == 1)
+		return dev_round_here(r);
+	int d;
+	if (dist_rank() == 0) {
+		d = dev_round_here(r);
+		if (d < 0)
+			return -1;	/* dist_finish aborts the job */
+	} else {
+		r->last_eval = r->t.step;
+		d = save(r, 0) < 0 ? -1 : 0;
+	}
+	return dist_bcast_int(d);
+}
+
 /* one optimizer step plus what follows it; 1: stop (done), 2: stop
- * (patience), 3: stop (--stop-after), -1 error, 0 go on */
+ * (patience), 3: stop (--stop-after), 4: stop (a signal, N ranks),
+ * -1 error, 0 go on */
 static int after_group(struct run *r, double tstart)
 {
 	int k = trainer_step(&r->t);
@@ -777,6 +904,9 @@ static int after_group(struct run *r, double tstart)
 		return 1;
 	if (c->stop_after > 0 && r->t.step >= c->stop_after)
 		return 3;
+	/* N ranks stop together, at a step boundary they agree on */
+	if (dist_size() > 1 && c->stop && (r->dsig = dist_max_int(*c->stop)))
+		return 4;
 	return 0;
 }
 
@@ -970,7 +1100,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	}
 	r->total = c->max_steps > 0 ? c->max_steps
-		: trainer_total_steps(total, epochs, c->o.accum);
+		: trainer_total_steps(total, epochs, c->o.accum * c->o.nranks);
 	if (r->total < 0) {
 		sift_rerror(rd, "the header has no batch total; give --max-steps");
 		return -1;
@@ -1050,7 +1180,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		}
 		memcpy(r->best, r->m.params, r->m.nparams * sizeof(float));
 	}
-	if (c->resume) {
+	if (c->resume && dist_rank() == 0) {
 		float *hm, *hv;
 		size_t bytes = r->m.nparams * sizeof(float);
 		size_t mbytes = r->t.nopt * sizeof(float);
@@ -1068,10 +1198,12 @@ static int setup(struct run *r, struct sift_reader *rd)
 			trainer_scatter(&r->t, r->tp, r->m.params);
 		/* onto the device (nothing to copy on the CPU) */
 		be->upload(r->m.dparams, r->m.params, bytes);
-		if (hm != r->t.opt.m) {
+		if (hm != r->t.opt.m && !c->o.zero1) {
 			be->upload(r->t.opt.m, hm, mbytes);
 			be->upload(r->t.opt.v, hv, mbytes);
 		}
+		if (check_group(r) < 0)
+			return -1;
 		if ((uint64_t)r->st.seed != c->o.seed || r->st.total_steps != r->total) {
 			sift_warn("%s: saved with another seed or step total; resume with the same options and stream",
 				  c->out_dir);
@@ -1118,6 +1250,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 		r->saved_state = 1;
 		r->saved_lglen = r->lglen;
 	}
+	if (c->resume && (dist_size() > 1 || c->o.zero1))
+		resume_ranks(r);
 	r->step0 = r->t.step;
 	return 0;
 }
@@ -1128,7 +1262,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 static int stopped(struct run *r)
 {
 	const struct run_cfg *c = r->c;
-	int sig = *c->stop;
+	int sig = r->dsig ? r->dsig : *c->stop;
 	const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
 	if (r->t.step == r->step0) {
 		/* no step in this process: dir is as it was */
@@ -1154,8 +1288,9 @@ static int stopped(struct run *r)
 	if (save(r, 1) < 0)
 		return SIFT_EXIT_DATA;
 	log_out(r);
-	sift_warn("%s: checkpoint at step %lld in %s; --resume continues", name,
-		  (long long)r->t.step, c->out_dir);
+	if (dist_rank() == 0)
+		sift_warn("%s: checkpoint at step %lld in %s; --resume continues", name,
+			  (long long)r->t.step, c->out_dir);
 	return SIFT_EXIT_SIGNAL + sig;
 }
 
@@ -1173,7 +1308,7 @@ static int run_locked(const struct run_cfg *c)
 		return SIFT_EXIT_DATA;
 	}
 	struct sift_reader *rd = sift_reader_new(fd, c->input);
-	if (c->stop)
+	if (c->stop && dist_size() == 1)	/* N ranks: after_group */
 		sift_reader_stop_on(rd, c->stop);
 	int status = SIFT_EXIT_DATA;
 	int hk = sift_read_header(rd, &r.h);
@@ -1187,8 +1322,10 @@ static int run_locked(const struct run_cfg *c)
 	}
 	if (setup(&r, rd) < 0)
 		goto out;
-	r.tty = isatty(2);
-	r.log = c->force || !isatty(1);
+	/* N ranks: no progress line (Open MPI's ranks write to a terminal
+	 * whatever mpirun's stderr is) */
+	r.tty = isatty(2) && dist_size() == 1;
+	r.log = (c->force || !isatty(1)) && dist_rank() == 0;
 	/* the log is packed whether stdout takes it or not: train.log */
 	if (sift_writer_init(&r.w, stdout, "stdout", 1) < 0)
 		goto out;
@@ -1217,7 +1354,7 @@ static int run_locked(const struct run_cfg *c)
 			r.mark.epoch = r.st.epoch;
 			r.mark.in_hash = r.in_hash;
 		}
-		if (c->stop && *c->stop) {
+		if (c->stop && *c->stop && dist_size() == 1) {
 			stop = 4;
 			break;
 		}
@@ -1260,15 +1397,19 @@ static int run_locked(const struct run_cfg *c)
 			r.st.epoch = e;
 		if (r.t.micro == 0)
 			tstart = now();
-		double loss;
+		double loss = 0.0;
 		char err[256];
 		if (r.m.problem && !problem_labels(&r, rd, &b)) {
 			sift_batch_rec_free(&b);
 			goto out;
 		}
 		r.t.flabels = b.flabels;
-		int m = trainer_micro(&r.t, b.ids, b.type_ids, b.mask, b.labels,
-				      (int)b.B, (int)b.T, &loss, err, sizeof err);
+		int m = 0;
+		if (trainer_mine(&r.t))	/* N ranks: batches rank, rank+N, ... */
+			m = trainer_micro(&r.t, b.ids, b.type_ids, b.mask, b.labels,
+					  (int)b.B, (int)b.T, &loss, err, sizeof err);
+		else
+			trainer_skip(&r.t);
 		sift_batch_rec_free(&b);
 		if (m < 0) {
 			sift_rerror(rd, "%s", err);
@@ -1289,7 +1430,7 @@ static int run_locked(const struct run_cfg *c)
 		}
 	}
 	/* the input ended or was given up after a signal */
-	if (!stop && k != -1 && c->stop && *c->stop)
+	if (!stop && k != -1 && c->stop && *c->stop && dist_size() == 1)
 		stop = 4;
 	if (stop == 4) {
 		status = stopped(&r);
@@ -1343,6 +1484,9 @@ out:
 
 int train_run(const struct run_cfg *c)
 {
+	/* N ranks: rank 0 alone writes -o (the others write nothing) */
+	if (dist_rank() != 0)
+		return run_locked(c);
 	/* -o, before anything is read: its parent made, a link refused */
 	char err[9000];
 	int k = ckpt_prepare(c->out_dir, err, sizeof err);

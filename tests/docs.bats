@@ -30,6 +30,8 @@ make deps                 # Debian packages and the model (idempotent)'
 
 # man page blocks not run: page@@a line of the block@@why
 MAN_NOT_RUN='sift-batch.1@@tail -f news.txt | sift-tok -m model -f lines |@@an endless feed, never exits (tests/pipelines.bats runs a live feed)
+sift-train.1@@mpirun -np 2 sift-train -m tests/fixtures/train/tok -o runs/mpi \@@needs mpirun and an MPI build (tests/mpi.bats runs the same block)
+sift-train.1@@srun --mpi=pmix -N 2 --ntasks-per-node 4 sift-train -m base \@@needs a Slurm cluster
 sift-report.1@@sift-cat preds.jsonl | sift-report -c | perl conlleval.pl@@needs conlleval.pl, which is not in the repository
 sift-report.1@@[ $? -eq 3 ] && mail -s '"'sentiment alert'"' ops < report.txt@@sends mail (and exits 3 by design)'
 
