@@ -2,6 +2,7 @@
 # bench-lora.sh: sift-train --lora (r 8, 16) beside full fine-tuning and
 # beside peft + Trainer, on the same Financial PhraseBank batches (CPU).
 # usage: sh bench/bench-lora.sh [BUILD_DIR]   (STEPS=batches, default 40)
+# shellcheck disable=SC2086  # $common and $PY split into words on purpose
 B=${1:-build}
 STEPS=${STEPS:-40}
 OUT=bench/out/lora
@@ -33,7 +34,7 @@ sift-batch -s --seed 1 -b 32 "$OUT/train.examples" | sift-cat -j |
 	jq -c --argjson n "$STEPS" 'if .sift then .total = $n else . end' |
 	head -n $((STEPS + 1)) > "$OUT/train.jsonl"
 sift-cat -s "$OUT/train.jsonl" > "$OUT/train.batches" || exit 1
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 # run NAME PROGRAM...: peak RSS (KiB) into NAME.rss, the log into NAME.log
 run() {
