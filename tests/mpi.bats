@@ -215,15 +215,18 @@ sift-report runs/mpi/train.log | grep '^end'"
 }
 
 @test "SIGTERM to mpirun stops the ranks together with a checkpoint that resumes to the bytes of an uninterrupted run" {
-	epochs tok 400 > $T/long.b
+	# 15,000 steps: several seconds, not the one in which 2,000 end
+	epochs tok 3000 > $T/long.b
 	mpi 2 sift-train -m $F/tok -o $T/full --lr 1e-3 $T/long.b
 	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
 	mp=$!
 	for _ in $(seq 100); do
-		[ "$(pgrep -P $mp | wc -l)" -eq 2 ] && break
+		[ "$(pgrep -P $mp | wc -l)" -eq 2 ] && [ -d $T/out ] && break
 		sleep 0.1
 	done
-	sleep 1.5
+	# the output directory is made after the handlers are in place (and
+	# the ranks start together): from here a TERM is a checkpoint
+	sleep 0.5
 	kill -TERM $mp
 	st=0
 	wait $mp || st=$?
