@@ -953,6 +953,12 @@ static int loss_setup(struct run *r)
 			  c->class_weights ? "--class-weights" : "--label-smoothing");
 		return -1;
 	}
+	if (r->m.problem) {
+		sift_warn("%s: for single-label heads (cross-entropy), not %s",
+			  c->class_weights ? "--class-weights" : "--label-smoothing",
+			  sift_problem_name(r->m.problem));
+		return -1;
+	}
 	float *w = NULL;
 	if (c->class_weights) {
 		char err[512];

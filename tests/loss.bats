@@ -112,6 +112,16 @@ Try 'sift-train --help'."
 	assert_equal "$stderr" "sift-train: --class-weights: for ner, cls and pair, not mlm"
 }
 
+@test "class weights and label smoothing are refused for multi-label and regression heads" {
+	sift-cat -s $F/multi.jsonl > $T/multi.b
+	run -1 --separate-stderr sift-train -m $F/multi -o $T/out --label-smoothing 0.1 $T/multi.b
+	assert_equal "$stderr" "sift-train: --label-smoothing: for single-label heads (cross-entropy), not multi_label_classification"
+	sift-cat -s $F/reg.jsonl > $T/reg.b
+	run -1 --separate-stderr sift-train -m $F/reg -o $T/out2 --class-weights auto $T/reg.b
+	assert_equal "$stderr" "sift-train: --class-weights: for single-label heads (cross-entropy), not regression"
+	[ ! -e $T/out/model.safetensors ] && [ ! -e $T/out2/model.safetensors ]
+}
+
 @test "label smoothing and class weights change the training, and the same options give the same bytes" {
 	sift-train -m $F/tok -o $T/plain --lr 1e-3 $T/tok.b > /dev/null
 	sift-train -m $F/tok -o $T/a --lr 1e-3 --label-smoothing 0.2 --class-weights $F/weights-tok.txt $T/tok.b > /dev/null

@@ -221,13 +221,13 @@ sift-report runs/mpi/train.log | grep '^end'"
 	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
 	mp=$!
 	for _ in $(seq 100); do
-		[ "$(pgrep -P $mp | wc -l)" -eq 2 ] && [ -d $T/out ] && break
+		[ "$(pgrep -P $mp | wc -l)" -eq 2 ] && [ -e $T/.out.sift-lock ] && break
 		sleep 0.1
 	done
-	# the output directory is made after the handlers are in place (and
-	# the ranks start together): from here a TERM is a checkpoint
+	# rank 0 takes the output's lock after the handlers are in place
+	# (and the ranks start together): from here a TERM is a checkpoint
 	sleep 0.5
-	kill -TERM $mp
+	kill -TERM $mp || { cat $T/err; false; }
 	st=0
 	wait $mp || st=$?
 	[ "$st" -ne 0 ]
