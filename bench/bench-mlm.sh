@@ -4,7 +4,7 @@
 # usage: sh bench/bench-mlm.sh [BUILD_DIR]   (STEPS=batches, default 30)
 B=${1:-build}
 STEPS=${STEPS:-30}
-ROWS=${ROWS:-1000}
+ROWS=${ROWS:-1500}
 OUT=bench/out/mlm
 DATA=${SIFT_DATA:-../shared/data}
 MODEL=${SIFT_MODEL:-models/all-MiniLM-L6-v2}
@@ -17,7 +17,7 @@ fi
 mkdir -p "$OUT"
 rm -rf "$OUT/sift" "$OUT/hf" "$OUT/hf.trainer"
 
-# the descriptions of the first ROWS AG News rows (250 KB of CSV for 1,000),
+# the descriptions of the first ROWS AG News rows (370 KB of CSV for 1,500),
 # as run_mlm.py groups them: blocks of 128 tokens, BERT's masking (15%,
 # 80/10/10) drawn by sift-batch, shuffled, 16 blocks a batch; the first
 # STEPS batches
@@ -28,7 +28,12 @@ sift-cat -j "$OUT/all.batches" |
 	jq -c --argjson n "$STEPS" 'if .sift then .total = $n else . end' |
 	head -n $((STEPS + 1)) > "$OUT/train.jsonl"
 sift-cat -s "$OUT/train.jsonl" > "$OUT/train.batches" || exit 1
-masked=$(jq -s '[.[1:][] | .labels[] | select(. != -100)] | length' "$OUT/train.jsonl")
+n=$(jq -s '[.[] | select(.B)] | length' "$OUT/train.jsonl")
+if [ "$n" -ne "$STEPS" ]; then
+	echo "bench-mlm: $ROWS rows make $n batches, fewer than STEPS=$STEPS (raise ROWS)" >&2
+	exit 1
+fi
+masked=$(jq -s '[.[] | select(.B) | .labels[] | select(. != -100)] | length' "$OUT/train.jsonl")
 
 opts="--lr 5e-5 --weight-decay 0.01 --seed 1"
 # sift-train waits passively unless told otherwise; the peer gets the same
