@@ -167,7 +167,8 @@ curve() {
 }
 
 @test "a rank killed in the middle of a run ends the job at once with a non-zero status, no rank left waiting" {
-	epochs tok 400 > $T/long.b
+	# 15,000 steps: several seconds, not the one in which 2,000 end
+	epochs tok 3000 > $T/long.b
 	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
 	mp=$!
 	# the ranks are mpirun's children, each with its rank in its environment
@@ -176,12 +177,12 @@ curve() {
 		for p in $(pgrep -P $mp); do
 			tr '\0' '\n' < /proc/$p/environ 2> /dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && r1=$p
 		done
-		[ -n "$r1" ] && break
+		[ -n "$r1" ] && [ -e $T/.out.sift-lock ] && break
 		sleep 0.1
 	done
 	[ -n "$r1" ]
 	ranks=$(pgrep -P $mp)
-	sleep 1
+	sleep 0.5	# in the middle of the run: rank 0 holds the lock
 	kill -9 $r1
 	# mpirun ends within 20 s (it takes about 1 here), else it hung
 	for _ in $(seq 200); do
