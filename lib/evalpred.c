@@ -33,6 +33,15 @@ static int seen_test_set(const struct sift_reader *r, struct eval_seen *s,
 	return was;
 }
 
+/* a text's id the first time: 0; seen before: -1 with a diagnostic */
+static int scored_once(const struct sift_reader *r, struct eval_seen *ids, int64_t id)
+{
+	int seen = seen_test_set(r, ids, "id", id);
+	if (seen > 0)
+		sift_rerror(r, "id %ld appears twice: each text is scored once", (long)id);
+	return seen ? -1 : 0;
+}
+
 static int score_sentence(const struct sift_reader *r, struct sift_ner_counts *c,
 			  char *const *gold, char *const *pred, size_t n)
 {
@@ -172,13 +181,8 @@ static int add_cls(struct eval_pred *e, const struct sift_reader *r,
 		sift_rerror(r, "no gold label: only predictions with gold labels can be scored");
 		return -1;
 	}
-	int seen = seen_test_set(r, &e->ids, "id", id);
-	if (seen) {
-		if (seen > 0)
-			sift_rerror(r, "id %ld appears twice: each text is scored once",
-				    (long)id);
+	if (scored_once(r, &e->ids, id) < 0)
 		return -1;
-	}
 	char *gs = strndup(g, gl), *ps = strndup(p, pl);
 	if (!gs || !ps) {
 		free(gs);
@@ -205,13 +209,8 @@ static int add_problem(struct eval_pred *e, const struct sift_reader *r,
 	int64_t id = -1;
 	if (sift_opt_int(r, rec, "id", &id) < 0)
 		return -1;
-	int seen = seen_test_set(r, &e->ids, "id", id);
-	if (seen) {
-		if (seen > 0)
-			sift_rerror(r, "id %ld appears twice: each text is scored once",
-				    (long)id);
+	if (scored_once(r, &e->ids, id) < 0)
 		return -1;
-	}
 	return sift_pm_add(e->pm, r, rec);
 }
 
@@ -243,29 +242,16 @@ int eval_pred_end(struct eval_pred *e, const struct sift_reader *r)
 	return status;
 }
 
-int eval_pred_stream_problem(struct sift_reader *r, struct sift_problem_metrics *pm)
-{
-	struct eval_pred e;
-	const msgpack_object *rec;
-	int ret, status = 0;
-	eval_pred_init(&e, NULL, NULL);
-	e.pm = pm;
-	while (status == 0 && (ret = sift_read(r, &rec)) > 0)
-		status = eval_pred_add(&e, r, rec);
-	if (status == 0 && ret < 0)
-		status = -1;
-	eval_pred_free(&e);
-	return status;
-}
 
 static int stream(struct sift_reader *r, struct sift_ner_counts *nc,
-		  struct sift_cls_metrics *cm, struct sift_calib *cal,
-		  int nprobs, long *noprobs)
+		  struct sift_cls_metrics *cm, struct sift_problem_metrics *pm,
+		  struct sift_calib *cal, int nprobs, long *noprobs)
 {
 	struct eval_pred e;
 	const msgpack_object *rec;
 	int ret, status = 0;
 	eval_pred_init(&e, nc, cm);
+	e.pm = pm;
 	e.cal = cal;
 	e.nprobs = nprobs;
 	while (status == 0 && (ret = sift_read(r, &rec)) > 0)
@@ -283,13 +269,18 @@ static int stream(struct sift_reader *r, struct sift_ner_counts *nc,
 int eval_pred_stream_calib(struct sift_reader *r, struct sift_cls_metrics *cm,
 			   struct sift_calib *cal, int nprobs, long *noprobs)
 {
-	return stream(r, NULL, cm, cal, nprobs, noprobs);
+	return stream(r, NULL, cm, NULL, cal, nprobs, noprobs);
+}
+
+int eval_pred_stream_problem(struct sift_reader *r, struct sift_problem_metrics *pm)
+{
+	return stream(r, NULL, NULL, pm, NULL, 0, NULL);
 }
 
 int eval_pred_stream(struct sift_reader *r, struct sift_ner_counts *nc,
 		     struct sift_cls_metrics *cm)
 {
-	return stream(r, nc, cm, NULL, 0, NULL);
+	return stream(r, nc, cm, NULL, NULL, 0, NULL);
 }
 
 /* one masks entry of record id: 0, or -1 after a diagnostic */
@@ -342,13 +333,8 @@ static int add_mlm(struct eval_mlm *m, const struct sift_reader *r,
 		sift_rerror(r, "missing key 'masks' (an array): not a fill-mask record");
 		return -1;
 	}
-	int seen = seen_test_set(r, &m->ids, "id", id);
-	if (seen) {
-		if (seen > 0)
-			sift_rerror(r, "id %ld appears twice: each text is scored once",
-				    (long)id);
+	if (scored_once(r, &m->ids, id) < 0)
 		return -1;
-	}
 	for (uint32_t i = 0; i < masks->via.array.size; i++)
 		if (add_mask(m, r, id, &masks->via.array.ptr[i]) < 0)
 			return -1;

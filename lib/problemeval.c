@@ -251,28 +251,16 @@ double sift_pm_spearman(const struct sift_problem_metrics *m)
 	return r;
 }
 
-static void kd(msgpack_packer *pk, const char *k, double v)
-{
-	sift_pack_str(pk, k);
-	msgpack_pack_double(pk, v);
-}
-
-static void ki(msgpack_packer *pk, const char *k, long v)
-{
-	sift_pack_str(pk, k);
-	msgpack_pack_int64(pk, v);
-}
-
 static void pack_prf(msgpack_packer *pk, const char *key, struct sift_pm_prf p, int predicted)
 {
 	sift_pack_str(pk, key);
 	msgpack_pack_map(pk, 4 + predicted);
-	kd(pk, "precision", p.precision);
-	kd(pk, "recall", p.recall);
-	kd(pk, "f1", p.f1);
-	ki(pk, "support", p.support);
+	sift_pack_kd(pk, "precision", p.precision);
+	sift_pack_kd(pk, "recall", p.recall);
+	sift_pack_kd(pk, "f1", p.f1);
+	sift_pack_ki(pk, "support", p.support);
 	if (predicted)
-		ki(pk, "predicted", p.predicted);
+		sift_pack_ki(pk, "predicted", p.predicted);
 }
 
 void sift_pack_pm(msgpack_packer *pk, const struct sift_problem_metrics *m,
@@ -284,20 +272,20 @@ void sift_pack_pm(msgpack_packer *pk, const struct sift_problem_metrics *m,
 	sift_pack_str(pk, task);
 	sift_pack_str(pk, "problem_type");
 	sift_pack_str(pk, sift_problem_name(m->problem));
-	ki(pk, "examples", m->total);
+	sift_pack_ki(pk, "examples", m->total);
 	if (reg) {
-		kd(pk, "mse", sift_pm_mse(m));
-		kd(pk, "mae", sift_pm_mae(m));
-		kd(pk, "pearson", sift_pm_pearson(m));
-		kd(pk, "spearman", sift_pm_spearman(m));
+		sift_pack_kd(pk, "mse", sift_pm_mse(m));
+		sift_pack_kd(pk, "mae", sift_pm_mae(m));
+		sift_pack_kd(pk, "pearson", sift_pm_pearson(m));
+		sift_pack_kd(pk, "spearman", sift_pm_spearman(m));
 		return;
 	}
 	sift_pack_str(pk, "labels");
 	msgpack_pack_array(pk, m->n);
 	for (int k = 0; k < m->n; k++)
 		sift_pack_str(pk, m->labels[k]);
-	kd(pk, "subset_accuracy", sift_pm_subset_accuracy(m));
-	kd(pk, "hamming_loss", sift_pm_hamming(m));
+	sift_pack_kd(pk, "subset_accuracy", sift_pm_subset_accuracy(m));
+	sift_pack_kd(pk, "hamming_loss", sift_pm_hamming(m));
 	pack_prf(pk, "micro", sift_pm_micro(m), 0);
 	pack_prf(pk, "macro", sift_pm_macro(m), 0);
 	sift_pack_str(pk, "classes");

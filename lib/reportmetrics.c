@@ -5,18 +5,6 @@
 
 #include "reportmetrics.h"
 
-static void kd(msgpack_packer *pk, const char *k, double v)
-{
-	sift_pack_str(pk, k);
-	msgpack_pack_double(pk, v);
-}
-
-static void ki(msgpack_packer *pk, const char *k, long v)
-{
-	sift_pack_str(pk, k);
-	msgpack_pack_int64(pk, v);
-}
-
 void sift_pack_ner_metrics(msgpack_packer *pk, const struct sift_ner_counts *c)
 {
 	int ntypes = 0;
@@ -31,16 +19,16 @@ void sift_pack_ner_metrics(msgpack_packer *pk, const struct sift_ner_counts *c)
 	sift_pack_str(pk, sift_ner_mode_name(c->mode));
 	sift_pack_str(pk, "overall");
 	msgpack_pack_map(pk, 10);
-	kd(pk, "precision", sift_ner_precision(c));
-	kd(pk, "recall", sift_ner_recall(c));
-	kd(pk, "f1", sift_ner_f1(c));
-	kd(pk, "accuracy", sift_ner_accuracy(c));
-	ki(pk, "sentences", c->sentences);
-	ki(pk, "tokens", c->tokens);
-	ki(pk, "correct_tags", c->correct_tags);
-	ki(pk, "phrases_gold", c->gold);
-	ki(pk, "phrases_pred", c->pred);
-	ki(pk, "correct", c->correct);
+	sift_pack_kd(pk, "precision", sift_ner_precision(c));
+	sift_pack_kd(pk, "recall", sift_ner_recall(c));
+	sift_pack_kd(pk, "f1", sift_ner_f1(c));
+	sift_pack_kd(pk, "accuracy", sift_ner_accuracy(c));
+	sift_pack_ki(pk, "sentences", c->sentences);
+	sift_pack_ki(pk, "tokens", c->tokens);
+	sift_pack_ki(pk, "correct_tags", c->correct_tags);
+	sift_pack_ki(pk, "phrases_gold", c->gold);
+	sift_pack_ki(pk, "phrases_pred", c->pred);
+	sift_pack_ki(pk, "correct", c->correct);
 	sift_pack_str(pk, "types");
 	msgpack_pack_map(pk, ntypes);
 	for (int i = 0; i < c->ntypes; i++) {
@@ -51,12 +39,12 @@ void sift_pack_ner_metrics(msgpack_packer *pk, const struct sift_ner_counts *c)
 		sift_ner_type_prf(t, &p, &r, &f);
 		sift_pack_str(pk, t->name);
 		msgpack_pack_map(pk, 6);
-		kd(pk, "precision", p);
-		kd(pk, "recall", r);
-		kd(pk, "f1", f);
-		ki(pk, "phrases_gold", t->gold);
-		ki(pk, "phrases_pred", t->pred);
-		ki(pk, "correct", t->correct);
+		sift_pack_kd(pk, "precision", p);
+		sift_pack_kd(pk, "recall", r);
+		sift_pack_kd(pk, "f1", f);
+		sift_pack_ki(pk, "phrases_gold", t->gold);
+		sift_pack_ki(pk, "phrases_pred", t->pred);
+		sift_pack_ki(pk, "correct", t->correct);
 	}
 }
 
@@ -64,10 +52,10 @@ static void pack_prf(msgpack_packer *pk, const char *name, struct sift_prf p)
 {
 	sift_pack_str(pk, name);
 	msgpack_pack_map(pk, 4);
-	kd(pk, "precision", p.precision);
-	kd(pk, "recall", p.recall);
-	kd(pk, "f1", p.f1);
-	ki(pk, "support", p.support);
+	sift_pack_kd(pk, "precision", p.precision);
+	sift_pack_kd(pk, "recall", p.recall);
+	sift_pack_kd(pk, "f1", p.f1);
+	sift_pack_ki(pk, "support", p.support);
 }
 
 void sift_pack_cls_metrics(msgpack_packer *pk, const struct sift_cls_metrics *m,
@@ -82,8 +70,8 @@ void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *
 	msgpack_pack_map(pk, 9 + extra);
 	sift_pack_str(pk, "task");
 	sift_pack_str(pk, task ? task : "cls");
-	kd(pk, "accuracy", sift_cls_accuracy(m));
-	ki(pk, "examples", m->total);
+	sift_pack_kd(pk, "accuracy", sift_cls_accuracy(m));
+	sift_pack_ki(pk, "examples", m->total);
 	sift_pack_str(pk, "labels");
 	msgpack_pack_array(pk, m->n);
 	for (int k = 0; k < m->n; k++)
@@ -97,11 +85,11 @@ void sift_pack_cls_metrics_n(msgpack_packer *pk, const struct sift_cls_metrics *
 			predicted += sift_cls_count(m, g, k);
 		sift_pack_str(pk, m->labels[k]);
 		msgpack_pack_map(pk, 5);
-		kd(pk, "precision", p.precision);
-		kd(pk, "recall", p.recall);
-		kd(pk, "f1", p.f1);
-		ki(pk, "support", p.support);
-		ki(pk, "predicted", predicted);
+		sift_pack_kd(pk, "precision", p.precision);
+		sift_pack_kd(pk, "recall", p.recall);
+		sift_pack_kd(pk, "f1", p.f1);
+		sift_pack_ki(pk, "support", p.support);
+		sift_pack_ki(pk, "predicted", predicted);
 	}
 	pack_prf(pk, "micro", sift_cls_average(m, SIFT_AVG_MICRO));
 	pack_prf(pk, "macro", sift_cls_average(m, SIFT_AVG_MACRO));
@@ -269,18 +257,18 @@ void sift_pack_abstain(msgpack_packer *pk, const struct sift_abstain *a)
 	msgpack_pack_map(pk, 8 + 3 * a->found);
 	sift_pack_str(pk, "label");
 	sift_pack_str(pk, a->label);
-	kd(pk, "in_scope_accuracy", a->in_scope_accuracy);
-	ki(pk, "in_scope", a->in_scope);
-	kd(pk, "precision", a->oos.precision);
-	kd(pk, "recall", a->oos.recall);
-	kd(pk, "f1", a->oos.f1);
-	ki(pk, "support", a->oos.support);
-	ki(pk, "predicted", a->predicted);
+	sift_pack_kd(pk, "in_scope_accuracy", a->in_scope_accuracy);
+	sift_pack_ki(pk, "in_scope", a->in_scope);
+	sift_pack_kd(pk, "precision", a->oos.precision);
+	sift_pack_kd(pk, "recall", a->oos.recall);
+	sift_pack_kd(pk, "f1", a->oos.f1);
+	sift_pack_ki(pk, "support", a->oos.support);
+	sift_pack_ki(pk, "predicted", a->predicted);
 	if (a->found) {
-		kd(pk, "threshold", a->threshold);
+		sift_pack_kd(pk, "threshold", a->threshold);
 		sift_pack_str(pk, "objective");
 		sift_pack_str(pk, a->objective);
-		kd(pk, "score", a->score);
+		sift_pack_kd(pk, "score", a->score);
 	}
 }
 
@@ -289,9 +277,9 @@ void sift_pack_calib(msgpack_packer *pk, const struct sift_calib *c)
 	enum { NB = SIFT_CALIB_BINS };
 	sift_pack_str(pk, "calibration");
 	msgpack_pack_map(pk, 7);
-	kd(pk, "ece", sift_calib_ece(c));
-	ki(pk, "bins", NB);
-	ki(pk, "examples", c->n);
+	sift_pack_kd(pk, "ece", sift_calib_ece(c));
+	sift_pack_ki(pk, "bins", NB);
+	sift_pack_ki(pk, "examples", c->n);
 	sift_pack_str(pk, "count");
 	msgpack_pack_array(pk, NB);
 	for (int b = 0; b < NB; b++)
@@ -350,12 +338,12 @@ void sift_pack_mlm_metrics(msgpack_packer *pk, const struct sift_mlm_scores *s)
 	msgpack_pack_map(pk, 7);
 	sift_pack_str(pk, "task");
 	sift_pack_str(pk, "mlm");
-	kd(pk, "loss", s->loss);
-	kd(pk, "perplexity", exp(s->loss));
-	kd(pk, "accuracy", s->masked ? (double)s->correct / s->masked : 0.0);
-	ki(pk, "masked", s->masked);
-	ki(pk, "correct", s->correct);
-	ki(pk, "examples", s->examples);
+	sift_pack_kd(pk, "loss", s->loss);
+	sift_pack_kd(pk, "perplexity", exp(s->loss));
+	sift_pack_kd(pk, "accuracy", s->masked ? (double)s->correct / s->masked : 0.0);
+	sift_pack_ki(pk, "masked", s->masked);
+	sift_pack_ki(pk, "correct", s->correct);
+	sift_pack_ki(pk, "examples", s->examples);
 }
 
 int sift_read_mlm_metrics(const struct sift_reader *r, const msgpack_object *map,

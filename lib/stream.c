@@ -732,6 +732,18 @@ void sift_pack_strn(msgpack_packer *pk, const char *s, size_t n)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+void sift_pack_kd(msgpack_packer *pk, const char *k, double v)
+{
+	sift_pack_str(pk, k);
+	msgpack_pack_double(pk, v);
+}
+
+void sift_pack_ki(msgpack_packer *pk, const char *k, long v)
+{
+	sift_pack_str(pk, k);
+	msgpack_pack_int64(pk, v);
+}
+
 void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		      int nextra)
 {

@@ -224,6 +224,9 @@ int sift_writer_status(const struct sift_writer *w, int status);
 
 void sift_pack_str(msgpack_packer *pk, const char *s);
 void sift_pack_strn(msgpack_packer *pk, const char *s, size_t n);
+/* a map entry: key k and a double or an integer */
+void sift_pack_kd(msgpack_packer *pk, const char *k, double v);
+void sift_pack_ki(msgpack_packer *pk, const char *k, long v);
 void sift_pack_i32s(msgpack_packer *pk, const int32_t *v, size_t n);
 void sift_pack_f32s(msgpack_packer *pk, const float *v, size_t n);
 void sift_pack_u8s(msgpack_packer *pk, const uint8_t *v, size_t n);
