@@ -26,6 +26,17 @@ else ifneq ($(BLAS),openblas)
 $(error BLAS=$(BLAS): openblas or dnnl)
 endif
 
+# oneDNN where its header is found (DNNL= disables it): the CPU backend's
+# int8 and bf16 products (sift-fwd/sift-train --precision); without it
+# those precisions are refused on the CPU and fp32 is as before
+DNNL ?= $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),1)
+ifneq ($(DNNL),)
+CFLAGS += -DSIFT_DNNL=1
+ifneq ($(BLAS),dnnl)
+LDLIBS += -ldnnl
+endif
+endif
+
 # make check SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
