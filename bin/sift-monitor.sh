@@ -153,7 +153,16 @@ fi
 if ! resolved=$(readlink -f -- "$model") || [ ! -d "$resolved" ]; then
 	die "$model: no such model directory"
 fi
-[ -z "$verbose" ] || printf '%s: model %s\n' "$prog" "$resolved" >&2
+# a LoRA adapter (sift-retrain's in adapter mode) is read over the base
+# model its link base names, resolved once too
+base=$resolved adapter=
+if [ -f "$resolved/adapter_config.json" ]; then
+	if ! base=$(readlink -f -- "$resolved/base") || [ ! -d "$base" ]; then
+		die "$model: an adapter with no base model (no link $model/base, which sift-retrain makes)"
+	fi
+	adapter=$resolved
+fi
+[ -z "$verbose" ] || printf '%s: model %s%s\n' "$prog" "$base" "${adapter:+, adapter $adapter}" >&2
 
 # news from stdin is spooled, so that an empty hour can be seen as such;
 # files with nothing but blank lines are no news (sift-tok refuses them)
@@ -199,9 +208,9 @@ stage() {
 	# the shell's own word on a killed stage ("Killed") is not the news
 	{ "$@" 2> "$tmp/$name.err" || echo "$?" > "$tmp/$name.rc"; } 2> /dev/null
 }
-stage tok sift-tok -m "$resolved" -f "$input" --task cls "$@" |
+stage tok sift-tok -m "$base" -f "$input" --task cls "$@" |
 	stage batch sift-batch -b "$batch" |
-	stage fwd sift-fwd -m "$resolved" |
+	stage fwd sift-fwd -m "$base" ${adapter:+--adapter "$adapter"} |
 	stage report report > "$tmp/out"
 
 # the stage to blame is the first that failed: the stages after it failed

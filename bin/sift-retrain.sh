@@ -3,7 +3,8 @@
 #
 # The home: current -> models/STAMP, models/, holdout/, incoming/, data/,
 # texts/, consumed, runs.log, config (sift-retrain(1)).  A run works in .work/,
-# which the next run removes, and changes current by one rename(2).
+# which the next run removes, and changes current by one rename(2).  With
+# LORA=r in config, models/STAMP holds a LoRA adapter over the fixed BASE.
 set -u
 me=sift-retrain
 usage="usage: sift-retrain init [-v] -m dir [--holdout file] [--format f] [--task t] [--labels file] home
@@ -27,6 +28,7 @@ Options of run override home/config; see sift-retrain(1).
   -v, --verbose         say what a run did when all is well
 With MLM=1 in config, the new texts of incoming/text/ (a text a line)
 adapt the encoder by masked-language-model training before the fine-tune.
+With LORA=r, each run trains a rank r LoRA adapter over BASE, afresh.
 Exit: 0 promoted, 1 failed, 2 misuse, 3 kept, 4 nothing new, 5 busy."
 # exit statuses
 PROMOTED=0 FAILED=1 MISUSE=2 KEPT=3 NOTHING=4 BUSY=5
@@ -107,12 +109,39 @@ fi
 # run: the settings, then one run under the lock
 { [ -d "$home" ] && cd "$home"; } || { say "$home: no such model home"; exit "$FAILED"; }
 home=$(pwd)
-BASE='' FORMAT=lines TASK='' LABELS='' EPOCHS=3 LR=5e-5 BATCH=32 MARGIN=0 METRIC='' FLOOR=0 KEEP=5 REPLAY=0 SEED=42 WAIT=0 TOK_OPTS='' TRAIN_OPTS=''
+BASE='' FORMAT=lines TASK='' LABELS='' EPOCHS=3 LR=5e-5 BATCH=32 MARGIN=0 METRIC='' FLOOR=0 KEEP=5 REPLAY='' SEED=42 WAIT=0 TOK_OPTS='' TRAIN_OPTS=''
 MLM=0 MLM_EPOCHS=1 MLM_PROBABILITY=0.15 MLM_OPTS=''
+LORA=0 LORA_ALPHA='' LORA_DROPOUT='' LORA_TARGETS=''
 if [ -f config ]; then
 	# shellcheck source=/dev/null
 	. ./config || { say "$home/config: could not be read"; exit "$FAILED"; }
 fi
+# a config error names the line that set the value (the last one)
+cfgat() { # cfgat KEY: config:LINE
+	n=$(grep -n "^[[:space:]]*$1=" config 2>/dev/null | tail -n 1 | cut -d : -f 1)
+	printf '%s' "$home/config${n:+:$n}"
+}
+cfgerr() { printf '%s: %s: %s\n' "$me" "$(cfgat "$1")" "$2" >&2; exit "$MISUSE"; }
+# adapter mode (LORA=r): an adapter over the fixed BASE, retrained afresh
+# on all the data (REPLAY 1 unless set), for an adapter has no warm start
+{ isint "$LORA" && [ "$LORA" -le 1048576 ]; } ||
+	cfgerr LORA "LORA: expected 0 (whole models) or an adapter rank from 1 to 1048576, got '$LORA'"
+if [ "$LORA" = 0 ]; then
+	for v in LORA_ALPHA LORA_DROPOUT LORA_TARGETS; do
+		eval "[ -z \"\$$v\" ]" || cfgerr "$v" "$v needs LORA, an adapter rank"
+	done
+else
+	[ -z "$LORA_ALPHA" ] || isnum "$LORA_ALPHA" || cfgerr LORA_ALPHA "LORA_ALPHA: expected a number, got '$LORA_ALPHA'"
+	[ -z "$LORA_DROPOUT" ] || { isnum "$LORA_DROPOUT" && jq -en --argjson x "$LORA_DROPOUT" '$x < 1' >/dev/null; } ||
+		cfgerr LORA_DROPOUT "LORA_DROPOUT: expected a number from 0 to 1, 1 excluded, got '$LORA_DROPOUT'"
+	[ -z "$LORA_TARGETS" ] || printf '%s\n' "$LORA_TARGETS" |
+		grep -Eqx '(query|key|value|attn-out|intermediate|output)(,(query|key|value|attn-out|intermediate|output))*' ||
+		cfgerr LORA_TARGETS "LORA_TARGETS: expected a comma-separated list of query, key, value, attn-out, intermediate and output, got '$LORA_TARGETS'"
+	[ -n "$BASE" ] || cfgerr LORA "LORA=$LORA needs BASE, the base model the adapters are for"
+	[ "$MLM" != 1 ] ||
+		cfgerr MLM "MLM=1 contradicts LORA=$LORA: the mlm stage adapts the base encoder, which adapter mode keeps fixed"
+fi
+[ -n "$REPLAY" ] || { [ "$LORA" = 0 ] && REPLAY=0 || REPLAY=1; }
 epochs=${o_epochs:-$EPOCHS} lr=${o_lr:-$LR} batch=${o_batch:-$BATCH} margin=${o_margin:-$MARGIN}
 metric=${o_metric:-$METRIC} floor=${o_floor:-$FLOOR} keep=${o_keep:-$KEEP} replay=${o_replay:-$REPLAY}
 seed=${o_seed:-$SEED} wait_s=${o_wait:-$WAIT}
@@ -235,10 +264,20 @@ stop_at collect
 # file or those of the fresh data and holdout), each file on its own so
 # that its examples are counted; the dev set is every 10th example
 begin tokenize
-if [ -e current ]; then model=$home/current; else
-	model=$BASE
+# the model trained from (and tokenized with): current, or BASE at the
+# first run and in adapter mode; curkind: what current is (model, adapter)
+basedir=$BASE
+case $basedir in '' | /*) ;; *) basedir=$home/$basedir ;; esac
+curkind=
+if [ -e current ]; then
+	if [ -f current/adapter_config.json ]; then curkind=adapter; else curkind=model; fi
+fi
+if [ "$curkind" = adapter ] && [ "$LORA" = 0 ]; then
+	fail "current is an adapter ($(readlink current)) and LORA is 0: set LORA in config, or roll current back to a model"
+fi
+if [ "$curkind" = model ] && [ "$LORA" = 0 ]; then model=$home/current; else
+	model=$basedir
 	[ -n "$model" ] || fail "no current, and no BASE in $home/config"
-	case $model in /*) ;; *) model=$home/$model ;; esac
 fi
 { ln -s ../holdout .work/holdout && ln -s ../data .work/data; } || fail "cannot link into .work"
 labfile=labels
@@ -249,7 +288,9 @@ tok() { # tok OUT FILE...: examples; run in .work, where incoming/ holds the fre
 	exec sift-tok -m "$model" -f "$FORMAT" ${TASK:+--task "$TASK"} ${labfile:+--labels "$labfile"} $TOK_OPTS "$@" >"../$o"
 }
 id2label='.id2label | to_entries | sort_by(.key | tonumber) | .[].value'
-if [ "$model" = "$home/current" ]; then
+if [ "$curkind" = adapter ]; then
+	jq -r '.labels[]' current/sift-adapter.json >.work/labels || fail "current/sift-adapter.json: no labels"
+elif [ "$curkind" = model ]; then
 	jq -r "$id2label" current/config.json >.work/labels || fail "current/config.json: no id2label"
 elif [ -n "$LABELS" ]; then
 	cp -- "$LABELS" .work/labels || fail "cannot read $LABELS"
@@ -301,6 +342,13 @@ fi
 step tok .work/holdout.ex holdout/*
 step sift-batch -b "$batch" .work/holdout.ex >.work/holdout.batches
 step sift-batch -s --seed "$seed" -e "$epochs" -b "$batch" .work/train.ex >.work/train.batches
+# current's adapter predicts the holdout now: an adapter of another base
+# than BASE (sift-fwd checks the base hash) fails the run before training
+if [ "$curkind" = adapter ]; then
+	ctx="$(cfgat BASE): current's adapter over BASE"
+	step sift-fwd -m "$basedir" --adapter current .work/holdout.batches >.work/cur.preds
+	ctx=
+fi
 
 # mlm: with MLM=1 and new texts, masked-language-model training of the
 # encoder on them first (the classifier head is dropped: the fine-tune
@@ -326,26 +374,31 @@ if [ -s .work/newtext ]; then
 fi
 
 # train: warm-started from current (from the base model at the first run),
-# or from the encoder the mlm step adapted
+# or from the encoder the mlm step adapted; in adapter mode an adapter
+# over BASE, from nothing
 begin train
+set --
+[ "$LORA" = 0 ] || set -- --lora "$LORA" ${LORA_ALPHA:+--lora-alpha "$LORA_ALPHA"} \
+	${LORA_DROPOUT:+--lora-dropout "$LORA_DROPOUT"} ${LORA_TARGETS:+--lora-targets "$LORA_TARGETS"}
 # shellcheck disable=SC2086 # TRAIN_OPTS is a list of options
 step sift-train -m "$ftmodel" -o .work/model --no-state --lr "$lr" --seed "$seed" ${devopt:+--dev .work/dev.batches} \
-	--metric "$metric" $TRAIN_OPTS .work/train.batches >.work/train.log
+	--metric "$metric" "$@" $TRAIN_OPTS .work/train.batches >.work/train.log
 
 # score: candidate and current on holdout/, by sift-fwd | sift-eval
 begin score
-score() { # score MODEL NAME: the metrics record as JSON, in .work/NAME.json
-	step sift-fwd -m "$1" .work/holdout.batches >".work/$2.preds"
-	step sift-eval ".work/$2.preds" >".work/$2.metrics"
-	sift-cat ".work/$2.metrics" | tail -n 1 >".work/$2.json" || fail "sift-cat exited with status $?"
+score() { # score NAME SIFT-FWD-OPTION...: the metrics record as JSON, in .work/NAME.json
+	n=$1; shift
+	[ -f ".work/$n.preds" ] || step sift-fwd "$@" .work/holdout.batches >".work/$n.preds"
+	step sift-eval ".work/$n.preds" >".work/$n.metrics"
+	sift-cat ".work/$n.metrics" | tail -n 1 >".work/$n.json" || fail "sift-cat exited with status $?"
 }
 # shellcheck disable=SC2016 # $m is jq's
 pick='if $m == "f1" then .overall.f1 elif $m == "macro_f1" then .macro.f1
 	elif .task == "ner" then .overall.accuracy else .accuracy end'
-score .work/model cand
+if [ "$LORA" = 0 ]; then score cand -m .work/model; else score cand -m "$basedir" --adapter .work/model; fi
 cand=$(jq --arg m "$metric" "$pick" .work/cand.json)
-if [ "$model" = "$home/current" ]; then
-	score current cur
+if [ -n "$curkind" ]; then
+	score cur -m current	# an adapter's predictions were made at tokenize
 	cur=$(jq --arg m "$metric" "$pick" .work/cur.json)
 	# a class (cls) or entity type (ner) of holdout that current finds and
 	# the candidate never does
@@ -369,10 +422,15 @@ fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 k=0 s=$stamp
 while [ -e "models/$stamp" ] || [ -e "data/$stamp" ]; do k=$((k + 1)) stamp=$s-$k; done
-from=$(readlink current 2>/dev/null) || from=$model
+if [ "$LORA" = 0 ]; then from=$(readlink current 2>/dev/null) || from=$model; else from=$basedir; fi
+lora=null
+[ "$LORA" = 0 ] || lora=$(jq -n -c --argjson r "$LORA" --arg a "$LORA_ALPHA" --arg p "$LORA_DROPOUT" --arg t "$LORA_TARGETS" \
+	--arg base "$basedir" --slurpfile s .work/model/sift-adapter.json \
+	'{r: $r, alpha: ($a | if . == "" then null else tonumber end), dropout: ($p | if . == "" then null else tonumber end),
+	  targets: $s[0].targets, base: $base, base_hash: $s[0].base_hash}') || fail "cannot read .work/model/sift-adapter.json"
 jq -n --arg stamp "$stamp" --arg date "$(now)" --arg from "$from" --arg version "$(sift-train --version)" \
 	--argjson files "$files" --arg metric "$metric" --argjson margin "$margin" --argjson candidate "$cand" \
-	--argjson current "$cur" --arg decision "$decision" --arg reason "$reason" --argjson mlm "$mlm" \
+	--argjson current "$cur" --arg decision "$decision" --arg reason "$reason" --argjson mlm "$mlm" --argjson lora "$lora" \
 	--argjson options "{\"epochs\": $epochs, \"lr\": $lr, \"batch\": $batch, \"replay\": $replay, \"seed\": $seed, \"dev\": \"${devopt:+every 10th fresh example}\"}" \
 	--slurpfile run "$(ornull .work/model/sift-train.json)" \
 	--slurpfile cj .work/cand.json --slurpfile kj "$(ornull .work/cur.json)" \
@@ -380,14 +438,16 @@ jq -n --arg stamp "$stamp" --arg date "$(now)" --arg from "$from" --arg version 
 	  holdout: {metric: $metric, margin: $margin, candidate: $candidate, current: $current,
 	            candidate_metrics: $cj[0], current_metrics: $kj[0]},
 	  decision: $decision, reason: $reason, sift_train: $run[0]}
-	 + if $mlm != null then {mlm: $mlm} else {} end' >.work/card.json || fail "cannot write the card"
+	 + (if $mlm != null then {mlm: $mlm} else {} end)
+	 + if $lora != null then {adapter: $lora} else {} end' >.work/card.json || fail "cannot write the card"
 
-# promote: the candidate, card and all, into models/, then current
-# switched by one rename(2); a refused candidate is removed, its card kept
-# in runs.log
+# promote: the candidate, card and all (an adapter with its link base to
+# BASE, for the readers of current), into models/, then current switched by
+# one rename(2); a refused candidate is removed, its card kept in runs.log
 begin promote
 if [ "$decision" = promoted ]; then
-	{ cp .work/card.json .work/model/card.json && mv .work/model "models/$stamp" &&
+	{ cp .work/card.json .work/model/card.json && { [ "$LORA" = 0 ] || ln -s "$basedir" .work/model/base; } &&
+		mv .work/model "models/$stamp" &&
 		ln -s "models/$stamp" .current.new && mv -T .current.new current; } || fail "cannot promote models/$stamp"
 	sync . 2>/dev/null || sync
 fi

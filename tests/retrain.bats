@@ -33,6 +33,12 @@ setup_file() {
 	printf 'EPOCHS=10\nLR=3e-3\nBATCH=8\n' >>"$T/config"
 	gen 3 6 >"$T/incoming/weak.tsv"
 	sift-retrain run "$T" --epochs 1 --lr 1e-5
+	# the same in adapter mode: current a weak rank 4 adapter over SEQ
+	A=$BATS_FILE_TMPDIR/atemplate
+	sift-retrain init "$A" -m "$SEQ" --holdout "$BATS_FILE_TMPDIR/holdout.tsv" --format tsv
+	printf 'EPOCHS=10\nLR=3e-3\nBATCH=8\nLORA=4\nLORA_ALPHA=16\n' >>"$A/config"
+	gen 3 6 >"$A/incoming/weak.tsv"
+	sift-retrain run "$A" --epochs 1 --lr 1e-5
 }
 
 setup() {
@@ -40,9 +46,15 @@ setup() {
 	cp -a "$BATS_FILE_TMPDIR/template" "$H"
 }
 
-# current names a model directory that sift-fwd loads
+# current names a model directory that sift-fwd loads, or an adapter
+# that it loads over the base its link base names
 current_loads() {
 	case $(readlink "$H/current") in models/*) ;; *) fail "current -> $(readlink "$H/current")" ;; esac
+	if [ -f "$H/current/adapter_config.json" ]; then
+		sift-tok -m "$H/current/base" -f tsv --labels <(jq -r '.labels[]' "$H/current/sift-adapter.json") "$H/holdout/holdout.tsv" |
+			sift-batch | sift-fwd -m "$H/current/base" --adapter "$H/current" >/dev/null || fail "sift-fwd cannot use current's adapter"
+		return
+	fi
 	sift-tok -m "$H/current" -f tsv --labels <(jq -r '.id2label[]' "$H/current/config.json") "$H/holdout/holdout.tsv" |
 		sift-batch | sift-fwd -m "$H/current" >/dev/null || fail "sift-fwd cannot use current"
 }
@@ -267,9 +279,10 @@ incoming/bad.tsv: sift-tok exited with status 1"
 
 # kill_at SIGNAL STAGE: a run that gets the signal at the stage, then the
 # checks: current loads, nothing half made, the next run completes
+# (TEMPLATE=atemplate for adapter mode, NEXT_OPTS extra options of the run after)
 kill_at() {
 	rm -rf "$H"
-	cp -a "$BATS_FILE_TMPDIR/template" "$H"
+	cp -a "$BATS_FILE_TMPDIR/${TEMPLATE:-template}" "$H"
 	gen 8 12 >"$H/incoming/a.tsv"
 	run env SIFT_RETRAIN_STOP_AT="$2" SIFT_RETRAIN_STOP_SIGNAL="$1" sift-retrain run "$H" --epochs 1
 	case $1 in KILL) [ "$status" = 137 ] ;; TERM) [ "$status" = 143 ] ;; esac ||
@@ -281,7 +294,7 @@ kill_at() {
 	fi
 	run ! grep -q '^a.tsv' "$H/consumed"
 	# a training left going by kill -9 holds the lock until it ends
-	run sift-retrain run "$H" --wait 120 --lr 0 --epochs 1
+	run sift-retrain run "$H" --wait 120 --lr 0 --epochs 1 ${NEXT_OPTS:-}
 	[ "$status" = 0 ] || fail "the run after $1 at $2: status $status: $output"
 	current_loads
 	grep -q '^a.tsv' "$H/consumed"
@@ -397,4 +410,151 @@ false"
 sift-train exited with status 2"
 	run ! grep -q 'more.tsv\|text/' "$H/consumed"
 	[ -f "$H/incoming/text/news.txt" ] && [ ! -e "$H/.work" ]
+}
+
+# adapter mode (LORA=r): the home of atemplate, whose current is a weak
+# rank 4 adapter over SEQ
+adapter_home() {
+	rm -rf "$H"
+	cp -a "$BATS_FILE_TMPDIR/atemplate" "$H"
+}
+
+# holdout_batches FILE: the holdout as the runs batch it
+holdout_batches() {
+	sift-tok -m "$SEQ" -f tsv --labels <(jq -r '.labels[]' "$H/current/sift-adapter.json") "$H/holdout/holdout.tsv" |
+		sift-batch -b 8 >"$1"
+}
+
+@test "in adapter mode a run promotes an adapter of a few kB with a link to BASE, not a model" {
+	adapter_home
+	current_loads
+	stamp=$(jq -r 'select(.decision == "promoted") | .model' "$H/runs.log")
+	assert_equal "$(readlink "$H/current")" "models/$stamp"
+	[ -f "$H/current/adapter_model.safetensors" ] && [ -f "$H/current/sift-adapter.json" ] && [ -f "$H/current/card.json" ]
+	[ ! -e "$H/current/model.safetensors" ] && [ ! -e "$H/current/train_state.bin" ]
+	assert_equal "$(readlink "$H/current/base")" "$SEQ"
+	assert_equal "$(jq -r '.from, .adapter.r, .adapter.alpha, .adapter.targets, .adapter.base' "$H/current/card.json")" "$SEQ
+4
+16
+query,value
+$SEQ"
+	assert_equal "$(jq -r .adapter.base_hash "$H/current/card.json")" "$(jq -r .base_hash "$H/current/sift-adapter.json")"
+	# the adapter's safetensors against the full home's whole model
+	a=$(stat -c %s "$H/current/adapter_model.safetensors")
+	m=$(stat -c %s "$BATS_FILE_TMPDIR/template/current/model.safetensors")
+	[ "$a" -lt 10000 ] && [ $((a * 10)) -lt "$m" ] || fail "adapter $a bytes, model $m"
+}
+
+@test "the promoted adapter is scored and read as base + adapter: the gate's score and sift-monitor are sift-fwd --adapter's" {
+	# a first run on 90 examples, for an adapter that moves predictions
+	sift-retrain init "$H.new" -m "$SEQ" --holdout "$BATS_FILE_TMPDIR/holdout.tsv" --format tsv
+	rm -rf "$H" && mv "$H.new" "$H"
+	printf 'EPOCHS=10\nLR=3e-3\nBATCH=8\nLORA=4\nLORA_ALPHA=16\n' >>"$H/config"
+	gen 4 90 >"$H/incoming/good.tsv"
+	run -0 --separate-stderr sift-retrain run "$H"
+	new=$(readlink "$H/current")
+	holdout_batches "$BATS_TEST_TMPDIR/ho.batches"
+	# the candidate's holdout score in the card is sift-fwd --adapter's of current
+	acc=$(sift-fwd -m "$SEQ" --adapter "$H/$new" "$BATS_TEST_TMPDIR/ho.batches" | sift-eval | sift-cat | tail -n 1 | jq .accuracy)
+	assert_equal "$(jq .holdout.candidate "$H/current/card.json")" "$acc"
+	# sift-monitor on current reports what the base + adapter pipeline does,
+	# which is not what the base alone does
+	cut -f 2 "$H/holdout/holdout.tsv" | jq -R -c '{text: ., time: "2026-12-01T08:00:00Z"}' >"$BATS_TEST_TMPDIR/news.jsonl"
+	run -0 --separate-stderr sift-monitor -m "$H/current" -n 1 -a 'positive>0.99' -F json --table -v "$BATS_TEST_TMPDIR/news.jsonl"
+	assert_equal "$stderr" "sift-monitor: model $SEQ, adapter $H/$new"
+	mon=$output
+	pipe() { sift-tok -m "$SEQ" -f jsonl --task cls "$BATS_TEST_TMPDIR/news.jsonl" | sift-batch -b 32 | sift-fwd -m "$SEQ" "$@" |
+		sift-report --min-count 1 --top 3 -F json --window 1h --alert 'positive>0.99'; }
+	assert_equal "$mon" "$(pipe --adapter "$H/$new")"
+	[ "$mon" != "$(pipe)" ] || fail "the base alone reports as the adapter does"
+}
+
+@test "in adapter mode a failing gate keeps the old adapter; the run trained on all the data" {
+	adapter_home
+	cur=$(readlink "$H/current")
+	gen 5 90 bad >"$H/incoming/bad.tsv"
+	run -3 --separate-stderr sift-retrain run "$H"
+	assert_regex "$stderr" "^sift-retrain: $H: kept current: class (neutral|positive) collapses: the candidate never finds it on holdout, current does$"
+	assert_equal "$(readlink "$H/current")" "$cur"
+	current_loads
+	assert_equal "$(ls "$H/models")" "${cur#models/}"
+	# current was scored as SEQ + its adapter
+	holdout_batches "$BATS_TEST_TMPDIR/ho.batches"
+	acc=$(sift-fwd -m "$SEQ" --adapter "$H/$cur" "$BATS_TEST_TMPDIR/ho.batches" | sift-eval | sift-cat | tail -n 1 | jq .accuracy)
+	assert_equal "$(tail -n 1 "$H/runs.log" | jq .current)" "$acc"
+	# REPLAY is 1 in adapter mode: the 6 examples of the first run too
+	assert_equal "$(tail -n 1 "$H/runs.log" | jq -r '.decision, .replayed, .card.adapter.r, .card.from')" "kept
+6
+4
+$SEQ"
+}
+
+@test "in adapter mode kill -9 around promotion, and SIGTERM in it, leave a valid current adapter" {
+	TEMPLATE=atemplate NEXT_OPTS='--margin 1'
+	for s in train score promote retain; do kill_at KILL "$s"; done
+	kill_at TERM promote
+	[ -f "$H/current/adapter_config.json" ] && [ -d "$H/current/base" ]
+}
+
+@test "an adapter current of another base than BASE fails the run before training, naming the config line" {
+	adapter_home
+	cur=$(readlink "$H/current")
+	# another base: the seed model after one step of full fine-tuning
+	sift-cat -s "$FIXTURES/train/seq.jsonl" >"$BATS_TEST_TMPDIR/seq.batches"
+	sift-train -m "$SEQ" -o "$BATS_TEST_TMPDIR/other" --no-state --lr 1e-2 --max-steps 1 "$BATS_TEST_TMPDIR/seq.batches" >/dev/null
+	echo "BASE='$BATS_TEST_TMPDIR/other'" >>"$H/config"
+	n=$(wc -l <"$H/config")
+	gen 4 30 >"$H/incoming/more.tsv"
+	run -1 --separate-stderr sift-retrain run "$H"
+	assert_output ""
+	assert_regex "${stderr_lines[0]}" '^sift-fwd: current/sift-adapter.json: the adapter was trained on another base model \(base_hash [0-9a-f]{16}, this base [0-9a-f]{16}\)$'
+	assert_equal "${stderr_lines[1]}" "sift-retrain: $H: run failed at tokenize: $H/config:$n: current's adapter over BASE: sift-fwd exited with status 1"
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_equal "$(readlink "$H/current")" "$cur"
+	assert_equal "$(jq -r '.stages | has("train")' <(tail -n 1 "$H/runs.log"))" false
+	run ! grep -q '^more.tsv' "$H/consumed"
+}
+
+@test "adapter-mode config errors name the config line and exit 2" {
+	adapter_home
+	cp "$H/config" "$BATS_TEST_TMPDIR/config"
+	n=$(($(wc -l <"$H/config") + 1))
+	try() { # try LINE MESSAGE
+		cp "$BATS_TEST_TMPDIR/config" "$H/config"
+		printf '%s\n' "$1" >>"$H/config"
+		run -2 --separate-stderr sift-retrain run "$H"
+		assert_output ""
+		assert_equal "$stderr" "sift-retrain: $H/config:$n: $2"
+	}
+	try MLM=1 "MLM=1 contradicts LORA=4: the mlm stage adapts the base encoder, which adapter mode keeps fixed"
+	try LORA=eight "LORA: expected 0 (whole models) or an adapter rank from 1 to 1048576, got 'eight'"
+	try LORA_TARGETS=query,quay "LORA_TARGETS: expected a comma-separated list of query, key, value, attn-out, intermediate and output, got 'query,quay'"
+	try LORA_DROPOUT=1 "LORA_DROPOUT: expected a number from 0 to 1, 1 excluded, got '1'"
+	try LORA_ALPHA=big "LORA_ALPHA: expected a number, got 'big'"
+	# the --lora-* settings without a rank, as sift-train refuses them
+	cp "$BATS_TEST_TMPDIR/config" "$H/config"
+	sed -i 's/^LORA=4$/LORA=0/' "$H/config"
+	run -2 --separate-stderr sift-retrain run "$H"
+	assert_equal "$stderr" "sift-retrain: $H/config:$((n - 1)): LORA_ALPHA needs LORA, an adapter rank"
+	assert_equal "$(ls "$H/models" | wc -l)" 1
+}
+
+@test "LORA=0 over an adapter current fails the run; current stays" {
+	adapter_home
+	cur=$(readlink "$H/current")
+	sed -i '/^LORA/d' "$H/config"
+	gen 4 12 >"$H/incoming/more.tsv"
+	run -1 --separate-stderr sift-retrain run "$H"
+	assert_equal "$stderr" "sift-retrain: $H: run failed at tokenize: current is an adapter ($cur) and LORA is 0: set LORA in config, or roll current back to a model"
+	assert_equal "$(readlink "$H/current")" "$cur"
+}
+
+@test "LORA set in a home of whole models trains an adapter, gated against the current model" {
+	cur=$(readlink "$H/current")
+	printf 'LORA=4\n' >>"$H/config"
+	gen 4 30 >"$H/incoming/more.tsv"
+	run -0 --separate-stderr sift-retrain run "$H" --margin 1
+	assert_equal "$(jq -r '.holdout.current' "$H/current/card.json")" "$(jq -r '.holdout.candidate' "$H/$cur/card.json")"
+	[ -f "$H/current/adapter_config.json" ]
+	current_loads
 }
