@@ -269,3 +269,31 @@ ACME headline 2 at 08"
 	run -3 sh -c "$(example 'headlines.txt')"
 	assert_line --index 0 'ALERT negative>0.5 window all topic *: negative = 1.000 (2 of 2)'
 }
+
+# an adapter of the fixture model made by sift-train --lora, whose head
+# is trained on the fixture's examples
+lora_adapter() {
+	sift-cat -s $BATS_TEST_DIRNAME/fixtures/train/seq.jsonl > $T/seq.batches
+	sift-train -m $SEQ -o $1 --no-state --lora 4 --lr 1e-2 $T/seq.batches > /dev/null
+}
+
+@test "an adapter with a link to its base classifies as base + adapter" {
+	lora_adapter $T/lora
+	ln -s $SEQ $T/lora/base
+	ln -s lora $T/current
+	news 08 ACME 30 > $T/n.jsonl
+	run -0 --separate-stderr sift-monitor -m $T/current -n 1 -a 'positive>0.99' -F json --table -v $T/n.jsonl
+	assert_equal "$stderr" "sift-monitor: model $SEQ, adapter $T/lora"
+	pipe() { sift-tok -m $SEQ -f jsonl --task cls $T/n.jsonl | sift-batch -b 32 | sift-fwd -m $SEQ "$@" |
+		sift-report --min-count 1 --top 3 -F json --window 1h --alert 'positive>0.99'; }
+	assert_equal "$output" "$(pipe --adapter $T/lora)"
+	[ "$output" != "$(pipe)" ] || fail "the base alone reports as the adapter does"
+}
+
+@test "an adapter without a base link is an error naming it" {
+	lora_adapter $T/lora
+	news 08 ACME 2 > $T/n.jsonl
+	run -1 --separate-stderr sift-monitor -m $T/lora $T/n.jsonl
+	assert_output ''
+	assert_equal "$stderr" "sift-monitor: $T/lora: an adapter with no base model (no link $T/lora/base, which sift-retrain makes)"
+}

@@ -558,3 +558,20 @@ $SEQ"
 	[ -f "$H/current/adapter_config.json" ]
 	current_loads
 }
+
+@test "the adapter-mode example of the man page runs as written" {
+	gen 4 30 >"$H/incoming/more.tsv"
+	gen 6 30 | cut -f 2 | jq -R -c '{text: ., time: "2026-12-01T08:00:00Z"}' >"$BATS_TEST_TMPDIR/news.jsonl"
+	cmd=$(sed -n '/^Adapter mode: nightly/,/^\.Ed/p' "$MAN1" | sed '1,/^\.Bd/d; $d' | sed 's/\\e/\\/g')
+	[ -n "$cmd" ] || fail "no block"
+	cmd=${cmd//\/srv\/sift\/news/$H}
+	run --separate-stderr sh -c "cd '$BATS_TEST_TMPDIR' && $cmd"
+	# the run may keep current (3, one line), sift-monitor alert (3)
+	[ "$status" = 0 ] || [ "$status" = 3 ] || fail "status $status: $stderr"
+	# the run made a rank 8 adapter: current's card if promoted, in runs.log if kept
+	run jq -r 'select(.files[0].name == "more.tsv") | .decision' "$H/runs.log"
+	assert_output --regexp '^(promoted|kept)$'
+	if [ "$output" = promoted ]; then r=$(jq -r .adapter.r "$H/current/card.json")
+	else r=$(tail -n 1 "$H/runs.log" | jq -r .card.adapter.r); fi
+	assert_equal "$r" 8
+}
