@@ -489,6 +489,22 @@ $SEQ"
 $SEQ"
 }
 
+@test "in adapter mode the archive keeps the last --keep adapters, each with its base link" {
+	adapter_home
+	first=$(readlink "$H/current")
+	for i in 1 2; do
+		gen "1$i" 12 >"$H/incoming/f$i.tsv"
+		run sift-retrain run "$H" --lr 0 --epochs 1 --margin 1 --keep 2
+		[ "$status" = 0 ] || fail "run $i: $status"
+	done
+	assert_equal "$(ls "$H/models" | wc -l)" 2
+	run ! ls -d "$H/$first"
+	assert_equal "$(ls "$H/models" | tail -n 1)" "$(readlink "$H/current" | sed 's|models/||')"
+	for m in "$H"/models/*; do
+		[ -f "$m/adapter_model.safetensors" ] && [ "$(readlink "$m/base")" = "$SEQ" ] || fail "$m"
+	done
+}
+
 @test "in adapter mode kill -9 around promotion, and SIGTERM in it, leave a valid current adapter" {
 	TEMPLATE=atemplate NEXT_OPTS='--margin 1'
 	for s in train score promote retain; do kill_at KILL "$s"; done
