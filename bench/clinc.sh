@@ -3,8 +3,8 @@
 # CLINC150 (data_full): the same batches and hyperparameters, each model's
 # out-of-scope threshold chosen on val by the same rule, scored on test.
 #
-# usage: sh bench/clinc.sh [BUILD_DIR]   (not in make bench: it takes about
-# an hour on 2 loaded cores with STEPS=150)
+# usage: sh bench/clinc.sh [BUILD_DIR]   (not in make bench: EPOCHS=3
+# took 41 minutes on 2 cores at a load of about 19; STEPS=150 limits it)
 #
 # Both trainers fine-tune MiniLM on the 15,000 in-scope training queries
 # (the first STEPS batches of them with STEPS; 150 intents; the oos
