@@ -49,6 +49,11 @@ void sift_cpu_bf16_round(uint16_t *y, const float *x, size_t n)
 
 #ifndef SIFT_DNNL
 
+const char *sift_cpu_bf16_name(void)
+{
+	return "none";
+}
+
 int sift_cpu_bf16_check(char *err, size_t errlen)
 {
 	snprintf(err, errlen, "bf16 precision on the cpu needs oneDNN (a build with libdnnl-dev)");
@@ -73,6 +78,16 @@ void sift_cpu_bf16_matmul_backward(float *dinp, float *dweight,
 }
 
 #else
+
+const char *sift_cpu_bf16_name(void)
+{
+	static char buf[64];
+	if (!buf[0]) {
+		const dnnl_version_t *v = dnnl_version();
+		snprintf(buf, sizeof buf, "oneDNN %d.%d.%d matmul", v->major, v->minor, v->patch);
+	}
+	return buf;
+}
 
 /* oneDNN's name of an ISA, as ONEDNN_MAX_CPU_ISA spells it (lower case) */
 static const char *isa_name(dnnl_cpu_isa_t isa)

@@ -25,6 +25,8 @@ int sift_cpu_bf16_check(char *err, size_t errlen);
  * before any op, after sift_cpu_bf16_check returned 0 */
 void sift_cpu_bf16_set(int on);
 int sift_cpu_bf16_on(void);
+/* "oneDNN 2.6.3 matmul" (or "none" without oneDNN): for describe() */
+const char *sift_cpu_bf16_name(void);
 /* y = x rounded to bf16 (nearest even; NaN stays NaN), n values */
 void sift_cpu_bf16_round(uint16_t *y, const float *x, size_t n);
 /* bf16 back to float (exact) */

@@ -160,6 +160,17 @@ static void test_threads(void)
 	free(x); free(w); free(dout);
 }
 
+/* ---- describe() names the bf16 library only in bf16 mode (a resume
+ * across precisions warns as one across machines does) ---- */
+static void test_describe(void)
+{
+	CHECK(strstr(sift_cpu_describe(), "; bf16 ") == NULL);
+	sift_cpu_bf16_set(1);
+	CHECK(strstr(sift_cpu_describe(), "; bf16 oneDNN ") != NULL);
+	sift_cpu_bf16_set(0);
+	CHECK(strstr(sift_cpu_describe(), "; bf16 ") == NULL);
+}
+
 int main(void)
 {
 	char err[200];
@@ -175,5 +186,6 @@ int main(void)
 	test_products(300, 64, 48);	/* two row tiles */
 	test_products(520, 100, 260);	/* four row tiles, two of dweight's */
 	test_threads();
+	test_describe();
 	return check_done("test-bf16");
 }
