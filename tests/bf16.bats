@@ -21,18 +21,39 @@ need_cpu_bf16() {
 	skip "${e#sift-fwd: }"
 }
 
+# skips a test where the build has no oneDNN (make DNNL=)
+need_onednn() {
+	local e
+	e=$(sift-fwd -m $F/tok --device cpu --precision bf16 < /dev/null 2>&1 >/dev/null) || true
+	case $e in
+	*"needs oneDNN"*) skip "${e#sift-fwd: }" ;;
+	esac
+}
+
+@test "sift-fwd --precision bf16 on the cpu without oneDNN in the build is one clear error and exit 1" {
+	e=$(sift-fwd -m $F/tok --device cpu --precision bf16 < /dev/null 2>&1 >/dev/null) || true
+	case $e in
+	*"needs oneDNN"*) ;;
+	*) skip "this build has oneDNN" ;;
+	esac
+	run -1 --separate-stderr sift-fwd -m $F/tok --device cpu --precision bf16 < /dev/null
+	assert_equal "$stderr" "sift-fwd: bf16 precision on the cpu needs oneDNN (a build with libdnnl-dev)"
+}
+
 # the step, loss and gradient norm of each step of a training log
 steps() {
 	sift-cat "$1" | jq -c 'select(.loss) | [.step, .loss, .grad_norm]'
 }
 
 @test "sift-train --precision bf16 on a cpu without AVX512-BF16 is one clear error and exit 1" {
+	need_onednn
 	ONEDNN_MAX_CPU_ISA=AVX2 run -1 --separate-stderr sift-train -m $F/tok -o $T/out --device cpu --precision bf16 /dev/null
 	assert_equal "$stderr" "sift-train: bf16 precision on the cpu needs AVX512-BF16 or AMX (oneDNN's ISA here: avx2)"
 	[ ! -e $T/out ]
 }
 
 @test "sift-fwd --precision bf16 on a cpu without AVX512-BF16 is one clear error and exit 1" {
+	need_onednn
 	ONEDNN_MAX_CPU_ISA=AVX512_CORE run -1 --separate-stderr sift-fwd -m $F/tok --device cpu --precision bf16 < /dev/null
 	assert_equal "$stderr" "sift-fwd: bf16 precision on the cpu needs AVX512-BF16 or AMX (oneDNN's ISA here: avx512_core)"
 	assert_equal "$output" ""
