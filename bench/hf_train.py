@@ -2,7 +2,7 @@
 """hf_train.py: the Hugging Face Trainer peer of sift-train, on the very same batches.
 
 usage: python3 bench/hf_train.py MODEL TRAIN.jsonl OUT [--lr X] [--weight-decay X]
-           [--warmup N] [--max-grad-norm X] [--seed N] [--threads N]
+           [--warmup N] [--max-grad-norm X] [--seed N] [--threads N] [--bf16]
 
 TRAIN.jsonl is a batches stream as JSON lines (sift-cat of sift-batch's
 output): the Trainer gets those padded batches one by one, in stream order
@@ -11,7 +11,9 @@ data, padding and order; for an mlm stream (sift-batch's masked batches)
 that is the same masked ids and the same labels (-100 but at the masked
 positions), into BertForMaskedLM (a new MLM head, initialised by
 transformers, where the model has none).  The hyperparameters are
-Trainer's defaults unless given (linear schedule, AdamW, dropout of the config).  Saves the
+Trainer's defaults unless given (linear schedule, AdamW, dropout of the config);
+--bf16 is Trainer's bf16=True (torch.autocast in bf16 on the CPU, fp32
+master weights), the peer of sift-train --precision bf16.  Saves the
 model into OUT (sift-fwd and sift-eval score it with the code that scores
 sift-train's) and prints one line: steps, real tokens, seconds, tokens/s.
 """
@@ -57,6 +59,8 @@ def main():
     ap.add_argument("--lora", type=int, default=0,
                     help="train a peft LoRA adapter of this rank (query,value) and the head")
     ap.add_argument("--lora-alpha", type=float, default=8)
+    ap.add_argument("--bf16", action="store_true",
+                    help="Trainer's bf16=True: autocast to bf16, fp32 master weights")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -84,7 +88,7 @@ def main():
         max_grad_norm=a.max_grad_norm, lr_scheduler_type="linear",
         max_steps=len(recs), logging_steps=50, save_strategy="no",
         report_to=[], seed=a.seed, use_cpu=True, dataloader_num_workers=0,
-        disable_tqdm=True)
+        disable_tqdm=True, bf16=a.bf16)
     trainer = Trainer(model=model, args=args, train_dataset=Batches(recs, ner),
                       data_collator=lambda xs: xs[0])
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@
 #include <cblas.h>	/* defines: cblas_sgemm, openblas_set_num_threads */
 
 #include "backend.h"	/* defines: sift_backend_cpu, the op table */
+#include "cpu_bf16.h"	/* defines: sift_cpu_bf16_check, sift_cpu_bf16_set */
 
 /*
  * usage: ops [minilm|base|all]   (REPS=repeats, default 10)
@@ -166,6 +167,22 @@ static void bench(const struct shape *m)
 		row_flop("matmul_backward dinp", sh, t, f, ceiling_sgemm(0, 0, N, c, oc));
 		TIMED(t, be->matmul_backward(NULL, dw, db, d, x, w, N, c, oc));
 		row_flop("matmul_backward dweight+dbias", sh, t, f, ceiling_sgemm(1, 0, oc, c, N));
+		/* the same three with --precision bf16 (oneDNN's bf16 matmul),
+		 * against the same fp32 sgemm ceiling, where the CPU has it */
+		char why[200];
+		if (sift_cpu_bf16_check(why, sizeof why) == 0) {
+			sift_cpu_bf16_set(1);
+			TIMED(t, be->matmul_forward(y, x, w, bias, N, c, oc));
+			row_flop("matmul_forward bf16", sh, t, f, ceiling_sgemm(0, 1, N, oc, c));
+			TIMED(t, be->matmul_backward(dx, NULL, NULL, d, x, w, N, c, oc));
+			row_flop("matmul_backward dinp bf16", sh, t, f, ceiling_sgemm(0, 0, N, c, oc));
+			TIMED(t, be->matmul_backward(NULL, dw, db, d, x, w, N, c, oc));
+			row_flop("matmul_backward dweight+dbias bf16", sh, t, f,
+				 ceiling_sgemm(1, 0, oc, c, N));
+			sift_cpu_bf16_set(0);
+		} else if (p == 0) {
+			printf("| matmul bf16 | skipped: %s | | | | |\n", why);
+		}
 	}
 
 	size_t nc = (size_t)N * C, ni = (size_t)N * FF;

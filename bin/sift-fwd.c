@@ -42,7 +42,7 @@ static const char help[] =
 	"                      no stream is read\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
-	"      --precision P   fp32 (default) or bf16 (cuda only)\n"
+	"      --precision P   fp32 (default) or bf16\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
@@ -153,8 +153,10 @@ int main(int argc, char **argv)
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;
 	}
-	if (sift_device_set_precision(device, prec, err, sizeof err))
-		return sift_misuse("%s", err);
+	if (sift_device_set_precision(device, prec, err, sizeof err)) {
+		sift_warn("%s", err);
+		return SIFT_EXIT_DATA;
+	}
 	struct fwd_cfg cfg = {
 		.model_dir = model, .input = path, .init = init, .seed = seed,
 		.force = force, .be = sift_backend_get(sift_device_name(device)),

@@ -72,7 +72,7 @@ static const char help[] =
 	"                         (query,value)\n"
 	"      --zero1            under mpirun: shard AdamW's moments over the ranks\n"
 	"      --device D         auto, cpu (default) or cuda\n"
-	"      --precision P      fp32 (default) or bf16 (cuda only)\n"
+	"      --precision P      fp32 (default) or bf16\n"
 	"  -f, --force            write the log stream even to a terminal\n"
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
@@ -356,8 +356,10 @@ int main(int argc, char **argv)
 		sift_warn("%s", err);
 		return dist_finish(SIFT_EXIT_DATA);
 	}
-	if (sift_device_set_precision(device, prec, err, sizeof err))
-		return dist_finish(sift_misuse("%s", err));
+	if (sift_device_set_precision(device, prec, err, sizeof err)) {
+		sift_warn("%s", err);
+		return dist_finish(SIFT_EXIT_DATA);
+	}
 	c.precision = sift_precision_name(prec);
 	c.be = sift_backend_get(sift_device_name(device));
 	if (!c.be) {

@@ -10,6 +10,7 @@
 #include "ops_cpu.h"	/* defines: the sift_cpu_* ops of the table */
 #include "hot.h"	/* defines: SIFT_HOT_CLONES */
 #include "profile.h"	/* defines: sift_profile_install */
+#include "cpu_bf16.h"	/* defines: sift_cpu_bf16_on, sift_cpu_bf16_name */
 
 static void *cpu_alloc(size_t bytes)
 {
@@ -171,7 +172,7 @@ static const char *hot_clone(void)
 #endif
 }
 
-const char *sift_cpu_describe(void)
+static const char *describe_fp32(void)
 {
 	static char buf[256];
 	if (!buf[0])
@@ -180,4 +181,15 @@ const char *sift_cpu_describe(void)
 			 hot_clone(), strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? "; gemm " : "",
 			 strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? sift_cpu_gemm_name() : "");
 	return buf;
+}
+
+const char *sift_cpu_describe(void)
+{
+	static char buf16[320];
+	if (!sift_cpu_bf16_on())
+		return describe_fp32();
+	/* --precision bf16: the library of its products too */
+	if (!buf16[0])
+		snprintf(buf16, sizeof buf16, "%s; bf16 %s", describe_fp32(), sift_cpu_bf16_name());
+	return buf16;
 }

@@ -10,6 +10,7 @@
 
 #include "ops_cpu.h"	/* defines: every CPU op, the tile rule */
 #include "cpu_common.h"	/* defines: PAR_MIN, sift_vexpf, HOT */
+#include "cpu_bf16.h"	/* defines: the bf16 products (--precision bf16) */
 
 /*
  * One tile's product on the calling thread, row-major:
@@ -78,6 +79,10 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 {
 	if (N == 0)
 		return;
+	if (sift_cpu_bf16_on()) {
+		sift_cpu_bf16_matmul_forward(out, inp, weight, bias, N, C, OC);
+		return;
+	}
 	/*
 	 * The rows are cut into tiles by their count alone, each tile one
 	 * sgemm (OpenBLAS on one thread), and the tiles are shared out over
@@ -108,6 +113,11 @@ void sift_cpu_matmul_backward(float *dinp, float *dweight, float *dbias,
 {
 	if (N <= 0) {
 		return;
+	}
+	if (sift_cpu_bf16_on()) {
+		/* the two products in bf16; dbias below, in fp32 */
+		sift_cpu_bf16_matmul_backward(dinp, dweight, dout, inp, weight, N, C, OC);
+		dinp = dweight = NULL;
 	}
 	size_t work = (size_t)N * C * OC;
 	/* dinp (N,C) = dout (N,OC) @ weight (OC,C): tiles of rows, as the

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "cpu_bf16.h"	/* defines: sift_cpu_bf16_check, sift_cpu_bf16_set */
 
 #ifdef SIFT_CUDA
 /* kernels/device.cu, kernels/ctx.cu */
@@ -99,10 +100,10 @@ int sift_device_set_precision(enum sift_device_req device, enum sift_precision p
 			      char *err, size_t errlen)
 {
 	if (device != SIFT_DEVICE_CUDA) {
-		if (p == SIFT_PREC_FP32)
-			return 0;
-		snprintf(err, errlen, "bf16 precision needs the cuda device");
-		return -1;
+		if (p == SIFT_PREC_BF16 && sift_cpu_bf16_check(err, errlen))
+			return -1;
+		sift_cpu_bf16_set(p == SIFT_PREC_BF16);
+		return 0;
 	}
 #ifdef SIFT_CUDA
 	sift_cuda_set_precision(p == SIFT_PREC_BF16);

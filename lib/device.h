@@ -12,8 +12,9 @@
  *         has no CUDA support (built without nvcc)
  * --precision fp32|bf16
  *   fp32  every tensor in float
- *   bf16  mixed precision: bf16 activations and GEMM inputs, fp32
- *         accumulation, fp32 master weights and optimizer state; cuda only
+ *   bf16  mixed precision: bf16 GEMM inputs, fp32 accumulation, fp32
+ *         master weights and optimizer state; on the cpu through oneDNN,
+ *         where it sees AVX512-BF16 or AMX (lib/cpu_bf16.h)
  */
 enum sift_device_req { SIFT_DEVICE_AUTO = -1, SIFT_DEVICE_CPU = 0, SIFT_DEVICE_CUDA = 1 };
 enum sift_precision { SIFT_PREC_FP32 = 0, SIFT_PREC_BF16 = 1 };
@@ -36,9 +37,11 @@ const char *sift_precision_name(enum sift_precision p);
 int sift_device_resolve(enum sift_device_req req, enum sift_device_req *device,
 			char *err, size_t errlen);
 /*
- * Applies --precision to the resolved device.  bf16 on the cpu device is
- * refused: -1 with "bf16 precision needs the cuda device" in err (misuse,
- * exit 2).  Call once, after sift_device_resolve and before any op.
+ * Applies --precision to the resolved device.  bf16 on the cpu device
+ * without oneDNN or without AVX512-BF16/AMX is refused: -1 with the
+ * reason of sift_cpu_bf16_check in err (a device error, exit 1); on cuda
+ * without CUDA support, "cuda: not built with CUDA support".  Call once,
+ * after sift_device_resolve and before any op.
  */
 int sift_device_set_precision(enum sift_device_req device, enum sift_precision p,
 			      char *err, size_t errlen);

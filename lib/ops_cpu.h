@@ -44,7 +44,8 @@ int sift_cpu_tile(int rows, int k, int i);
  * What the CPU backend's bits depend on besides the inputs (the thread
  * count is not among them): the BLAS library with its version and the
  * kernel core it chose, and the ISA clone of the HOT loops, as one line
- * such as "OpenBLAS 0.3.21 DYNAMIC_ARCH ...; core Zen; clone avx2".
+ * such as "OpenBLAS 0.3.21 DYNAMIC_ARCH ...; core Zen; clone avx2", and
+ * "; bf16 oneDNN 2.6.3 matmul" after it under --precision bf16.
  * Recorded in train_state.bin; a resume on another machine warns.
  */
 const char *sift_cpu_describe(void);

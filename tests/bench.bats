@@ -129,3 +129,17 @@ tiny_dapt() {
 	assert_equal "$(wc -l < $T/out/pb.tapt.txt)" 60
 	assert_equal "$(sed 's/.*@//' $T/out/pb.ft.txt | tr -d '\r' | sort -u | tr '\n' ' ')" "negative neutral positive "
 }
+
+@test "bench-bf16.sh says that it skips without the data, and exits 0" {
+	run env SIFT_DATA=$T/none sh bench/bench-bf16.sh "$SIFT_BIN"
+	assert_success
+	assert_output "bench-bf16: skipped (needs models/all-MiniLM-L6-v2, $T/none/financial_phrasebank/Sentences_50Agree.txt and $T/none/conll2003)"
+}
+
+@test "bench-bf16.sh says that it skips where oneDNN has no bf16, and exits 0" {
+	need_model
+	need_data
+	ONEDNN_MAX_CPU_ISA=AVX2 run sh bench/bench-bf16.sh "$SIFT_BIN"
+	assert_success
+	assert_output "bench-bf16: skipped (bf16 precision on the cpu needs AVX512-BF16 or AMX (oneDNN's ISA here: avx2))"
+}

@@ -79,22 +79,8 @@ no_gpu() {
 	     <(sift-cat $T/auto.log | jq -c 'select(.loss) | [.step, .loss, .grad_norm]')
 }
 
-@test "sift-train --precision bf16 on the cpu is misuse" {
-	F=$FIXTURES/train
-	run -2 --separate-stderr sift-train -m $F/tok -o $BATS_TEST_TMPDIR/out --device cpu --precision bf16 /dev/null
-	assert_equal "${stderr_lines[0]}" "sift-train: bf16 precision needs the cuda device"
-	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
-	[ ! -e $BATS_TEST_TMPDIR/out ]
-}
-
 @test "an unknown precision is misuse" {
 	run -2 --separate-stderr sift-train -m $FIXTURES/train/tok -o $BATS_TEST_TMPDIR/out --precision fp16
 	assert_equal "${stderr_lines[0]}" "sift-train: --precision: expected fp32 or bf16, got 'fp16'"
 	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
-}
-
-@test "sift-fwd --precision bf16 on the cpu is misuse" {
-	run -2 --separate-stderr sift-fwd -m "$MODEL" --device cpu --precision bf16 < /dev/null
-	assert_equal "${stderr_lines[0]}" "sift-fwd: bf16 precision needs the cuda device"
-	assert_equal "${stderr_lines[1]}" "Try 'sift-fwd --help'."
 }

@@ -1,0 +1,46 @@
+/* cpu_bf16.h: the CPU backend's bf16 products (--precision bf16 on the cpu). */
+#ifndef SIFT_CPU_BF16_H
+#define SIFT_CPU_BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The numerical contract of the CUDA backend's bf16 mode: the two inputs
+ * of every matmul product (forward, dinp, dweight) rounded to bf16
+ * (round to nearest even), the sums in fp32, the output fp32; everything
+ * else (activations in memory, softmax, LayerNorm, the loss, attention,
+ * the master weights, AdamW's moments) stays fp32.  The products go
+ * through oneDNN's matmul primitive in the row tiles of lib/cpu_matmul.c,
+ * one thread per tile, so the bits depend on the row count alone and not
+ * on the thread count, as in fp32.
+ */
+
+/* 0 when this build and CPU can run the bf16 products, else -1 with the
+ * reason in err: "bf16 precision on the cpu needs oneDNN (a build with
+ * libdnnl-dev)", or "bf16 precision on the cpu needs AVX512-BF16 or AMX
+ * (oneDNN's ISA here: avx2)"; oneDNN's ISA honours ONEDNN_MAX_CPU_ISA */
+int sift_cpu_bf16_check(char *err, size_t errlen);
+/* the cpu's products in bf16 (on = 1) or fp32 (0, the default); call
+ * before any op, after sift_cpu_bf16_check returned 0 */
+void sift_cpu_bf16_set(int on);
+int sift_cpu_bf16_on(void);
+/* "oneDNN 2.6.3 matmul" (or "none" without oneDNN): for describe() */
+const char *sift_cpu_bf16_name(void);
+/* y = x rounded to bf16 (nearest even; NaN stays NaN), n values */
+void sift_cpu_bf16_round(uint16_t *y, const float *x, size_t n);
+/* bf16 back to float (exact) */
+float sift_cpu_bf16_float(uint16_t h);
+
+/* matmul_forward and the two products of matmul_backward (dinp, NULL:
+ * not wanted; dweight +=, NULL: not wanted) with bf16 inputs; shapes and
+ * rules of the slots in lib/backend.h.  dbias is not here: it is a sum
+ * of fp32 rows (lib/cpu_matmul.c) */
+void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
+				  const float *weight, const float *bias,
+				  int N, int C, int OC);
+void sift_cpu_bf16_matmul_backward(float *dinp, float *dweight,
+				   const float *dout, const float *inp,
+				   const float *weight, int N, int C, int OC);
+
+#endif
