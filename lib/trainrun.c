@@ -318,6 +318,7 @@ static char *run_record(const struct run *r, int state)
 	json_object_set_new(x, "accum", json_integer(o->accum));
 	json_object_set_new(x, "ranks", json_integer(o->nranks));
 	json_object_set_new(x, "zero1", json_boolean(o->zero1));
+	json_object_set_new(x, "allreduce", json_string(dist_summed()));
 	json_object_set_new(x, "dropout", jfloat(r->m.cfg.hidden_dropout));
 	json_object_set_new(x, "attn_dropout", jfloat(r->m.cfg.attn_dropout));
 	/* JSON readers hold integers to 2^63-1 at best, jq to 2^53 */
