@@ -51,6 +51,24 @@ one_sentence() {
 	assert_output true
 }
 
+@test "classification metrics through sift-cat and back (typed arrays) report as the stream sift-eval wrote" {
+	stream fpb-allagree
+	sift-eval $T/fpb-allagree.sift > $T/m.sift
+	# JSON lines back into a stream: the confusion rows and calibration
+	# bins become typed i32 and f32 arrays (sift-stream(5))
+	sift-cat $T/m.sift | sift-cat -s > $T/round.sift
+	sift-report $T/m.sift > $T/m.txt
+	run -0 --separate-stderr sift-report $T/round.sift
+	assert_equal "$output" "$(cat $T/m.txt)"
+	# the counts exact (sift-cat prints floats to 9 digits, so not those)
+	q='[.confusion, .calibration.count, .calibration.correct]'
+	assert_equal "$(sift-report -F json $T/round.sift | jq -c "$q")" "$(sift-report -F json $T/m.sift | jq -c "$q")"
+	# the reliability plot reads the calibration bins too
+	sift-report --plot $T/p1.svg $T/m.sift > /dev/null
+	sift-report --plot $T/p2.svg $T/round.sift > /dev/null
+	cmp <(sed "s,$T/m.sift,F," $T/p1.svg) <(sed "s,$T/round.sift,F," $T/p2.svg)
+}
+
 @test "classification metrics end with the confusion matrix" {
 	stream fpb-allagree
 	run bash -c "sift-eval $T/fpb-allagree.sift | sift-report | tail -n 4"
