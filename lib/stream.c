@@ -775,7 +775,9 @@ void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		      int nextra)
 {
 	msgpack_packer *pk = &w->pk;
-	int n = 3 + (h->task[0] != 0) + (h->nlabels > 0) + (h->vocab_size > 0);
+	/* mlm has no label set, and says so: labels [] (sift-stream(5)) */
+	int wl = h->nlabels > 0 || !strcmp(h->task, "mlm");
+	int n = 3 + (h->task[0] != 0) + wl + (h->vocab_size > 0);
 
 	msgpack_pack_map(pk, n + nextra);
 	sift_pack_str(pk, "sift");
@@ -786,7 +788,7 @@ void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		sift_pack_str(pk, "task");
 		sift_pack_str(pk, h->task);
 	}
-	if (h->nlabels > 0) {
+	if (wl) {
 		sift_pack_str(pk, "labels");
 		msgpack_pack_array(pk, h->nlabels);
 		for (int i = 0; i < h->nlabels; i++)
