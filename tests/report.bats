@@ -606,3 +606,14 @@ negative>0.5,2026-11-29T08:00:00Z,ACME,negative,1,2,2,1,1,0.800000012,2026-11-29
 	run -0 sh -c "$jq | jq -c '[.rule, .group.topic]'"
 	assert_output '["negative>0.4","ACME"]'
 }
+
+@test "fill-mask predictions are refused with one line that names sift-eval, exit 1" {
+	M=$FIXTURES/fwd/mlm-model
+	sift-tok -m $M --task mlm $FIXTURES/fwd/mlm.txt | sift-batch --seed 1 | sift-fwd -m $M > $T/p
+	run -1 --separate-stderr sift-report $T/p
+	assert_equal "$stderr" "sift-report: $T/p:1: fill-mask predictions (task mlm): score them with sift-eval, read them with sift-cat"
+	assert_equal "$output" ""
+	# what it points to works on the same file
+	run -0 bash -c "sift-eval $T/p | sift-report"
+	assert_line --index 0 --partial "masked tokens: "
+}
