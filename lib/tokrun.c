@@ -256,6 +256,7 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 	if (u->o->stride >= 0)
 		u->x.stride = u->o->stride;
 	u->x.label_all = u->o->label_all;
+	u->x.id0 = u->o->id_offset;
 	u->x.group = u->mlm && u->o->group_texts;
 	sift_pack_header(&u->w, &u->h, (u->mlm ? 3 : 1) + (u->problem != SIFT_PROBLEM_SINGLE));
 	sift_pack_str(&u->w.pk, "pad_id");

@@ -98,3 +98,15 @@ preds() {
 	cmp <(preds $T/one.sift) <(preds $T/preds.sift)
 	grep -qF "hdfs dfs -cat 'preds/part-*' | sift-cat -s > preds.sift" $BATS_TEST_DIRNAME/../man/man7/sift.7
 }
+
+@test "parallel --pipepart with sift-tok --id-offset {#}000000 gives ids apart that sift-eval scores as one process's" {
+	sh -c "$(pipe 8)" < $T/news.tsv > $T/one.sift
+	p=$(pipe 8)
+	parallel --pipepart -k --block 20k -a $T/news.tsv "${p/--task cls/--task cls --id-offset \{#\}000000}" > $T/par.sift
+	run bash -c "sift-cat $T/par.sift | jq -r 'select(.id) | .id / 1000000 | floor' | uniq | wc -l"
+	[ "$output" -ge 3 ]
+	sift-eval $T/one.sift > $T/one.metrics
+	sift-eval $T/par.sift > $T/par.metrics
+	cmp <(sift-report $T/one.metrics) <(sift-report $T/par.metrics)
+	grep -qF -- "--id-offset {#}000000" $BATS_TEST_DIRNAME/../man/man7/sift.7
+}
