@@ -12,6 +12,7 @@ static const char usage[] =
 	"usage: sift-tok -m dir [-f format] [--task task] [--labels file]"
 	" [--multi-label [--label-sep sep]] [--regression]"
 	" [--iob1-to-iob2] [--label-all] [--group-texts] [--max-length n] [--stride n]"
+	" [--id-offset n]"
 	" [--encoding enc] [--header] [--text-col col] [--text-b-col col]"
 	" [--label-col col] [--time-col col] [--topic-col col] [--word-col n]"
 	" [--tag-col n] [--strip-word-digits] [--text-key key] [--text-b-key key]"
@@ -39,6 +40,7 @@ static const char help[] =
 	"                        tokens, as run_mlm.py's group_texts\n"
 	"      --max-length N    tokens per example (default: the model's)\n"
 	"      --stride N        tokens shared by overlapping NER windows (default 128)\n"
+	"      --id-offset N     number the examples (and NER sentences) from N, not 0\n"
 	"      --encoding E      utf8 (default) or latin1\n"
 	"      --header          tsv/csv: the first row names the columns\n"
 	"      --text-col C      tsv/csv: text column, 1-based or a name (default 2)\n"
@@ -96,7 +98,7 @@ enum {
 	O_HEADER, O_TEXTCOL, O_TEXTBCOL, O_LABELCOL, O_WORDCOL, O_TAGCOL,
 	O_TEXTKEY, O_TEXTBKEY, O_LABELKEY, O_WORDS, O_CHARS, O_FORCE, O_VERSION,
 	O_TIMECOL, O_TOPICCOL, O_TIMEKEY, O_TOPICKEY, O_STRIPDIGITS, O_GROUP,
-	O_MULTI, O_LABELSEP, O_REGRESSION,
+	O_MULTI, O_LABELSEP, O_REGRESSION, O_IDOFF,
 };
 
 static const struct option longopts[] = {
@@ -104,6 +106,7 @@ static const struct option longopts[] = {
 	{ "format", required_argument, 0, 'f' },
 	{ "task", required_argument, 0, O_TASK },
 	{ "labels", required_argument, 0, O_LABELS },
+	{ "id-offset", required_argument, 0, O_IDOFF },
 	{ "multi-label", no_argument, 0, O_MULTI },
 	{ "label-sep", required_argument, 0, O_LABELSEP },
 	{ "regression", no_argument, 0, O_REGRESSION },
@@ -184,6 +187,12 @@ int main(int argc, char **argv)
 			break;
 		case O_STRIDE:
 			if (int_opt("--stride", optarg, 0, 1 << 20, &o.stride) < 0)
+				return SIFT_EXIT_USAGE;
+			break;
+		case O_IDOFF:
+			/* ids that sift-eval takes: below 2^31 */
+			if (sift_int_opt("--id-offset", optarg, 0, 2147483647,
+					 &o.id_offset) < 0)
 				return SIFT_EXIT_USAGE;
 			break;
 		case O_ENC:

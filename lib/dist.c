@@ -24,6 +24,14 @@ static long launcher_size(void)
 	return getenv("PMIX_RANK") ? 0 : 1;	/* 0: launched, size unknown */
 }
 
+/* SIFT_DIST_FORCE set (and not 0): the collective path even for one
+ * rank, to test it (make check-gpu's 1-GPU NCCL run, mpi.bats) */
+static int forced(void)
+{
+	const char *v = getenv("SIFT_DIST_FORCE");
+	return v && *v && strcmp(v, "0");
+}
+
 void dist_shard(size_t n, int rank, size_t *lo, size_t *hi)
 {
 	int N = dist_size();
@@ -38,7 +46,16 @@ void dist_shard(size_t n, int rank, size_t *lo, size_t *hi)
 #include <nccl.h>	/* defines: ncclAllReduce, the GPUs' sum */
 #endif
 
+/* whether a launcher started this process, of however many ranks */
+static int launched(void)
+{
+	return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") ||
+	       getenv("PMIX_RANK");
+}
+
 static int inited, rank_, size_ = 1;
+static int coll;	/* the collectives run: N > 1 ranks, or forced */
+static const char *summed = "none";	/* what summed the gradients */
 static float *hbuf, *tmp;	/* host copies: a device's buffer, a chunk */
 static size_t hcap;
 
@@ -85,13 +102,19 @@ static void nccl_sum(const struct sift_backend *be, float *x, size_t n)
 		fprintf(stderr, "%s: ncclAllReduce: %s\n", sift_prog, ncclGetErrorString(k));
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
+	summed = "nccl";
 }
 #endif
 
 int dist_init(char *err, size_t errlen)
 {
 	long want = launcher_size();
-	if (want == 1)
+	int force = forced();
+	if (force && !launched()) {
+		snprintf(err, errlen, "SIFT_DIST_FORCE: the collective path is for a process a launcher started (mpirun -np 1)");
+		return -1;
+	}
+	if (want == 1 && !force)
 		return 0;
 	if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
 		snprintf(err, errlen, "MPI_Init failed");
@@ -105,12 +128,23 @@ int dist_init(char *err, size_t errlen)
 			 want, size_);
 		return -1;
 	}
+	coll = size_ > 1 || force;
 	return 0;
 }
 
 int dist_rank(void)
 {
 	return rank_;
+}
+
+int dist_collective(void)
+{
+	return coll;
+}
+
+const char *dist_summed(void)
+{
+	return summed;
 }
 
 int dist_size(void)
@@ -125,6 +159,7 @@ static int finish(int status, int agreed)
 	free(tmp);
 	hbuf = tmp = NULL;
 	hcap = 0;
+	coll = 0;
 #ifdef SIFT_NCCL
 	if (nccl_on && (status == 0 || agreed))
 		ncclCommDestroy(nccl);
@@ -153,7 +188,7 @@ int dist_finish_agreed(int status)
 
 int dist_bcast_int(int v)
 {
-	if (size_ > 1)
+	if (coll)
 		MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
 	return v;
 }
@@ -161,14 +196,14 @@ int dist_bcast_int(int v)
 int dist_max_int(int v)
 {
 	int out = v;
-	if (size_ > 1)
+	if (coll)
 		MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
 	return out;
 }
 
 void dist_bcast(void *buf, size_t bytes)
 {
-	if (size_ < 2)
+	if (!coll)
 		return;
 	for (size_t o = 0; o < bytes; o += 4 * CHUNK) {
 		size_t len = bytes - o < 4 * CHUNK ? bytes - o : 4 * CHUNK;
@@ -178,7 +213,7 @@ void dist_bcast(void *buf, size_t bytes)
 
 void dist_sum_scalars(double *loss, int64_t *tokens, int lmicro, int *have)
 {
-	if (size_ < 2) {
+	if (!coll) {
 		have[0] = lmicro > 0;
 		return;
 	}
@@ -226,7 +261,7 @@ static void unhost(const struct sift_backend *be, float *x, const float *h,
 void dist_sum_floats(const struct sift_backend *be, float *x, size_t n,
 		     const int *have)
 {
-	if (size_ < 2)
+	if (!coll)
 		return;
 #ifdef SIFT_NCCL
 	if (!be->host_memory) {
@@ -246,8 +281,9 @@ void dist_sum_floats(const struct sift_backend *be, float *x, size_t n,
 	for (size_t o = 0; o < n; o += CHUNK) {
 		int len = (int)(n - o < CHUNK ? n - o : CHUNK);
 		float *mine = h + o;
-		if (rank_ == 0) {
-			MPI_Send(mine, len, MPI_FLOAT, 1, 0, MPI_COMM_WORLD);
+		if (rank_ == 0) {	/* one rank: its own terms are the sum */
+			if (size_ > 1)
+				MPI_Send(mine, len, MPI_FLOAT, 1, 0, MPI_COMM_WORLD);
 			continue;
 		}
 		MPI_Recv(tmp, len, MPI_FLOAT, rank_ - 1, 0, MPI_COMM_WORLD,
@@ -267,6 +303,7 @@ void dist_sum_floats(const struct sift_backend *be, float *x, size_t n,
 		MPI_Bcast(h + o, len, MPI_FLOAT, size_ - 1, MPI_COMM_WORLD);
 	}
 	unhost(be, x, h, n);
+	summed = "mpi";
 }
 
 /* each rank's shard of n as MPI's counts and displacements */
@@ -282,7 +319,7 @@ static void shards(size_t n, int *count, int *displ)
 
 void dist_allgather_floats(const struct sift_backend *be, float *x, size_t n)
 {
-	if (size_ < 2)
+	if (!coll)
 		return;
 	int *count = sift_xcalloc((size_t)size_, sizeof *count);
 	int *displ = sift_xcalloc((size_t)size_, sizeof *displ);
@@ -297,7 +334,7 @@ void dist_allgather_floats(const struct sift_backend *be, float *x, size_t n)
 
 void dist_gather_shards(const float *part, float *full, size_t n)
 {
-	if (size_ < 2) {
+	if (!coll) {
 		memcpy(full, part, n * sizeof *full);
 		return;
 	}
@@ -312,7 +349,7 @@ void dist_gather_shards(const float *part, float *full, size_t n)
 
 void dist_scatter_shards(const float *full, float *part, size_t n)
 {
-	if (size_ < 2) {
+	if (!coll) {
 		memcpy(part, full, n * sizeof *part);
 		return;
 	}
@@ -335,6 +372,10 @@ int dist_built(void)
 int dist_init(char *err, size_t errlen)
 {
 	long want = launcher_size();
+	if (forced()) {
+		snprintf(err, errlen, "SIFT_DIST_FORCE: built without MPI, there is no collective path (rebuild where mpicc is found)");
+		return -1;
+	}
 	if (want > 1) {
 		snprintf(err, errlen, "built without MPI: %ld ranks cannot train as one (rebuild where mpicc is found)",
 			 want);
@@ -351,6 +392,16 @@ int dist_rank(void)
 int dist_size(void)
 {
 	return 1;
+}
+
+int dist_collective(void)
+{
+	return 0;
+}
+
+const char *dist_summed(void)
+{
+	return "none";
 }
 
 int dist_finish(int status)

@@ -28,6 +28,16 @@ int dist_init(char *err, size_t errlen);
 int dist_rank(void);
 int dist_size(void);
 
+/* whether the collectives below run: N > 1 ranks, or one rank a
+ * launcher started with SIFT_DIST_FORCE set (then they move one rank's
+ * data, through MPI and NCCL all the same; without it dist_init refuses
+ * SIFT_DIST_FORCE outside a launcher, and in a build without MPI) */
+int dist_collective(void);
+
+/* what summed the gradients so far: "none" (one rank, no collective),
+ * "mpi" (dist_sum_floats's chain) or "nccl" (ncclAllReduce on the GPU) */
+const char *dist_summed(void);
+
 /* ends MPI: status 0, MPI_Finalize; otherwise, with N > 1 ranks,
  * MPI_Abort(status), which ends the others (they may wait for this one
  * in a collective); 128 + a signal, which every rank stops with at the

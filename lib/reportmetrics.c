@@ -115,6 +115,12 @@ static int need_map(const struct sift_reader *r, const msgpack_object *map,
 	return 0;
 }
 
+/* a count: a whole number from 0 that a double holds exactly */
+static int is_count(double v)
+{
+	return v >= 0 && v <= 9007199254740992.0 && v == floor(v);
+}
+
 static int need_long(const struct sift_reader *r, const msgpack_object *map,
 		     const char *key, long *v)
 {
@@ -196,18 +202,22 @@ int sift_read_cls_metrics(const struct sift_reader *r, const msgpack_object *map
 	const msgpack_object *cf = sift_get(map, "confusion");
 	if (!cf || cf->type != MSGPACK_OBJECT_ARRAY || cf->via.array.size != n)
 		goto bad;
+	/* a row as sift-eval writes it (integers) or as sift-cat -s reads
+	 * it back from JSON (a typed array) */
+	double *row = sift_xmalloc((n ? n : 1) * sizeof *row);
 	for (size_t g = 0; g < n; g++) {
-		const msgpack_object *row = &cf->via.array.ptr[g];
-		if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != n)
-			goto bad;
+		if (sift_nums(&cf->via.array.ptr[g], n, row) < 0)
+			goto bad_row;
 		for (size_t p = 0; p < n; p++) {
-			const msgpack_object *v = &row->via.array.ptr[p];
-			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-				goto bad;
-			sift_cls_add_count(m, (int)g, (int)p, (long)v->via.u64);
+			if (!is_count(row[p]))
+				goto bad_row;
+			sift_cls_add_count(m, (int)g, (int)p, (long)row[p]);
 		}
 	}
+	free(row);
 	return 0;
+bad_row:
+	free(row);
 bad:
 	sift_rerror(r, "confusion: expected %zu rows of %zu counts", n, n);
 	return -1;
@@ -308,23 +318,21 @@ int sift_read_calib(const struct sift_reader *r, const msgpack_object *map,
 		return 0;
 	if (cal->type != MSGPACK_OBJECT_MAP)
 		goto bad;
+	/* plain arrays as sift-eval writes them, or typed ones as sift-cat
+	 * -s reads them back from JSON */
 	const msgpack_object *cn = sift_get(cal, "count"), *ok = sift_get(cal, "correct");
 	const msgpack_object *cf = sift_get(cal, "confidence");
-	const msgpack_object *a[3] = { cn, ok, cf };
-	for (int k = 0; k < 3; k++)
-		if (!a[k] || a[k]->type != MSGPACK_OBJECT_ARRAY || a[k]->via.array.size != NB)
-			goto bad;
+	double x[NB], y[NB], z[NB];
+	if (!cn || !ok || !cf || sift_nums(cn, NB, x) < 0 ||
+	    sift_nums(ok, NB, y) < 0 || sift_nums(cf, NB, z) < 0)
+		goto bad;
 	for (int b = 0; b < NB; b++) {
-		const msgpack_object *x = &cn->via.array.ptr[b], *y = &ok->via.array.ptr[b];
-		const msgpack_object *z = &cf->via.array.ptr[b];
-		if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    y->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    (z->type != MSGPACK_OBJECT_FLOAT64 && z->type != MSGPACK_OBJECT_FLOAT32) ||
-		    y->via.u64 > x->via.u64 || !(z->via.f64 >= 0 && z->via.f64 <= 1))
+		if (!is_count(x[b]) || !is_count(y[b]) || y[b] > x[b] ||
+		    !(z[b] >= 0 && z[b] <= 1))
 			goto bad;
-		c->count[b] = (long)x->via.u64;
-		c->correct[b] = (long)y->via.u64;
-		c->conf[b] = z->via.f64 * (double)c->count[b];
+		c->count[b] = (long)x[b];
+		c->correct[b] = (long)y[b];
+		c->conf[b] = z[b] * (double)c->count[b];
 		c->n += c->count[b];
 	}
 	return 1;

@@ -941,6 +941,12 @@ int report_predictions(struct sift_reader *r, const struct sift_header *h,
 {
 	int is_ner = !strcmp(h->task, "ner");
 	int monitoring = o->window || o->by_topic || o->nalerts;
+	/* fill-mask records are top-k lists per masked token, which
+	 * sift-eval scores and sift-cat shows whole; no table of them here */
+	if (!strcmp(h->task, "mlm")) {
+		sift_rerror(r, "fill-mask predictions (task mlm): score them with sift-eval, read them with sift-cat");
+		return -1;
+	}
 	if (monitoring && is_ner) {
 		sift_rerror(r, "monitoring (--window, --by-topic, --alert) needs "
 			    "classification predictions, got task ner");

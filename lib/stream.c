@@ -586,6 +586,33 @@ static double typed_at(enum sift_dtype dt, const char *p, size_t i)
 	return 0;
 }
 
+int sift_nums(const msgpack_object *o, size_t n, double *v)
+{
+	enum sift_dtype dt;
+	const char *data;
+	size_t cnt;
+	if (sift_typed(o, &dt, &cnt, &data) == 0) {
+		if (cnt != n)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			v[i] = typed_at(dt, data, i);
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *e = &o->via.array.ptr[i];
+		int64_t iv;
+		if (as_int(e, &iv) == 0)
+			v[i] = (double)iv;
+		else if (e->type == MSGPACK_OBJECT_FLOAT32 || e->type == MSGPACK_OBJECT_FLOAT64)
+			v[i] = e->via.f64;
+		else
+			return -1;
+	}
+	return 0;
+}
+
 /* any numeric array as doubles through cb; want decides what is exact */
 enum want { WANT_I32, WANT_F32, WANT_U8 };
 
@@ -748,7 +775,9 @@ void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		      int nextra)
 {
 	msgpack_packer *pk = &w->pk;
-	int n = 3 + (h->task[0] != 0) + (h->nlabels > 0) + (h->vocab_size > 0);
+	/* mlm has no label set, and says so: labels [] (sift-stream(5)) */
+	int wl = h->nlabels > 0 || !strcmp(h->task, "mlm");
+	int n = 3 + (h->task[0] != 0) + wl + (h->vocab_size > 0);
 
 	msgpack_pack_map(pk, n + nextra);
 	sift_pack_str(pk, "sift");
@@ -759,7 +788,7 @@ void sift_pack_header(struct sift_writer *w, const struct sift_header *h,
 		sift_pack_str(pk, "task");
 		sift_pack_str(pk, h->task);
 	}
-	if (h->nlabels > 0) {
+	if (wl) {
 		sift_pack_str(pk, "labels");
 		msgpack_pack_array(pk, h->nlabels);
 		for (int i = 0; i < h->nlabels; i++)

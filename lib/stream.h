@@ -174,6 +174,10 @@ int sift_need_f32s(const struct sift_reader *r, const msgpack_object *map,
 		   const char *key, float **v, size_t *n);
 int sift_need_u8s(const struct sift_reader *r, const msgpack_object *map,
 		  const char *key, uint8_t **v, size_t *n);
+/* o, a plain array of numbers or a typed array (which sift-cat -s makes
+ * of a plain one), of n elements as doubles into v: 0; -1 when o is
+ * neither or has another length */
+int sift_nums(const msgpack_object *o, size_t n, double *v);
 /* a typed array ext: its dtype and count, or -1 when o is no such thing */
 int sift_typed(const msgpack_object *o, enum sift_dtype *dt, size_t *n,
 	       const char **data);

@@ -304,7 +304,7 @@ static int write_window(struct sift_tokex *x, struct sift_writer *w,
 	msgpack_packer *pk = &w->pk;
 	msgpack_pack_map(pk, 11 + (lab != NULL) + (gold != NULL) + npass(x));
 	pack_key(pk, "id");
-	msgpack_pack_int64(pk, x->nex);
+	msgpack_pack_int64(pk, x->id0 + x->nex);
 	pack_key(pk, "src");
 	sift_pack_str(pk, src);
 	pack_key(pk, "ids");
@@ -322,7 +322,7 @@ static int write_window(struct sift_tokex *x, struct sift_writer *w,
 		sift_pack_i32s(pk, lab, T);
 	}
 	pack_key(pk, "doc");
-	msgpack_pack_int64(pk, x->ndoc);
+	msgpack_pack_int64(pk, x->id0 + x->ndoc);
 	pack_key(pk, "win");
 	msgpack_pack_int(pk, win);
 	pack_key(pk, "nwin");
@@ -499,7 +499,7 @@ int sift_tokex_cls(struct sift_tokex *x, struct sift_writer *w,
 	msgpack_pack_map(pk, 5 + (text_b ? 2 : 0) + (label >= 0) + npass(x) +
 			 (x->lset != NULL) + x->has_target);
 	pack_key(pk, "id");
-	msgpack_pack_int64(pk, x->nex);
+	msgpack_pack_int64(pk, x->id0 + x->nex);
 	pack_key(pk, "src");
 	sift_pack_str(pk, src);
 	pack_key(pk, "ids");
@@ -578,7 +578,7 @@ static int write_mlm(struct sift_tokex *x, struct sift_writer *w, const char *sr
 	msgpack_packer *pk = &w->pk;
 	msgpack_pack_map(pk, 5 + (text != NULL) + npass(x));
 	pack_key(pk, "id");
-	msgpack_pack_int64(pk, x->nex);
+	msgpack_pack_int64(pk, x->id0 + x->nex);
 	pack_key(pk, "src");
 	sift_pack_str(pk, src);
 	pack_key(pk, "ids");

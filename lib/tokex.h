@@ -53,6 +53,7 @@ struct sift_tokex {
 	const struct sift_header *h;	/* labels */
 	int *b_to_i;		/* label id -> its I- twin (label_all) */
 	long nex;		/* examples written */
+	long long id0;		/* --id-offset: the first id (and doc) */
 	long ndoc;		/* sentences or texts seen */
 	long ntrunc;		/* texts truncated */
 	long nwin;		/* sentences split into windows */

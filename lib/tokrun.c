@@ -256,8 +256,9 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 	if (u->o->stride >= 0)
 		u->x.stride = u->o->stride;
 	u->x.label_all = u->o->label_all;
+	u->x.id0 = u->o->id_offset;
 	u->x.group = u->mlm && u->o->group_texts;
-	sift_pack_header(&u->w, &u->h, (u->mlm ? 4 : 1) + (u->problem != SIFT_PROBLEM_SINGLE));
+	sift_pack_header(&u->w, &u->h, (u->mlm ? 3 : 1) + (u->problem != SIFT_PROBLEM_SINGLE));
 	sift_pack_str(&u->w.pk, "pad_id");
 	msgpack_pack_int(&u->w.pk, tk->v.pad >= 0 ? tk->v.pad : 0);
 	if (u->problem != SIFT_PROBLEM_SINGLE) {
@@ -265,11 +266,9 @@ static int start(struct run *u, struct sift_tokenizer *tk)
 		sift_pack_str(&u->w.pk, sift_problem_name(u->problem));
 	}
 	if (u->mlm) {
-		/* no label set; [MASK]; the tokens masking never chooses: those
-		 * of HF's special_tokens_mask ([CLS], [SEP], padding), not [UNK]
-		 * and not [MASK] */
-		sift_pack_str(&u->w.pk, "labels");
-		msgpack_pack_array(&u->w.pk, 0);
+		/* [MASK]; the tokens masking never chooses: those of HF's
+		 * special_tokens_mask ([CLS], [SEP], padding), not [UNK] and
+		 * not [MASK] (labels [] is the header's, as every mlm one) */
 		sift_pack_str(&u->w.pk, "mask_id");
 		msgpack_pack_int(&u->w.pk, tk->v.mask);
 		int32_t sp[3];

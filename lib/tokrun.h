@@ -16,6 +16,7 @@ struct sift_tokrun_opts {
 	int label_all;
 	int max_len;		/* 0: the model's */
 	int stride;		/* -1: default */
+	long long id_offset;	/* --id-offset: the first example's id */
 	int force;		/* write to a terminal */
 	/* cls, pair: a set of labels per text (a JSON lines array, or the
 	 * label column split at label_sep); with a JSON array first label,

@@ -399,7 +399,7 @@ int trainer_step(struct trainer *t)
 {
 	struct bert_model *m = t->m;
 	int n = m->ntensors;
-	if (t->o.nranks > 1) {
+	if (t->o.nranks > 1 || dist_collective()) {
 		/* the group's gradients, losses and tokens over the ranks */
 		dist_sum_scalars(&t->group_loss, &t->group_tokens, t->lmicro, t->have);
 		dist_sum_floats(m->be, t->g.buf, t->g.n, t->have);

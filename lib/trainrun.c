@@ -318,6 +318,7 @@ static char *run_record(const struct run *r, int state)
 	json_object_set_new(x, "accum", json_integer(o->accum));
 	json_object_set_new(x, "ranks", json_integer(o->nranks));
 	json_object_set_new(x, "zero1", json_boolean(o->zero1));
+	json_object_set_new(x, "allreduce", json_string(dist_summed()));
 	json_object_set_new(x, "dropout", jfloat(r->m.cfg.hidden_dropout));
 	json_object_set_new(x, "attn_dropout", jfloat(r->m.cfg.attn_dropout));
 	/* JSON readers hold integers to 2^63-1 at best, jq to 2^53 */
@@ -473,7 +474,7 @@ static int check_group(const struct run *r)
 }
 
 /* a checkpoint of this step (with the state unless --no-state; state 1:
- * with it whatever the options, as a signal's) */
+ * with it whatever the options) */
 static int save(struct run *r, int state)
 {
 	char err[9000];
@@ -1263,8 +1264,8 @@ static int setup(struct run *r, struct sift_reader *rd)
 }
 
 /* after SIGTERM or SIGINT, at an optimizer-step boundary: the
- * checkpoint of the last step, with its state, unless this process took
- * none; the exit status */
+ * checkpoint of the last step (with its state but under --no-state),
+ * unless this process took none; the exit status */
 static int stopped(struct run *r)
 {
 	const struct run_cfg *c = r->c;
@@ -1291,10 +1292,14 @@ static int stopped(struct run *r)
 		r->t.micro = 0;
 	}
 	log_end(r, "stopped");
-	if (save(r, 1) < 0)
+	/* with its state, unless --no-state: that means no state file ever */
+	if (save(r, 0) < 0)
 		return SIFT_EXIT_DATA;
 	log_out(r);
-	if (dist_rank() == 0)
+	if (dist_rank() == 0 && c->no_state)
+		sift_warn("%s: model of step %lld in %s, without train_state.bin (--no-state): nothing to resume",
+			  name, (long long)r->t.step, c->out_dir);
+	else if (dist_rank() == 0)
 		sift_warn("%s: checkpoint at step %lld in %s; --resume continues", name,
 			  (long long)r->t.step, c->out_dir);
 	return SIFT_EXIT_SIGNAL + sig;

@@ -12,6 +12,10 @@
 #     final parameters
 #  4b. sift-train itself, --device cuda against --device cpu, fp32 and
 #     bf16, and a resumed cuda run (scripts/check-train-device.sh)
+#  4c. the 1-GPU NCCL run: SIFT_DIST_FORCE=1 mpirun -np 1 sift-train
+#     --device cuda, with and without --zero1, against sift-train --device
+#     cuda, the same bytes (scripts/check-nccl.sh; SKIP without mpirun or
+#     NCCL)
 #  5. bench/bench-cuda.sh: BERT-base, T 128, tokens/s and MFU, PyTorch beside,
 #     and where a bf16 step's time goes, op by op
 #  6. compute-sanitizer memcheck over test-backend-ops, where it runs
@@ -33,6 +37,11 @@ if [ -n "$pre" ]; then
 	# wheels carry
 	if ldd "$B/cuda-train" 2>/dev/null | grep -q 'libcublas.*not found'; then
 		d=$(python3 -c 'import os, nvidia.cublas as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
+		[ -n "$d" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
+	fi
+	# nor NCCL (200 MB): the toolkit's, else PyTorch's wheel's
+	if ldd "$B/sift-train" 2>/dev/null | grep -q 'libnccl.*not found'; then
+		d=$(python3 -c 'import os, nvidia.nccl as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
 		[ -n "$d" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
 	fi
 fi
@@ -114,6 +123,14 @@ if [ -x "$B/sift-train" ] && [ -x "$B/sift-cat" ]; then
 	done
 else
 	verdict "sift-train" 1 "no $B/sift-train or $B/sift-cat (scripts/gpu-bundle.sh again)"
+fi
+
+# 4c. the ranks' NCCL path with one rank
+if [ -x "$B/sift-train" ] && [ -x "$B/sift-cat" ]; then
+	timeout 150 sh scripts/check-nccl.sh "$B/sift-train" "$B/sift-cat" "$out/nccl" cuda > "$out/nccl.log" 2>&1
+	rc=$?
+	tee -a "$sum" < "$out/nccl.log"
+	[ $rc -eq 0 ] || verdict "nccl" $rc "see $out/nccl.log"
 fi
 
 # 5. benchmark

@@ -610,7 +610,7 @@ masks() {
 	sift-batch --mlm-probability 0.25 --whole-word-mask --seed 9 $T/ex > $T/s
 	run bash -c "sift-cat $T/s | head -1"
 	assert_success
-	assert_output '{"sift":1,"kind":"batches","task":"mlm","vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-batch 0.1","total":-1,"epochs":1,"batch_size":32,"seed":9,"mlm_probability":0.25,"whole_word":true,"pad_id":0,"mask_id":103,"special_ids":[101,102,0]}'
+	assert_output '{"sift":1,"kind":"batches","task":"mlm","labels":[],"vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-batch 0.1","total":-1,"epochs":1,"batch_size":32,"seed":9,"mlm_probability":0.25,"whole_word":true,"pad_id":0,"mask_id":103,"special_ids":[101,102,0]}'
 }
 
 # the batches of one epoch of a planned stream, as a stream of their own

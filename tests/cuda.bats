@@ -84,3 +84,34 @@ no_gpu() {
 	assert_equal "${stderr_lines[0]}" "sift-train: --precision: expected fp32 or bf16, got 'fp16'"
 	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
 }
+# the toolkit's directory as the Makefile finds it (nvcc's parent's parent)
+cuda_home() {
+	local nvcc
+	nvcc=$(command -v nvcc 2> /dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+	[ -n "$nvcc" ] && echo "${nvcc%/bin/nvcc}"
+}
+
+@test "where nvcc, nccl.h and mpicc are found, lib/dist.c's NCCL path compiles without a warning" {
+	local ch
+	ch=$(cuda_home) || skip "no nvcc: the CUDA backend and NCCL are not built"
+	[ -f "$ch/include/nccl.h" ] || skip "no $ch/include/nccl.h: the ranks' NCCL path is not built"
+	command -v mpicc > /dev/null || skip "no mpicc: no MPI, so no NCCL path"
+	cd "$ROOT"
+	# shellcheck disable=SC2046
+	run -0 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only \
+		-DSIFT_MPI=1 -DSIFT_NCCL=1 $(mpicc --showme:compile) -I"$ch/include" -Ilib lib/dist.c
+	assert_output ""
+}
+
+@test "where nvcc, nccl.h and mpicc are found, the build's sift-train calls ncclAllReduce" {
+	local ch
+	ch=$(cuda_home) || skip "no nvcc: the CUDA backend and NCCL are not built"
+	[ -f "$ch/include/nccl.h" ] || skip "no $ch/include/nccl.h: the ranks' NCCL path is not built"
+	command -v mpicc > /dev/null || skip "no mpicc: no MPI, so no NCCL path"
+	[ -f "$SIFT_BIN/lib/dist.o" ] || skip "no $SIFT_BIN/lib/dist.o (an installed build)"
+	run -0 nm -u "$SIFT_BIN/lib/dist.o"
+	assert_line --regexp ' U ncclAllReduce$'
+	assert_line --regexp ' U ncclCommInitRank$'
+	run -0 ldd "$SIFT_BIN/sift-train"
+	assert_line --partial libnccl.so
+}

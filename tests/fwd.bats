@@ -493,7 +493,7 @@ fill_batches() {
 	run jq -c 'select(.masks) | .text' $T/got
 	assert_output "$(sed 's/.*/"&"/' $F/mlm.txt)"
 	run bash -c "head -1 $T/got"
-	assert_output '{"sift":1,"kind":"predictions","task":"mlm","vocab":{"size":100,"hash":"a574b7f1706b940d"},"producer":"sift-fwd 0.1"}'
+	assert_output '{"sift":1,"kind":"predictions","task":"mlm","labels":[],"vocab":{"size":100,"hash":"a574b7f1706b940d"},"producer":"sift-fwd 0.1"}'
 }
 
 @test "--top-k sets the tokens per [MASK], and the first k of a larger k are the same" {

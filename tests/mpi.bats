@@ -85,6 +85,48 @@ curve() {
 	diff <(curve $T/one) <(curve $T/three)
 }
 
+@test "one rank under mpirun with SIFT_DIST_FORCE=1 sums through MPI and trains the bytes of no MPI" {
+	sift-train -m $F/tok -o $T/plain $OPTS --dev $T/dev.b --eval-every 4 $T/e3.b > /dev/null
+	SIFT_DIST_FORCE=1 mpi 1 sift-train -m $F/tok -o $T/forced $OPTS --dev $T/dev.b --eval-every 4 $T/e3.b
+	cmp $T/plain/model.safetensors $T/forced/model.safetensors
+	same_state $T/plain $T/forced
+	diff <(curve $T/plain) <(curve $T/forced)
+	run jq -c '[.options.allreduce, .options.ranks]' $T/plain/sift-train.json
+	assert_output '["none",1]'
+	# the collective path was taken, not the one-process shortcut
+	run jq -c '[.options.allreduce, .options.ranks]' $T/forced/sift-train.json
+	assert_output '["mpi",1]'
+}
+
+@test "one rank under mpirun without SIFT_DIST_FORCE takes no collective path" {
+	SIFT_DIST_FORCE=0 mpi 1 sift-train -m $F/tok -o $T/one $OPTS $T/e3.b
+	run jq -r .options.allreduce $T/one/sift-train.json
+	assert_output none
+}
+
+@test "one forced rank with --zero1 gathers its one shard through MPI to the same bytes" {
+	sift-train -m $F/tok -o $T/plain $OPTS $T/e3.b > /dev/null
+	SIFT_DIST_FORCE=1 mpi 1 sift-train -m $F/tok -o $T/zero $OPTS --zero1 $T/e3.b
+	cmp $T/plain/model.safetensors $T/zero/model.safetensors
+	same_state $T/plain $T/zero
+	run jq -c '[.options.allreduce, .options.zero1]' $T/zero/sift-train.json
+	assert_output '["mpi",true]'
+}
+
+@test "check-gpu's 1-rank collective check passes on the cpu through MPI" {
+	cd $BATS_TEST_DIRNAME/..
+	run -0 sh scripts/check-nccl.sh "$SIFT_BIN/sift-train" "$SIFT_BIN/sift-cat" $T/nccl cpu
+	assert_line "PASS nccl: 1 rank on cpu through mpi, 15 steps: the bytes of the run without MPI"
+	assert_line "PASS nccl zero1: 1 rank on cpu through mpi, 15 steps: the bytes of the run without MPI"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "SIFT_DIST_FORCE without a launcher is a usage error" {
+	run -2 --separate-stderr env SIFT_DIST_FORCE=1 sift-train -m $F/tok -o $T/out $OPTS $T/e3.b
+	assert_equal "${stderr_lines[0]}" "sift-train: SIFT_DIST_FORCE: the collective path is for a process a launcher started (mpirun -np 1)"
+	[ ! -e $T/out ]
+}
+
 @test "2 ranks with --accum 2 each give one process's --accum 4 within rounding" {
 	sift-train -m $F/tok -o $T/one $OPTS --accum 4 $T/e3.b > /dev/null
 	mpi 2 sift-train -m $F/tok -o $T/two $OPTS --accum 2 $T/e3.b

@@ -51,6 +51,24 @@ one_sentence() {
 	assert_output true
 }
 
+@test "classification metrics through sift-cat and back (typed arrays) report as the stream sift-eval wrote" {
+	stream fpb-allagree
+	sift-eval $T/fpb-allagree.sift > $T/m.sift
+	# JSON lines back into a stream: the confusion rows and calibration
+	# bins become typed i32 and f32 arrays (sift-stream(5))
+	sift-cat $T/m.sift | sift-cat -s > $T/round.sift
+	sift-report $T/m.sift > $T/m.txt
+	run -0 --separate-stderr sift-report $T/round.sift
+	assert_equal "$output" "$(cat $T/m.txt)"
+	# the counts exact (sift-cat prints floats to 9 digits, so not those)
+	q='[.confusion, .calibration.count, .calibration.correct]'
+	assert_equal "$(sift-report -F json $T/round.sift | jq -c "$q")" "$(sift-report -F json $T/m.sift | jq -c "$q")"
+	# the reliability plot reads the calibration bins too
+	sift-report --plot $T/p1.svg $T/m.sift > /dev/null
+	sift-report --plot $T/p2.svg $T/round.sift > /dev/null
+	cmp <(sed "s,$T/m.sift,F," $T/p1.svg) <(sed "s,$T/round.sift,F," $T/p2.svg)
+}
+
 @test "classification metrics end with the confusion matrix" {
 	stream fpb-allagree
 	run bash -c "sift-eval $T/fpb-allagree.sift | sift-report | tail -n 4"
@@ -587,4 +605,15 @@ negative>0.5,2026-11-29T08:00:00Z,ACME,negative,1,2,2,1,1,0.800000012,2026-11-29
 	assert_output ''
 	run -0 sh -c "$jq | jq -c '[.rule, .group.topic]'"
 	assert_output '["negative>0.4","ACME"]'
+}
+
+@test "fill-mask predictions are refused with one line that names sift-eval, exit 1" {
+	M=$FIXTURES/fwd/mlm-model
+	sift-tok -m $M --task mlm $FIXTURES/fwd/mlm.txt | sift-batch --seed 1 | sift-fwd -m $M > $T/p
+	run -1 --separate-stderr sift-report $T/p
+	assert_equal "$stderr" "sift-report: $T/p:1: fill-mask predictions (task mlm): score them with sift-eval, read them with sift-cat"
+	assert_equal "$output" ""
+	# what it points to works on the same file
+	run -0 bash -c "sift-eval $T/p | sift-report"
+	assert_line --index 0 --partial "masked tokens: "
 }

@@ -84,3 +84,29 @@ preds() {
 	cat $T/part.0.sift $T/part.1.sift $T/part.2.sift > $T/cat.sift
 	cmp <(preds $T/one.sift) <(preds $T/cat.sift)
 }
+
+@test "a Hadoop Streaming mapper's JSON lines, parts concatenated and made a stream again by sift-cat -s, are one process's predictions" {
+	sh -c "$(pipe 1)" < $T/news.tsv > $T/one.sift
+	# the mapper of sift(7) on each input split; a map-only job's
+	# TextOutputFormat writes each line as a key with an empty value,
+	# which leaves a tab at the end of the line
+	for i in 1 2 3; do
+		split -n l/$i/3 $T/news.tsv | sh -c "$(pipe 1) | sift-cat" |
+			sed 's/$/\t/' > $T/part-0000$i
+	done
+	cat $T/part-* | sift-cat -s > $T/preds.sift
+	cmp <(preds $T/one.sift) <(preds $T/preds.sift)
+	grep -qF "hdfs dfs -cat 'preds/part-*' | sift-cat -s > preds.sift" $BATS_TEST_DIRNAME/../man/man7/sift.7
+}
+
+@test "parallel --pipepart with sift-tok --id-offset {#}000000 gives ids apart that sift-eval scores as one process's" {
+	sh -c "$(pipe 8)" < $T/news.tsv > $T/one.sift
+	p=$(pipe 8)
+	parallel --pipepart -k --block 20k -a $T/news.tsv "${p/--task cls/--task cls --id-offset \{#\}000000}" > $T/par.sift
+	run bash -c "sift-cat $T/par.sift | jq -r 'select(.id) | .id / 1000000 | floor' | uniq | wc -l"
+	[ "$output" -ge 3 ]
+	sift-eval $T/one.sift > $T/one.metrics
+	sift-eval $T/par.sift > $T/par.metrics
+	cmp <(sift-report $T/one.metrics) <(sift-report $T/par.metrics)
+	grep -qF -- "--id-offset {#}000000" $BATS_TEST_DIRNAME/../man/man7/sift.7
+}

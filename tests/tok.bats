@@ -482,7 +482,7 @@ hello world"
 	printf 'a b\n' > $T/a.txt
 	run bash -c "sift-tok -m $V --task mlm $T/a.txt | sift-cat | head -1"
 	assert_success
-	assert_output '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-tok 0.1","pad_id":0,"labels":[],"mask_id":103,"special_ids":[101,102,0]}'
+	assert_output '{"sift":1,"kind":"examples","task":"mlm","labels":[],"vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-tok 0.1","pad_id":0,"mask_id":103,"special_ids":[101,102,0]}'
 }
 
 @test "mlm examples are one a line, [CLS] text [SEP], with the word of each token and blank lines skipped" {
@@ -554,7 +554,7 @@ hello world"
 @test "empty input with --task mlm is a stream of the header alone" {
 	run bash -c "printf '' | sift-tok -m $V --task mlm | sift-cat"
 	assert_success
-	assert_output '{"sift":1,"kind":"examples","task":"mlm","vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-tok 0.1","pad_id":0,"labels":[],"mask_id":103,"special_ids":[101,102,0]}'
+	assert_output '{"sift":1,"kind":"examples","task":"mlm","labels":[],"vocab":{"size":30522,"hash":"1a8955ef43215668"},"producer":"sift-tok 0.1","pad_id":0,"mask_id":103,"special_ids":[101,102,0]}'
 }
 
 @test "an mlm block size over the model's limit is misuse naming the option and the limit" {
@@ -586,4 +586,36 @@ Try 'sift-tok --help'."
 ["t2","B"]'
 	run bash -c "sift-tok -m $V -f jsonl --task mlm --group-texts $T/n.jsonl | sift-cat | jq -c 'select(.ids) | [.time, .topic, (.ids | length)]'"
 	assert_output '[null,null,10]'
+}
+
+@test "--id-offset numbers the examples from N, cls and mlm alike, and nothing else changes" {
+	printf 'good\tone\nbad\ttwo words\nok\tthree\n' > $T/x.tsv
+	sift-tok -m $V -f tsv $T/x.tsv > $T/a
+	sift-tok -m $V -f tsv --id-offset 2000000000 $T/x.tsv > $T/b
+	run bash -c "sift-cat $T/b | jq -c 'select(.id) | .id'"
+	assert_output "2000000000
+2000000001
+2000000002"
+	cmp <(sift-cat $T/a | jq -c 'del(.id)') <(sift-cat $T/b | jq -c 'del(.id)')
+	printf 'a b\nc d\n' > $T/m.txt
+	run bash -c "sift-tok -m $V --task mlm --id-offset 7 $T/m.txt | sift-cat | jq -c 'select(.src) | .id'"
+	assert_output "7
+8"
+}
+
+@test "--id-offset moves a NER sentence's windows and its doc together" {
+	# a sentence of 40 words in windows of 16 tokens: several windows, one doc
+	{ for i in $(seq 40); do printf 'w%d O\n' $i; done; printf '\nx O\n'; } > $T/s.conll
+	sift-tok -m $V -f conll --max-length 16 --stride 4 $T/s.conll > $T/a
+	sift-tok -m $V -f conll --max-length 16 --stride 4 --id-offset 100 $T/s.conll > $T/b
+	n=$(sift-cat $T/a | jq -s '[.[] | select(.ids)] | length')
+	[ "$n" -gt 2 ]
+	run bash -c "sift-cat $T/b | jq -c 'select(.ids) | [.id, .doc]' | tr '\n' ' '"
+	assert_output "$(sift-cat $T/a | jq -c 'select(.ids) | [.id + 100, .doc + 100]' | tr '\n' ' ')"
+}
+
+@test "--id-offset takes 0 to 2^31-1, the ids sift-eval takes" {
+	run -2 --separate-stderr sift-tok -m $V --id-offset -1 /dev/null
+	assert_equal "$stderr" "sift-tok: --id-offset: expected an integer from 0 to 2147483647, got '-1'
+Try 'sift-tok --help'."
 }

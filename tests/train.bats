@@ -693,15 +693,30 @@ end_of_run() {
 	[ "$(od -An -j8 -N8 -t d8 $T/out/train_state.bin | tr -d ' ')" = 2 ]
 }
 
-@test "a signal's checkpoint keeps its training state under --no-state" {
+@test "a signal's checkpoint under --no-state is the model alone: no train_state.bin, ever" {
+	start_fed --no-state
+	head -3 $F/tok.jsonl | sift-cat -s >&7
+	wait_step 2
+	kill -TERM $pid
+	end_of_run
+	assert_equal "$rc" 143
+	assert_equal "$(cat $T/err)" "sift-train: SIGTERM: model of step 2 in $T/out, without train_state.bin (--no-state): nothing to resume"
+	[ ! -e $T/out/train_state.bin ]
+	[ -f $T/out/model.safetensors ]
+	assert_equal "$(jq -c '[.steps, .end, .state]' $T/out/sift-train.json)" '[2,"stopped",false]'
+	run sift-fwd -m $T/out $T/tok.b
+	assert_success
+}
+
+@test "a signal on a step --no-state saved already under --save-every writes no train_state.bin either" {
 	start_fed --no-state --save-every 1
 	head -3 $F/tok.jsonl | sift-cat -s >&7
 	wait_step 2
 	kill -TERM $pid
 	end_of_run
 	assert_equal "$rc" 143
-	[ -f $T/out/train_state.bin ]
-	assert_equal "$(jq -c '[.steps, .state]' $T/out/sift-train.json)" '[2,true]'
+	[ ! -e $T/out/train_state.bin ]
+	assert_equal "$(jq -c '[.steps, .state]' $T/out/sift-train.json)" '[2,false]'
 }
 
 # ---- --no-state, sift-train.json, train.log ----
