@@ -84,6 +84,7 @@ no_gpu() {
 	assert_equal "${stderr_lines[0]}" "sift-train: --precision: expected fp32 or bf16, got 'fp16'"
 	assert_equal "${stderr_lines[1]}" "Try 'sift-train --help'."
 }
+
 # the toolkit's directory as the Makefile finds it (nvcc's parent's parent)
 cuda_home() {
 	local nvcc
