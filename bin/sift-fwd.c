@@ -150,6 +150,9 @@ int main(int argc, char **argv)
 		omp_set_num_threads((int)threads);
 	openblas_set_num_threads(1);
 	char err[512];
+	/* int8 runs on the cpu only: there, auto means the cpu */
+	if (prec == SIFT_PREC_INT8 && req == SIFT_DEVICE_AUTO)
+		req = SIFT_DEVICE_CPU;
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;
