@@ -16,6 +16,14 @@
 /* the activations' integer range: 7 bits (torch's reduce_range) */
 #define QMAX 127
 
+/* nearbyint for |v| < 2^22 in the default rounding mode (to nearest,
+ * ties to even), as adds that vectorise: the libm call, per element,
+ * cost about as much as the integer product's multiply-adds */
+static inline float round_even(float v)
+{
+	return (v + 12582912.0f) - 12582912.0f;	/* 1.5 * 2^23 */
+}
+
 int sift_q8_available(void)
 {
 #ifdef SIFT_DNNL
@@ -47,9 +55,12 @@ int sift_q8_quantize(struct sift_q8_linear *q, const float *w, int OC, int C)
 		float s = amax / 127.5f;
 		if (s < 1.1920929e-07f)
 			s = 1.1920929e-07f;
+		/* times the inverse, as torch's quantize_per_channel: -127.5
+		 * there is -127.49999, -127 */
+		float inv = 1.0f / s;
 		int32_t sum = 0;
 		for (int k = 0; k < C; k++) {
-			float v = nearbyintf(r[k] / s);
+			float v = nearbyintf(r[k] * inv);
 			int8_t iv = v > 127.0f ? 127 : v < -128.0f ? -128 : (int8_t)v;
 			q->w[(size_t)o * C + k] = iv;
 			sum += iv;
@@ -68,12 +79,14 @@ void sift_q8_free(struct sift_q8_linear *q)
 	memset(q, 0, sizeof *q);
 }
 
+#ifdef SIFT_DNNL
 /* row x (C) onto xq (C) in 0..QMAX: its scale and zero point (torch's
  * ChooseQuantizationParams over the range widened to hold 0) */
 static void quant_row(uint8_t *xq, float *sx, int32_t *zp, const float *x,
 		      int C)
 {
 	float lo = 0.0f, hi = 0.0f;
+#pragma omp simd reduction(min:lo) reduction(max:hi)
 	for (int k = 0; k < C; k++) {
 		lo = x[k] < lo ? x[k] : lo;
 		hi = x[k] > hi ? x[k] : hi;
@@ -83,15 +96,18 @@ static void quant_row(uint8_t *xq, float *sx, int32_t *zp, const float *x,
 		s = 0.1f;	/* an all-zero row: fbgemm's scale */
 	float z = nearbyintf(-lo / s);
 	int32_t iz = z < 0.0f ? 0 : z > QMAX ? QMAX : (int32_t)z;
+	/* times the inverse, as fbgemm's Quantize */
+	float inv = 1.0f / s, fz = (float)iz;
+	/* |x / s| <= 127 (plus rounding): round_even holds */
+#pragma omp simd
 	for (int k = 0; k < C; k++) {
-		float v = nearbyintf(x[k] / s) + (float)iz;
+		float v = round_even(x[k] * inv) + fz;
 		xq[k] = v < 0.0f ? 0 : v > QMAX ? QMAX : (uint8_t)v;
 	}
 	*sx = s;
 	*zp = iz;
 }
 
-#ifdef SIFT_DNNL
 /* rows r0 .. r1-1 on the calling thread */
 static void linear_rows(const struct sift_q8_linear *q, float *out,
 			const float *inp, const float *bias, int r0, int r1)
@@ -115,9 +131,16 @@ static void linear_rows(const struct sift_q8_linear *q, float *out,
 	for (int r = 0; r < n; r++) {
 		float *y = out + (size_t)(r0 + r) * OC;
 		const int32_t *a = acc + (size_t)r * OC;
-		for (int o = 0; o < OC; o++) {
-			float v = sx[r] * q->scale[o] * (float)(a[o] - zp[r] * q->wsum[o]);
-			y[o] = bias ? v + bias[o] : v;
+		float sr = sx[r];
+		int32_t zr = zp[r];
+		if (bias) {
+#pragma omp simd
+			for (int o = 0; o < OC; o++)
+				y[o] = sr * q->scale[o] * (float)(a[o] - zr * q->wsum[o]) + bias[o];
+		} else {
+#pragma omp simd
+			for (int o = 0; o < OC; o++)
+				y[o] = sr * q->scale[o] * (float)(a[o] - zr * q->wsum[o]);
 		}
 	}
 	free(xq);

@@ -10,7 +10,7 @@ struct bert_model;
  * One linear layer, out = inp @ w^T + b, with w quantised once:
  * per output channel, symmetric, int8 (torch's per_channel_symmetric
  * qint8 observer): scale[o] = max_k |w[o,k]| / 127.5,
- * q[o,k] = clamp(nearbyint(w[o,k] / scale[o]), -128, 127).
+ * q[o,k] = clamp(nearbyint(w[o,k] * (1 / scale[o])), -128, 127).
  * At each call every row of inp is quantised on its own, asymmetric,
  * to 7 bits (torch's reduce_range on x86): its range [min(x,0), max(x,0)]
  * onto 0..127, scale sx = (max - min) / 127, zero point zp.  The product
