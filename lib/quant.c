@@ -12,6 +12,7 @@
 #include "bert.h"	/* defines: struct bert_model */
 #include "ops_cpu.h"	/* defines: sift_cpu_tiles, sift_cpu_tile, sift_cpu_gemm_threads */
 #include "prog.h"	/* defines: sift_xmalloc */
+#include "hot.h"	/* defines: HOT */
 
 /* the activations' integer range: 7 bits (torch's reduce_range) */
 #define QMAX 127
@@ -60,7 +61,7 @@ int sift_q8_quantize(struct sift_q8_linear *q, const float *w, int OC, int C)
 		float inv = 1.0f / s;
 		int32_t sum = 0;
 		for (int k = 0; k < C; k++) {
-			float v = nearbyintf(r[k] * inv);
+			float v = round_even(r[k] * inv);	/* |v| <= 127.5 */
 			int8_t iv = v > 127.0f ? 127 : v < -128.0f ? -128 : (int8_t)v;
 			q->w[(size_t)o * C + k] = iv;
 			sum += iv;
@@ -82,7 +83,7 @@ void sift_q8_free(struct sift_q8_linear *q)
 #ifdef SIFT_DNNL
 /* row x (C) onto xq (C) in 0..QMAX: its scale and zero point (torch's
  * ChooseQuantizationParams over the range widened to hold 0) */
-static void quant_row(uint8_t *xq, float *sx, int32_t *zp, const float *x,
+HOT static void quant_row(uint8_t *xq, float *sx, int32_t *zp, const float *x,
 		      int C)
 {
 	float lo = 0.0f, hi = 0.0f;
@@ -108,15 +109,50 @@ static void quant_row(uint8_t *xq, float *sx, int32_t *zp, const float *x,
 	*zp = iz;
 }
 
+/* y (OC) = sr scale (acc - zr wsum) + bias */
+HOT static void dequant_row(float *y, const int32_t *a, const float *scale,
+			    const int32_t *wsum, const float *bias, float sr,
+			    int32_t zr, int OC)
+{
+	if (bias) {
+#pragma omp simd
+		for (int o = 0; o < OC; o++)
+			y[o] = sr * scale[o] * (float)(a[o] - zr * wsum[o]) + bias[o];
+	} else {
+#pragma omp simd
+		for (int o = 0; o < OC; o++)
+			y[o] = sr * scale[o] * (float)(a[o] - zr * wsum[o]);
+	}
+}
+
+/* a thread's scratch, grown as needed and kept: a product's buffers are
+ * too big for malloc to keep, and mapping them afresh on every call cost
+ * a tenth of the run in page faults */
+static _Thread_local void *scratch;
+static _Thread_local size_t scratch_cap;
+
+static void *scratch_get(size_t bytes)
+{
+	if (bytes > scratch_cap) {
+		free(scratch);
+		scratch = sift_xmalloc(bytes);
+		scratch_cap = bytes;
+	}
+	return scratch;
+}
+
 /* rows r0 .. r1-1 on the calling thread */
 static void linear_rows(const struct sift_q8_linear *q, float *out,
 			const float *inp, const float *bias, int r0, int r1)
 {
 	int C = q->C, OC = q->OC, n = r1 - r0;
-	uint8_t *xq = sift_xmalloc((size_t)n * C);
-	int32_t *acc = sift_xmalloc(sizeof(int32_t) * (size_t)n * OC);
-	float *sx = sift_xmalloc(sizeof(float) * n);
-	int32_t *zp = sift_xmalloc(sizeof(int32_t) * n);
+	/* acc (n,OC) int32, sx (n), zp (n), xq (n,C) */
+	size_t nacc = (size_t)n * OC;
+	char *buf = scratch_get(sizeof(int32_t) * (nacc + 2 * (size_t)n) + (size_t)n * C);
+	int32_t *acc = (int32_t *)buf;
+	float *sx = (float *)(acc + nacc);
+	int32_t *zp = (int32_t *)(sx + n);
+	uint8_t *xq = (uint8_t *)(zp + n);
 	for (int r = 0; r < n; r++)
 		quant_row(xq + (size_t)r * C, sx + r, zp + r,
 			  inp + (size_t)(r0 + r) * C, C);
@@ -128,25 +164,9 @@ static void linear_rows(const struct sift_q8_linear *q, float *out,
 	 * points are per row, subtracted below */
 	dnnl_gemm_u8s8s32('N', 'T', 'F', n, OC, C, 1.0f, xq, C, 0, q->w, C, 0,
 			  0.0f, acc, OC, &co);
-	for (int r = 0; r < n; r++) {
-		float *y = out + (size_t)(r0 + r) * OC;
-		const int32_t *a = acc + (size_t)r * OC;
-		float sr = sx[r];
-		int32_t zr = zp[r];
-		if (bias) {
-#pragma omp simd
-			for (int o = 0; o < OC; o++)
-				y[o] = sr * q->scale[o] * (float)(a[o] - zr * q->wsum[o]) + bias[o];
-		} else {
-#pragma omp simd
-			for (int o = 0; o < OC; o++)
-				y[o] = sr * q->scale[o] * (float)(a[o] - zr * q->wsum[o]);
-		}
-	}
-	free(xq);
-	free(acc);
-	free(sx);
-	free(zp);
+	for (int r = 0; r < n; r++)
+		dequant_row(out + (size_t)(r0 + r) * OC, acc + (size_t)r * OC,
+			    q->scale, q->wsum, bias, sx[r], zp[r], OC);
 }
 #endif
 
