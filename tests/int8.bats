@@ -76,6 +76,34 @@ within() {
 	cmp $T/j1 $T/j3
 }
 
+# 7-bit activations keep every u8 x s8 pair of AVX2's vpmaddubsw (and of
+# AVX-512 without VNNI) inside int16, so every oneDNN kernel sums the same
+# integers: capped at SSE4.1 or AVX2 (DNNL_MAX_CPU_ISA) oneDNN gives the
+# bytes of its best kernel here.  With 8-bit activations the AVX2 kernel
+# saturates and this fails.
+@test "int8 predictions are the same bytes with oneDNN's SSE4.1, AVX2 and best kernels" {
+	need_int8
+	need_model
+	need_data
+	head -300 $DATA/financial_phrasebank/Sentences_AllAgree.txt > $T/p
+	sift-tok -m $MODEL -f at --encoding latin1 $T/p | sift-batch -b 64 > $T/p.b
+	sift-fwd -m $MODEL --init-head 1 --precision int8 $T/p.b > $T/best
+	for isa in AVX2 SSE41; do
+		DNNL_MAX_CPU_ISA=$isa sift-fwd -m $MODEL --init-head 1 --precision int8 $T/p.b > $T/$isa
+		cmp $T/best $T/$isa
+	done
+}
+
+@test "int8 predictions of the small model are the same bytes with oneDNN's SSE4.1, AVX2 and best kernels" {
+	need_int8
+	sift-cat -s $F/ner.batches.jsonl > $T/b
+	sift-fwd -m $F/tok-model --precision int8 $T/b > $T/best
+	for isa in AVX2 SSE41; do
+		DNNL_MAX_CPU_ISA=$isa sift-fwd -m $F/tok-model --precision int8 $T/b > $T/$isa
+		cmp $T/best $T/$isa
+	done
+}
+
 # MiniLM with a classifier head from a seed (its logits are small, so
 # margins are thin and a few argmaxes flip): measured 194 of 200 the same,
 # probabilities 2.1e-3 apart at most; asserted: 95% and 1e-2
