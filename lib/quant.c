@@ -11,7 +11,7 @@
 #include "quant.h"
 #include "bert.h"	/* defines: struct bert_model */
 #include "ops_cpu.h"	/* defines: sift_cpu_tiles, sift_cpu_tile, sift_cpu_gemm_threads */
-#include "prog.h"	/* defines: sift_xmalloc */
+#include "prog.h"	/* defines: sift_xmalloc, sift_die */
 #include "hot.h"	/* defines: HOT */
 
 /* the activations' integer range: 7 bits (torch's reduce_range) */
@@ -96,14 +96,15 @@ HOT static void quant_row(uint8_t *xq, float *sx, int32_t *zp, const float *x,
 	if (s == 0.0f)
 		s = 0.1f;	/* an all-zero row: fbgemm's scale */
 	float z = nearbyintf(-lo / s);
-	int32_t iz = z < 0.0f ? 0 : z > QMAX ? QMAX : (int32_t)z;
+	/* clamped so that a NaN (an inf in the row) gives 0, not a bad cast */
+	int32_t iz = z > 0.0f ? (z < QMAX ? (int32_t)z : QMAX) : 0;
 	/* times the inverse, as fbgemm's Quantize */
 	float inv = 1.0f / s, fz = (float)iz;
 	/* |x / s| <= 127 (plus rounding): round_even holds */
 #pragma omp simd
 	for (int k = 0; k < C; k++) {
 		float v = round_even(x[k] * inv) + fz;
-		xq[k] = v < 0.0f ? 0 : v > QMAX ? QMAX : (uint8_t)v;
+		xq[k] = v > 0.0f ? (v < QMAX ? (uint8_t)v : QMAX) : 0;
 	}
 	*sx = s;
 	*zp = iz;
@@ -162,8 +163,11 @@ static void linear_rows(const struct sift_q8_linear *q, float *out,
 	const int32_t co = 0;
 	/* acc (n,OC) = xq (n,C) @ w^T, w (OC,C); no offsets: the zero
 	 * points are per row, subtracted below */
-	dnnl_gemm_u8s8s32('N', 'T', 'F', n, OC, C, 1.0f, xq, C, 0, q->w, C, 0,
-			  0.0f, acc, OC, &co);
+	dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', n, OC, C, 1.0f, xq,
+					     C, 0, q->w, C, 0, 0.0f, acc, OC, &co);
+	if (st != dnnl_success)	/* only for bad arguments: a bug here */
+		sift_die(1, "int8 product (%d,%d) x (%d,%d)^T: oneDNN status %d",
+			 n, C, OC, C, (int)st);
 	for (int r = 0; r < n; r++)
 		dequant_row(out + (size_t)(r0 + r) * OC, acc + (size_t)r * OC,
 			    q->scale, q->wsum, bias, sx[r], zp[r], OC);
