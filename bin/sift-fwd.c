@@ -13,7 +13,7 @@
 
 static const char usage[] =
 	"usage: sift-fwd -m model [-f] [-j threads] [--device where]"
-	" [--precision fp32|bf16] [--init-head seed] [--top-k k]"
+	" [--precision fp32|bf16|int8] [--init-head seed] [--top-k k]"
 	" [--threshold x --abstain label] [--threshold x] [--thresholds file]"
 	" [--adapter dir [--save-merged out]] [file]\n";
 
@@ -42,7 +42,8 @@ static const char help[] =
 	"                      no stream is read\n"
 	"  -j, --threads N     threads (default: OMP_NUM_THREADS, or the cores)\n"
 	"      --device D      auto, cpu (default) or cuda\n"
-	"      --precision P   fp32 (default) or bf16\n"
+	"      --precision P   fp32 (default), bf16 or int8 (cpu only:\n"
+	"                      dynamically quantised linear layers)\n"
 	"  -f, --force         write the binary stream even to a terminal\n"
 	"  -h, --help          this help\n"
 	"      --version       the version\n";
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			if (sift_precision_parse(optarg, &prec))
-				return sift_misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
+				return sift_misuse("--precision: expected fp32, bf16 or int8, got '%s'", optarg);
 			break;
 		case 'K':
 			if (sift_int_opt("--top-k", optarg, 1, 1000000, &topk) < 0)
@@ -149,6 +150,9 @@ int main(int argc, char **argv)
 		omp_set_num_threads((int)threads);
 	openblas_set_num_threads(1);
 	char err[512];
+	/* int8 runs on the cpu only: there, auto means the cpu */
+	if (prec == SIFT_PREC_INT8 && req == SIFT_DEVICE_AUTO)
+		req = SIFT_DEVICE_CPU;
 	if (sift_device_resolve(req, &device, err, sizeof err)) {
 		sift_warn("%s", err);
 		return SIFT_EXIT_DATA;
@@ -163,6 +167,7 @@ int main(int argc, char **argv)
 		.topk = (int)topk, .threshold = (float)threshold, .abstain = abstain,
 		.has_threshold = has_threshold, .thresholds = thresholds,
 		.adapter = adapter, .save_merged = merged,
+		.int8 = prec == SIFT_PREC_INT8,
 	};
 	if (merged)
 		return fwd_save_merged(&cfg);

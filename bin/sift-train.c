@@ -206,6 +206,8 @@ int main(int argc, char **argv)
 		case O_PRECISION:
 			if (sift_precision_parse(optarg, &prec))
 				return sift_misuse("--precision: expected fp32 or bf16, got '%s'", optarg);
+			if (prec == SIFT_PREC_INT8)
+				return sift_misuse("%s", "--precision int8: for inference only (sift-fwd), not for training");
 			break;
 		case O_TASK:
 			if (strcmp(optarg, "ner") && strcmp(optarg, "cls") &&

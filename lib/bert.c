@@ -14,6 +14,7 @@
 #include "rng.h"		/* defines: sift_rng_normal, sift_hash64 */
 #include "safetensors.h"
 #include "lora.h"		/* defines: lora_forward, lora_reserve, lora_free */
+#include "quant.h"	/* defines: sift_q8_linear_forward, sift_q8_model_free */
 
 /* ---- config.json ---- */
 
@@ -407,6 +408,7 @@ void bert_free(struct bert_model *m)
 		lora_free(m->lora);
 		free(m->lora);
 	}
+	sift_q8_model_free(m->q8);
 	if (m->be && m->dparams && m->dparams != m->params)
 		m->be->free(m->dparams);
 	if (m->be && m->ce_dweight && m->ce_dweight != m->ce_weight)
@@ -1002,6 +1004,18 @@ static size_t place(struct bert_acts *a, const struct bert_model *m,
 	return off;
 }
 
+/* out (n,OC) = inp (n,C) @ w^T + b: the backend's product, or the
+ * int8 one of slot (quant.h) when the model is quantised */
+static void linear(const struct bert_model *m, int slot, float *out,
+		   const float *inp, const float *w, const float *b, int n,
+		   int C, int OC)
+{
+	if (m->q8 && m->q8->lin[slot].C)
+		sift_q8_linear_forward(&m->q8->lin[slot], out, inp, b, n);
+	else
+		m->be->matmul_forward(out, inp, w, b, n, C, OC);
+}
+
 /*
  * The encoder over rows r0 .. r0+n-1 (nb examples, offs local: offs[0]
  * = 0) of the activations, whose attention probabilities start at float
@@ -1034,8 +1048,8 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 	const float *x = a->emb_out + oC;
 	for (int l = 0; l < nl; l++) {
 		const struct bert_layer *w = &p->layer[l];
-		be->matmul_forward(a->qkv[l] + o3, x, w->qkv_w, w->qkv_b, n, C,
-				   3 * C);
+		linear(m, 4 * l + SIFT_Q8_QKV, a->qkv[l] + o3, x, w->qkv_w,
+		       w->qkv_b, n, C, 3 * C);
 		if (m->lora)
 			for (int t = LORA_QUERY; t <= LORA_VALUE; t++)
 				lora_forward(m, l, t, a->qkv[l] + o3, x, r0, n,
@@ -1043,8 +1057,8 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 		be->attention_forward(a->atty[l] + oC, a->att[l] + att0,
 				      a->qkv[l] + o3, offs, nb, a->T, C, NH, pa,
 				      bert_dropout_seed(seed, 4 * l));
-		be->matmul_forward(a->attproj[l] + oC, a->atty[l] + oC,
-				   w->attout_w, w->attout_b, n, C, C);
+		linear(m, 4 * l + SIFT_Q8_ATTOUT, a->attproj[l] + oC,
+		       a->atty[l] + oC, w->attout_w, w->attout_b, n, C, C);
 		if (m->lora)
 			lora_forward(m, l, LORA_ATTN_OUT, a->attproj[l] + oC,
 				     a->atty[l] + oC, r0, n, train, seed);
@@ -1057,15 +1071,15 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 					       a->ln1_rstd[l] + r0,
 					       a->attproj[l] + oC, x, w->ln1_w,
 					       w->ln1_b, n, C, c->ln_eps);
-		be->matmul_forward(a->fch[l] + oI, a->ln1[l] + oC, w->fc_w,
-				   w->fc_b, n, C, I);
+		linear(m, 4 * l + SIFT_Q8_FC, a->fch[l] + oI, a->ln1[l] + oC,
+		       w->fc_w, w->fc_b, n, C, I);
 		if (m->lora)
 			lora_forward(m, l, LORA_INTER, a->fch[l] + oI,
 				     a->ln1[l] + oC, r0, n, train, seed);
 		be->gelu_forward(a->fch_gelu[l] + oI, a->fch[l] + oI,
 				 (size_t)n * I);
-		be->matmul_forward(a->fcproj[l] + oC, a->fch_gelu[l] + oI,
-				   w->fcproj_w, w->fcproj_b, n, I, C);
+		linear(m, 4 * l + SIFT_Q8_FCPROJ, a->fcproj[l] + oC,
+		       a->fch_gelu[l] + oI, w->fcproj_w, w->fcproj_b, n, I, C);
 		if (m->lora)
 			lora_forward(m, l, LORA_OUTPUT, a->fcproj[l] + oC,
 				     a->fch_gelu[l] + oI, r0, n, train, seed);
@@ -1203,22 +1217,22 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	uint64_t hseed = bert_dropout_seed(seed, 4 * nl + 1);
 	if (m->has_pooler && m->head != BERT_HEAD_TOKEN) {
 		be->gather_rows_forward(a->cls, a->out, cls_rows, B, C);
-		be->matmul_forward(a->pool_pre, a->cls, p->pool_w, p->pool_b,
-				   B, C, C);
+		linear(m, 4 * nl + SIFT_Q8_POOL, a->pool_pre, a->cls, p->pool_w,
+		       p->pool_b, B, C, C);
 		be->tanh_forward(a->pooled, a->pool_pre, (size_t)B * C);
 	}
 	if (m->head == BERT_HEAD_TOKEN) {
 		if (train)
 			be->dropout_forward(a->head_in, a->out, NC, pc, hseed, 0);
-		be->matmul_forward(a->logits, a->head_in, p->cls_w, p->cls_b,
-				   N, C, L);
+		linear(m, 4 * nl + SIFT_Q8_CLS, a->logits, a->head_in, p->cls_w,
+		       p->cls_b, N, C, L);
 		be->softmax_forward(a->probs, a->logits, N, L);
 	} else if (m->head == BERT_HEAD_SEQ) {
 		if (train)
 			be->dropout_forward(a->head_in, a->pooled,
 					    (size_t)B * C, pc, hseed, 0);
-		be->matmul_forward(a->logits, a->head_in, p->cls_w, p->cls_b,
-				   B, C, L);
+		linear(m, 4 * nl + SIFT_Q8_CLS, a->logits, a->head_in, p->cls_w,
+		       p->cls_b, B, C, L);
 		be->softmax_forward(a->probs, a->logits, B, L);
 	} else if (m->head == BERT_HEAD_MLM && M > 0) {
 		int V = m->nout;
@@ -1226,8 +1240,8 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		 * product is the cost, not (N,V) */
 		be->gather_rows_forward(a->mlm_in, a->out, mlm_rows, M, C);
 		/* mlm_pre = mlm_in @ dense^T + b; mlm_act = gelu(mlm_pre) */
-		be->matmul_forward(a->mlm_pre, a->mlm_in, p->mlm_w, p->mlm_b,
-				   M, C, C);
+		linear(m, 4 * nl + SIFT_Q8_MLM, a->mlm_pre, a->mlm_in, p->mlm_w,
+		       p->mlm_b, M, C, C);
 		be->gelu_forward(a->mlm_act, a->mlm_pre, (size_t)M * C);
 		be->layernorm_forward(a->mlm_h, a->mlm_mean, a->mlm_rstd,
 				      a->mlm_act, p->mlm_ln_w, p->mlm_ln_b, M, C,

@@ -8,6 +8,7 @@
 #include "backend.h"
 
 struct lora;
+struct sift_q8_model;
 
 /* config.json of a Hugging Face BERT directory */
 struct bert_config {
@@ -112,6 +113,9 @@ struct bert_model {
 	float *ce_weight, *ce_dweight;
 	float ce_smoothing;
 	struct lora *lora;	/* an adapter (lib/lora.h), NULL without */
+	/* int8 inference (lib/quant.h, sift-fwd --precision int8): the
+	 * linear layers quantised, NULL: fp32 */
+	struct sift_q8_model *q8;
 };
 
 /* room for extra floats (zeroed) and extra_tensors more tensors at the

@@ -1,9 +1,10 @@
-/* device.c: resolves --device auto|cpu|cuda and --precision fp32|bf16. */
+/* device.c: resolves --device auto|cpu|cuda and --precision fp32|bf16|int8. */
 #include <stdio.h>
 #include <string.h>
 
 #include "device.h"
 #include "cpu_bf16.h"	/* defines: sift_cpu_bf16_check, sift_cpu_bf16_set */
+#include "quant.h"	/* defines: sift_q8_available */
 
 #ifdef SIFT_CUDA
 /* kernels/device.cu, kernels/ctx.cu */
@@ -30,6 +31,8 @@ int sift_precision_parse(const char *s, enum sift_precision *p)
 		*p = SIFT_PREC_FP32;
 	else if (strcmp(s, "bf16") == 0)
 		*p = SIFT_PREC_BF16;
+	else if (strcmp(s, "int8") == 0)
+		*p = SIFT_PREC_INT8;
 	else
 		return -1;
 	return 0;
@@ -42,7 +45,7 @@ const char *sift_device_name(enum sift_device_req device)
 
 const char *sift_precision_name(enum sift_precision p)
 {
-	return p == SIFT_PREC_BF16 ? "bf16" : "fp32";
+	return p == SIFT_PREC_BF16 ? "bf16" : p == SIFT_PREC_INT8 ? "int8" : "fp32";
 }
 
 int sift_device_have_cuda(void)
@@ -99,6 +102,17 @@ int sift_device_resolve(enum sift_device_req req, enum sift_device_req *device,
 int sift_device_set_precision(enum sift_device_req device, enum sift_precision p,
 			      char *err, size_t errlen)
 {
+	if (p == SIFT_PREC_INT8) {
+		if (device == SIFT_DEVICE_CUDA) {
+			snprintf(err, errlen, "int8 precision needs the cpu device");
+			return -1;
+		}
+		if (!sift_q8_available()) {
+			snprintf(err, errlen, "int8 precision needs a build with oneDNN (libdnnl-dev)");
+			return -1;
+		}
+		return 0;
+	}
 	if (device != SIFT_DEVICE_CUDA) {
 		if (p == SIFT_PREC_BF16 && sift_cpu_bf16_check(err, errlen))
 			return -1;

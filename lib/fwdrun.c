@@ -15,6 +15,7 @@
 #include "problempred.h"	/* defines: struct sift_problem_pred */
 #include "fillmask.h"	/* defines: sift_fill_batch, the mlm records */
 #include "cli.h"	/* defines: sift_misuse */
+#include "quant.h"	/* defines: sift_q8_model_quantize */
 #include "lora.h"	/* defines: lora_open, lora_merge */
 #include "ckpt.h"	/* defines: ckpt_save, ckpt_prepare */
 #include "stream.h"
@@ -377,6 +378,10 @@ int fwd_run(const struct fwd_cfg *c)
 	if (bert_upload(&m, c->be) < 0) {
 		sift_warn("%s: cannot put the model on the %s device",
 			  c->model_dir, c->be->name);
+		goto done_model;
+	}
+	if (c->int8 && sift_q8_model_quantize(&m) < 0) {
+		sift_warn("%s: out of memory quantising the model", c->model_dir);
 		goto done_model;
 	}
 	sift_header_init(&out, "predictions", h.task, NULL);

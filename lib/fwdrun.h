@@ -22,6 +22,8 @@ struct fwd_cfg {
 	const char *adapter;	/* --adapter: a LoRA adapter, merged at load */
 	const char *save_merged;	/* --save-merged: write the merged model
 				 * here and read no stream */
+	int int8;		/* --precision int8: the linear layers
+				 * quantised at load (quant.h) */
 };
 
 /* --save-merged: model_dir with the adapter merged, saved as an

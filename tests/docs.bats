@@ -352,6 +352,8 @@ $MAN_STDERR" | while read -r entry; do
 	[ -f merged/model.safetensors ]
 	sed -n 2p $T/b/7.out | jq -e '.accuracy and .examples == 14'
 	assert_equal "$(sed -n 2p $T/b/7.out)" "$(sed -n 4p $T/b/7.out)"
+	# int8 against fp32: a count of the same labels among the 20
+	grep -Eqx '(1[6-9]|20) of 20 the same' $T/b/8.out || fail "int8: $(cat $T/b/8.out)"
 }
 
 @test "sift-cat(1)'s examples run as written" {

@@ -78,6 +78,20 @@ static void test_precision(void)
 		CHECK_STR(err, why);
 	CHECK_EQ_INT(sift_device_set_precision(SIFT_DEVICE_CPU, SIFT_PREC_FP32, err, sizeof err), 0);
 	CHECK(!sift_cpu_bf16_on());
+	/* int8: the cpu only, and only with oneDNN in the build */
+	CHECK_EQ_INT(sift_precision_parse("int8", &(enum sift_precision){ 0 }), 0);
+	CHECK_STR(sift_precision_name(SIFT_PREC_INT8), "int8");
+	err[0] = 0;
+	CHECK_EQ_INT(sift_device_set_precision(SIFT_DEVICE_CUDA, SIFT_PREC_INT8, err, sizeof err), -1);
+	CHECK_STR(err, "int8 precision needs the cpu device");
+	err[0] = 0;
+#ifdef SIFT_DNNL
+	CHECK_EQ_INT(sift_device_set_precision(SIFT_DEVICE_CPU, SIFT_PREC_INT8, err, sizeof err), 0);
+	CHECK_STR(err, "");
+#else
+	CHECK_EQ_INT(sift_device_set_precision(SIFT_DEVICE_CPU, SIFT_PREC_INT8, err, sizeof err), -1);
+	CHECK_STR(err, "int8 precision needs a build with oneDNN (libdnnl-dev)");
+#endif
 }
 
 int main(void)
