@@ -11,8 +11,9 @@
 #        NER_TEST_N sentences of eng.testb (0: all).
 #   pb   Financial PhraseBank 50Agree, the seeded 80/10/10 split of
 #        BENCHMARKS.md (bench/phrasebank-split.txt, as bench/dapt.sh):
-#        PB_N training sentences (0: all; every (3876 / PB_N)th, the
-#        file being sorted by label), PB_EPOCHS epochs; test accuracy and
+#        PB_N training sentences (0: all; PB_N lines evenly spaced
+#        over the split, the file being sorted by label), PB_EPOCHS
+#        epochs; test accuracy and
 #        macro-F1 on all of test (485 sentences).
 # Each task is one sift-batch stream (shuffled, seed SEED, batches of
 # BATCH) that every run trains on: sift-train in full, --lora 8 and
@@ -198,7 +199,7 @@ for t in $TASKS_RUN; do
 		done
 		mv "$OUT/pb.test.all" "$OUT/pb.test.txt"
 		awk -v n="$PB_N" 'NR == FNR { c++; next }
-			!n || n >= c || (FNR - 1) % int(c / n) == 0 && k++ < n' \
+			!n || n >= c || int(FNR * n / c) > int((FNR - 1) * n / c)' \
 			"$OUT/pb.train.all" "$OUT/pb.train.all" > "$OUT/pb.train.txt"
 		tok="-m $MODEL -f at --encoding latin1 --labels $OUT/pb.labels"
 		ep=$PB_EPOCHS
