@@ -71,12 +71,12 @@ for t in $TASKS; do
 	pb) f=$DATA/financial_phrasebank/Sentences_50Agree.txt ;;
 	*) echo "lora-quality: unknown task $t (ner or pb)" >&2; exit 2 ;;
 	esac
-	if [ ! -f "$f" ]; then
+	if [ -z "$TABLE_ONLY" ] && [ ! -f "$f" ]; then
 		echo "lora-quality: skipped (needs $f)"
 		exit 0
 	fi
 done
-if ! "$PYTHON" -c 'import accelerate, peft, torch, transformers' 2> /dev/null; then
+if [ -z "$TABLE_ONLY" ] && ! "$PYTHON" -c 'import accelerate, peft, torch, transformers' 2> /dev/null; then
 	echo "lora-quality: skipped ($PYTHON cannot import accelerate, peft, torch and transformers)"
 	exit 0
 fi
