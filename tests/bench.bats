@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # bench.bats: the benchmark scripts users run by hand (bench/dapt.sh,
-# bench/lora-quality.sh), on
-# the tiny encoder and a small made-up data set, and their skips.
+# bench/lora-quality.sh), on the tiny encoder and a small made-up data
+# set, and their skips.
 
 load helper
 
