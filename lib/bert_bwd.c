@@ -1,59 +1,89 @@
 /* bert_bwd.c: the backward pass of a BERT encoder and its heads, from the activations of bert_forward. */
 #include <math.h>
+#include <stdint.h>	/* defines: SIZE_MAX */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bert_bwd.h"
 #include "lora.h"	/* defines: lora_backward */
 
-/* a view of the gradient buffer at the same offset as p in params */
-static float *rebase(const struct bert_model *m, const float *p, float *buf)
+float *bert_grads_at(const struct bert_grads *g, const struct bert_model *m,
+		     size_t off)
 {
-	return p ? buf + (p - m->dparams) : NULL;
+	if (!g->goff)
+		return g->buf + off;
+	for (int i = 0; i < m->ntensors; i++)
+		if (m->tensors[i].off == off)
+			return g->goff[i] == SIZE_MAX ? NULL : g->buf + g->goff[i];
+	return NULL;
+}
+
+/* a view of the gradient buffer where p's tensor has its gradient */
+static float *rebase(const struct bert_model *m, const float *p,
+		     const struct bert_grads *g)
+{
+	return p ? bert_grads_at(g, m, (size_t)(p - m->dparams)) : NULL;
+}
+
+static int grads_init(struct bert_grads *g, const struct bert_model *m,
+		      const size_t *goff, size_t n)
+{
+	const struct sift_backend *be = m->be;
+	memset(g, 0, sizeof *g);
+	g->n = n;
+	g->buf = be->alloc((n ? n : 1) * sizeof(float));
+	g->g.layer = calloc((size_t)m->cfg.layers, sizeof *g->g.layer);
+	if (goff) {
+		g->goff = malloc((size_t)m->ntensors * sizeof *g->goff);
+		if (g->goff)
+			memcpy(g->goff, goff, (size_t)m->ntensors * sizeof *g->goff);
+	}
+	if (!g->buf || !g->g.layer || (goff && !g->goff))
+		return -1;
+	const struct bert_params *p = &m->dp;
+	struct bert_params *q = &g->g;
+	q->wte = rebase(m, p->wte, g);
+	q->wpe = rebase(m, p->wpe, g);
+	q->wtt = rebase(m, p->wtt, g);
+	q->emb_ln_w = rebase(m, p->emb_ln_w, g);
+	q->emb_ln_b = rebase(m, p->emb_ln_b, g);
+	for (int l = 0; l < m->cfg.layers; l++) {
+		const struct bert_layer *a = &p->layer[l];
+		struct bert_layer *b = &q->layer[l];
+		b->qkv_w = rebase(m, a->qkv_w, g);
+		b->qkv_b = rebase(m, a->qkv_b, g);
+		b->attout_w = rebase(m, a->attout_w, g);
+		b->attout_b = rebase(m, a->attout_b, g);
+		b->ln1_w = rebase(m, a->ln1_w, g);
+		b->ln1_b = rebase(m, a->ln1_b, g);
+		b->fc_w = rebase(m, a->fc_w, g);
+		b->fc_b = rebase(m, a->fc_b, g);
+		b->fcproj_w = rebase(m, a->fcproj_w, g);
+		b->fcproj_b = rebase(m, a->fcproj_b, g);
+		b->ln2_w = rebase(m, a->ln2_w, g);
+		b->ln2_b = rebase(m, a->ln2_b, g);
+	}
+	q->pool_w = rebase(m, p->pool_w, g);
+	q->pool_b = rebase(m, p->pool_b, g);
+	q->cls_w = rebase(m, p->cls_w, g);
+	q->cls_b = rebase(m, p->cls_b, g);
+	q->mlm_w = rebase(m, p->mlm_w, g);
+	q->mlm_b = rebase(m, p->mlm_b, g);
+	q->mlm_ln_w = rebase(m, p->mlm_ln_w, g);
+	q->mlm_ln_b = rebase(m, p->mlm_ln_b, g);
+	q->mlm_bias = rebase(m, p->mlm_bias, g);
+	return 0;
 }
 
 int bert_grads_init(struct bert_grads *g, const struct bert_model *m)
 {
-	const struct sift_backend *be = m->be;
-	memset(g, 0, sizeof *g);
-	g->n = m->nparams;
-	g->buf = be->alloc(g->n * sizeof(float));
-	g->g.layer = calloc((size_t)m->cfg.layers, sizeof *g->g.layer);
-	if (!g->buf || !g->g.layer)
-		return -1;
-	const struct bert_params *p = &m->dp;
-	struct bert_params *q = &g->g;
-	q->wte = rebase(m, p->wte, g->buf);
-	q->wpe = rebase(m, p->wpe, g->buf);
-	q->wtt = rebase(m, p->wtt, g->buf);
-	q->emb_ln_w = rebase(m, p->emb_ln_w, g->buf);
-	q->emb_ln_b = rebase(m, p->emb_ln_b, g->buf);
-	for (int l = 0; l < m->cfg.layers; l++) {
-		const struct bert_layer *a = &p->layer[l];
-		struct bert_layer *b = &q->layer[l];
-		b->qkv_w = rebase(m, a->qkv_w, g->buf);
-		b->qkv_b = rebase(m, a->qkv_b, g->buf);
-		b->attout_w = rebase(m, a->attout_w, g->buf);
-		b->attout_b = rebase(m, a->attout_b, g->buf);
-		b->ln1_w = rebase(m, a->ln1_w, g->buf);
-		b->ln1_b = rebase(m, a->ln1_b, g->buf);
-		b->fc_w = rebase(m, a->fc_w, g->buf);
-		b->fc_b = rebase(m, a->fc_b, g->buf);
-		b->fcproj_w = rebase(m, a->fcproj_w, g->buf);
-		b->fcproj_b = rebase(m, a->fcproj_b, g->buf);
-		b->ln2_w = rebase(m, a->ln2_w, g->buf);
-		b->ln2_b = rebase(m, a->ln2_b, g->buf);
-	}
-	q->pool_w = rebase(m, p->pool_w, g->buf);
-	q->pool_b = rebase(m, p->pool_b, g->buf);
-	q->cls_w = rebase(m, p->cls_w, g->buf);
-	q->cls_b = rebase(m, p->cls_b, g->buf);
-	q->mlm_w = rebase(m, p->mlm_w, g->buf);
-	q->mlm_b = rebase(m, p->mlm_b, g->buf);
-	q->mlm_ln_w = rebase(m, p->mlm_ln_w, g->buf);
-	q->mlm_ln_b = rebase(m, p->mlm_ln_b, g->buf);
-	q->mlm_bias = rebase(m, p->mlm_bias, g->buf);
-	return 0;
+	return grads_init(g, m, NULL, m->nparams);
+}
+
+int bert_grads_init_trained(struct bert_grads *g, const struct bert_model *m,
+			    const size_t *goff, size_t n)
+{
+	return grads_init(g, m, goff, n);
 }
 
 void bert_grads_free(struct bert_grads *g, const struct bert_model *m)
@@ -63,6 +93,7 @@ void bert_grads_free(struct bert_grads *g, const struct bert_model *m)
 	if (g->s)
 		m->be->free(g->s);
 	free(g->g.layer);
+	free(g->goff);
 	memset(g, 0, sizeof *g);
 }
 
@@ -297,13 +328,13 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		be->matmul_backward(g->dI, dw->fcproj_w, dw->fcproj_b, g->dtmp,
 				    a->fch_gelu[l], w->fcproj_w, N, I, C);
 		if (lo)
-			lora_backward(m, g->buf, l, LORA_OUTPUT, g->dtmp,
+			lora_backward(m, g, l, LORA_OUTPUT, g->dtmp,
 				      a->fch_gelu[l], g->dI, N, train, seed);
 		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)N * I);
 		be->matmul_backward(g->dln, dw->fc_w, dw->fc_b, g->dI, a->ln1[l],
 				    w->fc_w, N, C, I);
 		if (lo)
-			lora_backward(m, g->buf, l, LORA_INTER, g->dI, a->ln1[l],
+			lora_backward(m, g, l, LORA_INTER, g->dI, a->ln1[l],
 				      g->dln, N, train, seed);
 		/* ln1 = LayerNorm(res1), its gradient from both branches:
 		 * the FC block's (dln) and the residual's (dres) */
@@ -317,7 +348,7 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		be->matmul_backward(g->dln, dw->attout_w, dw->attout_b, g->dtmp,
 				    a->atty[l], w->attout_w, N, C, C);
 		if (lo)
-			lora_backward(m, g->buf, l, LORA_ATTN_OUT, g->dtmp,
+			lora_backward(m, g, l, LORA_ATTN_OUT, g->dtmp,
 				      a->atty[l], g->dln, N, train, seed);
 		be->attention_backward(g->dqkv, g->datt, g->dln, a->qkv[l],
 				       a->att[l], offs, B, a->T, C, NH, pa,
@@ -327,7 +358,7 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 				    g->dqkv, x, w->qkv_w, N, C, 3 * C);
 		if (lo)
 			for (int t = LORA_QUERY; t <= LORA_VALUE; t++)
-				lora_backward(m, g->buf, l, t, g->dqkv, x,
+				lora_backward(m, g, l, t, g->dqkv, x,
 					      need_dx ? g->dx : NULL, N, train,
 					      seed);
 		pend = need_dx;

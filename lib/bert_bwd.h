@@ -13,9 +13,15 @@
  * the scratch the backward pass needs (grown per batch).
  */
 struct bert_grads {
-	size_t n;		/* = m->nparams */
+	size_t n;		/* = m->nparams (bert_grads_init_trained:
+				 * the trained floats) */
 	float *buf;		/* (n), in the backend's memory */
-	struct bert_params g;	/* views into buf, as m->dp into m->dparams */
+	struct bert_params g;	/* views into buf, as m->dp into m->dparams
+				 * (NULL for a frozen tensor's) */
+	/* bert_grads_init_trained: per tensor of m, where its gradient
+	 * starts in buf, SIZE_MAX for a frozen one (none); NULL: the
+	 * parameters' layout */
+	size_t *goff;
 	/* scratch */
 	float *s;
 	size_t cap_N, cap_B, cap_M, cap_att;
@@ -38,6 +44,19 @@ struct bert_train_opts {
 
 /* 0, or -1 when out of memory */
 int bert_grads_init(struct bert_grads *g, const struct bert_model *m);
+/*
+ * The gradients of the trained tensors only, n floats: tensor i's at
+ * goff[i] (SIZE_MAX: frozen, no gradient, its views NULL).  For a
+ * frozen base (LoRA), where a full buffer would be mostly zeros; the
+ * tensors of one view (the fused query, key, value) must be all
+ * trained, side by side, or all frozen.  0, or -1 when out of memory.
+ */
+int bert_grads_init_trained(struct bert_grads *g, const struct bert_model *m,
+			    const size_t *goff, size_t n);
+/* the gradient of the tensor whose parameters start at params offset
+ * off: g->buf + off, or where goff puts it; NULL when frozen */
+float *bert_grads_at(const struct bert_grads *g, const struct bert_model *m,
+		     size_t off);
 void bert_grads_free(struct bert_grads *g, const struct bert_model *m);
 void bert_grads_zero(struct bert_grads *g, const struct bert_model *m);
 

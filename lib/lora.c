@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "bert_bwd.h"	/* defines: bert_grads_at */
 #include "ckpt.h"		/* defines: ckpt_fnv, CKPT_FNV0 */
 #include "lora.h"
 #include "rng.h"		/* defines: sift_rng, sift_hash64 */
@@ -303,7 +304,7 @@ void lora_forward(const struct bert_model *m, int l, enum lora_target t,
 		be->residual_forward(y, y, d, (size_t)n * s->out);
 }
 
-void lora_backward(const struct bert_model *m, float *grads, int l,
+void lora_backward(const struct bert_model *m, struct bert_grads *g, int l,
 		   enum lora_target t, const float *dy, const float *x,
 		   float *dx, int N, int train, uint64_t seed)
 {
@@ -314,7 +315,8 @@ void lora_backward(const struct bert_model *m, float *grads, int l,
 	const struct sift_backend *be = m->be;
 	int r = L->cfg.r, k = l * LORA_NT + t;
 	const float *A = m->dparams + s->a_off, *B = m->dparams + s->b_off;
-	float *dA = grads + s->a_off, *dB = grads + s->b_off;
+	float *dA = bert_grads_at(g, m, s->a_off);
+	float *dB = bert_grads_at(g, m, s->b_off);
 	int drop = train && L->cfg.dropout > 0.0f;
 	const float *xin = drop ? L->xd[k] : x;
 	const float *dyp = dy;

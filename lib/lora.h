@@ -106,14 +106,15 @@ void lora_forward(const struct bert_model *m, int l, enum lora_target t,
 		  float *y, const float *x, int r0, int n, int train,
 		  uint64_t seed);
 
+struct bert_grads;	/* bert_bwd.h */
+
 /*
  * The adapter's share of the backward pass of that projection: dA, dB
- * += into grads (the model's gradient buffer, laid out as its
- * parameters), dx += the gradient through the adapter (dx NULL: not
- * wanted).  dy is (N,out) or, for query, key and value, the fused
- * (N,3C); x and dx are (N,in).
+ * += into g (the model's gradients, bert_grads_at), dx += the gradient
+ * through the adapter (dx NULL: not wanted).  dy is (N,out) or, for
+ * query, key and value, the fused (N,3C); x and dx are (N,in).
  */
-void lora_backward(const struct bert_model *m, float *grads, int l,
+void lora_backward(const struct bert_model *m, struct bert_grads *g, int l,
 		   enum lora_target t, const float *dy, const float *x,
 		   float *dx, int N, int train, uint64_t seed);
 

@@ -1,5 +1,6 @@
 /* trainer.c: the trainer, one optimizer step at a time: micro-batches, gradient accumulation, AdamW, the schedule, freezing. */
 #include <math.h>
+#include <stdint.h>	/* defines: SIZE_MAX */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,30 @@ static int is_frozen(const struct bert_tensor *bt,
 	return 0;
 }
 
+/* where tensor i's gradient starts in t->g.buf: its moments' offset
+ * under freeze_base (the trained tensors side by side, nothing for the
+ * frozen base), else its parameters' */
+static size_t gidx(const struct trainer *t, int i)
+{
+	return t->o.freeze.freeze_base ? t->moff[i] : t->m->tensors[i].off;
+}
+
+/* a gradient buffer for the trained tensors (t->frozen, t->moff set) */
+static int grads_init(struct trainer *t, struct bert_grads *g)
+{
+	const struct bert_model *m = t->m;
+	if (!t->o.freeze.freeze_base)
+		return bert_grads_init(g, m);
+	size_t *goff = malloc((size_t)m->ntensors * sizeof *goff);
+	if (!goff)
+		return -1;
+	for (int i = 0; i < m->ntensors; i++)
+		goff[i] = t->frozen[i] ? SIZE_MAX : t->moff[i];
+	int rc = bert_grads_init_trained(g, m, goff, t->nopt);
+	free(goff);
+	return rc;
+}
+
 int trainer_init(struct trainer *t, struct bert_model *m,
 		 const struct trainer_opts *o, int64_t total_steps, char *err,
 		 size_t errlen)
@@ -89,11 +114,6 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 	t->sched.total = total_steps > 0 ? total_steps : 1;
 	t->sched.warmup = o->warmup >= 0 ? o->warmup
 		: sched_warmup_from_ratio(o->warmup_ratio, t->sched.total);
-	if (bert_grads_init(&t->g, m) < 0) {
-		snprintf(err, errlen, "out of memory for %zu gradients", m->nparams);
-		return -1;
-	}
-	bert_grads_zero(&t->g, m);
 	bert_acts_init(&t->a);
 	t->decay = calloc((size_t)m->ntensors, 1);
 	t->frozen = calloc((size_t)m->ntensors, 1);
@@ -117,17 +137,36 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 			continue;
 		if (o->freeze.freeze_base)
 			t->nopt += bert_tensor_numel(bt);
-		int k = t->nspan;
-		if (k > 0 && t->span[k - 1] + t->span_len[k - 1] == t->g.buf + bt->off) {
-			t->span_len[k - 1] += bert_tensor_numel(bt);
-			continue;
-		}
-		t->span[k] = t->g.buf + bt->off;
-		t->span_len[k] = bert_tensor_numel(bt);
-		t->nspan++;
 	}
 	if (!o->freeze.freeze_base)
 		t->nopt = m->nparams;
+	if (grads_init(t, &t->g) < 0) {
+		snprintf(err, errlen, "out of memory for %zu gradients", t->nopt);
+		return -1;
+	}
+	bert_grads_zero(&t->g, m);
+	/* the spans: neighbours merged where both their parameters and
+	 * their gradients are (under freeze_base the head and the adapter
+	 * stay two spans, as the norm summed them before the gradients
+	 * were side by side) */
+	size_t pend = 0;	/* where the last span's parameters end */
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct bert_tensor *bt = &m->tensors[i];
+		if (t->frozen[i])
+			continue;
+		float *gp = t->g.buf + gidx(t, i);
+		size_t n = bert_tensor_numel(bt);
+		int k = t->nspan;
+		if (k > 0 && t->span[k - 1] + t->span_len[k - 1] == gp && pend == bt->off) {
+			t->span_len[k - 1] += n;
+			pend += n;
+			continue;
+		}
+		t->span[k] = gp;
+		t->span_len[k] = n;
+		t->nspan++;
+		pend = bt->off + n;
+	}
 	/* ZeRO-1: the moments of this rank's shard only */
 	size_t lo = 0, hi = t->nopt;
 	if (t->o.zero1)
@@ -352,8 +391,8 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 	 * group or each rank a part (dist_sum_floats adds in this order) */
 	struct bert_grads *g = &t->g;
 	if (t->lmicro > 0) {
-		if (!t->gm.buf && bert_grads_init(&t->gm, t->m) < 0) {
-			snprintf(err, errlen, "out of memory for %zu gradients", t->m->nparams);
+		if (!t->gm.buf && grads_init(t, &t->gm) < 0) {
+			snprintf(err, errlen, "out of memory for %zu gradients", t->nopt);
 			return -1;
 		}
 		g = &t->gm;
@@ -432,14 +471,16 @@ int trainer_step(struct trainer *t)
 		 * moments (their offsets are the parameters' without LoRA,
 		 * which --zero1 refuses) */
 		size_t mo = t->moff[i], lo = t->opt.lo, hi = lo + t->opt.n;
+		size_t go = gidx(t, i);
 		if (mo < lo) {
 			off += lo - mo;
+			go += lo - mo;
 			mo = lo;
 		}
 		if (mo + (end - off) > hi)
 			end = off + (hi > mo ? hi - mo : 0);
 		if (off < end)
-			adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + off,
+			adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + go,
 				     end - off, mo, (float)lr, t->decay[i]);
 		i = j;
 	}

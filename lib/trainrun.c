@@ -100,7 +100,9 @@ struct run {
 	int mlm;		/* task mlm: BertForMaskedLM, no labels */
 	int lower_better;	/* the metric is the loss */
 	const char *metric;
-	float *best;		/* best parameters (host), with --dev */
+	float *best;		/* best parameters (host), with --dev; the
+				 * trained floats only under --lora
+				 * (trainer_gather's layout) */
 	struct ckpt_state st;
 	double t0;		/* start of this process's training */
 	int64_t step0;		/* steps done before this process */
@@ -540,9 +542,18 @@ static int save(struct run *r, int state)
 	s->total_steps = r->total;
 	double el0 = s->elapsed;
 	s->elapsed = elapsed(r);
-	int rc = ckpt_save(r->c->out_dir, &r->m, r->best ? r->best : r->m.params,
+	/* --lora --dev: the best trained floats into the parameters for
+	 * the adapter written, the current ones (tp) back after it */
+	const float *mp = r->best ? r->best : r->m.params;
+	if (r->c->lora && r->best) {
+		trainer_scatter(&r->t, r->best, r->m.params);
+		mp = r->m.params;
+	}
+	int rc = ckpt_save(r->c->out_dir, &r->m, mp,
 			   r->src_dir, state ? s : NULL, sp, hm, hv,
 			   r->t.nopt, files, 2, err, sizeof err);
+	if (r->c->lora && r->best)
+		trainer_scatter(&r->t, r->tp, r->m.params);
 	s->elapsed = el0;
 	free(rec);
 	if (rc < 0) {
@@ -797,7 +808,12 @@ static int dev_round_here(struct run *r)
 		r->st.best_metric = v;
 		r->st.best_step = r->t.step;
 		r->st.bad_evals = 0;
-		r->m.be->download(r->best, r->m.dparams, r->m.nparams * sizeof(float));
+		if (r->c->lora) {
+			r->m.be->download(r->m.params, r->m.dparams, r->m.nparams * sizeof(float));
+			trainer_gather(&r->t, r->m.params, r->best);
+		} else {
+			r->m.be->download(r->best, r->m.dparams, r->m.nparams * sizeof(float));
+		}
 	} else {
 		r->st.bad_evals++;
 	}
@@ -1180,12 +1196,12 @@ static int setup(struct run *r, struct sift_reader *rd)
 		return -1;
 	}
 	if (c->dev) {
-		r->best = malloc(r->m.nparams * sizeof(float));
+		r->best = malloc((c->lora ? r->t.nopt : r->m.nparams) * sizeof(float));
 		if (!r->best) {
 			sift_warn("out of memory");
 			return -1;
 		}
-		memcpy(r->best, r->m.params, r->m.nparams * sizeof(float));
+		trainer_gather(&r->t, r->m.params, r->best);
 	}
 	if (c->resume && dist_rank() == 0) {
 		float *hm, *hv;
@@ -1248,7 +1264,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 		if (r->best && r->st.best_step >= 0) {
 			/* the best parameters are the checkpoint's model, loaded
 			 * with the run's head and labels: the same layout */
-			memcpy(r->best, bm.params, r->m.nparams * sizeof(float));
+			trainer_gather(&r->t, bm.params, r->best);
 		}
 		bert_free(&bm);
 		if (load_log(r) < 0)

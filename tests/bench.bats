@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# bench.bats: the benchmark scripts users run by hand (bench/dapt.sh), on
-# the tiny encoder and a small made-up data set, and their skips.
+# bench.bats: the benchmark scripts users run by hand (bench/dapt.sh,
+# bench/lora-quality.sh), on the tiny encoder and a small made-up data
+# set, and their skips.
 
 load helper
 
@@ -142,4 +143,42 @@ tiny_dapt() {
 	ONEDNN_MAX_CPU_ISA=AVX2 run sh bench/bench-bf16.sh "$SIFT_BIN"
 	assert_success
 	assert_output "bench-bf16: skipped (bf16 precision on the cpu needs AVX512-BF16 or AMX (oneDNN's ISA here: avx2))"
+}
+
+@test "lora-quality.sh TABLE_ONLY=1 puts each sift run beside its Hugging Face twin: the tokens/s ratio and the RSS against full fine-tuning" {
+	[ -f "$TINY/model.safetensors" ] || skip "no tiny model"
+	mkdir -p $T/out
+	sift-cat -s $BATS_TEST_DIRNAME/fixtures/train/tok.jsonl > $T/out/ner.batches
+	printf '05:00:00 3.00 2.00 1.00\n05:01:00 5.00 4.00 3.00\n' > $T/out/load.log
+	{
+		printf 'task\trun\tprogram\tmetric\tscore\tmetric2\tscore2\ttokens_per_s\trss_kib\tckpt_bytes\tstate_bytes\tload\n'
+		printf 'ner\tfull\tsift\tf1\t0.5\t\t\t100\t4096\t900\t2700\t3.0\n'
+		printf 'ner\tfull\thf\tf1\t0.4\t\t\t200\t8192\t901\t\t3.0\n'
+		printf 'ner\tr8\tsift\tf1\t0.1\t\t\t150\t3072\t30\t90\t5.0\n'
+		printf 'ner\tr8\thf\tf1\t0.2\t\t\t100\t4096\t31\t\t5.0\n'
+	} > $T/out/results.tsv
+	run -0 env TABLE_ONLY=1 TASKS=ner OUT=$T/out SIFT_MODEL=$TINY SIFT_DATA=$T/nodata PYTHON=false sh bench/lora-quality.sh "$SIFT_BIN"
+	assert_line --index 0 --partial "5 steps of 32"
+	assert_line "| ner | full | sift-train | f1 0.5000 |  | 100.0 | 0.50x | 4 |  | 900 | 2700 | 3.0 |"
+	assert_line "| ner | r8 | sift-train | f1 0.1000 |  | 150.0 | 1.50x | 3 | 0.75x | 30 | 90 | 5.0 |"
+	assert_line "| ner | r8 | peft + Trainer | f1 0.2000 |  | 100.0 |  | 4 | 0.50x | 31 |  | 5.0 |"
+	assert_line "load average (1 min) from 3.00 to 5.00"
+	# nothing was trained: the results are the ones given
+	[ "$(wc -l < $T/out/results.tsv)" -eq 5 ]
+}
+
+@test "lora-quality.sh PB_N above half the split takes lines from every label of the label-sorted file" {
+	[ -f "$TINY/model.safetensors" ] || skip "no tiny model"
+	mkdir -p $T/data/conll2003 $T/data/financial_phrasebank
+	for l in negative neutral positive; do
+		for s in $(seq 40); do printf 'profit %s in quarter %d .@%s\r\n' "$l" "$s" "$l"; done
+	done > $T/data/financial_phrasebank/Sentences_50Agree.txt
+	{ seq 110 | sed 's/.*/train/'; seq 10 | sed 's/.*/test/'; } | paste -d'\n' - /dev/null | grep . > $T/split.txt
+	# every label: without Python (PYTHON=true passes the import check) and with no runs
+	run -0 env TASKS=pb PB_N=80 RUNS=" " OUT=$T/out SIFT_MODEL=$TINY SIFT_DATA=$T/data \
+		SPLIT=$T/split.txt PYTHON=true sh bench/lora-quality.sh "$SIFT_BIN"
+	[ "$(wc -l < $T/out/pb.train.txt)" -eq 80 ]
+	# at least 20 of each (the first 80 lines would hold no positive)
+	run bash -c "sed 's/.*@//' $T/out/pb.train.txt | tr -d '\r' | sort | uniq -c | awk '\$1 >= 20 { printf \"%s \", \$2 }'"
+	assert_output "negative neutral positive "
 }

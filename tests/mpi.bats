@@ -69,6 +69,14 @@ curve() {
 	assert_output '[1,2,9]'
 }
 
+@test "2 ranks train the bytes of one process with --accum 2 under --lora, their gradients the adapter's and the head's only" {
+	sift-train -m $F/tok -o $T/one $OPTS --lora 4 --lora-dropout 0.1 --accum 2 $T/e3.b > /dev/null
+	mpi 2 sift-train -m $F/tok -o $T/two $OPTS --lora 4 --lora-dropout 0.1 $T/e3.b
+	cmp $T/one/adapter_model.safetensors $T/two/adapter_model.safetensors
+	same_state $T/one $T/two
+	diff <(curve $T/one) <(curve $T/two)
+}
+
 @test "2 ranks score --dev as one process does" {
 	sift-train -m $F/tok -o $T/one $OPTS --accum 2 --dev $T/dev.b --eval-every 2 $T/e3.b > /dev/null
 	mpi 2 sift-train -m $F/tok -o $T/two $OPTS --dev $T/dev.b --eval-every 2 $T/e3.b
