@@ -1,4 +1,5 @@
 /* test-grad.c: finite-difference checks of every backward op against its forward op. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -357,13 +358,65 @@ static void test_adamw(void)
 {
 	float p[3] = { 1.0f, -2.0f, 0.5f }, g[3] = { 0.1f, -0.3f, 0.0f };
 	float m[3] = { 0 }, v[3] = { 0 };
-	sift_cpu_adamw_update(p, g, m, v, 3, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 1);
+	sift_cpu_adamw_update(p, g, m, v, 3, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 1, 1.0f);
 	/* step 1: m = 0.1 g, v = 0.001 g^2, mhat/sqrt(vhat) = sign(g) */
 	CHECK_CLOSE(p[0], 1.0 * (1 - 0.001) - 0.01 * (0.1 / (0.1 + 1e-8)), 1e-6, 1e-6);
 	CHECK_CLOSE(p[1], -2.0 * (1 - 0.001) + 0.01 * (0.3 / (0.3 + 1e-8)), 1e-6, 1e-6);
 	CHECK_CLOSE(p[2], 0.5 * (1 - 0.001), 1e-7, 1e-6);
 	CHECK_CLOSE(m[1], -0.03, 1e-8, 1e-6);
 	CHECK_CLOSE(v[1], 0.09 * 0.001, 1e-12, 1e-6);
+}
+
+/* ---- AdamW with the clip fused: the same bits as scale then AdamW,
+ * as a plain loop in torch's order, and for any thread count ---- */
+static void test_adamw_clip(void)
+{
+	const size_t n = 100003;	/* several chunks and a ragged tail */
+	const float lr = 3e-4f, wd = 0.01f, c = 0.37f;
+	float *p0 = randv(n, 1), *g0 = randv(n, 1);
+	float *p[4], *m[4], *v[4], *g[4];
+	for (int k = 0; k < 4; k++) {
+		p[k] = malloc(n * 4); memcpy(p[k], p0, n * 4);
+		g[k] = malloc(n * 4); memcpy(g[k], g0, n * 4);
+		m[k] = calloc(n, 4);
+		v[k] = calloc(n, 4);
+	}
+	for (int t = 1; t <= 3; t++) {
+		/* 0: scale then the update; 1, 2: fused, on 1 and 3 threads */
+		sift_cpu_scale(g[0], n, c);
+		sift_cpu_adamw_update(p[0], g[0], m[0], v[0], n, lr, 0.9f, 0.999f,
+				      1e-8f, wd, t, 1.0f);
+		memcpy(g[0], g0, n * 4);
+		for (int k = 1; k < 3; k++) {
+			omp_set_num_threads(k == 1 ? 1 : 3);
+			sift_cpu_adamw_update(p[k], g[k], m[k], v[k], n, lr, 0.9f,
+					      0.999f, 1e-8f, wd, t, c);
+		}
+		omp_set_num_threads(2);
+		/* 3: torch's arithmetic written out, one element at a time */
+		float ss = (float)(lr / (1.0 - pow(0.9, t)));
+		float b2s = (float)sqrt(1.0 - pow(0.999, t));
+		float dec = (float)(1.0 - (double)lr * wd);
+		for (size_t i = 0; i < n; i++) {
+			float gi = g0[i] * c, pi = p[3][i] * dec;
+			float mi = m[3][i] + (float)(1.0 - 0.9) * (gi - m[3][i]);
+			float vi = v[3][i] * 0.999f + (float)(1.0 - 0.999) * gi * gi;
+			m[3][i] = mi;
+			v[3][i] = vi;
+			p[3][i] = pi - ss * (mi / (sqrtf(vi) / b2s + 1e-8f));
+		}
+	}
+	for (int k = 1; k < 4; k++) {
+		CHECK(memcmp(p[0], p[k], n * 4) == 0);
+		CHECK(memcmp(m[0], m[k], n * 4) == 0);
+		CHECK(memcmp(v[0], v[k], n * 4) == 0);
+	}
+	CHECK(memcmp(g[1], g0, n * 4) == 0);	/* the gradients untouched */
+	CHECK(p[0][7] != p0[7]);		/* and the parameters moved */
+	for (int k = 0; k < 4; k++) {
+		free(p[k]); free(g[k]); free(m[k]); free(v[k]);
+	}
+	free(p0); free(g0);
 }
 
 int main(void)
@@ -379,6 +432,7 @@ int main(void)
 	test_crossentropy();
 	test_crossentropy_value();
 	test_adamw();
+	test_adamw_clip();
 	test_matmul_threads();
 	test_tiles();
 	return check_done("test-grad");
