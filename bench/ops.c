@@ -247,8 +247,9 @@ static void bench(const struct shape *m)
 
 /* one call of a non-product op at MiniLM's training shapes (N = 4096,
  * C = 384, I = 1536, 22.7M parameters), for an instruction count that
- * does not depend on the load: valgrind --tool=callgrind ops -1 OP,
- * minus the count of ops -1 none (the set-up alone) */
+ * does not depend on the load: valgrind --tool=callgrind
+ * --collect-atstart=no --toggle-collect='sift_cpu_*' ops -1 OP (the op
+ * alone; ops -1 none makes the set-up only) */
 static int one(const char *op)
 {
 	const struct sift_backend *be = &sift_backend_cpu;
@@ -257,9 +258,7 @@ static int one(const char *op)
 	size_t np = (size_t)(V + P + 2) * C + 2 * C +
 		    (size_t)layers * (4 * (size_t)C * C + 4 * C + 2 * (size_t)C * FF + FF + C + 4 * C) +
 		    (size_t)C * C + C;
-	int big = strncmp(op, "adamw", 5) == 0 || strcmp(op, "sumsq") == 0 ||
-		  strcmp(op, "scale") == 0;
-	size_t n = big ? np : ni;
+	size_t n = np > ni ? np : ni;	/* one set-up for every op, "none" too */
 	float *x = arr(n, 1), *y = arr(n, 0), *d = arr(n, 0.01f), *dx = arr(n, 0);
 	float *m = arr(n, 0), *v = arr(n, 0), *mean = arr(N, 0), *rstd = arr(N, 0);
 	float *g = arr(C, 1), *bb = arr(C, 0.1f), *dg = arr(C, 0), *dbb = arr(C, 0);
@@ -278,6 +277,8 @@ static int one(const char *op)
 		be->gelu_backward(dx, x, d, ni);
 	else if (strcmp(op, "dropout_forward") == 0)
 		be->dropout_forward(y, x, nc, 0.1f, 1, 0);
+	else if (strcmp(op, "residual_forward") == 0)
+		be->residual_forward(y, x, d, nc);
 	else if (strcmp(op, "residual_layernorm_forward") == 0)
 		be->residual_layernorm_forward(y, dx, mean, rstd, x, d, g, bb, N, C, 1e-12f);
 	else if (strcmp(op, "residual_layernorm_backward") == 0)

@@ -419,6 +419,60 @@ static void test_adamw_clip(void)
 	free(p0); free(g0);
 }
 
+/* ---- the fused and vectorised ops give the bits of their parts ---- */
+static void test_fused_bits(void)
+{
+	/* dropout: element i kept iff sift_hash_uniform(seed, counter + i)
+	 * >= p, scaled by 1/(1-p), over chunks and a ragged tail */
+	size_t n = 100003;
+	float *x = randv(n, 1), *y = malloc(n * 4);
+	sift_cpu_dropout_forward(y, x, n, 0.1f, 42, 1000);
+	size_t bad = 0, dropped = 0;
+	float keep = 1.0f / (1.0f - 0.1f);
+	for (size_t i = 0; i < n; i++) {
+		int drop = sift_hash_uniform(42, 1000 + i) < 0.1f;
+		float want = drop ? 0.0f : x[i] * keep;
+		bad += memcmp(&want, &y[i], 4) != 0;
+		dropped += drop;
+	}
+	CHECK(bad == 0);
+	CHECK(dropped > n / 20 && dropped < n / 5);
+	free(x); free(y);
+
+	/* residual + LayerNorm, forward and backward, against their parts,
+	 * on 1 and 3 threads, dinp written over db as bert_backward does */
+	int N = 300, C = 200;
+	size_t nc = (size_t)N * C;
+	float *a = randv(nc, 1), *b = randv(nc, 1), *w = randv(C, 1), *bi = randv(C, 1);
+	float *dy = randv(nc, 1), *dz = randv(nc, 1);
+	float *res0 = malloc(nc * 4), *out0 = malloc(nc * 4), *mu = malloc(N * 4), *rs = malloc(N * 4);
+	sift_cpu_residual_forward(res0, a, b, nc);
+	sift_cpu_layernorm_forward(out0, mu, rs, res0, w, bi, N, C, 1e-12f);
+	float *sum = malloc(nc * 4), *dx0 = malloc(nc * 4);
+	float *dw0 = calloc(C, 4), *db0 = calloc(C, 4);
+	sift_cpu_residual_forward(sum, dy, dz, nc);
+	sift_cpu_layernorm_backward(dx0, dw0, db0, sum, res0, w, mu, rs, N, C);
+	for (int k = 0; k < 2; k++) {
+		omp_set_num_threads(k ? 3 : 1);
+		float *res = malloc(nc * 4), *out = malloc(nc * 4), *m1 = malloc(N * 4), *r1 = malloc(N * 4);
+		sift_cpu_residual_layernorm_forward(res, out, m1, r1, a, b, w, bi, N, C, 1e-12f);
+		CHECK(memcmp(res, res0, nc * 4) == 0);
+		CHECK(memcmp(out, out0, nc * 4) == 0);
+		CHECK(memcmp(m1, mu, N * 4) == 0 && memcmp(r1, rs, N * 4) == 0);
+		float *da = malloc(nc * 4), *db = malloc(nc * 4);
+		float *dw = calloc(C, 4), *dbb = calloc(C, 4);
+		memcpy(da, dy, nc * 4);
+		memcpy(db, dz, nc * 4);
+		sift_cpu_residual_layernorm_backward(db, dw, dbb, da, db, res0, w, mu, rs, N, C);
+		CHECK(memcmp(db, dx0, nc * 4) == 0);
+		CHECK(memcmp(dw, dw0, C * 4) == 0 && memcmp(dbb, db0, C * 4) == 0);
+		free(res); free(out); free(m1); free(r1); free(da); free(db); free(dw); free(dbb);
+	}
+	omp_set_num_threads(2);
+	free(a); free(b); free(w); free(bi); free(dy); free(dz); free(res0); free(out0);
+	free(mu); free(rs); free(sum); free(dx0); free(dw0); free(db0);
+}
+
 int main(void)
 {
 	sift_rng_seed(&rng, 12345);
@@ -433,6 +487,7 @@ int main(void)
 	test_crossentropy_value();
 	test_adamw();
 	test_adamw_clip();
+	test_fused_bits();
 	test_matmul_threads();
 	test_tiles();
 	return check_done("test-grad");
