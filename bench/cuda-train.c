@@ -108,8 +108,6 @@ PROF(layernorm_backward, SIFT_OP_LAYERNORM_BWD, (float *di, float *dw, float *db
      int N, int C), (di, dw, db, d, i, w, m, r, N, C))
 PROF(gelu_backward, SIFT_OP_GELU_BWD, (float *di, const float *i, const float *d,
      size_t n), (di, i, d, n))
-PROF(gelu_bias_backward, SIFT_OP_GELU_BIAS_BWD, (float *di, float *db,
-     const float *i, const float *d, int N, int I), (di, db, i, d, N, I))
 PROF(tanh_backward, SIFT_OP_TANH_BWD, (float *di, const float *o, const float *d,
      size_t n), (di, o, d, n))
 PROF(attention_backward, SIFT_OP_ATTENTION_BWD, (float *dq, float *da, const float *d,
@@ -147,7 +145,6 @@ static struct sift_backend *profiled(const struct sift_backend *be)
 	SET(tanh_backward); SET(attention_backward); SET(scatter_rows_backward);
 	SET(crossentropy_backward); SET(adamw_update); SET(sumsq); SET(scale);
 	SET(residual_layernorm_forward); SET(residual_layernorm_backward);
-	SET(gelu_bias_backward);
 #undef SET
 	return &p;
 }

@@ -194,8 +194,6 @@ static void bench(const struct shape *m)
 	row_bytes("gelu_forward", sh, t, 4.0 * ni * 2);
 	TIMED(t, be->gelu_backward(dx, x, d, ni));
 	row_bytes("gelu_backward", sh, t, 4.0 * ni * 3);
-	TIMED(t, be->gelu_bias_backward(dx, db, x, d, N, FF));
-	row_bytes("gelu_bias_backward", sh, t, 4.0 * ni * 3);
 
 	/* attention: q k^T and att v, 4 B NH T^2 hs flops (twice that back);
 	 * the ceiling: one sgemm of that shape, (B NH T, hs) @ (T, hs)^T */
@@ -263,7 +261,7 @@ static int one(const char *op)
 	size_t n = np > ni ? np : ni;	/* one set-up for every op, "none" too */
 	float *x = arr(n, 1), *y = arr(n, 0), *d = arr(n, 0.01f), *dx = arr(n, 0);
 	float *m = arr(n, 0), *v = arr(n, 0), *mean = arr(N, 0), *rstd = arr(N, 0);
-	float *g = arr(C, 1), *bb = arr(C, 0.1f), *dg = arr(FF, 0), *dbb = arr(C, 0);
+	float *g = arr(C, 1), *bb = arr(C, 0.1f), *dg = arr(C, 0), *dbb = arr(C, 0);
 	volatile double sink = 0;
 	if (strcmp(op, "none") == 0)
 		;
@@ -279,8 +277,6 @@ static int one(const char *op)
 		be->gelu_backward(dx, x, d, ni);
 	else if (strcmp(op, "dropout_forward") == 0)
 		be->dropout_forward(y, x, nc, 0.1f, 1, 0);
-	else if (strcmp(op, "gelu_bias_backward") == 0)
-		be->gelu_bias_backward(dx, dg, x, d, N, FF);	/* dg: I floats */
 	else if (strcmp(op, "residual_forward") == 0)
 		be->residual_forward(y, x, d, nc);
 	else if (strcmp(op, "residual_layernorm_forward") == 0)

@@ -105,5 +105,4 @@ struct sift_backend sift_backend_cuda = {
 	.sumsq = sift_cuda_sumsq,
 	.scale = sift_cuda_scale,
 	.residual_layernorm_backward = cuda_residual_layernorm_backward,
-	.gelu_bias_backward = cuda_gelu_bias_backward,
 };

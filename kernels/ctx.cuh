@@ -76,8 +76,6 @@ void cuda_residual_layernorm_backward(float *dinp, float *dweight, float *dbias,
 // elementwise.cu
 void cuda_gelu_forward(float *out, const float *inp, size_t n);
 void cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
-void cuda_gelu_bias_backward(float *dinp, float *dbias, const float *inp,
-			     const float *dout, int N, int OC);
 void cuda_tanh_forward(float *out, const float *inp, size_t n);
 void cuda_tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
 void cuda_residual_forward(float *out, const float *a, const float *b, size_t n);

@@ -71,16 +71,6 @@ void cuda_gelu_forward(float *out, const float *inp, size_t n)
 	CUDA_LAUNCHED();
 }
 
-// gelu_backward then matmul_backward's bias gradient (its column-sum
-// kernels, kernels/matmul.cu): composed, the bits of the two ops
-void cuda_gelu_bias_backward(float *dinp, float *dbias, const float *inp,
-			     const float *dout, int N, int OC)
-{
-	cuda_gelu_backward(dinp, inp, dout, (size_t)N * OC);
-	if (dbias)
-		cuda_matmul_backward(NULL, NULL, dbias, dinp, NULL, NULL, N, 0, OC);
-}
-
 void cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 {
 	if (!n)

@@ -31,7 +31,6 @@ const void *sift_backend_slot(const struct sift_backend *be, enum sift_op op)
 	case SIFT_OP_SUMSQ: return (const void *)be->sumsq;
 	case SIFT_OP_SCALE: return (const void *)be->scale;
 	case SIFT_OP_RESIDUAL_LAYERNORM_BWD: return (const void *)be->residual_layernorm_backward;
-	case SIFT_OP_GELU_BIAS_BWD: return (const void *)be->gelu_bias_backward;
 	case SIFT_OP_COUNT: break;
 	}
 	return NULL;
@@ -49,7 +48,7 @@ const char *sift_op_name(enum sift_op op)
 		"gelu_backward", "tanh_backward", "attention_backward",
 		"scatter_rows_backward", "crossentropy_backward",
 		"adamw_update", "sumsq", "scale",
-		"residual_layernorm_backward", "gelu_bias_backward",
+		"residual_layernorm_backward",
 	};
 	return (unsigned)op < SIFT_OP_COUNT ? names[op] : "unknown";
 }

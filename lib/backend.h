@@ -85,7 +85,6 @@ enum sift_op {
 	SIFT_OP_SUMSQ,
 	SIFT_OP_SCALE,
 	SIFT_OP_RESIDUAL_LAYERNORM_BWD,
-	SIFT_OP_GELU_BIAS_BWD,
 	SIFT_OP_COUNT
 };
 
@@ -297,14 +296,6 @@ struct sift_backend {
 					    const float *weight,
 					    const float *mean,
 					    const float *rstd, int N, int C);
-
-	/* the backward of out = gelu(x W^T + bias) up to the product:
-	 * gelu_backward(dinp, inp, dout, N*OC), then the bias gradient of
-	 * matmul_backward, dbias += column sums of dinp, bit for bit, in one
-	 * pass over the rows (dbias NULL: gelu_backward alone)
-	 * dinp, inp, dout are (N,OC), dinp may alias dout; dbias is (OC) */
-	void (*gelu_bias_backward)(float *dinp, float *dbias, const float *inp,
-				   const float *dout, int N, int OC);
 };
 
 /* where example b's attention block starts in att: NH * sum over

@@ -87,7 +87,6 @@ struct sift_backend sift_backend_cpu = {
 	.sumsq = sift_cpu_sumsq,
 	.scale = sift_cpu_scale,
 	.residual_layernorm_backward = sift_cpu_residual_layernorm_backward,
-	.gelu_bias_backward = sift_cpu_gelu_bias_backward,
 };
 
 static int cpu_supports_op(enum sift_op op)

@@ -299,10 +299,8 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		if (lo)
 			lora_backward(m, g->buf, l, LORA_OUTPUT, g->dtmp,
 				      a->fch_gelu[l], g->dI, N, train, seed);
-		/* fch_gelu = gelu(fch), fch = ln1 fc_w^T + fc_b: the bias's
-		 * gradient summed in the GELU's pass */
-		be->gelu_bias_backward(g->dI, dw->fc_b, a->fch[l], g->dI, N, I);
-		be->matmul_backward(g->dln, dw->fc_w, NULL, g->dI, a->ln1[l],
+		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)N * I);
+		be->matmul_backward(g->dln, dw->fc_w, dw->fc_b, g->dI, a->ln1[l],
 				    w->fc_w, N, C, I);
 		if (lo)
 			lora_backward(m, g->buf, l, LORA_INTER, g->dI, a->ln1[l],

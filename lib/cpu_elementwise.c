@@ -80,46 +80,6 @@ void sift_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
 	}
 }
 
-/* columns c0 .. c0+w of gelu_bias_backward: row by row, the row's
- * gradient, then its part of the column sums (sift_cpu_col_sums's
- * order: rows in order per column, then added to dbias) */
-HOT static void gelu_bias_tile(float *dinp, float *dbias, const float *inp,
-			       const float *dout, int N, int OC, int c0, int w)
-{
-	float sb[COL_TILE];
-	for (int j = 0; j < w; j++)
-		sb[j] = 0.0f;
-	for (int n = 0; n < N; n++) {
-		size_t o = (size_t)n * OC + c0;
-		gelu_bwd_span(dinp + o, inp + o, dout + o, (size_t)w);
-		const float *d = dinp + o;
-#pragma omp simd
-		for (int j = 0; j < w; j++)
-			sb[j] += d[j];
-	}
-	for (int j = 0; j < w; j++)
-		dbias[c0 + j] += sb[j];
-}
-
-void sift_cpu_gelu_bias_backward(float *dinp, float *dbias, const float *inp,
-				 const float *dout, int N, int OC)
-{
-	if (!dbias) {
-		sift_cpu_gelu_backward(dinp, inp, dout, (size_t)N * OC);
-		return;
-	}
-	/* tiles of columns over the threads, as matmul_backward sums its
-	 * bias gradient: each tile's rows in order, the tile's gradient
-	 * summed while it is still in the registers and the cache (the
-	 * sums of sift_cpu_col_sums, in its order) */
-	int ntile = (OC + COL_TILE - 1) / COL_TILE;
-	#pragma omp parallel for if ((size_t)N * OC > PAR_MIN)
-	for (int tl = 0; tl < ntile; tl++) {
-		int c0 = tl * COL_TILE, w = OC - c0 < COL_TILE ? OC - c0 : COL_TILE;
-		gelu_bias_tile(dinp, dbias, inp, dout, N, OC, c0, w);
-	}
-}
-
 void sift_cpu_tanh_forward(float *out, const float *inp, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)

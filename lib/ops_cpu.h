@@ -119,12 +119,6 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 void sift_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
 			    size_t n);
 
-/* dinp (N,OC) = gelu'(inp (N,OC)) * dout (N,OC), and dbias (OC) += the
- * column sums of dinp (NULL: none), bit for bit as gelu_backward then
- * matmul_backward's bias gradient; dinp may be dout */
-void sift_cpu_gelu_bias_backward(float *dinp, float *dbias, const float *inp,
-				 const float *dout, int N, int OC);
-
 /* dinp (n) = (1 - out^2) * dout (n), out the tanh OUTPUT; dinp may be dout */
 void sift_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
 			    size_t n);
