@@ -261,7 +261,7 @@ static int one(const char *op)
 	size_t n = np > ni ? np : ni;	/* one set-up for every op, "none" too */
 	float *x = arr(n, 1), *y = arr(n, 0), *d = arr(n, 0.01f), *dx = arr(n, 0);
 	float *m = arr(n, 0), *v = arr(n, 0), *mean = arr(N, 0), *rstd = arr(N, 0);
-	float *g = arr(C, 1), *bb = arr(C, 0.1f), *dg = arr(C, 0), *dbb = arr(C, 0);
+	float *g = arr(C, 1), *bb = arr(C, 0.1f), *dg = arr(FF, 0), *dbb = arr(C, 0);
 	volatile double sink = 0;
 	if (strcmp(op, "none") == 0)
 		;
@@ -277,6 +277,8 @@ static int one(const char *op)
 		be->gelu_backward(dx, x, d, ni);
 	else if (strcmp(op, "dropout_forward") == 0)
 		be->dropout_forward(y, x, nc, 0.1f, 1, 0);
+	else if (strcmp(op, "matmul_backward") == 0)	/* the bias gradient alone */
+		be->matmul_backward(NULL, NULL, dg, d, NULL, NULL, N, 0, FF);
 	else if (strcmp(op, "residual_forward") == 0)
 		be->residual_forward(y, x, d, nc);
 	else if (strcmp(op, "residual_layernorm_forward") == 0)
