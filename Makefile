@@ -132,6 +132,10 @@ $(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# AdamW's loop vectorises its sqrtf only without errno (its argument is
+# never negative, so nothing else changes: lib/cpu_adamw.c)
+$(B)/lib/cpu_adamw.o: CFLAGS += -fno-math-errno
+
 $(B)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<

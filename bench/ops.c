@@ -12,6 +12,8 @@
 
 /*
  * usage: ops [minilm|base|all]   (REPS=repeats, default 10)
+ *        ops -1 OP                (one call of OP at MiniLM's shapes, untimed:
+ *                                  for valgrind --tool=callgrind's counts)
  * Not an installed program: bench/bench-ops.sh runs it.  Each op is
  * called REPS+1 times on the shapes of a training batch of 32 sequences
  * of 128 tokens (N = 4096 rows, all of length 128) and the shortest call
@@ -245,7 +247,7 @@ static void bench(const struct shape *m)
 	float *pp = arr(np, 0.05f), *pg = arr(np, 0.001f), *pm = arr(np, 0), *pv = arr(np, 0);
 	snprintf(sh, sizeof sh, "%.1fM parameters", np / 1e6);
 	int step = 1;
-	TIMED(t, be->adamw_update(pp, pg, pm, pv, np, 5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, step++));
+	TIMED(t, be->adamw_update(pp, pg, pm, pv, np, 5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, step++, 1.0f));
 	row_bytes("adamw_update", sh, t, 4.0 * np * 7);
 	volatile double sink;
 	TIMED(t, sink = be->sumsq(pg, np));
@@ -260,15 +262,69 @@ static void bench(const struct shape *m)
 	free(offs); free(ids); free(tt); free(pos); free(tg); free(cls);
 }
 
+/* one call of a non-product op at MiniLM's training shapes (N = 4096,
+ * C = 384, I = 1536, 22.7M parameters), for an instruction count that
+ * does not depend on the load: valgrind --tool=callgrind
+ * --collect-atstart=no --toggle-collect='sift_cpu_*' ops -1 OP (the op
+ * alone; ops -1 none makes the set-up only) */
+static int one(const char *op)
+{
+	const struct sift_backend *be = &sift_backend_cpu;
+	const int N = 4096, C = 384, FF = 1536, V = 30522, P = 512, layers = 6;
+	size_t nc = (size_t)N * C, ni = (size_t)N * FF;
+	size_t np = (size_t)(V + P + 2) * C + 2 * C +
+		    (size_t)layers * (4 * (size_t)C * C + 4 * C + 2 * (size_t)C * FF + FF + C + 4 * C) +
+		    (size_t)C * C + C;
+	size_t n = np > ni ? np : ni;	/* one set-up for every op, "none" too */
+	float *x = arr(n, 1), *y = arr(n, 0), *d = arr(n, 0.01f), *dx = arr(n, 0);
+	float *m = arr(n, 0), *v = arr(n, 0), *mean = arr(N, 0), *rstd = arr(N, 0);
+	float *g = arr(C, 1), *bb = arr(C, 0.1f), *dg = arr(FF, 0), *dbb = arr(C, 0);
+	volatile double sink = 0;
+	if (strcmp(op, "none") == 0)
+		;
+	else if (strcmp(op, "adamw_update") == 0)
+		be->adamw_update(x, d, m, v, np, 5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, 1, 0.5f);
+	else if (strcmp(op, "sumsq") == 0)
+		sink = be->sumsq(d, np);
+	else if (strcmp(op, "scale") == 0)
+		be->scale(d, np, 0.5f);
+	else if (strcmp(op, "gelu_forward") == 0)
+		be->gelu_forward(y, x, ni);
+	else if (strcmp(op, "gelu_backward") == 0)
+		be->gelu_backward(dx, x, d, ni);
+	else if (strcmp(op, "dropout_forward") == 0)
+		be->dropout_forward(y, x, nc, 0.1f, 1, 0);
+	else if (strcmp(op, "matmul_backward") == 0)	/* the bias gradient alone */
+		be->matmul_backward(NULL, NULL, dg, d, NULL, NULL, N, 0, FF);
+	else if (strcmp(op, "residual_forward") == 0)
+		be->residual_forward(y, x, d, nc);
+	else if (strcmp(op, "residual_layernorm_forward") == 0)
+		be->residual_layernorm_forward(y, dx, mean, rstd, x, d, g, bb, N, C, 1e-12f);
+	else if (strcmp(op, "residual_layernorm_backward") == 0)
+		be->residual_layernorm_backward(dx, dg, dbb, y, d, x, g, mean, rstd, N, C);
+	else if (strcmp(op, "layernorm_backward") == 0)
+		be->layernorm_backward(dx, dg, dbb, d, x, g, mean, rstd, N, C);
+	else {
+		fprintf(stderr, "ops: -1 %s: not one of the ops this mode calls\n", op);
+		return 2;
+	}
+	(void)sink;
+	free(x); free(y); free(d); free(dx); free(m); free(v); free(mean); free(rstd);
+	free(g); free(bb); free(dg); free(dbb);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "-1") == 0)
+		return one(argv[2]);
 	static const struct shape shapes[2] = {
 		{ "MiniLM-L6", 384, 1536, 12, 6 },
 		{ "BERT-base", 768, 3072, 12, 12 },
 	};
 	const char *which = argc > 1 ? argv[1] : "all";
 	if (argc > 2 || (strcmp(which, "minilm") && strcmp(which, "base") && strcmp(which, "all"))) {
-		fprintf(stderr, "usage: ops [minilm|base|all]\n");
+		fprintf(stderr, "usage: ops [minilm|base|all] | ops -1 OP\n");
 		return 2;
 	}
 	const char *r = getenv("REPS");

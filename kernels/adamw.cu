@@ -5,15 +5,16 @@
 
 // params, grads, m, v are (n); the scalars are rounded on the host in
 // the order of lib/cpu_adamw.c (sift_cpu_adamw_update)
-// mirror, when not NULL, gets each new parameter rounded to bf16
+// mirror, when not NULL, gets each new parameter rounded to bf16;
+// each gradient is taken times gscale (the clip's coefficient) first
 __global__ void adamw_kernel(float *params, __nv_bfloat16 *mirror, const float *grads,
 			     float *m, float *v, size_t n, float step_size,
 			     float bc2_sqrt, float wd, float w1, float beta2,
-			     float w2, float eps, int decay)
+			     float w2, float eps, int decay, float gscale)
 {
 	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
 	     i += (size_t)gridDim.x * blockDim.x) {
-		float g = grads[i];
+		float g = grads[i] * gscale;	// clip_grad_norm_'s grad.mul_
 		float p = params[i];
 		if (decay)
 			p *= wd;
@@ -31,7 +32,7 @@ __global__ void adamw_kernel(float *params, __nv_bfloat16 *mirror, const float *
 
 void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 		       size_t n, float lr, float beta1, float beta2, float eps,
-		       float weight_decay, int t)
+		       float weight_decay, int t, float gscale)
 {
 	if (!n)
 		return;
@@ -48,7 +49,7 @@ void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 	size_t blocks = (n + 255) / 256, cap = (size_t)sift_cuda_ctx()->nsm * 16;
 	adamw_kernel<<<(int)(blocks < cap ? blocks : cap), 256>>>(params,
 		cuda_mirror_of(params, n), grads, m, v, n,
-		step_size, bc2_sqrt, wd, w1, beta2, w2, eps, weight_decay != 0.0f);
+		step_size, bc2_sqrt, wd, w1, beta2, w2, eps, weight_decay != 0.0f, gscale);
 	CUDA_LAUNCHED();
 }
 

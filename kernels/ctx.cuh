@@ -105,7 +105,7 @@ void cuda_crossentropy_backward(float *dlogits, const float *probs,
 // adamw.cu
 void cuda_adamw_update(float *params, const float *grads, float *m, float *v,
 		       size_t n, float lr, float beta1, float beta2, float eps,
-		       float weight_decay, int t);
+		       float weight_decay, int t, float gscale);
 double cuda_sumsq(const float *x, size_t n);
 void cuda_scale(float *x, size_t n, float s);
 

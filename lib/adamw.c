@@ -45,12 +45,12 @@ void adamw_tick(struct adamw *o)
 
 void adamw_update(struct adamw *o, const struct sift_backend *be,
 		  float *param, const float *grad, size_t n, size_t off,
-		  float lr, int decay)
+		  float lr, int decay, float gscale)
 {
 	be->adamw_update(param, grad, o->m + (off - o->lo), o->v + (off - o->lo),
 			 n, lr, o->beta1,
 			 o->beta2, o->eps, decay ? o->weight_decay : 0.0f,
-			 (int)o->t);
+			 (int)o->t, gscale);
 }
 
 double grad_norm(const struct sift_backend *be, float *const *grads,
@@ -62,15 +62,11 @@ double grad_norm(const struct sift_backend *be, float *const *grads,
 	return sqrt(total);
 }
 
-void grad_clip(const struct sift_backend *be, float *const *grads,
-	       const size_t *lens, int nspans, double norm, float max_norm)
+float grad_clip_coef(double norm, float max_norm)
 {
 	if (max_norm <= 0.0f)
-		return;
+		return 1.0f;
 	/* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1 */
 	float coef = (float)max_norm / (float)(norm + 1e-6);
-	if (coef >= 1.0f)
-		return;
-	for (int s = 0; s < nspans; s++)
-		be->scale(grads[s], lens[s], coef);
+	return coef < 1.0f ? coef : 1.0f;
 }

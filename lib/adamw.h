@@ -29,24 +29,26 @@ void adamw_tick(struct adamw *o);
 /*
  * Updates one span of parameters: param (n) with grad (n), using the
  * moments of parameter offset off (o->m + off - o->lo, within o's); decay says whether weight decay
- * applies (not to biases and LayerNorm weights, as HF Trainer).  The
- * arithmetic is be->adamw_update, i.e. torch.optim.AdamW.
+ * applies (not to biases and LayerNorm weights, as HF Trainer); the
+ * gradient is taken times gscale, grad_clip_coef()'s coefficient, as it
+ * is read (grad itself is left as it is).  The arithmetic is
+ * be->adamw_update, i.e. torch.optim.AdamW after clip_grad_norm_.
  */
 void adamw_update(struct adamw *o, const struct sift_backend *be,
 		  float *param, const float *grad, size_t n, size_t off,
-		  float lr, int decay);
+		  float lr, int decay, float gscale);
 
 /*
  * torch.nn.utils.clip_grad_norm_ over spans in be's memory: grad_norm()
  * is the global L2 norm, sqrt of the sum over spans of be->sumsq (on the
  * CPU a deterministic sum in fixed chunks, whatever the number of
- * threads); grad_clip() multiplies every gradient by
- * max_norm / (norm + 1e-6) with be->scale when that is below 1
- * (max_norm <= 0: never).
+ * threads); grad_clip_coef() is the factor every gradient is multiplied
+ * by, max_norm / (norm + 1e-6) where that is below 1, else 1 (max_norm
+ * <= 0: always 1), which adamw_update applies in its own pass: one read
+ * of the gradients for the norm, one pass for the clipped update.
  */
 double grad_norm(const struct sift_backend *be, float *const *grads,
 		 const size_t *lens, int nspans);
-void grad_clip(const struct sift_backend *be, float *const *grads,
-	       const size_t *lens, int nspans, double norm, float max_norm);
+float grad_clip_coef(double norm, float max_norm);
 
 #endif

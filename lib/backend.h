@@ -266,11 +266,15 @@ struct sift_backend {
 				      const float *weight, float eps,
 				      float scale);
 
-	/* AdamW (torch.optim.AdamW) on n parameters; t is the 1-based step
+	/* AdamW (torch.optim.AdamW) on n parameters; t is the 1-based step.
+	 * Each gradient is first multiplied by gscale, the coefficient of
+	 * the gradient-norm clip (1: none): scale(grads, n, gscale) then the
+	 * update, bit for bit, in one pass that leaves grads as they were
 	 * params, grads, m, v are (n) */
 	void (*adamw_update)(float *params, const float *grads, float *m,
 			     float *v, size_t n, float lr, float beta1,
-			     float beta2, float eps, float weight_decay, int t);
+			     float beta2, float eps, float weight_decay, int t,
+			     float gscale);
 
 	/* the sum of squares of x, in double, in an order fixed by n alone
 	 * (not by the thread count): a span's share of the squared global

@@ -40,6 +40,10 @@ static inline float sift_vexpf(float x)
 	return p * u.f;
 }
 
+/* out = a + b over n floats, vectorised (lib/cpu_elementwise.c); out
+ * may alias a or b */
+void sift_cpu_add_span(float *out, const float *a, const float *b, size_t n);
+
 /* columns summed over rows per tile: each column's sum runs over the
  * rows in order, as a loop over one column would, but the tile's rows
  * are read contiguously */

@@ -94,21 +94,39 @@ void sift_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
 		dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
-void sift_cpu_residual_forward(float *out, const float *a, const float *b,
-			       size_t n)
+/* out = a + b over a span; shared with lib/cpu_layernorm.c */
+HOT void sift_cpu_add_span(float *out, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+#pragma omp simd
 	for (size_t i = 0; i < n; i++)
 		out[i] = a[i] + b[i];
 }
 
-/* the dropout of lib/backend.h over one span (its counters from c0) */
+void sift_cpu_residual_forward(float *out, const float *a, const float *b,
+			       size_t n)
+{
+	size_t chunk = 16384, nch = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (size_t c = 0; c < nch; c++) {
+		size_t i0 = c * chunk, len = n - i0 < chunk ? n - i0 : chunk;
+		sift_cpu_add_span(out + i0, a + i0, b + i0, len);
+	}
+}
+
+/* the dropout of lib/backend.h over one span (its counters from c0):
+ * every element is loaded and scaled, then the mask selects, so that
+ * the loop vectorises (a load under the condition does not); the top 24
+ * bits of the hash go to float through int32, exactly as through
+ * uint64 (sift_hash_drop), with the vector conversions of AVX2 too */
 HOT static void dropout_span(float *out, const float *inp, size_t n, float p,
 			     float keep, uint64_t key, uint64_t c0)
 {
 #pragma omp simd
-	for (size_t i = 0; i < n; i++)
-		out[i] = sift_hash_drop(key, c0 + i, p) ? 0.0f : inp[i] * keep;
+	for (size_t i = 0; i < n; i++) {
+		float x = inp[i] * keep;
+		int32_t h = (int32_t)(sift_hash64_keyed(key, c0 + i) >> 40);
+		out[i] = (float)h * (1.0f / 16777216.0f) < p ? 0.0f : x;
+	}
 }
 
 void sift_cpu_dropout_forward(float *out, const float *inp, size_t n,

@@ -73,8 +73,7 @@ void sift_cpu_residual_layernorm_forward(float *res, float *out, float *mean,
 #pragma omp parallel for schedule(static) if ((size_t)N * C > PAR_MIN)
 	for (int r = 0; r < N; r++) {
 		size_t o = (size_t)r * C;
-		for (int c = 0; c < C; c++)
-			res[o + c] = a[o + c] + b[o + c];
+		sift_cpu_add_span(res + o, a + o, b + o, (size_t)C);
 		layernorm_row(out + o, mean ? mean + r : NULL,
 			      rstd ? rstd + r : NULL, res + o, weight, bias, C,
 			      eps);
@@ -91,13 +90,17 @@ HOT void sift_cpu_col_sums(float *db, float *dw, const float *dy,
 	int w = C - c0 < COL_TILE ? C - c0 : COL_TILE;
 	for (int j = 0; j < w; j++)
 		sb[j] = sw[j] = 0.0f;
+	/* simd across the tile's columns: each column still sums its
+	 * rows in order */
 	for (int n = 0; n < N; n++) {
 		const float *d = dy + (size_t)n * C + c0;
+#pragma omp simd
 		for (int j = 0; j < w; j++)
 			sb[j] += d[j];
 		if (dw) {
 			const float *xr = x + (size_t)n * C + c0;
 			float mu = mean[n], rs = rstd[n];
+#pragma omp simd
 			for (int j = 0; j < w; j++)
 				sw[j] += d[j] * ((xr[j] - mu) * rs);
 		}
@@ -108,6 +111,28 @@ HOT void sift_cpu_col_sums(float *db, float *dw, const float *dy,
 	if (dw)
 		for (int j = 0; j < w; j++)
 			dw[c0 + j] += sw[j];
+}
+
+/* one row of the input gradient: dx = rs * (g - mean(g) - xhat *
+ * mean(g * xhat)), g = dy * w; the two means summed in order (as
+ * before: their bits), the row itself vectorised; dx may be dy */
+HOT static void ln_bwd_row(float *dx, const float *dy, const float *x,
+			   const float *weight, float mu, float rs, int C)
+{
+	float gmean = 0.0f, gxmean = 0.0f;
+	for (int i = 0; i < C; i++) {
+		float g = dy[i] * weight[i];
+		gmean += g;
+		gxmean += g * ((x[i] - mu) * rs);
+	}
+	gmean /= C;
+	gxmean /= C;
+#pragma omp simd
+	for (int i = 0; i < C; i++) {
+		float xhat = (x[i] - mu) * rs;
+		float g = dy[i] * weight[i];
+		dx[i] = rs * (g - gmean - xhat * gxmean);
+	}
 }
 
 void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
@@ -128,24 +153,8 @@ void sift_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 		return;
 	#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
 	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C;
-		const float *dy = dout + (size_t)n * C;
-		float *dx = dinp + (size_t)n * C;
-		float mu = mean[n], rs = rstd[n];
-		/* dx = rs * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
-		float gmean = 0.0f, gxmean = 0.0f;
-		for (int i = 0; i < C; i++) {
-			float g = dy[i] * weight[i];
-			gmean += g;
-			gxmean += g * ((x[i] - mu) * rs);
-		}
-		gmean /= C;
-		gxmean /= C;
-		for (int i = 0; i < C; i++) {
-			float xhat = (x[i] - mu) * rs;
-			float g = dy[i] * weight[i];
-			dx[i] = rs * (g - gmean - xhat * gxmean);
-		}
+		size_t o = (size_t)n * C;
+		ln_bwd_row(dinp + o, dout + o, inp + o, weight, mean[n], rstd[n], C);
 	}
 }
 
@@ -155,7 +164,21 @@ void sift_cpu_residual_layernorm_backward(float *dinp, float *dweight,
 					  const float *weight, const float *mean,
 					  const float *rstd, int N, int C)
 {
-	sift_cpu_residual_forward(da, da, db, (size_t)N * C);
-	sift_cpu_layernorm_backward(dinp, dweight, dbias, da, inp, weight, mean,
-				    rstd, N, C);
+	/* the rows first: da += db, then the input gradient of the row
+	 * while the sum is in the cache (dinp may be db: the row of db is
+	 * read before it is written); then the column sums over da, the
+	 * same sums as layernorm_backward's */
+	#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
+	for (int n = 0; n < N; n++) {
+		size_t o = (size_t)n * C;
+		sift_cpu_add_span(da + o, da + o, db + o, (size_t)C);
+		ln_bwd_row(dinp + o, da + o, inp + o, weight, mean[n], rstd[n], C);
+	}
+	if (dweight || dbias) {
+		int ntile = (C + COL_TILE - 1) / COL_TILE;
+		#pragma omp parallel for if ((size_t)N * C > PAR_MIN)
+		for (int tl = 0; tl < ntile; tl++)
+			sift_cpu_col_sums(dbias, dweight, da, inp, mean, rstd, N, C,
+					  tl * COL_TILE);
+	}
 }

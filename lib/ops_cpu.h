@@ -144,13 +144,15 @@ void sift_cpu_crossentropy_backward(float *dlogits, const float *probs,
 				    const float *weight, float eps,
 				    float scale);
 
-/* torch.optim.AdamW on n parameters at 1-based step t:
+/* torch.optim.AdamW on n parameters at 1-based step t, of the clipped
+ * gradient g = grads * gscale (gscale 1: grads as they are):
  *   p *= 1 - lr*wd; m = lerp(m, g, 1-beta1); v = beta2 v + (1-beta2) g^2;
  *   p -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)
  * params, grads, m, v are (n) */
 void sift_cpu_adamw_update(float *params, const float *grads, float *m,
 			   float *v, size_t n, float lr, float beta1,
-			   float beta2, float eps, float weight_decay, int t);
+			   float beta2, float eps, float weight_decay, int t,
+			   float gscale);
 
 /* the CPU backend's sumsq and scale slots (host memory): x is (n) */
 double sift_cpu_sumsq(const float *x, size_t n);

@@ -83,8 +83,8 @@ PROF(crossentropy_backward, SIFT_OP_CROSSENTROPY_BWD, 0, (float *dl, const float
      const int32_t *t, int M, int L, const float *w, float e, float s),
      (dl, p, t, M, L, w, e, s))
 PROF(adamw_update, SIFT_OP_ADAMW, 0, (float *p, const float *g, float *m, float *v,
-     size_t n, float lr, float b1, float b2, float e, float wd, int t),
-     (p, g, m, v, n, lr, b1, b2, e, wd, t))
+     size_t n, float lr, float b1, float b2, float e, float wd, int t, float gs),
+     (p, g, m, v, n, lr, b1, b2, e, wd, t, gs))
 PROFR(sumsq, SIFT_OP_SUMSQ, double, (const float *x, size_t n), (x, n))
 PROF(scale, SIFT_OP_SCALE, 0, (float *x, size_t n, float s), (x, n, s))
 PROF(residual_layernorm_forward, SIFT_OP_RESIDUAL_LAYERNORM, 0, (float *res, float *o,

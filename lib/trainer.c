@@ -449,7 +449,8 @@ int trainer_step(struct trainer *t)
 	t->last_tokens = t->group_tokens;
 	if (!isfinite(norm))
 		return 1;
-	grad_clip(m->be, t->span, t->span_len, t->nspan, norm, t->o.max_grad_norm);
+	/* the clip is applied by the update as it reads each gradient */
+	float clip = grad_clip_coef(norm, t->o.max_grad_norm);
 	double lr = sched_lr(&t->sched, t->step);
 	t->last_lr = lr;
 	adamw_tick(&t->opt);
@@ -481,7 +482,7 @@ int trainer_step(struct trainer *t)
 			end = off + (hi > mo ? hi - mo : 0);
 		if (off < end)
 			adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + go,
-				     end - off, mo, (float)lr, t->decay[i]);
+				     end - off, mo, (float)lr, t->decay[i], clip);
 		i = j;
 	}
 	if (t->o.zero1)

@@ -1,4 +1,5 @@
 /* test-grad.c: finite-difference checks of every backward op against its forward op. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -357,13 +358,119 @@ static void test_adamw(void)
 {
 	float p[3] = { 1.0f, -2.0f, 0.5f }, g[3] = { 0.1f, -0.3f, 0.0f };
 	float m[3] = { 0 }, v[3] = { 0 };
-	sift_cpu_adamw_update(p, g, m, v, 3, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 1);
+	sift_cpu_adamw_update(p, g, m, v, 3, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 1, 1.0f);
 	/* step 1: m = 0.1 g, v = 0.001 g^2, mhat/sqrt(vhat) = sign(g) */
 	CHECK_CLOSE(p[0], 1.0 * (1 - 0.001) - 0.01 * (0.1 / (0.1 + 1e-8)), 1e-6, 1e-6);
 	CHECK_CLOSE(p[1], -2.0 * (1 - 0.001) + 0.01 * (0.3 / (0.3 + 1e-8)), 1e-6, 1e-6);
 	CHECK_CLOSE(p[2], 0.5 * (1 - 0.001), 1e-7, 1e-6);
 	CHECK_CLOSE(m[1], -0.03, 1e-8, 1e-6);
 	CHECK_CLOSE(v[1], 0.09 * 0.001, 1e-12, 1e-6);
+}
+
+/* ---- AdamW with the clip fused: the same bits as scale then AdamW,
+ * as a plain loop in torch's order, and for any thread count ---- */
+static void test_adamw_clip(void)
+{
+	const size_t n = 100003;	/* several chunks and a ragged tail */
+	const float lr = 3e-4f, wd = 0.01f, c = 0.37f;
+	float *p0 = randv(n, 1), *g0 = randv(n, 1);
+	float *p[4], *m[4], *v[4], *g[4];
+	for (int k = 0; k < 4; k++) {
+		p[k] = malloc(n * 4); memcpy(p[k], p0, n * 4);
+		g[k] = malloc(n * 4); memcpy(g[k], g0, n * 4);
+		m[k] = calloc(n, 4);
+		v[k] = calloc(n, 4);
+	}
+	for (int t = 1; t <= 3; t++) {
+		/* 0: scale then the update; 1, 2: fused, on 1 and 3 threads */
+		sift_cpu_scale(g[0], n, c);
+		sift_cpu_adamw_update(p[0], g[0], m[0], v[0], n, lr, 0.9f, 0.999f,
+				      1e-8f, wd, t, 1.0f);
+		memcpy(g[0], g0, n * 4);
+		for (int k = 1; k < 3; k++) {
+			omp_set_num_threads(k == 1 ? 1 : 3);
+			sift_cpu_adamw_update(p[k], g[k], m[k], v[k], n, lr, 0.9f,
+					      0.999f, 1e-8f, wd, t, c);
+		}
+		omp_set_num_threads(2);
+		/* 3: torch's arithmetic written out, one element at a time */
+		float ss = (float)(lr / (1.0 - pow(0.9, t)));
+		float b2s = (float)sqrt(1.0 - pow(0.999, t));
+		float dec = (float)(1.0 - (double)lr * wd);
+		for (size_t i = 0; i < n; i++) {
+			float gi = g0[i] * c, pi = p[3][i] * dec;
+			float mi = m[3][i] + (float)(1.0 - 0.9) * (gi - m[3][i]);
+			float vi = v[3][i] * 0.999f + (float)(1.0 - 0.999) * gi * gi;
+			m[3][i] = mi;
+			v[3][i] = vi;
+			p[3][i] = pi - ss * (mi / (sqrtf(vi) / b2s + 1e-8f));
+		}
+	}
+	for (int k = 1; k < 4; k++) {
+		CHECK(memcmp(p[0], p[k], n * 4) == 0);
+		CHECK(memcmp(m[0], m[k], n * 4) == 0);
+		CHECK(memcmp(v[0], v[k], n * 4) == 0);
+	}
+	CHECK(memcmp(g[1], g0, n * 4) == 0);	/* the gradients untouched */
+	CHECK(p[0][7] != p0[7]);		/* and the parameters moved */
+	for (int k = 0; k < 4; k++) {
+		free(p[k]); free(g[k]); free(m[k]); free(v[k]);
+	}
+	free(p0); free(g0);
+}
+
+/* ---- the fused and vectorised ops give the bits of their parts ---- */
+static void test_fused_bits(void)
+{
+	/* dropout: element i kept iff sift_hash_uniform(seed, counter + i)
+	 * >= p, scaled by 1/(1-p), over chunks and a ragged tail */
+	size_t n = 100003;
+	float *x = randv(n, 1), *y = malloc(n * 4);
+	sift_cpu_dropout_forward(y, x, n, 0.1f, 42, 1000);
+	size_t bad = 0, dropped = 0;
+	float keep = 1.0f / (1.0f - 0.1f);
+	for (size_t i = 0; i < n; i++) {
+		int drop = sift_hash_uniform(42, 1000 + i) < 0.1f;
+		float want = drop ? 0.0f : x[i] * keep;
+		bad += memcmp(&want, &y[i], 4) != 0;
+		dropped += drop;
+	}
+	CHECK(bad == 0);
+	CHECK(dropped > n / 20 && dropped < n / 5);
+	free(x); free(y);
+
+	/* residual + LayerNorm, forward and backward, against their parts,
+	 * on 1 and 3 threads, dinp written over db as bert_backward does */
+	int N = 300, C = 200;
+	size_t nc = (size_t)N * C;
+	float *a = randv(nc, 1), *b = randv(nc, 1), *w = randv(C, 1), *bi = randv(C, 1);
+	float *dy = randv(nc, 1), *dz = randv(nc, 1);
+	float *res0 = malloc(nc * 4), *out0 = malloc(nc * 4), *mu = malloc(N * 4), *rs = malloc(N * 4);
+	sift_cpu_residual_forward(res0, a, b, nc);
+	sift_cpu_layernorm_forward(out0, mu, rs, res0, w, bi, N, C, 1e-12f);
+	float *sum = malloc(nc * 4), *dx0 = malloc(nc * 4);
+	float *dw0 = calloc(C, 4), *db0 = calloc(C, 4);
+	sift_cpu_residual_forward(sum, dy, dz, nc);
+	sift_cpu_layernorm_backward(dx0, dw0, db0, sum, res0, w, mu, rs, N, C);
+	for (int k = 0; k < 2; k++) {
+		omp_set_num_threads(k ? 3 : 1);
+		float *res = malloc(nc * 4), *out = malloc(nc * 4), *m1 = malloc(N * 4), *r1 = malloc(N * 4);
+		sift_cpu_residual_layernorm_forward(res, out, m1, r1, a, b, w, bi, N, C, 1e-12f);
+		CHECK(memcmp(res, res0, nc * 4) == 0);
+		CHECK(memcmp(out, out0, nc * 4) == 0);
+		CHECK(memcmp(m1, mu, N * 4) == 0 && memcmp(r1, rs, N * 4) == 0);
+		float *da = malloc(nc * 4), *db = malloc(nc * 4);
+		float *dw = calloc(C, 4), *dbb = calloc(C, 4);
+		memcpy(da, dy, nc * 4);
+		memcpy(db, dz, nc * 4);
+		sift_cpu_residual_layernorm_backward(db, dw, dbb, da, db, res0, w, mu, rs, N, C);
+		CHECK(memcmp(db, dx0, nc * 4) == 0);
+		CHECK(memcmp(dw, dw0, C * 4) == 0 && memcmp(dbb, db0, C * 4) == 0);
+		free(res); free(out); free(m1); free(r1); free(da); free(db); free(dw); free(dbb);
+	}
+	omp_set_num_threads(2);
+	free(a); free(b); free(w); free(bi); free(dy); free(dz); free(res0); free(out0);
+	free(mu); free(rs); free(sum); free(dx0); free(dw0); free(db0);
 }
 
 int main(void)
@@ -379,6 +486,8 @@ int main(void)
 	test_crossentropy();
 	test_crossentropy_value();
 	test_adamw();
+	test_adamw_clip();
+	test_fused_bits();
 	test_matmul_threads();
 	test_tiles();
 	return check_done("test-grad");
