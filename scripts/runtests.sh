@@ -18,7 +18,7 @@ for t in "$B"/tests/test-*; do
 	"$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
-	line=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	line=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
 	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
 	s=$(grep -cE '(^|: )SKIP' "$log")
