@@ -586,30 +586,41 @@ static double typed_at(enum sift_dtype dt, const char *p, size_t i)
 	return 0;
 }
 
+/* element i of a numeric array as a double: from the typed payload
+ * data (of dtype dt) where there is one, else from o's i-th element;
+ * -1 for an element that is not a number */
+static int num_at(const msgpack_object *o, enum sift_dtype dt,
+		  const char *data, size_t i, double *d)
+{
+	int64_t iv;
+	if (data) {
+		*d = typed_at(dt, data, i);
+		return 0;
+	}
+	const msgpack_object *e = &o->via.array.ptr[i];
+	if (as_int(e, &iv) == 0)
+		*d = (double)iv;
+	else if (e->type == MSGPACK_OBJECT_FLOAT32 || e->type == MSGPACK_OBJECT_FLOAT64)
+		*d = e->via.f64;
+	else
+		return -1;
+	return 0;
+}
+
 int sift_nums(const msgpack_object *o, size_t n, double *v)
 {
-	enum sift_dtype dt;
-	const char *data;
+	enum sift_dtype dt = SIFT_I32;
+	const char *data = NULL;
 	size_t cnt;
 	if (sift_typed(o, &dt, &cnt, &data) == 0) {
 		if (cnt != n)
 			return -1;
-		for (size_t i = 0; i < n; i++)
-			v[i] = typed_at(dt, data, i);
-		return 0;
-	}
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n)
+	} else if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n) {
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const msgpack_object *e = &o->via.array.ptr[i];
-		int64_t iv;
-		if (as_int(e, &iv) == 0)
-			v[i] = (double)iv;
-		else if (e->type == MSGPACK_OBJECT_FLOAT32 || e->type == MSGPACK_OBJECT_FLOAT64)
-			v[i] = e->via.f64;
-		else
-			return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (num_at(o, dt, data, i, &v[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -652,19 +663,8 @@ static int fetch_nums(const struct sift_reader *r, const msgpack_object *map,
 	char *buf = sift_xmalloc(cnt * esz[want]);
 	for (size_t i = 0; i < cnt; i++) {
 		double d;
-		int64_t iv;
-		if (data) {
-			d = typed_at(dt, data, i);
-		} else {
-			const msgpack_object *e = &o->via.array.ptr[i];
-			if (as_int(e, &iv) == 0)
-				d = (double)iv;
-			else if (e->type == MSGPACK_OBJECT_FLOAT32 ||
-				 e->type == MSGPACK_OBJECT_FLOAT64)
-				d = e->via.f64;
-			else
-				goto bad;
-		}
+		if (num_at(o, dt, data, i, &d) < 0)
+			goto bad;
 		if (want == WANT_I32) {
 			/* the range first: casting a value outside it (or NaN)
 			 * is undefined */
