@@ -16,25 +16,15 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP -Ilib $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lm -fopenmp
 
-# make BLAS=dnnl: the products' tiles through oneDNN's dnnl_sgemm
-# (libdnnl-dev) instead of OpenBLAS, the reference; its own build tree
-BLAS ?= openblas
-ifeq ($(BLAS),dnnl)
-CFLAGS += -DSIFT_BLAS_DNNL=1
-LDLIBS += -ldnnl
-else ifneq ($(BLAS),openblas)
-$(error BLAS=$(BLAS): openblas or dnnl)
-endif
-
 # oneDNN where its header is found (DNNL= disables it): the CPU backend's
-# int8 and bf16 products (sift-fwd/sift-train --precision); without it
-# those precisions are refused on the CPU and fp32 is as before
+# int8 and bf16 products (sift-fwd/sift-train --precision), and the fp32
+# tiles' sgemm on CPUs with AVX-512 (lib/cpu_matmul.c; SIFT_GEMM);
+# without it those precisions are refused on the CPU and every fp32
+# product is OpenBLAS's
 DNNL ?= $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),1)
 ifneq ($(DNNL),)
 CFLAGS += -DSIFT_DNNL=1
-ifneq ($(BLAS),dnnl)
 LDLIBS += -ldnnl
-endif
 endif
 
 # make check SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer
@@ -48,8 +38,6 @@ B = build-san
 # so that a test expecting an error exit still fails on it
 export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS ?= print_stacktrace=1:exitcode=86
-else ifeq ($(BLAS),dnnl)
-B = build-dnnl
 else
 B = build
 endif

@@ -174,12 +174,12 @@ static const char *hot_clone(void)
 
 static const char *describe_fp32(void)
 {
+	/* built at each call: the library may be chosen again (tests) */
 	static char buf[256];
-	if (!buf[0])
-		snprintf(buf, sizeof buf, "%s; core %s; clone %s%s%s",
-			 openblas_get_config(), openblas_get_corename(),
-			 hot_clone(), strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? "; gemm " : "",
-			 strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? sift_cpu_gemm_name() : "");
+	snprintf(buf, sizeof buf, "%s; core %s; clone %s%s%s",
+		 openblas_get_config(), openblas_get_corename(),
+		 hot_clone(), strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? "; gemm " : "",
+		 strncmp(sift_cpu_gemm_name(), "OpenBLAS", 8) ? sift_cpu_gemm_name() : "");
 	return buf;
 }
 

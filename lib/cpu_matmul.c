@@ -1,9 +1,11 @@
 /* cpu_matmul.c: the matrix product on the CPU, forward and backward: fixed row tiles of single-threaded BLAS calls (twin of kernels/matmul.cu). */
+#include <errno.h>	/* defines: program_invocation_short_name (GNU) */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <cblas.h>
-#ifdef SIFT_BLAS_DNNL
+#include <stdlib.h>
+#ifdef SIFT_DNNL
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>	/* defines: dnnl_sgemm */
 #endif
@@ -13,39 +15,108 @@
 #include "cpu_bf16.h"	/* defines: the bf16 products (--precision bf16) */
 
 /*
+ * The library of the fp32 tiles, chosen once at start and fixed for the
+ * process: oneDNN's dnnl_sgemm where sift is built with oneDNN and the
+ * processor has AVX-512 (F, BW, DQ, VL: oneDNN's avx512_core), where it
+ * was measured faster than OpenBLAS's AVX-512 kernels at the products of
+ * a BERT step on Intel (Emerald Rapids) and AMD (Zen 4) alike; else
+ * OpenBLAS, the reference (their AVX2 kernels, forced on Zen 4, were
+ * measured even: no reason to leave the reference there; BENCHMARKS.md).  SIFT_GEMM=openblas or
+ * dnnl chooses by hand; any other value, or dnnl in a build without
+ * oneDNN, is refused at start (exit 1), as a silent fallback would
+ * change the bits without saying so.
+ */
+enum { GEMM_OPENBLAS, GEMM_DNNL };
+static int gemm_lib = GEMM_OPENBLAS;
+
+static int gemm_auto(void)
+{
+#ifdef SIFT_DNNL
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512vl"))
+		return GEMM_DNNL;
+#endif
+	return GEMM_OPENBLAS;
+}
+
+int sift_cpu_gemm_select(const char *name)
+{
+	if (!name || !*name)
+		gemm_lib = gemm_auto();
+	else if (strcmp(name, "openblas") == 0)
+		gemm_lib = GEMM_OPENBLAS;
+#ifdef SIFT_DNNL
+	else if (strcmp(name, "dnnl") == 0)
+		gemm_lib = GEMM_DNNL;
+#endif
+	else
+		return -1;
+	return 0;
+}
+
+__attribute__((constructor)) static void cpu_gemm_choose(void)
+{
+	const char *e = getenv("SIFT_GEMM");
+	if (sift_cpu_gemm_select(e) == 0)
+		return;
+#ifdef SIFT_DNNL
+	fprintf(stderr, "%s: SIFT_GEMM=%s: not a GEMM library (openblas or dnnl)\n",
+		program_invocation_short_name, e);
+#else
+	if (strcmp(e, "dnnl") == 0)
+		fprintf(stderr, "%s: SIFT_GEMM=dnnl: this build has no oneDNN (libdnnl-dev)\n",
+			program_invocation_short_name);
+	else
+		fprintf(stderr, "%s: SIFT_GEMM=%s: not a GEMM library (openblas)\n",
+			program_invocation_short_name, e);
+#endif
+	exit(1);
+}
+
+/*
  * One tile's product on the calling thread, row-major:
  * c (m,n) = op(a) op(b) + beta c, op(a) (m,k), op(b) (k,n); ta, tb: a, b
- * stored transposed.  OpenBLAS (the reference) unless built with
- * make BLAS=dnnl: oneDNN's dnnl_sgemm, told to use one thread, so that a
- * tile's bits depend on its shape alone there too (sift(7) "Same answers")
+ * stored transposed.  OpenBLAS (on one thread: sift_cpu_split_threads)
+ * or oneDNN's dnnl_sgemm told to use one thread, so that a tile's bits
+ * depend on its shape alone with either (sift(7) "Same answers")
  */
 static void tile_sgemm(int ta, int tb, int m, int n, int k, const float *a,
 		       int lda, const float *b, int ldb, float beta, float *c,
 		       int ldc)
 {
-#ifdef SIFT_BLAS_DNNL
-	/* oneDNN splits a call over omp_get_max_threads() outside a parallel
-	 * region (an if (0) region is not one); this ICV is the task's own */
-	omp_set_num_threads(1);
-	dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb,
-		   beta, c, ldc);
-#else
+#ifdef SIFT_DNNL
+	if (gemm_lib == GEMM_DNNL) {
+		/* oneDNN splits a call over omp_get_max_threads() outside an
+		 * active parallel region (an if (0) region is not one); every
+		 * tile runs inside the op's parallel construct, whose implicit
+		 * task owns this ICV, so the setting ends with the region */
+		omp_set_num_threads(1);
+		dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b,
+			   ldb, beta, c, ldc);
+		return;
+	}
+#endif
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
 		    tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb,
 		    beta, c, ldc);
-#endif
 }
 
 const char *sift_cpu_gemm_name(void)
 {
-#ifdef SIFT_BLAS_DNNL
-	static char buf[64];
-	const dnnl_version_t *v = dnnl_version();
-	snprintf(buf, sizeof buf, "oneDNN %d.%d.%d sgemm", v->major, v->minor, v->patch);
-	return buf;
-#else
-	return "OpenBLAS sgemm";
+#ifdef SIFT_DNNL
+	if (gemm_lib == GEMM_DNNL) {
+		static char buf[64];
+		if (!buf[0]) {
+			const dnnl_version_t *v = dnnl_version();
+			snprintf(buf, sizeof buf, "oneDNN %d.%d.%d sgemm", v->major,
+				 v->minor, v->patch);
+		}
+		return buf;
+	}
 #endif
+	return "OpenBLAS sgemm";
 }
 
 int sift_cpu_gemm_threads(size_t work, int tiles)
@@ -85,7 +156,7 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	}
 	/*
 	 * The rows are cut into tiles by their count alone, each tile one
-	 * sgemm (OpenBLAS on one thread), and the tiles are shared out over
+	 * sgemm on one thread (OpenBLAS or oneDNN), and the tiles are shared out over
 	 * the OpenMP threads: one pool of threads for every op, and the same
 	 * BLAS calls, so the same bits, whatever the thread count.
 	 */

@@ -49,9 +49,14 @@ int sift_cpu_tile(int rows, int k, int i);
  * Recorded in train_state.bin; a resume on another machine warns.
  */
 const char *sift_cpu_describe(void);
-/* the library of the products' tiles: "OpenBLAS sgemm" (the reference),
- * or "oneDNN 2.6.3 sgemm" when built with make BLAS=dnnl (lib/cpu_matmul.c) */
+/* the library of the fp32 products' tiles, fixed at start: "OpenBLAS
+ * sgemm" (the reference) or "oneDNN 2.6.3 sgemm" (SIFT_GEMM, and the
+ * default on CPUs with AVX-512 in a build with oneDNN: lib/cpu_matmul.c) */
 const char *sift_cpu_gemm_name(void);
+/* choose that library: "openblas", "dnnl" (a build with oneDNN), or NULL
+ * or "" for the default; -1 for any other name.  Done once at start from
+ * SIFT_GEMM; to be called before any product, never while one runs */
+int sift_cpu_gemm_select(const char *name);
 
 /* the forward ops, in lib/cpu_<family>.c (the table points at these) */
 void sift_cpu_embed_forward(float *out, const int32_t *ids,

@@ -187,6 +187,47 @@ real_batches() {
 	cmp $T/m1/model.safetensors $T/r/model.safetensors
 }
 
+# the fp32 products' library (SIFT_GEMM): $SIFT_BIN built with oneDNN?
+need_dnnl() {
+	ldd "$SIFT_BIN/sift-train" | grep -q libdnnl || skip "this build has no oneDNN (libdnnl-dev)"
+}
+
+@test "with either GEMM library MiniLM trains the same bytes on 1 and 2 threads, and the two agree within rounding" {
+	real_batches
+	need_dnnl
+	opts="--max-steps 2 --dropout 0.1 --freeze-embeddings"
+	for g in openblas dnnl; do
+		for t in 1 2; do
+			SIFT_GEMM=$g OMP_NUM_THREADS=$t sift-train -m $MODEL -o $T/$g$t $opts $T/real.b > $T/$g$t.log
+		done
+		cmp $T/${g}1/model.safetensors $T/${g}2/model.safetensors
+	done
+	# another library sums in another order: not the same bits, the
+	# same losses to rounding (two steps of 32 sentences)
+	! cmp -s $T/openblas1/model.safetensors $T/dnnl1/model.safetensors
+	jq -s -e '[.[] | select(.loss)] | length == 2' <(sift-cat $T/openblas1.log)
+	jq -n -e --slurpfile a <(sift-cat $T/openblas1.log) --slurpfile b <(sift-cat $T/dnnl1.log) '
+		[$a, $b | map(select(.loss) | .loss)] | transpose | all((.[0] - .[1]) | fabs < 1e-4)'
+}
+
+@test "a resume under the other GEMM library warns and names it" {
+	need_dnnl
+	SIFT_GEMM=openblas sift-train -m $F/tok -o $T/out --stop-after 2 $T/tok.b > /dev/null
+	SIFT_GEMM=dnnl run -0 --separate-stderr bash -c "sift-train -m $F/tok -o $T/out --resume $T/tok.b > $T/log"
+	[[ $stderr == "sift-train: $T/out: saved by another machine or build ("*"), resumed on "*"; gemm oneDNN "*" sgemm; the result may differ"* ]]
+	[[ $stderr != *"gemm oneDNN"*"resumed on"* ]]
+	run jq -r 'select(.end) | .end' <(sift-cat $T/log)
+	assert_output done
+}
+
+@test "SIFT_GEMM naming no library is an error, exit 1, and nothing is written" {
+	SIFT_GEMM=mkl run -1 --separate-stderr sift-train -m $F/tok -o $T/out $T/tok.b
+	# "(openblas)" alone in a build without oneDNN
+	[[ $stderr == "sift-train: SIFT_GEMM=mkl: not a GEMM library (openblas"*")" ]]
+	[ ! -e $T/out ]
+	SIFT_GEMM=openblas run -0 sift-train -m $F/tok -o $T/out --max-steps 1 $T/tok.b
+}
+
 # the JSON header of safetensors file $1
 st_header() {
 	local n

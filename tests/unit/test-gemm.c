@@ -1,4 +1,4 @@
-/* test-gemm.c: the products' library (OpenBLAS, its core, or oneDNN) against a plain reference, and the op profiler. */
+/* test-gemm.c: the products' libraries (OpenBLAS and its core, oneDNN) against a plain reference, the default choice, and the op profiler. */
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -119,6 +119,67 @@ static void test_openblas_core(void)
 	CHECK(strstr(sift_cpu_describe(), "core Prescott") == NULL);
 }
 
+/* ---- each library: the reference, and the same bits on 1 or 3 threads ----
+ * SIFT_GEMM chooses at start; sift_cpu_gemm_select switches here */
+static void same_on_threads(void)
+{
+	int N = 600, C = 40, OC = 72;	/* four row tiles, five output tiles */
+	float *x = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 0.1f),
+	      *d = randv((size_t)N * OC, 1);
+	float *o[2], *dx[2], *dw[2];
+	for (int r = 0; r < 2; r++) {
+		o[r] = malloc((size_t)N * OC * 4);
+		dx[r] = malloc((size_t)N * C * 4);
+		dw[r] = calloc((size_t)OC * C, 4);
+		omp_set_num_threads(r ? 3 : 1);
+		sift_cpu_matmul_forward(o[r], x, w, NULL, N, C, OC);
+		sift_cpu_matmul_backward(dx[r], dw[r], NULL, d, x, w, N, C, OC);
+	}
+	omp_set_num_threads(2);
+	CHECK(memcmp(o[0], o[1], (size_t)N * OC * 4) == 0);
+	CHECK(memcmp(dx[0], dx[1], (size_t)N * C * 4) == 0);
+	CHECK(memcmp(dw[0], dw[1], (size_t)OC * C * 4) == 0);
+	for (int r = 0; r < 2; r++) {
+		free(o[r]); free(dx[r]); free(dw[r]);
+	}
+	free(x); free(w); free(d);
+}
+
+static void test_libraries(void)
+{
+	static const char *libs[] = { "openblas",
+#ifdef SIFT_DNNL
+		"dnnl",
+#endif
+	};
+	for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+		CHECK_EQ_INT(sift_cpu_gemm_select(libs[i]), 0);
+		CHECK(strncmp(sift_cpu_gemm_name(), i ? "oneDNN" : "OpenBLAS", i ? 6 : 8) == 0);
+		test_matmul_reference();
+		same_on_threads();
+	}
+	/* the default: oneDNN on a CPU with AVX-512 where built in */
+	CHECK_EQ_INT(sift_cpu_gemm_select(NULL), 0);
+	int dnnl = 0;
+#ifdef SIFT_DNNL
+	__builtin_cpu_init();
+	dnnl = __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vl");
+#endif
+	CHECK(strncmp(sift_cpu_gemm_name(), dnnl ? "oneDNN" : "OpenBLAS", dnnl ? 6 : 8) == 0);
+	CHECK(strstr(sift_cpu_describe(), "oneDNN") == NULL || dnnl);
+	/* a name it does not know changes nothing */
+	const char *was = sift_cpu_gemm_name();
+	CHECK_EQ_INT(sift_cpu_gemm_select("mkl"), -1);
+#ifndef SIFT_DNNL
+	CHECK_EQ_INT(sift_cpu_gemm_select("dnnl"), -1);
+#endif
+	CHECK(strcmp(sift_cpu_gemm_name(), was) == 0);
+	/* back to what this run was started with */
+	CHECK_EQ_INT(sift_cpu_gemm_select(getenv("SIFT_GEMM")), 0);
+}
+
 /* ---- SIFT_PROFILE's wrappers: the same bits, the calls counted ---- */
 static void test_profile(void)
 {
@@ -165,6 +226,7 @@ int main(void)
 	test_matmul_reference();
 	test_threads_kept();
 	test_openblas_core();
+	test_libraries();
 	test_profile();
 	return check_done("test-gemm");
 }
