@@ -32,6 +32,18 @@ weighted_sum(float *o, const float *w, const float *v, int len, size_t ld,
 		o[e] = acc[e];
 }
 
+/* weighted_sum with the common head sizes' constant hs */
+static inline __attribute__((always_inline)) void
+head_sum(float *o, const float *w, const float *v, int len, size_t ld, int hs)
+{
+	if (hs == 32)
+		weighted_sum(o, w, v, len, ld, 32);
+	else if (hs == 64)
+		weighted_sum(o, w, v, len, ld, 64);
+	else
+		weighted_sum(o, w, v, len, ld, hs);
+}
+
 /* one head of one example: kt is scratch of hs * (len rounded up to 16)
  * floats, and len more for dropout */
 HOT static void attention_head(float *out, float *att, const float *qkv,
@@ -98,12 +110,7 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 				w[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : a[j] * keep;
 		}
 		/* the common head sizes with the sum in registers */
-		if (hs == 32)
-			weighted_sum(o, w, v, len, C3, 32);
-		else if (hs == 64)
-			weighted_sum(o, w, v, len, C3, 64);
-		else
-			weighted_sum(o, w, v, len, C3, hs);
+		head_sum(o, w, v, len, C3, hs);
 	}
 }
 
@@ -153,61 +160,98 @@ static inline float dot8(const float *x, const float *y, int n)
 	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-/* y += a x over n floats; y and x do not overlap (blocks of 8, which
- * -O2 vectorizes; each element as in a plain loop) */
-static inline void axpy(float *restrict y, float a, const float *restrict x,
-			int n)
-{
-	int d = 0;
-	for (; d + 8 <= n; d += 8)
-		for (int j = 0; j < 8; j++)
-			y[d + j] += a * x[d + j];
-	for (; d < n; d++)
-		y[d] += a * x[d];
-}
-
-/* the backward pass of one head of one example: its len rows start at
+/*
+ * The backward pass of one head of one example: its len rows start at
  * row r0; A and D are its (len,len) probabilities and scratch; base is
- * the dropout counter of its first probability */
+ * the dropout counter of its first probability; s is scratch of
+ * hs * (len rounded up to 16) + len floats.  Each of this head's dq, dk
+ * and dv rows is one weighted sum over the example's rows, written
+ * once, in registers: no row is updated len times, as a rank-one
+ * update per score would.
+ *   dv[j] = sum over i of P'[i][j] dout[i]   (P': the dropped probabilities)
+ *   dP[i] = (dout[i] v^T) * mask[i],  dS = P * (dP - sum(dP * P)) * scale
+ *   dq[i] = sum over j of dS[i][j] k[j],  dk[j] = sum over i of dS[i][j] q[i]
+ */
 HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 				   const float *qkv, const float *A, int r0,
 				   int len, int C, int h, int hs, float scale,
 				   float p, float keep, uint64_t seed,
-				   uint64_t base)
+				   uint64_t base, float *s)
 {
 	size_t C3 = 3 * (size_t)C;
+	int ldv = (len + 15) & ~15;
 	uint64_t key = sift_hash_key(seed);
-	for (int t = 0; t < len; t++) {
-		const float *dy = dout + (size_t)(r0 + t) * C + h * hs;
-		const float *a = A + (size_t)t * len;
-		float *da = D + (size_t)t * len;
-		/* dP' = dout v^T; dv += P'^T dout; dP = dP' * dropout mask */
-		for (int t2 = 0; t2 < len; t2++) {
-			float m = 1.0f;
+	const float *q = qkv + (size_t)r0 * C3 + h * hs;
+	const float *k = q + C, *v = q + 2 * C;
+	const float *dy = dout + (size_t)r0 * C + h * hs;
+	float *dq = dqkv + (size_t)r0 * C3 + h * hs;
+	float *dk = dq + C, *dv = dq + 2 * C;
+	float *vt = s, *w = s + (size_t)hs * ldv;
+
+	/* the dropout mask (0 or 1/(1-p)), once, into D: each row of D is
+	 * read as mask, then overwritten with dS, below */
+	if (p > 0.0f)
+		for (int i = 0; i < len; i++) {
+			float *m = D + (size_t)i * len;
+			uint64_t c0 = base + (uint64_t)i * len;
+#pragma omp simd
+			for (int j = 0; j < len; j++)
+				m[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : keep;
+		}
+	/* dv: column j of P', then its sum over the rows of dout */
+	for (int j = 0; j < len; j++) {
+		if (p > 0.0f)
+			for (int i = 0; i < len; i++)
+				w[i] = A[(size_t)i * len + j] * D[(size_t)i * len + j];
+		else
+			for (int i = 0; i < len; i++)
+				w[i] = A[(size_t)i * len + j];
+		head_sum(dv + (size_t)j * C3, w, dy, len, C, hs);
+	}
+	/* v of this head, transposed and padded: vt[e*ldv + j] */
+	for (int j = 0; j < len; j++)
+		for (int e = 0; e < hs; e++)
+			vt[(size_t)e * ldv + j] = v[(size_t)j * C3 + e];
+	for (int e = 0; e < hs; e++)
+		for (int j = len; j < ldv; j++)
+			vt[(size_t)e * ldv + j] = 0.0f;
+	for (int i = 0; i < len; i++) {
+		const float *dyi = dy + (size_t)i * C;
+		const float *a = A + (size_t)i * len;
+		float *da = D + (size_t)i * len;
+		/* dP row: 16 at a time in one register, as the forward scores */
+		for (int j0 = 0; j0 < len; j0 += 16) {
+			float acc[16];
+#pragma omp simd
+			for (int jj = 0; jj < 16; jj++)
+				acc[jj] = 0.0f;
+			for (int e = 0; e < hs; e++) {
+				float de = dyi[e];
+				const float *vr = vt + (size_t)e * ldv + j0;
+#pragma omp simd
+				for (int jj = 0; jj < 16; jj++)
+					acc[jj] += de * vr[jj];
+			}
+			int n = len - j0 < 16 ? len - j0 : 16;
 			if (p > 0.0f)
-				m = sift_hash_drop(key, base + (uint64_t)t * len + t2, p)
-				    ? 0.0f : keep;
-			const float *v = qkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs;
-			da[t2] = dot8(dy, v, hs) * m;
-			float w = a[t2] * m;
-			if (w != 0.0f)
-				axpy(dqkv + (size_t)(r0 + t2) * C3 + 2 * C + h * hs,
-				     w, dy, hs);
+				for (int jj = 0; jj < n; jj++)
+					da[j0 + jj] *= acc[jj];
+			else
+				for (int jj = 0; jj < n; jj++)
+					da[j0 + jj] = acc[jj];
 		}
 		/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
 		float dot = dot8(da, a, len);
-		for (int t2 = 0; t2 < len; t2++)
-			da[t2] = a[t2] * (da[t2] - dot) * scale;
-		/* dq_t = sum dS k; dk_t2 += dS q_t */
-		const float *q = qkv + (size_t)(r0 + t) * C3 + h * hs;
-		float *dq = dqkv + (size_t)(r0 + t) * C3 + h * hs;
-		for (int t2 = 0; t2 < len; t2++) {
-			float g = da[t2];
-			const float *k = qkv + (size_t)(r0 + t2) * C3 + C + h * hs;
-			float *dk = dqkv + (size_t)(r0 + t2) * C3 + C + h * hs;
-			axpy(dq, g, k, hs);
-			axpy(dk, g, q, hs);
-		}
+#pragma omp simd
+		for (int j = 0; j < len; j++)
+			da[j] = a[j] * (da[j] - dot) * scale;
+		head_sum(dq + (size_t)i * C3, da, k, len, C3, hs);
+	}
+	/* dk: column j of dS, then its sum over the rows of q */
+	for (int j = 0; j < len; j++) {
+		for (int i = 0; i < len; i++)
+			w[i] = D[(size_t)i * len + j];
+		head_sum(dk + (size_t)j * C3, w, q, len, C3, hs);
 	}
 }
 
@@ -217,20 +261,26 @@ void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 				 int NH, float p, uint64_t seed)
 {
 	(void)T;
-	int hs = C / NH;
-	size_t C3 = 3 * (size_t)C;
+	int hs = C / NH, N = offs[B], maxlen = 0;
 	float scale = 1.0f / sqrtf((float)hs);
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	int N = offs[B];
-	memset(dqkv, 0, (size_t)N * C3 * sizeof *dqkv);
-	/* one (b,h) per iteration: it alone writes the columns of head h in
-	 * the rows of example b, so no two iterations touch the same float */
-	#pragma omp parallel for collapse(2) schedule(static) if ((size_t)N * C > PAR_MIN / 4)
 	for (int b = 0; b < B; b++)
-	for (int h = 0; h < NH; h++) {
-		int r0 = offs[b], len = offs[b + 1] - offs[b];
-		size_t base = sift_att_offset(offs, b, NH) + (size_t)h * len * len;
-		attention_head_bwd(dqkv, datt + base, dout, qkv, att + base, r0, len,
-				   C, h, hs, scale, p, keep, seed, base);
+		if (offs[b + 1] - offs[b] > maxlen)
+			maxlen = offs[b + 1] - offs[b];
+	/* one (b,h) per iteration: it alone writes the columns of head h in
+	 * the rows of example b, every one of them, so no two iterations
+	 * touch the same float and dqkv needs no clearing */
+	#pragma omp parallel if ((size_t)N * C > PAR_MIN / 4)
+	{
+		float *s = sift_xmalloc(sizeof(float) * ((size_t)hs * ((maxlen + 15) & ~15) + maxlen + 1));
+		#pragma omp for collapse(2) schedule(static)
+		for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			int r0 = offs[b], len = offs[b + 1] - offs[b];
+			size_t base = sift_att_offset(offs, b, NH) + (size_t)h * len * len;
+			attention_head_bwd(dqkv, datt + base, dout, qkv, att + base, r0,
+					   len, C, h, hs, scale, p, keep, seed, base, s);
+		}
+		free(s);
 	}
 }
