@@ -162,8 +162,8 @@ static const char *hot_clone(void)
 {
 #ifdef SIFT_HOT_CLONES
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f"))
-		return "avx512f";
+	if (__builtin_cpu_supports("x86-64-v4"))
+		return "x86-64-v4";
 	if (__builtin_cpu_supports("avx2"))
 		return "avx2";
 	return "default";
