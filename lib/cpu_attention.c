@@ -44,6 +44,36 @@ head_sum(float *o, const float *w, const float *v, int len, size_t ld, int hs)
 		weighted_sum(o, w, v, len, ld, hs);
 }
 
+/* t[e*ldt + j] = x[j*ld + e]: one head's (len,hs) slice transposed, its
+ * rows padded with zeros to ldt, a multiple of 16 */
+static inline void transpose_head(float *t, const float *x, int len, size_t ld,
+				  int hs, int ldt)
+{
+	for (int j = 0; j < len; j++)
+		for (int e = 0; e < hs; e++)
+			t[(size_t)e * ldt + j] = x[(size_t)j * ld + e];
+	for (int e = 0; e < hs; e++)
+		for (int j = len; j < ldt; j++)
+			t[(size_t)e * ldt + j] = 0.0f;
+}
+
+/* acc[jj] = sum over e of x[e] t[e*ldt + j0 + jj] for 16 columns of a
+ * transposed head: 16 dot products in one register */
+static inline __attribute__((always_inline)) void
+dots16(float acc[16], const float *x, const float *t, int ldt, int hs, int j0)
+{
+#pragma omp simd
+	for (int jj = 0; jj < 16; jj++)
+		acc[jj] = 0.0f;
+	for (int e = 0; e < hs; e++) {
+		float xe = x[e];
+		const float *tr = t + (size_t)e * ldt + j0;
+#pragma omp simd
+		for (int jj = 0; jj < 16; jj++)
+			acc[jj] += xe * tr[jj];
+	}
+}
+
 /* one head of one example: kt is scratch of hs * (len rounded up to 16)
  * floats, and len more for dropout */
 HOT static void attention_head(float *out, float *att, const float *qkv,
@@ -56,14 +86,7 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 	float scale = 1.0f / sqrtf((float)hs);
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
 	/* k of this head, transposed and padded: kt[e*ldk + j] */
-	for (int j = 0; j < len; j++) {
-		const float *k = qkv + (r0 + j) * C3 + C + h * hs;
-		for (int e = 0; e < hs; e++)
-			kt[(size_t)e * ldk + j] = k[e];
-	}
-	for (int e = 0; e < hs; e++)
-		for (int j = len; j < ldk; j++)
-			kt[(size_t)e * ldk + j] = 0.0f;
+	transpose_head(kt, qkv + r0 * C3 + C + h * hs, len, C3, hs, ldk);
 	for (int i = 0; i < len; i++) {
 		const float *q = qkv + (r0 + i) * C3 + h * hs;
 		float *a = att + base + (size_t)i * len;
@@ -71,16 +94,7 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 		/* 16 scores at a time, kept in one register */
 		for (int j0 = 0; j0 < len; j0 += 16) {
 			float acc[16];
-#pragma omp simd
-			for (int jj = 0; jj < 16; jj++)
-				acc[jj] = 0.0f;
-			for (int e = 0; e < hs; e++) {
-				float qe = q[e];
-				const float *kr = kt + (size_t)e * ldk + j0;
-#pragma omp simd
-				for (int jj = 0; jj < 16; jj++)
-					acc[jj] += qe * kr[jj];
-			}
+			dots16(acc, q, kt, ldk, hs, j0);
 			int n = len - j0 < 16 ? len - j0 : 16;
 			for (int jj = 0; jj < n; jj++) {
 				float d = acc[jj] * scale;
@@ -209,12 +223,7 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 		head_sum(dv + (size_t)j * C3, w, dy, len, C, hs);
 	}
 	/* v of this head, transposed and padded: vt[e*ldv + j] */
-	for (int j = 0; j < len; j++)
-		for (int e = 0; e < hs; e++)
-			vt[(size_t)e * ldv + j] = v[(size_t)j * C3 + e];
-	for (int e = 0; e < hs; e++)
-		for (int j = len; j < ldv; j++)
-			vt[(size_t)e * ldv + j] = 0.0f;
+	transpose_head(vt, v, len, C3, hs, ldv);
 	for (int i = 0; i < len; i++) {
 		const float *dyi = dy + (size_t)i * C;
 		const float *a = A + (size_t)i * len;
@@ -222,16 +231,7 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 		/* dP row: 16 at a time in one register, as the forward scores */
 		for (int j0 = 0; j0 < len; j0 += 16) {
 			float acc[16];
-#pragma omp simd
-			for (int jj = 0; jj < 16; jj++)
-				acc[jj] = 0.0f;
-			for (int e = 0; e < hs; e++) {
-				float de = dyi[e];
-				const float *vr = vt + (size_t)e * ldv + j0;
-#pragma omp simd
-				for (int jj = 0; jj < 16; jj++)
-					acc[jj] += de * vr[jj];
-			}
+			dots16(acc, dyi, vt, ldv, hs, j0);
 			int n = len - j0 < 16 ? len - j0 : 16;
 			if (p > 0.0f)
 				for (int jj = 0; jj < n; jj++)
