@@ -8,6 +8,7 @@
 #endif
 
 #include "cpu_bf16.h"
+#include "hot.h"	/* defines: HOT */
 #include "ops_cpu.h"	/* defines: sift_cpu_tiles, sift_cpu_tile, sift_cpu_gemm_threads */
 #include "prog.h"	/* defines: sift_xmalloc, sift_die */
 
@@ -16,6 +17,11 @@ static int bf16_on;
 void sift_cpu_bf16_set(int on)
 {
 	bf16_on = on != 0;
+	/* oneDNN marks every primitive it runs for Intel's profilers (ITT),
+	 * 4% of sift-fwd's time in bf16 on AMX; off unless the user asks.
+	 * Called before any thread starts, so setenv is safe here. */
+	if (bf16_on)
+		setenv("ONEDNN_ITT_TASK_LEVEL", "0", 0);
 }
 
 int sift_cpu_bf16_on(void)
@@ -23,14 +29,19 @@ int sift_cpu_bf16_on(void)
 	return bf16_on;
 }
 
+/*
+ * Nearest, ties to even; a NaN stays a NaN, quieted.  Written without a
+ * branch so that the loops below vectorize: with AMX the products run at
+ * several hundred GFLOP/s, and a scalar rounding of their inputs took
+ * more time than the products themselves.
+ */
 static inline uint16_t to_bf16(float f)
 {
 	uint32_t u;
 	memcpy(&u, &f, sizeof u);
-	if ((u & 0x7fffffffu) > 0x7f800000u)
-		return (uint16_t)((u >> 16) | 0x40);	/* NaN: quiet, kept */
-	u += 0x7fffu + ((u >> 16) & 1);		/* nearest, ties to even */
-	return (uint16_t)(u >> 16);
+	uint32_t r = (u + 0x7fffu + ((u >> 16) & 1)) >> 16;
+	uint32_t q = (u >> 16) | 0x40;
+	return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
 }
 
 float sift_cpu_bf16_float(uint16_t h)
@@ -41,8 +52,9 @@ float sift_cpu_bf16_float(uint16_t h)
 	return f;
 }
 
-void sift_cpu_bf16_round(uint16_t *y, const float *x, size_t n)
+HOT void sift_cpu_bf16_round(uint16_t *y, const float *x, size_t n)
 {
+#pragma omp simd
 	for (size_t i = 0; i < n; i++)
 		y[i] = to_bf16(x[i]);
 }
@@ -58,6 +70,16 @@ int sift_cpu_bf16_check(char *err, size_t errlen)
 {
 	snprintf(err, errlen, "bf16 precision on the cpu needs oneDNN (a build with libdnnl-dev)");
 	return -1;
+}
+
+int sift_cpu_bf16_freeze(const float *w, size_t n)
+{
+	(void)w, (void)n;
+	return 0;
+}
+
+void sift_cpu_bf16_thaw(void)
+{
 }
 
 void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
@@ -143,22 +165,26 @@ static dnnl_engine_t get_engine(void)
 
 /*
  * One tile's product on the calling thread:
- * c (m,n) = a (m,k) @ b (k,n) + beta c, a and b bf16, c fp32; b stored
- * (k,n) row-major, or (n,k) when bt (a weight (OC,C) read as its
+ * c (m,n) = a (m,k) @ b (k,n) + beta c, a and b bf16, c fp32; a stored
+ * (m,k) row-major, or when at > 0 read as the transpose of a (k,.)
+ * row-major matrix with rows of at (dout's columns for dweight); b
+ * stored (k,n) row-major, or (n,k) when bt (a weight (OC,C) read as its
  * transpose).  The primitives are kept per thread (a thread's own
  * stream and memory objects; the inference groups call from several
  * threads at once), made on one thread so that oneDNN's blocking, and
  * with it the bits, depend on the shape alone.
  */
 struct prim {
-	int m, n, k, bt, acc;
+	int m, n, k, bt, at, acc;
 	dnnl_primitive_t p;
-	dnnl_memory_t a, b, c;
+	dnnl_memory_t a, b, c, s;	/* s: its scratchpad, NULL: none */
+	size_t sbytes;
 };
 #define NPRIM 64
 static _Thread_local struct prim prims[NPRIM];
 static _Thread_local int nprim, nextprim;
 static _Thread_local dnnl_stream_t stream;
+static _Thread_local struct { void *p; size_t n; } pad;	/* the scratchpad */
 
 static void check(dnnl_status_t s, const char *what)
 {
@@ -172,14 +198,16 @@ static void prim_free(struct prim *q)
 	dnnl_memory_destroy(q->a);
 	dnnl_memory_destroy(q->b);
 	dnnl_memory_destroy(q->c);
+	dnnl_memory_destroy(q->s);
 	q->p = NULL;
 }
 
-static struct prim *prim_get(int m, int n, int k, int bt, int acc)
+static struct prim *prim_get(int m, int n, int k, int bt, int at, int acc)
 {
 	for (int i = 0; i < nprim; i++) {
 		struct prim *q = &prims[i];
-		if (q->m == m && q->n == n && q->k == k && q->bt == bt && q->acc == acc)
+		if (q->m == m && q->n == n && q->k == k && q->bt == bt && q->at == at &&
+		    q->acc == acc)
 			return q;
 	}
 	struct prim *q;
@@ -193,14 +221,19 @@ static struct prim *prim_get(int m, int n, int k, int bt, int acc)
 	dnnl_engine_t e = get_engine();
 	dnnl_memory_desc_t ad, bd, cd;
 	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n };
-	dnnl_dims_t bstr = { bt ? 1 : n, bt ? k : 1 };
-	check(dnnl_memory_desc_init_by_tag(&ad, 2, adim, dnnl_bf16, dnnl_ab), "src");
+	dnnl_dims_t astr = { at ? 1 : k, at ? at : 1 }, bstr = { bt ? 1 : n, bt ? k : 1 };
+	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, dnnl_bf16, astr), "src");
 	check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, dnnl_bf16, bstr), "weights");
 	check(dnnl_memory_desc_init_by_tag(&cd, 2, cdim, dnnl_f32, dnnl_ab), "dst");
 	dnnl_matmul_desc_t md;
 	check(dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd), "desc");
 	dnnl_primitive_attr_t attr;
 	check(dnnl_primitive_attr_create(&attr), "attr");
+	/* the scratchpad (oneDNN packs the inputs there) is the thread's own
+	 * and kept: left to oneDNN it was mapped and zeroed by the kernel at
+	 * every call, 9% of a bf16 training step */
+	check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
+	      "scratchpad");
 	if (acc) {
 		dnnl_post_ops_t po;
 		check(dnnl_post_ops_create(&po), "post-ops");
@@ -212,15 +245,20 @@ static struct prim *prim_get(int m, int n, int k, int bt, int acc)
 	check(dnnl_primitive_desc_create(&pd, &md, attr, e, NULL), "primitive");
 	dnnl_primitive_attr_destroy(attr);
 	check(dnnl_primitive_create(&q->p, pd), "primitive");
+	const dnnl_memory_desc_t *sd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	q->sbytes = sd ? dnnl_memory_desc_get_size(sd) : 0;
+	q->s = NULL;
+	if (q->sbytes)
+		check(dnnl_memory_create(&q->s, sd, e, DNNL_MEMORY_NONE), "memory");
 	dnnl_primitive_desc_destroy(pd);
 	check(dnnl_memory_create(&q->a, &ad, e, DNNL_MEMORY_NONE), "memory");
 	check(dnnl_memory_create(&q->b, &bd, e, DNNL_MEMORY_NONE), "memory");
 	check(dnnl_memory_create(&q->c, &cd, e, DNNL_MEMORY_NONE), "memory");
-	q->m = m, q->n = n, q->k = k, q->bt = bt, q->acc = acc;
+	q->m = m, q->n = n, q->k = k, q->bt = bt, q->at = at, q->acc = acc;
 	return q;
 }
 
-static void tile_gemm(int m, int n, int k, const uint16_t *a,
+static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,
 		      const uint16_t *b, int bt, int acc, float *c)
 {
 	/* oneDNN splits a call over omp_get_max_threads() outside a parallel
@@ -229,14 +267,23 @@ static void tile_gemm(int m, int n, int k, const uint16_t *a,
 	if (!stream)
 		check(dnnl_stream_create(&stream, get_engine(), dnnl_stream_default_flags),
 		      "stream");
-	struct prim *q = prim_get(m, n, k, bt, acc);
+	struct prim *q = prim_get(m, n, k, bt, at, acc);
 	check(dnnl_memory_set_data_handle(q->a, (void *)a), "memory");
 	check(dnnl_memory_set_data_handle(q->b, (void *)b), "memory");
 	check(dnnl_memory_set_data_handle(q->c, c), "memory");
-	dnnl_exec_arg_t args[3] = {
+	dnnl_exec_arg_t args[4] = {
 		{ DNNL_ARG_SRC, q->a }, { DNNL_ARG_WEIGHTS, q->b }, { DNNL_ARG_DST, q->c },
+		{ DNNL_ARG_SCRATCHPAD, q->s },
 	};
-	check(dnnl_primitive_execute(q->p, stream, 3, args), "execute");
+	if (q->s) {
+		if (pad.n < q->sbytes) {
+			free(pad.p);
+			pad.p = sift_xmalloc(q->sbytes);
+			pad.n = q->sbytes;
+		}
+		check(dnnl_memory_set_data_handle(q->s, pad.p), "memory");
+	}
+	check(dnnl_primitive_execute(q->p, stream, q->s ? 4 : 3, args), "execute");
 	check(dnnl_stream_wait(stream), "wait");
 }
 
@@ -253,6 +300,50 @@ static uint16_t *scratch(int slot, size_t n)
 	return scr[slot].p;
 }
 
+/*
+ * Weights that stay fixed while a program runs (sift-fwd's model):
+ * rounded once, where a training step must round them at every call.
+ * A weight is found by its address; the table is written before the
+ * first product and only read by the products.
+ */
+#define NFROZEN 256
+static struct frozen { const float *w; size_t n; uint16_t *b; } frozen[NFROZEN];
+static int nfrozen;
+
+static void round_par(uint16_t *y, const float *x, size_t n, int nt);
+
+int sift_cpu_bf16_freeze(const float *w, size_t n)
+{
+	if (!w || n == 0)
+		return 0;
+	for (int i = 0; i < nfrozen; i++)
+		if (frozen[i].w == w && frozen[i].n == n)
+			return 0;
+	if (nfrozen == NFROZEN)
+		return 0;	/* still right: the others are rounded per call */
+	uint16_t *b = malloc(n * sizeof *b);
+	if (!b)
+		return -1;
+	round_par(b, w, n, omp_get_max_threads());
+	frozen[nfrozen++] = (struct frozen){ w, n, b };
+	return 0;
+}
+
+void sift_cpu_bf16_thaw(void)
+{
+	for (int i = 0; i < nfrozen; i++)
+		free(frozen[i].b);
+	nfrozen = 0;
+}
+
+static const uint16_t *frozen_get(const float *w, size_t n)
+{
+	for (int i = 0; i < nfrozen; i++)
+		if (frozen[i].w == w && frozen[i].n == n)
+			return frozen[i].b;
+	return NULL;
+}
+
 /* y = bf16(x), n values, over nt threads (each element on its own: the
  * same bits for any split) */
 static void round_par(uint16_t *y, const float *x, size_t n, int nt)
@@ -266,22 +357,6 @@ static void round_par(uint16_t *y, const float *x, size_t n, int nt)
 	}
 }
 
-/* yt (cols,rows) = bf16(x (rows,cols))^T, in 16 x 16 blocks */
-static void round_t_par(uint16_t *yt, const float *x, int rows, int cols, int nt)
-{
-	int nb = (cols + 15) / 16;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-	for (int cb = 0; cb < nb; cb++) {
-		int c0 = cb * 16, c1 = c0 + 16 < cols ? c0 + 16 : cols;
-		for (int r0 = 0; r0 < rows; r0 += 16) {
-			int r1 = r0 + 16 < rows ? r0 + 16 : rows;
-			for (int c = c0; c < c1; c++)
-				for (int r = r0; r < r1; r++)
-					yt[(size_t)c * rows + r] = to_bf16(x[(size_t)r * cols + c]);
-		}
-	}
-}
-
 void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
 				  const float *weight, const float *bias,
 				  int N, int C, int OC)
@@ -291,9 +366,14 @@ void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
 	/* the tiles and threads of sift_cpu_matmul_forward */
 	int k = sift_cpu_tiles(N);
 	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, k);
-	uint16_t *x = scratch(0, (size_t)N * C), *w = scratch(1, (size_t)OC * C);
+	uint16_t *x = scratch(0, (size_t)N * C);
+	const uint16_t *w = frozen_get(weight, (size_t)OC * C);
 	round_par(x, inp, (size_t)N * C, nt);
-	round_par(w, weight, (size_t)OC * C, nt);
+	if (!w) {
+		uint16_t *wr = scratch(1, (size_t)OC * C);
+		round_par(wr, weight, (size_t)OC * C, nt);
+		w = wr;
+	}
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 	for (int t = 0; t < k; t++) {
 		int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
@@ -303,7 +383,7 @@ void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
 			for (int r = r0; r < r1; r++)
 				memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
 		/* out (n,OC) = inp (n,C) @ weight^T, weight (OC,C) */
-		tile_gemm(r1 - r0, OC, C, x + (size_t)r0 * C, w, 1, bias != NULL,
+		tile_gemm(r1 - r0, OC, C, x + (size_t)r0 * C, 0, w, 1, bias != NULL,
 			  out + (size_t)r0 * OC);
 	}
 }
@@ -327,23 +407,26 @@ void sift_cpu_bf16_matmul_backward(float *dinp, float *dweight,
 		for (int t = 0; t < k; t++) {
 			int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
 			if (r1 > r0)
-				tile_gemm(r1 - r0, C, OC, d + (size_t)r0 * OC, w, 0, 0,
+				tile_gemm(r1 - r0, C, OC, d + (size_t)r0 * OC, 0, w, 0, 0,
 					  dinp + (size_t)r0 * C);
 		}
 	}
 	/* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): tiles of output rows,
-	 * dout^T copied (OC,N) so that each tile's rows are contiguous */
+	 * each tile's rows read as columns of the rounded dout (transposed by
+	 * oneDNN as it packs them: an explicit transposed copy cost more than
+	 * the product) */
 	if (dweight) {
 		int k = sift_cpu_tiles(OC);
 		int ntk = nt < k ? nt : k;
-		uint16_t *dt = scratch(0, (size_t)OC * N), *x = scratch(2, (size_t)N * C);
-		round_t_par(dt, dout, N, OC, ntk);
+		uint16_t *d = scratch(0, (size_t)N * OC), *x = scratch(2, (size_t)N * C);
+		if (!dinp)
+			round_par(d, dout, (size_t)N * OC, ntk);
 		round_par(x, inp, (size_t)N * C, ntk);
 #pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1)
 		for (int t = 0; t < k; t++) {
 			int o0 = sift_cpu_tile(OC, k, t), o1 = sift_cpu_tile(OC, k, t + 1);
 			if (o1 > o0)
-				tile_gemm(o1 - o0, C, N, dt + (size_t)o0 * N, x, 0, 1,
+				tile_gemm(o1 - o0, C, N, d + o0, OC, x, 0, 1,
 					  dweight + (size_t)o0 * C);
 		}
 	}

@@ -29,6 +29,12 @@ int sift_cpu_bf16_on(void);
 const char *sift_cpu_bf16_name(void);
 /* y = x rounded to bf16 (nearest even; NaN stays NaN), n values */
 void sift_cpu_bf16_round(uint16_t *y, const float *x, size_t n);
+/* w (n floats), a weight that will not change until sift_cpu_bf16_thaw:
+ * its bf16 copy is made now and used by every product that reads w
+ * (found by address and size); 0, or -1 when out of memory */
+int sift_cpu_bf16_freeze(const float *w, size_t n);
+/* forgets every frozen weight, before they change or are freed */
+void sift_cpu_bf16_thaw(void);
 /* bf16 back to float (exact) */
 float sift_cpu_bf16_float(uint16_t h);
 

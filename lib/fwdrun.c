@@ -14,7 +14,7 @@
 #include "predict.h"	/* defines: sift_pred_batch */
 #include "problempred.h"	/* defines: struct sift_problem_pred */
 #include "fillmask.h"	/* defines: sift_fill_batch, the mlm records */
-#include "cli.h"	/* defines: sift_misuse */
+#include "cpu_bf16.h"	/* defines: sift_cpu_bf16_freeze, sift_cpu_bf16_thaw */
 #include "quant.h"	/* defines: sift_q8_model_quantize */
 #include "lora.h"	/* defines: lora_open, lora_merge */
 #include "ckpt.h"	/* defines: ckpt_save, ckpt_prepare */
@@ -120,6 +120,30 @@ check:
 }
 
 /* the index of the first NaN or infinity of x[0..n-1], n when none */
+/* --precision bf16 on the cpu: the weights of every product, rounded
+ * to bf16 once rather than at every call (they are fixed here) */
+static int bf16_freeze(const struct bert_model *m)
+{
+	const struct bert_config *c = &m->cfg;
+	const struct bert_params *p = &m->p;
+	size_t C = c->hidden, I = c->intermediate;
+	int bad = 0;
+	for (int l = 0; l < c->layers; l++) {
+		const struct bert_layer *w = &p->layer[l];
+		bad |= sift_cpu_bf16_freeze(w->qkv_w, 3 * C * C);
+		bad |= sift_cpu_bf16_freeze(w->attout_w, C * C);
+		bad |= sift_cpu_bf16_freeze(w->fc_w, I * C);
+		bad |= sift_cpu_bf16_freeze(w->fcproj_w, C * I);
+	}
+	bad |= sift_cpu_bf16_freeze(p->pool_w, C * C);
+	if (m->head != BERT_HEAD_MLM)
+		bad |= sift_cpu_bf16_freeze(p->cls_w, (size_t)m->nlabels * C);
+	bad |= sift_cpu_bf16_freeze(p->mlm_w, C * C);
+	if (m->head == BERT_HEAD_MLM)	/* the decoder, tied to the word embeddings */
+		bad |= sift_cpu_bf16_freeze(p->wte, (size_t)c->vocab_size * C);
+	return bad;
+}
+
 static size_t first_nonfinite(const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -384,6 +408,10 @@ int fwd_run(const struct fwd_cfg *c)
 		sift_warn("%s: out of memory quantising the model", c->model_dir);
 		goto done_model;
 	}
+	if (sift_cpu_bf16_on() && bf16_freeze(&m) < 0) {
+		sift_warn("%s: out of memory rounding the model to bf16", c->model_dir);
+		goto done_model;
+	}
 	sift_header_init(&out, "predictions", h.task, NULL);
 	snprintf(out.producer, sizeof out.producer, "sift-fwd %s", SIFT_VERSION);
 	sift_header_set_labels(&out, m.labels, m.nlabels);
@@ -403,6 +431,7 @@ int fwd_run(const struct fwd_cfg *c)
 	status = sift_writer_status(&w, status);
 	sift_header_free(&out);
 done_model:
+	sift_cpu_bf16_thaw();
 	free(thr);
 	if (fill) {
 		sift_fill_free(fill);

@@ -49,6 +49,34 @@ static void test_round(void)
 			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);
+	/* the vectorized loop (many values in one call) rounds as one value at
+	 * a time does, bit for bit: ties, NaNs with payloads, infinities,
+	 * subnormals, the values that round up to infinity */
+	enum { NV = 4099 };
+	float *v = malloc(NV * sizeof *v);
+	uint16_t *h = malloc(NV * sizeof *h);
+	for (int i = 0; i < NV; i++) {
+		uint32_t u = (uint32_t)sift_rng_next(&rng);
+		switch (i % 8) {
+		case 0: u = (u & 0xffff0000u) | 0x8000u; break;	/* a tie */
+		case 1: u = 0x7f800001u | (u & 0x807fffffu); break;	/* NaN */
+		case 2: u &= 0x807fffffu; break;			/* subnormal */
+		case 3: u = 0x7f7f8000u | (u & 0x80007fffu); break;	/* near FLT_MAX */
+		case 4: u = (u & 0x80000000u) | 0x7f800000u; break;	/* infinity */
+		default: break;
+		}
+		memcpy(&v[i], &u, sizeof u);
+	}
+	sift_cpu_bf16_round(h, v, NV);
+	bad = 0;
+	for (int i = 0; i < NV; i++) {
+		uint16_t one;
+		sift_cpu_bf16_round(&one, &v[i], 1);
+		bad += one != h[i];
+	}
+	CHECK_EQ_INT(bad, 0);
+	free(v);
+	free(h);
 }
 
 /*
@@ -160,6 +188,43 @@ static void test_threads(void)
 	free(x); free(w); free(dout);
 }
 
+/* ---- a frozen weight (sift-fwd's, rounded once) gives the products of
+ * one rounded at every call, bit for bit; so does dweight without dinp
+ * (dout rounded on its own) against dweight with it ---- */
+static void test_frozen(void)
+{
+	int N = 300, C = 64, OC = 48;
+	float *x = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 1),
+	      *b = randv(OC, 1), *dout = randv((size_t)N * OC, 1);
+	size_t no = (size_t)N * OC * 4, nw = (size_t)OC * C * 4;
+	float *o0 = malloc(no), *o1 = malloc(no), *o2 = malloc(no);
+	float *di = malloc((size_t)N * C * 4), *dw0 = calloc(1, nw), *dw1 = calloc(1, nw);
+	sift_cpu_bf16_set(1);
+	sift_cpu_matmul_forward(o0, x, w, b, N, C, OC);
+	CHECK_EQ_INT(sift_cpu_bf16_freeze(w, (size_t)OC * C), 0);
+	sift_cpu_matmul_forward(o1, x, w, b, N, C, OC);
+	/* a weight frozen under another size is not that weight */
+	CHECK_EQ_INT(sift_cpu_bf16_freeze(w, 1), 0);
+	sift_cpu_bf16_thaw();
+	sift_cpu_matmul_forward(o2, x, w, b, N, C, OC);
+	CHECK(memcmp(o0, o1, no) == 0);
+	CHECK(memcmp(o0, o2, no) == 0);
+	/* frozen, then changed without a thaw: the products use the copy */
+	CHECK_EQ_INT(sift_cpu_bf16_freeze(w, (size_t)OC * C), 0);
+	w[0] += 1000;
+	sift_cpu_matmul_forward(o1, x, w, b, N, C, OC);
+	CHECK(memcmp(o0, o1, no) == 0);
+	sift_cpu_bf16_thaw();
+	sift_cpu_matmul_forward(o1, x, w, b, N, C, OC);
+	CHECK(memcmp(o0, o1, no) != 0);
+	sift_cpu_matmul_backward(di, dw0, NULL, dout, x, w, N, C, OC);
+	sift_cpu_matmul_backward(NULL, dw1, NULL, dout, x, w, N, C, OC);
+	CHECK(memcmp(dw0, dw1, nw) == 0);
+	sift_cpu_bf16_set(0);
+	free(x); free(w); free(b); free(dout);
+	free(o0); free(o1); free(o2); free(di); free(dw0); free(dw1);
+}
+
 /* ---- describe() names the bf16 library only in bf16 mode (a resume
  * across precisions warns as one across machines does) ---- */
 static void test_describe(void)
@@ -186,6 +251,7 @@ int main(void)
 	test_products(300, 64, 48);	/* two row tiles */
 	test_products(520, 100, 260);	/* four row tiles, two of dweight's */
 	test_threads();
+	test_frozen();
 	test_describe();
 	return check_done("test-bf16");
 }
