@@ -8,7 +8,7 @@
 
 #include "backend.h"
 #include "ops_cpu.h"	/* defines: the sift_cpu_* ops of the table */
-#include "hot.h"	/* defines: SIFT_HOT_CLONES */
+#include "cpu_common.h"	/* defines: sift_cpu_has_avx512, SIFT_HOT_CLONES (hot.h) */
 #include "profile.h"	/* defines: sift_profile_install */
 #include "cpu_bf16.h"	/* defines: sift_cpu_bf16_on, sift_cpu_bf16_name */
 
@@ -132,8 +132,7 @@ __attribute__((constructor)) static void cpu_openblas_core(void)
 		return;
 	__builtin_cpu_init();
 	const char *core = NULL;
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+	if (sift_cpu_has_avx512())
 		core = "SkylakeX";
 	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		core = __builtin_cpu_is("amd") ? "Zen" : "Haswell";

@@ -11,7 +11,7 @@
 #endif
 
 #include "ops_cpu.h"	/* defines: every CPU op, the tile rule */
-#include "cpu_common.h"	/* defines: PAR_MIN, sift_vexpf, HOT */
+#include "cpu_common.h"	/* defines: PAR_MIN, sift_cpu_has_avx512, HOT */
 #include "cpu_bf16.h"	/* defines: the bf16 products (--precision bf16) */
 
 /*
@@ -32,10 +32,7 @@ static int gemm_lib = GEMM_OPENBLAS;
 static int gemm_auto(void)
 {
 #ifdef SIFT_DNNL
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-	    __builtin_cpu_supports("avx512vl"))
+	if (sift_cpu_has_avx512())
 		return GEMM_DNNL;
 #endif
 	return GEMM_OPENBLAS;
