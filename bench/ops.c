@@ -9,6 +9,9 @@
 
 #include "backend.h"	/* defines: sift_backend_cpu, the op table */
 #include "cpu_bf16.h"	/* defines: sift_cpu_bf16_check, sift_cpu_bf16_set */
+#ifdef SIFT_DNNL
+#include <oneapi/dnnl/dnnl.h>	/* defines: the matmul primitive (the bf16 ceiling) */
+#endif
 
 /*
  * usage: ops [minilm|base|all]   (REPS=repeats, default 10)
@@ -20,7 +23,8 @@
  * is kept: on a shared machine the minimum is the honest figure, the
  * other calls having lost time to other processes.  Products print
  * GFLOP/s beside plain OpenBLAS sgemm of the same shape on the same
- * threads (the whole product in one call: the GEMM ceiling); the rest
+ * threads (the whole product in one call: the GEMM ceiling; for the bf16
+ * rows oneDNN's bf16 matmul of inputs already rounded); the rest
  * print GB/s (the bytes each op must read and write at the least, once)
  * beside a STREAM triad on arrays far larger than the caches (the memory
  * ceiling).  An op whose data fit in the caches can pass 100%.
@@ -102,6 +106,64 @@ static double ceiling_sgemm(int ta, int tb, int m, int n, int k)
 	return 2.0 * m * n * k / t / 1e9;
 }
 
+#ifdef SIFT_DNNL
+/* oneDNN's bf16 matmul on all threads, GFLOP/s: the whole product in one
+ * call, its inputs already bf16 (no rounding counted), C fp32 */
+static double ceiling_bf16(int ta, int tb, int m, int n, int k)
+{
+	dnnl_engine_t e;
+	dnnl_stream_t st;
+	dnnl_memory_desc_t ad, bd, cd;
+	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n };
+	dnnl_dims_t as = { ta ? 1 : k, ta ? m : 1 }, bs = { tb ? 1 : n, tb ? k : 1 };
+	dnnl_matmul_desc_t md;
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_t p;
+	dnnl_memory_t am, bm, cm;
+	uint16_t *a = calloc((size_t)m * k, 2), *b = calloc((size_t)k * n, 2);
+	float *c = calloc((size_t)m * n, 4);
+	double t = 0;
+	if (!a || !b || !c || dnnl_engine_create(&e, dnnl_cpu, 0) ||
+	    dnnl_stream_create(&st, e, dnnl_stream_default_flags) ||
+	    dnnl_memory_desc_init_by_strides(&ad, 2, adim, dnnl_bf16, as) ||
+	    dnnl_memory_desc_init_by_strides(&bd, 2, bdim, dnnl_bf16, bs) ||
+	    dnnl_memory_desc_init_by_tag(&cd, 2, cdim, dnnl_f32, dnnl_ab) ||
+	    dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd) ||
+	    dnnl_primitive_desc_create(&pd, &md, NULL, e, NULL) ||
+	    dnnl_primitive_create(&p, pd) ||
+	    dnnl_memory_create(&am, &ad, e, a) || dnnl_memory_create(&bm, &bd, e, b) ||
+	    dnnl_memory_create(&cm, &cd, e, c)) {
+		fprintf(stderr, "ops: oneDNN's bf16 matmul failed\n");
+		exit(1);
+	}
+	/* small values in bf16 (the upper half of a float) */
+	for (size_t i = 0; i < (size_t)m * k; i++)
+		a[i] = (uint16_t)(0x3c00u + i % 97);
+	for (size_t i = 0; i < (size_t)k * n; i++)
+		b[i] = (uint16_t)(0xbc00u + i % 89);
+	dnnl_exec_arg_t args[3] = {
+		{ DNNL_ARG_SRC, am }, { DNNL_ARG_WEIGHTS, bm }, { DNNL_ARG_DST, cm },
+	};
+	TIMED(t, (dnnl_primitive_execute(p, st, 3, args), dnnl_stream_wait(st)));
+	dnnl_primitive_destroy(p);
+	dnnl_primitive_desc_destroy(pd);
+	dnnl_memory_destroy(am);
+	dnnl_memory_destroy(bm);
+	dnnl_memory_destroy(cm);
+	dnnl_stream_destroy(st);
+	dnnl_engine_destroy(e);
+	free(a);
+	free(b);
+	free(c);
+	return 2.0 * m * n * k / t / 1e9;
+}
+#else
+static double ceiling_bf16(int ta, int tb, int m, int n, int k)
+{
+	return ceiling_sgemm(ta, tb, m, n, k);	/* never called: no bf16 */
+}
+#endif
+
 static double triad_gbs;
 
 static void row_flop(const char *op, const char *shape, double s, double flop,
@@ -169,18 +231,19 @@ static void bench(const struct shape *m)
 		row_flop("matmul_backward dinp", sh, t, f, ceiling_sgemm(0, 0, N, c, oc));
 		TIMED(t, be->matmul_backward(NULL, dw, db, d, x, w, N, c, oc));
 		row_flop("matmul_backward dweight+dbias", sh, t, f, ceiling_sgemm(1, 0, oc, c, N));
-		/* the same three with --precision bf16 (oneDNN's bf16 matmul),
-		 * against the same fp32 sgemm ceiling, where the CPU has it */
+		/* the same three with --precision bf16 (oneDNN's bf16 matmul,
+		 * the inputs rounded in every call), where the CPU has it,
+		 * against oneDNN's bf16 matmul of inputs already rounded */
 		char why[200];
 		if (sift_cpu_bf16_check(why, sizeof why) == 0) {
 			sift_cpu_bf16_set(1);
 			TIMED(t, be->matmul_forward(y, x, w, bias, N, c, oc));
-			row_flop("matmul_forward bf16", sh, t, f, ceiling_sgemm(0, 1, N, oc, c));
+			row_flop("matmul_forward bf16", sh, t, f, ceiling_bf16(0, 1, N, oc, c));
 			TIMED(t, be->matmul_backward(dx, NULL, NULL, d, x, w, N, c, oc));
-			row_flop("matmul_backward dinp bf16", sh, t, f, ceiling_sgemm(0, 0, N, c, oc));
+			row_flop("matmul_backward dinp bf16", sh, t, f, ceiling_bf16(0, 0, N, c, oc));
 			TIMED(t, be->matmul_backward(NULL, dw, db, d, x, w, N, c, oc));
 			row_flop("matmul_backward dweight+dbias bf16", sh, t, f,
-				 ceiling_sgemm(1, 0, oc, c, N));
+				 ceiling_bf16(1, 0, oc, c, N));
 			sift_cpu_bf16_set(0);
 		} else if (p == 0) {
 			printf("| matmul bf16 | skipped: %s | | | | |\n", why);
