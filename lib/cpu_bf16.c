@@ -164,8 +164,9 @@ static dnnl_engine_t get_engine(void)
 }
 
 /*
- * One tile's product on the calling thread:
- * c (m,n) = a (m,k) @ b (k,n) + beta c, a and b bf16, c fp32; a stored
+ * One tile's product on the calling thread (cpu_bf16.h):
+ * c (m,n) = a (m,k) @ b (k,n) + beta c, a and b bf16, c fp32 (or a u8,
+ * b s8, c int32); a stored
  * (m,k) row-major, or when at > 0 read as the transpose of a (k,.)
  * row-major matrix with rows of at (dout's columns for dweight); b
  * stored (k,n) row-major, or (n,k) when bt (a weight (OC,C) read as its
@@ -175,7 +176,7 @@ static dnnl_engine_t get_engine(void)
  * with it the bits, depend on the shape alone.
  */
 struct prim {
-	int m, n, k, bt, at, acc;
+	int kind, m, n, k, bt, at, acc;
 	dnnl_primitive_t p;
 	dnnl_memory_t a, b, c, s;	/* s: its scratchpad, NULL: none */
 	size_t sbytes;
@@ -189,7 +190,7 @@ static _Thread_local struct { void *p; size_t n; } pad;	/* the scratchpad */
 static void check(dnnl_status_t s, const char *what)
 {
 	if (s != dnnl_success)
-		sift_die(1, "oneDNN bf16 matmul: %s: status %d", what, (int)s);
+		sift_die(1, "oneDNN matmul: %s: status %d", what, (int)s);
 }
 
 static void prim_free(struct prim *q)
@@ -202,12 +203,12 @@ static void prim_free(struct prim *q)
 	q->p = NULL;
 }
 
-static struct prim *prim_get(int m, int n, int k, int bt, int at, int acc)
+static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int acc)
 {
 	for (int i = 0; i < nprim; i++) {
 		struct prim *q = &prims[i];
-		if (q->m == m && q->n == n && q->k == k && q->bt == bt && q->at == at &&
-		    q->acc == acc)
+		if (q->kind == kind && q->m == m && q->n == n && q->k == k && q->bt == bt &&
+		    q->at == at && q->acc == acc)
 			return q;
 	}
 	struct prim *q;
@@ -222,9 +223,13 @@ static struct prim *prim_get(int m, int n, int k, int bt, int at, int acc)
 	dnnl_memory_desc_t ad, bd, cd;
 	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n };
 	dnnl_dims_t astr = { at ? 1 : k, at ? at : 1 }, bstr = { bt ? 1 : n, bt ? k : 1 };
-	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, dnnl_bf16, astr), "src");
-	check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, dnnl_bf16, bstr), "weights");
-	check(dnnl_memory_desc_init_by_tag(&cd, 2, cdim, dnnl_f32, dnnl_ab), "dst");
+	int i8 = kind == SIFT_MM_U8S8;
+	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, i8 ? dnnl_u8 : dnnl_bf16, astr),
+	      "src");
+	check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_bf16, bstr),
+	      "weights");
+	check(dnnl_memory_desc_init_by_tag(&cd, 2, cdim, i8 ? dnnl_s32 : dnnl_f32, dnnl_ab),
+	      "dst");
 	dnnl_matmul_desc_t md;
 	check(dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd), "desc");
 	dnnl_primitive_attr_t attr;
@@ -254,12 +259,12 @@ static struct prim *prim_get(int m, int n, int k, int bt, int at, int acc)
 	check(dnnl_memory_create(&q->a, &ad, e, DNNL_MEMORY_NONE), "memory");
 	check(dnnl_memory_create(&q->b, &bd, e, DNNL_MEMORY_NONE), "memory");
 	check(dnnl_memory_create(&q->c, &cd, e, DNNL_MEMORY_NONE), "memory");
-	q->m = m, q->n = n, q->k = k, q->bt = bt, q->at = at, q->acc = acc;
+	q->kind = kind, q->m = m, q->n = n, q->k = k, q->bt = bt, q->at = at, q->acc = acc;
 	return q;
 }
 
-static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,
-		      const uint16_t *b, int bt, int acc, float *c)
+void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
+			int at, const void *b, int bt, int acc, void *c)
 {
 	/* oneDNN splits a call over omp_get_max_threads() outside a parallel
 	 * region (an if (0) region is not one); this ICV is the task's own */
@@ -267,7 +272,7 @@ static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,
 	if (!stream)
 		check(dnnl_stream_create(&stream, get_engine(), dnnl_stream_default_flags),
 		      "stream");
-	struct prim *q = prim_get(m, n, k, bt, at, acc);
+	struct prim *q = prim_get(kind, m, n, k, bt, at, acc);
 	check(dnnl_memory_set_data_handle(q->a, (void *)a), "memory");
 	check(dnnl_memory_set_data_handle(q->b, (void *)b), "memory");
 	check(dnnl_memory_set_data_handle(q->c, c), "memory");
@@ -285,6 +290,12 @@ static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,
 	}
 	check(dnnl_primitive_execute(q->p, stream, q->s ? 4 : 3, args), "execute");
 	check(dnnl_stream_wait(stream), "wait");
+}
+
+static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,
+		      const uint16_t *b, int bt, int acc, float *c)
+{
+	sift_cpu_dnnl_tile(SIFT_MM_BF16, m, n, k, a, at, b, bt, acc, c);
 }
 
 /* the calling thread's bf16 copies of the inputs, grown as needed */

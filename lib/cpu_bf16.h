@@ -38,6 +38,20 @@ void sift_cpu_bf16_thaw(void);
 /* bf16 back to float (exact) */
 float sift_cpu_bf16_float(uint16_t h);
 
+/*
+ * oneDNN's matmul primitive on one tile, on the calling thread (a build
+ * with oneDNN only): c (m,n) = a (m,k) @ b (k,n), plus c when acc.  a is
+ * (m,k) row-major, or when at > 0 the transpose of a row-major matrix
+ * with rows of at elements; b is (k,n) row-major, or (n,k) when bt.
+ * SIFT_MM_BF16: a and b bf16, c fp32.  SIFT_MM_U8S8: a u8, b s8, c int32,
+ * the exact integer sums (int8 inference, lib/quant.c).  The primitive
+ * of each shape is made once per thread (AMX's kernels where the CPU has
+ * them), and the call runs on that one thread.
+ */
+enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8 };
+void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
+			int at, const void *b, int bt, int acc, void *c);
+
 /* matmul_forward and the two products of matmul_backward (dinp, NULL:
  * not wanted; dweight +=, NULL: not wanted) with bf16 inputs; shapes and
  * rules of the slots in lib/backend.h.  dbias is not here: it is a sum

@@ -5,7 +5,7 @@
 #include <string.h>
 #ifdef SIFT_DNNL
 #include <omp.h>
-#include <oneapi/dnnl/dnnl.h>	/* defines: dnnl_gemm_u8s8s32 */
+#include "cpu_bf16.h"	/* defines: sift_cpu_dnnl_tile */
 #endif
 
 #include "quant.h"
@@ -157,17 +157,13 @@ static void linear_rows(const struct sift_q8_linear *q, float *out,
 	for (int r = 0; r < n; r++)
 		quant_row(xq + (size_t)r * C, sx + r, zp + r,
 			  inp + (size_t)(r0 + r) * C, C);
-	/* oneDNN splits a call over omp_get_max_threads() outside a
-	 * parallel region; the threads here are ours (cpu_matmul.c) */
-	omp_set_num_threads(1);
-	const int32_t co = 0;
-	/* acc (n,OC) = xq (n,C) @ w^T, w (OC,C); no offsets: the zero
-	 * points are per row, subtracted below */
-	dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', n, OC, C, 1.0f, xq,
-					     C, 0, q->w, C, 0, 0.0f, acc, OC, &co);
-	if (st != dnnl_success)	/* only for bad arguments: a bug here */
-		sift_die(1, "int8 product (%d,%d) x (%d,%d)^T: oneDNN status %d",
-			 n, C, OC, C, (int)st);
+	/* acc (n,OC) = xq (n,C) @ w^T, w (OC,C), on this thread (the
+	 * threads are ours, cpu_matmul.c's tiles); no offsets: the zero
+	 * points are per row, subtracted below.  oneDNN's matmul primitive,
+	 * not its gemm_u8s8s32: the primitive runs AMX's int8 kernels where
+	 * the CPU has them (3-5x gemm_u8s8s32 there), and either way the
+	 * sums are the same exact integers */
+	sift_cpu_dnnl_tile(SIFT_MM_U8S8, n, OC, C, xq, 0, q->w, 1, 0, acc);
 	for (int r = 0; r < n; r++)
 		dequant_row(out + (size_t)(r0 + r) * OC, acc + (size_t)r * OC,
 			    q->scale, q->wsum, bias, sx[r], zp[r], OC);

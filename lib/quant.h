@@ -14,8 +14,9 @@ struct bert_model;
  * At each call every row of inp is quantised on its own, asymmetric,
  * to 7 bits (torch's reduce_range on x86): its range [min(x,0), max(x,0)]
  * onto 0..127, scale sx = (max - min) / 127, zero point zp.  The product
- * of the integers is accumulated in int32 by oneDNN (dnnl_gemm_u8s8s32,
- * one thread a tile of rows) and dequantised:
+ * of the integers is accumulated in int32 by oneDNN (its matmul
+ * primitive, AMX where the CPU has it; one thread a tile of rows) and
+ * dequantised:
  *   out[r,o] = sx[r] * scale[o] * (acc[r,o] - zp[r] * wsum[o]) + b[o]
  * with wsum[o] = sum_k q[o,k].  7-bit activations keep every pair of
  * u8 x s8 products inside int16 (127 * 128 * 2 < 32767), so the
