@@ -119,7 +119,6 @@ check:
 	return 0;
 }
 
-/* the index of the first NaN or infinity of x[0..n-1], n when none */
 /* --precision bf16 on the cpu: the weights of every product, rounded
  * to bf16 once rather than at every call (they are fixed here) */
 static int bf16_freeze(const struct bert_model *m)
@@ -144,6 +143,7 @@ static int bf16_freeze(const struct bert_model *m)
 	return bad;
 }
 
+/* the index of the first NaN or infinity of x[0..n-1], n when none */
 static size_t first_nonfinite(const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
