@@ -17,11 +17,6 @@ static int bf16_on;
 void sift_cpu_bf16_set(int on)
 {
 	bf16_on = on != 0;
-	/* oneDNN marks every primitive it runs for Intel's profilers (ITT),
-	 * 4% of sift-fwd's time in bf16 on AMX; off unless the user asks.
-	 * Called before any thread starts, so setenv is safe here. */
-	if (bf16_on)
-		setenv("ONEDNN_ITT_TASK_LEVEL", "0", 0);
 }
 
 int sift_cpu_bf16_on(void)
