@@ -1,4 +1,4 @@
-/* cpu_bf16.c: the CPU's bf16 products: bf16 inputs, fp32 sums, oneDNN's matmul. */
+/* cpu_bf16.c: the CPU's bf16 products (bf16 inputs, fp32 sums) and the tile of oneDNN's matmul they share with int8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,13 +159,9 @@ static dnnl_engine_t get_engine(void)
 }
 
 /*
- * One tile's product on the calling thread (cpu_bf16.h):
- * c (m,n) = a (m,k) @ b (k,n) + beta c, a and b bf16, c fp32 (or a u8,
- * b s8, c int32); a stored
- * (m,k) row-major, or when at > 0 read as the transpose of a (k,.)
- * row-major matrix with rows of at (dout's columns for dweight); b
- * stored (k,n) row-major, or (n,k) when bt (a weight (OC,C) read as its
- * transpose).  The primitives are kept per thread (a thread's own
+ * One tile's product on the calling thread, as cpu_bf16.h gives it
+ * (a transposed a is dout's columns for dweight; a transposed b is a
+ * weight (OC,C) read as its transpose).  The primitives are kept per thread (a thread's own
  * stream and memory objects; the inference groups call from several
  * threads at once), made on one thread so that oneDNN's blocking, and
  * with it the bits, depend on the shape alone.
@@ -306,6 +302,19 @@ static uint16_t *scratch(int slot, size_t n)
 	return scr[slot].p;
 }
 
+/* y = bf16(x), n values, over nt threads (each element on its own: the
+ * same bits for any split) */
+static void round_par(uint16_t *y, const float *x, size_t n, int nt)
+{
+	const size_t chunk = 1 << 14;
+	long nch = (long)((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+	for (long i = 0; i < nch; i++) {
+		size_t a = (size_t)i * chunk, b = a + chunk < n ? a + chunk : n;
+		sift_cpu_bf16_round(y + a, x + a, b - a);
+	}
+}
+
 /*
  * Weights that stay fixed while a program runs (sift-fwd's model):
  * rounded once, where a training step must round them at every call.
@@ -315,8 +324,6 @@ static uint16_t *scratch(int slot, size_t n)
 #define NFROZEN 256
 static struct frozen { const float *w; size_t n; uint16_t *b; } frozen[NFROZEN];
 static int nfrozen;
-
-static void round_par(uint16_t *y, const float *x, size_t n, int nt);
 
 int sift_cpu_bf16_freeze(const float *w, size_t n)
 {
@@ -348,19 +355,6 @@ static const uint16_t *frozen_get(const float *w, size_t n)
 		if (frozen[i].w == w && frozen[i].n == n)
 			return frozen[i].b;
 	return NULL;
-}
-
-/* y = bf16(x), n values, over nt threads (each element on its own: the
- * same bits for any split) */
-static void round_par(uint16_t *y, const float *x, size_t n, int nt)
-{
-	const size_t chunk = 1 << 14;
-	long nch = (long)((n + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-	for (long i = 0; i < nch; i++) {
-		size_t a = (size_t)i * chunk, b = a + chunk < n ? a + chunk : n;
-		sift_cpu_bf16_round(y + a, x + a, b - a);
-	}
 }
 
 void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
