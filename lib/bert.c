@@ -980,6 +980,8 @@ static size_t place(struct bert_acts *a, const struct bert_model *m,
 		TAKE(a->ln2_mean[l], N);
 		TAKE(a->ln2_rstd[l], N);
 	}
+	if (m->head == BERT_HEAD_SEQ && !m->full_last)
+		TAKE(a->catty, N * C);
 	TAKE(a->cls, B * C);
 	TAKE(a->pool_pre, B * C);
 	TAKE(a->pooled, B * C);
@@ -1019,14 +1021,16 @@ static void linear(const struct bert_model *m, int slot, float *out,
 /*
  * The encoder over rows r0 .. r0+n-1 (nb examples, offs local: offs[0]
  * = 0) of the activations, whose attention probabilities start at float
- * att0 of each layer's att.  ids, tids, pos and offs are in the
- * backend's memory.  The serial pass is r0 = 0, att0 = 0 with every
- * example.
+ * att0 of each layer's att.  With cls (the examples' [CLS] rows, local
+ * too), the last layer past its attention runs over those nb rows
+ * alone, gathered to rows r0 .. r0+nb-1 (bert_acts: trim).  ids, tids,
+ * pos, offs and cls are in the backend's memory.  The serial pass is r0
+ * = 0, att0 = 0 with every example.
  */
 static void encode(const struct bert_model *m, struct bert_acts *a,
 		   const int32_t *ids, const int32_t *tids, const int32_t *pos,
-		   const int32_t *offs, int r0, int n, int nb, size_t att0,
-		   int train, uint64_t seed)
+		   const int32_t *offs, const int32_t *cls, int r0, int n,
+		   int nb, size_t att0, int train, uint64_t seed)
 {
 	const struct sift_backend *be = m->be;
 	const struct bert_config *c = &m->cfg;
@@ -1057,41 +1061,54 @@ static void encode(const struct bert_model *m, struct bert_acts *a,
 		be->attention_forward(a->atty[l] + oC, a->att[l] + att0,
 				      a->qkv[l] + o3, offs, nb, a->T, C, NH, pa,
 				      bert_dropout_seed(seed, 4 * l));
-		linear(m, 4 * l + SIFT_Q8_ATTOUT, a->attproj[l] + oC,
-		       a->atty[l] + oC, w->attout_w, w->attout_b, n, C, C);
+		/* rows past the attention: all n, or in a trimmed last
+		 * layer the nb [CLS] rows, the residual's among them
+		 * (res2 is free until the layer's end writes it) */
+		int rn = n;
+		const float *ay = a->atty[l] + oC;
+		if (cls && l == nl - 1) {
+			rn = nb;
+			be->gather_rows_forward(a->catty + oC, ay, cls, nb, C);
+			be->gather_rows_forward(a->res2[l] + oC, x, cls, nb, C);
+			ay = a->catty + oC;
+			x = a->res2[l] + oC;
+		}
+		size_t RC = (size_t)rn * C;
+		linear(m, 4 * l + SIFT_Q8_ATTOUT, a->attproj[l] + oC, ay,
+		       w->attout_w, w->attout_b, rn, C, C);
 		if (m->lora)
 			lora_forward(m, l, LORA_ATTN_OUT, a->attproj[l] + oC,
-				     a->atty[l] + oC, r0, n, train, seed);
+				     ay, r0, rn, train, seed);
 		if (train)
 			be->dropout_forward(a->attproj[l] + oC,
-					    a->attproj[l] + oC, NC, ph,
+					    a->attproj[l] + oC, RC, ph,
 					    bert_dropout_seed(seed, 4 * l + 1), oC);
 		be->residual_layernorm_forward(a->res1[l] + oC, a->ln1[l] + oC,
 					       a->ln1_mean[l] + r0,
 					       a->ln1_rstd[l] + r0,
 					       a->attproj[l] + oC, x, w->ln1_w,
-					       w->ln1_b, n, C, c->ln_eps);
+					       w->ln1_b, rn, C, c->ln_eps);
 		linear(m, 4 * l + SIFT_Q8_FC, a->fch[l] + oI, a->ln1[l] + oC,
-		       w->fc_w, w->fc_b, n, C, I);
+		       w->fc_w, w->fc_b, rn, C, I);
 		if (m->lora)
 			lora_forward(m, l, LORA_INTER, a->fch[l] + oI,
-				     a->ln1[l] + oC, r0, n, train, seed);
+				     a->ln1[l] + oC, r0, rn, train, seed);
 		be->gelu_forward(a->fch_gelu[l] + oI, a->fch[l] + oI,
-				 (size_t)n * I);
+				 (size_t)rn * I);
 		linear(m, 4 * l + SIFT_Q8_FCPROJ, a->fcproj[l] + oC,
-		       a->fch_gelu[l] + oI, w->fcproj_w, w->fcproj_b, n, I, C);
+		       a->fch_gelu[l] + oI, w->fcproj_w, w->fcproj_b, rn, I, C);
 		if (m->lora)
 			lora_forward(m, l, LORA_OUTPUT, a->fcproj[l] + oC,
-				     a->fch_gelu[l] + oI, r0, n, train, seed);
+				     a->fch_gelu[l] + oI, r0, rn, train, seed);
 		if (train)
 			be->dropout_forward(a->fcproj[l] + oC, a->fcproj[l] + oC,
-					    NC, ph,
+					    RC, ph,
 					    bert_dropout_seed(seed, 4 * l + 2), oC);
 		be->residual_layernorm_forward(a->res2[l] + oC, a->ln2[l] + oC,
 					       a->ln2_mean[l] + r0,
 					       a->ln2_rstd[l] + r0,
 					       a->fcproj[l] + oC, a->ln1[l] + oC,
-					       w->ln2_w, w->ln2_b, n, C, c->ln_eps);
+					       w->ln2_w, w->ln2_b, rn, C, c->ln_eps);
 		x = a->ln2[l] + oC;
 	}
 }
@@ -1143,7 +1160,7 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	a->natt = natt;
 	a->shared = !train;
 	/* the batch, in the backend's memory */
-	int nin = 3 * N + 2 * B + 1 + M;
+	int nin = 3 * N + 3 * B + 1 + M;
 	if (nin > a->cap_in) {
 		be->free(a->in);
 		a->cap_in = nin + nin / 4;
@@ -1155,7 +1172,8 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	}
 	int32_t *ids = a->in, *tids = ids + N, *pos = tids + N;
 	int32_t *offs = pos + N, *cls_rows = offs + B + 1;
-	int32_t *mlm_rows = cls_rows + B;
+	int32_t *mlm_rows = cls_rows + B, *out_rows = mlm_rows + M;
+	a->trim = m->head == BERT_HEAD_SEQ && !m->full_last;
 	be->upload(ids, bb->ids, (size_t)N * 4);
 	be->upload(tids, bb->type_ids, (size_t)N * 4);
 	be->upload(pos, bb->pos, (size_t)N * 4);
@@ -1176,6 +1194,26 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 	int cut[SIFT_MAX_ROW_GROUPS + 1], nt = 1;
 	int ng = be->row_groups && !train ?
 		be->row_groups(N, cut, B < SIFT_MAX_ROW_GROUPS ? B : SIFT_MAX_ROW_GROUPS, &nt) : 1;
+	if (a->trim) {
+		/* where each example's last-layer row lands: row b in the
+		 * serial pass, its group's first rows in the grouped one */
+		int32_t *orow = malloc(sizeof(int32_t) * (B ? B : 1));
+		if (!orow)
+			return -1;
+		for (int b = 0, g = 0, first = 0; b < B; b++) {
+			if (ng > 1) {
+				while (g + 1 < ng && bb->offs[b] >= cut[g + 1])
+					g++;
+				if (b == 0 || bb->offs[b - 1] < cut[g])
+					first = b;
+				orow[b] = bb->offs[first] + (b - first);
+			} else {
+				orow[b] = b;
+			}
+		}
+		be->upload(out_rows, orow, (size_t)B * 4);
+		free(orow);
+	}
 	if (ng > 1) {
 		int bad = 0;
 #pragma omp parallel for schedule(static) num_threads(nt) reduction(|:bad)
@@ -1192,23 +1230,28 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 			}
 			if (b1 <= b0)
 				continue;
-			int32_t *lo = malloc(sizeof(int32_t) * (b1 - b0 + 1));
+			/* offs and [CLS] rows, local to the group */
+			int32_t *lo = malloc(sizeof(int32_t) * 2 * (b1 - b0 + 1));
 			if (!lo) {
 				bad = 1;
 				continue;
 			}
+			int32_t *lcls = lo + (b1 - b0 + 1);
 			int r0 = bb->offs[b0];
 			for (int b = b0; b <= b1; b++)
 				lo[b - b0] = bb->offs[b] - r0;
-			encode(m, a, ids + r0, tids + r0, pos + r0, lo, r0,
-			       bb->offs[b1] - r0, b1 - b0,
-			       sift_att_offset(bb->offs, b0, NH), 0, 0);
+			for (int b = b0; b < b1; b++)
+				lcls[b - b0] = bb->cls_rows[b] - r0;
+			encode(m, a, ids + r0, tids + r0, pos + r0, lo,
+			       a->trim ? lcls : NULL, r0, bb->offs[b1] - r0,
+			       b1 - b0, sift_att_offset(bb->offs, b0, NH), 0, 0);
 			free(lo);
 		}
 		if (bad)
 			return -1;
 	} else {
-		encode(m, a, ids, tids, pos, offs, 0, N, B, 0, train, seed);
+		encode(m, a, ids, tids, pos, offs, a->trim ? cls_rows : NULL,
+		       0, N, B, 0, train, seed);
 	}
 	const struct bert_params *p = &m->dp;
 	size_t NC = (size_t)N * C;
@@ -1216,7 +1259,8 @@ int bert_forward(const struct bert_model *m, const struct bert_batch *bb,
 		c->classifier_dropout : c->hidden_dropout;
 	uint64_t hseed = bert_dropout_seed(seed, 4 * nl + 1);
 	if (m->has_pooler && m->head != BERT_HEAD_TOKEN) {
-		be->gather_rows_forward(a->cls, a->out, cls_rows, B, C);
+		be->gather_rows_forward(a->cls, a->out,
+					a->trim ? out_rows : cls_rows, B, C);
 		linear(m, 4 * nl + SIFT_Q8_POOL, a->pool_pre, a->cls, p->pool_w,
 		       p->pool_b, B, C, C);
 		be->tanh_forward(a->pooled, a->pool_pre, (size_t)B * C);

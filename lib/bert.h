@@ -89,6 +89,9 @@ struct bert_model {
 	struct bert_config cfg;
 	enum bert_head head;
 	int has_pooler;		/* never with a token head */
+	int full_last;		/* 1: the last layer over every row, even
+				 * for a sequence head (bert_acts: trim);
+				 * the tests compare the two */
 	int nlabels;		/* head labels (0 without a head, and for MLM) */
 	char **labels;		/* owned */
 	int nout;		/* logit columns: nlabels, vocab_size for MLM */
@@ -238,7 +241,7 @@ struct bert_acts {
 	const struct sift_backend *be;	/* whose memory buf is in */
 	int32_t *in;		/* the batch in be's memory: ids, type_ids,
 				 * pos (N each), offs (B+1), cls_rows (B),
-				 * mlm_rows (M) */
+				 * mlm_rows (M), out_rows (B) */
 	int N, B, T, M;		/* the shape of the last forward pass */
 	size_t natt;		/* floats of att per layer */
 	int cap_in;		/* int32s in in */
@@ -253,7 +256,18 @@ struct bert_acts {
 	      **ln2_mean, **ln2_rstd;
 	float *cls, *pool_pre, *pooled, *head_in, *logits, *probs;
 	float *mlm_in, *mlm_pre, *mlm_act, *mlm_h, *mlm_mean, *mlm_rstd;
-	float *out;		/* (N,C): ln2 of the last layer */
+	float *out;		/* (N,C): ln2 of the last layer; with trim,
+				 * only rows out_rows hold anything */
+	/*
+	 * trim: a sequence head reads the last layer at the [CLS] rows
+	 * alone, so past its attention (whose keys and values need every
+	 * row) the last layer runs over those B rows only, gathered to
+	 * rows out_rows (0 .. B-1 in training), catty holding its
+	 * attention output there; the other rows of attproj .. ln2 of the
+	 * last layer are not written
+	 */
+	int trim;
+	float *catty;
 };
 
 /* dropout seeds: site k of layer l is bert_dropout_seed(seed, 4*l + k)

@@ -268,10 +268,17 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		be->dropout_forward(g->dhead, g->dhead, (size_t)B * C, pc,
 				    bert_dropout_seed(seed, 4 * NL + 1), 0);
 		be->tanh_backward(g->dB1, a->pooled, g->dhead, (size_t)B * C);
-		be->matmul_backward(g->dB2, pool_w, pool_b, g->dB1,
-				    a->cls, p->pool_w, B, C, C);
-		be->memset0(g->dx, (size_t)N * C * sizeof(float));
-		be->scatter_rows_backward(g->dx, g->dB2, cls_rows, B, C);
+		if (a->trim) {
+			/* the trimmed last layer's rows 0 .. B-1 are the
+			 * examples' [CLS] rows (training is one serial pass) */
+			be->matmul_backward(g->dx, pool_w, pool_b, g->dB1,
+					    a->cls, p->pool_w, B, C, C);
+		} else {
+			be->matmul_backward(g->dB2, pool_w, pool_b, g->dB1,
+					    a->cls, p->pool_w, B, C, C);
+			be->memset0(g->dx, (size_t)N * C * sizeof(float));
+			be->scatter_rows_backward(g->dx, g->dB2, cls_rows, B, C);
+		}
 	} else if (m->head == BERT_HEAD_TOKEN) {
 		be->crossentropy_backward(g->dlogits, a->probs, targets, N, L, cw, eps, sc);
 		be->matmul_backward(g->dhead, d->cls_w, d->cls_b, g->dlogits,
@@ -311,46 +318,61 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 		const struct bert_layer *w = &p->layer[l];
 		struct bert_layer *dw = fb ? &none : &d->layer[l];
 		const float *x = l == 0 ? a->emb_out : a->ln2[l - 1];
-		size_t NC = (size_t)N * C;
+		/* a trimmed last layer (bert_acts): rows 0 .. B-1 from its
+		 * end back to its attention output */
+		int trim = a->trim && l == NL - 1;
+		int R = trim ? B : N;
+		size_t NC = (size_t)R * C;
 		/* ln2 = LayerNorm(res2): dres = d res2 */
 		if (pend)
 			be->residual_layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b,
 							g->dx, g->dres, a->res2[l],
 							w->ln2_w, a->ln2_mean[l],
-							a->ln2_rstd[l], N, C);
+							a->ln2_rstd[l], R, C);
 		else
 			be->layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b, g->dx,
 					       a->res2[l], w->ln2_w, a->ln2_mean[l],
-					       a->ln2_rstd[l], N, C);
+					       a->ln2_rstd[l], R, C);
 		/* res2 = dropout(fcproj) + ln1 */
 		be->dropout_forward(g->dtmp, g->dres, NC, ph,
 				    bert_dropout_seed(seed, 4 * l + 2), 0);
 		be->matmul_backward(g->dI, dw->fcproj_w, dw->fcproj_b, g->dtmp,
-				    a->fch_gelu[l], w->fcproj_w, N, I, C);
+				    a->fch_gelu[l], w->fcproj_w, R, I, C);
 		if (lo)
 			lora_backward(m, g, l, LORA_OUTPUT, g->dtmp,
-				      a->fch_gelu[l], g->dI, N, train, seed);
-		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)N * I);
+				      a->fch_gelu[l], g->dI, R, train, seed);
+		be->gelu_backward(g->dI, a->fch[l], g->dI, (size_t)R * I);
 		be->matmul_backward(g->dln, dw->fc_w, dw->fc_b, g->dI, a->ln1[l],
-				    w->fc_w, N, C, I);
+				    w->fc_w, R, C, I);
 		if (lo)
 			lora_backward(m, g, l, LORA_INTER, g->dI, a->ln1[l],
-				      g->dln, N, train, seed);
+				      g->dln, R, train, seed);
 		/* ln1 = LayerNorm(res1), its gradient from both branches:
 		 * the FC block's (dln) and the residual's (dres) */
 		be->residual_layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b,
 						g->dln, g->dres, a->res1[l],
 						w->ln1_w, a->ln1_mean[l],
-						a->ln1_rstd[l], N, C);
+						a->ln1_rstd[l], R, C);
 		/* res1 = dropout(attproj) + x */
 		be->dropout_forward(g->dtmp, g->dres, NC, ph,
 				    bert_dropout_seed(seed, 4 * l + 1), 0);
+		const float *ay = trim ? a->catty : a->atty[l];
 		be->matmul_backward(g->dln, dw->attout_w, dw->attout_b, g->dtmp,
-				    a->atty[l], w->attout_w, N, C, C);
+				    ay, w->attout_w, R, C, C);
 		if (lo)
-			lora_backward(m, g, l, LORA_ATTN_OUT, g->dtmp,
-				      a->atty[l], g->dln, N, train, seed);
-		be->attention_backward(g->dqkv, g->datt, g->dln, a->qkv[l],
+			lora_backward(m, g, l, LORA_ATTN_OUT, g->dtmp, ay,
+				      g->dln, R, train, seed);
+		const float *datty = g->dln;
+		if (trim) {
+			/* back to all N rows: the attention output's
+			 * gradient, and the residual's, 0 off the [CLS] rows */
+			be->memset0(g->dtmp, (size_t)N * C * sizeof(float));
+			be->scatter_rows_backward(g->dtmp, g->dln, cls_rows, B, C);
+			be->memset0(g->dln, (size_t)N * C * sizeof(float));
+			be->scatter_rows_backward(g->dln, g->dres, cls_rows, B, C);
+			datty = g->dtmp;
+		}
+		be->attention_backward(g->dqkv, g->datt, datty, a->qkv[l],
 				       a->att[l], offs, B, a->T, C, NH, pa,
 				       bert_dropout_seed(seed, 4 * l + 0));
 		int need_dx = l > lowest || !fe;
@@ -362,6 +384,11 @@ int bert_backward(const struct bert_model *m, const struct bert_acts *a,
 					      need_dx ? g->dx : NULL, N, train,
 					      seed);
 		pend = need_dx;
+		if (trim && need_dx) {
+			/* the residual's share is in g->dln, not g->dres */
+			be->residual_forward(g->dx, g->dx, g->dln, (size_t)N * C);
+			pend = 0;
+		}
 	}
 	if (fe)
 		return 0;

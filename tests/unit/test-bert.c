@@ -1,4 +1,5 @@
 /* test-bert.c: the forward pass against Hugging Face transformers, loading, saving and safetensors. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +287,85 @@ static void test_minilm(const char *name)
 	free_case(&fc);
 }
 
+/* the largest |x - y| over n floats */
+static double maxdiff(const float *x, const float *y, size_t n)
+{
+	double d = 0.0;
+	for (size_t i = 0; i < n; i++)
+		if (fabs(x[i] - y[i]) > d)
+			d = fabs(x[i] - y[i]);
+	return d;
+}
+
+/*
+ * A sequence head runs its last layer past the attention over the [CLS]
+ * rows alone (bert_acts: trim).  48 examples of 5 to 40 tokens, enough
+ * rows for several row groups: the trimmed logits are the full layer's
+ * within rounding, serially (training mode, no dropout) and in groups,
+ * and the groups give the same bits for 1 and 3 threads.
+ */
+static void test_trim(const char *name)
+{
+	struct fcase fc;
+	if (load_case(name, &fc)) {
+		CHECK(0);
+		return;
+	}
+	struct bert_model m;
+	CHECK_EQ_INT(bert_load(&m, fc.model, BERT_HEAD_NONE, NULL, 0, 0, 0,
+			       err, sizeof err), 0);
+	CHECK_EQ_INT(m.head, BERT_HEAD_SEQ);
+	enum { B = 48, T = 40 };
+	int32_t *ids = calloc(B * T, sizeof *ids), *tt = calloc(B * T, sizeof *tt);
+	uint8_t *mask = calloc(B * T, 1);
+	struct sift_rng r;
+	sift_rng_seed(&r, 11);
+	for (int b = 0; b < B; b++) {
+		int len = 5 + (int)sift_rng_below(&r, T - 4);
+		for (int t = 0; t < len; t++) {
+			ids[b * T + t] = 1 + (int)sift_rng_below(&r, m.cfg.vocab_size - 1);
+			tt[b * T + t] = t >= len / 2;
+			mask[b * T + t] = 1;
+		}
+	}
+	struct bert_batch bb = { 0 };
+	CHECK_EQ_INT(bert_pack(&bb, ids, tt, mask, B, T, err, sizeof err), 0);
+	CHECK(sift_cpu_tiles(bb.N) >= 4);
+	size_t nl = (size_t)B * m.nlabels;
+	float *full = malloc(nl * sizeof(float)), *one = malloc(nl * sizeof(float));
+	struct bert_acts a;
+	bert_acts_init(&a);
+	int blas = openblas_get_num_threads(), omp = omp_get_max_threads();
+	openblas_set_num_threads(1);
+	omp_set_num_threads(1);
+	m.full_last = 1;
+	CHECK_EQ_INT(bert_forward(&m, &bb, &a, 0, 0), 0);
+	CHECK_EQ_INT(a.trim, 0);
+	memcpy(full, a.logits, nl * sizeof(float));
+	m.full_last = 0;
+	CHECK_EQ_INT(bert_forward(&m, &bb, &a, 0, 0), 0);
+	CHECK_EQ_INT(a.trim, 1);
+	memcpy(one, a.logits, nl * sizeof(float));
+	CHECK(maxdiff(one, full, nl) <= 1e-5);
+	omp_set_num_threads(3);
+	CHECK_EQ_INT(bert_forward(&m, &bb, &a, 0, 0), 0);
+	CHECK(memcmp(one, a.logits, nl * sizeof(float)) == 0);
+	omp_set_num_threads(1);
+	/* the serial pass: training mode without dropout */
+	m.cfg.hidden_dropout = m.cfg.attn_dropout = 0.0f;
+	m.cfg.classifier_dropout = 0.0f;
+	CHECK_EQ_INT(bert_forward(&m, &bb, &a, 1, 5), 0);
+	CHECK_EQ_INT(a.trim, 1);
+	CHECK(maxdiff(a.logits, full, nl) <= 1e-5);
+	openblas_set_num_threads(blas);
+	omp_set_num_threads(omp);
+	bert_acts_free(&a);
+	bert_batch_free(&bb);
+	bert_free(&m);
+	free(full); free(one); free(ids); free(tt); free(mask);
+	free_case(&fc);
+}
+
 static void write_file(const char *path, const void *p, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -516,6 +596,7 @@ int main(void)
 	test_small("tok-ner", BERT_HEAD_TOKEN);
 	test_small("cls-single", BERT_HEAD_SEQ);
 	test_small("cls-pair", BERT_HEAD_SEQ);
+	test_trim("cls-single");
 	test_minilm("minilm-ner");
 	test_minilm("minilm-pair");
 	test_safetensors_dtypes(dir);
