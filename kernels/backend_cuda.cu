@@ -55,10 +55,12 @@ static void cu_sync(void)
 }
 
 // every slot below is filled, the gradient norm and clipping (sumsq,
-// scale) included
+// scale) included; the forms over known-zero rows are not (the trainer
+// zeroes and reads every row here)
 static int cu_supports_op(enum sift_op op)
 {
-	return (unsigned)op < SIFT_OP_COUNT;
+	return (unsigned)op < SIFT_OP_COUNT && op != SIFT_OP_ADAMW_ROWS &&
+	       op != SIFT_OP_SUMSQ_ROWS;
 }
 
 extern "C" double sift_cuda_sumsq(const float *x, size_t n)

@@ -43,22 +43,41 @@ void adamw_tick(struct adamw *o)
 	o->t++;
 }
 
+/* whether zr's rows are all within x (n), and the backend can skip them */
+static int rows_within(const struct grad_rows *zr, const float *x, size_t n,
+		       const void *op)
+{
+	return zr && op && zr->C > 0 && zr->at >= x &&
+	       (size_t)(zr->at - x) + zr->rows * (size_t)zr->C <= n;
+}
+
 void adamw_update(struct adamw *o, const struct sift_backend *be,
 		  float *param, const float *grad, size_t n, size_t off,
-		  float lr, int decay, float gscale)
+		  float lr, int decay, float gscale, const struct grad_rows *zr)
 {
-	be->adamw_update(param, grad, o->m + (off - o->lo), o->v + (off - o->lo),
-			 n, lr, o->beta1,
-			 o->beta2, o->eps, decay ? o->weight_decay : 0.0f,
-			 (int)o->t, gscale);
+	float *m = o->m + (off - o->lo), *v = o->v + (off - o->lo);
+	float wd = decay ? o->weight_decay : 0.0f;
+	if (rows_within(zr, grad, n, (const void *)be->adamw_update_rows))
+		be->adamw_update_rows(param, grad, m, v, n, lr, o->beta1,
+				      o->beta2, o->eps, wd, (int)o->t, gscale,
+				      (size_t)(zr->at - grad), zr->rows, zr->C,
+				      zr->live);
+	else
+		be->adamw_update(param, grad, m, v, n, lr, o->beta1, o->beta2,
+				 o->eps, wd, (int)o->t, gscale);
 }
 
 double grad_norm(const struct sift_backend *be, float *const *grads,
-		 const size_t *lens, int nspans)
+		 const size_t *lens, int nspans, const struct grad_rows *zr)
 {
 	double total = 0.0;
 	for (int s = 0; s < nspans; s++)
-		total += be->sumsq(grads[s], lens[s]);
+		if (rows_within(zr, grads[s], lens[s], (const void *)be->sumsq_rows))
+			total += be->sumsq_rows(grads[s], lens[s],
+						(size_t)(zr->at - grads[s]),
+						zr->rows, zr->C, zr->live);
+		else
+			total += be->sumsq(grads[s], lens[s]);
 	return sqrt(total);
 }
 

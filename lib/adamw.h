@@ -23,6 +23,19 @@ int adamw_init(struct adamw *o, const struct sift_backend *be, size_t n,
 	       float weight_decay);
 void adamw_free(struct adamw *o);
 
+/*
+ * Rows of a gradient known to be zero: rows of C floats from at (in the
+ * backend's memory), row r zero where live[r] is 0 (the word embeddings'
+ * rows no token of the step used).  adamw_update and grad_norm leave
+ * them unread where the backend has the _rows ops, with the same bits.
+ */
+struct grad_rows {
+	const float *at;
+	size_t rows;
+	int C;
+	const unsigned char *live;
+};
+
 /* begins a step: t += 1 (call once, before the spans of the step) */
 void adamw_tick(struct adamw *o);
 
@@ -32,11 +45,12 @@ void adamw_tick(struct adamw *o);
  * applies (not to biases and LayerNorm weights, as HF Trainer); the
  * gradient is taken times gscale, grad_clip_coef()'s coefficient, as it
  * is read (grad itself is left as it is).  The arithmetic is
- * be->adamw_update, i.e. torch.optim.AdamW after clip_grad_norm_.
+ * be->adamw_update, i.e. torch.optim.AdamW after clip_grad_norm_.  zr
+ * (or NULL): zero rows, used when they lie within grad.
  */
 void adamw_update(struct adamw *o, const struct sift_backend *be,
 		  float *param, const float *grad, size_t n, size_t off,
-		  float lr, int decay, float gscale);
+		  float lr, int decay, float gscale, const struct grad_rows *zr);
 
 /*
  * torch.nn.utils.clip_grad_norm_ over spans in be's memory: grad_norm()
@@ -46,9 +60,10 @@ void adamw_update(struct adamw *o, const struct sift_backend *be,
  * by, max_norm / (norm + 1e-6) where that is below 1, else 1 (max_norm
  * <= 0: always 1), which adamw_update applies in its own pass: one read
  * of the gradients for the norm, one pass for the clipped update.
+ * zr (or NULL): zero rows, used in the span they lie within.
  */
 double grad_norm(const struct sift_backend *be, float *const *grads,
-		 const size_t *lens, int nspans);
+		 const size_t *lens, int nspans, const struct grad_rows *zr);
 float grad_clip_coef(double norm, float max_norm);
 
 #endif

@@ -31,6 +31,8 @@ const void *sift_backend_slot(const struct sift_backend *be, enum sift_op op)
 	case SIFT_OP_SUMSQ: return (const void *)be->sumsq;
 	case SIFT_OP_SCALE: return (const void *)be->scale;
 	case SIFT_OP_RESIDUAL_LAYERNORM_BWD: return (const void *)be->residual_layernorm_backward;
+	case SIFT_OP_ADAMW_ROWS: return (const void *)be->adamw_update_rows;
+	case SIFT_OP_SUMSQ_ROWS: return (const void *)be->sumsq_rows;
 	case SIFT_OP_COUNT: break;
 	}
 	return NULL;
@@ -48,7 +50,7 @@ const char *sift_op_name(enum sift_op op)
 		"gelu_backward", "tanh_backward", "attention_backward",
 		"scatter_rows_backward", "crossentropy_backward",
 		"adamw_update", "sumsq", "scale",
-		"residual_layernorm_backward",
+		"residual_layernorm_backward", "adamw_update_rows", "sumsq_rows",
 	};
 	return (unsigned)op < SIFT_OP_COUNT ? names[op] : "unknown";
 }

@@ -85,6 +85,8 @@ enum sift_op {
 	SIFT_OP_SUMSQ,
 	SIFT_OP_SCALE,
 	SIFT_OP_RESIDUAL_LAYERNORM_BWD,
+	SIFT_OP_ADAMW_ROWS,
+	SIFT_OP_SUMSQ_ROWS,
 	SIFT_OP_COUNT
 };
 
@@ -283,6 +285,21 @@ struct sift_backend {
 
 	/* x *= s: gradient clipping.  x is (n) */
 	void (*scale)(float *x, size_t n, float s);
+
+	/* adamw_update and sumsq over a gradient some of whose rows are
+	 * known to be zero: the rows of C floats at x + zoff (x: grads),
+	 * zrows of them, where live[r] is 0, are taken as zero and never
+	 * read (the word embeddings' rows no token of the step used).  The
+	 * same bits as adamw_update / sumsq on the gradient with those rows
+	 * zero; NULL where a backend has no such form (the caller zeroes
+	 * the rows and calls the plain op) */
+	void (*adamw_update_rows)(float *params, const float *grads, float *m,
+				  float *v, size_t n, float lr, float beta1,
+				  float beta2, float eps, float weight_decay,
+				  int t, float gscale, size_t zoff, size_t zrows,
+				  int C, const unsigned char *live);
+	double (*sumsq_rows)(const float *x, size_t n, size_t zoff,
+			     size_t zrows, int C, const unsigned char *live);
 
 	/* layernorm_backward of dout = da + db, the gradient arriving by both
 	 * branches of a residual connection: residual_forward(da, da, db)

@@ -86,6 +86,8 @@ struct sift_backend sift_backend_cpu = {
 	.crossentropy_backward = sift_cpu_crossentropy_backward,
 	.adamw_update = sift_cpu_adamw_update,
 	.sumsq = sift_cpu_sumsq,
+	.adamw_update_rows = sift_cpu_adamw_update_rows,
+	.sumsq_rows = sift_cpu_sumsq_rows,
 	.scale = sift_cpu_scale,
 	.residual_layernorm_backward = sift_cpu_residual_layernorm_backward,
 };

@@ -163,4 +163,14 @@ void sift_cpu_adamw_update(float *params, const float *grads, float *m,
 double sift_cpu_sumsq(const float *x, size_t n);
 void sift_cpu_scale(float *x, size_t n, float s);
 
+/* adamw_update and sumsq with the rows r < zrows of C floats at zoff
+ * whose live[r] is 0 taken as zero, unread (lib/backend.h) */
+void sift_cpu_adamw_update_rows(float *params, const float *grads, float *m,
+				float *v, size_t n, float lr, float beta1,
+				float beta2, float eps, float weight_decay,
+				int t, float gscale, size_t zoff, size_t zrows,
+				int C, const unsigned char *live);
+double sift_cpu_sumsq_rows(const float *x, size_t n, size_t zoff,
+			   size_t zrows, int C, const unsigned char *live);
+
 #endif

@@ -86,6 +86,12 @@ PROF(adamw_update, SIFT_OP_ADAMW, 0, (float *p, const float *g, float *m, float 
      size_t n, float lr, float b1, float b2, float e, float wd, int t, float gs),
      (p, g, m, v, n, lr, b1, b2, e, wd, t, gs))
 PROFR(sumsq, SIFT_OP_SUMSQ, double, (const float *x, size_t n), (x, n))
+PROF(adamw_update_rows, SIFT_OP_ADAMW_ROWS, 0, (float *p, const float *g, float *m,
+     float *v, size_t n, float lr, float b1, float b2, float e, float wd, int t,
+     float gs, size_t zo, size_t zr, int C, const unsigned char *l),
+     (p, g, m, v, n, lr, b1, b2, e, wd, t, gs, zo, zr, C, l))
+PROFR(sumsq_rows, SIFT_OP_SUMSQ_ROWS, double, (const float *x, size_t n, size_t zo,
+      size_t zr, int C, const unsigned char *l), (x, n, zo, zr, C, l))
 PROF(scale, SIFT_OP_SCALE, 0, (float *x, size_t n, float s), (x, n, s))
 PROF(residual_layernorm_forward, SIFT_OP_RESIDUAL_LAYERNORM, 0, (float *res, float *o,
      float *m, float *r, const float *a, const float *b, const float *w,
@@ -149,6 +155,7 @@ void sift_profile_install(struct sift_backend *be)
 	SET(tanh_backward); SET(attention_backward); SET(scatter_rows_backward);
 	SET(crossentropy_backward); SET(adamw_update); SET(sumsq); SET(scale);
 	SET(residual_layernorm_forward); SET(residual_layernorm_backward);
+	SET(adamw_update_rows); SET(sumsq_rows);
 #undef SET
 	atexit(report);
 }

@@ -177,6 +177,22 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 		return -1;
 	}
 	t->opt.lo = lo;
+	/* the word embeddings' rows (struct trainer: live) */
+	t->wte = -1;
+	const struct sift_backend *be = m->be;
+	if (!o->dense_rows && be->adamw_update_rows && be->sumsq_rows &&
+	    m->head != BERT_HEAD_MLM && t->o.nranks == 1 && !t->o.zero1)
+		for (int i = 0; i < m->ntensors; i++)
+			if (!t->frozen[i] && m->tensors[i].ndim == 2 &&
+			    !strcmp(m->tensors[i].name, "embeddings.word_embeddings.weight"))
+				t->wte = i;
+	if (t->wte >= 0) {
+		t->live = calloc((size_t)m->tensors[t->wte].shape[0], 1);
+		if (!t->live) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -225,6 +241,7 @@ void trainer_free(struct trainer *t)
 	free(t->hlogits);
 	free(t->hdlogits);
 	free(t->decay);
+	free(t->live);
 	free(t->span);
 	free(t->span_len);
 	free(t->frozen);
@@ -410,6 +427,9 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 		t->m->be->residual_forward(t->g.buf, t->g.buf, t->gm.buf, t->g.n);
 		bert_grads_zero(&t->gm, t->m);
 	}
+	if (t->live)
+		for (int r = 0; r < t->bb.N; r++)
+			t->live[t->bb.ids[r]] = 1;
 	t->pos++;
 	t->micro++;
 	t->lmicro++;
@@ -434,16 +454,53 @@ int trainer_group_full(const struct trainer *t)
 	return t->micro >= t->o.accum;
 }
 
+/* zeroes the gradient after a step: with zr, the rows live marks and
+ * whatever lies outside the rows (the others are zero already) */
+static void grads_zero(struct trainer *t, const struct grad_rows *zr)
+{
+	const struct sift_backend *be = t->m->be;
+	if (!zr) {
+		bert_grads_zero(&t->g, t->m);
+		return;
+	}
+	float *buf = t->g.buf, *end = buf + t->g.n, *w = (float *)zr->at;
+	size_t C = (size_t)zr->C, rows = zr->rows;
+	be->memset0(buf, (size_t)(w - buf) * sizeof *buf);
+	be->memset0(w + rows * C, (size_t)(end - (w + rows * C)) * sizeof *buf);
+	for (size_t r = 0; r < rows;) {
+		if (!zr->live[r]) {
+			r++;
+			continue;
+		}
+		size_t r1 = r + 1;
+		while (r1 < rows && zr->live[r1])
+			r1++;
+		be->memset0(w + r * C, (r1 - r) * C * sizeof *buf);
+		r = r1;
+	}
+}
+
 int trainer_step(struct trainer *t)
 {
 	struct bert_model *m = t->m;
 	int n = m->ntensors;
-	if (t->o.nranks > 1 || dist_collective()) {
+	int ranks = t->o.nranks > 1 || dist_collective();
+	if (ranks) {
 		/* the group's gradients, losses and tokens over the ranks */
 		dist_sum_scalars(&t->group_loss, &t->group_tokens, t->lmicro, t->have);
 		dist_sum_floats(m->be, t->g.buf, t->g.n, t->have);
 	}
-	double norm = grad_norm(m->be, t->span, t->span_len, t->nspan);
+	/* the word embeddings' rows, unless other ranks' rows came in */
+	struct grad_rows rows, *zr = NULL;
+	if (t->live && !ranks) {
+		const struct bert_tensor *w = &m->tensors[t->wte];
+		rows.at = t->g.buf + gidx(t, t->wte);
+		rows.rows = (size_t)w->shape[0];
+		rows.C = w->shape[1];
+		rows.live = t->live;
+		zr = &rows;
+	}
+	double norm = grad_norm(m->be, t->span, t->span_len, t->nspan, zr);
 	t->last_norm = norm;
 	t->last_loss = t->micro ? t->group_loss / t->micro : 0.0;
 	t->last_tokens = t->group_tokens;
@@ -482,12 +539,14 @@ int trainer_step(struct trainer *t)
 			end = off + (hi > mo ? hi - mo : 0);
 		if (off < end)
 			adamw_update(&t->opt, m->be, m->dparams + off, t->g.buf + go,
-				     end - off, mo, (float)lr, t->decay[i], clip);
+				     end - off, mo, (float)lr, t->decay[i], clip, zr);
 		i = j;
 	}
 	if (t->o.zero1)
 		dist_allgather_floats(m->be, m->dparams, m->nparams);
-	bert_grads_zero(&t->g, m);
+	grads_zero(t, zr);
+	if (t->live)
+		memset(t->live, 0, (size_t)m->tensors[t->wte].shape[0]);
 	t->step++;
 	t->micro = 0;
 	t->lmicro = 0;

@@ -25,6 +25,9 @@ struct trainer_opts {
 	 * (1); a group is accum x nranks batches, rank r computing batches
 	 * r, r+nranks, ... of it; zero1: AdamW's moments sharded (0) */
 	int rank, nranks, zero1;
+	/* 1: the word embeddings' gradient zeroed and read whole each
+	 * step, as where the backend has no _rows ops (tests compare) (0) */
+	int dense_rows;
 };
 
 void trainer_opts_default(struct trainer_opts *o);
@@ -76,6 +79,13 @@ struct trainer {
 				 * group has one already, added to g (as
 				 * torch adds a backward pass's to .grad) */
 	int *have;		/* (nranks) whose micro-batches a step sums */
+	/* the word embeddings' gradient by rows: live[r] set when a token
+	 * of the open group is r; the other rows are zero (never written
+	 * since zeroed), so a step on one process leaves them unread and
+	 * unzeroed.  NULL: all rows are zeroed and read (no _rows ops on
+	 * the backend, frozen embeddings, MLM's tied decoder, N ranks) */
+	unsigned char *live;
+	int wte;		/* the word embeddings' tensor, with live */
 	double group_loss;	/* sum of their losses */
 	/* what the last step did */
 	double last_loss, last_lr, last_norm;

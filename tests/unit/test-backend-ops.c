@@ -677,6 +677,71 @@ static void test_norm(size_t n)
 	free(g);
 }
 
+/*
+ * The forms over known-zero rows (adamw_update_rows, sumsq_rows) on the
+ * backends that have them: the rows live[r] = 0 of a gradient are zero,
+ * and the _rows op must give the bits of the plain op, here on the same
+ * backend, which reads them.  n floats with rows of C from zoff: zoff
+ * and C off the 16-float lanes, rows across the 16384-float chunks, a
+ * gradient that ends inside the rows' last block of 16 (the tail).
+ */
+static void test_zero_rows(struct sift_backend *be, size_t n, size_t zoff,
+			   size_t zrows, int C, int every)
+{
+	if (!be->adamw_update_rows || !be->sumsq_rows) {
+		printf("  %-22s %-8s %-5s not supported\n", "adamw_update_rows", "", be->name);
+		return;
+	}
+	float *g = randv(n, 1), *p = randv(n, 1), *m = randv(n, 0.1f), *v = randv(n, 0.1f);
+	unsigned char *live = calloc(zrows, 1);
+	for (size_t i = 0; i < n; i++)
+		v[i] = v[i] * v[i];
+	for (size_t r = 0; r < zrows; r++) {
+		/* single rows, runs of neighbours and long gaps */
+		live[r] = every > 0 && (r % (size_t)every == 0 || r % 97 < 3 ||
+					r + 1 == zrows);
+		if (!live[r])
+			for (int j = 0; j < C; j++)
+				g[zoff + r * C + j] = 0.0f;
+	}
+	float *r[2][3];
+	double ss[2];
+	for (int k = 0; k < 2; k++) {
+		void *dp = up(be, p, n * 4), *dg = up(be, g, n * 4);
+		void *dm = up(be, m, n * 4), *dv = up(be, v, n * 4);
+		for (int t = 1; t < 4; t++)
+			if (k == 0)
+				be->adamw_update(dp, dg, dm, dv, n, 2e-5f, 0.9f, 0.999f,
+						 1e-8f, 0.01f, t, t == 3 ? 0.37f : 1.0f);
+			else
+				be->adamw_update_rows(dp, dg, dm, dv, n, 2e-5f, 0.9f, 0.999f,
+						      1e-8f, 0.01f, t, t == 3 ? 0.37f : 1.0f,
+						      zoff, zrows, C, live);
+		ss[k] = k == 0 ? be->sumsq(dg, n) : be->sumsq_rows(dg, n, zoff, zrows, C, live);
+		r[k][0] = down(be, dp, n);
+		r[k][1] = down(be, dm, n);
+		r[k][2] = down(be, dv, n);
+		be->free(dp); be->free(dg); be->free(dm); be->free(dv);
+	}
+	static const char *what[3] = { "params", "m", "v" };
+	for (int t = 0; t < 3; t++) {
+		int ok = memcmp(r[0][t], r[1][t], n * sizeof(float)) == 0;
+		CHECK(ok);
+		if (!ok)
+			printf("  %-22s %-8s %-5s FAIL not adamw_update's bits\n",
+			       "adamw_update_rows", what[t], be->name);
+	}
+	CHECK(memcmp(&ss[0], &ss[1], sizeof ss[0]) == 0);
+	if (memcmp(&ss[0], &ss[1], sizeof ss[0]))
+		printf("  %-22s %-8s %-5s FAIL %.17g, sumsq %.17g\n", "sumsq_rows", "",
+		       be->name, ss[1], ss[0]);
+	CHECK(ss[0] > 0.0 || every == 0);
+	for (int k = 0; k < 2; k++)
+		for (int t = 0; t < 3; t++)
+			free(r[k][t]);
+	free(g); free(p); free(m); free(v); free(live);
+}
+
 static void run_all(void)
 {
 	struct shape s;
@@ -744,6 +809,12 @@ int main(int argc, char **argv)
 	check_table(cpu);
 	/* the fused ops equal the ops they stand for, on the cpu alone */
 	test_residual_layernorm(77, 384, 0);
+	/* MiniLM's word embeddings at the start of the gradient, then
+	 * rows off the lanes, rows to the end (a tail of 11), no live row */
+	test_zero_rows(cpu, 30522 * 384 + 1000, 0, 30522, 384, 64);
+	test_zero_rows(cpu, 100000, 5, 4000, 23, 7);
+	test_zero_rows(cpu, 3 + 13 * 7000, 3, 7000, 13, 5);
+	test_zero_rows(cpu, 50000, 1000, 1500, 24, 0);
 	dev = sift_backend_get("cuda");
 	CHECK((dev != NULL) == sift_device_have_cuda());
 	if (!dev) {

@@ -314,9 +314,12 @@ static void run(const char *name, enum bert_head head, int problem)
  * loss): trainer_step reports it (1, a non-finite last_norm) and leaves
  * the parameters, the step and AdamW's count as they were.  at is where
  * the bad value goes: 0 the first word embedding, 1 the middle of the
- * word embeddings, 2 the last element of the last tensor.
+ * word embeddings, 2 the last element of the last tensor.  dense: the
+ * word embeddings' gradient read whole; else only the rows the batch
+ * used are (the others are zero by construction), so 0 and 1 are in the
+ * rows of the batch's first and second token.
  */
-static void test_bad_grad(float bad, int at)
+static void test_bad_grad(float bad, int at, int dense)
 {
 	char err[512], **labels = NULL;
 	int nlabels = 0;
@@ -331,8 +334,10 @@ static void test_bad_grad(float bad, int at)
 	bert_upload(&m, &sift_backend_cpu);
 	struct trainer_opts o;
 	trainer_opts_default(&o);
+	o.dense_rows = dense;
 	struct trainer t;
 	CHECK(trainer_init(&t, &m, &o, 5, err, sizeof err) == 0);
+	CHECK((t.live != NULL) == !dense);
 	double loss;
 	CHECK(trainer_micro(&t, bs[0].ids, bs[0].tt, bs[0].mask, bs[0].labels,
 			    bs[0].B, bs[0].T, &loss, err, sizeof err) == 0);
@@ -346,8 +351,10 @@ static void test_bad_grad(float bad, int at)
 		return;
 	const struct bert_tensor *last = &m.tensors[m.ntensors - 1];
 	size_t lastn = (size_t)last->shape[0] * (last->ndim == 2 ? (size_t)last->shape[1] : 1);
-	size_t i = at == 0 ? we->off
-		: at == 1 ? we->off + (size_t)we->shape[0] * we->shape[1] / 2 + 3
+	size_t C = (size_t)we->shape[1];
+	size_t i = at == 0 ? we->off + (dense ? 0 : (size_t)bs[0].ids[0] * C)
+		: at == 1 ? we->off + (dense ? (size_t)we->shape[0] * C / 2 :
+				       (size_t)bs[0].ids[1] * C) + 3
 		: last->off + lastn - 1;
 	t.g.buf[i] = bad;
 	float *before = malloc(m.nparams * sizeof *before);
@@ -365,6 +372,67 @@ static void test_bad_grad(float bad, int at)
 	}
 	for (int k = 0; k < nlabels; k++)
 		free(labels[k]);
+	free(labels);
+}
+
+/*
+ * The word embeddings' gradient by rows (trainer.h: live) against the
+ * same steps reading and zeroing every row (dense_rows): the same bits
+ * in every parameter, with accum micro-batches a step, 5 batches (the
+ * last step short under accumulation).
+ */
+static void test_rows_bits(const char *name, enum bert_head head, int accum)
+{
+	char path[256], err[512], **labels = NULL;
+	int nlabels = 0;
+	struct jbatch bs[5];
+	snprintf(path, sizeof path, FIX "%s.jsonl", name);
+	int nb = read_fixture(path, &labels, &nlabels, bs, 5);
+	CHECK_EQ_INT(nb, 5);
+	if (nb != 5)
+		return;
+	float *after[2] = { NULL, NULL };
+	size_t np = 0;
+	int had_rows = 0;
+	for (int dense = 0; dense < 2; dense++) {
+		struct bert_model m;
+		snprintf(path, sizeof path, FIX "%s", name);
+		CHECK(bert_load(&m, path, head, labels, nlabels, 0, 0, err, sizeof err) == 0);
+		bert_upload(&m, &sift_backend_cpu);
+		struct trainer_opts o;
+		trainer_opts_default(&o);
+		o.lr = 1e-3;
+		o.weight_decay = 0.01f;
+		o.max_grad_norm = 0.5f;
+		o.accum = accum;
+		o.dense_rows = dense;
+		struct trainer t;
+		CHECK(trainer_init(&t, &m, &o, trainer_total_steps(5, 1, accum), err,
+				   sizeof err) == 0);
+		if (!dense)
+			had_rows = t.live != NULL;
+		double loss;
+		for (int s = 0; s < 5; s++) {
+			CHECK(micro(&t, &bs[s], &loss, err, sizeof err) == 0);
+			if (trainer_group_full(&t) || s == 4)
+				CHECK(trainer_step(&t) == 0);
+		}
+		np = m.nparams;
+		after[dense] = malloc(np * sizeof(float));
+		memcpy(after[dense], m.params, np * sizeof(float));
+		trainer_free(&t);
+		bert_free(&m);
+	}
+	CHECK(had_rows);
+	CHECK(memcmp(after[0], after[1], np * sizeof(float)) == 0);
+	free(after[0]);
+	free(after[1]);
+	for (int i = 0; i < 5; i++) {
+		free(bs[i].ids); free(bs[i].tt); free(bs[i].labels); free(bs[i].mask);
+		free(bs[i].flabels);
+	}
+	for (int i = 0; i < nlabels; i++)
+		free(labels[i]);
 	free(labels);
 }
 
@@ -751,10 +819,14 @@ int main(void)
 	test_weights_file();
 	test_mlm_load();
 	test_mlm_freeze();
-	for (int at = 0; at < 3; at++) {
-		test_bad_grad(NAN, at);
-		test_bad_grad(INFINITY, at);
-		test_bad_grad(-INFINITY, at);
-	}
+	for (int dense = 0; dense < 2; dense++)
+		for (int at = 0; at < 3; at++) {
+			test_bad_grad(NAN, at, dense);
+			test_bad_grad(INFINITY, at, dense);
+			test_bad_grad(-INFINITY, at, dense);
+		}
+	test_rows_bits("tok", BERT_HEAD_TOKEN, 1);
+	test_rows_bits("tok", BERT_HEAD_TOKEN, 2);
+	test_rows_bits("seq", BERT_HEAD_SEQ, 2);
 	return check_done("test-trainer");
 }
