@@ -1,4 +1,4 @@
-/* cpu_bf16.c: the CPU's bf16 products (bf16 inputs, fp32 sums) and the tile of oneDNN's matmul they share with int8. */
+/* cpu_bf16.c: the CPU's bf16 products (bf16 inputs, fp32 sums), and the oneDNN matmul tile they share with int8 and with fp32 on packed weights. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +75,29 @@ int sift_cpu_bf16_freeze(const float *w, size_t n)
 
 void sift_cpu_bf16_thaw(void)
 {
+}
+
+int sift_cpu_f32_pack(const float *w, int OC, int C)
+{
+	(void)w, (void)OC, (void)C;
+	return 0;
+}
+
+void sift_cpu_f32_unpack(void)
+{
+}
+
+const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
+{
+	(void)w, (void)OC, (void)C;
+	return NULL;
+}
+
+int sift_cpu_f32_packed_tile(const struct sift_f32_packed *pk, int m, const float *a,
+			     const float *bias, float *c)
+{
+	(void)pk, (void)m, (void)a, (void)bias, (void)c;
+	return -1;
 }
 
 void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
@@ -170,6 +193,8 @@ struct prim {
 	int kind, m, n, k, bt, at, acc;
 	dnnl_primitive_t p;
 	dnnl_memory_t a, b, c, s;	/* s: its scratchpad, NULL: none */
+	dnnl_memory_t bias;		/* SIFT_MM_F32P with a bias, else NULL */
+	dnnl_memory_desc_t wmd;		/* SIFT_MM_F32P: the weights' layout */
 	size_t sbytes;
 };
 #define NPRIM 64
@@ -191,7 +216,9 @@ static void prim_free(struct prim *q)
 	dnnl_memory_destroy(q->b);
 	dnnl_memory_destroy(q->c);
 	dnnl_memory_destroy(q->s);
+	dnnl_memory_destroy(q->bias);
 	q->p = NULL;
+	q->bias = NULL;
 }
 
 static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int acc)
@@ -211,18 +238,25 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 		prim_free(q);
 	}
 	dnnl_engine_t e = get_engine();
-	dnnl_memory_desc_t ad, bd, cd;
-	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n };
+	dnnl_memory_desc_t ad, bd, cd, biasd;
+	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n }, biasdim = { 1, n };
 	dnnl_dims_t astr = { at ? 1 : k, at ? at : 1 }, bstr = { bt ? 1 : n, bt ? k : 1 };
-	int i8 = kind == SIFT_MM_U8S8;
-	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, i8 ? dnnl_u8 : dnnl_bf16, astr),
-	      "src");
-	check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_bf16, bstr),
-	      "weights");
+	int i8 = kind == SIFT_MM_U8S8, f32 = kind == SIFT_MM_F32P;
+	dnnl_data_type_t in = i8 ? dnnl_u8 : f32 ? dnnl_f32 : dnnl_bf16;
+	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, in, astr), "src");
+	if (f32)	/* the layout oneDNN likes best: the packed one */
+		check(dnnl_memory_desc_init_by_tag(&bd, 2, bdim, dnnl_f32, dnnl_format_tag_any),
+		      "weights");
+	else
+		check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_bf16,
+						       bstr), "weights");
 	check(dnnl_memory_desc_init_by_tag(&cd, 2, cdim, i8 ? dnnl_s32 : dnnl_f32, dnnl_ab),
 	      "dst");
+	if (f32 && acc)
+		check(dnnl_memory_desc_init_by_tag(&biasd, 2, biasdim, dnnl_f32, dnnl_ab),
+		      "bias");
 	dnnl_matmul_desc_t md;
-	check(dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd), "desc");
+	check(dnnl_matmul_desc_init(&md, &ad, &bd, f32 && acc ? &biasd : NULL, &cd), "desc");
 	dnnl_primitive_attr_t attr;
 	check(dnnl_primitive_attr_create(&attr), "attr");
 	/* the scratchpad (oneDNN packs the inputs there) is the thread's own
@@ -230,7 +264,7 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	 * every call, 9% of a bf16 training step */
 	check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
 	      "scratchpad");
-	if (acc) {
+	if (acc && !f32) {
 		dnnl_post_ops_t po;
 		check(dnnl_post_ops_create(&po), "post-ops");
 		check(dnnl_post_ops_append_sum(po, 1.0f), "sum");
@@ -246,6 +280,14 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	q->s = NULL;
 	if (q->sbytes)
 		check(dnnl_memory_create(&q->s, sd, e, DNNL_MEMORY_NONE), "memory");
+	q->bias = NULL;
+	if (f32) {
+		bd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+		q->wmd = bd;
+		if (acc)
+			check(dnnl_memory_create(&q->bias, &biasd, e, DNNL_MEMORY_NONE),
+			      "memory");
+	}
 	dnnl_primitive_desc_destroy(pd);
 	check(dnnl_memory_create(&q->a, &ad, e, DNNL_MEMORY_NONE), "memory");
 	check(dnnl_memory_create(&q->b, &bd, e, DNNL_MEMORY_NONE), "memory");
@@ -254,23 +296,23 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	return q;
 }
 
-void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
-			int at, const void *b, int bt, int acc, void *c)
+/* runs q on the calling thread over a, b (and bias) into c */
+static void prim_run(struct prim *q, const void *a, const void *b, const float *bias, void *c)
 {
-	/* oneDNN splits a call over omp_get_max_threads() outside a parallel
-	 * region (an if (0) region is not one); this ICV is the task's own */
-	omp_set_num_threads(1);
 	if (!stream)
 		check(dnnl_stream_create(&stream, get_engine(), dnnl_stream_default_flags),
 		      "stream");
-	struct prim *q = prim_get(kind, m, n, k, bt, at, acc);
 	check(dnnl_memory_set_data_handle(q->a, (void *)a), "memory");
 	check(dnnl_memory_set_data_handle(q->b, (void *)b), "memory");
 	check(dnnl_memory_set_data_handle(q->c, c), "memory");
-	dnnl_exec_arg_t args[4] = {
+	dnnl_exec_arg_t args[5] = {
 		{ DNNL_ARG_SRC, q->a }, { DNNL_ARG_WEIGHTS, q->b }, { DNNL_ARG_DST, q->c },
-		{ DNNL_ARG_SCRATCHPAD, q->s },
 	};
+	int n = 3;
+	if (q->bias) {
+		check(dnnl_memory_set_data_handle(q->bias, (void *)bias), "memory");
+		args[n++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, q->bias };
+	}
 	if (q->s) {
 		if (pad.n < q->sbytes) {
 			free(pad.p);
@@ -278,9 +320,105 @@ void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void 
 			pad.n = q->sbytes;
 		}
 		check(dnnl_memory_set_data_handle(q->s, pad.p), "memory");
+		args[n++] = (dnnl_exec_arg_t){ DNNL_ARG_SCRATCHPAD, q->s };
 	}
-	check(dnnl_primitive_execute(q->p, stream, q->s ? 4 : 3, args), "execute");
+	check(dnnl_primitive_execute(q->p, stream, n, args), "execute");
 	check(dnnl_stream_wait(stream), "wait");
+}
+
+void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
+			int at, const void *b, int bt, int acc, void *c)
+{
+	/* oneDNN splits a call over omp_get_max_threads() outside a parallel
+	 * region (an if (0) region is not one); this ICV is the task's own */
+	omp_set_num_threads(1);
+	prim_run(prim_get(kind, m, n, k, bt, at, acc), a, b, NULL, c);
+}
+
+/*
+ * fp32 weights that stay fixed while a program runs (sift-fwd's model),
+ * reordered once into the layout oneDNN's matmul reads fastest, so that
+ * no product packs them again: the table of sift_cpu_bf16_freeze's kind,
+ * found by address and shape, written before the first product.
+ */
+struct sift_f32_packed {
+	const float *w;
+	int OC, C;
+	void *p;		/* the packed copy */
+	dnnl_memory_desc_t md;	/* its layout */
+};
+#define NPACKED 256
+static struct sift_f32_packed packed[NPACKED];
+static int npacked;
+
+int sift_cpu_f32_pack(const float *w, int OC, int C)
+{
+	if (!w || OC <= 0 || C <= 0 || sift_cpu_f32_packed(w, OC, C))
+		return 0;
+	if (npacked == NPACKED)
+		return 0;	/* still right: sgemm packs it per call */
+	/* the layout of a tile of the fewest rows; prim_run checks that
+	 * every other tile's primitive wants the same (it does on
+	 * avx512_core: the layout depends on n, k and the ISA) */
+	int outer = omp_get_max_threads();
+	omp_set_num_threads(1);
+	struct prim *q = prim_get(SIFT_MM_F32P, SIFT_CPU_TILE_MIN, OC, C, 1, 0, 1);
+	dnnl_memory_desc_t md = q->wmd;
+	omp_set_num_threads(outer);
+	size_t bytes = dnnl_memory_desc_get_size(&md);
+	void *p = malloc(bytes);
+	if (!p)
+		return -1;
+	/* w (OC,C) row-major is the (C,OC) weights read with strides (1,C) */
+	dnnl_engine_t e = get_engine();
+	dnnl_memory_desc_t wd;
+	dnnl_dims_t dim = { C, OC }, str = { 1, C };
+	check(dnnl_memory_desc_init_by_strides(&wd, 2, dim, dnnl_f32, str), "weights");
+	dnnl_memory_t from, to;
+	dnnl_primitive_desc_t rpd;
+	dnnl_primitive_t r;
+	check(dnnl_memory_create(&from, &wd, e, (void *)w), "memory");
+	check(dnnl_memory_create(&to, &md, e, p), "memory");
+	check(dnnl_reorder_primitive_desc_create(&rpd, &wd, e, &md, e, NULL), "reorder");
+	check(dnnl_primitive_create(&r, rpd), "reorder");
+	dnnl_primitive_desc_destroy(rpd);
+	dnnl_stream_t s;
+	check(dnnl_stream_create(&s, e, dnnl_stream_default_flags), "stream");
+	dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
+	check(dnnl_primitive_execute(r, s, 2, args), "reorder");
+	check(dnnl_stream_wait(s), "wait");
+	dnnl_stream_destroy(s);
+	dnnl_primitive_destroy(r);
+	dnnl_memory_destroy(from);
+	dnnl_memory_destroy(to);
+	packed[npacked++] = (struct sift_f32_packed){ w, OC, C, p, md };
+	return 0;
+}
+
+void sift_cpu_f32_unpack(void)
+{
+	for (int i = 0; i < npacked; i++)
+		free(packed[i].p);
+	npacked = 0;
+}
+
+const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
+{
+	for (int i = 0; i < npacked; i++)
+		if (packed[i].w == w && packed[i].OC == OC && packed[i].C == C)
+			return &packed[i];
+	return NULL;
+}
+
+int sift_cpu_f32_packed_tile(const struct sift_f32_packed *pk, int m, const float *a,
+			     const float *bias, float *c)
+{
+	omp_set_num_threads(1);
+	struct prim *q = prim_get(SIFT_MM_F32P, m, pk->OC, pk->C, 1, 0, bias != NULL);
+	if (!dnnl_memory_desc_equal(&q->wmd, &pk->md))
+		return -1;
+	prim_run(q, a, pk->p, bias, c);
+	return 0;
 }
 
 static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,

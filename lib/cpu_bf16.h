@@ -48,9 +48,29 @@ float sift_cpu_bf16_float(uint16_t h);
  * of each shape is made once per thread (AMX's kernels where the CPU has
  * them), and the call runs on that one thread.
  */
-enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8 };
+enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8, SIFT_MM_F32P };
 void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
 			int at, const void *b, int bt, int acc, void *c);
+
+/*
+ * fp32 inference on packed weights (a build with oneDNN; the no-op
+ * stubs without).  sift_cpu_f32_pack reorders w (OC,C), a weight that
+ * will not change until sift_cpu_f32_unpack, once into the layout of
+ * oneDNN's fp32 matmul primitive; 0, or -1 when out of memory.
+ * sift_cpu_f32_packed finds it by address and shape (NULL: not packed).
+ * sift_cpu_f32_packed_tile runs one tile on the calling thread:
+ * c (m,OC) = a (m,C) @ w^T + bias (NULL: none), from the packed copy;
+ * 0, or -1 (nothing written) where this tile's primitive wants another
+ * layout, when the caller runs the tile as before.  The packed product
+ * sums in its own order: its bits are not the sgemm tile's, but they
+ * depend on the tile's shape alone, as those do.
+ */
+struct sift_f32_packed;
+int sift_cpu_f32_pack(const float *w, int OC, int C);
+void sift_cpu_f32_unpack(void);
+const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C);
+int sift_cpu_f32_packed_tile(const struct sift_f32_packed *pk, int m, const float *a,
+			     const float *bias, float *c);
 
 /* matmul_forward and the two products of matmul_backward (dinp, NULL:
  * not wanted; dweight +=, NULL: not wanted) with bf16 inputs; shapes and

@@ -53,6 +53,11 @@ int sift_cpu_gemm_select(const char *name)
 	return 0;
 }
 
+int sift_cpu_gemm_packs(void)
+{
+	return gemm_lib == GEMM_DNNL;
+}
+
 __attribute__((constructor)) static void cpu_gemm_choose(void)
 {
 	const char *e = getenv("SIFT_GEMM");
@@ -159,9 +164,17 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	 */
 	int k = sift_cpu_tiles(N);
 	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, k);
+	/* a weight fixed for the run (sift-fwd) may be packed already, and
+	 * with oneDNN's matmul on it each tile also adds the bias itself */
+	const struct sift_f32_packed *pk =
+		gemm_lib == GEMM_DNNL ? sift_cpu_f32_packed(weight, OC, C) : NULL;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 	for (int t = 0; t < k; t++) {
 		int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
+		if (pk && r1 > r0 &&
+		    sift_cpu_f32_packed_tile(pk, r1 - r0, inp + (size_t)r0 * C, bias,
+					     out + (size_t)r0 * OC) == 0)
+			continue;
 		float beta = 0.0f;
 		if (bias) {
 			for (int r = r0; r < r1; r++)

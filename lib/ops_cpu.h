@@ -57,6 +57,9 @@ const char *sift_cpu_gemm_name(void);
  * or "" for the default; -1 for any other name.  Done once at start from
  * SIFT_GEMM; to be called before any product, never while one runs */
 int sift_cpu_gemm_select(const char *name);
+/* 1 when the fp32 products run on oneDNN, whose matmul can read weights
+ * packed once (sift_cpu_f32_pack, lib/cpu_bf16.h), else 0 */
+int sift_cpu_gemm_packs(void);
 
 /* the forward ops, in lib/cpu_<family>.c (the table points at these) */
 void sift_cpu_embed_forward(float *out, const int32_t *ids,

@@ -11,6 +11,7 @@
 #include "backend.h"	/* defines: sift_backend_cpu */
 #include "ops_cpu.h"	/* defines: sift_cpu_matmul_*, sift_cpu_gemm_name */
 #include "profile.h"	/* defines: sift_profile_install, sift_profile_get */
+#include "cpu_bf16.h"	/* defines: sift_cpu_f32_pack, sift_cpu_f32_unpack */
 #include "rng.h"
 
 static struct sift_rng rng;
@@ -180,6 +181,82 @@ static void test_libraries(void)
 	CHECK_EQ_INT(sift_cpu_gemm_select(getenv("SIFT_GEMM")), 0);
 }
 
+/* ---- fp32 products on weights packed once (sift-fwd on oneDNN) ----
+ * within the reference's bound, the same bits on 1 and 3 threads, read
+ * from the copy made when packed (a later write to the weight is not
+ * seen until sift_cpu_f32_unpack), and never used by OpenBLAS's tiles */
+static void test_packed(void)
+{
+	static const int shapes[][3] = { { 37, 53, 29 }, { 600, 384, 1152 },
+					 { 129, 700, 17 }, { 1000, 1536, 384 } };
+#ifndef SIFT_DNNL
+	float w0 = 1;
+	CHECK_EQ_INT(sift_cpu_f32_pack(&w0, 1, 1), 0);
+	CHECK(sift_cpu_f32_packed(&w0, 1, 1) == NULL);
+	CHECK_EQ_INT(sift_cpu_gemm_packs(), 0);
+	printf("test-gemm: packed weights: skipped (a build without oneDNN)\n");
+	(void)shapes;
+	return;
+#else
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+		size_t no = (size_t)N * OC;
+		float *x = randv((size_t)N * C, 1), *w = randv((size_t)OC * C, 0.1f),
+		      *b = randv(OC, 1);
+		float *o[4];
+		for (int i = 0; i < 4; i++)
+			o[i] = malloc(no * 4);
+		double *ref = malloc(no * 8);
+		for (int n = 0; n < N; n++)
+			for (int k = 0; k < OC; k++) {
+				double a = b[k];
+				for (int c = 0; c < C; c++)
+					a += (double)x[(size_t)n * C + c] * w[(size_t)k * C + c];
+				ref[(size_t)n * OC + k] = a;
+			}
+		CHECK_EQ_INT(sift_cpu_gemm_select("dnnl"), 0);
+		CHECK_EQ_INT(sift_cpu_gemm_packs(), 1);
+		CHECK_EQ_INT(sift_cpu_f32_pack(w, OC, C), 0);
+		CHECK(sift_cpu_f32_packed(w, OC, C) != NULL);
+		CHECK(sift_cpu_f32_packed(w, OC, C + 1) == NULL);
+		omp_set_num_threads(1);
+		sift_cpu_matmul_forward(o[0], x, w, b, N, C, OC);
+		omp_set_num_threads(3);
+		sift_cpu_matmul_forward(o[1], x, w, b, N, C, OC);
+		omp_set_num_threads(2);
+		CHECK_CLOSE(maxerr(o[0], ref, no), 0, 1e-4, 0);
+		CHECK(memcmp(o[0], o[1], no * 4) == 0);
+		/* without a bias too */
+		sift_cpu_matmul_forward(o[2], x, w, NULL, N, C, OC);
+		for (size_t i = 0; i < no; i++)
+			ref[i] -= b[i % OC];
+		CHECK_CLOSE(maxerr(o[2], ref, no), 0, 1e-4, 0);
+		/* the packed copy is what the product reads */
+		for (size_t i = 0; i < (size_t)OC * C; i++)
+			w[i] *= 2;
+		sift_cpu_matmul_forward(o[1], x, w, b, N, C, OC);
+		CHECK(memcmp(o[0], o[1], no * 4) == 0);
+		/* OpenBLAS's tiles read the weight itself */
+		CHECK_EQ_INT(sift_cpu_gemm_select("openblas"), 0);
+		CHECK_EQ_INT(sift_cpu_gemm_packs(), 0);
+		sift_cpu_matmul_forward(o[3], x, w, NULL, N, C, OC);
+		for (size_t i = 0; i < no; i++)
+			ref[i] *= 2;
+		CHECK_CLOSE(maxerr(o[3], ref, no), 0, 2e-4, 0);
+		/* and after unpacking, so does oneDNN's */
+		CHECK_EQ_INT(sift_cpu_gemm_select("dnnl"), 0);
+		sift_cpu_f32_unpack();
+		CHECK(sift_cpu_f32_packed(w, OC, C) == NULL);
+		sift_cpu_matmul_forward(o[3], x, w, NULL, N, C, OC);
+		CHECK_CLOSE(maxerr(o[3], ref, no), 0, 2e-4, 0);
+		for (int i = 0; i < 4; i++)
+			free(o[i]);
+		free(x); free(w); free(b); free(ref);
+	}
+	CHECK_EQ_INT(sift_cpu_gemm_select(getenv("SIFT_GEMM")), 0);
+#endif
+}
+
 /* ---- SIFT_PROFILE's wrappers: the same bits, the calls counted ---- */
 static void test_profile(void)
 {
@@ -227,6 +304,7 @@ int main(void)
 	test_threads_kept();
 	test_openblas_core();
 	test_libraries();
+	test_packed();
 	test_profile();
 	return check_done("test-gemm");
 }
