@@ -44,17 +44,69 @@ head_sum(float *o, const float *w, const float *v, int len, size_t ld, int hs)
 		weighted_sum(o, w, v, len, ld, hs);
 }
 
+/* weighted_sum for nr <= QR rows at once, the rows' weights w + r * ldw
+ * and outputs o + r * ldo: each value row is loaded once for the rows,
+ * and the QR * hs sums are independent chains where one row's were a
+ * chain of len dependent multiply-adds.  Rows past nr repeat the last
+ * and are not stored.  Each sum runs over j in weighted_sum's order:
+ * the same bits. */
+#define QR 4
+/* the rows' loops unrolled, so that their sums stay in registers */
+#define UNROLL_QR _Pragma("GCC unroll 4")
+static inline __attribute__((always_inline)) void
+weighted_sum_rows(float *o, size_t ldo, const float *w, size_t ldw, int nr,
+		  const float *v, int len, size_t ld, int hs)
+{
+	float acc[QR][hs];
+	UNROLL_QR
+	for (int r = 0; r < QR; r++)
+#pragma omp simd
+		for (int e = 0; e < hs; e++)
+			acc[r][e] = 0.0f;
+	for (int j = 0; j < len; j++) {
+		const float *vr = v + (size_t)j * ld;
+		UNROLL_QR
+		for (int r = 0; r < QR; r++) {
+			float wj = w[(r < nr ? r : nr - 1) * ldw + j];
+#pragma omp simd
+			for (int e = 0; e < hs; e++)
+				acc[r][e] += wj * vr[e];
+		}
+	}
+	UNROLL_QR
+	for (int r = 0; r < QR; r++)
+		if (r < nr)
+#pragma omp simd
+			for (int e = 0; e < hs; e++)
+				o[r * ldo + e] = acc[r][e];
+}
+
+static inline __attribute__((always_inline)) void
+head_sum_rows(float *o, size_t ldo, const float *w, size_t ldw, int nr,
+	      const float *v, int len, size_t ld, int hs)
+{
+	if (hs == 32)
+		weighted_sum_rows(o, ldo, w, ldw, nr, v, len, ld, 32);
+	else if (hs == 64)
+		weighted_sum_rows(o, ldo, w, ldw, nr, v, len, ld, 64);
+	else
+		weighted_sum_rows(o, ldo, w, ldw, nr, v, len, ld, hs);
+}
+
 /* t[e*ldt + j] = x[j*ld + e]: one head's (len,hs) slice transposed, its
  * rows padded with zeros to ldt, a multiple of 16 */
 static inline void transpose_head(float *t, const float *x, int len, size_t ld,
 				  int hs, int ldt)
 {
-	for (int j = 0; j < len; j++)
-		for (int e = 0; e < hs; e++)
-			t[(size_t)e * ldt + j] = x[(size_t)j * ld + e];
-	for (int e = 0; e < hs; e++)
+	/* t written row by row: stores to hs lines at once cost a fifth of
+	 * the attention at short lengths */
+	for (int e = 0; e < hs; e++) {
+		float *tr = t + (size_t)e * ldt;
+		for (int j = 0; j < len; j++)
+			tr[j] = x[(size_t)j * ld + e];
 		for (int j = len; j < ldt; j++)
-			t[(size_t)e * ldt + j] = 0.0f;
+			tr[j] = 0.0f;
+	}
 }
 
 /* acc[jj] = sum over e of x[e] t[e*ldt + j0 + jj] for 16 columns of a
@@ -74,8 +126,46 @@ dots16(float acc[16], const float *x, const float *t, int ldt, int hs, int j0)
 	}
 }
 
+/* dots16 for nr <= QR rows of x at once (x + r * ldx; rows past nr
+ * repeat the last): each column of t is loaded once for the rows, and
+ * each sum runs over e in dots16's order (the same bits) */
+static inline __attribute__((always_inline)) void
+dots16_rows(float acc[QR][16], const float *x, size_t ldx, int nr,
+	    const float *t, int ldt, int hs, int j0)
+{
+	UNROLL_QR
+	for (int r = 0; r < QR; r++)
+#pragma omp simd
+		for (int jj = 0; jj < 16; jj++)
+			acc[r][jj] = 0.0f;
+	for (int e = 0; e < hs; e++) {
+		const float *tr = t + (size_t)e * ldt + j0;
+		UNROLL_QR
+		for (int r = 0; r < QR; r++) {
+			float xe = x[(r < nr ? r : nr - 1) * ldx + e];
+#pragma omp simd
+			for (int jj = 0; jj < 16; jj++)
+				acc[r][jj] += xe * tr[jj];
+		}
+	}
+}
+
+static inline __attribute__((always_inline)) void
+head_dots_rows(float acc[QR][16], const float *x, size_t ldx, int nr,
+	       const float *t, int ldt, int hs, int j0)
+{
+	if (hs == 32)
+		dots16_rows(acc, x, ldx, nr, t, ldt, 32, j0);
+	else if (hs == 64)
+		dots16_rows(acc, x, ldx, nr, t, ldt, 64, j0);
+	else
+		dots16_rows(acc, x, ldx, nr, t, ldt, hs, j0);
+}
+
 /* one head of one example: kt is scratch of hs * (len rounded up to 16)
- * floats, and len more for dropout */
+ * floats, and QR * len more for dropout.  The query rows go QR at a time
+ * through the two products; each row's sums are those of one row alone,
+ * in the order of dots16 and weighted_sum. */
 HOT static void attention_head(float *out, float *att, const float *qkv,
 			       int r0, int len, int h, int C, int NH,
 			       float p, uint64_t seed, size_t base, float *kt)
@@ -87,44 +177,60 @@ HOT static void attention_head(float *out, float *att, const float *qkv,
 	float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
 	/* k of this head, transposed and padded: kt[e*ldk + j] */
 	transpose_head(kt, qkv + r0 * C3 + C + h * hs, len, C3, hs, ldk);
-	for (int i = 0; i < len; i++) {
-		const float *q = qkv + (r0 + i) * C3 + h * hs;
-		float *a = att + base + (size_t)i * len;
-		float mx = -INFINITY;
-		/* 16 scores at a time, kept in one register */
+	const float *v = qkv + r0 * C3 + 2 * C + h * hs;
+	float *drop = kt + (size_t)hs * ldk;	/* QR rows of len */
+	for (int i0 = 0; i0 < len; i0 += QR) {
+		int nr = len - i0 < QR ? len - i0 : QR;
+		const float *q0 = qkv + (r0 + i0) * C3 + h * hs;
+		float *a0 = att + base + (size_t)i0 * len;
+		/* each row's running maximum, one per lane: the maximum of
+		 * a set, whatever the order it is taken in */
+		float m16[QR][16];
+		for (int r = 0; r < QR; r++)
+			for (int jj = 0; jj < 16; jj++)
+				m16[r][jj] = -INFINITY;
+		/* 16 scores of each row at a time, kept in registers */
 		for (int j0 = 0; j0 < len; j0 += 16) {
-			float acc[16];
-			dots16(acc, q, kt, ldk, hs, j0);
+			float acc[QR][16];
+			head_dots_rows(acc, q0, C3, nr, kt, ldk, hs, j0);
 			int n = len - j0 < 16 ? len - j0 : 16;
-			for (int jj = 0; jj < n; jj++) {
-				float d = acc[jj] * scale;
-				a[j0 + jj] = d;
-				mx = d > mx ? d : mx;
+			for (int r = 0; r < nr; r++) {
+				float *a = a0 + (size_t)r * len + j0;
+#pragma omp simd
+				for (int jj = 0; jj < n; jj++) {
+					float d = acc[r][jj] * scale;
+					a[jj] = d;
+					m16[r][jj] = d > m16[r][jj] ? d : m16[r][jj];
+				}
 			}
 		}
-		float sum = 0.0f;
-#pragma omp simd
-		for (int j = 0; j < len; j++)
-			a[j] = sift_vexpf(a[j] - mx);
-		for (int j = 0; j < len; j++)
-			sum += a[j];
-		float inv = 1.0f / sum;
-#pragma omp simd
-		for (int j = 0; j < len; j++)
-			a[j] *= inv;
-		float *o = out + (size_t)(r0 + i) * C + h * hs;
-		const float *v = qkv + r0 * C3 + 2 * C + h * hs;
-		float *w = a;
-		if (p > 0.0f) {
-			/* the dropped probabilities, in scratch after kt */
-			w = kt + (size_t)hs * ldk;
-			uint64_t key = sift_hash_key(seed), c0 = base + (size_t)i * len;
+		for (int r = 0; r < nr; r++) {
+			float *a = a0 + (size_t)r * len;
+			float mx = -INFINITY, sum = 0.0f;
+			for (int jj = 0; jj < 16; jj++)
+				mx = m16[r][jj] > mx ? m16[r][jj] : mx;
 #pragma omp simd
 			for (int j = 0; j < len; j++)
-				w[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : a[j] * keep;
+				a[j] = sift_vexpf(a[j] - mx);
+			for (int j = 0; j < len; j++)
+				sum += a[j];
+			float inv = 1.0f / sum;
+#pragma omp simd
+			for (int j = 0; j < len; j++)
+				a[j] *= inv;
+			if (p > 0.0f) {
+				/* the dropped probabilities, in scratch after kt */
+				float *w = drop + (size_t)r * len;
+				uint64_t key = sift_hash_key(seed);
+				uint64_t c0 = base + (size_t)(i0 + r) * len;
+#pragma omp simd
+				for (int j = 0; j < len; j++)
+					w[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : a[j] * keep;
+			}
 		}
-		/* the common head sizes with the sum in registers */
-		head_sum(o, w, v, len, C3, hs);
+		/* the common head sizes with the sums in registers */
+		head_sum_rows(out + (size_t)(r0 + i0) * C + h * hs, C,
+			      p > 0.0f ? drop : a0, len, nr, v, len, C3, hs);
 	}
 }
 
@@ -146,7 +252,7 @@ void sift_cpu_attention_forward(float *out, float *att, const float *qkv,
 	int tasks = B * NH;
 #pragma omp parallel if (offs[B] > 16)
 	{
-		float *kt = sift_xmalloc(sizeof(float) * (hs + 1) * ((maxlen + 15) & ~15));
+		float *kt = sift_xmalloc(sizeof(float) * (hs + QR) * ((maxlen + 15) & ~15));
 #pragma omp for schedule(static)
 		for (int task = 0; task < tasks; task++) {
 			int b = task / NH, h = task % NH;
@@ -212,46 +318,62 @@ HOT static void attention_head_bwd(float *dqkv, float *D, const float *dout,
 			for (int j = 0; j < len; j++)
 				m[j] = sift_hash_drop(key, c0 + (uint64_t)j, p) ? 0.0f : keep;
 		}
-	/* dv: column j of P', then its sum over the rows of dout */
-	for (int j = 0; j < len; j++) {
-		if (p > 0.0f)
-			for (int i = 0; i < len; i++)
-				w[i] = A[(size_t)i * len + j] * D[(size_t)i * len + j];
-		else
-			for (int i = 0; i < len; i++)
-				w[i] = A[(size_t)i * len + j];
-		head_sum(dv + (size_t)j * C3, w, dy, len, C, hs);
+	/* dv: column j of P', then its sum over the rows of dout; QR
+	 * columns at a time (w holds QR rows of len) */
+	for (int j0 = 0; j0 < len; j0 += QR) {
+		int nr = len - j0 < QR ? len - j0 : QR;
+		for (int r = 0; r < nr; r++) {
+			float *wr = w + (size_t)r * len;
+			int j = j0 + r;
+			if (p > 0.0f)
+				for (int i = 0; i < len; i++)
+					wr[i] = A[(size_t)i * len + j] * D[(size_t)i * len + j];
+			else
+				for (int i = 0; i < len; i++)
+					wr[i] = A[(size_t)i * len + j];
+		}
+		head_sum_rows(dv + (size_t)j0 * C3, C3, w, len, nr, dy, len, C, hs);
 	}
 	/* v of this head, transposed and padded: vt[e*ldv + j] */
 	transpose_head(vt, v, len, C3, hs, ldv);
-	for (int i = 0; i < len; i++) {
-		const float *dyi = dy + (size_t)i * C;
-		const float *a = A + (size_t)i * len;
-		float *da = D + (size_t)i * len;
-		/* dP row: 16 at a time in one register, as the forward scores */
+	for (int i0 = 0; i0 < len; i0 += QR) {
+		int nr = len - i0 < QR ? len - i0 : QR;
+		const float *dy0 = dy + (size_t)i0 * C;
+		float *da0 = D + (size_t)i0 * len;
+		/* dP rows: 16 at a time in registers, as the forward scores */
 		for (int j0 = 0; j0 < len; j0 += 16) {
-			float acc[16];
-			dots16(acc, dyi, vt, ldv, hs, j0);
+			float acc[QR][16];
+			head_dots_rows(acc, dy0, C, nr, vt, ldv, hs, j0);
 			int n = len - j0 < 16 ? len - j0 : 16;
-			if (p > 0.0f)
-				for (int jj = 0; jj < n; jj++)
-					da[j0 + jj] *= acc[jj];
-			else
-				for (int jj = 0; jj < n; jj++)
-					da[j0 + jj] = acc[jj];
+			for (int r = 0; r < nr; r++) {
+				float *da = da0 + (size_t)r * len + j0;
+				if (p > 0.0f)
+					for (int jj = 0; jj < n; jj++)
+						da[jj] *= acc[r][jj];
+				else
+					for (int jj = 0; jj < n; jj++)
+						da[jj] = acc[r][jj];
+			}
 		}
 		/* softmax: dS = P * (dP - sum(dP * P)), times the score scale */
-		float dot = dot8(da, a, len);
+		for (int r = 0; r < nr; r++) {
+			const float *a = A + (size_t)(i0 + r) * len;
+			float *da = da0 + (size_t)r * len;
+			float dot = dot8(da, a, len);
 #pragma omp simd
-		for (int j = 0; j < len; j++)
-			da[j] = a[j] * (da[j] - dot) * scale;
-		head_sum(dq + (size_t)i * C3, da, k, len, C3, hs);
+			for (int j = 0; j < len; j++)
+				da[j] = a[j] * (da[j] - dot) * scale;
+		}
+		head_sum_rows(dq + (size_t)i0 * C3, C3, da0, len, nr, k, len, C3, hs);
 	}
-	/* dk: column j of dS, then its sum over the rows of q */
-	for (int j = 0; j < len; j++) {
-		for (int i = 0; i < len; i++)
-			w[i] = D[(size_t)i * len + j];
-		head_sum(dk + (size_t)j * C3, w, q, len, C3, hs);
+	/* dk: column j of dS, then its sum over the rows of q, QR columns
+	 * at a time */
+	for (int j0 = 0; j0 < len; j0 += QR) {
+		int nr = len - j0 < QR ? len - j0 : QR;
+		for (int r = 0; r < nr; r++)
+			for (int i = 0; i < len; i++)
+				w[(size_t)r * len + i] = D[(size_t)i * len + j0 + r];
+		head_sum_rows(dk + (size_t)j0 * C3, C3, w, len, nr, q, len, C3, hs);
 	}
 }
 
@@ -272,7 +394,7 @@ void sift_cpu_attention_backward(float *dqkv, float *datt, const float *dout,
 	 * touch the same float and dqkv needs no clearing */
 	#pragma omp parallel if ((size_t)N * C > PAR_MIN / 4)
 	{
-		float *s = sift_xmalloc(sizeof(float) * ((size_t)hs * ((maxlen + 15) & ~15) + maxlen + 1));
+		float *s = sift_xmalloc(sizeof(float) * ((size_t)hs * ((maxlen + 15) & ~15) + (size_t)QR * maxlen + 1));
 		#pragma omp for collapse(2) schedule(static)
 		for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++) {

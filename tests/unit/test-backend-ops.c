@@ -539,6 +539,79 @@ static void test_attention(const struct shape *s, float p)
 	free(qkv); free(dout);
 }
 
+/*
+ * The CPU's attention against the formulas in double, without dropout:
+ * P = softmax(scale q k^T) per example and head, out = P v; backward
+ * dP = dy v^T, dS = P (dP - rowsum(dP P)) scale, dq = dS k, dk = dS^T q,
+ * dv = P^T dy.  The lengths leave every remainder of the kernels' blocks
+ * of 4 query rows and 16 keys.
+ */
+static void test_attention_ref(const struct shape *s)
+{
+	int N = s->N, C = s->C, NH = s->NH, B = s->B, hs = C / NH;
+	size_t C3 = 3 * (size_t)C, na = sift_att_offset(s->offs, B, NH);
+	float *qkv = randv((size_t)N * C3, 1), *dy = randv((size_t)N * C, 1);
+	float *out = malloc((size_t)N * C * 4), *att = malloc(na * 4);
+	float *datt = malloc(na * 4), *dqkv = malloc((size_t)N * C3 * 4);
+	double *ro = calloc((size_t)N * C, 8), *rg = calloc((size_t)N * C3, 8);
+	double scale = 1.0 / sqrt((double)hs);
+	cpu->attention_forward(out, att, qkv, s->offs, B, s->T, C, NH, 0.0f, 1);
+	cpu->attention_backward(dqkv, datt, dy, qkv, att, s->offs, B, s->T, C, NH, 0.0f, 1);
+	for (int b = 0; b < B; b++) {
+		int r0 = s->offs[b], len = s->offs[b + 1] - r0;
+		double *P = malloc(sizeof(double) * len * len), *dS = malloc(sizeof(double) * len * len);
+		for (int h = 0; h < NH; h++) {
+			const float *q = qkv + (size_t)r0 * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+			const float *g = dy + (size_t)r0 * C + h * hs;
+			for (int i = 0; i < len; i++) {
+				double mx = -INFINITY, sum = 0, dot = 0;
+				for (int j = 0; j < len; j++) {
+					double d = 0;
+					for (int e = 0; e < hs; e++)
+						d += (double)q[i * C3 + e] * k[j * C3 + e];
+					P[i * len + j] = d * scale;
+					mx = fmax(mx, d * scale);
+				}
+				for (int j = 0; j < len; j++)
+					sum += P[i * len + j] = exp(P[i * len + j] - mx);
+				for (int j = 0; j < len; j++) {
+					P[i * len + j] /= sum;
+					double dp = 0;
+					for (int e = 0; e < hs; e++)
+						dp += (double)g[(size_t)i * C + e] * v[j * C3 + e];
+					dS[i * len + j] = dp;
+					dot += dp * P[i * len + j];
+				}
+				for (int j = 0; j < len; j++)
+					dS[i * len + j] = P[i * len + j] * (dS[i * len + j] - dot) * scale;
+			}
+			for (int i = 0; i < len; i++)
+				for (int j = 0; j < len; j++)
+					for (int e = 0; e < hs; e++) {
+						size_t oi = (size_t)(r0 + i) * C + h * hs + e;
+						size_t gi = (size_t)(r0 + i) * C3 + h * hs + e;
+						size_t gj = (size_t)(r0 + j) * C3 + h * hs + e;
+						ro[oi] += P[i * len + j] * v[j * C3 + e];
+						rg[gi] += dS[i * len + j] * k[j * C3 + e];
+						rg[gj + C] += dS[i * len + j] * q[i * C3 + e];
+						rg[gj + 2 * C] += P[i * len + j] * g[(size_t)i * C + e];
+					}
+		}
+		free(P);
+		free(dS);
+	}
+	double eo = 0, eg = 0;
+	for (size_t i = 0; i < (size_t)N * C; i++)
+		eo = fmax(eo, fabs(out[i] - ro[i]));
+	for (size_t i = 0; i < (size_t)N * C3; i++)
+		eg = fmax(eg, fabs(dqkv[i] - rg[i]));
+	CHECK(eo < 1e-5);
+	CHECK(eg < 1e-4);
+	printf("  %-22s hs=%-5d cpu   %s max err %.3g, backward %.3g (against double)\n",
+	       "attention", hs, eo < 1e-5 && eg < 1e-4 ? "OK  " : "FAIL", eo, eg);
+	free(qkv); free(dy); free(out); free(att); free(datt); free(dqkv); free(ro); free(rg);
+}
+
 /* gather/scatter of rows, softmax, cross-entropy forward and backward */
 static void test_head(int N, int M, int C, int L)
 {
@@ -815,6 +888,16 @@ int main(int argc, char **argv)
 	test_zero_rows(cpu, 100000, 5, 4000, 23, 7);
 	test_zero_rows(cpu, 3 + 13 * 7000, 3, 7000, 13, 5);
 	test_zero_rows(cpu, 50000, 1000, 1500, 24, 0);
+	{
+		struct shape s;
+		static const int lens[] = { 1, 2, 3, 6, 7, 17, 33 };
+		make_shape(&s, 7, lens, 64, 4);		/* hs 16 */
+		test_attention_ref(&s);
+		make_shape(&s, 7, lens, 384, 12);	/* hs 32, MiniLM */
+		test_attention_ref(&s);
+		make_shape(&s, 7, lens, 256, 4);	/* hs 64, BERT-base */
+		test_attention_ref(&s);
+	}
 	dev = sift_backend_get("cuda");
 	CHECK((dev != NULL) == sift_device_have_cuda());
 	if (!dev) {
