@@ -51,7 +51,9 @@ NVCCFLAGS ?= -O2 -std=c++17 -arch=sm_90 -MMD -MP -Ilib
 CU_SRC = $(wildcard kernels/*.cu)
 CU_OBJ = $(patsubst kernels/%.cu,$(B)/kernels/%.o,$(CU_SRC))
 CFLAGS += -DSIFT_CUDA=1
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++
+# cuBLAS and cuBLASLt are not linked: the backend opens them when it
+# first needs them (kernels/ctx.cuh); the run path is where it looks
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
 endif
 endif
 

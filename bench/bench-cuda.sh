@@ -16,7 +16,7 @@ build() {
 		$(pkg-config --cflags $PKGS) -o "$B/cuda-train" bench/cuda-train.c \
 		"$B/libsift.a" $(pkg-config --libs $PKGS) -lm -fopenmp \
 		-L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" \
-		-lcublasLt -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++
+		-lcudart_static -ldl -lrt -lpthread -lstdc++
 }
 
 if [ "$out" = --build ]; then

@@ -23,6 +23,11 @@ double sift_cuda_sumsq(const float *x, size_t n);
 /* x (n, device memory) *= s: gradient clipping */
 void sift_cuda_scale(float *x, size_t n, float s);
 
+/* opens cuBLAS and cuBLASLt as the backend does when it first needs
+ * them (kernels/ctx.cuh) and finds every function it calls there; 0, or
+ * -1 with the reason in why ("cannot load libcublas.so.13: ...") */
+int sift_cuda_blas_find(char *why, size_t n);
+
 /* kernels/device.cu */
 int sift_cuda_device_count(char *why, size_t n);
 int sift_cuda_describe(int dev, char *buf, size_t n);

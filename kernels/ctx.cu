@@ -1,8 +1,70 @@
 // ctx.cu: creates the CUDA backend's cuBLAS handles, workspace and scratch buffers once per process.
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctx.cuh"
+
+#ifndef SIFT_CUDA_EMU_H
+/* the sonames of the toolkit sift was built with; the executable's
+ * run path (the toolkit's lib64) and LD_LIBRARY_PATH find them */
+static const char *const blas_so[2] = {
+	"libcublas.so." SIFT_STR(CUBLAS_VER_MAJOR),
+	"libcublasLt.so." SIFT_STR(CUBLAS_VER_MAJOR),
+};
+
+static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
+static void *blas_lib[2];
+
+/* the function name of cuBLAS (lt 0) or cuBLASLt (1), or NULL with the
+ * reason in why */
+static void *blas_find(const char *name, char *why, size_t n)
+{
+	int lt = strncmp(name, "cublasLt", 8) == 0;
+	pthread_mutex_lock(&blas_mu);
+	if (!blas_lib[lt])
+		blas_lib[lt] = dlopen(blas_so[lt], RTLD_NOW | RTLD_LOCAL);
+	void *h = blas_lib[lt];
+	const char *err = h ? NULL : dlerror();
+	void *p = h ? dlsym(h, name) : NULL;
+	pthread_mutex_unlock(&blas_mu);
+	if (!h)
+		snprintf(why, n, "cannot load %s: %s", blas_so[lt], err ? err : "unknown error");
+	else if (!p)
+		snprintf(why, n, "%s has no %s", blas_so[lt], name);
+	return p;
+}
+
+void *sift_cublas_sym(const char *name)
+{
+	char why[512];
+	void *p = blas_find(name, why, sizeof why);
+	if (!p)
+		sift_cuda_fail(why, __FILE__, __LINE__);
+	return p;
+}
+
+/* every function of ctx.cuh's list */
+extern "C" int sift_cuda_blas_find(char *why, size_t n)
+{
+	static const char *const fns[] = {
+		"cublasCreate_v2", "cublasSetWorkspace_v2", "cublasSetMathMode",
+		"cublasSetAtomicsMode", "cublasGetStatusString", "cublasGemmEx",
+		"cublasGemmStridedBatchedEx", "cublasLtCreate", "cublasLtMatmul",
+		"cublasLtMatmulAlgoGetHeuristic", "cublasLtMatmulDescCreate",
+		"cublasLtMatmulDescDestroy", "cublasLtMatmulDescSetAttribute",
+		"cublasLtMatmulPreferenceCreate", "cublasLtMatmulPreferenceDestroy",
+		"cublasLtMatmulPreferenceSetAttribute", "cublasLtMatrixLayoutCreate",
+		"cublasLtMatrixLayoutDestroy",
+	};
+	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
+		if (!blas_find(fns[i], why, n))
+			return -1;
+	return 0;
+}
+#endif
 
 static struct sift_cuda_ctx ctx;
 static void *scratch[SCR_COUNT];

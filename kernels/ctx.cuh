@@ -9,6 +9,56 @@
 
 #include "common.cuh"
 
+/*
+ * cuBLAS and cuBLASLt are opened (dlopen) when the backend first calls
+ * them, not linked: linked, their libraries cost every sift program,
+ * GPU or not, about 0.1 s and 25,000 page faults at start.  Each call
+ * below goes through a pointer looked up once (sift_cublas_sym, which
+ * ends the program with a device error when a library or function is
+ * missing); the signatures are the headers' own.  The CPU emulation
+ * (tests/emu) defines these functions itself.
+ */
+#ifndef SIFT_CUDA_EMU_H
+void *sift_cublas_sym(const char *name);
+#define SIFT_STR_(x) #x
+#define SIFT_STR(x) SIFT_STR_(x)
+#define SIFT_CUBLAS(fn) \
+	([]() { static decltype(&fn) p_ = (decltype(&fn))sift_cublas_sym(SIFT_STR(fn)); return p_; }())
+#undef cublasCreate
+#undef cublasSetWorkspace
+#define cublasCreate(...) SIFT_CUBLAS(cublasCreate_v2)(__VA_ARGS__)
+#define cublasSetWorkspace(...) SIFT_CUBLAS(cublasSetWorkspace_v2)(__VA_ARGS__)
+#define cublasSetMathMode(...) SIFT_CUBLAS(cublasSetMathMode)(__VA_ARGS__)
+#define cublasSetAtomicsMode(...) SIFT_CUBLAS(cublasSetAtomicsMode)(__VA_ARGS__)
+#define cublasGetStatusString(...) SIFT_CUBLAS(cublasGetStatusString)(__VA_ARGS__)
+/* the two products have C++ overloads (a cudaDataType compute type):
+ * the C functions' types pick theirs, and a wrong one does not compile */
+#define SIFT_CUBLAS_AS(T, fn) \
+	([]() { (void)sizeof(static_cast<T>(&fn)); /* unevaluated: no link */ \
+		static T p_ = (T)sift_cublas_sym(SIFT_STR(fn)); return p_; }())
+typedef cublasStatus_t (*sift_gemm_ex_t)(cublasHandle_t, cublasOperation_t, cublasOperation_t,
+	int, int, int, const void *, const void *, cudaDataType, int, const void *, cudaDataType,
+	int, const void *, void *, cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+typedef cublasStatus_t (*sift_gemm_sb_ex_t)(cublasHandle_t, cublasOperation_t, cublasOperation_t,
+	int, int, int, const void *, const void *, cudaDataType, int, long long, const void *,
+	cudaDataType, int, long long, const void *, void *, cudaDataType, int, long long, int,
+	cublasComputeType_t, cublasGemmAlgo_t);
+#define cublasGemmEx(...) SIFT_CUBLAS_AS(sift_gemm_ex_t, cublasGemmEx)(__VA_ARGS__)
+#define cublasGemmStridedBatchedEx(...) \
+	SIFT_CUBLAS_AS(sift_gemm_sb_ex_t, cublasGemmStridedBatchedEx)(__VA_ARGS__)
+#define cublasLtCreate(...) SIFT_CUBLAS(cublasLtCreate)(__VA_ARGS__)
+#define cublasLtMatmul(...) SIFT_CUBLAS(cublasLtMatmul)(__VA_ARGS__)
+#define cublasLtMatmulAlgoGetHeuristic(...) SIFT_CUBLAS(cublasLtMatmulAlgoGetHeuristic)(__VA_ARGS__)
+#define cublasLtMatmulDescCreate(...) SIFT_CUBLAS(cublasLtMatmulDescCreate)(__VA_ARGS__)
+#define cublasLtMatmulDescDestroy(...) SIFT_CUBLAS(cublasLtMatmulDescDestroy)(__VA_ARGS__)
+#define cublasLtMatmulDescSetAttribute(...) SIFT_CUBLAS(cublasLtMatmulDescSetAttribute)(__VA_ARGS__)
+#define cublasLtMatmulPreferenceCreate(...) SIFT_CUBLAS(cublasLtMatmulPreferenceCreate)(__VA_ARGS__)
+#define cublasLtMatmulPreferenceDestroy(...) SIFT_CUBLAS(cublasLtMatmulPreferenceDestroy)(__VA_ARGS__)
+#define cublasLtMatmulPreferenceSetAttribute(...) SIFT_CUBLAS(cublasLtMatmulPreferenceSetAttribute)(__VA_ARGS__)
+#define cublasLtMatrixLayoutCreate(...) SIFT_CUBLAS(cublasLtMatrixLayoutCreate)(__VA_ARGS__)
+#define cublasLtMatrixLayoutDestroy(...) SIFT_CUBLAS(cublasLtMatrixLayoutDestroy)(__VA_ARGS__)
+#endif
+
 #define CUBLAS_CHECK(call) do { \
 	cublasStatus_t s_ = (call); \
 	if (s_ != CUBLAS_STATUS_SUCCESS) sift_cuda_fail(cublasGetStatusString(s_), __FILE__, __LINE__); \

@@ -33,9 +33,11 @@ if [ -n "$pre" ]; then
 	TB=$B/test-backend-ops
 	LD_LIBRARY_PATH=$pre/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	export LD_LIBRARY_PATH
-	# cuBLAS is not bundled: the toolkit's, else the one PyTorch's
-	# wheels carry
-	if ldd "$B/cuda-train" 2>/dev/null | grep -q 'libcublas.*not found'; then
+	# cuBLAS is not bundled, nor linked (the CUDA backend opens
+	# libcublas.so.N when it starts): the toolkit's, else the one
+	# PyTorch's wheels carry
+	if ! ls "${CUDA_HOME:-/usr/local/cuda}"/lib64/libcublasLt.so.* > /dev/null 2>&1 &&
+	   ! ldconfig -p 2>/dev/null | grep -q 'libcublasLt\.so'; then
 		d=$(python3 -c 'import os, nvidia.cublas as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
 		[ -n "$d" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
 	fi

@@ -116,3 +116,21 @@ cuda_home() {
 	run -0 ldd "$SIFT_BIN/sift-train"
 	assert_line --partial libnccl.so
 }
+
+@test "no program loads cuBLAS at start: the CUDA backend opens it when a GPU runs" {
+	# linked, cuBLASLt alone cost every program ~0.1 s and 25,000 page
+	# faults before main; LD_DEBUG=libs names every library the loader
+	# looks for
+	n=0
+	for p in "$SIFT_BIN"/sift-*; do
+		head -c 4 "$p" | grep -q ELF || continue
+		n=$((n + 1))
+		run env LD_DEBUG=libs "$p" --version
+		assert_success
+		refute_output --partial libcublas
+	done
+	# every program written in C
+	assert_equal "$n" "$(ls "$BATS_TEST_DIRNAME"/../bin/sift-*.c | wc -l)"
+	# the backend finds it, with every function it calls
+	"$SIFT_BIN"/tests/test-device > /dev/null
+}

@@ -5,6 +5,9 @@
 #include "backend.h"	/* defines: sift_backend_get */
 #include "device.h"
 #include "cpu_bf16.h"	/* defines: sift_cpu_bf16_check, sift_cpu_bf16_on */
+#ifdef SIFT_CUDA
+#include "../../kernels/backend_cuda.h"	/* defines: sift_cuda_blas_find */
+#endif
 
 static void test_parse(void)
 {
@@ -94,10 +97,27 @@ static void test_precision(void)
 #endif
 }
 
+/* cuBLAS is not linked but opened when the backend starts: the
+ * toolkit's libraries are found from here, with every function the
+ * backend calls (no GPU needed) */
+static void test_blas_found(void)
+{
+#ifdef SIFT_CUDA
+	char why[600] = "";
+	int rc = sift_cuda_blas_find(why, sizeof why);
+	CHECK_EQ_INT(rc, 0);
+	if (rc)
+		printf("test-device: %s\n", why);
+#else
+	printf("test-device: cuBLAS: skipped (a build without CUDA)\n");
+#endif
+}
+
 int main(void)
 {
 	test_parse();
 	test_resolve();
 	test_precision();
+	test_blas_found();
 	return check_done("test-device");
 }
