@@ -87,17 +87,34 @@ void sift_cpu_f32_unpack(void)
 {
 }
 
-const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
+const struct sift_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
 {
 	(void)w, (void)OC, (void)C;
 	return NULL;
 }
 
-int sift_cpu_f32_packed_tile(const struct sift_f32_packed *pk, int m, const float *a,
+int sift_cpu_f32_packed_tile(const struct sift_packed *pk, int m, const float *a,
 			     const float *bias, float *c)
 {
 	(void)pk, (void)m, (void)a, (void)bias, (void)c;
 	return -1;
+}
+
+struct sift_packed *sift_cpu_s8_pack(const int8_t *w, int OC, int C)
+{
+	(void)w, (void)OC, (void)C;
+	return NULL;
+}
+
+int sift_cpu_s8_packed_tile(const struct sift_packed *pk, int m, const uint8_t *a, int32_t *c)
+{
+	(void)pk, (void)m, (void)a, (void)c;
+	return -1;
+}
+
+void sift_cpu_packed_free(struct sift_packed *pk)
+{
+	(void)pk;
 }
 
 void sift_cpu_bf16_matmul_forward(float *out, const float *inp,
@@ -241,12 +258,13 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	dnnl_memory_desc_t ad, bd, cd, biasd;
 	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n }, biasdim = { 1, n };
 	dnnl_dims_t astr = { at ? 1 : k, at ? at : 1 }, bstr = { bt ? 1 : n, bt ? k : 1 };
-	int i8 = kind == SIFT_MM_U8S8, f32 = kind == SIFT_MM_F32P;
+	int i8 = kind == SIFT_MM_U8S8 || kind == SIFT_MM_U8S8P, f32 = kind == SIFT_MM_F32P;
+	int packedw = f32 || kind == SIFT_MM_U8S8P;
 	dnnl_data_type_t in = i8 ? dnnl_u8 : f32 ? dnnl_f32 : dnnl_bf16;
 	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, in, astr), "src");
-	if (f32)	/* the layout oneDNN likes best: the packed one */
-		check(dnnl_memory_desc_init_by_tag(&bd, 2, bdim, dnnl_f32, dnnl_format_tag_any),
-		      "weights");
+	if (packedw)	/* the layout oneDNN likes best: the packed one */
+		check(dnnl_memory_desc_init_by_tag(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_f32,
+						   dnnl_format_tag_any), "weights");
 	else
 		check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_bf16,
 						       bstr), "weights");
@@ -281,10 +299,10 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	if (q->sbytes)
 		check(dnnl_memory_create(&q->s, sd, e, DNNL_MEMORY_NONE), "memory");
 	q->bias = NULL;
-	if (f32) {
+	if (packedw) {
 		bd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 		q->wmd = bd;
-		if (acc)
+		if (f32 && acc)
 			check(dnnl_memory_create(&q->bias, &biasd, e, DNNL_MEMORY_NONE),
 			      "memory");
 	}
@@ -336,44 +354,40 @@ void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void 
 }
 
 /*
- * fp32 weights that stay fixed while a program runs (sift-fwd's model),
+ * Weights that stay fixed while a program runs (sift-fwd's model),
  * reordered once into the layout oneDNN's matmul reads fastest, so that
- * no product packs them again: the table of sift_cpu_bf16_freeze's kind,
- * found by address and shape, written before the first product.
+ * no product packs them again.  fp32 ones are in a table of
+ * sift_cpu_bf16_freeze's kind, found by address and shape, written
+ * before the first product; int8 ones belong to their quantised layer.
  */
-struct sift_f32_packed {
-	const float *w;
+struct sift_packed {
+	int kind;		/* SIFT_MM_F32P or SIFT_MM_U8S8P */
+	const void *w;
 	int OC, C;
 	void *p;		/* the packed copy */
 	dnnl_memory_desc_t md;	/* its layout */
 };
-#define NPACKED 256
-static struct sift_f32_packed packed[NPACKED];
-static int npacked;
 
-int sift_cpu_f32_pack(const float *w, int OC, int C)
+/* w (OC,C) row-major, the (C,OC) weights read with strides (1,C),
+ * packed into pk; 0, or -1 when out of memory */
+static int pack(struct sift_packed *pk, int kind, const void *w, int OC, int C)
 {
-	if (!w || OC <= 0 || C <= 0 || sift_cpu_f32_packed(w, OC, C))
-		return 0;
-	if (npacked == NPACKED)
-		return 0;	/* still right: sgemm packs it per call */
-	/* the layout of a tile of the fewest rows; prim_run checks that
-	 * every other tile's primitive wants the same (it does on
-	 * avx512_core: the layout depends on n, k and the ISA) */
+	/* the layout of a tile of the fewest rows; each tile's primitive
+	 * is checked for the same (it is the same on avx512_core: the
+	 * layout depends on n, k and the ISA, not on the rows) */
 	int outer = omp_get_max_threads();
 	omp_set_num_threads(1);
-	struct prim *q = prim_get(SIFT_MM_F32P, SIFT_CPU_TILE_MIN, OC, C, 1, 0, 1);
+	struct prim *q = prim_get(kind, SIFT_CPU_TILE_MIN, OC, C, 1, 0, kind == SIFT_MM_F32P);
 	dnnl_memory_desc_t md = q->wmd;
 	omp_set_num_threads(outer);
-	size_t bytes = dnnl_memory_desc_get_size(&md);
-	void *p = malloc(bytes);
+	void *p = malloc(dnnl_memory_desc_get_size(&md));
 	if (!p)
 		return -1;
-	/* w (OC,C) row-major is the (C,OC) weights read with strides (1,C) */
 	dnnl_engine_t e = get_engine();
 	dnnl_memory_desc_t wd;
 	dnnl_dims_t dim = { C, OC }, str = { 1, C };
-	check(dnnl_memory_desc_init_by_strides(&wd, 2, dim, dnnl_f32, str), "weights");
+	check(dnnl_memory_desc_init_by_strides(&wd, 2, dim, kind == SIFT_MM_F32P ? dnnl_f32 : dnnl_s8,
+					       str), "weights");
 	dnnl_memory_t from, to;
 	dnnl_primitive_desc_t rpd;
 	dnnl_primitive_t r;
@@ -391,7 +405,36 @@ int sift_cpu_f32_pack(const float *w, int OC, int C)
 	dnnl_primitive_destroy(r);
 	dnnl_memory_destroy(from);
 	dnnl_memory_destroy(to);
-	packed[npacked++] = (struct sift_f32_packed){ w, OC, C, p, md };
+	*pk = (struct sift_packed){ kind, w, OC, C, p, md };
+	return 0;
+}
+
+/* one tile from the packed weights, on the calling thread; -1 (nothing
+ * written) where this tile's primitive wants another layout */
+static int packed_tile(const struct sift_packed *pk, int m, const void *a, const float *bias,
+		       void *c)
+{
+	omp_set_num_threads(1);
+	struct prim *q = prim_get(pk->kind, m, pk->OC, pk->C, 1, 0, bias != NULL);
+	if (!dnnl_memory_desc_equal(&q->wmd, &pk->md))
+		return -1;
+	prim_run(q, a, pk->p, bias, c);
+	return 0;
+}
+
+#define NPACKED 256
+static struct sift_packed packed[NPACKED];
+static int npacked;
+
+int sift_cpu_f32_pack(const float *w, int OC, int C)
+{
+	if (!w || OC <= 0 || C <= 0 || sift_cpu_f32_packed(w, OC, C))
+		return 0;
+	if (npacked == NPACKED)
+		return 0;	/* still right: sgemm packs it per call */
+	if (pack(&packed[npacked], SIFT_MM_F32P, w, OC, C) < 0)
+		return -1;
+	npacked++;
 	return 0;
 }
 
@@ -402,7 +445,7 @@ void sift_cpu_f32_unpack(void)
 	npacked = 0;
 }
 
-const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
+const struct sift_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
 {
 	for (int i = 0; i < npacked; i++)
 		if (packed[i].w == w && packed[i].OC == OC && packed[i].C == C)
@@ -410,15 +453,32 @@ const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C)
 	return NULL;
 }
 
-int sift_cpu_f32_packed_tile(const struct sift_f32_packed *pk, int m, const float *a,
+int sift_cpu_f32_packed_tile(const struct sift_packed *pk, int m, const float *a,
 			     const float *bias, float *c)
 {
-	omp_set_num_threads(1);
-	struct prim *q = prim_get(SIFT_MM_F32P, m, pk->OC, pk->C, 1, 0, bias != NULL);
-	if (!dnnl_memory_desc_equal(&q->wmd, &pk->md))
-		return -1;
-	prim_run(q, a, pk->p, bias, c);
-	return 0;
+	return packed_tile(pk, m, a, bias, c);
+}
+
+struct sift_packed *sift_cpu_s8_pack(const int8_t *w, int OC, int C)
+{
+	struct sift_packed *pk = malloc(sizeof *pk);
+	if (!pk || pack(pk, SIFT_MM_U8S8P, w, OC, C) < 0) {
+		free(pk);
+		return NULL;
+	}
+	return pk;
+}
+
+int sift_cpu_s8_packed_tile(const struct sift_packed *pk, int m, const uint8_t *a, int32_t *c)
+{
+	return packed_tile(pk, m, a, NULL, c);
+}
+
+void sift_cpu_packed_free(struct sift_packed *pk)
+{
+	if (pk)
+		free(pk->p);
+	free(pk);
 }
 
 static void tile_gemm(int m, int n, int k, const uint16_t *a, int at,

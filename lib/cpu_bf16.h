@@ -48,7 +48,7 @@ float sift_cpu_bf16_float(uint16_t h);
  * of each shape is made once per thread (AMX's kernels where the CPU has
  * them), and the call runs on that one thread.
  */
-enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8, SIFT_MM_F32P };
+enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8, SIFT_MM_F32P, SIFT_MM_U8S8P };
 void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
 			int at, const void *b, int bt, int acc, void *c);
 
@@ -65,12 +65,25 @@ void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void 
  * sums in its own order: its bits are not the sgemm tile's, but they
  * depend on the tile's shape alone, as those do.
  */
-struct sift_f32_packed;
+struct sift_packed;
 int sift_cpu_f32_pack(const float *w, int OC, int C);
 void sift_cpu_f32_unpack(void);
-const struct sift_f32_packed *sift_cpu_f32_packed(const float *w, int OC, int C);
-int sift_cpu_f32_packed_tile(const struct sift_f32_packed *pk, int m, const float *a,
+const struct sift_packed *sift_cpu_f32_packed(const float *w, int OC, int C);
+int sift_cpu_f32_packed_tile(const struct sift_packed *pk, int m, const float *a,
 			     const float *bias, float *c);
+
+/*
+ * int8 weights packed the same way, owned by their quantised layer
+ * (lib/quant.c): sift_cpu_s8_pack copies w (OC,C) s8 into the u8s8
+ * primitive's layout (NULL when out of memory, or in a build without
+ * oneDNN); sift_cpu_s8_packed_tile runs one tile, c (m,OC) int32 =
+ * a (m,C) u8 @ w^T, the same exact sums as SIFT_MM_U8S8 on the plain
+ * weights; 0, or -1 (nothing written) where the tile's primitive wants
+ * another layout.
+ */
+struct sift_packed *sift_cpu_s8_pack(const int8_t *w, int OC, int C);
+int sift_cpu_s8_packed_tile(const struct sift_packed *pk, int m, const uint8_t *a, int32_t *c);
+void sift_cpu_packed_free(struct sift_packed *pk);
 
 /* matmul_forward and the two products of matmul_backward (dinp, NULL:
  * not wanted; dweight +=, NULL: not wanted) with bf16 inputs; shapes and

@@ -166,7 +166,7 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, k);
 	/* a weight fixed for the run (sift-fwd) may be packed already, and
 	 * with oneDNN's matmul on it each tile also adds the bias itself */
-	const struct sift_f32_packed *pk =
+	const struct sift_packed *pk =
 		gemm_lib == GEMM_DNNL ? sift_cpu_f32_packed(weight, OC, C) : NULL;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 	for (int t = 0; t < k; t++) {

@@ -5,8 +5,8 @@
 #include <string.h>
 #ifdef SIFT_DNNL
 #include <omp.h>
-#include "cpu_bf16.h"	/* defines: sift_cpu_dnnl_tile */
 #endif
+#include "cpu_bf16.h"	/* defines: sift_cpu_dnnl_tile, sift_cpu_s8_pack */
 
 #include "quant.h"
 #include "bert.h"	/* defines: struct bert_model */
@@ -69,6 +69,9 @@ int sift_q8_quantize(struct sift_q8_linear *q, const float *w, int OC, int C)
 		q->scale[o] = s;
 		q->wsum[o] = sum;
 	}
+	/* packed once for the integer product, which otherwise reorders
+	 * the weights at every call; without it the plain copy serves */
+	q->wp = sift_cpu_s8_pack(q->w, OC, C);
 	return 0;
 }
 
@@ -77,6 +80,7 @@ void sift_q8_free(struct sift_q8_linear *q)
 	free(q->w);
 	free(q->scale);
 	free(q->wsum);
+	sift_cpu_packed_free(q->wp);
 	memset(q, 0, sizeof *q);
 }
 
@@ -163,7 +167,8 @@ static void linear_rows(const struct sift_q8_linear *q, float *out,
 	 * not its gemm_u8s8s32: the primitive runs AMX's int8 kernels where
 	 * the CPU has them (3-5x gemm_u8s8s32 there), and either way the
 	 * sums are the same exact integers */
-	sift_cpu_dnnl_tile(SIFT_MM_U8S8, n, OC, C, xq, 0, q->w, 1, 0, acc);
+	if (!q->wp || sift_cpu_s8_packed_tile(q->wp, n, xq, acc) < 0)
+		sift_cpu_dnnl_tile(SIFT_MM_U8S8, n, OC, C, xq, 0, q->w, 1, 0, acc);
 	for (int r = 0; r < n; r++)
 		dequant_row(out + (size_t)(r0 + r) * OC, acc + (size_t)r * OC,
 			    q->scale, q->wsum, bias, sx[r], zp[r], OC);

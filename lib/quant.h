@@ -23,9 +23,11 @@ struct bert_model;
  * vpmaddubsw of AVX2 and AVX-512 without VNNI never saturates: acc is
  * the exact integer sum on every CPU, whatever the threads or tiles.
  */
+struct sift_packed;
 struct sift_q8_linear {
 	int C, OC;
 	int8_t *w;		/* (OC,C) */
+	struct sift_packed *wp;	/* w in oneDNN's layout, NULL: none */
 	float *scale;		/* (OC) */
 	int32_t *wsum;		/* (OC) */
 };

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "quant.h"	/* defines: sift_q8_quantize, sift_q8_linear_forward */
+#include "cpu_bf16.h"	/* defines: sift_cpu_s8_packed_tile */
 #include "rng.h"	/* defines: sift_rng_seed, sift_rng_normal */
 
 /* the weights: |w - scale q| <= scale / 2 (plus the rounding of
@@ -118,6 +119,25 @@ static void test_product(int N, int C, int OC, float shift, int threads)
 	omp_set_num_threads(1);
 	for (int i = 0; i < N; i++)
 		sift_q8_linear_forward(&q, y1 + (size_t)i * OC, x + (size_t)i * C, b, 1);
+	CHECK(memcmp(y, y1, sizeof(float) * N * OC) == 0);
+	/* and from the plain weights, where oneDNN reorders them per call:
+	 * the packed copy holds the same integers */
+	CHECK(q.wp != NULL);
+	{
+		/* the tile runs from the packed copy (0), here on a row of
+		 * ones: each sum is its weight row's sum */
+		uint8_t *ones = malloc(C);
+		int32_t *acc = malloc(sizeof(int32_t) * OC);
+		memset(ones, 1, C);
+		CHECK_EQ_INT(sift_cpu_s8_packed_tile(q.wp, 1, ones, acc), 0);
+		CHECK(memcmp(acc, q.wsum, sizeof(int32_t) * OC) == 0);
+		free(ones);
+		free(acc);
+	}
+	struct sift_packed *wp = q.wp;
+	q.wp = NULL;
+	sift_q8_linear_forward(&q, y1, x, b, N);
+	q.wp = wp;
 	CHECK(memcmp(y, y1, sizeof(float) * N * OC) == 0);
 	sift_q8_free(&q);
 	free(x); free(w); free(b); free(y); free(y1);
