@@ -43,11 +43,12 @@ void adamw_tick(struct adamw *o)
 	o->t++;
 }
 
-/* whether zr's rows are all within x (n), and the backend can skip them */
+/* whether zr's rows are all within x (n), for a backend that has the
+ * rows form of the op (has) */
 static int rows_within(const struct grad_rows *zr, const float *x, size_t n,
-		       const void *op)
+		       int has)
 {
-	return zr && op && zr->C > 0 && zr->at >= x &&
+	return zr && has && zr->C > 0 && zr->at >= x &&
 	       (size_t)(zr->at - x) + zr->rows * (size_t)zr->C <= n;
 }
 
@@ -57,7 +58,7 @@ void adamw_update(struct adamw *o, const struct sift_backend *be,
 {
 	float *m = o->m + (off - o->lo), *v = o->v + (off - o->lo);
 	float wd = decay ? o->weight_decay : 0.0f;
-	if (rows_within(zr, grad, n, (const void *)be->adamw_update_rows))
+	if (rows_within(zr, grad, n, be->adamw_update_rows != NULL))
 		be->adamw_update_rows(param, grad, m, v, n, lr, o->beta1,
 				      o->beta2, o->eps, wd, (int)o->t, gscale,
 				      (size_t)(zr->at - grad), zr->rows, zr->C,
@@ -72,7 +73,7 @@ double grad_norm(const struct sift_backend *be, float *const *grads,
 {
 	double total = 0.0;
 	for (int s = 0; s < nspans; s++)
-		if (rows_within(zr, grads[s], lens[s], (const void *)be->sumsq_rows))
+		if (rows_within(zr, grads[s], lens[s], be->sumsq_rows != NULL))
 			total += be->sumsq_rows(grads[s], lens[s],
 						(size_t)(zr->at - grads[s]),
 						zr->rows, zr->C, zr->live);
