@@ -258,16 +258,17 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	dnnl_memory_desc_t ad, bd, cd, biasd;
 	dnnl_dims_t adim = { m, k }, bdim = { k, n }, cdim = { m, n }, biasdim = { 1, n };
 	dnnl_dims_t astr = { at ? 1 : k, at ? at : 1 }, bstr = { bt ? 1 : n, bt ? k : 1 };
-	int i8 = kind == SIFT_MM_U8S8 || kind == SIFT_MM_U8S8P, f32 = kind == SIFT_MM_F32P;
-	int packedw = f32 || kind == SIFT_MM_U8S8P;
+	int i8 = kind == SIFT_MM_U8S8 || kind == SIFT_MM_U8S8P;
+	int f32 = kind == SIFT_MM_F32P || kind == SIFT_MM_F32;
+	int packedw = kind == SIFT_MM_F32P || kind == SIFT_MM_U8S8P;
 	dnnl_data_type_t in = i8 ? dnnl_u8 : f32 ? dnnl_f32 : dnnl_bf16;
 	check(dnnl_memory_desc_init_by_strides(&ad, 2, adim, in, astr), "src");
 	if (packedw)	/* the layout oneDNN likes best: the packed one */
 		check(dnnl_memory_desc_init_by_tag(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_f32,
 						   dnnl_format_tag_any), "weights");
 	else
-		check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, i8 ? dnnl_s8 : dnnl_bf16,
-						       bstr), "weights");
+		check(dnnl_memory_desc_init_by_strides(&bd, 2, bdim, i8 ? dnnl_s8 :
+						       f32 ? dnnl_f32 : dnnl_bf16, bstr), "weights");
 	check(dnnl_memory_desc_init_by_tag(&cd, 2, cdim, i8 ? dnnl_s32 : dnnl_f32, dnnl_ab),
 	      "dst");
 	if (f32 && acc)
@@ -302,10 +303,9 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	if (packedw) {
 		bd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 		q->wmd = bd;
-		if (f32 && acc)
-			check(dnnl_memory_create(&q->bias, &biasd, e, DNNL_MEMORY_NONE),
-			      "memory");
 	}
+	if (f32 && acc)
+		check(dnnl_memory_create(&q->bias, &biasd, e, DNNL_MEMORY_NONE), "memory");
 	dnnl_primitive_desc_destroy(pd);
 	check(dnnl_memory_create(&q->a, &ad, e, DNNL_MEMORY_NONE), "memory");
 	check(dnnl_memory_create(&q->b, &bd, e, DNNL_MEMORY_NONE), "memory");
@@ -472,6 +472,13 @@ struct sift_packed *sift_cpu_s8_pack(const int8_t *w, int OC, int C)
 int sift_cpu_s8_packed_tile(const struct sift_packed *pk, int m, const uint8_t *a, int32_t *c)
 {
 	return packed_tile(pk, m, a, NULL, c);
+}
+
+void sift_cpu_f32_tile(int m, int n, int k, const float *a, const float *w,
+		       const float *bias, float *c)
+{
+	omp_set_num_threads(1);
+	prim_run(prim_get(SIFT_MM_F32, m, n, k, 1, 0, bias != NULL), a, w, bias, c);
 }
 
 void sift_cpu_packed_free(struct sift_packed *pk)

@@ -48,7 +48,7 @@ float sift_cpu_bf16_float(uint16_t h);
  * of each shape is made once per thread (AMX's kernels where the CPU has
  * them), and the call runs on that one thread.
  */
-enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8, SIFT_MM_F32P, SIFT_MM_U8S8P };
+enum sift_mm_kind { SIFT_MM_BF16, SIFT_MM_U8S8, SIFT_MM_F32P, SIFT_MM_U8S8P, SIFT_MM_F32 };
 void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
 			int at, const void *b, int bt, int acc, void *c);
 
@@ -84,6 +84,9 @@ int sift_cpu_f32_packed_tile(const struct sift_packed *pk, int m, const float *a
 struct sift_packed *sift_cpu_s8_pack(const int8_t *w, int OC, int C);
 int sift_cpu_s8_packed_tile(const struct sift_packed *pk, int m, const uint8_t *a, int32_t *c);
 void sift_cpu_packed_free(struct sift_packed *pk);
+/* c (m,n) = a (m,k) @ w^T + bias (NULL: none), w (n,k) fp32 as it is */
+void sift_cpu_f32_tile(int m, int n, int k, const float *a, const float *w,
+		       const float *bias, float *c);
 
 /* matmul_forward and the two products of matmul_backward (dinp, NULL:
  * not wanted; dweight +=, NULL: not wanted) with bf16 inputs; shapes and

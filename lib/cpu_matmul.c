@@ -24,7 +24,8 @@
  * measured even: no reason to leave the reference there; BENCHMARKS.md).  SIFT_GEMM=openblas or
  * dnnl chooses by hand; any other value, or dnnl in a build without
  * oneDNN, is refused at start (exit 1), as a silent fallback would
- * change the bits without saying so.
+ * change the bits without saying so.  On oneDNN the forward tiles go to
+ * its matmul primitive (lib/cpu_bf16.c), the backward ones to sgemm.
  */
 enum { GEMM_OPENBLAS, GEMM_DNNL };
 static int gemm_lib = GEMM_OPENBLAS;
@@ -164,17 +165,27 @@ void sift_cpu_matmul_forward(float *out, const float *inp,
 	 */
 	int k = sift_cpu_tiles(N);
 	int nt = sift_cpu_gemm_threads((size_t)N * C * OC, k);
-	/* a weight fixed for the run (sift-fwd) may be packed already, and
-	 * with oneDNN's matmul on it each tile also adds the bias itself */
+#ifdef SIFT_DNNL
+	/* a weight fixed for the run (sift-fwd) may be packed already */
 	const struct sift_packed *pk =
 		gemm_lib == GEMM_DNNL ? sift_cpu_f32_packed(weight, OC, C) : NULL;
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 	for (int t = 0; t < k; t++) {
 		int r0 = sift_cpu_tile(N, k, t), r1 = sift_cpu_tile(N, k, t + 1);
-		if (pk && r1 > r0 &&
-		    sift_cpu_f32_packed_tile(pk, r1 - r0, inp + (size_t)r0 * C, bias,
-					     out + (size_t)r0 * OC) == 0)
+#ifdef SIFT_DNNL
+		/* on oneDNN the forward tiles are its matmul primitive's,
+		 * which adds the bias as it stores a tile where sgemm needs it
+		 * copied into the output first and read back (6-9% of the
+		 * forward products of a training step on Zen 4) */
+		if (gemm_lib == GEMM_DNNL) {
+			if (r1 > r0 && (!pk || sift_cpu_f32_packed_tile(pk, r1 - r0,
+					inp + (size_t)r0 * C, bias, out + (size_t)r0 * OC) < 0))
+				sift_cpu_f32_tile(r1 - r0, OC, C, inp + (size_t)r0 * C, weight,
+						  bias, out + (size_t)r0 * OC);
 			continue;
+		}
+#endif
 		float beta = 0.0f;
 		if (bias) {
 			for (int r = r0; r < r1; r++)
