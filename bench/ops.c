@@ -285,6 +285,23 @@ static void bench(const struct shape *m)
 	TIMED(t, be->attention_backward(dqkv, datt, d, qkv, att, offs, B, T, C, NH, 0.1f, 1));
 	row_flop("attention_backward p=0.1", sh, t, 2 * af,
 		 ceiling_sgemm(0, 1, B * NH * T, T, C / NH));
+	/* and at a sentence's length, 24 tokens (a CoNLL or PhraseBank
+	 * batch's), where each head's work is small */
+	{
+		const int Ts = 24;
+		int32_t *so = malloc(sizeof(int32_t) * (B + 1));
+		for (int b = 0; b <= B; b++)
+			so[b] = b * Ts;
+		double sf = 4.0 * B * NH * (double)Ts * Ts * (C / NH);
+		snprintf(sh, sizeof sh, "%dx%d, %d heads, T=%d", B, Ts, NH, Ts);
+		TIMED(t, be->attention_forward(y, att, qkv, so, B, Ts, C, NH, 0.1f, 1));
+		row_flop("attention_forward p=0.1", sh, t, sf,
+			 ceiling_sgemm(0, 1, B * NH * Ts, Ts, C / NH));
+		TIMED(t, be->attention_backward(dqkv, datt, d, qkv, att, so, B, Ts, C, NH, 0.1f, 1));
+		row_flop("attention_backward p=0.1", sh, t, 2 * sf,
+			 ceiling_sgemm(0, 1, B * NH * Ts, Ts, C / NH));
+		free(so);
+	}
 
 	snprintf(sh, sizeof sh, "%dx%d", B, C);
 	TIMED(t, be->gather_rows_forward(y, x, cls, B, C));
