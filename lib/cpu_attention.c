@@ -10,46 +10,14 @@
 #include "backend.h"	/* defines: sift_att_offset */
 #include "rng.h"	/* defines: sift_hash_key, sift_hash_drop (attention dropout) */
 
-/* o[e] = sum over j of w[j] v[j*ld + e]; o is (hs), w is (len), v is
- * (len,ld); inlined with a constant hs, the sum stays in registers */
-static inline __attribute__((always_inline)) void
-weighted_sum(float *o, const float *w, const float *v, int len, size_t ld,
-	     int hs)
-{
-	float acc[hs];
-#pragma omp simd
-	for (int e = 0; e < hs; e++)
-		acc[e] = 0.0f;
-	for (int j = 0; j < len; j++) {
-		float wj = w[j];
-		const float *vr = v + (size_t)j * ld;
-#pragma omp simd
-		for (int e = 0; e < hs; e++)
-			acc[e] += wj * vr[e];
-	}
-#pragma omp simd
-	for (int e = 0; e < hs; e++)
-		o[e] = acc[e];
-}
-
-/* weighted_sum with the common head sizes' constant hs */
-static inline __attribute__((always_inline)) void
-head_sum(float *o, const float *w, const float *v, int len, size_t ld, int hs)
-{
-	if (hs == 32)
-		weighted_sum(o, w, v, len, ld, 32);
-	else if (hs == 64)
-		weighted_sum(o, w, v, len, ld, 64);
-	else
-		weighted_sum(o, w, v, len, ld, hs);
-}
-
-/* weighted_sum for nr <= QR rows at once, the rows' weights w + r * ldw
- * and outputs o + r * ldo: each value row is loaded once for the rows,
- * and the QR * hs sums are independent chains where one row's were a
- * chain of len dependent multiply-adds.  Rows past nr repeat the last
- * and are not stored.  Each sum runs over j in weighted_sum's order:
- * the same bits. */
+/* o[r*ldo + e] = sum over j of w[r*ldw + j] v[j*ld + e] for nr <= QR
+ * rows at once (o (hs) a row, w (len), v (len,ld)): each value row is
+ * loaded once for the rows, and the QR * hs sums are independent chains
+ * where one row alone is a chain of len dependent multiply-adds.  Rows
+ * past nr repeat the last and are not stored.  Each sum starts at 0 and
+ * adds its terms in the order of j, whatever nr: a row's bits are those
+ * of the row alone.  Inlined with a constant hs, the sums stay in
+ * registers. */
 #define QR 4
 /* the rows' loops unrolled, so that their sums stay in registers */
 #define UNROLL_QR _Pragma("GCC unroll 4")
@@ -109,26 +77,10 @@ static inline void transpose_head(float *t, const float *x, int len, size_t ld,
 	}
 }
 
-/* acc[jj] = sum over e of x[e] t[e*ldt + j0 + jj] for 16 columns of a
- * transposed head: 16 dot products in one register */
-static inline __attribute__((always_inline)) void
-dots16(float acc[16], const float *x, const float *t, int ldt, int hs, int j0)
-{
-#pragma omp simd
-	for (int jj = 0; jj < 16; jj++)
-		acc[jj] = 0.0f;
-	for (int e = 0; e < hs; e++) {
-		float xe = x[e];
-		const float *tr = t + (size_t)e * ldt + j0;
-#pragma omp simd
-		for (int jj = 0; jj < 16; jj++)
-			acc[jj] += xe * tr[jj];
-	}
-}
-
-/* dots16 for nr <= QR rows of x at once (x + r * ldx; rows past nr
- * repeat the last): each column of t is loaded once for the rows, and
- * each sum runs over e in dots16's order (the same bits) */
+/* acc[r][jj] = sum over e of x[r*ldx + e] t[e*ldt + j0 + jj]: 16
+ * columns of a transposed head for nr <= QR rows of x at once (rows past
+ * nr repeat the last); each column of t is loaded once for the rows, and
+ * each sum adds its terms in the order of e, whatever nr */
 static inline __attribute__((always_inline)) void
 dots16_rows(float acc[QR][16], const float *x, size_t ldx, int nr,
 	    const float *t, int ldt, int hs, int j0)
@@ -164,8 +116,7 @@ head_dots_rows(float acc[QR][16], const float *x, size_t ldx, int nr,
 
 /* one head of one example: kt is scratch of hs * (len rounded up to 16)
  * floats, and QR * len more for dropout.  The query rows go QR at a time
- * through the two products; each row's sums are those of one row alone,
- * in the order of dots16 and weighted_sum. */
+ * through the two products; each row's sums are those of one row alone. */
 HOT static void attention_head(float *out, float *att, const float *qkv,
 			       int r0, int len, int h, int C, int NH,
 			       float p, uint64_t seed, size_t base, float *kt)

@@ -210,8 +210,8 @@ struct prim {
 	int kind, m, n, k, bt, at, acc;
 	dnnl_primitive_t p;
 	dnnl_memory_t a, b, c, s;	/* s: its scratchpad, NULL: none */
-	dnnl_memory_t bias;		/* SIFT_MM_F32P with a bias, else NULL */
-	dnnl_memory_desc_t wmd;		/* SIFT_MM_F32P: the weights' layout */
+	dnnl_memory_t bias;		/* an fp32 kind with a bias, else NULL */
+	dnnl_memory_desc_t wmd;		/* a packed kind: the weights' layout */
 	size_t sbytes;
 };
 #define NPRIM 64
@@ -314,12 +314,19 @@ static struct prim *prim_get(int kind, int m, int n, int k, int bt, int at, int 
 	return q;
 }
 
-/* runs q on the calling thread over a, b (and bias) into c */
-static void prim_run(struct prim *q, const void *a, const void *b, const float *bias, void *c)
+/* the calling thread's stream, made once */
+static dnnl_stream_t get_stream(void)
 {
 	if (!stream)
 		check(dnnl_stream_create(&stream, get_engine(), dnnl_stream_default_flags),
 		      "stream");
+	return stream;
+}
+
+/* runs q on the calling thread over a, b (and bias) into c */
+static void prim_run(struct prim *q, const void *a, const void *b, const float *bias, void *c)
+{
+	dnnl_stream_t st = get_stream();
 	check(dnnl_memory_set_data_handle(q->a, (void *)a), "memory");
 	check(dnnl_memory_set_data_handle(q->b, (void *)b), "memory");
 	check(dnnl_memory_set_data_handle(q->c, c), "memory");
@@ -340,8 +347,8 @@ static void prim_run(struct prim *q, const void *a, const void *b, const float *
 		check(dnnl_memory_set_data_handle(q->s, pad.p), "memory");
 		args[n++] = (dnnl_exec_arg_t){ DNNL_ARG_SCRATCHPAD, q->s };
 	}
-	check(dnnl_primitive_execute(q->p, stream, n, args), "execute");
-	check(dnnl_stream_wait(stream), "wait");
+	check(dnnl_primitive_execute(q->p, st, n, args), "execute");
+	check(dnnl_stream_wait(st), "wait");
 }
 
 void sift_cpu_dnnl_tile(enum sift_mm_kind kind, int m, int n, int k, const void *a,
@@ -396,12 +403,9 @@ static int pack(struct sift_packed *pk, int kind, const void *w, int OC, int C)
 	check(dnnl_reorder_primitive_desc_create(&rpd, &wd, e, &md, e, NULL), "reorder");
 	check(dnnl_primitive_create(&r, rpd), "reorder");
 	dnnl_primitive_desc_destroy(rpd);
-	dnnl_stream_t s;
-	check(dnnl_stream_create(&s, e, dnnl_stream_default_flags), "stream");
 	dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
-	check(dnnl_primitive_execute(r, s, 2, args), "reorder");
-	check(dnnl_stream_wait(s), "wait");
-	dnnl_stream_destroy(s);
+	check(dnnl_primitive_execute(r, get_stream(), 2, args), "reorder");
+	check(dnnl_stream_wait(get_stream()), "wait");
 	dnnl_primitive_destroy(r);
 	dnnl_memory_destroy(from);
 	dnnl_memory_destroy(to);
