@@ -182,3 +182,24 @@ tiny_dapt() {
 	run bash -c "sed 's/.*@//' $T/out/pb.train.txt | tr -d '\r' | sort | uniq -c | awk '\$1 >= 20 { printf \"%s \", \$2 }'"
 	assert_output "negative neutral positive "
 }
+
+@test "bench-ops.sh OPS=none profiles the steps alone and puts their product rate against the best GEMM, as the profile and the log give it" {
+	fake_data "$T/data"
+	run env OUT=$T/out OPS=none STEPS=3 SIFT_MODEL=$TINY SIFT_DATA=$T/data \
+		OMP_NUM_THREADS=1 REPS=1 sh bench/bench-ops.sh "$SIFT_BIN"
+	[ "$status" -eq 0 ]
+	refute_output --partial "| op |"
+	line=$(printf '%s\n' "$output" | grep '^step against the GEMM: ')
+	# the GFLOP: each product line's ms times its GFLOP/s; the seconds:
+	# the log's tokens over tokens_per_s, step by step
+	g=$(awk '$2 ~ /^matmul_/ { g += $3 / 1000 * $6 } END { printf "%.6f", g }' "$T/out/profile.txt")
+	g=$(jq -n "$g * 100 | round / 100")
+	t=$(sift-cat "$T/out/train.log" | jq -s '[.[] | select(.loss) | .tokens / .tokens_per_s] | add * 100 | round / 100')
+	[[ $line == *"the products' $g GFLOP in $t s of steps"* ]]
+	# the share is the rate over the best library's rate, both as printed
+	rate=$(printf '%s\n' "$line" | sed -n 's/.* s of steps, \([0-9.]*\) GFLOP\/s, \([0-9]*\)% of the best.*/\1 \2/p')
+	best=$(printf '%s\n' "$line" | sed -n 's/.*(best: [a-z]* at \([0-9.]*\) GFLOP\/s, 1 thread(s).*/\1/p')
+	[ -n "$rate" ] && [ -n "$best" ]
+	awk -v r="${rate% *}" -v p="${rate#* }" -v b="$best" \
+		'BEGIN { d = 100 * r / b - p; exit !(b > 0 && d > -1 && d < 1) }'
+}
