@@ -17,9 +17,9 @@ int adamw_init(struct adamw *o, const struct sift_backend *be, size_t n,
 	o->n = n;
 	o->lo = 0;
 	o->be = be;
-	/* be->alloc zeroes */
-	o->m = be->alloc((n ? n : 1) * sizeof *o->m);
-	o->v = be->alloc((n ? n : 1) * sizeof *o->v);
+	/* zeroed, and read whole at the first step */
+	o->m = sift_alloc_whole(be, (n ? n : 1) * sizeof *o->m);
+	o->v = sift_alloc_whole(be, (n ? n : 1) * sizeof *o->v);
 	if (!o->m || !o->v) {
 		adamw_free(o);
 		return -1;

@@ -109,6 +109,12 @@ struct sift_backend {
 #define SIFT_MAX_ROW_GROUPS 64
 	int (*supports_op)(enum sift_op op);
 	void *(*alloc)(size_t bytes);		/* zeroed; NULL when out of memory */
+	/* as alloc, for a buffer every step uses whole (the gradient, the
+	 * optimizer's moments): the CPU backend faults its pages in at
+	 * once, where a first pass would fault them one by one (twice
+	 * over for a buffer read before it is written); NULL: alloc
+	 * (sift_alloc_whole) */
+	void *(*alloc_whole)(size_t bytes);
 	void (*free)(void *p);
 	void (*upload)(void *dst, const void *src_host, size_t bytes);
 	void (*download)(void *dst_host, const void *src, size_t bytes);
@@ -335,5 +341,11 @@ const void *sift_backend_slot(const struct sift_backend *be, enum sift_op op);
 
 /* a backend by name ("cpu", "cuda"), or NULL when not built in */
 struct sift_backend *sift_backend_get(const char *name);
+
+/* be->alloc_whole where the backend has it, else be->alloc */
+static inline void *sift_alloc_whole(const struct sift_backend *be, size_t bytes)
+{
+	return be->alloc_whole ? be->alloc_whole(bytes) : be->alloc(bytes);
+}
 
 #endif

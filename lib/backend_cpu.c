@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cblas.h>
 #include <omp.h>
@@ -15,6 +18,31 @@
 static void *cpu_alloc(size_t bytes)
 {
 	return calloc(1, bytes ? bytes : 1);
+}
+
+/*
+ * A buffer used whole at every step: its pages faulted in now, in one
+ * call, where the first step would take a fault a page (two for the
+ * moments, read before they are written: the zero page, then the copy).
+ * 20 NER steps at 2 threads: the first AdamW pass 191 ms, the later ones
+ * 3-6 ms.  Only the whole pages inside the block, and only a block large
+ * enough to be mapped on its own (calloc's large blocks are, and are
+ * zero already); a kernel without MADV_POPULATE_WRITE (before 5.14)
+ * refuses it, and the pages fault in on use as before.
+ */
+static void *cpu_alloc_whole(size_t bytes)
+{
+	void *p = cpu_alloc(bytes);
+#ifdef MADV_POPULATE_WRITE
+	if (p && bytes >= ((size_t)4 << 20)) {
+		uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+		uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+		uintptr_t e = ((uintptr_t)p + bytes) & ~(pg - 1);
+		if (e > a)
+			(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+	}
+#endif
+	return p;
 }
 
 static void cpu_free(void *p)
@@ -59,6 +87,7 @@ struct sift_backend sift_backend_cpu = {
 	.row_groups = cpu_row_groups,
 	.supports_op = cpu_supports_op,
 	.alloc = cpu_alloc,
+	.alloc_whole = cpu_alloc_whole,
 	.free = cpu_free,
 	.upload = cpu_copy,
 	.download = cpu_copy,

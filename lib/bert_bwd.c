@@ -31,7 +31,7 @@ static int grads_init(struct bert_grads *g, const struct bert_model *m,
 	const struct sift_backend *be = m->be;
 	memset(g, 0, sizeof *g);
 	g->n = n;
-	g->buf = be->alloc((n ? n : 1) * sizeof(float));
+	g->buf = sift_alloc_whole(be, (n ? n : 1) * sizeof(float));
 	g->g.layer = calloc((size_t)m->cfg.layers, sizeof *g->g.layer);
 	if (goff) {
 		g->goff = malloc((size_t)m->ntensors * sizeof *g->goff);

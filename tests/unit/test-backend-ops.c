@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "backend.h"	/* defines: the op table, sift_backend_get, sift_att_offset */
@@ -871,6 +873,73 @@ static void check_table(struct sift_backend *be)
 
 /* usage: test-backend-ops [norm]; "norm" checks sumsq and scale alone
  * (a quick run under scripts/check-cuda-emu.sh) */
+/* the pages of [p, p + bytes) that are resident, of those wholly inside */
+static void resident(const void *p, size_t bytes, size_t *in, size_t *all)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t e = ((uintptr_t)p + bytes) & ~(pg - 1);
+	size_t n = e > a ? (e - a) / pg : 0;
+	unsigned char *v = calloc(n ? n : 1, 1);
+	*in = 0;
+	*all = n;
+	CHECK(v != NULL);
+	if (v && n && mincore((void *)a, e - a, v) == 0)
+		for (size_t i = 0; i < n; i++)
+			*in += v[i] & 1;
+	free(v);
+}
+
+/*
+ * alloc_whole: zeroed like alloc, and on the CPU a large block's pages
+ * are resident when it returns, where alloc's fault in on first use; a
+ * kernel that refuses MADV_POPULATE_WRITE (before Linux 5.14) is
+ * reported and only the zeroes are checked.
+ */
+static void test_alloc_whole(void)
+{
+	size_t bytes = ((size_t)8 << 20) + 123, in, all;
+	CHECK(cpu->alloc_whole != NULL);
+	float *w = sift_alloc_whole(cpu, bytes), *a = cpu->alloc(bytes);
+	CHECK(w != NULL && a != NULL);
+	if (!w || !a)
+		return;
+	int populate = 1;
+#ifdef MADV_POPULATE_WRITE
+	{
+		long pg = sysconf(_SC_PAGESIZE);
+		void *t = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(t != MAP_FAILED);
+		populate = t != MAP_FAILED &&
+			   madvise(t, (size_t)pg, MADV_POPULATE_WRITE) == 0;
+		if (t != MAP_FAILED)
+			munmap(t, (size_t)pg);
+	}
+#else
+	populate = 0;
+#endif
+	if (populate) {
+		resident(w, bytes, &in, &all);
+		CHECK(all > 2000 && in == all);
+#ifndef __SANITIZE_ADDRESS__
+		/* the contrast: a plain block fresh from mmap is not resident
+		 * before use (this runs first, before any large block has been
+		 * freed, so calloc maps both anew; ASan's calloc may write) */
+		resident(a, bytes, &in, &all);
+		CHECK(in < all / 2);
+#endif
+	} else {
+		printf("test-backend-ops: MADV_POPULATE_WRITE refused here: alloc_whole's pages not checked\n");
+	}
+	size_t nonzero = 0;
+	for (size_t i = 0; i < bytes / sizeof(float); i++)
+		nonzero += w[i] != 0.0f;
+	CHECK(nonzero == 0);
+	cpu->free(w);
+	cpu->free(a);
+}
+
 int main(int argc, char **argv)
 {
 	char why[200] = "";
@@ -880,6 +949,7 @@ int main(int argc, char **argv)
 	cpu = sift_backend_get("cpu");
 	CHECK(cpu != NULL);
 	check_table(cpu);
+	test_alloc_whole();
 	/* the fused ops equal the ops they stand for, on the cpu alone */
 	test_residual_layernorm(77, 384, 0);
 	/* MiniLM's word embeddings at the start of the gradient, then
