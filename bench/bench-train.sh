@@ -25,8 +25,11 @@ sift-cat -j "$OUT/all.batches" |
 sift-cat -s "$OUT/train.jsonl" > "$OUT/train.batches" || exit 1
 
 opts="--lr 5e-5 --weight-decay 0.01 --seed 1"
-# sift-train waits passively unless told otherwise; the peer gets the same
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# sift-train's OpenMP threads spin 1,000 times, then sleep, unless told
+# otherwise (sift-train(1)); the peer's (torch's libgomp) get the same
+if [ -z "${OMP_WAIT_POLICY:-}" ]; then
+	export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-1000}"
+fi
 /usr/bin/time -f "%M" -o "$OUT/sift.rss" \
 	sift-train -m "$MODEL" -o "$OUT/sift" $opts "$OUT/train.batches" > "$OUT/sift.log" || exit 1
 sift_tps=$(sift-cat "$OUT/sift.log" | jq -s '[.[] | select(.loss)] |

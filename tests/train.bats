@@ -1055,3 +1055,26 @@ classifier.weight'
 	done
 	cmp $T/m1/model.safetensors $T/m3/model.safetensors
 }
+
+@test "with neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT set, sift-train runs with GOMP_SPINCOUNT=1000; one set is left alone" {
+	mkfifo $T/in
+	for e in "" "GOMP_SPINCOUNT=7" "OMP_WAIT_POLICY=passive"; do
+		# the batches' fifo held open, so that the program waits on it
+		exec 7<> $T/in
+		env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT $e sift-train -m $FIXTURES/pipelines/tiny \
+			-o $T/out-${e%%=*} --no-state $T/in > /dev/null 2> $T/err 7>&- &
+		pid=$!
+		for i in $(seq 50); do
+			# after the re-exec, the program's own environment
+			env_now=$(tr '\0' '\n' < /proc/$pid/environ 2> /dev/null | grep -E '^(GOMP_SPINCOUNT|OMP_WAIT_POLICY)=' | sort | tr '\n' ' ')
+			[ -n "$env_now" ] && [ "$(readlink /proc/$pid/exe)" = "$(readlink -f $SIFT_BIN/sift-train)" ] && break
+			sleep 0.1
+		done
+		exec 7>&-
+		wait $pid || true
+		case $e in
+		"") assert_equal "$env_now" "GOMP_SPINCOUNT=1000 " ;;
+		*) assert_equal "$env_now" "$e " ;;
+		esac
+	done
+}
