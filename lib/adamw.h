@@ -25,9 +25,11 @@ void adamw_free(struct adamw *o);
 
 /*
  * Rows of a gradient known to be zero: rows of C floats from at (in the
- * backend's memory), row r zero where live[r] is 0 (the word embeddings'
- * rows no token of the step used).  adamw_update and grad_norm leave
- * them unread where the backend has the _rows ops, with the same bits.
+ * backend's memory), row r zero where live[r] is not SIFT_ROW_LIVE (the
+ * word embeddings' rows no token of the step used), and its moments
+ * zero too where it is SIFT_ROW_FRESH (lib/backend.h).  adamw_update
+ * and grad_norm leave them unread where the backend has the _rows ops,
+ * with the same bits.
  */
 struct grad_rows {
 	const float *at;

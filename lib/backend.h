@@ -93,6 +93,13 @@ enum sift_op {
 /* "embed", "matmul_backward", ...: for messages */
 const char *sift_op_name(enum sift_op op);
 
+/* a row of the word embeddings' gradient for the _rows ops (live[r]) */
+enum {
+	SIFT_ROW_ZERO = 0,	/* zero, not read */
+	SIFT_ROW_LIVE = 1,	/* read */
+	SIFT_ROW_FRESH = 2,	/* zero, and its moments m, v all +0 */
+};
+
 struct sift_backend {
 	const char *name;
 	int host_memory;	/* 1: its memory is the host's, so a pointer
@@ -294,11 +301,14 @@ struct sift_backend {
 
 	/* adamw_update and sumsq over a gradient some of whose rows are
 	 * known to be zero: the rows of C floats at x + zoff (x: grads),
-	 * zrows of them, where live[r] is 0, are taken as zero and never
-	 * read (the word embeddings' rows no token of the step used).  The
-	 * same bits as adamw_update / sumsq on the gradient with those rows
-	 * zero; NULL where a backend has no such form (the caller zeroes
-	 * the rows and calls the plain op) */
+	 * zrows of them, where live[r] is not SIFT_ROW_LIVE, are taken as
+	 * zero and never read (the word embeddings' rows no token of the
+	 * step used).  A row SIFT_ROW_FRESH also has m and v all +0 (no
+	 * token has used it since the moments were zeroed): its step is
+	 * the decay alone, m and v are not touched.  The same bits as
+	 * adamw_update / sumsq on the gradient with those rows zero; NULL
+	 * where a backend has no such form (the caller zeroes the rows and
+	 * calls the plain op) */
 	void (*adamw_update_rows)(float *params, const float *grads, float *m,
 				  float *v, size_t n, float lr, float beta1,
 				  float beta2, float eps, float weight_decay,

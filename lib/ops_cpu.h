@@ -167,7 +167,8 @@ double sift_cpu_sumsq(const float *x, size_t n);
 void sift_cpu_scale(float *x, size_t n, float s);
 
 /* adamw_update and sumsq with the rows r < zrows of C floats at zoff
- * whose live[r] is 0 taken as zero, unread (lib/backend.h) */
+ * whose live[r] is not SIFT_ROW_LIVE taken as zero, unread, and those
+ * SIFT_ROW_FRESH given the decay alone (lib/backend.h) */
 void sift_cpu_adamw_update_rows(float *params, const float *grads, float *m,
 				float *v, size_t n, float lr, float beta1,
 				float beta2, float eps, float weight_decay,

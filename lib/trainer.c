@@ -187,11 +187,14 @@ int trainer_init(struct trainer *t, struct bert_model *m,
 			    !strcmp(m->tensors[i].name, "embeddings.word_embeddings.weight"))
 				t->wte = i;
 	if (t->wte >= 0) {
-		t->live = calloc((size_t)m->tensors[t->wte].shape[0], 1);
+		size_t rows = (size_t)m->tensors[t->wte].shape[0];
+		t->live = malloc(rows);
 		if (!t->live) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		/* the moments start at zero: no row has any yet */
+		memset(t->live, SIFT_ROW_FRESH, rows);
 	}
 	return 0;
 }
@@ -247,6 +250,27 @@ void trainer_free(struct trainer *t)
 	free(t->frozen);
 	free(t->moff);
 	memset(t, 0, sizeof *t);
+}
+
+void trainer_rows_moments(struct trainer *t, const float *m, const float *v)
+{
+	if (!t->live)
+		return;
+	const struct bert_tensor *w = &t->m->tensors[t->wte];
+	size_t rows = (size_t)w->shape[0], C = (size_t)w->shape[1];
+	const float *mr = m + t->moff[t->wte] - t->opt.lo;
+	const float *vr = v + t->moff[t->wte] - t->opt.lo;
+	for (size_t r = 0; r < rows; r++) {
+		/* fresh where every bit is 0: +0, as zeroed moments stay */
+		uint32_t any = 0, b;
+		for (size_t j = 0; j < C; j++) {
+			memcpy(&b, mr + r * C + j, 4);
+			any |= b;
+			memcpy(&b, vr + r * C + j, 4);
+			any |= b;
+		}
+		t->live[r] = any ? SIFT_ROW_ZERO : SIFT_ROW_FRESH;
+	}
 }
 
 uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos)
@@ -429,7 +453,7 @@ int trainer_micro(struct trainer *t, const int32_t *ids,
 	}
 	if (t->live)
 		for (int r = 0; r < t->bb.N; r++)
-			t->live[t->bb.ids[r]] = 1;
+			t->live[t->bb.ids[r]] = SIFT_ROW_LIVE;
 	t->pos++;
 	t->micro++;
 	t->lmicro++;
@@ -468,12 +492,12 @@ static void grads_zero(struct trainer *t, const struct grad_rows *zr)
 	be->memset0(buf, (size_t)(w - buf) * sizeof *buf);
 	be->memset0(w + rows * C, (size_t)(end - (w + rows * C)) * sizeof *buf);
 	for (size_t r = 0; r < rows;) {
-		if (!zr->live[r]) {
+		if (zr->live[r] != SIFT_ROW_LIVE) {
 			r++;
 			continue;
 		}
 		size_t r1 = r + 1;
-		while (r1 < rows && zr->live[r1])
+		while (r1 < rows && zr->live[r1] == SIFT_ROW_LIVE)
 			r1++;
 		be->memset0(w + r * C, (r1 - r) * C * sizeof *buf);
 		r = r1;
@@ -545,8 +569,13 @@ int trainer_step(struct trainer *t)
 	if (t->o.zero1)
 		dist_allgather_floats(m->be, m->dparams, m->nparams);
 	grads_zero(t, zr);
-	if (t->live)
-		memset(t->live, 0, (size_t)m->tensors[t->wte].shape[0]);
+	if (t->live) {
+		/* the rows this step used have moments now */
+		size_t rows = (size_t)m->tensors[t->wte].shape[0];
+		for (size_t r = 0; r < rows; r++)
+			if (t->live[r] == SIFT_ROW_LIVE)
+				t->live[r] = SIFT_ROW_ZERO;
+	}
 	t->step++;
 	t->micro = 0;
 	t->lmicro = 0;

@@ -79,11 +79,13 @@ struct trainer {
 				 * group has one already, added to g (as
 				 * torch adds a backward pass's to .grad) */
 	int *have;		/* (nranks) whose micro-batches a step sums */
-	/* the word embeddings' gradient by rows: live[r] set when a token
-	 * of the open group is r; the other rows are zero (never written
-	 * since zeroed), so a step on one process leaves them unread and
-	 * unzeroed.  NULL: all rows are zeroed and read (no _rows ops on
-	 * the backend, frozen embeddings, MLM's tied decoder, N ranks) */
+	/* the word embeddings' gradient by rows: live[r] SIFT_ROW_LIVE
+	 * when a token of the open group is r; the other rows are zero
+	 * (never written since zeroed), so a step on one process leaves
+	 * them unread and unzeroed; SIFT_ROW_FRESH while no step has used
+	 * the row, its moments +0, so a step only decays it (backend.h).
+	 * NULL: all rows are zeroed and read (no _rows ops on the backend,
+	 * frozen embeddings, MLM's tied decoder, N ranks) */
 	unsigned char *live;
 	int wte;		/* the word embeddings' tensor, with live */
 	double group_loss;	/* sum of their losses */
@@ -104,6 +106,10 @@ void trainer_free(struct trainer *t);
  * nopt = nparams */
 void trainer_gather(const struct trainer *t, const float *params, float *out);
 void trainer_scatter(const struct trainer *t, const float *in, float *params);
+
+/* after the moments are loaded (host copies m, v, nopt floats): which
+ * word-embedding rows have none yet (live: SIFT_ROW_FRESH) */
+void trainer_rows_moments(struct trainer *t, const float *m, const float *v);
 
 /* the dropout seed of batch record pos: a pure function of (seed, pos) */
 uint64_t trainer_batch_seed(const struct trainer *t, int64_t pos);

@@ -1225,6 +1225,7 @@ static int setup(struct run *r, struct sift_reader *rd)
 			be->upload(r->t.opt.m, hm, mbytes);
 			be->upload(r->t.opt.v, hv, mbytes);
 		}
+		trainer_rows_moments(&r->t, hm, hv);
 		if (check_group(r) < 0)
 			return -1;
 		if ((uint64_t)r->st.seed != c->o.seed || r->st.total_steps != r->total) {

@@ -754,9 +754,10 @@ static void test_norm(size_t n)
 
 /*
  * The forms over known-zero rows (adamw_update_rows, sumsq_rows) on the
- * backends that have them: the rows live[r] = 0 of a gradient are zero,
- * and the _rows op must give the bits of the plain op, here on the same
- * backend, which reads them.  n floats with rows of C from zoff: zoff
+ * backends that have them: the rows of a gradient not SIFT_ROW_LIVE are
+ * zero (and the moments too in those SIFT_ROW_FRESH), and the _rows op
+ * must give the bits of the plain op, here on the same backend, which
+ * reads them.  n floats with rows of C from zoff: zoff
  * and C off the 16-float lanes, rows across the 16384-float chunks, a
  * gradient that ends inside the rows' last block of 16 (the tail).
  */
@@ -774,8 +775,14 @@ static void test_zero_rows(struct sift_backend *be, size_t n, size_t zoff,
 	for (size_t r = 0; r < zrows; r++) {
 		/* single rows, runs of neighbours and long gaps */
 		live[r] = every > 0 && (r % (size_t)every == 0 || r % 97 < 3 ||
-					r + 1 == zrows);
-		if (!live[r])
+					r + 1 == zrows) ? SIFT_ROW_LIVE : SIFT_ROW_ZERO;
+		/* and rows without moments yet, alone and in runs */
+		if (live[r] != SIFT_ROW_LIVE && (r % 7 == 2 || r % 89 > 60)) {
+			live[r] = SIFT_ROW_FRESH;
+			for (int j = 0; j < C; j++)
+				m[zoff + r * C + j] = v[zoff + r * C + j] = 0.0f;
+		}
+		if (live[r] != SIFT_ROW_LIVE)
 			for (int j = 0; j < C; j++)
 				g[zoff + r * C + j] = 0.0f;
 	}
