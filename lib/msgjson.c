@@ -121,7 +121,8 @@ json_t *sift_msg_to_json(const msgpack_object *o)
 }
 
 /* 1 when v is a non-empty array of numbers, some of them perhaps
- * spelled "NaN", "Infinity" or "-Infinity"; *ints when all are int32 */
+ * spelled "NaN", "Infinity" or "-Infinity"; *ints 1 when all are int32,
+ * 2 when all are integers but some do not fit in 32 bits, else 0 */
 static int numeric_array(const json_t *v, int *ints)
 {
 	size_t i;
@@ -134,8 +135,8 @@ static int numeric_array(const json_t *v, int *ints)
 	json_array_foreach(v, i, e) {
 		if (json_is_integer(e)) {
 			json_int_t x = json_integer_value(e);
-			if (x < INT32_MIN || x > INT32_MAX)
-				*ints = 0;
+			if ((x < INT32_MIN || x > INT32_MAX) && *ints)
+				*ints = 2;
 		} else if (json_is_real(e)) {
 			*ints = 0;
 		} else if (nonfinite_str(e, &f)) {
@@ -178,7 +179,7 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 			sift_pack_strn(pk, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_ARRAY:
-		if (numeric_array(v, &ints)) {
+		if (numeric_array(v, &ints) && ints != 2) {
 			size_t n = json_array_size(v);
 			if (ints) {
 				int32_t *a = sift_xmalloc(4 * n);
@@ -197,7 +198,9 @@ void sift_json_to_msg(msgpack_packer *pk, const json_t *v)
 			break;
 		}
 		/* the strings of an array of other strings are text
-		 * (words, labels), whatever they spell */
+		 * (words, labels), whatever they spell; integers past 32
+		 * bits stay integers, each as it is (a float32 would round
+		 * them) */
 		msgpack_pack_array(pk, json_array_size(v));
 		json_array_foreach(v, i, e) {
 			if (json_is_string(e))

@@ -32,6 +32,22 @@ setup() {
 	assert_output 1
 }
 
+@test "integers past 32 bits in an array keep every digit, and a reader names the record" {
+	printf '%s\n' '{"sift":1,"kind":"examples","task":"cls","labels":["a"]}' \
+		'{"id":0,"ids":[101,3000000001,-5000000000,102],"label":0}' > $BATS_TEST_TMPDIR/big.jsonl
+	sift-cat -s $BATS_TEST_TMPDIR/big.jsonl > $BATS_TEST_TMPDIR/big.s
+	run sift-cat -j $BATS_TEST_TMPDIR/big.s
+	assert_success
+	assert_line -n 1 '{"id":0,"ids":[101,3000000001,-5000000000,102],"label":0}'
+	# msgpack integers (uint32 3000000001: ce b2 d0 5e 01), not a typed
+	# array of float32 that would round them
+	run bash -c "od -An -tx1 -v $BATS_TEST_TMPDIR/big.s | tr -d ' \n' | grep -c 'ceb2d05e01'"
+	assert_output 1
+	run sift-batch -s $BATS_TEST_TMPDIR/big.s
+	assert_failure 1
+	assert_output "sift-batch: $BATS_TEST_TMPDIR/big.s:2: key 'ids': expected an array of 32-bit integers, got an array"
+}
+
 # a log header and one record: loss NaN (f64), lr 0.5 (f64), p an f32
 # typed array [NaN, Infinity, -Infinity], w the words ["NaN", "a"]
 nonfinite() {
