@@ -81,8 +81,7 @@ static int tile(int rows, int k, int i)
 {
 	if (i >= k)
 		return rows;
-	long r = ((long)rows * i / k + 15) & ~15L;
-	return r < rows ? (int)r : rows;
+	return (int)((long)rows * i / k);
 }
 
 /* kind 0: out (N,OC) = x (N,C) W^T; 1: dx (N,C) = dout (N,OC) W (OC,C);

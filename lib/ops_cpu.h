@@ -37,8 +37,8 @@ int sift_cpu_split_threads(void);
 int sift_cpu_gemm_threads(size_t work, int tiles);
 /* the tile count for rows rows (1, 2, 4 .. SIFT_CPU_TILES_MAX) */
 int sift_cpu_tiles(int rows);
-/* the first row of tile i of k (i = k gives rows): the even cut rounded
- * up to a multiple of 16 rows */
+/* the first row of tile i of k (i = k gives rows): the even cut,
+ * rows * i / k, so that tiles differ by one row at most */
 int sift_cpu_tile(int rows, int k, int i);
 /*
  * What the CPU backend's bits depend on besides the inputs (the thread
