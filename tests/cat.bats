@@ -48,6 +48,14 @@ setup() {
 	assert_output "sift-batch: $BATS_TEST_TMPDIR/big.s:2: key 'ids': expected an array of 32-bit integers, got an array"
 }
 
+@test "an integer past 2^63-1 in JSON is an error naming the line, as sift-cat(1) BUGS says" {
+	printf '%s\n' '{"sift":1,"kind":"examples","task":"cls","labels":["a"]}' \
+		'{"id":0,"ids":[101,102],"label":0,"seed":18446744073709551615}' > $BATS_TEST_TMPDIR/u64.jsonl
+	run sift-cat -s $BATS_TEST_TMPDIR/u64.jsonl
+	assert_failure 1
+	assert_line -p "sift-cat: $BATS_TEST_TMPDIR/u64.jsonl:2: invalid JSON: too big integer"
+}
+
 # a log header and one record: loss NaN (f64), lr 0.5 (f64), p an f32
 # typed array [NaN, Infinity, -Infinity], w the words ["NaN", "a"]
 nonfinite() {
