@@ -222,15 +222,17 @@ curve() {
 	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
 	mp=$!
 	# the ranks are mpirun's children, each with its rank in its environment
+	# (up to 30 s: mpirun starts slowly on a loaded machine)
 	r1=
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		for p in $(pgrep -P $mp); do
 			tr '\0' '\n' < /proc/$p/environ 2> /dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && r1=$p
 		done
 		[ -n "$r1" ] && [ -e $T/.out.sift-lock ] && break
 		sleep 0.1
 	done
-	[ -n "$r1" ]
+	[ -n "$r1" ] || { cat $T/err; fail "rank 1 not found 30 s after mpirun started"; }
+	[ -e $T/.out.sift-lock ] || { cat $T/err; fail "no lock on the output 30 s after mpirun started"; }
 	ranks=$(pgrep -P $mp)
 	sleep 0.5	# in the middle of the run: rank 0 holds the lock
 	kill -9 $r1
@@ -271,10 +273,12 @@ sift-report runs/mpi/train.log | grep '^end'"
 	mpi 2 sift-train -m $F/tok -o $T/full --lr 1e-3 $T/long.b
 	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
 	mp=$!
-	for _ in $(seq 100); do
+	# (up to 30 s: mpirun starts slowly on a loaded machine)
+	for _ in $(seq 300); do
 		[ "$(pgrep -P $mp | wc -l)" -eq 2 ] && [ -e $T/.out.sift-lock ] && break
 		sleep 0.1
 	done
+	[ -e $T/.out.sift-lock ] || { cat $T/err; fail "no lock on the output 30 s after mpirun started"; }
 	# rank 0 takes the output's lock after the handlers are in place
 	# (and the ranks start together): from here a TERM is a checkpoint
 	sleep 0.5
