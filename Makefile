@@ -38,6 +38,14 @@ B = build-san
 # so that a test expecting an error exit still fails on it
 export ASAN_OPTIONS ?= allocator_may_return_null=1:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS ?= print_stacktrace=1:exitcode=86
+else ifeq ($(AVX2),1)
+# make check AVX2=1: on an AVX-512 machine, the code an AVX2-only one
+# (Zen 3) runs: no AVX-512 clones, OpenBLAS as the default library on
+# its Zen core, oneDNN capped at AVX2 (build-avx2/)
+CFLAGS += -DSIFT_AVX2_ONLY=1
+export ONEDNN_MAX_CPU_ISA ?= AVX2
+export OPENBLAS_CORETYPE ?= Zen
+B = build-avx2
 else
 B = build
 endif
@@ -288,7 +296,7 @@ install: all
 	install -m 755 $(PIPES) $(DESTDIR)$(PIPEDIR)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-avx2 build-fuzz
 
 .PHONY: all cuda-note deps model unit bats lint-man lint-sh test check reliability check-gpu demo bench fuzz install clean
 .SECONDARY:

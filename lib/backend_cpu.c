@@ -213,8 +213,10 @@ static const char *hot_clone(void)
 {
 #ifdef SIFT_HOT_CLONES
 	__builtin_cpu_init();
+#ifndef SIFT_AVX2_ONLY
 	if (__builtin_cpu_supports("x86-64-v4"))
 		return "x86-64-v4";
+#endif
 	if (__builtin_cpu_supports("avx2"))
 		return "avx2";
 	return "default";

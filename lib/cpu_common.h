@@ -17,13 +17,18 @@
  * AVX-512 as sift's library choices mean it: F, BW, DQ and VL, oneDNN's
  * avx512_core and what OpenBLAS's SkylakeX kernels need.  The HOT
  * clone's x86-64-v4 adds CD; GCC's resolver picks that clone, and
- * backend_cpu.c's describe() mirrors the resolver, not this rule.
+ * backend_cpu.c's describe() mirrors the resolver, not this rule.  A
+ * build with SIFT_AVX2_ONLY (make AVX2=1) answers no, as on Zen 3.
  */
 static inline int sift_cpu_has_avx512(void)
 {
+#ifdef SIFT_AVX2_ONLY
+	return 0;
+#else
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#endif
 }
 
 /* below this many elements a parallel region costs more than it saves */

@@ -10,11 +10,17 @@
  * attention forward ran 1.3-1.5x slower (Zen 4).  There is no FMA contraction under -std=c11, so every clone
  * computes the same bits.  Only GCC on x86-64 makes the clones, and not
  * under AddressSanitizer (its ifunc resolvers run before ASan is up).
+ * SIFT_AVX2_ONLY (make AVX2=1) leaves the AVX-512 clone out, so that an
+ * AVX-512 machine runs the code an AVX2-only one (Zen 3) runs.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
 	!defined(__SANITIZE_ADDRESS__)
 #define SIFT_HOT_CLONES 1
+#ifdef SIFT_AVX2_ONLY
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
 #define HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
 #else
 #define HOT
 #endif

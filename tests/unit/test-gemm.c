@@ -8,6 +8,7 @@
 #include <cblas.h>	/* defines: openblas_get_corename */
 
 #include "check.h"
+#include "cpu_common.h"	/* defines: sift_cpu_has_avx512 */
 #include "backend.h"	/* defines: sift_backend_cpu */
 #include "ops_cpu.h"	/* defines: sift_cpu_matmul_*, sift_cpu_gemm_name */
 #include "profile.h"	/* defines: sift_profile_install, sift_profile_get */
@@ -163,10 +164,7 @@ static void test_libraries(void)
 	CHECK_EQ_INT(sift_cpu_gemm_select(NULL), 0);
 	int dnnl = 0;
 #ifdef SIFT_DNNL
-	__builtin_cpu_init();
-	dnnl = __builtin_cpu_supports("avx512f") &&
-	       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-	       __builtin_cpu_supports("avx512vl");
+	dnnl = sift_cpu_has_avx512();
 #endif
 	CHECK(strncmp(sift_cpu_gemm_name(), dnnl ? "oneDNN" : "OpenBLAS", dnnl ? 6 : 8) == 0);
 	CHECK(strstr(sift_cpu_describe(), "oneDNN") == NULL || dnnl);
