@@ -193,7 +193,7 @@ check_ner_example() {
 	ner_files
 	readme_blocks $T/b
 	# the jobs block runs the installed pipelines: installed here
-	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; esac) > $T/make.out 2>&1 ||
+	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; *build-avx2) echo AVX2=1 ;; esac) > $T/make.out 2>&1 ||
 		fail "make install: $(cat $T/make.out)"
 	grep -l '^P=/usr/local/share/sift/pipelines$' $T/b/*.sh > $T/jobs
 	[ "$(wc -l < $T/jobs)" -eq 1 ]
@@ -224,7 +224,7 @@ check_ner_example() {
 
 @test "make install puts the pipelines in PREFIX/share/sift/pipelines, and they run from another directory" {
 	need_data
-	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; esac) > $T/make.out 2>&1 ||
+	make -s -C "$REPO" install PREFIX=$T/prefix DESTDIR= $(case $SIFT_BIN in *build-san) echo SAN=1 ;; *build-avx2) echo AVX2=1 ;; esac) > $T/make.out 2>&1 ||
 		fail "make install: $(cat $T/make.out)"
 	P=$T/prefix/share/sift/pipelines
 	for f in ner-train.sh ner-predict.sh sentiment-train.sh; do
