@@ -268,8 +268,16 @@ sift-report runs/mpi/train.log | grep '^end'"
 }
 
 @test "SIGTERM to mpirun stops the ranks together with a checkpoint that resumes to the bytes of an uninterrupted run" {
-	# 15,000 steps: several seconds, not the one in which 2,000 end
-	epochs tok 3000 > $T/long.b
+	# mpirun passes a TERM on to the ranks a second after it gets one
+	# (SIGCONT first, then SIGTERM, then SIGKILL, a second apart), so
+	# the run must last well past that on the fastest machine: 15,000
+	# steps took 1.5 s on a Zen 5.  A short run at first gives the rate,
+	# and the epochs are as many as make ~6 s of it (3,000 at least)
+	epochs tok 600 > $T/short.b
+	mpi 2 sift-train -m $F/tok -o $T/short --lr 1e-3 $T/short.b
+	e=$(jq '.elapsed' $T/short/sift-train.json)
+	E=$(awk -v e="$e" 'BEGIN { n = int(600 * 6 / (e > 0 ? e : 1)); print (n > 3000 ? n : 3000) }')
+	epochs tok $E > $T/long.b
 	mpi 2 sift-train -m $F/tok -o $T/full --lr 1e-3 $T/long.b
 	mpirun --oversubscribe -np 2 sift-train -m $F/tok -o $T/out --lr 1e-3 $T/long.b 2> $T/err &
 	mp=$!
