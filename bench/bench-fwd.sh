@@ -87,7 +87,7 @@ s1=${s1% *}; s2=${s2% *}; t1=${t1% *}; t2=${t2% *}
 SG=$(echo "$g1 $g2" | awk '{print ($1 > $2 ? $1 : $2)}')
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 
-python3 - "$OUT/fwd-batches.jsonl" "$OUT/fwd-pred" "$s1" "$s2" "$t1" "$t2" "$SG" "$TH" "$SGEMM_N" "$B" "$LOAD0" "$LOAD1" "$(nproc)" "$CPU" <<'PY' | tee $OUT/fwd.txt
+python3 - "$OUT/fwd-batches.jsonl" "$OUT/fwd-pred" "$s1" "$s2" "$t1" "$t2" "$SG" "$TH" "$SGEMM_N" "$B" "$LOAD0" "$LOAD1" "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)" "$CPU" <<'PY' | tee $OUT/fwd.txt
 import json, subprocess, sys
 path, pred, s1, s2, t1, t2, sg, th, sgn, B, l0, l1, ncpu, cpu = sys.argv[1:]
 sc1, sc2, tc1, tc2 = map(float, cpu.split())

@@ -114,7 +114,7 @@ best() { awk '{ print ($1 < $3 ? $1 "/" $2 : $3 "/" $4) }'; }
 		a=$(echo "$a1 $a2" | best); b=$(echo "$b1 $b2" | best)
 		c=$(echo "$c1 $c2" | best); d=$(echo "$d1 $d2" | best)
 		echo "$th $a $b $c $d $l0 $l1 $tokens" | tr / ' ' | awk '{
-			printf "  %s thread(s), load average %s before, %s after (%d cores)\n", $1, $10, $11, '"$(nproc)"'
+			printf "  %s thread(s), load average %s before, %s after (%d cores)\n", $1, $10, $11, '"$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"'
 			printf "    %-32s %8s %8s %10s\n", "", "wall s", "CPU s", "tokens/s"
 			printf "    %-32s %8.2f %8.2f %10.0f\n", "sift-fwd fp32", $2, $3, $12 / $2
 			printf "    %-32s %8.2f %8.2f %10.0f\n", "sift-fwd int8", $4, $5, $12 / $4
